@@ -1,0 +1,60 @@
+// Package benchout records benchmark figures in one flat JSON object (metric
+// name to number) shared by every benchmark of `make bench`.
+package benchout
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Path is the file named by BENCH_OUT, default bench-results.json in the
+// current directory.
+func Path() string {
+	if p := os.Getenv("BENCH_OUT"); p != "" {
+		return p
+	}
+	return "bench-results.json"
+}
+
+// Record merges metrics into the file at path, keeping metrics written by
+// other benchmarks, and prints them as a table to stdout.
+func Record(path string, metrics map[string]float64) error {
+	all := map[string]float64{}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &all); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	names := make([]string, 0, len(metrics))
+	for k, v := range metrics {
+		all[k] = v
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Printf("%-34s %12.3f\n", n, metrics[n])
+	}
+	out, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

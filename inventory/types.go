@@ -1,0 +1,121 @@
+// Package inventory reads, defaults and validates haup's inventory file: the one
+// description of a cluster (nodes, VIP, keepalived settings, database container)
+// that every haup command works from.
+package inventory
+
+// Inventory is a whole inventory file after defaults are applied.
+type Inventory struct {
+	// Path is the file the inventory was read from; relative secret file
+	// references are resolved against its directory.
+	Path string `yaml:"-"`
+
+	Keepalived Keepalived `yaml:"keepalived"`
+	Database   Database   `yaml:"database"`
+	SSH        SSH        `yaml:"ssh"`
+	Nodes      []Node     `yaml:"nodes"`
+}
+
+// Keepalived holds the cluster-wide VRRP settings. Field names follow
+// keepalived.conf's own keywords.
+type Keepalived struct {
+	// VirtualIPAddress is the VIP with its prefix length, e.g. 192.168.89.134/24.
+	VirtualIPAddress string `yaml:"virtual_ipaddress"`
+	// VirtualRouterID is VRRP's router id, 1..255, unique on the segment.
+	VirtualRouterID int `yaml:"virtual_router_id"`
+	// AdvertInt is the VRRP advertisement interval in seconds.
+	AdvertInt int `yaml:"advert_int"`
+	// AuthPass is the VRRP PASS authentication secret (at most 8 characters).
+	AuthPass Secret `yaml:"auth_pass"`
+	// Interface is the default interface for nodes that do not name one.
+	Interface string `yaml:"interface"`
+	// Check is the vrrp_script that runs haup's health check.
+	Check Check `yaml:"check"`
+}
+
+// Check holds the vrrp_script timings, in keepalived's units (seconds).
+type Check struct {
+	Interval int `yaml:"interval"`
+	Timeout  int `yaml:"timeout"`
+	Fall     int `yaml:"fall"`
+	Rise     int `yaml:"rise"`
+}
+
+// Database describes the database container run on every node.
+type Database struct {
+	Image         string `yaml:"image"`
+	ContainerName string `yaml:"container_name"`
+	// DataDir is the directory on the host mounted at /bitnami/postgresql.
+	DataDir string `yaml:"data_dir"`
+	Port    int    `yaml:"port"`
+	// Primary names the node that initialises the cluster (REPMGR_PRIMARY_HOST).
+	Primary          string `yaml:"primary"`
+	PostgresPassword Secret `yaml:"postgres_password"`
+	RepmgrPassword   Secret `yaml:"repmgr_password"`
+	Repmgr           Repmgr `yaml:"repmgr"`
+	// Environment is extra, non-secret environment for the container.
+	Environment map[string]string `yaml:"environment"`
+}
+
+// Repmgr holds the failover timings passed to the image (REPMGR_* variables).
+type Repmgr struct {
+	ReconnectAttempts int `yaml:"reconnect_attempts"`
+	ReconnectInterval int `yaml:"reconnect_interval"`
+	ConnectTimeout    int `yaml:"connect_timeout"`
+}
+
+// SSH holds how haup reaches the nodes. Nodes may override user and port.
+type SSH struct {
+	User          string   `yaml:"user"`
+	Port          int      `yaml:"port"`
+	IdentityFiles []string `yaml:"identity_files"`
+	// Agent uses the keys of the ssh-agent named by SSH_AUTH_SOCK.
+	Agent      bool   `yaml:"agent"`
+	KnownHosts string `yaml:"known_hosts"`
+}
+
+// Node is one server of the cluster.
+type Node struct {
+	// Name is the repmgr node name; it must end in -<number> (the image derives
+	// the repmgr node id from it).
+	Name string `yaml:"name"`
+	// Address is the node's address on the cluster network: SSH target, unicast
+	// VRRP source and the database's network name unless overridden.
+	Address      string  `yaml:"address"`
+	UnicastSrcIP string  `yaml:"unicast_src_ip"`
+	Interface    string  `yaml:"interface"`
+	Priority     int     `yaml:"priority"`
+	SSH          NodeSSH `yaml:"ssh"`
+}
+
+// NodeSSH overrides the cluster SSH settings for one node.
+type NodeSSH struct {
+	Address string `yaml:"address"`
+	Port    int    `yaml:"port"`
+	User    string `yaml:"user"`
+}
+
+// Secret is a reference to a secret value held outside the inventory: exactly
+// one of Env or File is set. Value is filled by Load and never printed.
+type Secret struct {
+	Env  string `yaml:"env"`
+	File string `yaml:"file"`
+
+	value string
+}
+
+// Value returns the resolved secret.
+func (s Secret) Value() string { return s.value }
+
+// String keeps secrets out of logs and %v output.
+func (s Secret) String() string {
+	switch {
+	case s.Env != "":
+		return "env:" + s.Env
+	case s.File != "":
+		return "file:" + s.File
+	}
+	return "(unset)"
+}
+
+// GoString keeps secrets out of %#v output.
+func (s Secret) GoString() string { return s.String() }
