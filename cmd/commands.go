@@ -1,0 +1,10 @@
+package cmd
+
+import "github.com/spf13/cobra"
+
+// subcommands lists every command haup has, in help order.
+func subcommands() []*cobra.Command {
+	return []*cobra.Command{
+		newLabCmd(),
+	}
+}
