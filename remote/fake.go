@@ -1,0 +1,99 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Fake is an in-memory Host for hermetic tests. It answers only the scripts it
+// was told to expect: an unexpected script fails the call, so a test notices a
+// task that does more than it should.
+type Fake struct {
+	name string
+
+	mu    sync.Mutex
+	rules []fakeRule
+	calls []string
+	files map[string][]byte
+	seq   int
+}
+
+type fakeRule struct {
+	marker string
+	answer func(script string) (Result, error)
+}
+
+// NewFake returns a Fake named name with no expectations.
+func NewFake(name string) *Fake {
+	return &Fake{name: name, files: map[string][]byte{}}
+}
+
+// On answers every script containing marker with answer. Rules are tried in
+// the order they were added.
+func (f *Fake) On(marker string, answer func(script string) (Result, error)) *Fake {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, fakeRule{marker, answer})
+	return f
+}
+
+// OnStdout answers every script containing marker with stdout and success.
+func (f *Fake) OnStdout(marker, stdout string) *Fake {
+	return f.On(marker, func(string) (Result, error) { return Result{Stdout: []byte(stdout)}, nil })
+}
+
+// Name implements Host.
+func (f *Fake) Name() string { return f.name }
+
+// Exec implements Host.
+func (f *Fake) Exec(ctx context.Context, script string) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, script)
+	rules := append([]fakeRule(nil), f.rules...)
+	f.mu.Unlock()
+	for _, r := range rules {
+		if strings.Contains(script, r.marker) {
+			return r.answer(script)
+		}
+	}
+	return Result{}, fmt.Errorf("fake %s: unexpected script:\n%s", f.name, script)
+}
+
+// Put implements Host.
+func (f *Fake) Put(ctx context.Context, data []byte) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	p := fmt.Sprintf("/tmp/haup-fake/%d", f.seq)
+	f.files[p] = append([]byte(nil), data...)
+	return p, nil
+}
+
+// Close implements Host.
+func (f *Fake) Close() error { return nil }
+
+// Calls returns every script Exec received, in order.
+func (f *Fake) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+// Uploaded returns the data of every Put, by staging path.
+func (f *Fake) Uploaded() map[string][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string][]byte, len(f.files))
+	for k, v := range f.files {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+// Package templates renders the configuration files haup places on nodes.
+// Each template is embedded, parsed once with missingkey=error and fed one
+// typed struct, so a template cannot silently reference a missing value.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"text/template"
+)
+
+//go:embed *.tmpl
+var files embed.FS
+
+// parsed holds every template; parsing happens once, at package init, so a
+// broken template fails every test rather than a user's apply.
+var parsed = template.Must(template.New("").Option("missingkey=error").ParseFS(files, "*.tmpl"))
+
+// Keepalived is the data of keepalived.conf for one node.
+type Keepalived struct {
+	NodeName         string
+	CheckCommand     string
+	Interval         int
+	Timeout          int
+	Fall             int
+	Rise             int
+	Interface        string
+	VirtualRouterID  int
+	Priority         int
+	AdvertInt        int
+	UnicastSrcIP     string
+	UnicastPeers     []string
+	AuthPass         string
+	VirtualIPAddress string
+}
+
+// RenderKeepalived renders keepalived.conf.
+func RenderKeepalived(k Keepalived) ([]byte, error) {
+	if len(k.UnicastPeers) == 0 {
+		return nil, fmt.Errorf("keepalived.conf for %s: no unicast peers", k.NodeName)
+	}
+	return render("keepalived.conf.tmpl", k)
+}
+
+func render(name string, data any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := parsed.ExecuteTemplate(&b, name, data); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}

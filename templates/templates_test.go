@@ -1,0 +1,48 @@
+package templates
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./templates -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestKeepalivedGolden(t *testing.T) {
+	got, err := RenderKeepalived(Keepalived{
+		NodeName: "pg-0", CheckCommand: "/usr/local/libexec/haup/haup-check",
+		Interval: 5, Timeout: 2, Fall: 2, Rise: 1,
+		Interface: "ens33", VirtualRouterID: 51, Priority: 100, AdvertInt: 1,
+		UnicastSrcIP: "192.168.89.131", UnicastPeers: []string{"192.168.89.133", "192.168.89.135"},
+		AuthPass: "s3cret!x", VirtualIPAddress: "192.168.89.134/24",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "keepalived-three-peers.conf", got)
+}
+
+func TestKeepalivedNeedsPeers(t *testing.T) {
+	if _, err := RenderKeepalived(Keepalived{NodeName: "pg-0"}); err == nil {
+		t.Fatal("rendering without peers succeeded")
+	}
+}
