@@ -1,0 +1,201 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/remote"
+)
+
+// Recap counts, per node, what apply did.
+type Recap struct {
+	Node    string
+	OK      int // managed resources already in the desired state
+	Changed int
+	Failed  int
+	Err     error
+}
+
+// ApplyOptions tunes apply.
+type ApplyOptions struct {
+	// Progress receives "node: ..." lines.
+	Progress io.Writer
+	// ReadyTimeout bounds the wait for the first database to answer before
+	// the other nodes' containers start.
+	ReadyTimeout time.Duration
+	// PollInterval is how often readiness is asked.
+	PollInterval time.Duration
+}
+
+// Apply carries out exactly the changes of plan. Nodes work in parallel
+// within a stage; every node finishes a stage before the next one starts, and
+// a failure stops the stages that follow. Containers start on the node that
+// is (or will be) the primary first, and the others only once its database
+// answers, so standbys find a primary to clone from.
+func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]Recap, error) {
+	if err := plan.Blocked(); err != nil {
+		return nil, fmt.Errorf("the plan has changes that need a flag, nothing was changed:\n%w", err)
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 5 * time.Minute
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = time.Second
+	}
+	recaps := make([]Recap, len(plan.Nodes))
+	for i, n := range plan.Nodes {
+		recaps[i] = Recap{Node: n.Node.Name, OK: n.Resources - len(n.Changes)}
+	}
+	var mu sync.Mutex
+	progress := func(node, format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(opts.Progress, "%s: %s\n", node, fmt.Sprintf(format, args...))
+	}
+	// runStage runs the changes of stage s on the nodes at idx, in parallel.
+	runStage := func(s stage, idx []int) error {
+		var wg sync.WaitGroup
+		for _, i := range idx {
+			np := plan.Nodes[i]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, c := range np.Changes {
+					if c.stage != s {
+						continue
+					}
+					progress(np.Node.Name, "%s", c)
+					if err := c.do(ctx, hosts[np.Node.Name]); err != nil {
+						mu.Lock()
+						recaps[i].Failed++
+						recaps[i].Err = err
+						mu.Unlock()
+						progress(np.Node.Name, "failed: %v", err)
+						return
+					}
+					mu.Lock()
+					recaps[i].Changed++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		var errs []error
+		for _, i := range idx {
+			if recaps[i].Err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", recaps[i].Node, recaps[i].Err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	all := make([]int, len(plan.Nodes))
+	for i := range all {
+		all[i] = i
+	}
+	if err := runStage(stageHost, all); err != nil {
+		return recaps, err
+	}
+	first, rest := containerOrder(plan)
+	if first >= 0 {
+		if err := runStage(stageContainer, []int{first}); err != nil {
+			return recaps, err
+		}
+		np := plan.Nodes[first]
+		if len(rest) > 0 {
+			progress(np.Node.Name, "waiting for the database to answer before starting the other nodes")
+			if err := waitReady(ctx, hosts[np.Node.Name], opts); err != nil {
+				recaps[first].Failed++
+				return recaps, fmt.Errorf("%s: %w", np.Node.Name, err)
+			}
+		}
+	}
+	if err := runStage(stageContainer, rest); err != nil {
+		return recaps, err
+	}
+	return recaps, runStage(stageService, all)
+}
+
+// containerOrder picks the node whose container goes first: the node running
+// the primary, or, when no database answers as primary (a new cluster), the
+// inventory's initial primary. It returns -1 when that node has no container
+// change; rest holds the other nodes with container changes.
+func containerOrder(plan *Plan) (first int, rest []int) {
+	hasChange := func(np *NodePlan) bool {
+		for _, c := range np.Changes {
+			if c.stage == stageContainer {
+				return true
+			}
+		}
+		return false
+	}
+	lead := -1
+	for i, np := range plan.Nodes {
+		if np.Facts.Role == "primary" {
+			lead = i
+			break
+		}
+	}
+	if lead < 0 {
+		for i, np := range plan.Nodes {
+			if np.Node.Name == plan.Inventory.Database.Primary {
+				lead = i
+			}
+		}
+	}
+	first = -1
+	for i, np := range plan.Nodes {
+		if !hasChange(np) {
+			continue
+		}
+		if i == lead {
+			first = i
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return first, rest
+}
+
+// waitReady polls the node's health check until its database answers as
+// primary or standby.
+func waitReady(ctx context.Context, h remote.Host, opts ApplyOptions) error {
+	deadline := time.Now().Add(opts.ReadyTimeout)
+	script := shq(healthcheck.BinaryPath) + " -json || true\n"
+	last := ""
+	for {
+		res, err := h.Exec(ctx, script)
+		if err != nil {
+			return fmt.Errorf("wait for database: %w", err)
+		}
+		var rep struct {
+			Role   string `json:"role"`
+			Reason string `json:"reason"`
+		}
+		if json.Unmarshal(res.Stdout, &rep) == nil {
+			if rep.Role == "primary" || rep.Role == "standby" {
+				return nil
+			}
+			last = rep.Reason
+		} else {
+			last = strings.TrimSpace(string(res.Stdout) + " " + string(res.Stderr))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the database did not answer within %s (last check: %s)", opts.ReadyTimeout, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(opts.PollInterval):
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/remote"
+)
+
+// Hosts maps node names to their connections.
+type Hosts map[string]remote.Host
+
+// PreflightError lists every preflight problem of every node.
+type PreflightError struct {
+	Problems map[string][]string
+	order    []string
+}
+
+func (e *PreflightError) Error() string {
+	s := "preflight failed, nothing was changed:"
+	for _, n := range e.order {
+		for _, p := range e.Problems[n] {
+			s += fmt.Sprintf("\n  %s: %s", n, p)
+		}
+	}
+	return s
+}
+
+// PlanCluster gathers every node's facts in parallel (one round trip each),
+// runs preflight and builds the plan. It changes nothing.
+func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bins CheckBinaries, opts Options) (*Plan, error) {
+	plan := &Plan{Inventory: inv, Nodes: make([]*NodePlan, len(inv.Nodes))}
+	facts := make([]*Facts, len(inv.Nodes))
+	errs := make([]error, len(inv.Nodes))
+	var wg sync.WaitGroup
+	for i, node := range inv.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := Gather(ctx, hosts[node.Name], inv, node)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", node.Name, err)
+				return
+			}
+			facts[i] = f
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	pe := &PreflightError{Problems: map[string][]string{}}
+	for i, node := range inv.Nodes {
+		if p := Preflight(node, facts[i]); len(p) > 0 {
+			pe.Problems[node.Name] = p
+			pe.order = append(pe.order, node.Name)
+		}
+	}
+	if len(pe.order) > 0 {
+		return nil, pe
+	}
+	for i, node := range inv.Nodes {
+		d, err := DesiredState(inv, node, facts[i].Arch, bins)
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %w", node.Name, err)
+			continue
+		}
+		plan.Nodes[i] = Build(inv, d, facts[i], opts)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}

@@ -1,0 +1,95 @@
+package tasks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	udiff "github.com/aymanbagabas/go-udiff"
+
+	"github.com/haup-project/haup/remote"
+)
+
+func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
+	c := f.Container
+	switch {
+	case c == nil:
+		return []Change{{
+			Op: OpCreate, Kind: "container", Name: spec.Name,
+			Summary: fmt.Sprintf("create from %s, host network, data in %s", spec.Image, spec.Mounts[0].Source),
+			Diff:    specDiff("", spec.Label(), spec.Name),
+			stage:   stageContainer, do: runContainer(spec, false),
+		}}
+	case c.Spec != spec.Label() || (f.ImageID != "" && c.ImageID != f.ImageID):
+		ch := Change{
+			Op: OpReplace, Kind: "container", Name: spec.Name,
+			stage: stageContainer, do: runContainer(spec, true),
+		}
+		if c.Spec != spec.Label() {
+			ch.Summary = "recreate: its settings changed"
+			ch.Diff = specDiff(c.Spec, spec.Label(), spec.Name)
+		} else {
+			ch.Summary = "recreate: the image " + spec.Image + " now has another ID"
+		}
+		if c.Running() && f.Role != "standby" {
+			what := "it runs the primary database"
+			if f.Role != "primary" {
+				what = "it may run the primary database (its role could not be read)"
+			}
+			ch.Summary += "; " + what
+			if !opts.AllowPrimaryRestart {
+				ch.Blocked = what + ": recreating it stops the primary; pass --allow-primary-restart to do so"
+			}
+		}
+		return []Change{ch}
+	case !c.Running():
+		return []Change{{
+			Op: OpUpdate, Kind: "container", Name: spec.Name,
+			Summary: "start (it is " + c.Status + ")",
+			stage:   stageContainer,
+			do: func(ctx context.Context, h remote.Host) error {
+				if _, err := h.Exec(ctx, "docker start "+shq(spec.Name)+" >/dev/null\n"); err != nil {
+					return fmt.Errorf("start container %s: %w", spec.Name, err)
+				}
+				return nil
+			},
+		}}
+	}
+	return nil
+}
+
+// specDiff shows a container's settings as indented JSON, one setting a line.
+func specDiff(old, new, name string) string {
+	pretty := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		var b bytes.Buffer
+		if json.Indent(&b, []byte(s), "", "  ") != nil {
+			return s + "\n"
+		}
+		return b.String() + "\n"
+	}
+	return udiff.Unified("container "+name+" (on node)", "container "+name+" (haup)", pretty(old), pretty(new))
+}
+
+func runContainer(spec ContainerSpec, replace bool) func(context.Context, remote.Host) error {
+	return func(ctx context.Context, h remote.Host) error {
+		var b strings.Builder
+		b.WriteString("set -e\n")
+		if replace {
+			fmt.Fprintf(&b, "docker rm -f %s >/dev/null\n", shq(spec.Name))
+		}
+		args := spec.runArgs()
+		for i, a := range args {
+			args[i] = shq(a)
+		}
+		b.WriteString(strings.Join(args, " ") + " >/dev/null\n")
+		if _, err := h.Exec(ctx, b.String()); err != nil {
+			return fmt.Errorf("run container %s: %w", spec.Name, err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,292 @@
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/templates"
+)
+
+// Paths haup manages on every node.
+const (
+	KeepalivedConfPath = "/etc/keepalived/keepalived.conf"
+	secretsDir         = "/etc/haup/secrets"
+	postgresSecretPath = secretsDir + "/postgres-password"
+	repmgrSecretPath   = secretsDir + "/repmgr-password"
+	// secretsInContainer is where the secret files appear in the container;
+	// the image reads them through the *_FILE variables.
+	secretsInContainer = "/run/secrets/haup"
+	// imageUID is the user the bitnami image runs as: it must own the data
+	// directory and be able to read the secret files.
+	imageUID = 1001
+	// specLabel carries the container's desired spec, so a later plan can
+	// tell exactly what changed.
+	specLabel = "io.haup.spec"
+)
+
+// File is a file haup places on a node.
+type File struct {
+	Path     string
+	Mode     fs.FileMode
+	UID, GID int
+	Content  []byte
+	// Sensitive files are never shown, not even as a masked diff.
+	Sensitive bool
+	// Binary files are summarised by size and hash instead of a diff.
+	Binary bool
+	// Validate is a shell command, with %s for the staged file, that must
+	// succeed before the file replaces the live one.
+	Validate string
+	// Reloads names the service that must reload when the file changes.
+	Reloads string
+}
+
+// Dir is a directory haup creates on a node.
+type Dir struct {
+	Path     string
+	Mode     fs.FileMode
+	UID, GID int
+}
+
+// ContainerSpec is everything haup decides about the database container. Its
+// JSON form is stored in a label of the container and compared on each plan.
+type ContainerSpec struct {
+	Name    string            `json:"name"`
+	Image   string            `json:"image"`
+	Network string            `json:"network"`
+	Restart string            `json:"restart"`
+	Env     map[string]string `json:"env"`
+	Mounts  []Mount           `json:"mounts"`
+}
+
+// Mount is a bind mount of the container.
+type Mount struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// Label returns the canonical JSON of the spec (map keys sorted).
+func (s ContainerSpec) Label() string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // only strings, maps and slices: cannot fail
+	}
+	return string(b)
+}
+
+// Desired is what one node should look like.
+type Desired struct {
+	Node      inventory.Node
+	Dirs      []Dir
+	Files     []File
+	Container ContainerSpec
+}
+
+// dirSpecs lists the directories haup manages, parents before children.
+func dirSpecs(inv *inventory.Inventory) []Dir {
+	return []Dir{
+		{Path: path.Dir(healthcheck.BinaryPath), Mode: 0o755},
+		{Path: path.Dir(healthcheck.ConfigPath), Mode: 0o755},
+		{Path: secretsDir, Mode: 0o700},
+		{Path: path.Dir(KeepalivedConfPath), Mode: 0o755},
+		{Path: inv.Database.DataDir, Mode: 0o700, UID: imageUID, GID: imageUID},
+	}
+}
+
+// fileSpecs lists the files haup manages with everything but their content,
+// which DesiredState fills in; gather reads the same list.
+func fileSpecs() []File {
+	return []File{
+		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true},
+		{Path: healthcheck.ConfigPath, Mode: 0o644},
+		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true},
+		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true},
+		{Path: KeepalivedConfPath, Mode: 0o600, Validate: "keepalived -t -f %s", Reloads: "keepalived"},
+	}
+}
+
+// CheckBinaries returns the haup-check program built for a node's OS and
+// architecture (GOOS/GOARCH names).
+type CheckBinaries func(goos, goarch string) ([]byte, error)
+
+// DesiredState computes the desired state of node, whose architecture the
+// gathered facts told.
+func DesiredState(inv *inventory.Inventory, node inventory.Node, goarch string, bins CheckBinaries) (*Desired, error) {
+	check, err := bins("linux", goarch)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := renderKeepalived(inv, node)
+	if err != nil {
+		return nil, err
+	}
+	checkCfg, err := checkConfig(inv, node)
+	if err != nil {
+		return nil, err
+	}
+	content := map[string][]byte{
+		healthcheck.BinaryPath: check,
+		healthcheck.ConfigPath: checkCfg,
+		postgresSecretPath:     []byte(inv.Database.PostgresPassword.Value()),
+		repmgrSecretPath:       []byte(inv.Database.RepmgrPassword.Value()),
+		KeepalivedConfPath:     conf,
+	}
+	d := &Desired{Node: node, Dirs: dirSpecs(inv), Container: containerSpec(inv, node)}
+	for _, f := range fileSpecs() {
+		f.Content = content[f.Path]
+		d.Files = append(d.Files, f)
+	}
+	return d, nil
+}
+
+func peers(inv *inventory.Inventory, node inventory.Node) []inventory.Node {
+	var out []inventory.Node
+	for _, n := range inv.Nodes {
+		if n.Name != node.Name {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func renderKeepalived(inv *inventory.Inventory, node inventory.Node) ([]byte, error) {
+	k := inv.Keepalived
+	var unicast []string
+	for _, p := range peers(inv, node) {
+		unicast = append(unicast, p.UnicastSrcIP)
+	}
+	return templates.RenderKeepalived(templates.Keepalived{
+		NodeName:         node.Name,
+		CheckCommand:     healthcheck.BinaryPath,
+		Interval:         k.Check.Interval,
+		Timeout:          k.Check.Timeout,
+		Fall:             k.Check.Fall,
+		Rise:             k.Check.Rise,
+		Interface:        node.Interface,
+		VirtualRouterID:  k.VirtualRouterID,
+		Priority:         node.Priority,
+		AdvertInt:        k.AdvertInt,
+		UnicastSrcIP:     node.UnicastSrcIP,
+		UnicastPeers:     unicast,
+		AuthPass:         k.AuthPass.Value(),
+		VirtualIPAddress: k.VirtualIPAddress,
+	})
+}
+
+// checkDeadlineMillis keeps the check's own deadline well below keepalived's
+// timeout: keepalived 2.2 may start a second copy of a check still running.
+func checkDeadlineMillis(timeoutSeconds int) int {
+	return timeoutSeconds * 1000 * 8 / 10
+}
+
+func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) {
+	cfg := healthcheck.Config{
+		Node:           node.Name,
+		Host:           "127.0.0.1",
+		Port:           inv.Database.Port,
+		User:           "postgres",
+		PasswordFile:   postgresSecretPath,
+		Database:       "postgres",
+		DeadlineMillis: checkDeadlineMillis(inv.Keepalived.Check.Timeout),
+		StatePath:      healthcheck.StatePath,
+	}
+	for _, p := range peers(inv, node) {
+		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("check config: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// dbAddress is the address other nodes reach a node's database at.
+func dbAddress(n inventory.Node) string { return n.UnicastSrcIP }
+
+func primaryNode(inv *inventory.Inventory) inventory.Node {
+	for _, n := range inv.Nodes {
+		if n.Name == inv.Database.Primary {
+			return n
+		}
+	}
+	return inv.Nodes[0]
+}
+
+func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec {
+	db := inv.Database
+	var partners []string
+	for _, n := range inv.Nodes {
+		partners = append(partners, dbAddress(n))
+	}
+	port := strconv.Itoa(db.Port)
+	env := map[string]string{
+		"REPMGR_PARTNER_NODES":      strings.Join(partners, ","),
+		"REPMGR_PRIMARY_HOST":       dbAddress(primaryNode(inv)),
+		"REPMGR_PRIMARY_PORT":       port,
+		"REPMGR_NODE_NAME":          node.Name,
+		"REPMGR_NODE_NETWORK_NAME":  dbAddress(node),
+		"REPMGR_PORT_NUMBER":        port,
+		"POSTGRESQL_PORT_NUMBER":    port,
+		"REPMGR_PASSWORD_FILE":      secretsInContainer + "/repmgr-password",
+		"POSTGRESQL_PASSWORD_FILE":  secretsInContainer + "/postgres-password",
+		"REPMGR_RECONNECT_ATTEMPTS": strconv.Itoa(db.Repmgr.ReconnectAttempts),
+		"REPMGR_RECONNECT_INTERVAL": strconv.Itoa(db.Repmgr.ReconnectInterval),
+		"REPMGR_CONNECT_TIMEOUT":    strconv.Itoa(db.Repmgr.ConnectTimeout),
+	}
+	for k, v := range db.Environment {
+		env[k] = v
+	}
+	return ContainerSpec{
+		Name:    db.ContainerName,
+		Image:   db.Image,
+		Network: "host",
+		Restart: "unless-stopped",
+		Env:     env,
+		Mounts: []Mount{
+			{Source: db.DataDir, Target: "/bitnami/postgresql"},
+			{Source: postgresSecretPath, Target: secretsInContainer + "/postgres-password", ReadOnly: true},
+			{Source: repmgrSecretPath, Target: secretsInContainer + "/repmgr-password", ReadOnly: true},
+		},
+	}
+}
+
+// runArgs is the `docker run` command for the spec. No secret is in it: the
+// secrets are files mounted read-only.
+func (s ContainerSpec) runArgs() []string {
+	args := []string{"docker", "run", "-d", "--name", s.Name, "--network", s.Network,
+		"--restart", s.Restart, "--label", specLabel + "=" + s.Label()}
+	for _, m := range s.Mounts {
+		v := m.Source + ":" + m.Target
+		if m.ReadOnly {
+			v += ":ro"
+		}
+		args = append(args, "-v", v)
+	}
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-e", k+"="+s.Env[k])
+	}
+	return append(args, s.Image)
+}
+
+// vipAddr is the VIP without its prefix length.
+func vipAddr(inv *inventory.Inventory) string {
+	p, err := netip.ParsePrefix(inv.Keepalived.VirtualIPAddress)
+	if err != nil {
+		return inv.Keepalived.VirtualIPAddress
+	}
+	return p.Addr().String()
+}

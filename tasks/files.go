@@ -1,0 +1,128 @@
+package tasks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/haup-project/haup/remote"
+)
+
+func dirChanges(d Dir, actual FileFact) []Change {
+	var c Change
+	switch {
+	case !actual.Exists:
+		c = Change{Op: OpCreate, Kind: "dir", Name: d.Path, Summary: fmt.Sprintf("mode %04o, owner %d:%d", d.Mode, d.UID, d.GID)}
+	case actual.Mode != d.Mode || actual.UID != d.UID || actual.GID != d.GID:
+		c = Change{Op: OpUpdate, Kind: "dir", Name: d.Path, Summary: attrSummary(actual, d.Mode, d.UID, d.GID)}
+	default:
+		return nil
+	}
+	c.stage = stageHost
+	c.do = func(ctx context.Context, h remote.Host) error {
+		p := shq(d.Path)
+		script := fmt.Sprintf("set -e\nmkdir -p %s\nchown %d:%d %s\nchmod %04o %s\n", p, d.UID, d.GID, p, d.Mode, p)
+		if _, err := h.Exec(ctx, script); err != nil {
+			return fmt.Errorf("dir %s: %w", d.Path, err)
+		}
+		return nil
+	}
+	return []Change{c}
+}
+
+func attrSummary(actual FileFact, mode interface{ String() string }, uid, gid int) string {
+	return fmt.Sprintf("mode/owner %04o %d:%d -> %04o %d:%d", actual.Mode, actual.UID, actual.GID, mode, uid, gid)
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// fileChanges compares a file by content hash, mode and owner.
+func fileChanges(f File, actual FileFact, secrets []string) []Change {
+	sum := sha256hex(f.Content)
+	var c Change
+	switch {
+	case !actual.Exists:
+		c = Change{Op: OpCreate, Kind: "file", Name: f.Path,
+			Summary: fmt.Sprintf("mode %04o, owner %d:%d, %d bytes", f.Mode, f.UID, f.GID, len(f.Content))}
+	case actual.SHA256 != sum:
+		c = Change{Op: OpUpdate, Kind: "file", Name: f.Path, Summary: "content changed"}
+		if actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID {
+			c.Summary += ", " + attrSummary(actual, f.Mode, f.UID, f.GID)
+		}
+	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
+		c = Change{Op: OpUpdate, Kind: "file", Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
+			stage: stageHost, do: chmodFile(f)}
+		return []Change{c}
+	default:
+		return nil
+	}
+	switch {
+	case f.Sensitive:
+		c.Summary += " (sensitive content not shown)"
+	case f.Binary:
+		c.Summary += fmt.Sprintf(", sha256 %s", sum[:12])
+		if actual.Exists {
+			c.Summary += fmt.Sprintf(" (was %s)", shortHash(actual.SHA256))
+		}
+	default:
+		c.Diff = maskedDiff(f.Path, actual.Content, f.Content, secrets)
+		if c.Diff == "" && actual.Exists {
+			c.Summary += " (only sensitive values changed)"
+		}
+	}
+	c.stage = stageHost
+	c.do = installFile(f)
+	return []Change{c}
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func chmodFile(f File) func(context.Context, remote.Host) error {
+	return func(ctx context.Context, h remote.Host) error {
+		p := shq(f.Path)
+		script := fmt.Sprintf("set -e\nchown %d:%d %s\nchmod %04o %s\n", f.UID, f.GID, p, f.Mode, p)
+		if _, err := h.Exec(ctx, script); err != nil {
+			return fmt.Errorf("file %s: %w", f.Path, err)
+		}
+		return nil
+	}
+}
+
+// installFile uploads the file to the staging directory, validates it when the
+// file has a validator, keeps the old version as PATH.haup-bak and replaces the
+// live file atomically (rename in the same directory).
+func installFile(f File) func(context.Context, remote.Host) error {
+	return func(ctx context.Context, h remote.Host) error {
+		staged, err := h.Put(ctx, f.Content)
+		if err != nil {
+			return fmt.Errorf("file %s: upload: %w", f.Path, err)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "set -e\nt=%s\np=%s\n", shq(staged), shq(f.Path))
+		if f.Validate != "" {
+			fmt.Fprintf(&b, "if ! out=$(%s 2>&1); then echo \"$out\" >&2; exit 3; fi\n",
+				fmt.Sprintf(f.Validate, `"$t"`))
+		}
+		fmt.Fprintf(&b, "if [ -f \"$p\" ]; then cp -p \"$p\" \"$p.haup-bak\"; fi\n")
+		fmt.Fprintf(&b, "install -m %04o -o %d -g %d \"$t\" \"$p.haup-new\"\nmv -f \"$p.haup-new\" \"$p\"\n", f.Mode, f.UID, f.GID)
+		if _, err := h.Exec(ctx, b.String()); err != nil {
+			var ee *remote.ExitError
+			if f.Validate != "" && asExit(err, &ee) && ee.Code == 3 {
+				return fmt.Errorf("file %s: rejected by `%s`, the live file is unchanged: %s",
+					f.Path, fmt.Sprintf(f.Validate, "FILE"), strings.TrimSpace(ee.Stderr))
+			}
+			return fmt.Errorf("file %s: %w", f.Path, err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,32 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/haup-project/haup/remote"
+)
+
+// installKeepalived installs the package noninteractively, keeping any
+// configuration already on the node. The package lists are refreshed only when
+// the first try fails, so a node with fresh lists pays for no update.
+const installKeepalived = `export DEBIAN_FRONTEND=noninteractive
+inst() { apt-get install -y -q -o Dpkg::Options::=--force-confold keepalived; }
+inst >/tmp/haup-apt.log 2>&1 || { apt-get update -q >>/tmp/haup-apt.log 2>&1 && inst >>/tmp/haup-apt.log 2>&1; } || { tail -20 /tmp/haup-apt.log >&2; exit 1; }
+`
+
+func packageChanges(f *Facts) []Change {
+	if f.Keepalived != "" {
+		return nil
+	}
+	return []Change{{
+		Op: OpCreate, Kind: "package", Name: "keepalived", Summary: "install with apt",
+		stage: stageHost,
+		do: func(ctx context.Context, h remote.Host) error {
+			if _, err := h.Exec(ctx, installKeepalived); err != nil {
+				return fmt.Errorf("install keepalived: %w", err)
+			}
+			return nil
+		},
+	}}
+}

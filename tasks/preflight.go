@@ -1,0 +1,49 @@
+package tasks
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/haup-project/haup/inventory"
+)
+
+// Preflight lists what stops haup from working on a node, from its facts.
+// Any problem on any node means nothing is changed anywhere.
+func Preflight(node inventory.Node, f *Facts) []string {
+	var p []string
+	if f.UID != 0 {
+		p = append(p, fmt.Sprintf("commands do not run as root (uid %d)", f.UID))
+	}
+	if !f.HasApt {
+		p = append(p, fmt.Sprintf("no apt-get: haup needs a Debian or Ubuntu node (found %q %s)", f.OSID, f.OSVersion))
+	}
+	if !f.HasSystemd {
+		p = append(p, "no systemctl: haup needs systemd")
+	}
+	if f.Docker == "" {
+		msg := "the Docker engine does not answer (is docker installed and running?)"
+		if f.DockerErr != "" {
+			msg += ": " + f.DockerErr
+		}
+		p = append(p, msg)
+	}
+	if !f.IfaceFound {
+		p = append(p, fmt.Sprintf("interface %s does not exist", node.Interface))
+	} else if !hasAddr(f.IfaceAddrs, node.UnicastSrcIP) {
+		p = append(p, fmt.Sprintf("interface %s does not carry %s (it has %v)", node.Interface, node.UnicastSrcIP, f.IfaceAddrs))
+	}
+	return p
+}
+
+func hasAddr(prefixes []string, addr string) bool {
+	want, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	for _, s := range prefixes {
+		if p, err := netip.ParsePrefix(s); err == nil && p.Addr() == want {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,106 @@
+package tasks
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Style colours plan output; the zero value prints plain text.
+type Style struct{ Color bool }
+
+func (s Style) paint(code, text string) string {
+	if !s.Color {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+func (s Style) op(o Op) string {
+	switch o {
+	case OpCreate:
+		return s.paint("32", string(o))
+	case OpUpdate:
+		return s.paint("33", string(o))
+	default:
+		return s.paint("31", string(o))
+	}
+}
+
+// Counts summarises a plan.
+type Counts struct{ Create, Update, Replace, Blocked int }
+
+// Count tallies the plan's changes.
+func (p *Plan) Count() Counts {
+	var c Counts
+	for _, n := range p.Nodes {
+		for _, ch := range n.Changes {
+			switch ch.Op {
+			case OpCreate:
+				c.Create++
+			case OpUpdate:
+				c.Update++
+			case OpReplace:
+				c.Replace++
+			}
+			if ch.Blocked != "" {
+				c.Blocked++
+			}
+		}
+	}
+	return c
+}
+
+// Print writes the plan the way terraform plan does: a block per node, one
+// line per change, diffs indented beneath, and a summary line.
+func (p *Plan) Print(w io.Writer, st Style) {
+	for _, n := range p.Nodes {
+		fmt.Fprintf(w, "%s (%s)\n", st.paint("1", n.Node.Name), n.Node.Address)
+		if len(n.Changes) == 0 {
+			fmt.Fprintln(w, "  no changes")
+		}
+		for _, c := range n.Changes {
+			fmt.Fprintf(w, "  %s %s %s", st.op(c.Op), c.Kind, c.Name)
+			if c.Summary != "" {
+				fmt.Fprintf(w, ": %s", c.Summary)
+			}
+			fmt.Fprintln(w)
+			if c.Blocked != "" {
+				fmt.Fprintf(w, "      %s %s\n", st.paint("31", "! blocked:"), c.Blocked)
+			}
+			if c.Diff != "" {
+				for _, l := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
+					switch {
+					case strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "+++"):
+						l = st.paint("32", l)
+					case strings.HasPrefix(l, "-") && !strings.HasPrefix(l, "---"):
+						l = st.paint("31", l)
+					}
+					fmt.Fprintf(w, "      %s\n", l)
+				}
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, p.Summary())
+}
+
+// Summary is the plan's one-line summary.
+func (p *Plan) Summary() string {
+	c := p.Count()
+	if c.Create+c.Update+c.Replace == 0 {
+		return "No changes. The cluster matches the inventory."
+	}
+	s := fmt.Sprintf("Plan: %d to create, %d to change, %d to replace.", c.Create, c.Update, c.Replace)
+	if c.Blocked > 0 {
+		s += fmt.Sprintf(" %d blocked (see above).", c.Blocked)
+	}
+	return s
+}
+
+// PrintRecap writes apply's per-node recap.
+func PrintRecap(w io.Writer, recaps []Recap) {
+	for _, r := range recaps {
+		fmt.Fprintf(w, "%-16s ok=%d changed=%d failed=%d\n", r.Node, r.OK, r.Changed, r.Failed)
+	}
+}
