@@ -21,6 +21,7 @@ var parsed = template.Must(template.New("").Option("missingkey=error").ParseFS(f
 type Keepalived struct {
 	NodeName         string
 	CheckCommand     string
+	NotifyCommand    string
 	Interval         int
 	Timeout          int
 	Fall             int
@@ -49,4 +50,15 @@ func render(name string, data any) ([]byte, error) {
 		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
 	return b.Bytes(), nil
+}
+
+// Notify is the data of the VRRP notify script.
+type Notify struct {
+	StateDir  string
+	StateFile string
+}
+
+// RenderNotify renders the script keepalived runs on VRRP state changes.
+func RenderNotify(n Notify) ([]byte, error) {
+	return render("vrrp-notify.sh.tmpl", n)
 }

@@ -30,7 +30,8 @@ func golden(t *testing.T, name string, got []byte) {
 func TestKeepalivedGolden(t *testing.T) {
 	got, err := RenderKeepalived(Keepalived{
 		NodeName: "pg-0", CheckCommand: "/usr/local/libexec/haup/haup-check",
-		Interval: 5, Timeout: 2, Fall: 2, Rise: 1,
+		NotifyCommand: "/usr/local/libexec/haup/vrrp-notify",
+		Interval:      5, Timeout: 2, Fall: 2, Rise: 1,
 		Interface: "ens33", VirtualRouterID: 51, Priority: 100, AdvertInt: 1,
 		UnicastSrcIP: "192.168.89.131", UnicastPeers: []string{"192.168.89.133", "192.168.89.135"},
 		AuthPass: "s3cret!x", VirtualIPAddress: "192.168.89.134/24",
@@ -45,4 +46,12 @@ func TestKeepalivedNeedsPeers(t *testing.T) {
 	if _, err := RenderKeepalived(Keepalived{NodeName: "pg-0"}); err == nil {
 		t.Fatal("rendering without peers succeeded")
 	}
+}
+
+func TestNotifyGolden(t *testing.T) {
+	got, err := RenderNotify(Notify{StateDir: "/run/haup", StateFile: "/run/haup/vrrp-state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "vrrp-notify.sh", got)
 }
