@@ -18,6 +18,10 @@ import (
 // Paths haup manages on every node.
 const (
 	KeepalivedConfPath = "/etc/keepalived/keepalived.conf"
+	// NotifyPath is the script keepalived runs on VRRP state changes; it
+	// writes the state to VRRPStatePath.
+	NotifyPath         = "/usr/local/libexec/haup/vrrp-notify"
+	VRRPStatePath      = "/run/haup/vrrp-state"
 	secretsDir         = "/etc/haup/secrets"
 	postgresSecretPath = secretsDir + "/postgres-password"
 	repmgrSecretPath   = secretsDir + "/repmgr-password"
@@ -107,6 +111,7 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 func fileSpecs() []File {
 	return []File{
 		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true},
+		{Path: NotifyPath, Mode: 0o755},
 		{Path: healthcheck.ConfigPath, Mode: 0o644},
 		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true},
@@ -129,6 +134,10 @@ func DesiredState(inv *inventory.Inventory, node inventory.Node, goarch string, 
 	if err != nil {
 		return nil, err
 	}
+	notify, err := templates.RenderNotify(templates.Notify{StateDir: path.Dir(VRRPStatePath), StateFile: VRRPStatePath})
+	if err != nil {
+		return nil, err
+	}
 	checkCfg, err := checkConfig(inv, node)
 	if err != nil {
 		return nil, err
@@ -138,6 +147,7 @@ func DesiredState(inv *inventory.Inventory, node inventory.Node, goarch string, 
 		healthcheck.ConfigPath: checkCfg,
 		postgresSecretPath:     []byte(inv.Database.PostgresPassword.Value()),
 		repmgrSecretPath:       []byte(inv.Database.RepmgrPassword.Value()),
+		NotifyPath:             notify,
 		KeepalivedConfPath:     conf,
 	}
 	d := &Desired{Node: node, Dirs: dirSpecs(inv), Container: containerSpec(inv, node)}
@@ -167,6 +177,7 @@ func renderKeepalived(inv *inventory.Inventory, node inventory.Node) ([]byte, er
 	return templates.RenderKeepalived(templates.Keepalived{
 		NodeName:         node.Name,
 		CheckCommand:     healthcheck.BinaryPath,
+		NotifyCommand:    NotifyPath,
 		Interval:         k.Check.Interval,
 		Timeout:          k.Check.Timeout,
 		Fall:             k.Check.Fall,

@@ -17,9 +17,9 @@ const masked = "(sensitive)"
 // secret that the inventory no longer knows is masked too.
 var authPassLine = regexp.MustCompile(`(?m)^(\s*auth_pass\s+)\S.*$`)
 
-// mask hides every known secret value in s, longest first so that a secret
+// Mask hides every known secret value in s, longest first so that a secret
 // containing another is hidden whole.
-func mask(s string, secrets []string) string {
+func Mask(s string, secrets []string) string {
 	s = authPassLine.ReplaceAllString(s, "${1}"+masked)
 	sorted := append([]string(nil), secrets...)
 	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
@@ -34,7 +34,7 @@ func mask(s string, secrets []string) string {
 // maskedDiff is the unified diff of two versions of a file with secrets
 // masked on both sides; empty when they differ only in secrets.
 func maskedDiff(path string, old, new []byte, secrets []string) string {
-	o, n := mask(string(old), secrets), mask(string(new), secrets)
+	o, n := Mask(string(old), secrets), Mask(string(new), secrets)
 	if o == n {
 		return ""
 	}

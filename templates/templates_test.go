@@ -34,7 +34,7 @@ func TestKeepalivedGolden(t *testing.T) {
 		Interval:      5, Timeout: 2, Fall: 2, Rise: 1,
 		Interface: "ens33", VirtualRouterID: 51, Priority: 100, AdvertInt: 1,
 		UnicastSrcIP: "192.168.89.131", UnicastPeers: []string{"192.168.89.133", "192.168.89.135"},
-		AuthPass: "s3cret!x", VirtualIPAddress: "192.168.89.134/24",
+		AuthPass: "s3cretXx", VirtualIPAddress: "192.168.89.134/24",
 	})
 	if err != nil {
 		t.Fatal(err)

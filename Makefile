@@ -1,0 +1,54 @@
+# haup's make targets. CI (.ci/run) calls the same targets a person would.
+GO        ?= go
+BIN       := bin
+CHECK_DIR := checkbin/dist
+ARCHES    := amd64 arm64
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/haup-project/haup/cmd.version=$(VERSION)
+export BENCH_OUT ?= $(CURDIR)/bench-results.json
+
+.PHONY: all build check-bins unit test deps lab lab-up lab-down bench clean
+
+all: build
+
+# The health check is cross-compiled for every supported node architecture
+# and embedded into haup, so any operator machine can serve any node.
+check-bins:
+	@for a in $(ARCHES); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '-s -w' \
+	    -o $(CHECK_DIR)/haup-check-linux-$$a ./cmd/haup-check || exit 1; \
+	done
+
+build: check-bins
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/haup .
+
+# Hermetic tests only: no root, no network, no daemons.
+unit:
+	$(GO) test ./inventory/... ./templates/... ./tasks/... ./checkbin/... ./cmd/...
+
+deps:
+	./scripts/deps.sh
+
+# Every test: hermetic, the SSH transport against a real sshd, the health
+# check against real PostgreSQL, the lab image, the lab and haup end to end on
+# the lab. Needs root (Linux namespaces, systemd-nspawn).
+test: deps build
+	HAUP_CHECK_DIR=$(CURDIR)/$(CHECK_DIR) $(GO) test -count=1 -p 1 -timeout 80m ./...
+
+# The main job: a two-node lab, then haup applied to it.
+lab: deps build
+	$(BIN)/haup lab up
+	$(BIN)/haup apply .lab/inventory.yaml
+
+lab-up: deps build
+	$(BIN)/haup lab up
+
+lab-down: build
+	$(BIN)/haup lab down
+
+# Benchmarks print tables and merge their figures into $(BENCH_OUT).
+bench: deps build
+	HAUP_CHECK_DIR=$(CURDIR)/$(CHECK_DIR) $(GO) test -count=1 -p 1 -timeout 80m -run 'XXX' -bench . -benchtime 1x ./...
+
+clean:
+	rm -rf $(BIN) $(CHECK_DIR)/haup-check-*

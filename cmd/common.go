@@ -1,0 +1,125 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/tasks"
+)
+
+const defaultInventory = "inventory.yaml"
+
+// inventoryArg is the inventory path: the first argument or ./inventory.yaml.
+func inventoryArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return defaultInventory
+}
+
+// loadInventory reads and validates the inventory, printing warnings.
+func loadInventory(cmd *cobra.Command, path string) (*inventory.Inventory, error) {
+	inv, warnings, err := inventory.LoadWithWarnings(path)
+	for _, w := range warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "haup: warning: %s\n", w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// connFlags are the flags of commands that connect to nodes.
+type connFlags struct {
+	acceptNewHostKeys bool
+	timeout           time.Duration
+	// sshStats prints each node's SSH connection and session counts when the
+	// connections close (for benchmarks).
+	sshStats bool
+}
+
+func (f *connFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false,
+		"trust and record the host key of a node not yet in known_hosts (a changed key is still refused)")
+	cmd.Flags().DurationVar(&f.timeout, "connect-timeout", 10*time.Second, "how long to wait for each node's SSH connection")
+	cmd.Flags().BoolVar(&f.sshStats, "ssh-stats", false, "print SSH connections and sessions per node on exit")
+	cmd.Flags().MarkHidden("ssh-stats")
+}
+
+// connect opens one SSH connection per node, in parallel. On error every
+// connection already made is closed.
+func connect(ctx context.Context, inv *inventory.Inventory, f connFlags, stderr io.Writer) (tasks.Hosts, func(), error) {
+	hosts := tasks.Hosts{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(inv.Nodes))
+	for i, n := range inv.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := remote.Dial(ctx, sshConfig(inv, n, f))
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", n.Name, err)
+				return
+			}
+			mu.Lock()
+			hosts[n.Name] = h
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	closeAll := func() {
+		for _, n := range inv.Nodes {
+			h, ok := hosts[n.Name]
+			if !ok {
+				continue
+			}
+			if st, ok := h.(interface{ Stats() remote.Stats }); ok && f.sshStats {
+				s := st.Stats()
+				fmt.Fprintf(stderr, "haup: ssh: %s: %d connections, %d sessions\n", n.Name, s.Connections, s.Sessions)
+			}
+			h.Close()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return hosts, closeAll, nil
+}
+
+func sshConfig(inv *inventory.Inventory, n inventory.Node, f connFlags) remote.SSHConfig {
+	return remote.SSHConfig{
+		Name:              n.Name,
+		Address:           n.SSH.Address,
+		Port:              n.SSH.Port,
+		User:              n.SSH.User,
+		IdentityFiles:     inv.SSH.IdentityFiles,
+		Agent:             inv.SSH.Agent,
+		KnownHostsFile:    inv.SSH.KnownHosts,
+		AcceptNewHostKeys: f.acceptNewHostKeys,
+		ConnectTimeout:    f.timeout,
+	}
+}
+
+// colorOK reports whether w is a terminal that may get colour.
+func colorOK(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,29 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate [INVENTORY]",
+		Short: "Check an inventory without touching any node",
+		Long: `validate reads the inventory (default ./inventory.yaml), applies defaults and
+reports every problem at once as FILE:LINE: PATH: problem. It connects nowhere.
+Exit status: 0 valid, 1 invalid.`,
+		Example: "  haup validate examples/two-node.yaml",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := inventoryArg(args)
+			inv, err := loadInventory(cmd, path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: %d nodes, VIP %s, initial primary %s\n",
+				path, len(inv.Nodes), inv.Keepalived.VirtualIPAddress, inv.Database.Primary)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,355 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/haup-project/haup/internal/benchout"
+)
+
+const labInventory = ".lab/inventory.yaml"
+
+// TestEndToEnd is the whole story on a fresh two-node lab: greenfield apply,
+// idempotent re-apply, drift repair, failover and bad input. The scenarios
+// share the cluster and run in order; a failure stops the ones after it.
+func TestEndToEnd(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	metrics := map[string]float64{}
+
+	// From nothing: a lab left by an earlier run is removed first.
+	haup(t, "lab", "down")
+	mustHaup(t, 0, "lab", "up", "--nodes", "2")
+	t.Cleanup(func() {
+		if os.Getenv("HAUP_E2E_KEEP_LAB") == "" {
+			haup(t, "lab", "down")
+		}
+	})
+
+	steps := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"greenfield", func(t *testing.T) { greenfield(ctx, t, metrics) }},
+		{"idempotent", func(t *testing.T) { idempotent(t, metrics) }},
+		{"drift", func(t *testing.T) { drift(t) }},
+		{"failover-kill-container", func(t *testing.T) { failoverKill(ctx, t) }},
+		{"failover-power-off", func(t *testing.T) { failoverPowerOff(ctx, t) }},
+		{"bad-input", func(t *testing.T) { badInput(t) }},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, s.run) {
+			t.Fatalf("step %s failed; the steps after it need its result", s.name)
+		}
+	}
+	if err := benchout.Record(benchout.Path(), metrics); err != nil {
+		t.Error(err)
+	}
+}
+
+func greenfield(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	r := mustHaup(t, 2, "diff", labInventory)
+	lines := planLines(r.stdout)
+	for _, want := range []string{"pg-0: + package keepalived", "pg-0: + container pg", "pg-1: + service keepalived", "pg-1: + image"} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, want) }) {
+			t.Errorf("greenfield diff lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	assertNoSecrets(t, r.stdout+r.stderr)
+
+	r = mustHaup(t, 0, "apply", labInventory)
+	metrics["greenfield_apply_s"] = r.elapsed.Seconds()
+	t.Logf("greenfield apply: %.1f s", r.elapsed.Seconds())
+	assertNoSecrets(t, r.stdout+r.stderr)
+
+	waitVIP(t, "pg-0", 60*time.Second)
+	id, _ := waitWrite(ctx, t, "greenfield", 30*time.Second)
+	waitReplicated(ctx, t, nodeAddr("pg-1"), id, 60*time.Second)
+	if got := role(t, "pg-1"); got != "standby" {
+		t.Errorf("pg-1 role = %q, want standby", got)
+	}
+	waitState(t, "pg-0", "MASTER")
+	waitState(t, "pg-1", "FAULT")
+}
+
+func waitState(t *testing.T, node, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if vrrpState(t, node) == want {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Errorf("keepalived on %s is %q, want %s", node, vrrpState(t, node), want)
+}
+
+// nodeMarks are what a no-op apply must leave untouched.
+func nodeMarks(t *testing.T) map[string]string {
+	m := map[string]string{}
+	for i := 0; i < labNodes; i++ {
+		n := nodeName(i)
+		m[n] = mustOnNode(t, n, `docker inspect -f '{{.State.StartedAt}}' pg; systemctl show -p MainPID --value keepalived; stat -c '%Y %i' /etc/keepalived/keepalived.conf /etc/haup/check.json /usr/local/libexec/haup/haup-check`)
+	}
+	return m
+}
+
+func idempotent(t *testing.T, metrics map[string]float64) {
+	before := nodeMarks(t)
+	r := mustHaup(t, 0, "diff", labInventory)
+	metrics["noop_diff_s"] = r.elapsed.Seconds()
+	if lines := planLines(r.stdout); len(lines) != 0 {
+		t.Errorf("diff right after apply lists changes: %v", lines)
+	}
+	r = mustHaup(t, 0, "apply", "--ssh-stats", labInventory)
+	metrics["noop_apply_s"] = r.elapsed.Seconds()
+	if lines := planLines(r.stdout); len(lines) != 0 {
+		t.Errorf("second apply made changes: %v", lines)
+	}
+	conns, sessions := sshStats(t, r.stderr)
+	metrics["noop_ssh_connections_per_node"] = conns
+	metrics["noop_ssh_sessions_per_node"] = sessions
+	t.Logf("no-op diff %.2f s, no-op apply %.2f s, %.1f connections and %.1f sessions per node",
+		metrics["noop_diff_s"], metrics["noop_apply_s"], conns, sessions)
+	if after := nodeMarks(t); !equalMaps(before, after) {
+		t.Errorf("no-op apply touched nodes:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// sshStats reads the "ssh: NODE: N connections, M sessions" lines that
+// --ssh-stats prints, averaged per node.
+func sshStats(t *testing.T, stderr string) (conns, sessions float64) {
+	n := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		var node string
+		var c, s int
+		if _, err := fmt.Sscanf(l, "haup: ssh: %s %d connections, %d sessions", &node, &c, &s); err == nil {
+			conns += float64(c)
+			sessions += float64(s)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no ssh stats in stderr:\n%s", stderr)
+	}
+	return conns / float64(n), sessions / float64(n)
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// withCheckInterval writes a copy of the lab inventory, beside it so its
+// relative paths still resolve, with another check interval.
+func withCheckInterval(t *testing.T, interval int) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot, labInventory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := doc["keepalived"].(map[string]any)
+	check, _ := k["check"].(map[string]any)
+	if check == nil {
+		check = map[string]any{}
+	}
+	check["interval"] = interval
+	k["check"] = check
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(repoRoot, ".lab", "inventory-drift.yaml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	return path
+}
+
+func drift(t *testing.T) {
+	holder := vipHolders()
+	if len(holder) != 1 {
+		t.Fatalf("VIP holders before drift: %v", holder)
+	}
+	primary := holder[0]
+	standby := "pg-1"
+	if primary == "pg-1" {
+		standby = "pg-0"
+	}
+	mustOnNode(t, standby, `sed -i 's/^    advert_int 1$/    advert_int 2/' /etc/keepalived/keepalived.conf && systemctl stop keepalived`)
+	inv := withCheckInterval(t, 3)
+
+	s := sampleVIP()
+	r := mustHaup(t, 2, "diff", inv)
+	got := planLines(r.stdout)
+	want := []string{
+		primary + ": ~ file /etc/keepalived/keepalived.conf: content changed",
+		primary + ": ~ service keepalived: reload (/etc/keepalived/keepalived.conf changed)",
+		standby + ": ~ file /etc/keepalived/keepalived.conf: content changed",
+		standby + ": + service keepalived: enable and start",
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("drift diff:\n%s\nwant exactly:\n%s\nfull output:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), r.stdout)
+	}
+	if !strings.Contains(r.stdout, "-    advert_int 2") || !strings.Contains(r.stdout, "+    interval 3") {
+		t.Errorf("drift diff does not show the edits:\n%s", r.stdout)
+	}
+	primaryPID := mustOnNode(t, primary, "systemctl show -p MainPID --value keepalived")
+	mustHaup(t, 0, "apply", inv)
+	mustHaup(t, 0, "diff", inv)
+	if pid := mustOnNode(t, primary, "systemctl show -p MainPID --value keepalived"); pid != primaryPID {
+		t.Errorf("keepalived on the primary was restarted (pid %s -> %s); a reload suffices", primaryPID, pid)
+	}
+	time.Sleep(3 * time.Second)
+	dual, samples := s.stop()
+	if h := vipHolders(); len(h) != 1 || h[0] != primary {
+		t.Errorf("the VIP moved during drift repair: now %v", h)
+	}
+	if dual > 0 {
+		t.Errorf("two VIP holders for %s during drift repair (%d samples)", dual, samples)
+	}
+	// Back to the lab inventory's settings for the steps that follow.
+	mustHaup(t, 0, "apply", labInventory)
+}
+
+func failoverKill(ctx context.Context, t *testing.T) {
+	s := sampleVIP()
+	d := drill(ctx, t, func(node string) { mustOnNode(t, node, "docker kill pg >/dev/null") },
+		func(node string) { mustOnNode(t, node, "docker start pg >/dev/null") })
+	t.Logf("container killed: VIP moved in %.1f s, first write after %.1f s", d.vip.Seconds(), d.write.Seconds())
+	if dual, n := s.stop(); dual > 0 {
+		t.Errorf("two VIP holders for %s (%d samples)", dual, n)
+	}
+}
+
+func failoverPowerOff(ctx context.Context, t *testing.T) {
+	s := sampleVIP()
+	d := drill(ctx, t, func(node string) { mustHaup(t, 0, "lab", "power-off", node) },
+		func(node string) { mustHaup(t, 0, "lab", "power-on", node) })
+	t.Logf("node powered off: VIP moved in %.1f s, first write after %.1f s", d.vip.Seconds(), d.write.Seconds())
+	if dual, n := s.stop(); dual > 0 {
+		t.Errorf("two VIP holders for %s (%d samples)", dual, n)
+	}
+}
+
+type drillResult struct{ vip, write time.Duration }
+
+// drill fails the current primary, checks that the standby is promoted, takes
+// the VIP and accepts writes, then brings the old primary back and checks it
+// rejoins as a standby without taking the VIP.
+func drill(ctx context.Context, t testing.TB, fail, recover func(node string)) drillResult {
+	t.Helper()
+	holders := vipHolders()
+	if len(holders) != 1 {
+		t.Fatalf("VIP holders before the drill: %v", holders)
+	}
+	old := holders[0]
+	next := "pg-0"
+	if old == "pg-0" {
+		next = "pg-1"
+	}
+	start := time.Now()
+	fail(old)
+	waitVIP(t, next, 90*time.Second)
+	vipAt := time.Since(start)
+	id, _ := waitWrite(ctx, t, "after failover", 90*time.Second)
+	writeAt := time.Since(start)
+	recover(old)
+	waitRole(t, old, "standby", 180*time.Second)
+	waitReplicated(ctx, t, nodeAddr(old), id, 60*time.Second)
+	if h := vipHolders(); len(h) != 1 || h[0] != next {
+		t.Fatalf("after %s rejoined, VIP holders are %v, want [%s]", old, h, next)
+	}
+	return drillResult{vip: vipAt, write: writeAt}
+}
+
+func badInput(t *testing.T) {
+	before := nodeMarks(t)
+	dir := filepath.Join(repoRoot, ".lab")
+	cases := map[string]struct{ yaml, want string }{
+		"unknown-field": {"keepalived:\n  virtual_router: 51\n", "virtual_router"},
+		"router-id":     {"keepalived:\n  virtual_router_id: 300\n", "virtual_router_id"},
+		"long-auth":     {"keepalived:\n  auth_pass: {env: HAUP_E2E_LONG_PASS}\n", "auth_pass"},
+		"not-yaml":      {"nodes: [\n", "inventory"},
+	}
+	os.Setenv("HAUP_E2E_LONG_PASS", "123456789")
+	for name, c := range cases {
+		path := filepath.Join(dir, "bad-"+name+".yaml")
+		b, err := os.ReadFile(filepath.Join(repoRoot, labInventory))
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := overlay(t, string(b), c.yaml)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := haup(t, "apply", path)
+		os.Remove(path)
+		if r.code != 1 {
+			t.Errorf("%s: apply exit %d, want 1\n%s%s", name, r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "bad-"+name+".yaml") || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: error does not point at the inventory and %q:\n%s", name, c.want, r.stderr)
+		}
+	}
+	if after := nodeMarks(t); !equalMaps(before, after) {
+		t.Errorf("bad input touched nodes:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// overlay merges the keys of patch (YAML) into the keepalived section of
+// the inventory text, or appends raw text when patch is not a mapping.
+func overlay(t *testing.T, inv, patch string) string {
+	var p map[string]map[string]any
+	if yaml.Unmarshal([]byte(patch), &p) != nil || p == nil {
+		return inv + "\n" + patch
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal([]byte(inv), &doc); err != nil {
+		t.Fatal(err)
+	}
+	k := doc["keepalived"].(map[string]any)
+	for key, v := range p["keepalived"] {
+		k[key] = v
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func assertNoSecrets(t *testing.T, text string) {
+	t.Helper()
+	for _, name := range []string{"postgres-password", "repmgr-password", "vrrp-auth-pass"} {
+		b, err := os.ReadFile(labPath("secrets/" + name))
+		if err != nil {
+			continue
+		}
+		if s := strings.TrimSpace(string(b)); s != "" && strings.Contains(text, s) {
+			t.Errorf("haup printed the secret %s", name)
+		}
+	}
+}
