@@ -14,6 +14,7 @@ const (
 	DefaultDBPort            = 5432
 	DefaultContainerName     = "pg"
 	DefaultDataDir           = "/var/lib/haup/postgresql"
+	DefaultPriority          = 100
 	DefaultReconnectAttempts = 2
 	DefaultReconnectInterval = 2
 	DefaultConnectTimeout    = 2
@@ -56,6 +57,9 @@ func applyDefaults(inv *Inventory) {
 	}
 	for i := range inv.Nodes {
 		n := &inv.Nodes[i]
+		// With nopreempt and the health check deciding, priority only breaks
+		// ties; list order is the natural default.
+		orInt(&n.Priority, max(DefaultPriority-10*i, 1))
 		orString(&n.UnicastSrcIP, n.Address)
 		orString(&n.Interface, k.Interface)
 		orString(&n.SSH.Address, n.Address)

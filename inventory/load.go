@@ -82,15 +82,22 @@ func parse(path string, data []byte) (*Inventory, []string, error) {
 	inv := &Inventory{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var early []Problem
 	if err := dec.Decode(inv); err != nil && !errors.Is(err, io.EOF) {
-		return nil, nil, &ValidationError{Problems: yamlProblems(path, err)}
+		// A type error (unknown field, wrong type) still decodes the rest,
+		// so validation goes on and every problem is reported at once.
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, nil, &ValidationError{Problems: yamlProblems(path, err)}
+		}
+		early = yamlProblems(path, err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("inventory: %w", err)
 	}
 	inv.Path = abs
-	v := &validator{file: path, root: root.Content[0], inv: inv}
+	v := &validator{file: path, root: root.Content[0], inv: inv, problems: early}
 	applyDefaults(inv)
 	v.resolvePaths()
 	v.resolveSecrets()

@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -110,7 +112,11 @@ func (v *validator) resolve(path string, s *Secret) {
 		p := v.expand(s.File)
 		b, err := os.ReadFile(p)
 		if err != nil {
-			v.add(path, "cannot read secret file: %v", err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			v.add(path, "cannot read secret file %s: %v", s.File, err)
 			return
 		}
 		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
@@ -180,7 +186,9 @@ func (v *validator) validate() {
 	case vip.Addr() == broadcast(vip):
 		v.add("keepalived.virtual_ipaddress", "%s is the broadcast address of its subnet", vip.Addr())
 	}
-	if k.VirtualRouterID < 1 || k.VirtualRouterID > 255 {
+	if k.VirtualRouterID == 0 {
+		v.add("keepalived.virtual_router_id", "missing: VRRP's router id, 1..255, unique on the network segment")
+	} else if k.VirtualRouterID < 1 || k.VirtualRouterID > 255 {
 		v.add("keepalived.virtual_router_id", "must be 1..255, got %d", k.VirtualRouterID)
 	}
 	if k.AdvertInt < 1 || k.AdvertInt > 255 {
@@ -326,7 +334,7 @@ func (v *validator) validate() {
 		if n.SSH.Port < 1 || n.SSH.Port > 65535 {
 			v.add(p+".ssh.port", "must be 1..65535, got %d", n.SSH.Port)
 		}
-		if n.SSH.Address != "" {
+		if n.SSH.Address != "" && (n.SSH.Address != n.Address || n.SSH.Port != inv.SSH.Port) {
 			dup("ssh", n.SSH.Address+":"+strconv.Itoa(n.SSH.Port), i, p+".address", "ssh endpoint")
 		}
 	}

@@ -1,0 +1,162 @@
+package inventory
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, path string, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./inventory -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestBadInventories checks the exact error of every bad inventory in
+// testdata against its .err golden file.
+func TestBadInventories(t *testing.T) {
+	t.Setenv("HAUP_TEST_LONG_AUTH", "123456789")
+	files, err := filepath.Glob("testdata/bad-*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bad inventories: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := Load(f)
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Load = %v, want a *ValidationError", err)
+			}
+			golden(t, strings.TrimSuffix(f, ".yaml")+".err", err.Error()+"\n")
+		})
+	}
+}
+
+func TestManyProblemsAtOnce(t *testing.T) {
+	_, err := Load("testdata/bad-many.yaml")
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatal(err)
+	}
+	if len(ve.Problems) < 15 {
+		t.Errorf("only %d problems reported:\n%v", len(ve.Problems), err)
+	}
+	last := 0
+	for _, p := range ve.Problems {
+		if p.Line < last {
+			t.Errorf("problems not sorted by line: %v", err)
+		}
+		last = p.Line
+	}
+}
+
+func TestExampleLoads(t *testing.T) {
+	inv, warnings, err := LoadWithWarnings("../examples/two-node.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %v", warnings)
+	}
+	if got := inv.Keepalived.VirtualIPAddress; got != "192.168.89.134/24" {
+		t.Errorf("VIP = %s", got)
+	}
+	if n := inv.Nodes[1]; n.Interface != "ens33" || n.UnicastSrcIP != "192.168.89.133" || n.RepmgrNodeID() != 1001 {
+		t.Errorf("node defaults: %+v", n)
+	}
+	if inv.Keepalived.Check.Interval != 5 {
+		t.Errorf("check interval = %d, want 5", inv.Keepalived.Check.Interval)
+	}
+}
+
+func TestThreeNodesAndDefaults(t *testing.T) {
+	t.Setenv("HAUP_TEST_REPMGR", "from-env")
+	inv, err := Load("testdata/good-three-nodes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Nodes) != 3 {
+		t.Fatalf("%d nodes", len(inv.Nodes))
+	}
+	n := inv.Nodes[2]
+	if n.Interface != "eth1" || n.SSH.Port != 2222 || n.SSH.User != "admin" || n.SSH.Address != "10.1.0.13" || n.Priority != 80 {
+		t.Errorf("node 3: %+v", n)
+	}
+	if inv.Nodes[0].SSH.User != "root" || inv.Nodes[0].SSH.Port != 22 || inv.Nodes[1].Priority != 50 {
+		t.Errorf("defaults: %+v", inv.Nodes[0])
+	}
+	if inv.Database.RepmgrPassword.Value() != "from-env" || inv.Database.PostgresPassword.Value() != "pgpass" {
+		t.Error("secrets not resolved")
+	}
+	abs, _ := filepath.Abs("testdata/id_test")
+	if inv.SSH.IdentityFiles[0] != abs {
+		t.Errorf("identity file %s not resolved against the inventory's directory", inv.SSH.IdentityFiles[0])
+	}
+	if inv.Database.Primary != "db-1" || inv.Database.Port != DefaultDBPort || inv.Keepalived.Check.Interval != DefaultCheckInterval {
+		t.Errorf("database defaults: %+v", inv.Database)
+	}
+}
+
+func TestSecretsNeverFormatted(t *testing.T) {
+	t.Setenv("HAUP_TEST_REPMGR", "from-env")
+	inv, err := Load("testdata/good-three-nodes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := strings.Join([]string{sprintf(s, inv.Database), sprintf(s, *inv)}, "")
+		for _, secret := range inv.SecretValues() {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s shows a secret: %s", s, out)
+			}
+		}
+	}
+}
+
+func TestWorldReadableSecretWarns(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := os.ReadFile("../examples/two-node.yaml")
+	os.WriteFile(filepath.Join(dir, "inv.yaml"), b, 0o600)
+	os.MkdirAll(filepath.Join(dir, "secrets"), 0o700)
+	for _, n := range []string{"vrrp-auth-pass", "postgres-password", "repmgr-password"} {
+		os.WriteFile(filepath.Join(dir, "secrets", n), []byte("abcdefg\n"), 0o644)
+	}
+	inv, warnings, err := LoadWithWarnings(filepath.Join(dir, "inv.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 3 || !strings.Contains(warnings[0], "chmod 600") {
+		t.Errorf("warnings = %v", warnings)
+	}
+	if inv.Keepalived.AuthPass.Value() != "abcdefg" {
+		t.Errorf("trailing newline kept: %q", inv.Keepalived.AuthPass.Value())
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, p := range []string{"../examples/two-node.yaml", "testdata/bad-many.yaml", "testdata/bad-syntax.yaml"} {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parse("fuzz.yaml", data) // must not panic
+	})
+}
+
+func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }
