@@ -1,0 +1,244 @@
+package healthcheck
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Roles a database can report.
+const (
+	RolePrimary = "primary"
+	RoleStandby = "standby"
+	RoleDown    = "down"
+)
+
+// Report is the outcome of one check. It is printed by -json and written to
+// Config.StatePath for `haup status`.
+type Report struct {
+	Node string `json:"node"`
+	// Pass is true only when this node may hold the VIP.
+	Pass bool `json:"pass"`
+	// Reason says why the check passed or failed, in one line.
+	Reason   string `json:"reason"`
+	Role     string `json:"role"`
+	Timeline int    `json:"timeline,omitempty"`
+	// LSN is the current WAL position (primary) or last replayed one.
+	LSN       string       `json:"lsn,omitempty"`
+	Peers     []PeerReport `json:"peers,omitempty"`
+	LatencyMS float64      `json:"latency_ms"`
+	At        time.Time    `json:"at"`
+}
+
+// PeerReport is what a peer's database said.
+type PeerReport struct {
+	Name     string  `json:"name"`
+	Role     string  `json:"role"`
+	Timeline int     `json:"timeline,omitempty"`
+	Error    string  `json:"error,omitempty"`
+	MS       float64 `json:"latency_ms"`
+}
+
+// LoadConfig reads the check's configuration and the password file.
+func LoadConfig(path string) (Config, string, error) {
+	var cfg Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, "", fmt.Errorf("config: %w", err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, "", fmt.Errorf("config %s: %w", path, err)
+	}
+	if cfg.Host == "" || cfg.Port == 0 || cfg.User == "" || cfg.DeadlineMillis <= 0 {
+		return cfg, "", fmt.Errorf("config %s: host, port, user and deadline_ms are required", path)
+	}
+	pw := ""
+	if cfg.PasswordFile != "" {
+		p, err := os.ReadFile(cfg.PasswordFile)
+		if err != nil {
+			return cfg, "", fmt.Errorf("password: %w", err)
+		}
+		pw = strings.TrimRight(string(p), "\r\n")
+	}
+	return cfg, pw, nil
+}
+
+// probe is what one database says about itself.
+type probe struct {
+	role     string
+	timeline int
+	lsn      string
+}
+
+// roleQuery answers role, timeline and WAL position in one round trip. On a
+// primary the timeline comes from the current WAL file name, which changes
+// at promotion (pg_control_checkpoint() lags until the next checkpoint); on a
+// standby from the checkpoint, as pg_walfile_name() is not allowed there.
+const roleQuery = `SELECT pg_is_in_recovery(),
+  CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
+       ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
+  CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END`
+
+// ask connects to host:port and runs roleQuery before ctx's deadline.
+func ask(ctx context.Context, cfg Config, password, host string, port int) (probe, error) {
+	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-check",
+		host, port, cfg.User, dbName(cfg))
+	pc, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return probe{}, err
+	}
+	pc.Password = password
+	// Fallbacks would retry elsewhere (other hosts, TLS): one attempt only.
+	pc.Fallbacks = nil
+	conn, err := pgconn.ConnectConfig(ctx, pc)
+	if err != nil {
+		return probe{}, describe(ctx, err)
+	}
+	defer conn.Close(context.Background())
+	res := conn.ExecParams(ctx, roleQuery, nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return probe{}, describe(ctx, res.Err)
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 3 {
+		return probe{}, fmt.Errorf("unexpected answer: %d rows", len(res.Rows))
+	}
+	row := res.Rows[0]
+	var p probe
+	switch string(row[0]) {
+	case "t":
+		p.role = RoleStandby
+	case "f":
+		p.role = RolePrimary
+	default:
+		return probe{}, fmt.Errorf("unexpected answer to pg_is_in_recovery(): %q", row[0])
+	}
+	if tl, err := strconv.Atoi(string(row[1])); err == nil {
+		p.timeline = tl
+	}
+	p.lsn = string(row[2])
+	return p, nil
+}
+
+func dbName(cfg Config) string {
+	if cfg.Database == "" {
+		return "postgres"
+	}
+	return cfg.Database
+}
+
+// describe turns driver errors into short reasons.
+func describe(ctx context.Context, err error) error {
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return errors.New("timed out")
+	case errors.As(err, &pgErr):
+		return fmt.Errorf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return errors.New("timed out")
+	case strings.Contains(err.Error(), "connection refused"):
+		return errors.New("connection refused")
+	}
+	return err
+}
+
+// Run performs one check. It never takes longer than cfg.DeadlineMillis.
+//
+// The rule: this node passes only if its own database answers as a primary
+// and no reachable peer is a primary on a newer timeline. A peer primary on
+// the same timeline is ambiguous (two primaries that never saw each other's
+// promotion), and then no node passes: with no VIP holder clients fail, but
+// they never write to the wrong primary. An unreachable peer does not count
+// against this node: that is exactly the case of a promoted standby whose old
+// primary is gone.
+func Run(ctx context.Context, cfg Config, password string) (r Report) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+	defer cancel()
+	r = Report{Node: cfg.Node, Role: RoleDown, At: start.UTC()}
+	defer func() { r.LatencyMS = ms(time.Since(start)) }()
+
+	// Ask the peers at the same time as the local database, so the whole
+	// check costs one round trip of the slowest answer.
+	var wg sync.WaitGroup
+	r.Peers = make([]PeerReport, len(cfg.Peers))
+	for i, p := range cfg.Peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.Now()
+			pr := PeerReport{Name: p.Name, Role: RoleDown}
+			got, err := ask(ctx, cfg, password, p.Host, p.Port)
+			if err != nil {
+				pr.Error = err.Error()
+			} else {
+				pr.Role, pr.Timeline = got.role, got.timeline
+			}
+			pr.MS = ms(time.Since(t))
+			r.Peers[i] = pr
+		}()
+	}
+	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
+	if err != nil {
+		cancel() // the verdict is known: do not wait for the peers
+		wg.Wait()
+		r.Reason = "local database: " + err.Error()
+		return r
+	}
+	r.Role, r.Timeline, r.LSN = local.role, local.timeline, local.lsn
+	if local.role != RolePrimary {
+		cancel()
+		wg.Wait()
+		r.Reason = "local database is a standby (in recovery)"
+		return r
+	}
+	wg.Wait()
+	for _, p := range r.Peers {
+		if p.Role != RolePrimary {
+			continue
+		}
+		switch {
+		case p.Timeline > local.timeline:
+			r.Reason = fmt.Sprintf("split brain: peer %s is a primary on newer timeline %d (ours %d); this primary is stale", p.Name, p.Timeline, local.timeline)
+			return r
+		case p.Timeline == local.timeline:
+			r.Reason = fmt.Sprintf("split brain: peer %s is also a primary on timeline %d; neither may hold the VIP", p.Name, p.Timeline)
+			return r
+		}
+	}
+	r.Pass = true
+	r.Reason = fmt.Sprintf("primary on timeline %d", local.timeline)
+	return r
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// WriteState writes the report atomically to path, for `haup status`.
+func WriteState(path string, r Report) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
