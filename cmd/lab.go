@@ -1,8 +1,64 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
 
-// newLabCmd is replaced by the lab's command (owned by the lab work).
+	"github.com/haup-project/haup/lab"
+)
+
 func newLabCmd() *cobra.Command {
-	return &cobra.Command{Use: "lab", Short: "Local test clusters (not built yet)", Hidden: true}
+	c := &cobra.Command{
+		Use:   "lab",
+		Short: "Run a local cluster of real nodes to try haup on (Linux, root)",
+		Long: `lab creates, on this Linux machine, nodes that behave like the target servers:
+Debian with systemd as PID 1, sshd with a lab key, the Docker engine, each in its
+own network namespace on the private bridge haup-lab0 (10.77.0.0/24), without
+keepalived. The host side of the bridge serves a package mirror (keepalived) and
+a container registry holding the lab database image. "up" writes the inventory
+.lab/inventory.yaml with the nodes' host keys in .lab/known_hosts.
+
+No lab traffic leaves the machine: no NAT, no route out. Root filesystems, the
+mirror and the image are cached under /var/cache/haup-lab, so a second "up"
+takes seconds. Run it from the haup checkout, as root.`,
+		Example: "  sudo haup lab up\n  haup apply .lab/inventory.yaml\n  sudo haup lab power-off pg-0\n  sudo haup lab down",
+	}
+	run := func(name, use, short string, args cobra.PositionalArgs) *cobra.Command {
+		sc := &cobra.Command{
+			Use: use, Short: short, Args: args, DisableFlagParsing: name == "up" || name == "exec",
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return lab.Run(cmd.Context(), append([]string{name}, a...), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			},
+		}
+		return sc
+	}
+	c.AddCommand(
+		run("up", "up [--nodes N] [--no-cache]", "Create the lab (2 nodes unless --nodes); harmless when it runs", cobra.ArbitraryArgs),
+		run("down", "down", "Remove everything up created except the caches", cobra.NoArgs),
+		run("status", "status", "List the nodes, their addresses and state", cobra.NoArgs),
+		run("power-off", "power-off NODE", "Cut a node's power: every process dies at once", cobra.ExactArgs(1)),
+		run("power-on", "power-on NODE", "Boot a powered-off node", cobra.ExactArgs(1)),
+		run("cut", "cut NODE NODE", "Cut the network between two nodes (VRRP and PostgreSQL)", cobra.ExactArgs(2)),
+		run("restore", "restore NODE NODE", "Restore the network between two nodes", cobra.ExactArgs(2)),
+		run("freeze", "freeze NODE PATTERN", "Stop (SIGSTOP) the processes matching PATTERN on a node", cobra.ExactArgs(2)),
+		run("thaw", "thaw NODE PATTERN", "Continue (SIGCONT) processes frozen on a node", cobra.ExactArgs(2)),
+		run("exec", "exec NODE -- COMMAND...", "Run a command inside a node, without SSH", cobra.MinimumNArgs(2)),
+		newServeMirrorCmd(),
+	)
+	return c
+}
+
+func newServeMirrorCmd() *cobra.Command {
+	var dir, listen string
+	c := &cobra.Command{
+		Use:    "serve-mirror",
+		Short:  "Serve the lab's package mirror (started by lab up)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return lab.ServeMirror(cmd.Context(), dir, listen)
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "mirror directory")
+	c.Flags().StringVar(&listen, "listen", "", "address to listen on")
+	return c
 }

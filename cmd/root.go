@@ -2,9 +2,13 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -27,7 +31,10 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 func Main(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
+	// Ctrl-C cancels the context: remote commands end, nothing new starts.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
 	var ec exitCodeError
 	switch {
 	case err == nil:

@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# haup's lab: N Debian nodes with systemd, sshd and Docker, as systemd-nspawn
+# machines in their own network namespaces on a private bridge, plus a package
+# mirror and a container registry on the host side of the bridge. Run through
+# `haup lab ...`, which sets the variables below. Needs root.
+#
+# No lab traffic leaves the machine: the bridge has no NAT and the nodes have
+# no route beyond the bridge's subnet.
+set -euo pipefail
+
+REPO=${HAUP_REPO:?}
+LABDIR=${HAUP_LAB_DIR:-$REPO/.lab}
+HAUP=${HAUP_BIN:?}
+CACHE=${HAUP_LAB_CACHE:-/var/cache/haup-lab}
+STATE=${HAUP_LAB_STATE:-/var/lib/haup-lab}
+BRIDGE=haup-lab0
+SUBNET=10.77.0
+HOSTIP=$SUBNET.254
+VIP=$SUBNET.100
+MIRROR_PORT=8099
+REGISTRY_PORT=5000
+LAB_IMAGE=haup-lab/postgresql-repmgr:15
+REG_IMAGE=$HOSTIP:$REGISTRY_PORT/haup/postgresql-repmgr:15
+BASE=$CACHE/node-rootfs
+NODE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,openssh-server,docker.io,iptables,ca-certificates,sudo,procps
+# What haup installs from the lab mirror.
+MIRROR_PACKAGES="keepalived"
+
+log() { echo "lab: $*" >&2; }
+die() { echo "lab: error: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces, systemd-nspawn)"
+
+node_ip() { echo "$SUBNET.$((11 + ${1#pg-}))"; }
+node_ns() { echo "haup-$1"; }
+node_root() { echo "$STATE/nodes/$1"; }
+node_pidfile() { echo "$STATE/run/$1.pid"; }
+nodes() { ls "$STATE/nodes" 2>/dev/null | sort -t- -k2 -n || true; }
+
+# node_leader prints the PID of the node's systemd (PID 1 inside), the child
+# of its systemd-nspawn process.
+node_leader() {
+  local pid
+  pid=$(cat "$(node_pidfile "$1")" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  pgrep -P "$pid" | head -1
+}
+
+mirror_url() {
+  local m
+  m=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  [ -n "$m" ] || m=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null || true)
+  [ -n "$m" ] || die "no Debian mirror in this machine's apt configuration"
+  echo "$m"
+}
+
+# base_rootfs makes the cached root filesystem every node is copied from,
+# and the package mirror downloaded through it.
+base_rootfs() {
+  if [ ! -f "$BASE/.haup-ready" ]; then
+    if [ ! -f "$BASE.tmp/.haup-debootstrapped" ]; then
+      log "debootstrap bookworm for the nodes (about a minute, cached afterwards)"
+      rm -rf "$BASE.tmp"
+      debootstrap --variant=minbase --include="$NODE_PACKAGES" bookworm "$BASE.tmp" "$(mirror_url)" \
+        >"$CACHE/node-debootstrap.log" 2>&1 || { tail -20 "$CACHE/node-debootstrap.log" >&2; die "debootstrap failed"; }
+      touch "$BASE.tmp/.haup-debootstrapped"
+    fi
+    local r=$BASE.tmp
+    # Nodes are fresh servers: no keepalived, sshd with key login for root,
+    # Docker trusting the lab registry, apt pointing at the lab mirror.
+    mkdir -p "$r/root/.ssh" "$r/etc/docker" "$r/etc/ssh/sshd_config.d"
+    chmod 700 "$r/root/.ssh"
+    printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n' > "$r/etc/ssh/sshd_config.d/haup-lab.conf"
+    printf '{"insecure-registries": ["%s:%s"]}\n' "$HOSTIP" "$REGISTRY_PORT" > "$r/etc/docker/daemon.json"
+    rm -f "$r"/etc/ssh/ssh_host_*
+    : > "$r/etc/machine-id"
+    # Services a lab node does not need, which would only slow its boot.
+    for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer systemd-networkd-wait-online.service; do
+      ln -sf /dev/null "$r/etc/systemd/system/$u"
+    done
+    make_mirror "$r"
+    printf 'deb [trusted=yes] http://%s:%s/ ./\n' "$HOSTIP" "$MIRROR_PORT" > "$r/etc/apt/sources.list"
+    rm -f "$r"/etc/apt/sources.list.d/* "$r"/var/lib/apt/lists/*_* 2>/dev/null || true
+    touch "$r/.haup-ready"
+    rm -rf "$BASE"
+    mv "$r" "$BASE"
+  fi
+}
+
+# make_mirror downloads what the nodes will apt-get install, with its
+# dependencies, through a chroot of the node root filesystem (which shares the
+# host's network), and indexes it.
+make_mirror() {
+  local r=$1 dir=$CACHE/mirror
+  [ -f "$dir/Packages.gz" ] && return 0
+  log "building the package mirror ($MIRROR_PACKAGES)"
+  mkdir -p "$dir.tmp"
+  cp /etc/resolv.conf "$r/etc/resolv.conf"
+  mount --bind /proc "$r/proc"
+  trap 'umount "$r/proc" 2>/dev/null || true' RETURN
+  chroot "$r" apt-get update -q >/dev/null
+  chroot "$r" apt-get install -y -q --download-only -o Dir::Cache::archives=/var/cache/haup-mirror $MIRROR_PACKAGES >/dev/null
+  mv "$r"/var/cache/haup-mirror/*.deb "$dir.tmp/"
+  rm -rf "$r/var/cache/haup-mirror"
+  (cd "$dir.tmp" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null | gzip -9 > Packages.gz)
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+}
+
+network_up() {
+  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    ip link add "$BRIDGE" type bridge
+    ip addr add "$HOSTIP/24" dev "$BRIDGE"
+  fi
+  ip link set "$BRIDGE" up
+  # Bridged frames must not go through the host's iptables (Docker's
+  # FORWARD policy would drop them).
+  [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables || true
+}
+
+node_network() {
+  local n=$1 ns veth
+  ns=$(node_ns "$n")
+  veth="hl-$n"
+  if ! ip netns list | grep -qw "$ns"; then
+    ip netns add "$ns"
+  fi
+  if ! ip link show "$veth" >/dev/null 2>&1; then
+    ip link add "$veth" type veth peer name eth0 netns "$ns"
+    ip link set "$veth" master "$BRIDGE" up
+    ip -n "$ns" addr add "$(node_ip "$n")/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+  fi
+}
+
+ssh_material() {
+  mkdir -p "$LABDIR" "$LABDIR/secrets"
+  chmod 700 "$LABDIR" "$LABDIR/secrets"
+  [ -f "$LABDIR/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C haup-lab -f "$LABDIR/id_ed25519"
+  local s
+  for s in vrrp-auth-pass:8 postgres-password:24 repmgr-password:24; do
+    local f=$LABDIR/secrets/${s%%:*}
+    [ -s "$f" ] || (umask 077; tr -dc 'A-Za-z0-9' </dev/urandom | head -c "${s##*:}" > "$f")
+  done
+}
+
+node_rootfs() {
+  local n=$1 root
+  root=$(node_root "$n")
+  if [ ! -f "$root/.haup-node" ]; then
+    log "$n: root filesystem"
+    rm -rf "$root"
+    mkdir -p "$(dirname "$root")"
+    cp -a "$BASE" "$root.tmp"
+    echo "$n" > "$root.tmp/etc/hostname"
+    printf '127.0.0.1 localhost\n%s %s\n' "$(node_ip "$n")" "$n" > "$root.tmp/etc/hosts"
+    ssh-keygen -q -t ed25519 -N '' -C "$n" -f "$root.tmp/etc/ssh/ssh_host_ed25519_key"
+    touch "$root.tmp/.haup-node"
+    mv "$root.tmp" "$root"
+  fi
+  install -m 600 "$LABDIR/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
+}
+
+boot() {
+  local n=$1 root ns pid
+  if node_leader "$n" >/dev/null; then return 0; fi
+  root=$(node_root "$n")
+  ns=$(node_ns "$n")
+  mkdir -p "$STATE/run"
+  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 setsid systemd-nspawn -q -D "$root" --boot -M "$n" \
+    --register=no --keep-unit --network-namespace-path="/run/netns/$ns" --capability=all \
+    --system-call-filter='add_key keyctl request_key bpf' --property='DeviceAllow=char-* rwm' \
+    </dev/null >"$STATE/run/$n.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$(node_pidfile "$n")"
+}
+
+wait_node() {
+  local n=$1 leader state i
+  for i in $(seq 1 240); do
+    if leader=$(node_leader "$n"); then
+      state=$(nsenter -t "$leader" -a systemctl is-system-running 2>/dev/null || true)
+      if [ "$state" = running ] || [ "$state" = degraded ]; then
+        if nsenter -t "$leader" -a docker info >/dev/null 2>&1; then
+          return 0
+        fi
+      fi
+    else
+      [ "$i" -gt 10 ] && die "$n: systemd-nspawn exited; see $STATE/run/$n.log"
+    fi
+    sleep 0.5
+  done
+  die "$n: did not finish booting in 120 s (state ${state:-unknown}); see $STATE/run/$n.log"
+}
+
+detached() {
+  local name=$1; shift
+  local pidfile=$STATE/run/$name.pid
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  mkdir -p "$STATE/run"
+  setsid "$@" </dev/null >"$STATE/run/$name.log" 2>&1 &
+  echo $! > "$pidfile"
+}
+
+services_up() {
+  detached mirror "$HAUP" lab serve-mirror --dir "$CACHE/mirror" --listen "$HOSTIP:$MIRROR_PORT"
+  mkdir -p "$CACHE/registry"
+  cat > "$STATE/run/registry.yml" <<EOF
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $CACHE/registry
+http:
+  addr: $HOSTIP:$REGISTRY_PORT
+log:
+  level: warn
+EOF
+  detached registry docker-registry serve "$STATE/run/registry.yml"
+  local i
+  for i in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/$HOSTIP/$REGISTRY_PORT") 2>/dev/null && (exec 3<>"/dev/tcp/$HOSTIP/$MIRROR_PORT") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  die "registry or mirror did not start; see $STATE/run/registry.log and mirror.log"
+}
+
+push_image() {
+  "$REPO/scripts/host-dockerd.sh"
+  "$REPO/labimage/build.sh"
+  local want have
+  want=$(docker image inspect -f '{{.Id}}' "$LAB_IMAGE")
+  have=$(cat "$CACHE/registry.pushed" 2>/dev/null || true)
+  if [ "$want" != "$have" ]; then
+    log "pushing the lab image to the lab registry"
+    docker tag "$LAB_IMAGE" "$REG_IMAGE"
+    docker push -q "$REG_IMAGE" >/dev/null
+    echo "$want" > "$CACHE/registry.pushed"
+  fi
+}
+
+write_inventory() {
+  local count=$1 i n kh=$LABDIR/known_hosts
+  : > "$kh.tmp"
+  for i in $(seq 0 $((count - 1))); do
+    n=pg-$i
+    echo "$(node_ip "$n") $(cut -d' ' -f1,2 "$(node_root "$n")/etc/ssh/ssh_host_ed25519_key.pub")" >> "$kh.tmp"
+  done
+  chmod 600 "$kh.tmp"
+  mv "$kh.tmp" "$kh"
+  {
+    cat <<EOF
+# Written by \`haup lab up\`: the local lab cluster. Timings are haup's defaults.
+keepalived:
+  virtual_ipaddress: $VIP/24
+  virtual_router_id: 51
+  auth_pass: {file: secrets/vrrp-auth-pass}
+  interface: eth0
+database:
+  image: $REG_IMAGE
+  container_name: pg
+  data_dir: /var/lib/haup-pg
+  primary: pg-0
+  postgres_password: {file: secrets/postgres-password}
+  repmgr_password: {file: secrets/repmgr-password}
+ssh:
+  user: root
+  identity_files: [id_ed25519]
+  agent: false
+  known_hosts: known_hosts
+nodes:
+EOF
+    for i in $(seq 0 $((count - 1))); do
+      printf '  - name: pg-%d\n    address: %s\n    priority: %d\n' "$i" "$(node_ip "pg-$i")" $((100 - 10 * i))
+    done
+  } > "$LABDIR/inventory.yaml"
+}
+
+cmd_up() {
+  local count=2
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --nodes) count=$2; shift 2 ;;
+      --no-cache) rm -rf "$CACHE/node-rootfs" "$CACHE/mirror" "$CACHE/registry" "$CACHE/registry.pushed" "$CACHE/db-rootfs"
+                  docker image rm -f "$LAB_IMAGE" "$REG_IMAGE" >/dev/null 2>&1 || true; shift ;;
+      *) die "up: unknown option $1" ;;
+    esac
+  done
+  [[ $count =~ ^[0-9]+$ ]] && [ "$count" -ge 1 ] && [ "$count" -le 9 ] || die "--nodes takes 1..9"
+  local existing
+  existing=$(nodes | wc -l)
+  if [ "$existing" -gt 0 ] && [ "$existing" -ne "$count" ]; then
+    die "a lab with $existing nodes exists; run \`haup lab down\` first"
+  fi
+  mkdir -p "$CACHE" "$STATE/nodes" "$STATE/run"
+  base_rootfs
+  network_up
+  services_up
+  push_image
+  ssh_material
+  local i
+  for i in $(seq 0 $((count - 1))); do
+    node_network "pg-$i"
+    node_rootfs "pg-$i"
+    boot "pg-$i"
+  done
+  for i in $(seq 0 $((count - 1))); do
+    wait_node "pg-$i"
+  done
+  write_inventory "$count"
+  log "ready: $count nodes; inventory $LABDIR/inventory.yaml"
+}
+
+cmd_down() {
+  local n pid
+  for n in $(nodes); do
+    if pid=$(cat "$(node_pidfile "$n")" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    ip netns del "$(node_ns "$n")" 2>/dev/null || true
+    ip link del "hl-$n" 2>/dev/null || true
+    rm -rf "$(node_root "$n")"
+  done
+  for n in mirror registry; do
+    if pid=$(cat "$STATE/run/$n.pid" 2>/dev/null); then kill "$pid" 2>/dev/null || true; fi
+  done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  rm -rf "$STATE" "$LABDIR"
+  log "down"
+}
+
+cmd_status() {
+  local n leader
+  if [ -z "$(nodes)" ]; then echo "no lab"; return 0; fi
+  printf '%-6s %-12s %-8s %s\n' NODE ADDRESS STATE VIP
+  for n in $(nodes); do
+    local st=off vip=""
+    if leader=$(node_leader "$n"); then
+      st=$(nsenter -t "$leader" -a systemctl is-system-running 2>/dev/null || true)
+    fi
+    ip -n "$(node_ns "$n")" -4 -o addr show 2>/dev/null | grep -q " $VIP/" && vip=yes
+    printf '%-6s %-12s %-8s %s\n' "$n" "$(node_ip "$n")" "$st" "$vip"
+  done
+  echo "inventory: $LABDIR/inventory.yaml"
+}
+
+need_node() { [ -d "$(node_root "$1")" ] || die "no node $1 (see haup lab status)"; }
+
+cmd_power_off() {
+  need_node "$1"
+  local pid
+  pid=$(cat "$(node_pidfile "$1")" 2>/dev/null) || die "$1 is not running"
+  # Like a power cut: no shutdown, every process of the node dies at once.
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  log "$1 powered off"
+}
+
+cmd_power_on() {
+  need_node "$1"
+  boot "$1"
+  wait_node "$1"
+  log "$1 powered on"
+}
+
+cmd_cut() {
+  need_node "$1"; need_node "$2"
+  ip -n "$(node_ns "$1")" route replace blackhole "$(node_ip "$2")/32"
+  ip -n "$(node_ns "$2")" route replace blackhole "$(node_ip "$1")/32"
+  log "network between $1 and $2 cut"
+}
+
+cmd_restore() {
+  need_node "$1"; need_node "$2"
+  ip -n "$(node_ns "$1")" route del blackhole "$(node_ip "$2")/32" 2>/dev/null || true
+  ip -n "$(node_ns "$2")" route del blackhole "$(node_ip "$1")/32" 2>/dev/null || true
+  log "network between $1 and $2 restored"
+}
+
+cmd_signal() {
+  local sig=$1 node=$2 pattern=$3 leader
+  need_node "$node"
+  leader=$(node_leader "$node") || die "$node is not running"
+  nsenter -t "$leader" -a pkill "-$sig" -f -- "$pattern" || die "no process matching '$pattern' on $node"
+}
+
+cmd_exec() {
+  local node=$1 leader; shift
+  need_node "$node"
+  leader=$(node_leader "$node") || die "$node is not running"
+  [ "${1:-}" = "--" ] && shift
+  exec nsenter -t "$leader" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"
+}
+
+sub=${1:-}; shift || true
+case $sub in
+  up) cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  power-off) cmd_power_off "$1" ;;
+  power-on) cmd_power_on "$1" ;;
+  cut) cmd_cut "$1" "$2" ;;
+  restore) cmd_restore "$1" "$2" ;;
+  freeze) cmd_signal STOP "$1" "$2" ;;
+  thaw) cmd_signal CONT "$1" "$2" ;;
+  exec) cmd_exec "$@" ;;
+  *) die "unknown command: $sub" ;;
+esac

@@ -1,0 +1,195 @@
+#!/bin/bash
+# Entrypoint of haup's lab database image: PostgreSQL 15 + repmgr behind the
+# part of the bitnami postgresql-repmgr environment contract that haup uses.
+# It runs as UID 1001 with data under /bitnami/postgresql, like bitnami's.
+set -euo pipefail
+
+log() { printf '%s haup-lab-db %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+die() { log "error: $*"; exit 1; }
+
+# secret NAME: the value of $NAME, or of the file named by $NAME_FILE.
+secret() {
+  local name=$1 file_var="${1}_FILE"
+  if [ -n "${!file_var:-}" ]; then
+    [ -r "${!file_var}" ] || die "$file_var: cannot read ${!file_var}"
+    tr -d '\r\n' < "${!file_var}"
+  else
+    printf '%s' "${!name:-}"
+  fi
+}
+
+PGBIN=/usr/lib/postgresql/15/bin
+export PATH="$PGBIN:$PATH"
+BASE=/bitnami/postgresql
+PGDATA=$BASE/data
+RUN=/opt/haup/run
+CONF=$RUN/repmgr.conf
+export HOME=$RUN PGPASSFILE=$RUN/.pgpass
+
+PORT=${POSTGRESQL_PORT_NUMBER:-5432}
+REPMGR_PORT=${REPMGR_PORT_NUMBER:-$PORT}
+REPMGR_USER=${REPMGR_USERNAME:-repmgr}
+REPMGR_DB=${REPMGR_DATABASE:-repmgr}
+PRIMARY_HOST=${REPMGR_PRIMARY_HOST:?REPMGR_PRIMARY_HOST is required}
+PRIMARY_PORT=${REPMGR_PRIMARY_PORT:-$REPMGR_PORT}
+SELF=${REPMGR_NODE_NETWORK_NAME:?REPMGR_NODE_NETWORK_NAME is required}
+NODE_NAME=${REPMGR_NODE_NAME:?REPMGR_NODE_NAME is required}
+[[ $NODE_NAME =~ ^.*-([0-9]+)$ ]] || die "REPMGR_NODE_NAME must match ^.*-[0-9]+\$, got $NODE_NAME"
+NODE_ID=$((BASH_REMATCH[1] + 1000))
+ATTEMPTS=${REPMGR_RECONNECT_ATTEMPTS:-3}
+INTERVAL=${REPMGR_RECONNECT_INTERVAL:-5}
+CONNECT_TIMEOUT=${REPMGR_CONNECT_TIMEOUT:-5}
+MONITOR=${REPMGR_MONITOR_INTERVAL_SECS:-2}
+REPMGR_PASSWORD=$(secret REPMGR_PASSWORD)
+[ -n "$REPMGR_PASSWORD" ] || die "REPMGR_PASSWORD or REPMGR_PASSWORD_FILE is required"
+# With POSTGRESQL_USERNAME left at postgres (haup's case) POSTGRESQL_PASSWORD
+# is the postgres password; POSTGRESQL_POSTGRES_PASSWORD is taken when given.
+PG_PASSWORD=$(secret POSTGRESQL_POSTGRES_PASSWORD)
+[ -n "$PG_PASSWORD" ] || PG_PASSWORD=$(secret POSTGRESQL_PASSWORD)
+IFS=',' read -r -a PARTNERS <<< "${REPMGR_PARTNER_NODES:-}"
+
+mkdir -p "$RUN" "$BASE"
+umask 077
+printf '*:*:%s:%s:%s\n*:*:replication:%s:%s\n' "$REPMGR_DB" "$REPMGR_USER" "$REPMGR_PASSWORD" "$REPMGR_USER" "$REPMGR_PASSWORD" > "$PGPASSFILE"
+
+cat > "$CONF" <<EOF
+node_id=$NODE_ID
+node_name='$NODE_NAME'
+conninfo='host=$SELF port=$REPMGR_PORT user=$REPMGR_USER dbname=$REPMGR_DB connect_timeout=$CONNECT_TIMEOUT'
+data_directory='$PGDATA'
+pg_bindir='$PGBIN'
+use_replication_slots=yes
+failover=automatic
+promote_command='$PGBIN/repmgr standby promote -f $CONF --log-to-file'
+follow_command='$PGBIN/repmgr standby follow -f $CONF --log-to-file --upstream-node-id=%n'
+reconnect_attempts=$ATTEMPTS
+reconnect_interval=$INTERVAL
+monitor_interval_secs=$MONITOR
+connection_check_type=ping
+primary_visibility_consensus=yes
+promote_check_interval=1
+log_level=INFO
+EOF
+
+# find_primary prints the address of a partner (not this node) whose database
+# answers as a writable primary.
+find_primary() {
+  local p host
+  for p in "${PARTNERS[@]}"; do
+    host=${p%%:*}
+    [ -n "$host" ] && [ "$host" != "$SELF" ] || continue
+    if [ "$(PGCONNECT_TIMEOUT=$CONNECT_TIMEOUT psql -w -h "$host" -p "$REPMGR_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -tAc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; then
+      echo "$host"
+      return 0
+    fi
+  done
+  return 1
+}
+
+write_pg_config() {
+  cat > "$PGDATA/postgresql.conf" <<EOF
+listen_addresses = '*'
+port = $PORT
+unix_socket_directories = '/tmp'
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+wal_log_hints = on
+wal_keep_size = '256MB'
+shared_preload_libraries = 'repmgr'
+password_encryption = 'scram-sha-256'
+log_destination = 'stderr'
+logging_collector = off
+log_line_prefix = '%m [%p] '
+EOF
+  cat > "$PGDATA/pg_hba.conf" <<EOF
+local all all trust
+host replication $REPMGR_USER 0.0.0.0/0 scram-sha-256
+host all all 0.0.0.0/0 scram-sha-256
+EOF
+}
+
+start_pg() {
+  pg_ctl -D "$PGDATA" -w -t 60 -l /dev/stdout start >/dev/null
+}
+
+init_primary() {
+  log "initialising a new cluster as the primary ($NODE_NAME, id $NODE_ID)"
+  local pw=$RUN/.initpw
+  printf '%s' "$PG_PASSWORD" > "$pw"
+  initdb -D "$PGDATA" -U postgres --pwfile="$pw" -A scram-sha-256 >/dev/null
+  rm -f "$pw"
+  write_pg_config
+  start_pg
+  psql -v ON_ERROR_STOP=1 -h /tmp -p "$PORT" -U postgres -d postgres -q \
+    -v user="$REPMGR_USER" -v pass="$REPMGR_PASSWORD" -v db="$REPMGR_DB" <<'EOF'
+CREATE ROLE :"user" WITH LOGIN SUPERUSER REPLICATION PASSWORD :'pass';
+CREATE DATABASE :"db" OWNER :"user";
+EOF
+  repmgr -f "$CONF" primary register --force
+}
+
+clone_standby() {
+  local primary=$1
+  log "cloning a standby of $primary"
+  rm -rf "$PGDATA.old"
+  [ -d "$PGDATA" ] && mv "$PGDATA" "$PGDATA.old"
+  mkdir -p "$PGDATA"
+  chmod 700 "$PGDATA"
+  repmgr -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -f "$CONF" standby clone --fast-checkpoint
+  write_pg_config
+  start_pg
+  repmgr -f "$CONF" standby register --force --wait-sync=30 || repmgr -f "$CONF" standby register --force
+  rm -rf "$PGDATA.old"
+}
+
+stop_all() {
+  log "stopping"
+  [ -n "${REPMGRD_PID:-}" ] && kill "$REPMGRD_PID" 2>/dev/null || true
+  pg_ctl -D "$PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  exit 0
+}
+trap stop_all TERM INT
+
+primary=$(find_primary || true)
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  if [ -n "$primary" ]; then
+    clone_standby "$primary"
+  elif [ "$SELF" = "$PRIMARY_HOST" ]; then
+    init_primary
+  else
+    log "waiting for a primary among ${REPMGR_PARTNER_NODES:-}"
+    until primary=$(find_primary); do sleep 2; done
+    clone_standby "$primary"
+  fi
+elif [ -n "$primary" ]; then
+  # Another node is primary. A standby that follows it starts as it is;
+  # anything else (this node's old primary, a standby of someone else) is
+  # cloned again from the current primary, as the bitnami image does.
+  if [ -f "$PGDATA/standby.signal" ] && grep -q "host=$primary " "$PGDATA/postgresql.auto.conf" 2>/dev/null; then
+    log "starting as a standby of $primary"
+    write_pg_config
+    start_pg
+  else
+    log "$primary is the primary now: rejoining as its standby"
+    clone_standby "$primary"
+  fi
+else
+  # No other primary answers: start on the existing data. An old primary
+  # starts as a primary here, on its old timeline (the split-brain path that
+  # haup's health check guards against).
+  log "no other primary found: starting on the existing data"
+  write_pg_config
+  start_pg
+  if [ ! -f "$PGDATA/standby.signal" ]; then
+    repmgr -f "$CONF" primary register --force >/dev/null 2>&1 || true
+  fi
+fi
+
+log "starting repmgrd"
+repmgrd -f "$CONF" --daemonize=false &
+REPMGRD_PID=$!
+wait "$REPMGRD_PID" || true
+log "repmgrd exited"
+stop_all
