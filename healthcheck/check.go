@@ -193,6 +193,11 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 	if err != nil {
 		cancel() // the verdict is known: do not wait for the peers
 		wg.Wait()
+		for i := range r.Peers {
+			if r.Peers[i].Role == RoleDown {
+				r.Peers[i].Error = "not asked: the local database does not answer"
+			}
+		}
 		r.Reason = "local database: " + err.Error()
 		return r
 	}
@@ -200,6 +205,11 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 	if local.role != RolePrimary {
 		cancel()
 		wg.Wait()
+		for i := range r.Peers {
+			if r.Peers[i].Role == RoleDown {
+				r.Peers[i].Error = "not asked: the local database is a standby"
+			}
+		}
 		r.Reason = "local database is a standby (in recovery)"
 		return r
 	}

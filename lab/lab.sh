@@ -141,7 +141,7 @@ ssh_material() {
   local s
   for s in vrrp-auth-pass:8 postgres-password:24 repmgr-password:24; do
     local f=$LABDIR/secrets/${s%%:*}
-    [ -s "$f" ] || (umask 077; tr -dc 'A-Za-z0-9' </dev/urandom | head -c "${s##*:}" > "$f")
+    [ -s "$f" ] || (umask 077; set +o pipefail; LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "${s##*:}" > "$f")
   done
 }
 
