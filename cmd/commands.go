@@ -9,6 +9,7 @@ func subcommands() []*cobra.Command {
 		newRenderCmd(),
 		newDiffCmd(),
 		newApplyCmd(),
+		newStatusCmd(),
 		newLabCmd(),
 		newVersionCmd(),
 	}

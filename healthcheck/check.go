@@ -252,3 +252,107 @@ func WriteState(path string, r Report) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// StatusReport is Run's report plus what `haup status` shows: replication
+// and repmgr's view of the cluster.
+type StatusReport struct {
+	Report
+	// Replication is, on a standby, its WAL receiver; on a primary, one
+	// entry per connected standby.
+	Replication []Replication `json:"replication,omitempty"`
+	// Repmgr is repmgr's record of the cluster as this node sees it.
+	Repmgr      []RepmgrNode `json:"repmgr,omitempty"`
+	StatusError string       `json:"status_error,omitempty"`
+}
+
+// Replication is one replication link.
+type Replication struct {
+	// Peer is the sending primary (on a standby) or the receiving standby.
+	Peer  string `json:"peer"`
+	State string `json:"state"`
+	// LagBytes is how far replay trails the primary's WAL; LagSeconds how
+	// old the last replayed transaction is (standby side only).
+	LagBytes   int64   `json:"lag_bytes"`
+	LagSeconds float64 `json:"lag_seconds"`
+}
+
+// RepmgrNode is a row of repmgr.nodes.
+type RepmgrNode struct {
+	ID       int    `json:"id"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Active   bool   `json:"active"`
+	Upstream string `json:"upstream,omitempty"`
+}
+
+const standbyReplQuery = `SELECT coalesce(sender_host, ''), coalesce(status, 'stopped'),
+  coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint,
+  coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)::float8
+FROM (SELECT 1) one LEFT JOIN pg_stat_wal_receiver ON true`
+
+const primaryReplQuery = `SELECT coalesce(client_addr::text, ''), state,
+  coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint,
+  coalesce(extract(epoch FROM replay_lag), 0)::float8
+FROM pg_stat_replication ORDER BY client_addr`
+
+const repmgrQuery = `SELECT n.node_id, n.node_name, n.type, n.active, coalesce(u.node_name, '')
+FROM repmgr.nodes n LEFT JOIN repmgr.nodes u ON u.node_id = n.upstream_node_id ORDER BY n.node_id`
+
+// Status runs the check, then reads replication and repmgr's view.
+func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusReport {
+	s := StatusReport{Report: Run(ctx, cfg, password)}
+	if s.Role == RoleDown {
+		return s
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+	defer cancel()
+	q := primaryReplQuery
+	if s.Role == RoleStandby {
+		q = standbyReplQuery
+	}
+	rows, err := query(ctx, cfg, password, dbName(cfg), q)
+	if err != nil {
+		s.StatusError = "replication: " + err.Error()
+		return s
+	}
+	for _, r := range rows {
+		lagB, _ := strconv.ParseInt(r[2], 10, 64)
+		lagS, _ := strconv.ParseFloat(r[3], 64)
+		s.Replication = append(s.Replication, Replication{Peer: r[0], State: r[1], LagBytes: lagB, LagSeconds: lagS})
+	}
+	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery)
+	if err != nil {
+		s.StatusError = "repmgr: " + err.Error()
+		return s
+	}
+	for _, r := range rows {
+		id, _ := strconv.Atoi(r[0])
+		s.Repmgr = append(s.Repmgr, RepmgrNode{ID: id, Name: r[1], Type: r[2], Active: r[3] == "t", Upstream: r[4]})
+	}
+	return s
+}
+
+func query(ctx context.Context, cfg Config, password, db, sql string) ([][]string, error) {
+	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-status", cfg.Host, cfg.Port, cfg.User, db))
+	if err != nil {
+		return nil, err
+	}
+	pc.Password = password
+	pc.Fallbacks = nil
+	conn, err := pgconn.ConnectConfig(ctx, pc)
+	if err != nil {
+		return nil, describe(ctx, err)
+	}
+	defer conn.Close(context.Background())
+	res := conn.ExecParams(ctx, sql, nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return nil, describe(ctx, res.Err)
+	}
+	out := make([][]string, len(res.Rows))
+	for i, row := range res.Rows {
+		for _, c := range row {
+			out[i] = append(out[i], string(c))
+		}
+	}
+	return out, nil
+}

@@ -46,6 +46,23 @@ node_leader() {
   pgrep -P "$pid" | head -1
 }
 
+# node_kill ends a node at once, like a power cut. Killing the node's PID 1
+# kills every process of its PID namespace, the containers' nested ones
+# included; killing only systemd-nspawn would orphan them, still running.
+node_kill() {
+  local n=$1 pid leader
+  pid=$(cat "$(node_pidfile "$n")" 2>/dev/null) || return 0
+  leader=$(pgrep -P "$pid" | head -1 || true)
+  [ -n "$leader" ] && kill -KILL "$leader" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    [ -n "$leader" ] && kill -0 "$leader" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$(node_pidfile "$n")"
+}
+
 mirror_url() {
   local m
   m=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
@@ -314,10 +331,7 @@ cmd_up() {
 cmd_down() {
   local n pid
   for n in $(nodes); do
-    if pid=$(cat "$(node_pidfile "$n")" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
+    node_kill "$n"
     ip netns del "$(node_ns "$n")" 2>/dev/null || true
     ip link del "hl-$n" 2>/dev/null || true
     rm -rf "$(node_root "$n")"
@@ -349,11 +363,8 @@ need_node() { [ -d "$(node_root "$1")" ] || die "no node $1 (see haup lab status
 
 cmd_power_off() {
   need_node "$1"
-  local pid
-  pid=$(cat "$(node_pidfile "$1")" 2>/dev/null) || die "$1 is not running"
-  # Like a power cut: no shutdown, every process of the node dies at once.
-  kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  node_leader "$1" >/dev/null || die "$1 is not running"
+  node_kill "$1"
   log "$1 powered off"
 }
 

@@ -27,6 +27,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
 	verbose := fs.Bool("v", false, "print role, timeline, peers and latency")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
+	status := fs.String("status", "", "print a status report (check, replication, repmgr's view from this `repmgr-database`) as JSON and exit 0; for haup status")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -34,6 +35,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "haup-check: fail: %v\n", err)
 		return 1
+	}
+	if *status != "" {
+		json.NewEncoder(stdout).Encode(healthcheck.Status(context.Background(), cfg, password, *status))
+		return 0
 	}
 	r := healthcheck.Run(context.Background(), cfg, password)
 	// A state file that cannot be written must not change the verdict.
