@@ -145,10 +145,10 @@ node_network() {
   if ! ip link show "$veth" >/dev/null 2>&1; then
     ip link add "$veth" type veth peer name eth0 netns "$ns"
     ip link set "$veth" master "$BRIDGE" up
-    ip -n "$ns" addr add "$(node_ip "$n")/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" link set lo up
   fi
+  ip -n "$ns" addr replace "$(node_ip "$n")/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
 }
 
 ssh_material() {
@@ -365,11 +365,16 @@ cmd_power_off() {
   need_node "$1"
   node_leader "$1" >/dev/null || die "$1 is not running"
   node_kill "$1"
+  # The namespace outlives the node: take its addresses (the VIP too, if it
+  # held it) and its link down, as a dead server's NIC would be.
+  ip -n "$(node_ns "$1")" addr flush dev eth0
+  ip -n "$(node_ns "$1")" link set eth0 down
   log "$1 powered off"
 }
 
 cmd_power_on() {
   need_node "$1"
+  node_network "$1"
   boot "$1"
   wait_node "$1"
   log "$1 powered on"

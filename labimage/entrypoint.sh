@@ -58,7 +58,7 @@ node_name='$NODE_NAME'
 conninfo='host=$SELF port=$REPMGR_PORT user=$REPMGR_USER dbname=$REPMGR_DB connect_timeout=$CONNECT_TIMEOUT'
 data_directory='$PGDATA'
 pg_bindir='$PGBIN'
-use_replication_slots=yes
+use_replication_slots=no
 failover=automatic
 promote_command='$PGBIN/repmgr standby promote -f $CONF --log-to-file'
 follow_command='$PGBIN/repmgr standby follow -f $CONF --log-to-file --upstream-node-id=%n'
@@ -111,7 +111,8 @@ EOF
 }
 
 start_pg() {
-  pg_ctl -D "$PGDATA" -w -t 60 -l /dev/stdout start >/dev/null
+  # The server logs to the container's output (PID 1's stdout).
+  pg_ctl -D "$PGDATA" -w -t 60 -l /proc/1/fd/1 start >/dev/null
 }
 
 init_primary() {
@@ -137,7 +138,11 @@ clone_standby() {
   [ -d "$PGDATA" ] && mv "$PGDATA" "$PGDATA.old"
   mkdir -p "$PGDATA"
   chmod 700 "$PGDATA"
-  repmgr -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -f "$CONF" standby clone --fast-checkpoint
+  # The upstream is named explicitly: left to itself, repmgr 5.3 may write
+  # the node's own address into primary_conninfo when re-cloning an old
+  # primary, and the standby then never streams.
+  repmgr -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -f "$CONF" standby clone --fast-checkpoint \
+    --upstream-conninfo="host=$primary port=$PRIMARY_PORT user=$REPMGR_USER application_name=$NODE_NAME connect_timeout=$CONNECT_TIMEOUT"
   write_pg_config
   start_pg
   repmgr -f "$CONF" standby register --force --wait-sync=30 || repmgr -f "$CONF" standby register --force
@@ -187,9 +192,36 @@ else
   fi
 fi
 
-log "starting repmgrd"
-repmgrd -f "$CONF" --daemonize=false &
-REPMGRD_PID=$!
-wait "$REPMGRD_PID" || true
-log "repmgrd exited"
-stop_all
+# supervise keeps repmgrd running for as long as PostgreSQL runs. repmgrd
+# refuses to start while its upstream is unreachable, and exits in a few other
+# cases: it is restarted rather than taking the database down with it. A
+# standby that finds no primary anywhere for reconnect_attempts x
+# reconnect_interval promotes itself, as repmgrd would have done had it been
+# running when the primary was lost.
+is_standby() { [ "$(psql -h /tmp -p "$PORT" -U postgres -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
+pg_running() { pg_ctl -D "$PGDATA" status >/dev/null 2>&1; }
+
+lost=0
+while true; do
+  log "starting repmgrd"
+  repmgrd -f "$CONF" --daemonize=false &
+  REPMGRD_PID=$!
+  wait "$REPMGRD_PID" || true
+  REPMGRD_PID=
+  log "repmgrd exited"
+  sleep "$INTERVAL"
+  if ! pg_running; then
+    sleep 2
+    pg_running || die "PostgreSQL is not running"
+  fi
+  if is_standby && ! find_primary >/dev/null; then
+    lost=$((lost + INTERVAL))
+    if [ "$lost" -ge $((ATTEMPTS * INTERVAL)) ]; then
+      log "no primary reachable for ${lost}s: promoting this standby"
+      repmgr -f "$CONF" standby promote || log "promotion failed"
+      lost=0
+    fi
+  else
+    lost=0
+  fi
+done
