@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/haup-project/haup/internal/testenv"
 )
 
 const (
@@ -36,16 +38,7 @@ var (
 	buildErr  error
 )
 
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("the end-to-end tests need root")
-	}
-	t.Skip("the end-to-end tests need root (they run the lab)")
-}
+func needRoot(t testing.TB) { testenv.Need(t, true, "systemd-nspawn", "docker") }
 
 // build compiles haup the way `make build` does, into a temporary directory.
 func build(t testing.TB) string {

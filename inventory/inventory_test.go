@@ -2,30 +2,18 @@ package inventory
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/haup-project/haup/internal/testenv"
+)
 
 func golden(t *testing.T, path string, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./inventory -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testenv.Golden(t, path, []byte(got))
 }
 
 // TestBadInventories checks the exact error of every bad inventory in

@@ -11,21 +11,11 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/internal/benchout"
+	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/remote"
 )
 
 var repo, _ = filepath.Abs("..")
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("the lab tests need root")
-	}
-	t.Skip("the lab tests need root")
-}
 
 // haupBinary builds haup (with the embedded check) once per test run.
 func haupBinary(t *testing.T) string {
@@ -81,7 +71,7 @@ func reach(t *testing.T, h remote.Host, b string) bool {
 }
 
 func TestLab(t *testing.T) {
-	needRoot(t)
+	testenv.Need(t, true, "systemd-nspawn", "debootstrap", "docker")
 	bin := haupBinary(t)
 	labCmd(t, bin, "down")
 	mustLab(t, bin, "up")
@@ -176,7 +166,7 @@ func TestLabUpTimes(t *testing.T) {
 	if os.Getenv("HAUP_BENCH") == "" {
 		t.Skip("a benchmark: make bench runs it")
 	}
-	needRoot(t)
+	testenv.Need(t, true, "systemd-nspawn", "debootstrap", "docker")
 	bin := haupBinary(t)
 	labCmd(t, bin, "down")
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/internal/benchout"
+	"github.com/haup-project/haup/internal/testenv"
 )
 
 const (
@@ -23,22 +24,7 @@ const (
 // Short failover timings keep the test fast: attempts x interval = 4 s.
 const attempts, interval = 2, 2
 
-func need(t testing.TB) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "root"
-	} else if _, err := exec.LookPath("docker"); err != nil {
-		why = "docker"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("this test needs %s", why)
-	}
-	t.Skipf("this test needs %s", why)
-}
+func need(t testing.TB) { testenv.Need(t, true, "docker", "debootstrap") }
 
 func sh(t testing.TB, name string, args ...string) string {
 	t.Helper()

@@ -18,6 +18,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/haup-project/haup/internal/testenv"
 )
 
 // sshd is a real OpenSSH server started by a test on loopback.
@@ -30,22 +32,7 @@ type sshd struct {
 	userPriv ed25519.PrivateKey
 }
 
-func needSSHD(t *testing.T) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "root (sshd runs as root)"
-	} else if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-		why = "openssh-server"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("this test needs %s", why)
-	}
-	t.Skipf("this test needs %s", why)
-}
+func needSSHD(t *testing.T) { testenv.Need(t, true, "/usr/sbin/sshd") }
 
 func writeKey(t *testing.T, path string, priv ed25519.PrivateKey) {
 	block, err := ssh.MarshalPrivateKey(priv, "")
@@ -259,12 +246,7 @@ func ensureUser(t *testing.T, name string) {
 
 func TestSudoUser(t *testing.T) {
 	s := startSSHD(t)
-	if _, err := exec.LookPath("sudo"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("sudo is not installed")
-		}
-		t.Skip("sudo is not installed")
-	}
+	testenv.Need(t, true, "sudo", "useradd")
 	ensureUser(t, "haup-ssh-sudo")
 	ensureUser(t, "haup-ssh-nosudo")
 	dropIn := "/etc/sudoers.d/haup-ssh-test"

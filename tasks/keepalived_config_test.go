@@ -9,36 +9,15 @@ import (
 	"testing"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/testenv"
 )
-
-// needRoot skips a test that needs root and real system tools, except in CI,
-// where a missing prerequisite is a failure.
-func needRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	missing := ""
-	if os.Geteuid() != 0 {
-		missing = "root"
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = tool
-		}
-	}
-	if missing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("this test needs %s", missing)
-	}
-	t.Skipf("this test needs %s", missing)
-}
 
 // TestExampleConfigsPassKeepalivedConfigTest renders the example's
 // keepalived.conf for each node and runs keepalived's own config test on it in
 // a network namespace where the node's interface exists with its address, and
 // a private mount namespace where the check program sits at its secure path.
 func TestExampleConfigsPassKeepalivedConfigTest(t *testing.T) {
-	needRoot(t, "keepalived", "ip", "unshare")
+	testenv.Need(t, true, "keepalived", "ip", "unshare")
 	inv := loadExample(t)
 	for i, n := range inv.Nodes {
 		d, err := DesiredState(inv, n, "amd64", fakeCheck)
