@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/haup-project/haup/internal/benchout"
 )
@@ -26,6 +27,11 @@ func BenchmarkFailover(b *testing.B) {
 	// idempotent and cheap when nothing is to do.
 	mustHaup(b, 0, "lab", "up", "--nodes", "2")
 	mustHaup(b, 0, "apply", labInventory)
+	// A cluster just created takes a few seconds to elect its VIP holder.
+	deadline := time.Now().Add(60 * time.Second)
+	for len(vipHolders()) != 1 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
 	if h := vipHolders(); len(h) != 1 {
 		b.Fatalf("VIP holders before the drills: %v", h)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,6 +45,7 @@ func TestEndToEnd(t *testing.T) {
 		{"drift", func(t *testing.T) { drift(t) }},
 		{"failover-kill-container", func(t *testing.T) { failoverKill(ctx, t) }},
 		{"failover-power-off", func(t *testing.T) { failoverPowerOff(ctx, t) }},
+		{"status-verdicts", func(t *testing.T) { statusVerdicts(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 	}
 	for _, s := range steps {
@@ -351,5 +353,94 @@ func assertNoSecrets(t *testing.T, text string) {
 		if s := strings.TrimSpace(string(b)); s != "" && strings.Contains(text, s) {
 			t.Errorf("haup printed the secret %s", name)
 		}
+	}
+}
+
+// clusterStatus runs haup status --json and returns the verdict, the reasons
+// and the exit code; the table form must agree on the verdict.
+func clusterStatus(t *testing.T) (verdict string, reasons string, code int) {
+	t.Helper()
+	r := haup(t, "status", "--json", labInventory)
+	var st struct {
+		Verdict string   `json:"verdict"`
+		Reasons []string `json:"reasons"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	table := haup(t, "status", labInventory)
+	if table.code != r.code || !strings.Contains(table.stdout, "Verdict: "+st.Verdict) {
+		t.Errorf("table (exit %d) and JSON (exit %d, %s) disagree:\n%s", table.code, r.code, st.Verdict, table.stdout)
+	}
+	return st.Verdict, strings.Join(st.Reasons, "; "), r.code
+}
+
+// waitStatus polls haup status until it gives want, and returns its reasons.
+func waitStatus(t *testing.T, want string, code int, timeout time.Duration) string {
+	t.Helper()
+	start := time.Now()
+	var v, reasons string
+	var c int
+	for time.Since(start) < timeout {
+		if v, reasons, c = clusterStatus(t); v == want && c == code {
+			return reasons
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("status is %s (exit %d: %s), want %s (exit %d)", v, c, reasons, want, code)
+	return ""
+}
+
+// statusVerdicts creates each situation haup status must recognise, for
+// real, and checks the verdict, the JSON and the exit code.
+func statusVerdicts(ctx context.Context, t *testing.T) {
+	reasons := waitStatus(t, "healthy", 0, 60*time.Second)
+	t.Logf("healthy: %s", reasons)
+	primary := vipHolders()[0]
+	standby := "pg-1"
+	if primary == "pg-1" {
+		standby = "pg-0"
+	}
+
+	// A stopped standby: degraded.
+	mustOnNode(t, standby, "docker stop pg >/dev/null")
+	reasons = waitStatus(t, "degraded", 2, 30*time.Second)
+	if !strings.Contains(reasons, standby+"'s database is down") {
+		t.Errorf("degraded for another reason: %s", reasons)
+	}
+	mustOnNode(t, standby, "docker start pg >/dev/null")
+	waitStatus(t, "healthy", 0, 120*time.Second)
+
+	// The primary killed, mid-failover: no primary and no VIP holder.
+	mustOnNode(t, primary, "docker kill pg >/dev/null")
+	reasons = waitStatus(t, "critical", 3, 30*time.Second)
+	t.Logf("mid-failover: %s", reasons)
+	waitVIP(t, standby, 90*time.Second)
+	mustOnNode(t, primary, "docker start pg >/dev/null")
+	waitStatus(t, "healthy", 0, 180*time.Second)
+	primary, standby = standby, primary
+
+	// The network between the nodes cut: the standby is promoted too, both
+	// databases are primary and both nodes take the VIP: split brain.
+	mustHaup(t, 0, "lab", "cut", "pg-0", "pg-1")
+	reasons = waitStatus(t, "critical", 3, 90*time.Second)
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(reasons, "split brain") && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		_, reasons, _ = clusterStatus(t)
+	}
+	if !strings.Contains(reasons, "split brain") {
+		t.Errorf("cut network: critical but not split brain: %s", reasons)
+	}
+	t.Logf("cut network: %s", reasons)
+	// Healing: once the nodes see each other again, the stale primary (the
+	// older timeline) fails its check and drops the VIP; restarting its
+	// container makes it rejoin as a standby.
+	mustHaup(t, 0, "lab", "restore", "pg-0", "pg-1")
+	waitVIP(t, standby, 60*time.Second)
+	mustOnNode(t, primary, "docker restart pg >/dev/null")
+	waitStatus(t, "healthy", 0, 180*time.Second)
+	if _, err := writeThroughVIP(ctx, t, "after split brain"); err != nil {
+		t.Errorf("write through the VIP after healing: %v", err)
 	}
 }
