@@ -219,7 +219,7 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		critical = append(critical, "two VIP holders: "+strings.Join(holders, " and "))
 	case cs.Primary != "" && holders[0] != cs.Primary:
 		critical = append(critical, fmt.Sprintf("the VIP is on %s, which is not the primary (%s)", holders[0], cs.Primary))
-	case cs.Primary == "":
+	case len(primaries) == 0:
 		critical = append(critical, fmt.Sprintf("the VIP is on %s, which is not a primary", holders[0]))
 	}
 	for _, n := range cs.Nodes {
