@@ -145,7 +145,8 @@ clone_standby() {
     --upstream-conninfo="host=$primary port=$PRIMARY_PORT user=$REPMGR_USER application_name=$NODE_NAME connect_timeout=$CONNECT_TIMEOUT"
   write_pg_config
   start_pg
-  repmgr -f "$CONF" standby register --force --wait-sync=30 || repmgr -f "$CONF" standby register --force
+  # Bounded: repmgr's own --wait-sync was seen to hang for minutes.
+  timeout 30 repmgr -f "$CONF" standby register --force || log "standby register failed; repmgrd will retry monitoring"
   rm -rf "$PGDATA.old"
 }
 
