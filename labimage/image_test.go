@@ -78,7 +78,11 @@ func (c *cluster) run(i int) {
 
 // sql runs a statement in container i through its local socket.
 func (c *cluster) sql(i int, q string) (string, error) {
-	out, err := exec.Command("docker", "exec", fmt.Sprintf("labimg-%d", i), "psql", "-h", "/tmp", "-U", "postgres", "-tAc", q).CombinedOutput()
+	db := "postgres"
+	if strings.Contains(q, "repmgr.") {
+		db = "repmgr"
+	}
+	out, err := exec.Command("docker", "exec", fmt.Sprintf("labimg-%d", i), "psql", "-h", "/tmp", "-U", "postgres", "-d", db, "-tAc", q).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
 
@@ -109,6 +113,9 @@ func (c *cluster) start() {
 	c.wait(0, isPrimary, "t", 90*time.Second)
 	c.run(1)
 	c.wait(1, isPrimary, "f", 90*time.Second)
+	// The standby is registered (its record replicated back to it), so
+	// its repmgrd can monitor the primary.
+	c.wait(1, "SELECT count(*) FROM repmgr.nodes WHERE active", "2", 60*time.Second)
 }
 
 // promote kills the primary and returns how long until the standby answered
