@@ -114,9 +114,12 @@ make_mirror() {
   mkdir -p "$dir.tmp"
   cp /etc/resolv.conf "$r/etc/resolv.conf"
   mount --bind /proc "$r/proc"
-  trap 'umount "$r/proc" 2>/dev/null || true' RETURN
-  chroot "$r" apt-get update -q >/dev/null
-  chroot "$r" apt-get install -y -q --download-only -o Dir::Cache::archives=/var/cache/haup-mirror $MIRROR_PACKAGES >/dev/null
+  if ! { chroot "$r" apt-get update -q >/dev/null &&
+         chroot "$r" apt-get install -y -q --download-only -o Dir::Cache::archives=/var/cache/haup-mirror $MIRROR_PACKAGES >/dev/null; }; then
+    umount "$r/proc"
+    die "downloading $MIRROR_PACKAGES for the mirror failed"
+  fi
+  umount "$r/proc"
   mv "$r"/var/cache/haup-mirror/*.deb "$dir.tmp/"
   rm -rf "$r/var/cache/haup-mirror"
   (cd "$dir.tmp" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null | gzip -9 > Packages.gz)
