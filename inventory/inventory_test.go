@@ -59,8 +59,11 @@ func TestExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) != 0 {
-		t.Errorf("warnings: %v", warnings)
+	for _, w := range warnings {
+		// git does not keep the example secrets' 0600 mode in a checkout.
+		if !strings.Contains(w, "readable by others") {
+			t.Errorf("warning: %s", w)
+		}
 	}
 	if got := inv.Keepalived.VirtualIPAddress; got != "192.168.89.134/24" {
 		t.Errorf("VIP = %s", got)
