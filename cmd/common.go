@@ -55,29 +55,36 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	cmd.Flags().MarkHidden("ssh-stats")
 }
 
-// connect opens one SSH connection per node, in parallel. On error every
-// connection already made is closed.
-func connect(ctx context.Context, inv *inventory.Inventory, f connFlags, stderr io.Writer) (tasks.Hosts, func(), error) {
+// dialAll opens one SSH connection per node, in parallel, each bounded by
+// the connect timeout. It returns the connections made and, by node, the
+// errors of those that failed.
+func dialAll(ctx context.Context, inv *inventory.Inventory, f connFlags) (tasks.Hosts, map[string]error) {
 	hosts := tasks.Hosts{}
+	failed := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	errs := make([]error, len(inv.Nodes))
-	for i, n := range inv.Nodes {
+	for _, n := range inv.Nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			h, err := remote.Dial(ctx, sshConfig(inv, n, f))
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", n.Name, err)
+				failed[n.Name] = err
 				return
 			}
-			mu.Lock()
 			hosts[n.Name] = h
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	closeAll := func() {
+	return hosts, failed
+}
+
+// closer closes every connection, first printing their SSH statistics when
+// --ssh-stats asked for them.
+func closer(inv *inventory.Inventory, hosts tasks.Hosts, f connFlags, stderr io.Writer) func() {
+	return func() {
 		for _, n := range inv.Nodes {
 			h, ok := hosts[n.Name]
 			if !ok {
@@ -90,9 +97,22 @@ func connect(ctx context.Context, inv *inventory.Inventory, f connFlags, stderr 
 			h.Close()
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+}
+
+// connect opens one SSH connection per node, all of which must succeed; on
+// error every connection already made is closed.
+func connect(ctx context.Context, inv *inventory.Inventory, f connFlags, stderr io.Writer) (tasks.Hosts, func(), error) {
+	hosts, failed := dialAll(ctx, inv, f)
+	closeAll := closer(inv, hosts, f, stderr)
+	var errs []error
+	for _, n := range inv.Nodes {
+		if err, ok := failed[n.Name]; ok {
+			errs = append(errs, fmt.Errorf("%s: %w", n.Name, err))
+		}
+	}
+	if len(errs) > 0 {
 		closeAll()
-		return nil, nil, err
+		return nil, nil, errors.Join(errs...)
 	}
 	return hosts, closeAll, nil
 }

@@ -1,14 +1,11 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -40,32 +37,8 @@ Exit status: 0 healthy, 1 error, 2 degraded, 3 critical.`,
 			}
 			ctx := cmd.Context()
 			// An unreachable node is part of the answer, not an error.
-			hosts := tasks.Hosts{}
-			unreachable := map[string]error{}
-			var mu sync.Mutex
-			var wg sync.WaitGroup
-			for _, n := range inv.Nodes {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					dctx, cancel := context.WithTimeout(ctx, conn.timeout)
-					defer cancel()
-					h, err := remote.Dial(dctx, sshConfig(inv, n, conn))
-					mu.Lock()
-					defer mu.Unlock()
-					if err != nil {
-						unreachable[n.Name] = err
-						return
-					}
-					hosts[n.Name] = h
-				}()
-			}
-			wg.Wait()
-			defer func() {
-				for _, h := range hosts {
-					h.Close()
-				}
-			}()
+			hosts, unreachable := dialAll(ctx, inv, conn)
+			defer closer(inv, hosts, conn, cmd.ErrOrStderr())()
 			st := tasks.ClusterStatusOf(ctx, inv, hosts, unreachable, tasks.StatusOptions{MaxLag: maxLag})
 			out := cmd.OutOrStdout()
 			if asJSON {
