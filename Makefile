@@ -41,6 +41,9 @@ test: deps build
 lab: deps build
 	$(BIN)/haup lab up
 	$(BIN)/haup apply .lab/inventory.yaml
+	@echo "waiting for the cluster to settle (standby clone, VIP election)..."
+	@for i in $$(seq 1 90); do $(BIN)/haup status .lab/inventory.yaml >/dev/null 2>&1 && break; sleep 1; done
+	$(BIN)/haup status .lab/inventory.yaml
 
 lab-up: deps build
 	$(BIN)/haup lab up

@@ -279,7 +279,7 @@ func (cs *ClusterStatus) Print(w io.Writer) {
 		switch {
 		case n.Role == healthcheck.RoleStandby && len(n.Replication) > 0:
 			r := n.Replication[0]
-			repl = fmt.Sprintf("%s from %s, lag %d B / %.1f s", r.State, r.Peer, r.LagBytes, r.LagSeconds)
+			repl = fmt.Sprintf("%s from %s, lag %d B, last replay %.0fs ago", r.State, r.Peer, r.LagBytes, r.LagSeconds)
 		case n.Role == healthcheck.RoleStandby:
 			repl = "not replicating"
 		case n.Role == healthcheck.RolePrimary:
