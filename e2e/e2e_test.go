@@ -368,11 +368,22 @@ func clusterStatus(t *testing.T) (verdict string, reasons string, code int) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		t.Fatalf("status --json: %v\n%s%s", err, r.stdout, r.stderr)
 	}
-	table := haup(t, "status", labInventory)
-	if table.code != r.code || !strings.Contains(table.stdout, "Verdict: "+st.Verdict) {
-		t.Errorf("table (exit %d) and JSON (exit %d, %s) disagree:\n%s", table.code, r.code, st.Verdict, table.stdout)
-	}
 	return st.Verdict, strings.Join(st.Reasons, "; "), r.code
+}
+
+// tableAgrees checks that the table form gives the same verdict and exit
+// code as the JSON form did (retrying briefly: the cluster may be moving).
+func tableAgrees(t *testing.T, verdict string, code int) {
+	t.Helper()
+	var table result
+	for i := 0; i < 10; i++ {
+		table = haup(t, "status", labInventory)
+		if table.code == code && strings.Contains(table.stdout, "Verdict: "+verdict) {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Errorf("the table (exit %d) does not say %s (exit %d):\n%s", table.code, verdict, code, table.stdout)
 }
 
 // waitStatus polls haup status until it gives want, and returns its reasons.
@@ -383,6 +394,7 @@ func waitStatus(t *testing.T, want string, code int, timeout time.Duration) stri
 	var c int
 	for time.Since(start) < timeout {
 		if v, reasons, c = clusterStatus(t); v == want && c == code {
+			tableAgrees(t, want, code)
 			return reasons
 		}
 		time.Sleep(500 * time.Millisecond)
