@@ -26,6 +26,11 @@ func BenchmarkFailover(b *testing.B) {
 	// A running lab and a converged cluster are reused: both commands are
 	// idempotent and cheap when nothing is to do.
 	mustHaup(b, 0, "lab", "up", "--nodes", "2")
+	b.Cleanup(func() {
+		if os.Getenv("HAUP_E2E_KEEP_LAB") == "" {
+			haup(b, "lab", "down")
+		}
+	})
 	mustHaup(b, 0, "apply", labInventory)
 	// A cluster just created takes a few seconds to elect its VIP holder.
 	deadline := time.Now().Add(60 * time.Second)
