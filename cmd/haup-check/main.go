@@ -41,9 +41,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	r := healthcheck.Run(context.Background(), cfg, password)
-	// A state file that cannot be written must not change the verdict.
-	if err := healthcheck.WriteState(cfg.StatePath, r); err != nil && *verbose {
-		fmt.Fprintf(stderr, "haup-check: state file: %v\n", err)
+	// Only keepalived's own runs (no flags) are recorded, so `haup status`
+	// shows what keepalived last saw, not a run by haup or a person. A state
+	// file that cannot be written must not change the verdict.
+	if !*asJSON && !*verbose {
+		_ = healthcheck.WriteState(cfg.StatePath, r)
 	}
 	switch {
 	case *asJSON:
