@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/haup-project/haup/checkbin"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -39,7 +40,7 @@ Exit status: 0 healthy, 1 error, 2 degraded, 3 critical.`,
 			// An unreachable node is part of the answer, not an error.
 			hosts, unreachable := dialAll(ctx, inv, conn)
 			defer closer(inv, hosts, conn, cmd.ErrOrStderr())()
-			st := tasks.ClusterStatusOf(ctx, inv, hosts, unreachable, tasks.StatusOptions{MaxLag: maxLag})
+			st := tasks.ClusterStatusOf(ctx, inv, hosts, unreachable, checkbin.Lookup, tasks.StatusOptions{MaxLag: maxLag})
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)

@@ -38,6 +38,17 @@ type Report struct {
 	Peers     []PeerReport `json:"peers,omitempty"`
 	LatencyMS float64      `json:"latency_ms"`
 	At        time.Time    `json:"at"`
+	// Stale is set when this node's database is a primary and a reachable
+	// peer is a primary on a newer timeline: it must be fenced.
+	Stale *Stale `json:"stale,omitempty"`
+	// Fenced is set when a fencing of this node is in force.
+	Fenced bool `json:"fenced,omitempty"`
+}
+
+// Stale names the newer primary that superseded this node's.
+type Stale struct {
+	Peer     string `json:"peer"`
+	Timeline int    `json:"timeline"`
 }
 
 // PeerReport is what a peer's database said.
@@ -83,9 +94,11 @@ type probe struct {
 // roleQuery answers role, timeline and WAL position in one round trip. On a
 // primary the timeline comes from the current WAL file name, which changes
 // at promotion (pg_control_checkpoint() lags until the next checkpoint); on a
-// standby from the checkpoint, as pg_walfile_name() is not allowed there.
+// standby from what its WAL receiver receives, and only when it receives
+// nothing from its last checkpoint (pg_walfile_name() is not allowed there).
 const roleQuery = `SELECT pg_is_in_recovery(),
-  CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
+  CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver WHERE received_tli > 0),
+                                              (SELECT timeline_id FROM pg_control_checkpoint()))
        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END`
 
@@ -221,6 +234,7 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 		switch {
 		case p.Timeline > local.timeline:
 			r.Reason = fmt.Sprintf("split brain: peer %s is a primary on newer timeline %d (ours %d); this primary is stale", p.Name, p.Timeline, local.timeline)
+			r.Stale = &Stale{Peer: p.Name, Timeline: p.Timeline}
 			return r
 		case p.Timeline == local.timeline:
 			r.Reason = fmt.Sprintf("split brain: peer %s is also a primary on timeline %d; neither may hold the VIP", p.Name, p.Timeline)
@@ -263,7 +277,15 @@ type StatusReport struct {
 	// Repmgr is repmgr's record of the cluster as this node sees it.
 	Repmgr      []RepmgrNode `json:"repmgr,omitempty"`
 	StatusError string       `json:"status_error,omitempty"`
+	// PostgreSQL is the server version; TimescaleDB the extension's version
+	// in the check's database (or the version available, when not created).
+	PostgreSQL  string `json:"postgresql,omitempty"`
+	TimescaleDB string `json:"timescaledb,omitempty"`
 }
+
+const versionQuery = `SELECT current_setting('server_version'),
+  coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'),
+           (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'), '')`
 
 // Replication is one replication link.
 type Replication struct {
@@ -310,15 +332,22 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	if s.Role == RoleStandby {
 		q = standbyReplQuery
 	}
-	rows, err := query(ctx, cfg, password, dbName(cfg), q)
+	rows, err := query(ctx, cfg, password, dbName(cfg), versionQuery+";"+q)
 	if err != nil {
 		s.StatusError = "replication: " + err.Error()
 		return s
+	}
+	if len(rows) > 0 && len(rows[0]) == 2 {
+		s.PostgreSQL, s.TimescaleDB = rows[0][0], rows[0][1]
+		rows = rows[1:]
 	}
 	for _, r := range rows {
 		lagB, _ := strconv.ParseInt(r[2], 10, 64)
 		lagS, _ := strconv.ParseFloat(r[3], 64)
 		s.Replication = append(s.Replication, Replication{Peer: r[0], State: r[1], LagBytes: lagB, LagSeconds: lagS})
+	}
+	if repmgrDB == "" {
+		return s
 	}
 	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery)
 	if err != nil {
@@ -344,14 +373,20 @@ func query(ctx context.Context, cfg Config, password, db, sql string) ([][]strin
 		return nil, describe(ctx, err)
 	}
 	defer conn.Close(context.Background())
-	res := conn.ExecParams(ctx, sql, nil, nil, nil, nil).Read()
-	if res.Err != nil {
-		return nil, describe(ctx, res.Err)
+	// The simple protocol: sql may hold several statements, whose rows are
+	// returned one after the other.
+	results, err := conn.Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return nil, describe(ctx, err)
 	}
-	out := make([][]string, len(res.Rows))
-	for i, row := range res.Rows {
-		for _, c := range row {
-			out[i] = append(out[i], string(c))
+	var out [][]string
+	for _, res := range results {
+		for _, row := range res.Rows {
+			var r []string
+			for _, c := range row {
+				r = append(r, string(c))
+			}
+			out = append(out, r)
 		}
 	}
 	return out, nil

@@ -20,6 +20,14 @@ type Config struct {
 	Peers []Peer `json:"peers"`
 	// StatePath is where the last result is written for `haup status`.
 	StatePath string `json:"state_path"`
+	// Container is the database container and DataDir its data directory on
+	// the host (mounted at /bitnami/postgresql): fencing stops the one and
+	// keeps the other aside before the node rejoins.
+	Container string `json:"container,omitempty"`
+	DataDir   string `json:"data_dir,omitempty"`
+	// FencePath holds the record of a fencing in force; while it exists the
+	// node may not hold the VIP.
+	FencePath string `json:"fence_path,omitempty"`
 }
 
 // Peer is another node's database.
@@ -34,4 +42,10 @@ const (
 	ConfigPath = "/etc/haup/check.json"
 	BinaryPath = "/usr/local/libexec/haup/haup-check"
 	StatePath  = "/run/haup/check-last.json"
+	// FencePath survives a reboot: a fenced node stays fenced until it has
+	// rejoined as a standby.
+	FencePath = "/var/lib/haup/fence.json"
+	// RejoinUnit is the systemd unit that fences hard and rejoins; the check
+	// starts it without waiting (keepalived bounds the check's run time).
+	RejoinUnit = "haup-rejoin.service"
 )

@@ -72,7 +72,7 @@ func (f *Fake) Put(ctx context.Context, data []byte) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
-	p := fmt.Sprintf("/tmp/haup-fake/%d", f.seq)
+	p := fmt.Sprintf("%s/fake/%d", StagingRoot, f.seq)
 	f.files[p] = append([]byte(nil), data...)
 	return p, nil
 }

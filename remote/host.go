@@ -43,6 +43,24 @@ func (e *ExitError) Error() string {
 	return fmt.Sprintf("remote command exited %d: %s", e.Code, e.Stderr)
 }
 
+// StagingRoot holds one private directory per connection that uploaded
+// files (mode 0700, owned by the login user); only root can list it.
+const StagingRoot = "/var/lib/haup/stage"
+
+// StepError is a remote failure located: the node, the step of haup's work
+// and the underlying error (an *ExitError carries the exit code and stderr).
+// Its message leaves the host out: the per-node runner adds it once.
+type StepError struct {
+	Host string
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *StepError) Unwrap() error { return e.Err }
+
 // Stats counts what a connection did, for benchmarks.
 type Stats struct {
 	Connections int

@@ -54,6 +54,7 @@ type SSHHost struct {
 	sftp    *sftp.Client
 	staging string
 	seq     int
+	stageMu sync.Mutex
 	stats   Stats
 }
 
@@ -300,6 +301,23 @@ func (h *SSHHost) Put(ctx context.Context, data []byte) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	h.stageMu.Lock()
+	if h.staging == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		dir := path.Join(StagingRoot, hex.EncodeToString(b))
+		// Created by root under a root-owned directory that others can pass
+		// through but not list, then handed to the login user for SFTP.
+		// mkdir fails if the name exists, so nobody can prepare it for us.
+		script := fmt.Sprintf("mkdir -p -m 0711 %s && chmod 0711 %s %s && mkdir -m 0700 %s && chown %s %s\n",
+			StagingRoot, path.Dir(StagingRoot), StagingRoot, dir, shellWord(h.cfg.User), dir)
+		if _, err := h.Exec(ctx, script); err != nil {
+			h.stageMu.Unlock()
+			return "", fmt.Errorf("staging dir: %w", err)
+		}
+		h.staging = dir
+	}
+	h.stageMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sftp == nil {
@@ -309,19 +327,6 @@ func (h *SSHHost) Put(ctx context.Context, data []byte) (string, error) {
 		}
 		h.stats.Sessions++
 		h.sftp = c
-	}
-	if h.staging == "" {
-		b := make([]byte, 8)
-		rand.Read(b)
-		dir := "/tmp/haup-" + hex.EncodeToString(b)
-		// Mkdir fails if the name exists, so nobody can prepare it for us.
-		if err := h.sftp.Mkdir(dir); err != nil {
-			return "", fmt.Errorf("sftp staging dir: %w", err)
-		}
-		if err := h.sftp.Chmod(dir, 0o700); err != nil {
-			return "", fmt.Errorf("sftp staging dir: %w", err)
-		}
-		h.staging = dir
 	}
 	h.seq++
 	p := path.Join(h.staging, strconv.Itoa(h.seq))
@@ -341,6 +346,9 @@ func (h *SSHHost) Put(ctx context.Context, data []byte) (string, error) {
 	}
 	return p, nil
 }
+
+// shellWord quotes s for a POSIX shell.
+func shellWord(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Close implements Host.
 func (h *SSHHost) Close() error {

@@ -102,6 +102,34 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	for i := range all {
 		all[i] = i
 	}
+	// Every node with changes is locked before the first change and
+	// released at the end, whatever happens; a lock left by a run that was
+	// killed is taken over once its holder is gone.
+	lock, err := newNodeLock("apply")
+	if err != nil {
+		return recaps, err
+	}
+	var locked []remote.Host
+	defer func() {
+		for _, h := range locked {
+			lock.release(context.WithoutCancel(ctx), h)
+		}
+	}()
+	var lockErrs []error
+	for _, np := range plan.Nodes {
+		if len(np.Changes) == 0 {
+			continue
+		}
+		h := hosts[np.Node.Name]
+		if err := lock.acquire(ctx, h); err != nil {
+			lockErrs = append(lockErrs, fmt.Errorf("%s: %w", np.Node.Name, err))
+			continue
+		}
+		locked = append(locked, h)
+	}
+	if err := errors.Join(lockErrs...); err != nil {
+		return recaps, fmt.Errorf("nothing was changed:\n%w", err)
+	}
 	if err := runStage(stageHost, all); err != nil {
 		return recaps, err
 	}
@@ -122,6 +150,9 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if err := runStage(stageContainer, rest); err != nil {
 		return recaps, err
 	}
+	if err := runStage(stageRejoin, all); err != nil {
+		return recaps, err
+	}
 	return recaps, runStage(stageService, all)
 }
 
@@ -140,7 +171,7 @@ func containerOrder(plan *Plan) (first int, rest []int) {
 	}
 	lead := -1
 	for i, np := range plan.Nodes {
-		if np.Facts.Role == "primary" {
+		if np.Facts.Role() == "primary" {
 			lead = i
 			break
 		}

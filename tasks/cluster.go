@@ -40,7 +40,7 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f, err := Gather(ctx, hosts[node.Name], inv, node)
+			f, err := Gather(ctx, hosts[node.Name], inv, node, bins)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", node.Name, err)
 				return
@@ -73,5 +73,6 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	clusterChanges(plan)
 	return plan, nil
 }

@@ -33,9 +33,9 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 		} else {
 			ch.Summary = "recreate: the image " + spec.Image + " now has another ID"
 		}
-		if c.Running() && f.Role != "standby" {
+		if c.Running() && f.Role() != "standby" {
 			what := "it runs the primary database"
-			if f.Role != "primary" {
+			if f.Role() != "primary" {
 				what = "it may run the primary database (its role could not be read)"
 			}
 			ch.Summary += "; " + what

@@ -49,8 +49,12 @@ type File struct {
 	// Validate is a shell command, with %s for the staged file, that must
 	// succeed before the file replaces the live one.
 	Validate string
-	// Reloads names the service that must reload when the file changes.
+	// Reloads names what must reload when the file changes: keepalived, or
+	// systemd for unit files.
 	Reloads string
+	// Password files hold a database password, which the database keeps
+	// from its creation: changing only the file locks haup-check out.
+	Password bool
 }
 
 // Dir is a directory haup creates on a node.
@@ -102,21 +106,62 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 		{Path: path.Dir(healthcheck.ConfigPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
 		{Path: path.Dir(KeepalivedConfPath), Mode: 0o755},
+		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
+		{Path: path.Dir(healthcheck.FencePath), Mode: 0o711},
 		{Path: inv.Database.DataDir, Mode: 0o700, UID: imageUID, GID: imageUID},
 	}
 }
 
-// fileSpecs lists the files haup manages with everything but their content,
-// which DesiredState fills in; gather reads the same list.
-func fileSpecs() []File {
-	return []File{
-		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true},
-		{Path: NotifyPath, Mode: 0o755},
-		{Path: healthcheck.ConfigPath, Mode: 0o644},
-		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true},
-		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true},
-		{Path: KeepalivedConfPath, Mode: 0o600, Validate: "keepalived -t -f %s", Reloads: "keepalived"},
+// Systemd files haup manages.
+const (
+	KeepalivedDropInPath = "/etc/systemd/system/keepalived.service.d/haup.conf"
+	RejoinUnitPath       = "/etc/systemd/system/" + healthcheck.RejoinUnit
+)
+
+// Services a changed file reloads.
+const (
+	reloadsKeepalived = "keepalived"
+	reloadsSystemd    = "systemd"
+)
+
+// managedFiles lists every file haup places on node, each with everything
+// about it, in the order apply writes them. check is the agent built for the
+// node's architecture (nil when only the list is wanted, as for the probe's
+// request).
+func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) ([]File, error) {
+	conf, err := renderKeepalived(inv, node)
+	if err != nil {
+		return nil, err
 	}
+	notify, err := templates.RenderNotify(templates.Notify{StateDir: path.Dir(VRRPStatePath), StateFile: VRRPStatePath})
+	if err != nil {
+		return nil, err
+	}
+	checkCfg, err := checkConfig(inv, node)
+	if err != nil {
+		return nil, err
+	}
+	unit := templates.Unit{Agent: healthcheck.BinaryPath, Config: KeepalivedConfPath}
+	dropIn, err := templates.RenderKeepalivedDropIn(unit)
+	if err != nil {
+		return nil, err
+	}
+	rejoin, err := templates.RenderRejoinUnit(unit)
+	if err != nil {
+		return nil, err
+	}
+	return []File{
+		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check},
+		{Path: NotifyPath, Mode: 0o755, Content: notify},
+		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg},
+		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
+			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
+		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
+			Content: []byte(inv.Database.RepmgrPassword.Value()), Password: true},
+		{Path: KeepalivedDropInPath, Mode: 0o644, Content: dropIn, Reloads: reloadsSystemd},
+		{Path: RejoinUnitPath, Mode: 0o644, Content: rejoin, Reloads: reloadsSystemd},
+		{Path: KeepalivedConfPath, Mode: 0o600, Content: conf, Validate: "keepalived -t -f %s", Reloads: reloadsKeepalived},
+	}, nil
 }
 
 // CheckBinaries returns the haup-check program built for a node's OS and
@@ -130,32 +175,11 @@ func DesiredState(inv *inventory.Inventory, node inventory.Node, goarch string, 
 	if err != nil {
 		return nil, err
 	}
-	conf, err := renderKeepalived(inv, node)
+	files, err := managedFiles(inv, node, check)
 	if err != nil {
 		return nil, err
 	}
-	notify, err := templates.RenderNotify(templates.Notify{StateDir: path.Dir(VRRPStatePath), StateFile: VRRPStatePath})
-	if err != nil {
-		return nil, err
-	}
-	checkCfg, err := checkConfig(inv, node)
-	if err != nil {
-		return nil, err
-	}
-	content := map[string][]byte{
-		healthcheck.BinaryPath: check,
-		healthcheck.ConfigPath: checkCfg,
-		postgresSecretPath:     []byte(inv.Database.PostgresPassword.Value()),
-		repmgrSecretPath:       []byte(inv.Database.RepmgrPassword.Value()),
-		NotifyPath:             notify,
-		KeepalivedConfPath:     conf,
-	}
-	d := &Desired{Node: node, Dirs: dirSpecs(inv), Container: containerSpec(inv, node)}
-	for _, f := range fileSpecs() {
-		f.Content = content[f.Path]
-		d.Files = append(d.Files, f)
-	}
-	return d, nil
+	return &Desired{Node: node, Dirs: dirSpecs(inv), Files: files, Container: containerSpec(inv, node)}, nil
 }
 
 func peers(inv *inventory.Inventory, node inventory.Node) []inventory.Node {
@@ -209,6 +233,9 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		Database:       "postgres",
 		DeadlineMillis: checkDeadlineMillis(inv.Keepalived.Check.Timeout),
 		StatePath:      healthcheck.StatePath,
+		Container:      inv.Database.ContainerName,
+		DataDir:        inv.Database.DataDir,
+		FencePath:      healthcheck.FencePath,
 	}
 	for _, p := range peers(inv, node) {
 		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})

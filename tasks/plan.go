@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/remote"
@@ -20,17 +22,28 @@ const (
 	OpCreate  Op = "+"
 	OpUpdate  Op = "~"
 	OpReplace Op = "-/+"
+	OpDelete  Op = "-"
 )
 
 // stage orders changes across nodes: every node finishes stageHost before
-// any container changes, and containers before keepalived is (re)started.
+// any container changes, containers before a node rejoins, and all of that
+// before keepalived is (re)started or reloaded.
 type stage int
 
 const (
 	stageHost stage = iota
 	stageContainer
+	stageRejoin
 	stageService
 )
+
+// stageNames are the stages as the plan's order of work prints them.
+var stageNames = map[stage]string{
+	stageHost:      "host: staging, packages, directories, files, images (nodes in parallel)",
+	stageContainer: "containers",
+	stageRejoin:    "rejoin: nodes that must follow the current primary (nodes in parallel)",
+	stageService:   "services: systemd and keepalived (nodes in parallel)",
+}
 
 // Change is one planned change on one node.
 type Change struct {
@@ -71,6 +84,51 @@ type NodePlan struct {
 type Plan struct {
 	Inventory *inventory.Inventory
 	Nodes     []*NodePlan
+}
+
+// Order is the order of work apply follows, one line per stage that has
+// changes, as diff prints it.
+func (p *Plan) Order() []string {
+	var out []string
+	has := func(s stage) []string {
+		var names []string
+		for _, n := range p.Nodes {
+			for _, c := range n.Changes {
+				if c.stage == s {
+					names = append(names, n.Node.Name)
+					break
+				}
+			}
+		}
+		return names
+	}
+	for _, s := range []stage{stageHost, stageContainer, stageRejoin, stageService} {
+		names := has(s)
+		if len(names) == 0 {
+			continue
+		}
+		line := stageNames[s] + ": " + strings.Join(names, ", ")
+		if s == stageContainer {
+			first, rest := containerOrder(p)
+			var parts []string
+			if first >= 0 {
+				parts = append(parts, p.Nodes[first].Node.Name+" first (the primary, or the node that creates the cluster)")
+				if len(rest) > 0 {
+					parts = append(parts, "wait until its database answers")
+				}
+			}
+			if len(rest) > 0 {
+				var rn []string
+				for _, i := range rest {
+					rn = append(rn, p.Nodes[i].Node.Name)
+				}
+				parts = append(parts, "then "+strings.Join(rn, ", "))
+			}
+			line = stageNames[s] + ": " + strings.Join(parts, ", ")
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // Options changes what a plan allows.
@@ -115,11 +173,25 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 		add(dirChanges(dir, f.Dirs[dir.Path])...)
 		np.Resources++
 	}
-	reload := ""
+	reload, confSHA, units := "", "", false
 	for _, file := range d.Files {
 		cs := fileChanges(file, f.Files[file.Path], secrets)
-		if len(cs) > 0 && file.Reloads != "" {
-			reload = file.Path
+		if len(cs) > 0 && file.Password && f.Container != nil && f.Files[file.Path].Exists &&
+			f.Files[file.Path].SHA256 != sha256hex(file.Content) {
+			for i := range cs {
+				cs[i].Summary += "; the database keeps the password it was created with"
+				cs[i].Blocked = "changing a database password only in the file would lock the health check and repmgr out " +
+					"and take the VIP off every node; password rotation inside the database is not built yet: keep the old value"
+			}
+		}
+		switch file.Reloads {
+		case reloadsKeepalived:
+			confSHA = sha256hex(file.Content)
+			if len(cs) > 0 {
+				reload = file.Path
+			}
+		case reloadsSystemd:
+			units = units || len(cs) > 0
 		}
 		add(cs...)
 		np.Resources++
@@ -128,7 +200,9 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	np.Resources++
 	add(containerChanges(d.Container, f, opts)...)
 	np.Resources++
-	add(serviceChanges(f, reload)...)
+	add(serviceChanges(f, confSHA, reload, units)...)
 	np.Resources++
+	// The plan lists a node's changes in the order apply makes them.
+	sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	return np
 }

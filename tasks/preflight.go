@@ -22,15 +22,15 @@ func Preflight(node inventory.Node, f *Facts) []string {
 	}
 	if f.Docker == "" {
 		msg := "the Docker engine does not answer (is docker installed and running?)"
-		if f.DockerErr != "" {
-			msg += ": " + f.DockerErr
+		if f.DockerError != "" {
+			msg += ": " + f.DockerError
 		}
 		p = append(p, msg)
 	}
-	if !f.IfaceFound {
+	if !f.Iface.Found {
 		p = append(p, fmt.Sprintf("interface %s does not exist", node.Interface))
-	} else if !hasAddr(f.IfaceAddrs, node.UnicastSrcIP) {
-		p = append(p, fmt.Sprintf("interface %s does not carry %s (it has %v)", node.Interface, node.UnicastSrcIP, f.IfaceAddrs))
+	} else if !hasAddr(f.Iface.Addrs, node.UnicastSrcIP) {
+		p = append(p, fmt.Sprintf("interface %s does not carry %s (it has %v)", node.Interface, node.UnicastSrcIP, f.Iface.Addrs))
 	}
 	return p
 }

@@ -28,7 +28,7 @@ func (s Style) op(o Op) string {
 }
 
 // Counts summarises a plan.
-type Counts struct{ Create, Update, Replace, Blocked int }
+type Counts struct{ Create, Update, Replace, Delete, Blocked int }
 
 // Count tallies the plan's changes.
 func (p *Plan) Count() Counts {
@@ -42,6 +42,8 @@ func (p *Plan) Count() Counts {
 				c.Update++
 			case OpReplace:
 				c.Replace++
+			case OpDelete:
+				c.Delete++
 			}
 			if ch.Blocked != "" {
 				c.Blocked++
@@ -82,16 +84,26 @@ func (p *Plan) Print(w io.Writer, st Style) {
 		}
 		fmt.Fprintln(w)
 	}
+	if order := p.Order(); len(order) > 0 {
+		fmt.Fprintln(w, "Order of work:")
+		for i, o := range order {
+			fmt.Fprintf(w, "  %d. %s\n", i+1, o)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, p.Summary())
 }
 
 // Summary is the plan's one-line summary.
 func (p *Plan) Summary() string {
 	c := p.Count()
-	if c.Create+c.Update+c.Replace == 0 {
+	if c.Create+c.Update+c.Replace+c.Delete == 0 {
 		return "No changes. The cluster matches the inventory."
 	}
 	s := fmt.Sprintf("Plan: %d to create, %d to change, %d to replace.", c.Create, c.Update, c.Replace)
+	if c.Delete > 0 {
+		s = fmt.Sprintf("Plan: %d to create, %d to change, %d to replace, %d to remove.", c.Create, c.Update, c.Replace, c.Delete)
+	}
 	if c.Blocked > 0 {
 		s += fmt.Sprintf(" %d blocked (see above).", c.Blocked)
 	}

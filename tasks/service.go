@@ -7,32 +7,58 @@ import (
 	"github.com/haup-project/haup/remote"
 )
 
-// serviceChanges keeps keepalived enabled and running. A changed configuration
-// is reloaded, never restarted: a restart drops the VIP for a moment.
-func serviceChanges(f *Facts, changedConf string) []Change {
+// serviceChanges keeps systemd's view of haup's units current and keepalived
+// enabled, running and running the configuration on disk. A changed
+// configuration is reloaded, never restarted: a restart drops the VIP for a
+// moment. What keepalived runs is read from the hash its unit's hooks record
+// at each start and reload, so an apply interrupted between writing the file
+// and reloading is finished by the next one.
+func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool) []Change {
+	var out []Change
+	if unitsChanged {
+		out = append(out, Change{
+			Op: OpUpdate, Kind: "service", Name: "systemd", Summary: "daemon-reload (haup's unit files changed)",
+			stage: stageHost, do: execStep("systemd daemon-reload", "systemctl daemon-reload\n"),
+		})
+	}
+	k := f.Keepalived
 	var summary, script string
 	op := OpUpdate
+	reload := ""
 	switch {
-	case !f.KeepalivedActive:
-		op, summary, script = OpCreate, "enable and start", "systemctl enable --now keepalived"
 	case changedConf != "":
-		summary, script = "reload ("+changedConf+" changed)", "systemctl reload keepalived"
-		if !f.KeepalivedEnabled {
-			summary, script = "enable and reload ("+changedConf+" changed)", "systemctl enable keepalived && systemctl reload keepalived"
+		reload = changedConf + " changed"
+	case k.Running() && k.LoadedSHA256 == "":
+		reload = "the configuration it runs is not known"
+	case k.Running() && k.LoadedSHA256 != confSHA:
+		reload = fmt.Sprintf("it runs another configuration (sha256 %s) than the file (%s): an interrupted apply?",
+			shortHash(k.LoadedSHA256), shortHash(confSHA))
+	}
+	switch {
+	case !k.Running():
+		op, summary, script = OpCreate, "enable and start (it is "+k.Active+")", "systemctl enable --now keepalived"
+	case reload != "":
+		summary, script = "reload ("+reload+"); the VIP stays where it is", "systemctl reload keepalived"
+		if !k.Enabled {
+			summary, script = "enable and "+summary, "systemctl enable keepalived && systemctl reload keepalived"
 		}
-	case !f.KeepalivedEnabled:
+	case !k.Enabled:
 		summary, script = "enable at boot", "systemctl enable keepalived"
 	default:
+		return out
+	}
+	return append(out, Change{
+		Op: op, Kind: "service", Name: "keepalived", Summary: summary,
+		stage: stageService, do: execStep("keepalived", script+"\n"),
+	})
+}
+
+// execStep runs a one-line script as a named step.
+func execStep(step, script string) func(context.Context, remote.Host) error {
+	return func(ctx context.Context, h remote.Host) error {
+		if _, err := h.Exec(ctx, script); err != nil {
+			return &remote.StepError{Host: h.Name(), Step: step, Err: err}
+		}
 		return nil
 	}
-	return []Change{{
-		Op: op, Kind: "service", Name: "keepalived", Summary: summary,
-		stage: stageService,
-		do: func(ctx context.Context, h remote.Host) error {
-			if _, err := h.Exec(ctx, script+" 2>&1 >/dev/null\n"); err != nil {
-				return fmt.Errorf("keepalived: %w", err)
-			}
-			return nil
-		},
-	}}
 }

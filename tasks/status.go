@@ -1,10 +1,7 @@
 package tasks
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -47,6 +45,15 @@ type NodeStatus struct {
 	LastCheckAgeS  float64                   `json:"last_check_age_s,omitempty"`
 	StatusError    string                    `json:"status_error,omitempty"`
 	KeepalivedNote string                    `json:"keepalived_note,omitempty"`
+	// CheckNote says the health check is not running when it should.
+	CheckNote   string `json:"check_note,omitempty"`
+	PostgreSQL  string `json:"postgresql,omitempty"`
+	TimescaleDB string `json:"timescaledb,omitempty"`
+	// Fence is a fencing in force; Diverged the data kept aside by fencings.
+	Fence    *healthcheck.FenceRecord `json:"fence,omitempty"`
+	Diverged []string                 `json:"diverged,omitempty"`
+	// Lock is the haup run holding the node.
+	Lock *probe.Lock `json:"lock,omitempty"`
 }
 
 // ClusterStatus is the whole cluster with its verdict.
@@ -69,89 +76,84 @@ func (c *ClusterStatus) ExitCode() int {
 	return 3
 }
 
-func statusScript(inv *inventory.Inventory, node inventory.Node) string {
-	name := shq(inv.Database.ContainerName)
-	return fmt.Sprintf(`exec 2>/dev/null
-echo "@@haup vrrp"; cat %s
-echo "@@haup service"; systemctl is-active keepalived
-echo "@@haup vip"; ip -o -4 addr show dev %s
-echo "@@haup container"; docker container inspect --format '{{.State.Status}} {{.Config.Image}}' %s
-echo "@@haup last"; cat %s; echo; date +%%s
-echo "@@haup status"; [ -x %s ] && %s -status repmgr
-echo "@@haup end"
-exit 0
-`, shq(VRRPStatePath), shq(node.Interface), name, shq(healthcheck.StatePath),
-		shq(healthcheck.BinaryPath), shq(healthcheck.BinaryPath))
-}
+// RoleUnknown is a role that could not be read (SSH, sudo or the probe
+// failed, or the database's configuration is missing): never "down".
+const RoleUnknown = "unknown"
 
-// sections splits the output of a status or gather script.
-func sections(out []byte) map[string][]string {
-	s := map[string][]string{}
-	cur := ""
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
-	for sc.Scan() {
-		if name, ok := strings.CutPrefix(sc.Text(), "@@haup "); ok {
-			cur = name
-			s[cur] = nil
-			continue
-		}
-		if cur != "" {
-			s[cur] = append(s[cur], sc.Text())
-		}
-	}
-	return s
-}
-
-// NodeStatusOf reads one node's status in one round trip.
-func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node) NodeStatus {
-	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: healthcheck.RoleDown, Container: "absent"}
-	res, err := h.Exec(ctx, statusScript(inv, node))
+// NodeStatusOf reads one node's status in one round trip, from the same
+// facts that plans are built on.
+func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins CheckBinaries) NodeStatus {
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown"}
+	f, err := Gather(ctx, h, inv, node, bins)
 	if err != nil {
 		ns.Error = err.Error()
+		if strings.Contains(err.Error(), "sudo") {
+			ns.Reachable = true
+			ns.Error = "SSH works but sudo was refused: " + err.Error()
+		}
 		return ns
 	}
-	ns.Reachable = true
-	s := sections(res.Stdout)
-	if v := s["vrrp"]; len(v) > 0 && v[0] != "" {
-		ns.Keepalived = strings.Fields(v[0])[0]
-	}
-	if sv := s["service"]; len(sv) > 0 && sv[0] != "active" {
-		ns.Keepalived = "not running (" + sv[0] + ")"
-	} else if ns.Keepalived == "" {
+	return nodeStatusFromFacts(inv, node, f)
+}
+
+func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts) NodeStatus {
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Reachable: true, Role: RoleUnknown}
+	k := f.Keepalived
+	switch {
+	case k.Package == "" && k.Error == "":
+		ns.Keepalived = "not installed"
+	case !k.Running():
+		ns.Keepalived = "not running (" + k.Active + ")"
+	case k.State != "":
+		ns.Keepalived = k.State
+	default:
 		ns.Keepalived = "unknown"
 	}
-	vip := vipAddr(inv)
-	for _, l := range s["vip"] {
-		if strings.Contains(l, " "+vip+"/") {
-			ns.HoldsVIP = true
+	ns.HoldsVIP = f.Iface.HoldsVIP
+	switch {
+	case f.DockerError != "":
+		ns.Container = "unknown"
+		ns.StatusError = "docker: " + f.DockerError
+	case f.ContainerError != "":
+		ns.Container = "unknown"
+		ns.StatusError = "container: " + f.ContainerError
+	case f.Container == nil:
+		ns.Container = "absent"
+	default:
+		ns.Container, ns.Image = f.Container.Status, f.Container.Image
+	}
+	if db := f.Database; db != nil {
+		ns.Role, ns.Timeline = db.Role, db.Timeline
+		ns.Replication, ns.Repmgr = db.Replication, db.Repmgr
+		ns.PostgreSQL, ns.TimescaleDB = db.PostgreSQL, db.TimescaleDB
+		if db.StatusError != "" {
+			ns.StatusError = db.StatusError
+		}
+		if db.Role == healthcheck.RoleDown {
+			ns.StatusError = db.Reason
+		}
+	} else if f.DatabaseError != "" {
+		ns.StatusError = "database: " + f.DatabaseError
+	}
+	ns.LastCheck, ns.LastCheckAgeS = f.LastCheck, f.LastCheckAgeS
+	if k.Running() {
+		limit := float64(3*inv.Keepalived.Check.Interval + inv.Keepalived.Check.Timeout)
+		switch {
+		case f.LastCheck == nil:
+			ns.CheckNote = "the health check has not run: keepalived cannot execute it (is " + healthcheck.BinaryPath + " there?)"
+		case f.LastCheckAgeS > limit:
+			ns.CheckNote = fmt.Sprintf("the health check last ran %.0f s ago (interval %d s): keepalived cannot execute it (is %s there?)",
+				f.LastCheckAgeS, inv.Keepalived.Check.Interval, healthcheck.BinaryPath)
 		}
 	}
-	if c := s["container"]; len(c) > 0 && c[0] != "" {
-		f := strings.Fields(c[0])
-		ns.Container = f[0]
-		if len(f) > 1 {
-			ns.Image = f[1]
-		}
+	if f.Fence != nil {
+		fc := *f.Fence
+		ns.Fence = &fc
 	}
-	if l := s["last"]; len(l) >= 2 {
-		var r healthcheck.Report
-		if json.Unmarshal([]byte(l[0]), &r) == nil && !r.At.IsZero() {
-			ns.LastCheck = &r
-			if now, err := strconv.ParseInt(strings.TrimSpace(l[len(l)-1]), 10, 64); err == nil {
-				ns.LastCheckAgeS = float64(now) - float64(r.At.Unix())
-			}
-		}
-	}
-	if st := strings.Join(s["status"], "\n"); strings.TrimSpace(st) != "" {
-		var sr healthcheck.StatusReport
-		if err := json.Unmarshal([]byte(st), &sr); err == nil {
-			ns.Role, ns.Timeline = sr.Role, sr.Timeline
-			ns.Replication, ns.Repmgr, ns.StatusError = sr.Replication, sr.Repmgr, sr.StatusError
-			if sr.Role == healthcheck.RoleDown {
-				ns.StatusError = sr.Reason
-			}
-		}
+	ns.Diverged = f.Diverged
+	if f.Lock != nil {
+		l := *f.Lock
+		ns.Lock = &l
 	}
 	switch {
 	case ns.Keepalived == "FAULT" && ns.Role == healthcheck.RoleStandby:
@@ -173,18 +175,18 @@ type StatusOptions struct {
 // ClusterStatusOf asks every reachable node in parallel and judges the
 // cluster. hosts lacks the nodes that could not be reached; unreachable
 // holds their connection errors.
-func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts, unreachable map[string]error, opts StatusOptions) *ClusterStatus {
+func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts, unreachable map[string]error, bins CheckBinaries, opts StatusOptions) *ClusterStatus {
 	cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: make([]NodeStatus, len(inv.Nodes))}
 	var wg sync.WaitGroup
 	for i, n := range inv.Nodes {
 		if err, ok := unreachable[n.Name]; ok {
-			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: healthcheck.RoleDown, Keepalived: "unknown", Container: "unknown"}
+			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown"}
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs.Nodes[i] = NodeStatusOf(ctx, hosts[n.Name], inv, n)
+			cs.Nodes[i] = NodeStatusOf(ctx, hosts[n.Name], inv, n, bins)
 		}()
 	}
 	wg.Wait()
@@ -222,11 +224,38 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 	case len(primaries) == 0:
 		critical = append(critical, fmt.Sprintf("the VIP is on %s, which is not a primary", holders[0]))
 	}
+	versions := map[string][]string{}
 	for _, n := range cs.Nodes {
+		if n.TimescaleDB != "" || n.PostgreSQL != "" {
+			v := "PostgreSQL " + n.PostgreSQL + ", TimescaleDB " + orDash(n.TimescaleDB)
+			versions[v] = append(versions[v], n.Node)
+		}
+	}
+	if len(versions) > 1 {
+		var parts []string
+		for v, nodes := range versions {
+			parts = append(parts, strings.Join(nodes, ", ")+": "+v)
+		}
+		sort.Strings(parts)
+		degraded = append(degraded, "versions differ between nodes ("+strings.Join(parts, "; ")+")")
+	}
+	for _, n := range cs.Nodes {
+		if n.CheckNote != "" {
+			if n.HoldsVIP {
+				critical = append(critical, n.Node+" holds the VIP but "+n.CheckNote)
+			} else {
+				degraded = append(degraded, n.Node+": "+n.CheckNote)
+			}
+		}
+		if n.Fence != nil {
+			degraded = append(degraded, fmt.Sprintf("%s is fenced (%s): %s", n.Node, n.Fence.State, n.Fence.Reason))
+		}
 		switch {
 		case !n.Reachable:
 			degraded = append(degraded, n.Node+" is unreachable")
 			continue
+		case n.Role == RoleUnknown:
+			degraded = append(degraded, n.Node+"'s database role is unknown: "+orDash(n.StatusError+n.Error))
 		case n.Role == healthcheck.RoleDown:
 			degraded = append(degraded, n.Node+"'s database is down")
 		}
@@ -258,10 +287,17 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 	}
 }
 
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // Print writes the status table and the verdict line.
 func (cs *ClusterStatus) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tREACHABLE\tKEEPALIVED\tVIP\tROLE\tTIMELINE\tREPLICATION\tCONTAINER\tLAST CHECK")
+	fmt.Fprintln(tw, "NODE\tREACHABLE\tKEEPALIVED\tVIP\tROLE\tTIMELINE\tREPLICATION\tCONTAINER\tVERSIONS\tLAST CHECK")
 	for _, n := range cs.Nodes {
 		reach := "yes"
 		if !n.Reachable {
@@ -297,13 +333,32 @@ func (cs *ClusterStatus) Print(w io.Writer) {
 			}
 			last = fmt.Sprintf("%s %.0fs ago: %s", verdict, n.LastCheckAgeS, n.LastCheck.Reason)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Node, reach, n.Keepalived, vip, n.Role, tl, repl, container, last)
+		versions := "-"
+		if n.PostgreSQL != "" {
+			versions = "pg " + n.PostgreSQL + ", ts " + orDash(n.TimescaleDB)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Node, reach, n.Keepalived, vip, n.Role, tl, repl, container, versions, last)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, n := range cs.Nodes {
 		if n.Error != "" {
 			fmt.Fprintf(w, "%s: %s\n", n.Node, n.Error)
+		}
+		if n.StatusError != "" {
+			fmt.Fprintf(w, "%s: %s\n", n.Node, n.StatusError)
+		}
+		if n.CheckNote != "" {
+			fmt.Fprintf(w, "%s: %s\n", n.Node, n.CheckNote)
+		}
+		if n.Fence != nil {
+			fmt.Fprintf(w, "%s: fenced since %s (%s): %s\n", n.Node, n.Fence.At.Format("2006-01-02 15:04:05Z"), n.Fence.State, n.Fence.Reason)
+		}
+		for _, d := range n.Diverged {
+			fmt.Fprintf(w, "%s: diverged data kept in %s\n", n.Node, d)
+		}
+		if n.Lock != nil {
+			fmt.Fprintf(w, "%s: locked by %s (%s) since %s\n", n.Node, n.Lock.Holder, n.Lock.Command, n.Lock.Since.Format("15:04:05Z"))
 		}
 		if n.KeepalivedNote != "" {
 			fmt.Fprintf(w, "%s: keepalived %s: %s\n", n.Node, n.Keepalived, n.KeepalivedNote)

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -38,52 +40,34 @@ func fakeCheck(goos, goarch string) ([]byte, error) {
 }
 
 // bareFacts is a freshly installed Ubuntu server with Docker and nothing else.
-func bareFacts(n inventory.Node) string {
-	return fmt.Sprintf(`@@haup id
-0
-@@haup os
-ubuntu 22.04
-@@haup arch
-x86_64
-@@haup tools
-/usr/bin/apt-get
-/usr/bin/systemctl
-@@haup docker
-24.0.7
-@@haup iface
-2: ens33    inet %s/24 brd 192.168.89.255 scope global ens33\       valid_lft forever preferred_lft forever
-found
-@@haup keepalived
-@@haup service
-inactive
-not-found
-
-@@haup file /usr/local/libexec/haup/haup-check
-@@haup file /usr/local/libexec/haup/vrrp-notify
-@@haup file /etc/haup/check.json
-@@haup file /etc/haup/secrets/postgres-password
-@@haup file /etc/haup/secrets/repmgr-password
-@@haup file /etc/keepalived/keepalived.conf
-@@haup dir /usr/local/libexec/haup
-@@haup dir /etc/haup
-@@haup dir /etc/haup/secrets
-@@haup dir /etc/keepalived
-@@haup dir /data/timescaledb
-@@haup image
-@@haup container
-@@haup role
-`, n.UnicastSrcIP)
+func bareFacts(n inventory.Node) *Facts {
+	inv, _ := inventory.Load("../examples/two-node.yaml")
+	f := &Facts{Version: probe.Version, UID: 0, OSID: "ubuntu", OSVersion: "22.04", Arch: "amd64", HasApt: true, HasSystemd: true,
+		Docker: "24.0.7", Iface: probe.Iface{Found: true, Addrs: []string{n.UnicastSrcIP + "/24"}},
+		Keepalived: probe.Keepalived{Active: "inactive"},
+		Files:      map[string]FileFact{}, Dirs: map[string]FileFact{},
+		DatabaseError: "config: open /etc/haup/check.json: no such file or directory"}
+	req := probeRequest(inv, n)
+	for _, fr := range req.Files {
+		f.Files[fr.Path] = FileFact{}
+	}
+	for _, d := range req.Dirs {
+		f.Dirs[d] = FileFact{}
+	}
+	return f
 }
 
 // convergedFacts is what a node reports once apply made it match d.
 func convergedFacts(t *testing.T, d *Desired, role string) *Facts {
 	t.Helper()
-	f, err := parseFacts([]byte(bareFacts(d.Node)))
-	if err != nil {
-		t.Fatal(err)
+	f := bareFacts(d.Node)
+	conf := ""
+	for _, file := range d.Files {
+		if file.Path == KeepalivedConfPath {
+			conf = sha256hex(file.Content)
+		}
 	}
-	f.Keepalived = "1:2.2.4-0.2build1"
-	f.KeepalivedActive, f.KeepalivedEnabled, f.KeepalivedPID = true, true, 4242
+	f.Keepalived = probe.Keepalived{Package: "1:2.2.4-0.2build1", Active: "active", Enabled: true, PID: 4242, LoadedSHA256: conf}
 	for _, dir := range d.Dirs {
 		f.Dirs[dir.Path] = FileFact{Exists: true, Mode: dir.Mode, UID: dir.UID, GID: dir.GID}
 	}
@@ -92,8 +76,12 @@ func convergedFacts(t *testing.T, d *Desired, role string) *Facts {
 			SHA256: sha256hex(file.Content), Content: file.Content}
 	}
 	f.ImageID = "sha256:1111"
-	f.Container = &ContainerFact{ImageID: "sha256:1111", Status: "running", StartedAt: "2026-11-23T10:00:00Z", Spec: d.Container.Label()}
-	f.Role = role
+	f.Container = &probe.Container{ImageID: "sha256:1111", Status: "running", StartedAt: "2026-11-23T10:00:00Z", Spec: d.Container.Label()}
+	f.DatabaseError = ""
+	f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: role, Timeline: 1}}
+	if role == "standby" {
+		f.Database.Replication = []healthcheck.Replication{{Peer: "pg-0", State: "streaming"}}
+	}
 	return f
 }
 
@@ -103,37 +91,11 @@ func planText(p *Plan) string {
 	return b.String()
 }
 
-func TestParseFactsBareNode(t *testing.T) {
-	inv := loadExample(t)
-	f, err := parseFacts([]byte(bareFacts(inv.Nodes[0])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Arch != "amd64" || !f.HasApt || !f.HasSystemd || f.Docker != "24.0.7" || !f.IfaceFound {
-		t.Errorf("facts misread: %+v", f)
-	}
-	if f.Keepalived != "" || f.KeepalivedActive || f.Container != nil || f.ImageID != "" {
-		t.Errorf("bare node reported as configured: %+v", f)
-	}
-	if len(f.Files) != 6 || f.Files[KeepalivedConfPath].Exists {
-		t.Errorf("files misread: %+v", f.Files)
-	}
-}
-
-func TestParseFactsRejectsTruncatedOutput(t *testing.T) {
-	if _, err := parseFacts([]byte("@@haup id\n0\n")); err == nil {
-		t.Fatal("truncated facts accepted")
-	}
-}
-
 func TestGreenfieldPlanGolden(t *testing.T) {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
-		f, err := parseFacts([]byte(bareFacts(n)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := bareFacts(n)
 		d, err := DesiredState(inv, n, f.Arch, fakeCheck)
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +146,7 @@ func TestDriftPlan(t *testing.T) {
 	sec := f.Files[repmgrSecretPath]
 	sec.Mode = 0o644
 	f.Files[repmgrSecretPath] = sec
-	f.KeepalivedActive = false
+	f.Keepalived.Active = "inactive"
 	np := Build(inv, d, f, Options{})
 	golden(t, "drift-plan.txt", []byte(planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}})))
 }
@@ -256,7 +218,7 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 	}
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
-		f, _ := parseFacts([]byte(bareFacts(n)))
+		f := bareFacts(n)
 		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
 		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
 	}
@@ -275,8 +237,8 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 	}
 	// Every file went through the staging area, never through a script.
 	up := hosts["pg-0"].(*remote.Fake).Uploaded()
-	if len(up) != 6 {
-		t.Errorf("%d files uploaded, want 6", len(up))
+	if len(up) != 8 {
+		t.Errorf("%d files uploaded, want 8", len(up))
 	}
 	for _, s := range hosts["pg-0"].(*remote.Fake).Calls() {
 		for _, secret := range inv.SecretValues() {
@@ -295,5 +257,122 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 	err := installFile(f)(context.Background(), h)
 	if err == nil || !strings.Contains(err.Error(), "live file is unchanged") || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestGatherUploadsProbeWhenAgentDiffers: a node without haup's agent (or
+// with another version) gets the probe uploaded and run from staging; one
+// with exactly this agent answers in one round trip.
+func TestGatherUploadsProbeWhenAgentDiffers(t *testing.T) {
+	inv := loadExample(t)
+	n := inv.Nodes[0]
+	answer, _ := json.Marshal(bareFacts(n))
+	h := remote.NewFake(n.Name).
+		OnStdout("exec "+healthcheck.BinaryPath+" facts", "haup-probe-missing x86_64\n").
+		OnStdout("chmod 0700 "+remote.StagingRoot, string(answer))
+	f, err := Gather(context.Background(), h, inv, n, fakeCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Arch != "amd64" || len(h.Calls()) != 2 || len(h.Uploaded()) != 1 {
+		t.Fatalf("arch %s, %d calls, %d uploads", f.Arch, len(h.Calls()), len(h.Uploaded()))
+	}
+	for _, b := range h.Uploaded() {
+		if want, _ := fakeCheck("linux", "amd64"); string(b) != string(want) {
+			t.Errorf("uploaded %q, want the amd64 agent", b)
+		}
+	}
+	// The script pins the agent by its hash, so an old agent never answers.
+	want, _ := fakeCheck("linux", "amd64")
+	if !strings.Contains(h.Calls()[0], sha256hex(want)) {
+		t.Errorf("gather does not pin the agent's hash:\n%s", h.Calls()[0])
+	}
+}
+
+func TestGatherRefusesOtherProbeVersion(t *testing.T) {
+	inv := loadExample(t)
+	n := inv.Nodes[0]
+	h := remote.NewFake(n.Name).OnStdout("facts", `{"version": 1}`)
+	if _, err := Gather(context.Background(), h, inv, n, fakeCheck); err == nil || !strings.Contains(err.Error(), "version") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestReloadWhenKeepalivedRunsAnotherConfiguration: the file is right but
+// keepalived loaded another one (an apply killed before its reload).
+func TestReloadWhenKeepalivedRunsAnotherConfiguration(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
+		t.Fatalf("converged node has changes: %v", np.Changes)
+	}
+	f.Keepalived.LoadedSHA256 = strings.Repeat("ab", 32)
+	np := Build(inv, d, f, Options{})
+	if len(np.Changes) != 1 || !strings.Contains(np.Changes[0].String(), "reload (it runs another configuration") {
+		t.Fatalf("changes = %v", np.Changes)
+	}
+	f.Keepalived.LoadedSHA256 = ""
+	np = Build(inv, d, f, Options{})
+	if len(np.Changes) != 1 || !strings.Contains(np.Changes[0].String(), "not known") {
+		t.Fatalf("changes = %v", np.Changes)
+	}
+}
+
+// TestStalePrimaryRejoins: the cluster's state is part of the plan.
+func TestStalePrimaryRejoins(t *testing.T) {
+	inv := loadExample(t)
+	plan := &Plan{Inventory: inv}
+	for i, n := range inv.Nodes {
+		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		f := convergedFacts(t, d, "primary")
+		f.Database.Timeline = i + 1
+		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+	}
+	clusterChanges(plan)
+	if len(plan.Nodes[0].Changes) != 1 || len(plan.Nodes[1].Changes) != 0 {
+		t.Fatalf("plan:\n%s", planText(plan))
+	}
+	c := plan.Nodes[0].Changes[0]
+	if c.Kind != "database" || c.Blocked != "" || !strings.Contains(c.Summary, "stale primary on timeline 1 while pg-1 is primary on timeline 2") {
+		t.Fatalf("change = %s", c)
+	}
+	if plan.Empty() {
+		t.Fatal("a stale primary reads as in sync")
+	}
+	// Two primaries on one timeline: nobody can tell which is current.
+	plan.Nodes[0].Changes = nil
+	plan.Nodes[0].Facts.Database.Timeline = 2
+	clusterChanges(plan)
+	for _, np := range plan.Nodes {
+		if len(np.Changes) != 1 || np.Changes[0].Blocked == "" {
+			t.Fatalf("plan:\n%s", planText(plan))
+		}
+	}
+}
+
+func TestPasswordChangeOnLiveDatabaseIsBlocked(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	ff := f.Files[postgresSecretPath]
+	ff.SHA256 = strings.Repeat("0", 64)
+	f.Files[postgresSecretPath] = ff
+	np := Build(inv, d, f, Options{})
+	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{np}}
+	if err := plan.Blocked(); err == nil || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("blocked = %v\n%s", err, planText(plan))
+	}
+}
+
+func TestLeftoverStagingIsRemoved(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	f.Staging = []string{remote.StagingRoot + "/0123456789abcdef"}
+	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
+	clusterChanges(plan)
+	if plan.Empty() || !strings.Contains(planText(plan), "- staging "+remote.StagingRoot+"/0123456789abcdef: left by an interrupted apply") {
+		t.Fatalf("plan:\n%s", planText(plan))
 	}
 }

@@ -62,3 +62,18 @@ type Notify struct {
 func RenderNotify(n Notify) ([]byte, error) {
 	return render("vrrp-notify.sh.tmpl", n)
 }
+
+// Unit is the data of the systemd files haup places: the keepalived drop-in
+// and the rejoin unit.
+type Unit struct {
+	// Agent is the path of haup-check on the node.
+	Agent string
+	// Config is keepalived's configuration file.
+	Config string
+}
+
+// RenderKeepalivedDropIn renders keepalived.service.d/haup.conf.
+func RenderKeepalivedDropIn(u Unit) ([]byte, error) { return render("keepalived-dropin.conf.tmpl", u) }
+
+// RenderRejoinUnit renders haup-rejoin.service.
+func RenderRejoinUnit(u Unit) ([]byte, error) { return render("haup-rejoin.service.tmpl", u) }

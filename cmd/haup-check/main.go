@@ -1,9 +1,20 @@
-// Command haup-check tells keepalived whether this node may hold the VIP: it
-// exits 0 only when the local database is the writable primary and no peer is
-// a newer primary. Every other outcome exits 1 with one line saying why.
+// Command haup-check is haup's agent on every node.
 //
-// keepalived runs it as a vrrp_script with no arguments. A person on the node
-// can run it by hand with -v to see the role, timeline, peers and latency.
+// With no arguments it tells keepalived whether this node may hold the VIP:
+// it exits 0 only when the local database is the writable primary, no peer is
+// a newer primary and no fencing is in force. Every other outcome exits 1
+// with one line saying why. When it finds this node a stale primary (a
+// reachable peer is primary on a newer timeline) it fences it: writes are
+// refused at once and the haup-rejoin unit stops the database, keeps its data
+// aside and brings it back as a standby.
+//
+// Subcommands, for haup and for people on the node:
+//
+//	haup-check -v | -json          run the check without recording or fencing
+//	haup-check -status REPMGR_DB   status report as JSON (exit 0)
+//	haup-check facts REQUEST_JSON  the node's facts as JSON, for haup
+//	haup-check rejoin [-reason R]  fence hard and rejoin as a standby
+//	haup-check record-config FILE  record FILE as keepalived's loaded configuration
 package main
 
 import (
@@ -13,8 +24,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/probe"
 )
 
 func main() {
@@ -22,6 +37,70 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "facts":
+			return facts(args[1:], stdout, stderr)
+		case "rejoin":
+			return rejoin(args[1:], stdout, stderr)
+		case "record-config":
+			if len(args) != 2 {
+				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
+				return 2
+			}
+			if err := probe.RecordLoaded(args[1]); err != nil {
+				fmt.Fprintf(stderr, "haup-check: record-config: %v\n", err)
+				return 1
+			}
+			return 0
+		}
+	}
+	return check(args, stdout, stderr)
+}
+
+func facts(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: haup-check facts REQUEST_JSON")
+		return 2
+	}
+	var req probe.Request
+	if err := json.Unmarshal([]byte(args[0]), &req); err != nil {
+		fmt.Fprintf(stderr, "haup-check: facts: bad request: %v\n", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := json.NewEncoder(stdout).Encode(probe.Collect(ctx, req)); err != nil {
+		fmt.Fprintf(stderr, "haup-check: facts: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func rejoin(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check rejoin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	reason := fs.String("reason", "", "why, recorded when no fencing is in force")
+	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the database to stream")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, password, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: rejoin: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := healthcheck.Rejoin(ctx, cfg, password, healthcheck.RejoinOptions{Wait: *wait, Reason: *reason, Log: stdout}); err != nil {
+		fmt.Fprintf(stderr, "haup-check: rejoin: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func check(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
@@ -41,10 +120,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	r := healthcheck.Run(context.Background(), cfg, password)
-	// Only keepalived's own runs (no flags) are recorded, so `haup status`
-	// shows what keepalived last saw, not a run by haup or a person. A state
-	// file that cannot be written must not change the verdict.
-	if !*asJSON && !*verbose {
+	// Only keepalived's own runs (no flags) record, fence and clear fences,
+	// so `haup status` shows what keepalived last saw, not a run by haup or
+	// a person.
+	keepalived := !*asJSON && !*verbose
+	if fence, err := healthcheck.ReadFence(cfg.FencePath); fence != nil || err != nil {
+		if err != nil {
+			// A fence record that cannot be read still fences: fail closed.
+			fence = &healthcheck.FenceRecord{Reason: "fence record unreadable: " + err.Error()}
+		}
+		r.Fenced = true
+		if r.Pass {
+			r.Pass = false
+			r.Reason = "fenced since " + fence.At.Format(time.RFC3339) + " (" + fence.Reason + "): this node may not hold the VIP until it streams as a standby"
+		}
+		if keepalived && r.Role == healthcheck.RoleStandby {
+			st := healthcheck.Status(context.Background(), cfg, password, "")
+			streaming := len(st.Replication) > 0 && st.Replication[0].State == "streaming"
+			if cleared, _ := healthcheck.ClearFenceIfRejoined(cfg, r, streaming); cleared {
+				r.Fenced = false
+			}
+		}
+	}
+	if keepalived && r.Stale != nil {
+		if err := healthcheck.Fence(context.Background(), cfg, password, r); err != nil {
+			r.Reason += "; fencing: " + err.Error()
+		} else {
+			r.Reason += "; fenced: writes refused, rejoin started"
+		}
+		r.Fenced = true
+	}
+	// A state file that cannot be written must not change the verdict.
+	if keepalived {
 		_ = healthcheck.WriteState(cfg.StatePath, r)
 	}
 	switch {

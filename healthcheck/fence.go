@@ -1,0 +1,132 @@
+package healthcheck
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// FenceRecord is written when a stale primary is fenced and kept until the
+// node streams again as a standby. While it exists the check fails, so a
+// fenced node never takes the VIP, even if it comes back as a primary.
+type FenceRecord struct {
+	At     time.Time `json:"at"`
+	Node   string    `json:"node"`
+	Reason string    `json:"reason"`
+	// Timeline and LSN are where this node's database stood when fenced.
+	Timeline int    `json:"timeline,omitempty"`
+	LSN      string `json:"lsn,omitempty"`
+	// Peer and PeerTimeline name the newer primary.
+	Peer         string `json:"peer,omitempty"`
+	PeerTimeline int    `json:"peer_timeline,omitempty"`
+	// State is fenced, rejoining, waiting or failed; Error says why it waits
+	// or failed.
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+	// KeptAt is where the diverged data directory was moved, never deleted.
+	KeptAt string `json:"kept_at,omitempty"`
+}
+
+// ReadFence returns the fencing in force at path, or nil.
+func ReadFence(path string) (*FenceRecord, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r FenceRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		// A record that cannot be read still fences: fail closed.
+		return &FenceRecord{State: "fenced", Reason: "unreadable fence record: " + err.Error()}, nil
+	}
+	return &r, nil
+}
+
+func writeFence(path string, r *FenceRecord) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// softFence makes the stale primary refuse writes at once, within the
+// check's deadline: new transactions default to read-only and every client
+// session (with its open transaction) is ended. The hard fence, stopping the
+// database, follows in the rejoin unit.
+const softFence = `ALTER SYSTEM SET default_transaction_read_only = on;
+SELECT pg_reload_conf();
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+ WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();`
+
+// Fence is run by the keepalived check when Run found this node a stale
+// primary: it records the fencing, refuses writes at once and starts the
+// rejoin unit without waiting for it. Errors are returned for the report;
+// the check fails whatever happens.
+func Fence(ctx context.Context, cfg Config, password string, r Report) error {
+	if cfg.FencePath == "" {
+		return errors.New("no fence_path in the configuration")
+	}
+	rec, err := ReadFence(cfg.FencePath)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		rec = &FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: r.Reason, Timeline: r.Timeline, LSN: r.LSN, State: "fenced"}
+		if r.Stale != nil {
+			rec.Peer, rec.PeerTimeline = r.Stale.Peer, r.Stale.Timeline
+		}
+		if err := writeFence(cfg.FencePath, rec); err != nil {
+			return fmt.Errorf("record fence: %w", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+	defer cancel()
+	var errs []error
+	if _, err := query(ctx, cfg, password, dbName(cfg), softFence); err != nil {
+		errs = append(errs, fmt.Errorf("refuse writes: %w", err))
+	}
+	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", RejoinUnit).CombinedOutput(); err != nil {
+		errs = append(errs, fmt.Errorf("start %s: %v: %s", RejoinUnit, err, strings.TrimSpace(string(out))))
+	}
+	return errors.Join(errs...)
+}
+
+// ClearFenceIfRejoined removes the fence record once the node's database is
+// a standby that streams: the node then takes part in failover again. The
+// record is kept in the history next to it.
+func ClearFenceIfRejoined(cfg Config, r Report, streaming bool) (bool, error) {
+	if cfg.FencePath == "" || r.Role != RoleStandby || !streaming {
+		return false, nil
+	}
+	rec, err := ReadFence(cfg.FencePath)
+	if err != nil || rec == nil {
+		return false, err
+	}
+	rec.State = "rejoined"
+	rec.Error = ""
+	hist := filepath.Join(filepath.Dir(cfg.FencePath), "fence-history", rec.At.Format("20060102T150405Z")+".json")
+	if err := writeFence(hist, rec); err != nil {
+		return false, err
+	}
+	return true, os.Remove(cfg.FencePath)
+}

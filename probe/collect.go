@@ -1,0 +1,375 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+)
+
+// Paths on the node that the probe reads and the node agent writes.
+const (
+	// VRRPStatePath is written by the notify script on VRRP state changes.
+	VRRPStatePath = "/run/haup/vrrp-state"
+	// KeepalivedLoadedPath records the hash of the configuration keepalived
+	// loaded, written by the keepalived unit's start and reload hooks.
+	KeepalivedLoadedPath = "/run/haup/keepalived-loaded.json"
+	// LockPath is the per-node lock of a haup run.
+	LockPath = "/run/haup/lock"
+)
+
+// Loaded is the record of the configuration keepalived loaded.
+type Loaded struct {
+	SHA256 string    `json:"sha256"`
+	At     time.Time `json:"at"`
+}
+
+// RecordLoaded hashes conf and records it as what keepalived loads now.
+func RecordLoaded(conf string) error {
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	rec, _ := json.Marshal(Loaded{SHA256: hex.EncodeToString(sum[:]), At: time.Now().UTC()})
+	if err := os.MkdirAll(filepath.Dir(KeepalivedLoadedPath), 0o755); err != nil {
+		return err
+	}
+	tmp := KeepalivedLoadedPath + ".tmp"
+	if err := os.WriteFile(tmp, append(rec, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, KeepalivedLoadedPath)
+}
+
+// runOut runs a program and returns its trimmed stdout, or an error with its
+// stderr.
+func runOut(ctx context.Context, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return strings.TrimSpace(string(out)), fmt.Errorf("%s: %s", name, firstLine(msg))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Collect gathers the facts req asks for on this node. It runs every probe
+// concurrently and never fails as a whole: each part records its own error.
+func Collect(ctx context.Context, req Request) *Facts {
+	f := &Facts{Version: Version, At: time.Now().UTC(), UID: os.Getuid(), Arch: runtime.GOARCH,
+		Files: map[string]FileFact{}, Dirs: map[string]FileFact{}}
+	f.OSID, f.OSVersion = osRelease()
+	_, aptErr := exec.LookPath("apt-get")
+	_, sysErr := exec.LookPath("systemctl")
+	f.HasApt, f.HasSystemd = aptErr == nil, sysErr == nil
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	do := func(fn func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); fn() }()
+	}
+	do(func() {
+		v, err := runOut(ctx, "docker", "version", "--format", "{{.Server.Version}}")
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			f.DockerError = err.Error()
+			return
+		}
+		f.Docker = v
+		if req.Image != "" {
+			id, err := runOut(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", req.Image)
+			if err == nil {
+				f.ImageID = id
+			} else if !strings.Contains(err.Error(), "No such image") {
+				f.ImageError = err.Error()
+			}
+		}
+		if req.Container != "" {
+			out, err := runOut(ctx, "docker", "container", "inspect", "--format",
+				`{{json .Image}} {{json .Config.Image}} {{json .State.Status}} {{json .State.StartedAt}} {{json (index .Config.Labels "io.haup.spec")}}`, req.Container)
+			switch {
+			case err == nil:
+				c, perr := parseContainer(out)
+				if perr != nil {
+					f.ContainerError = perr.Error()
+				} else {
+					f.Container = c
+				}
+			case strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "No such object"):
+			default:
+				f.ContainerError = err.Error()
+			}
+		}
+	})
+	do(func() {
+		ifc := readIface(ctx, req.Interface, req.VIP)
+		mu.Lock()
+		f.Iface = ifc
+		mu.Unlock()
+	})
+	do(func() {
+		k := readKeepalived(ctx)
+		mu.Lock()
+		f.Keepalived = k
+		mu.Unlock()
+	})
+	do(func() {
+		files := map[string]FileFact{}
+		for _, fr := range req.Files {
+			files[fr.Path] = readFile(fr.Path, fr.Text)
+		}
+		dirs := map[string]FileFact{}
+		for _, d := range req.Dirs {
+			dirs[d] = statPath(d)
+		}
+		mu.Lock()
+		f.Files, f.Dirs = files, dirs
+		mu.Unlock()
+	})
+	if req.Database {
+		do(func() {
+			db, dbErr, last, age, fence, diverged := readDatabase(ctx)
+			mu.Lock()
+			f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, f.Diverged = db, dbErr, last, age, fence, diverged
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	f.Lock = readLock()
+	if req.Staging != "" {
+		if ents, err := os.ReadDir(req.Staging); err == nil {
+			for _, e := range ents {
+				f.Staging = append(f.Staging, filepath.Join(req.Staging, e.Name()))
+			}
+		}
+	}
+	return f
+}
+
+func parseContainer(out string) (*Container, error) {
+	dec := json.NewDecoder(strings.NewReader(out))
+	var vals [5]string
+	for i := range vals {
+		var v *string
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("docker inspect: unexpected output %q", out)
+		}
+		if v != nil {
+			vals[i] = *v
+		}
+	}
+	return &Container{ImageID: vals[0], Image: vals[1], Status: vals[2], StartedAt: vals[3], Spec: vals[4]}, nil
+}
+
+func osRelease() (id, version string) {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "", ""
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(v, `"'`)
+		switch k {
+		case "ID":
+			id = v
+		case "VERSION_ID":
+			version = v
+		}
+	}
+	return id, version
+}
+
+func readIface(ctx context.Context, name, vip string) Iface {
+	var ifc Iface
+	if name == "" {
+		return ifc
+	}
+	out, err := runOut(ctx, "ip", "-o", "-4", "addr", "show", "dev", name)
+	if err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return ifc
+		}
+		ifc.Error = err.Error()
+		return ifc
+	}
+	ifc.Found = true
+	want, _ := netip.ParseAddr(vip)
+	for _, l := range strings.Split(out, "\n") {
+		fields := strings.Fields(l)
+		for i, w := range fields {
+			if w == "inet" && i+1 < len(fields) {
+				ifc.Addrs = append(ifc.Addrs, fields[i+1])
+				if p, err := netip.ParsePrefix(fields[i+1]); err == nil && want.IsValid() && p.Addr() == want {
+					ifc.HoldsVIP = true
+				}
+			}
+		}
+	}
+	return ifc
+}
+
+func readKeepalived(ctx context.Context) Keepalived {
+	var k Keepalived
+	var errs []string
+	if out, err := runOut(ctx, "dpkg-query", "-W", "-f", "${Status} ${Version}", "keepalived"); err == nil {
+		if v, ok := strings.CutPrefix(out, "install ok installed "); ok {
+			k.Package = v
+		}
+	} else if !strings.Contains(err.Error(), "no packages found") {
+		errs = append(errs, err.Error())
+	}
+	// is-active and is-enabled answer with a word and a non-zero exit for
+	// every state but the good one: the word is the fact.
+	act, _ := exec.CommandContext(ctx, "systemctl", "is-active", "keepalived").Output()
+	k.Active = strings.TrimSpace(string(act))
+	if k.Active == "" {
+		errs = append(errs, "systemctl is-active keepalived gave no answer")
+		k.Active = "unknown"
+	}
+	en, _ := exec.CommandContext(ctx, "systemctl", "is-enabled", "keepalived").Output()
+	k.Enabled = strings.TrimSpace(string(en)) == "enabled"
+	if pid, err := runOut(ctx, "systemctl", "show", "-p", "MainPID", "--value", "keepalived"); err == nil {
+		k.PID, _ = strconv.Atoi(pid)
+	}
+	if b, err := os.ReadFile(VRRPStatePath); err == nil {
+		fields := strings.Fields(string(b))
+		if len(fields) > 0 {
+			k.State = fields[0]
+		}
+		if len(fields) > 1 {
+			if sec, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
+				k.StateSince = time.Unix(sec, 0).UTC()
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err.Error())
+	}
+	if b, err := os.ReadFile(KeepalivedLoadedPath); err == nil {
+		var l Loaded
+		if json.Unmarshal(b, &l) == nil {
+			k.LoadedSHA256 = l.SHA256
+		}
+	}
+	k.Error = strings.Join(errs, "; ")
+	return k
+}
+
+func statPath(p string) FileFact {
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return FileFact{}
+	}
+	if err != nil {
+		return FileFact{Error: err.Error()}
+	}
+	ff := FileFact{Exists: true, Mode: st.Mode().Perm()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ff.UID, ff.GID = int(sys.Uid), int(sys.Gid)
+	}
+	return ff
+}
+
+func readFile(p string, text bool) FileFact {
+	ff := statPath(p)
+	if !ff.Exists || ff.Error != "" {
+		return ff
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		ff.Error = err.Error()
+		return ff
+	}
+	defer fh.Close()
+	h := sha256.New()
+	var content []byte
+	var w io.Writer = h
+	var buf strings.Builder
+	if text {
+		w = io.MultiWriter(h, &buf)
+	}
+	if _, err := io.Copy(w, fh); err != nil {
+		ff.Error = err.Error()
+		return ff
+	}
+	if text {
+		content = []byte(buf.String())
+	}
+	ff.SHA256, ff.Content = hex.EncodeToString(h.Sum(nil)), content
+	return ff
+}
+
+// readDatabase asks the local database and peers with the installed check
+// configuration, and reads the check's last result and any fencing.
+func readDatabase(ctx context.Context) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []string) {
+	var last *healthcheck.Report
+	var age float64
+	if b, err := os.ReadFile(healthcheck.StatePath); err == nil {
+		var r healthcheck.Report
+		if json.Unmarshal(b, &r) == nil && !r.At.IsZero() {
+			last = &r
+			age = time.Since(r.At).Seconds()
+		}
+	}
+	cfg, pw, err := healthcheck.LoadConfig(healthcheck.ConfigPath)
+	if err != nil {
+		return nil, err.Error(), last, age, nil, nil
+	}
+	fence, ferr := healthcheck.ReadFence(cfg.FencePath)
+	if ferr != nil {
+		fence = &healthcheck.FenceRecord{State: "fenced", Reason: "fence record unreadable: " + ferr.Error()}
+	}
+	var diverged []string
+	if cfg.DataDir != "" {
+		diverged, _ = filepath.Glob(filepath.Clean(cfg.DataDir) + ".diverged-*")
+	}
+	st := healthcheck.Status(ctx, cfg, pw, "repmgr")
+	return &st, "", last, age, fence, diverged
+}
+
+func readLock() *Lock {
+	b, err := os.ReadFile(LockPath)
+	if err != nil {
+		return nil
+	}
+	var l Lock
+	if json.Unmarshal(b, &l) != nil {
+		return &Lock{Holder: "unreadable lock file " + LockPath}
+	}
+	return &l
+}

@@ -1,0 +1,172 @@
+// Package probe is haup's one observation of a node. The same Go types are
+// filled on the node, by `haup-check facts` (Collect), and read by haup, which
+// plans, reports status and fences from them. Every value that could not be
+// read carries its error: a failing probe is never reported as "absent".
+package probe
+
+import (
+	"io/fs"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+)
+
+// Version changes whenever the Facts format does; haup refuses facts of
+// another version (it uploads its own probe instead).
+const Version = 2
+
+// Request says what haup wants to know about a node. It holds no secret.
+type Request struct {
+	// Interface is the VRRP interface; VIP the virtual address without prefix.
+	Interface string `json:"interface"`
+	VIP       string `json:"vip"`
+	// Files are read with mode, owner and sha256; Text files also with content.
+	Files []FileRequest `json:"files"`
+	Dirs  []string      `json:"dirs"`
+	// Image and Container name the database image and container.
+	Image     string `json:"image"`
+	Container string `json:"container"`
+	// KeepalivedConf is the configuration file whose loaded hash is compared.
+	KeepalivedConf string `json:"keepalived_conf"`
+	// Staging is the directory whose leftover entries (from interrupted
+	// applies) are listed.
+	Staging string `json:"staging"`
+	// Database asks the local database and its peers (using the installed
+	// health-check configuration) for role, timeline and replication.
+	Database bool `json:"database"`
+}
+
+// FileRequest is one file to read.
+type FileRequest struct {
+	Path string `json:"path"`
+	Text bool   `json:"text,omitempty"`
+}
+
+// Facts is everything haup knows about a node, gathered in one round trip.
+type Facts struct {
+	Version int       `json:"version"`
+	At      time.Time `json:"at"`
+
+	UID        int    `json:"uid"`
+	OSID       string `json:"os_id"`
+	OSVersion  string `json:"os_version"`
+	Arch       string `json:"arch"` // GOARCH name
+	HasApt     bool   `json:"has_apt"`
+	HasSystemd bool   `json:"has_systemd"`
+
+	// Docker is the engine's server version; DockerError why it is unknown.
+	Docker      string `json:"docker,omitempty"`
+	DockerError string `json:"docker_error,omitempty"`
+
+	Iface Iface `json:"iface"`
+
+	Keepalived Keepalived `json:"keepalived"`
+
+	Files map[string]FileFact `json:"files"`
+	Dirs  map[string]FileFact `json:"dirs"`
+
+	// ImageID is the local ID of the inventory's image, empty when absent
+	// (ImageError says when it could not be asked).
+	ImageID    string `json:"image_id,omitempty"`
+	ImageError string `json:"image_error,omitempty"`
+	// Container is nil when the container does not exist (ContainerError
+	// says when that could not be asked).
+	Container      *Container `json:"container,omitempty"`
+	ContainerError string     `json:"container_error,omitempty"`
+
+	// Database is the health check's view with replication and repmgr's
+	// record; nil when not asked or not configured (DatabaseError says why).
+	Database      *healthcheck.StatusReport `json:"database,omitempty"`
+	DatabaseError string                    `json:"database_error,omitempty"`
+
+	// LastCheck is keepalived's last run of the check and its age.
+	LastCheck     *healthcheck.Report `json:"last_check,omitempty"`
+	LastCheckAgeS float64             `json:"last_check_age_s,omitempty"`
+
+	// Fence is the record of a fencing of this node's database still in
+	// force (the node may not hold the VIP until it streams again).
+	Fence *healthcheck.FenceRecord `json:"fence,omitempty"`
+	// Diverged lists the data directories kept aside by earlier fencings.
+	Diverged []string `json:"diverged,omitempty"`
+
+	// Lock is the haup run holding this node, if any.
+	Lock *Lock `json:"lock,omitempty"`
+	// Staging lists leftovers of interrupted applies.
+	Staging []string `json:"staging,omitempty"`
+}
+
+// Iface is the VRRP interface.
+type Iface struct {
+	Found    bool     `json:"found"`
+	Addrs    []string `json:"addrs,omitempty"` // IPv4 prefixes
+	HoldsVIP bool     `json:"holds_vip"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// Keepalived is the package, the service and what it runs.
+type Keepalived struct {
+	// Package is the installed version, empty when not installed.
+	Package string `json:"package,omitempty"`
+	// Active is `systemctl is-active` (active, inactive, failed, ...).
+	Active  string `json:"active"`
+	Enabled bool   `json:"enabled"`
+	PID     int    `json:"pid,omitempty"`
+	// State is the VRRP state the notify script last recorded (MASTER,
+	// BACKUP, FAULT, STOP), empty when none was.
+	State      string    `json:"state,omitempty"`
+	StateSince time.Time `json:"state_since,omitempty"`
+	// LoadedSHA256 is the hash of the configuration keepalived last loaded
+	// (recorded by the service's start and reload hooks), with the PID that
+	// loaded it; empty when nothing was recorded.
+	LoadedSHA256 string `json:"loaded_sha256,omitempty"`
+	LoadedPID    int    `json:"loaded_pid,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Running reports whether the service is up.
+func (k Keepalived) Running() bool { return k.Active == "active" || k.Active == "reloading" }
+
+// FileFact is what a node has at a path.
+type FileFact struct {
+	Exists bool        `json:"exists"`
+	Mode   fs.FileMode `json:"mode,omitempty"`
+	UID    int         `json:"uid,omitempty"`
+	GID    int         `json:"gid,omitempty"`
+	SHA256 string      `json:"sha256,omitempty"`
+	// Content is read for text files haup may show in a diff.
+	Content []byte `json:"content,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Container is the database container as docker inspect shows it.
+type Container struct {
+	ImageID   string `json:"image_id"`
+	Image     string `json:"image"`
+	Status    string `json:"status"`
+	StartedAt string `json:"started_at"`
+	// Spec is haup's label with the spec it was created from.
+	Spec string `json:"spec"`
+}
+
+// Running reports whether the container is up.
+func (c *Container) Running() bool { return c != nil && c.Status == "running" }
+
+// Lock is a haup run's claim on a node.
+type Lock struct {
+	Holder  string    `json:"holder"` // user@host pid N
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Command string    `json:"command"`
+	Since   time.Time `json:"since"`
+	Expires time.Time `json:"expires"`
+	// Nonce tells this run's lock from another's.
+	Nonce string `json:"nonce"`
+}
+
+// Role is the database role, or "" when it is not known.
+func (f *Facts) Role() string {
+	if f.Database == nil {
+		return ""
+	}
+	return f.Database.Role
+}

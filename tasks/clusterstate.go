@@ -1,0 +1,102 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/remote"
+)
+
+// clusterChanges are the changes the cluster's actual state calls for, beyond
+// files and containers: a stale or second primary, a fenced node or a
+// standby that does not stream rejoins as a standby of the current primary;
+// leftovers of interrupted applies are removed. Each names its consequence,
+// so diff never says "in sync" while the cluster is not.
+func clusterChanges(plan *Plan) {
+	type prim struct {
+		np       *NodePlan
+		timeline int
+	}
+	var primaries []prim
+	newest := 0
+	for _, np := range plan.Nodes {
+		if np.Facts.Role() == healthcheck.RolePrimary {
+			tl := np.Facts.Database.Timeline
+			primaries = append(primaries, prim{np, tl})
+			if tl > newest {
+				newest = tl
+			}
+		}
+	}
+	var current []string
+	for _, p := range primaries {
+		if p.timeline == newest {
+			current = append(current, p.np.Node.Name)
+		}
+	}
+	sort.Strings(current)
+	for _, np := range plan.Nodes {
+		f := np.Facts
+		var leftovers []Change
+		for _, s := range f.Staging {
+			s := s
+			leftovers = append(leftovers, Change{Op: OpDelete, Kind: "staging", Name: s,
+				Summary: "left by an interrupted apply (may hold secrets): remove",
+				stage:   stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
+		}
+		np.Changes = append(leftovers, np.Changes...)
+
+		why := ""
+		blocked := ""
+		switch {
+		case f.Role() == healthcheck.RolePrimary && f.Database.Timeline < newest:
+			why = fmt.Sprintf("stale primary on timeline %d while %s is primary on timeline %d; its writes after the fork are kept aside",
+				f.Database.Timeline, strings.Join(current, ", "), newest)
+		case f.Role() == healthcheck.RolePrimary && len(current) > 1:
+			why = fmt.Sprintf("%s are all primary on timeline %d", strings.Join(current, " and "), newest)
+			blocked = "two primaries on the same timeline: haup cannot tell which one holds the newest data; " +
+				"compare them, then stop the container of the one to discard and re-run apply"
+		case f.Fence != nil && !isStreaming(f):
+			why = fmt.Sprintf("fenced since %s (%s), state %s", f.Fence.At.Format("2006-01-02 15:04:05Z"), f.Fence.Reason, f.Fence.State)
+			if f.Fence.Error != "" {
+				why += ": " + f.Fence.Error
+			}
+		case f.Role() == healthcheck.RoleStandby && !isStreaming(f) && len(current) == 1:
+			state := "stopped"
+			if len(f.Database.Replication) > 0 && f.Database.Replication[0].State != "" {
+				state = f.Database.Replication[0].State
+			}
+			why = fmt.Sprintf("standby does not stream (%s)", state)
+		}
+		if why == "" {
+			continue
+		}
+		target := "the current primary"
+		if len(current) == 1 {
+			target = current[0]
+		}
+		np.Changes = append(np.Changes, Change{
+			Op: OpReplace, Kind: "database", Name: np.Node.Name,
+			Summary: fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
+				target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
+			Blocked: blocked,
+			stage:   stageRejoin,
+			do: func(ctx context.Context, h remote.Host) error {
+				// The unit serialises this with a rejoin the check may
+				// have started already; it waits until the node streams.
+				if _, err := h.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
+					return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + healthcheck.RejoinUnit + " on the node says more)", Err: err}
+				}
+				return nil
+			},
+		})
+	}
+}
+
+// isStreaming reports whether a node's database is a standby that streams.
+func isStreaming(f *Facts) bool {
+	return f.Role() == healthcheck.RoleStandby && len(f.Database.Replication) > 0 && f.Database.Replication[0].State == "streaming"
+}
