@@ -46,6 +46,9 @@ func TestEndToEnd(t *testing.T) {
 		{"failover-kill-container", func(t *testing.T) { failoverKill(ctx, t) }},
 		{"failover-power-off", func(t *testing.T) { failoverPowerOff(ctx, t) }},
 		{"status-verdicts", func(t *testing.T) { statusVerdicts(ctx, t) }},
+		{"interrupted-apply", func(t *testing.T) { interruptedApply(t) }},
+		{"check-removed", func(t *testing.T) { checkRemoved(t) }},
+		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 	}
 	for _, s := range steps {
@@ -208,7 +211,7 @@ func drift(t *testing.T) {
 		primary + ": ~ file /etc/keepalived/keepalived.conf: content changed",
 		primary + ": ~ service keepalived: reload (/etc/keepalived/keepalived.conf changed)",
 		standby + ": ~ file /etc/keepalived/keepalived.conf: content changed",
-		standby + ": + service keepalived: enable and start",
+		standby + ": + service keepalived: enable and start (it is inactive)",
 	}
 	sort.Strings(got)
 	sort.Strings(want)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"syscall"
 	"sync"
 	"time"
 
@@ -152,6 +154,11 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	}
 	if err := runStage(stageRejoin, all); err != nil {
 		return recaps, err
+	}
+	// For the end-to-end tests of an interrupted apply: kill -9 of this
+	// process in the window between the files and the reloads.
+	if os.Getenv("HAUP_TEST_KILL_BEFORE_SERVICES") == "1" {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
 	return recaps, runStage(stageService, all)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/haup-project/haup/healthcheck"
@@ -76,6 +77,7 @@ func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node i
 		return nil, &remote.StepError{Host: h.Name(), Step: "gather facts", Err: err}
 	}
 	out := strings.TrimSpace(string(res.Stdout))
+	ownStaging := ""
 	if uname, ok := strings.CutPrefix(out, "haup-probe-missing "); ok {
 		goarch := archOf[uname]
 		if goarch == "" {
@@ -89,6 +91,7 @@ func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node i
 		if err != nil {
 			return nil, &remote.StepError{Host: h.Name(), Step: "upload probe", Err: err}
 		}
+		ownStaging = path.Dir(staged)
 		s := shq(staged)
 		res, err = h.Exec(ctx, fmt.Sprintf("chmod 0700 %s && %s facts %s; rc=$?; rm -f %s; exit $rc\n", s, s, req, s))
 		if err != nil {
@@ -102,6 +105,14 @@ func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node i
 	if f.Version != probe.Version {
 		return nil, fmt.Errorf("gather facts: the probe answered version %d, haup needs %d", f.Version, probe.Version)
 	}
+	// This connection's own staging directory is in use, not a leftover.
+	kept := f.Staging[:0]
+	for _, s := range f.Staging {
+		if s != ownStaging {
+			kept = append(kept, s)
+		}
+	}
+	f.Staging = kept
 	return &f, nil
 }
 

@@ -1,0 +1,263 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// primaryAndStandby returns the VIP holder and the other node.
+func primaryAndStandby(t *testing.T) (string, string) {
+	t.Helper()
+	h := vipHolders()
+	if len(h) != 1 {
+		t.Fatalf("VIP holders: %v", h)
+	}
+	if h[0] == "pg-0" {
+		return "pg-0", "pg-1"
+	}
+	return "pg-1", "pg-0"
+}
+
+// loadedInterval asks keepalived itself (its USR1 dump) for the check
+// interval it runs, not the file on disk.
+func loadedInterval(t *testing.T, node string) string {
+	t.Helper()
+	out := mustOnNode(t, node, `rm -f /tmp/keepalived.data; kill -USR1 $(systemctl show -p MainPID --value keepalived); `+
+		`for i in $(seq 50); do [ -s /tmp/keepalived.data ] && break; sleep 0.1; done; sleep 0.2; `+
+		`grep -A8 'VRRP Script = haup_check' /tmp/keepalived.data | grep -m1 'Interval'`)
+	return strings.TrimSpace(out)
+}
+
+// interruptedApply kills apply (SIGKILL) after it wrote keepalived.conf and
+// before it reloaded keepalived: the next diff must show the reload, and the
+// next apply must do it, leaving no staging, lock or secret behind.
+func interruptedApply(t *testing.T) {
+	primary, _ := primaryAndStandby(t)
+	before := loadedInterval(t, primary)
+	inv := withCheckInterval(t, 3)
+	cmd := exec.Command(build(t), "apply", inv)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "HAUP_TEST_KILL_BEFORE_SERVICES=1")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
+		t.Fatalf("apply was not killed: %v\n%s", err, out)
+	}
+	if got := loadedInterval(t, primary); got != before {
+		t.Fatalf("keepalived runs %q after the killed apply, want the old %q (the kill came too late)", got, before)
+	}
+	r := mustHaup(t, 2, "diff", inv)
+	if !strings.Contains(r.stdout, "reload (it runs another configuration") {
+		t.Fatalf("diff after an interrupted apply does not show the reload:\n%s", r.stdout)
+	}
+	mustHaup(t, 0, "apply", inv)
+	mustHaup(t, 0, "diff", inv)
+	if got := loadedInterval(t, primary); !strings.Contains(got, "3 sec") && !strings.Contains(got, " 3") {
+		t.Errorf("keepalived runs %q after the repairing apply, want interval 3", got)
+	}
+	for _, n := range []string{"pg-0", "pg-1"} {
+		left := mustOnNode(t, n, "ls -A /var/lib/haup/stage 2>/dev/null; ls /tmp | grep -i haup || true; ls /run/haup/lock 2>/dev/null || true")
+		if left != "" {
+			t.Errorf("%s: left behind after apply: %s", n, left)
+		}
+	}
+	mustHaup(t, 0, "apply", labInventory)
+}
+
+type statusJSON struct {
+	Verdict string   `json:"verdict"`
+	Reasons []string `json:"reasons"`
+	Nodes   []struct {
+		Node      string   `json:"node"`
+		HoldsVIP  bool     `json:"holds_vip"`
+		CheckNote string   `json:"check_note"`
+		Diverged  []string `json:"diverged"`
+		Role      string   `json:"role"`
+	} `json:"nodes"`
+}
+
+func statusOf(t *testing.T) statusJSON {
+	t.Helper()
+	r := haup(t, "status", "--json", labInventory)
+	var st statusJSON
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s\n%s", err, r.stdout, r.stderr)
+	}
+	return st
+}
+
+// checkRemoved removes the health check from the primary: keepalived must
+// not count a check it cannot run as passing; status names the cause and
+// diff the repair.
+func checkRemoved(t *testing.T) {
+	primary, _ := primaryAndStandby(t)
+	mustOnNode(t, primary, "mv /usr/local/libexec/haup/haup-check /root/haup-check.moved")
+	start := time.Now()
+	deadline := start.Add(30 * time.Second)
+	for len(vipHolders()) != 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if h := vipHolders(); len(h) != 0 {
+		t.Fatalf("the VIP stays on %v with no health check", h)
+	}
+	t.Logf("VIP left %s %.1f s after its check was removed", primary, time.Since(start).Seconds())
+	// Status says why once the check has missed its runs.
+	var st statusJSON
+	for time.Now().Before(start.Add(60 * time.Second)) {
+		st = statusOf(t)
+		if strings.Contains(strings.Join(st.Reasons, ";"), "cannot execute it") {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if !strings.Contains(strings.Join(st.Reasons, ";"), "cannot execute it") {
+		t.Errorf("status does not say the check is not running: %v", st.Reasons)
+	}
+	r := mustHaup(t, 2, "diff", labInventory)
+	if !strings.Contains(r.stdout, "+ file /usr/local/libexec/haup/haup-check") {
+		t.Errorf("diff does not show the check's repair:\n%s", r.stdout)
+	}
+	mustHaup(t, 0, "apply", labInventory)
+	waitVIP(t, primary, 60*time.Second)
+	mustOnNode(t, primary, "rm -f /root/haup-check.moved")
+}
+
+// fenceAfterFreeze freezes the primary's PostgreSQL for 30 s: the standby is
+// promoted and takes the VIP; after the thaw the old primary must refuse
+// writes within two check intervals and stream from the new primary within
+// 60 s with no command run by hand, its diverged data kept.
+func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	old, next := primaryAndStandby(t)
+	if _, err := writeThroughVIP(ctx, t, "before freeze"); err != nil {
+		t.Fatal(err)
+	}
+	// A client connected straight to the old primary, as a pooler would be,
+	// keeps writing numbered rows; acknowledged ids are recorded.
+	var mu sync.Mutex
+	acked := map[int64]bool{}
+	wctx, stopWriter := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for wctx.Err() == nil {
+			conn, err := connect(wctx, t, nodeAddr(old), 2*time.Second)
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			for wctx.Err() == nil {
+				var id int64
+				qctx, cancel := context.WithTimeout(wctx, 60*time.Second)
+				err := conn.QueryRow(qctx, `INSERT INTO haup_e2e (note) VALUES ('direct to old primary') RETURNING id`).Scan(&id)
+				cancel()
+				if err != nil {
+					break
+				}
+				mu.Lock()
+				acked[id] = true
+				mu.Unlock()
+				time.Sleep(50 * time.Millisecond)
+			}
+			conn.Close(context.Background())
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	s := sampleVIP()
+	mustHaup(t, 0, "lab", "freeze", old, "postgres")
+	frozen := true
+	defer func() {
+		if frozen {
+			haup(t, "lab", "thaw", old, "postgres")
+		}
+	}()
+	waitVIP(t, next, 60*time.Second)
+	if wait := 30*time.Second - time.Since(time.Now()); wait > 0 {
+		time.Sleep(20 * time.Second)
+	}
+	mustHaup(t, 0, "lab", "thaw", old, "postgres")
+	frozen = false
+	thaw := time.Now()
+	// The old primary refuses writes within two check intervals.
+	var fenced time.Duration
+	for time.Since(thaw) < 60*time.Second {
+		conn, err := connect(ctx, t, nodeAddr(old), time.Second)
+		if err != nil {
+			fenced = time.Since(thaw)
+			break
+		}
+		qctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err = conn.Exec(qctx, `INSERT INTO haup_e2e (note) VALUES ('probe after thaw')`)
+		cancel()
+		conn.Close(context.Background())
+		if err != nil {
+			fenced = time.Since(thaw)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if fenced == 0 {
+		t.Fatalf("%s still accepts writes 60 s after the thaw", old)
+	}
+	stopWriter()
+	wg.Wait()
+	var rejoined time.Duration
+	for time.Since(thaw) < 120*time.Second {
+		if role(t, old) == "standby" && strings.Contains(mustOnNode(t, old, "/usr/local/libexec/haup/haup-check -status repmgr 2>/dev/null || true"), `"streaming"`) {
+			rejoined = time.Since(thaw)
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if rejoined == 0 {
+		t.Fatalf("%s does not stream from %s 120 s after the thaw", old, next)
+	}
+	dual, samples := s.stop()
+	if dual > 0 {
+		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
+	}
+	// Acknowledged writes that went to the stale side after the fork.
+	conn, err := connect(ctx, t, vip, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	stale := 0
+	for id := range acked {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE id = $1`, id).Scan(&n); err == nil && n == 0 {
+			stale++
+		}
+	}
+	t.Logf("after the thaw: %s refused writes in %.1f s, streamed again in %.1f s; %d of %d writes acknowledged by it are not on %s",
+		old, fenced.Seconds(), rejoined.Seconds(), stale, len(acked), next)
+	metrics["fence_after_thaw_s"] = fenced.Seconds()
+	metrics["rejoin_after_thaw_s"] = rejoined.Seconds()
+	metrics["stale_commits"] = float64(stale)
+	if rejoined > 60*time.Second {
+		t.Errorf("rejoin took %s, over 60 s", rejoined)
+	}
+	st := statusOf(t)
+	kept := false
+	for _, n := range st.Nodes {
+		if n.Node == old && len(n.Diverged) > 0 {
+			kept = true
+			t.Logf("diverged data kept in %v", n.Diverged)
+		}
+	}
+	if !kept {
+		t.Errorf("status does not report %s's diverged data: %+v", old, st)
+	}
+	waitStatus(t, "healthy", 0, 60*time.Second)
+	r := mustHaup(t, 0, "diff", labInventory)
+	if strings.Contains(r.stdout, "rejoin") {
+		t.Errorf("diff still plans a rejoin:\n%s", r.stdout)
+	}
+	_ = fmt.Sprint()
+}
