@@ -39,6 +39,10 @@ type decoder struct {
 
 // add records a problem at a line.
 func (d *decoder) add(line int, path, format string, args ...any) {
+	if d.v.problems.beyond(line) && len(d.expanding) == 0 && d.anchored == 0 {
+		d.v.problems.total++
+		return
+	}
 	p := Problem{File: d.v.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if len(d.expanding) > 0 || d.anchored > 0 {
 		if d.repeated[p] {
@@ -401,6 +405,10 @@ func (d *decoder) structure(n *yaml.Node, path string, out reflect.Value) {
 		d.decodeEntry(e, func() {
 			i, ok := fields[e.key.Value]
 			if !ok {
+				if d.v.problems.beyond(e.key.Line) && !e.shared {
+					d.v.problems.total++
+					return
+				}
 				msg := fmt.Sprintf("unknown field %s in %s", quote(e.key.Value), sectionName(t.Name()))
 				if s := closest(e.key.Value, knownFields(t.Name())); s != "" {
 					msg += fmt.Sprintf(" (did you mean %s?)", s)

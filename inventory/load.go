@@ -117,6 +117,11 @@ func (s *problemSet) add(p Problem) {
 	}
 }
 
+// beyond tells whether a problem at line would not be listed.
+func (s *problemSet) beyond(line int) bool {
+	return len(s.kept) == MaxProblems && line > s.kept[0].Line
+}
+
 func (s *problemSet) err() error {
 	if s.total == 0 {
 		return nil

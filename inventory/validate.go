@@ -69,37 +69,17 @@ func (v *validator) add(path, format string, args ...any) {
 }
 
 func (v *validator) addAt(line int, path, format string, args ...any) {
+	if v.problems.beyond(line) {
+		// Not listed: formatting it would only cost time.
+		v.problems.total++
+		return
+	}
 	v.problems.add(Problem{File: v.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) warn(path, format string, args ...any) {
 	p := Problem{File: v.file, Line: v.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)}
 	v.warnings = append(v.warnings, p.String())
-}
-
-// step is one part of a path: a key, or an index when key is empty.
-type step struct {
-	key string
-	idx int
-}
-
-// parsePath splits a dotted path like nodes[1].ssh.port.
-func parsePath(path string) []step {
-	var out []step
-	for _, part := range strings.Split(path, ".") {
-		key, rest, _ := strings.Cut(part, "[")
-		out = append(out, step{key: key})
-		for rest != "" {
-			num, after, _ := strings.Cut(rest, "]")
-			i, err := strconv.Atoi(num)
-			if err != nil {
-				break
-			}
-			out = append(out, step{idx: i})
-			rest = strings.TrimPrefix(after, "[")
-		}
-	}
-	return out
 }
 
 func deref(n *yaml.Node) *yaml.Node {
@@ -116,65 +96,77 @@ func find(m *yaml.Node, key string, depth int) (k, val *yaml.Node) {
 	if m == nil || m.Kind != yaml.MappingNode || depth > 10 {
 		return nil, nil
 	}
-	var merges []*yaml.Node
+	merges := 0
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		kn := deref(m.Content[i])
 		if kn.Kind == yaml.ScalarNode && kn.ShortTag() == "!!merge" {
-			merges = append(merges, m.Content[i+1])
+			merges++
 			continue
 		}
 		if kn.Kind == yaml.ScalarNode && kn.Value == key {
 			return m.Content[i], m.Content[i+1]
 		}
 	}
-	for _, src := range merges {
-		src = deref(src)
-		srcs := []*yaml.Node{src}
-		if src != nil && src.Kind == yaml.SequenceNode {
-			srcs = src.Content
+	for i := 0; merges > 0 && i+1 < len(m.Content); i += 2 {
+		kn := deref(m.Content[i])
+		if kn.Kind != yaml.ScalarNode || kn.ShortTag() != "!!merge" {
+			continue
 		}
-		for _, s := range srcs {
-			if k, val := find(s, key, depth+1); k != nil {
-				return k, val
+		src := deref(m.Content[i+1])
+		if src != nil && src.Kind == yaml.SequenceNode {
+			for _, s := range src.Content {
+				if k, val := find(s, key, depth+1); k != nil {
+					return k, val
+				}
 			}
+		} else if k, val := find(src, key, depth+1); k != nil {
+			return k, val
 		}
 	}
 	return nil, nil
 }
 
-// lookup returns the value at steps (nil when absent) and the line of its
-// key, or of its nearest existing parent.
-func (v *validator) lookup(steps []step) (*yaml.Node, int) {
+// lookup returns the value at a dotted path like nodes[1].ssh.port (nil
+// when absent) and the line of its key, or of its nearest existing parent.
+// It allocates nothing: validation calls it for every field of every node.
+func (v *validator) lookup(path string) (*yaml.Node, int) {
 	n := v.root
 	line := n.Line
-	for _, s := range steps {
-		n = deref(n)
-		if s.key != "" {
-			k, val := find(n, s.key, 0)
+	for path != "" {
+		part, rest, _ := strings.Cut(path, ".")
+		path = rest
+		key, idxs, _ := strings.Cut(part, "[")
+		if key != "" {
+			k, val := find(n, key, 0)
 			if k == nil {
 				return nil, line
 			}
 			line, n = k.Line, val
-			continue
 		}
-		if n == nil || n.Kind != yaml.SequenceNode || s.idx >= len(n.Content) {
-			return nil, line
+		for idxs != "" {
+			num, after, _ := strings.Cut(idxs, "]")
+			i, err := strconv.Atoi(num)
+			n = deref(n)
+			if err != nil || n == nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return nil, line
+			}
+			n = n.Content[i]
+			line = n.Line
+			idxs = strings.TrimPrefix(after, "[")
 		}
-		n = n.Content[s.idx]
-		line = n.Line
 	}
 	return deref(n), line
 }
 
 func (v *validator) lineOf(path string) int {
-	_, line := v.lookup(parsePath(path))
+	_, line := v.lookup(path)
 	return line
 }
 
 // has tells whether the inventory gives path a value: an absent key and an
 // explicit null both leave the default.
 func (v *validator) has(path string) bool {
-	n, _ := v.lookup(parsePath(path))
+	n, _ := v.lookup(path)
 	return n != nil && !isNull(n)
 }
 
@@ -414,13 +406,26 @@ func (v *validator) validate() {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
-	envSteps := parsePath("database.environment")
+	// One pass for the lines of the keys: a lookup per key would be
+	// quadratic in a large map.
+	envNode, envLine := v.lookup("database.environment")
+	envLines := map[string]int{}
+	if envNode != nil && envNode.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(envNode.Content); i += 2 {
+			if k := envNode.Content[i]; envLines[k.Value] == 0 {
+				envLines[k.Value] = k.Line
+			}
+		}
+	}
 	for _, key := range keys {
 		path := "database.environment." + key
 		if v.underBad(path) {
 			continue
 		}
-		_, line := v.lookup(append(envSteps[:len(envSteps):len(envSteps)], step{key: key}))
+		line := envLines[key]
+		if line == 0 {
+			line = envLine
+		}
 		switch {
 		case !envKeyRe.MatchString(key):
 			v.addAt(line, "database.environment", "%s is not a valid environment variable name", quote(key))
