@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/haup-project/haup/inventory"
 )
 
 func newValidateCmd() *cobra.Command {
@@ -11,13 +13,18 @@ func newValidateCmd() *cobra.Command {
 		Use:   "validate [INVENTORY]",
 		Short: "Check an inventory without touching any node",
 		Long: `validate reads the inventory (default ./inventory.yaml), applies defaults and
-reports every problem at once as FILE:LINE: PATH: problem. It connects nowhere.
-Exit status: 0 valid, 1 invalid.`,
+reports every problem at once as FILE:LINE: PATH: problem (the first 50, then
+how many more). It connects nowhere. Exit status: 0 valid, 1 invalid.`,
 		Example: "  haup validate examples/two-node.yaml",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := inventoryArg(args)
-			inv, err := loadInventory(cmd, path)
+			// Ctrl-C (root's context) ends a validation at once, even one
+			// reading from a pipe.
+			inv, warnings, err := inventory.LoadWithWarningsContext(cmd.Context(), path)
+			for _, w := range warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "haup: warning: %s\n", w)
+			}
 			if err != nil {
 				return err
 			}

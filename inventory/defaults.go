@@ -1,5 +1,7 @@
 package inventory
 
+import "fmt"
+
 // Defaults, in one place. The check and repmgr timings were chosen from the
 // failover drills on the lab (see README.md, "Failover timings").
 const (
@@ -20,50 +22,51 @@ const (
 	DefaultConnectTimeout    = 2
 )
 
-func orInt(v *int, d int) {
-	if *v == 0 {
-		*v = d
+// applyDefaults fills every field the inventory does not give. Whether it is
+// given is the YAML's business (has), not the value's: an explicit 0 or ""
+// stays, for validation to refuse, instead of silently becoming the default.
+func applyDefaults(inv *Inventory, has func(path string) bool) {
+	orInt := func(path string, v *int, d int) {
+		if !has(path) {
+			*v = d
+		}
 	}
-}
-
-func orString(v *string, d string) {
-	if *v == "" {
-		*v = d
+	orString := func(path string, v *string, d string) {
+		if !has(path) {
+			*v = d
+		}
 	}
-}
-
-// applyDefaults fills every unset field. Zero means unset: no valid setting
-// of these fields is zero.
-func applyDefaults(inv *Inventory) {
 	k := &inv.Keepalived
-	orInt(&k.AdvertInt, DefaultAdvertInt)
-	orInt(&k.Check.Interval, DefaultCheckInterval)
-	orInt(&k.Check.Timeout, DefaultCheckTimeout)
-	orInt(&k.Check.Fall, DefaultCheckFall)
-	orInt(&k.Check.Rise, DefaultCheckRise)
+	orInt("keepalived.advert_int", &k.AdvertInt, DefaultAdvertInt)
+	orInt("keepalived.check.interval", &k.Check.Interval, DefaultCheckInterval)
+	orInt("keepalived.check.timeout", &k.Check.Timeout, DefaultCheckTimeout)
+	orInt("keepalived.check.fall", &k.Check.Fall, DefaultCheckFall)
+	orInt("keepalived.check.rise", &k.Check.Rise, DefaultCheckRise)
 	s := &inv.SSH
-	orString(&s.User, DefaultSSHUser)
-	orInt(&s.Port, DefaultSSHPort)
-	orString(&s.KnownHosts, DefaultKnownHosts)
+	orString("ssh.user", &s.User, DefaultSSHUser)
+	orInt("ssh.port", &s.Port, DefaultSSHPort)
+	orString("ssh.known_hosts", &s.KnownHosts, DefaultKnownHosts)
 	db := &inv.Database
-	orInt(&db.Port, DefaultDBPort)
-	orString(&db.ContainerName, DefaultContainerName)
-	orString(&db.DataDir, DefaultDataDir)
-	orInt(&db.Repmgr.ReconnectAttempts, DefaultReconnectAttempts)
-	orInt(&db.Repmgr.ReconnectInterval, DefaultReconnectInterval)
-	orInt(&db.Repmgr.ConnectTimeout, DefaultConnectTimeout)
-	if db.Primary == "" && len(inv.Nodes) > 0 {
-		db.Primary = inv.Nodes[0].Name
+	orInt("database.port", &db.Port, DefaultDBPort)
+	orString("database.container_name", &db.ContainerName, DefaultContainerName)
+	orString("database.data_dir", &db.DataDir, DefaultDataDir)
+	orInt("database.repmgr.reconnect_attempts", &db.Repmgr.ReconnectAttempts, DefaultReconnectAttempts)
+	orInt("database.repmgr.reconnect_interval", &db.Repmgr.ReconnectInterval, DefaultReconnectInterval)
+	orInt("database.repmgr.connect_timeout", &db.Repmgr.ConnectTimeout, DefaultConnectTimeout)
+	if len(inv.Nodes) > 0 {
+		orString("database.primary", &db.Primary, inv.Nodes[0].Name)
 	}
 	for i := range inv.Nodes {
 		n := &inv.Nodes[i]
+		p := fmt.Sprintf("nodes[%d].", i)
 		// With nopreempt and the health check deciding, priority only breaks
 		// ties; list order is the natural default.
-		orInt(&n.Priority, max(DefaultPriority-10*i, 1))
-		orString(&n.UnicastSrcIP, n.Address)
-		orString(&n.Interface, k.Interface)
-		orString(&n.SSH.Address, n.Address)
-		orInt(&n.SSH.Port, s.Port)
-		orString(&n.SSH.User, s.User)
+		orInt(p+"priority", &n.Priority, max(DefaultPriority-10*i, 1))
+		orString(p+"unicast_src_ip", &n.UnicastSrcIP, n.Address)
+		orString(p+"database_address", &n.DatabaseAddress, n.Address)
+		orString(p+"interface", &n.Interface, k.Interface)
+		orString(p+"ssh.address", &n.SSH.Address, n.Address)
+		orInt(p+"ssh.port", &n.SSH.Port, s.Port)
+		orString(p+"ssh.user", &n.SSH.User, s.User)
 	}
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,9 @@ func golden(t *testing.T, path string, got string) {
 // testdata against its .err golden file.
 func TestBadInventories(t *testing.T) {
 	t.Setenv("HAUP_TEST_LONG_AUTH", "123456789")
+	t.Setenv("HAUP_TEST_AUTH_BRACE", "ab}c")
+	t.Setenv("HAUP_TEST_AUTH_SPACE", "ab c")
+	t.Setenv("HAUP_TEST_NEWLINE", "line\nbreak")
 	files, err := filepath.Glob("testdata/bad-*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no bad inventories: %v", err)
@@ -146,8 +150,50 @@ func FuzzLoad(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		parse("fuzz.yaml", data) // must not panic
+		parse(context.Background(), "fuzz.yaml", data) // must not panic
 	})
 }
 
 func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }
+
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	inv, err := Load("testdata/good-anchors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := inv.Nodes[0], inv.Nodes[1]
+	if a.Interface != "eth1" || a.SSH.Port != 2222 || a.SSH.User != "admin" || a.DatabaseAddress != "10.1.0.11" {
+		t.Errorf("node 0: %+v", a)
+	}
+	if b.Name != "pg-1" || b.Address != "10.1.0.12" || b.Interface != "eth1" || b.SSH.Port != 2223 || b.SSH.User != "admin" ||
+		b.SSH.Address != "10.1.0.12" || b.UnicastSrcIP != "10.1.0.12" || b.DatabaseAddress != "pg-1.db.example.internal" {
+		t.Errorf("node 1 (merged): %+v", b)
+	}
+}
+
+// TestExplicitNullIsAbsent: `key:` with no value leaves the default, as an
+// absent key does.
+func TestExplicitNullIsAbsent(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := os.ReadFile("testdata/good-anchors.yaml")
+	s := strings.Replace(string(b), "  interface: eth0\n", "  interface: eth0\n  advert_int:\n  check: ~\n", 1)
+	p := filepath.Join(dir, "inv.yaml")
+	os.WriteFile(p, []byte(s), 0o600)
+	os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
+	inv, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Keepalived.AdvertInt != DefaultAdvertInt || inv.Keepalived.Check.Interval != DefaultCheckInterval {
+		t.Errorf("defaults not applied: %+v", inv.Keepalived)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

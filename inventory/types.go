@@ -3,7 +3,10 @@
 // that every haup command works from.
 package inventory
 
-// Inventory is a whole inventory file after defaults are applied.
+// Inventory is a whole inventory file after defaults are applied. Whether a
+// field was given is decided by its key in the YAML, not by its value: an
+// explicit 0 is refused where 0 cannot work, never replaced by the default.
+// An explicit null counts as not given.
 type Inventory struct {
 	// Path is the file the inventory was read from; relative secret file
 	// references are resolved against its directory.
@@ -24,7 +27,8 @@ type Keepalived struct {
 	VirtualRouterID int `yaml:"virtual_router_id"`
 	// AdvertInt is the VRRP advertisement interval in seconds.
 	AdvertInt int `yaml:"advert_int"`
-	// AuthPass is the VRRP PASS authentication secret (at most 8 characters).
+	// AuthPass is the VRRP PASS authentication secret: at most 8 bytes of
+	// printable ASCII that keepalived.conf can hold as one token.
 	AuthPass Secret `yaml:"auth_pass"`
 	// Interface is the default interface for nodes that do not name one.
 	Interface string `yaml:"interface"`
@@ -80,11 +84,14 @@ type Node struct {
 	Name string `yaml:"name"`
 	// Address is the node's address on the cluster network: SSH target, unicast
 	// VRRP source and the database's network name unless overridden.
-	Address      string  `yaml:"address"`
-	UnicastSrcIP string  `yaml:"unicast_src_ip"`
-	Interface    string  `yaml:"interface"`
-	Priority     int     `yaml:"priority"`
-	SSH          NodeSSH `yaml:"ssh"`
+	Address      string `yaml:"address"`
+	UnicastSrcIP string `yaml:"unicast_src_ip"`
+	// DatabaseAddress is the address (IPv4 or hostname) other nodes and
+	// repmgr reach this node's database at; it defaults to Address.
+	DatabaseAddress string  `yaml:"database_address"`
+	Interface       string  `yaml:"interface"`
+	Priority        int     `yaml:"priority"`
+	SSH             NodeSSH `yaml:"ssh"`
 }
 
 // NodeSSH overrides the cluster SSH settings for one node.

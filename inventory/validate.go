@@ -1,29 +1,80 @@
 package inventory
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
+// maxSecretSize bounds a secret file: a secret is a line, and reading
+// /dev/zero by mistake must not hang.
+const maxSecretSize = 4096
+
 type validator struct {
+	ctx      context.Context
 	file     string
-	root     *yamlNode
+	root     *yaml.Node
 	inv      *Inventory
-	problems []Problem
+	problems problemSet
 	warnings []string
+	// bad holds the paths whose values could not be decoded: problems under
+	// them would only repeat that (a "missing" field that was given).
+	bad map[string]bool
+}
+
+func (v *validator) markBad(path string) {
+	if v.bad == nil {
+		v.bad = map[string]bool{}
+	}
+	v.bad[path] = true
+}
+
+// underBad tells whether path or one of its parents could not be decoded.
+func (v *validator) underBad(path string) bool {
+	if len(v.bad) == 0 {
+		return false
+	}
+	if v.bad[""] {
+		return true
+	}
+	for i := len(path); i > 0; i-- {
+		if i == len(path) || path[i] == '.' || path[i] == '[' {
+			if v.bad[path[:i]] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // add records a problem at the YAML line of path (or of its nearest
 // existing parent, for a missing field).
 func (v *validator) add(path, format string, args ...any) {
-	v.problems = append(v.problems, Problem{File: v.file, Line: v.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	if v.underBad(path) {
+		return
+	}
+	v.addAt(v.lineOf(path), path, format, args...)
+}
+
+func (v *validator) addAt(line int, path, format string, args ...any) {
+	if v.problems.beyond(line) {
+		// Not listed: formatting it would only cost time.
+		v.problems.total++
+		return
+	}
+	v.problems.add(Problem{File: v.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) warn(path, format string, args ...any) {
@@ -31,38 +82,92 @@ func (v *validator) warn(path, format string, args ...any) {
 	v.warnings = append(v.warnings, p.String())
 }
 
-var pathPart = regexp.MustCompile(`^([a-z_]+)(?:\[(\d+)\])?$`)
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
 
-// lineOf finds the line of a dotted path like nodes[1].ssh.port.
-func (v *validator) lineOf(path string) int {
-	n := v.root
-	line := n.Line
-	for _, part := range strings.Split(path, ".") {
-		m := pathPart.FindStringSubmatch(part)
-		if m == nil || n.Kind != yamlMapping {
-			return line
+// find returns a mapping's key and value for key as the decoder sees them:
+// the first own key, else the first merged one.
+func find(m *yaml.Node, key string, depth int) (k, val *yaml.Node) {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode || depth > 10 {
+		return nil, nil
+	}
+	merges := 0
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		kn := deref(m.Content[i])
+		if kn.Kind == yaml.ScalarNode && kn.ShortTag() == "!!merge" {
+			merges++
+			continue
 		}
-		var next *yamlNode
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == m[1] {
-				line = n.Content[i].Line
-				next = n.Content[i+1]
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-		if m[2] != "" {
-			idx, _ := strconv.Atoi(m[2])
-			if n.Kind != yamlSequence || idx >= len(n.Content) {
-				return line
-			}
-			n = n.Content[idx]
-			line = n.Line
+		if kn.Kind == yaml.ScalarNode && kn.Value == key {
+			return m.Content[i], m.Content[i+1]
 		}
 	}
+	for i := 0; merges > 0 && i+1 < len(m.Content); i += 2 {
+		kn := deref(m.Content[i])
+		if kn.Kind != yaml.ScalarNode || kn.ShortTag() != "!!merge" {
+			continue
+		}
+		src := deref(m.Content[i+1])
+		if src != nil && src.Kind == yaml.SequenceNode {
+			for _, s := range src.Content {
+				if k, val := find(s, key, depth+1); k != nil {
+					return k, val
+				}
+			}
+		} else if k, val := find(src, key, depth+1); k != nil {
+			return k, val
+		}
+	}
+	return nil, nil
+}
+
+// lookup returns the value at a dotted path like nodes[1].ssh.port (nil
+// when absent) and the line of its key, or of its nearest existing parent.
+// It allocates nothing: validation calls it for every field of every node.
+func (v *validator) lookup(path string) (*yaml.Node, int) {
+	n := v.root
+	line := n.Line
+	for path != "" {
+		part, rest, _ := strings.Cut(path, ".")
+		path = rest
+		key, idxs, _ := strings.Cut(part, "[")
+		if key != "" {
+			k, val := find(n, key, 0)
+			if k == nil {
+				return nil, line
+			}
+			line, n = k.Line, val
+		}
+		for idxs != "" {
+			num, after, _ := strings.Cut(idxs, "]")
+			i, err := strconv.Atoi(num)
+			n = deref(n)
+			if err != nil || n == nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return nil, line
+			}
+			n = n.Content[i]
+			line = n.Line
+			idxs = strings.TrimPrefix(after, "[")
+		}
+	}
+	return deref(n), line
+}
+
+func (v *validator) lineOf(path string) int {
+	_, line := v.lookup(path)
 	return line
+}
+
+// has tells whether the inventory gives path a value: an absent key and an
+// explicit null both leave the default.
+func (v *validator) has(path string) bool {
+	n, _ := v.lookup(path)
+	return n != nil && !isNull(n)
 }
 
 // expand resolves ~ and paths relative to the inventory's directory.
@@ -96,6 +201,9 @@ func (v *validator) resolveSecrets() {
 }
 
 func (v *validator) resolve(path string, s *Secret) {
+	if v.underBad(path) {
+		return
+	}
 	switch {
 	case s.Env == "" && s.File == "":
 		v.add(path, "missing: give {env: NAME} or {file: PATH}")
@@ -104,29 +212,54 @@ func (v *validator) resolve(path string, s *Secret) {
 	case s.Env != "":
 		val, ok := os.LookupEnv(s.Env)
 		if !ok || val == "" {
-			v.add(path, "environment variable %s is not set", s.Env)
+			v.add(path, "environment variable %s is not set", quote(s.Env))
 			return
 		}
 		s.value = val
 	default:
-		p := v.expand(s.File)
-		b, err := os.ReadFile(p)
+		b, err := readSecret(v.expand(s.File))
 		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
 			v.add(path, "cannot read secret file %s: %v", s.File, err)
 			return
 		}
-		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+		if st, err := os.Stat(v.expand(s.File)); err == nil && st.Mode().Perm()&0o077 != 0 {
 			v.warn(path, "secret file %s is readable by others (mode %04o); chmod 600 it", s.File, st.Mode().Perm())
 		}
+		// Editors end a file with a line break; the secret is the line.
 		s.value = strings.TrimRight(string(b), "\r\n")
 		if s.value == "" {
 			v.add(path, "secret file %s is empty", s.File)
 		}
 	}
+}
+
+// readSecret reads a regular file of at most maxSecretSize bytes: a pipe or
+// a device could block or never end.
+func readSecret(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxSecretSize)
+	}
+	return b, nil
 }
 
 var (
@@ -136,28 +269,54 @@ var (
 	nodeNameRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?-([0-9]+)$`)
 	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 	interfaceRe     = regexp.MustCompile(`^[a-zA-Z0-9_.:@-]{1,15}$`)
-	imageRe         = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
 	envKeyRe        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	userRe          = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,31}$`)
 )
 
+// repmgrIDBase is what the image adds to a name's number to get the repmgr
+// node id, which repmgr keeps in a 32-bit signed integer.
+const repmgrIDBase = 1000
+
 // RepmgrNodeID is the id the image derives from the node name: its numeric
-// suffix plus 1000.
+// suffix plus 1000. It is 0 for a name validation refuses.
 func (n Node) RepmgrNodeID() int {
 	m := nodeNameRe.FindStringSubmatch(n.Name)
 	if m == nil {
 		return 0
 	}
-	id, err := strconv.Atoi(m[2])
-	if err != nil {
+	id, err := strconv.ParseInt(m[2], 10, 64)
+	if err != nil || id > math.MaxInt32-repmgrIDBase {
 		return 0
 	}
-	return id + 1000
+	return int(id) + repmgrIDBase
 }
 
 // reservedEnv are variables haup sets itself from the inventory.
 func reservedEnv(k string) bool {
 	return strings.HasPrefix(k, "REPMGR_") || strings.HasPrefix(k, "POSTGRESQL_PASSWORD") ||
 		strings.HasPrefix(k, "POSTGRESQL_POSTGRES_PASSWORD") || k == "POSTGRESQL_PORT_NUMBER"
+}
+
+// intRange checks an int field against an inclusive range.
+func (v *validator) intRange(path string, got, lo, hi int, unit string) bool {
+	if got < lo || got > hi {
+		v.add(path, "must be %d..%d%s, got %d", lo, hi, unit, got)
+		return false
+	}
+	return true
+}
+
+// authPassOK tells whether keepalived.conf can hold p as auth_pass: one
+// token, without what its parser treats as a comment, a quote, a block, an
+// escape or a variable.
+func authPassOK(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"'#!\\{}$", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *validator) validate() {
@@ -169,178 +328,362 @@ func (v *validator) validate() {
 
 	vip, vipErr := netip.ParsePrefix(k.VirtualIPAddress)
 	switch {
-	case k.VirtualIPAddress == "":
+	case !v.has("keepalived.virtual_ipaddress"):
 		v.add("keepalived.virtual_ipaddress", "missing: the VIP with its prefix length, e.g. 192.168.1.10/24")
 	case vipErr != nil:
 		if _, err := netip.ParseAddr(k.VirtualIPAddress); err == nil {
-			v.add("keepalived.virtual_ipaddress", "%q has no prefix length (e.g. %s/24)", k.VirtualIPAddress, k.VirtualIPAddress)
+			v.add("keepalived.virtual_ipaddress", "%s has no prefix length (e.g. %s/24)", quote(k.VirtualIPAddress), k.VirtualIPAddress)
 		} else {
-			v.add("keepalived.virtual_ipaddress", "%q is not an address with a prefix length", k.VirtualIPAddress)
+			v.add("keepalived.virtual_ipaddress", "%s is not an address with a prefix length", quote(k.VirtualIPAddress))
 		}
 	case !vip.Addr().Is4():
+		vipErr = errors.New("not IPv4")
 		v.add("keepalived.virtual_ipaddress", "only IPv4 VIPs are supported, got %s", vip)
 	case vip.Bits() < 8 || vip.Bits() > 30:
+		vipErr = errors.New("bad prefix")
 		v.add("keepalived.virtual_ipaddress", "prefix length /%d leaves no room for nodes and a VIP", vip.Bits())
-	case vip.Addr() == vip.Masked().Addr():
-		v.add("keepalived.virtual_ipaddress", "%s is the network address of its subnet", vip.Addr())
-	case vip.Addr() == broadcast(vip):
-		v.add("keepalived.virtual_ipaddress", "%s is the broadcast address of its subnet", vip.Addr())
+	case unusable(vip.Addr(), vip) != "":
+		v.add("keepalived.virtual_ipaddress", "%s is %s", vip.Addr(), unusable(vip.Addr(), vip))
 	}
-	if k.VirtualRouterID == 0 {
+	if !v.has("keepalived.virtual_router_id") {
 		v.add("keepalived.virtual_router_id", "missing: VRRP's router id, 1..255, unique on the network segment")
-	} else if k.VirtualRouterID < 1 || k.VirtualRouterID > 255 {
-		v.add("keepalived.virtual_router_id", "must be 1..255, got %d", k.VirtualRouterID)
+	} else {
+		v.intRange("keepalived.virtual_router_id", k.VirtualRouterID, 1, 255, "")
 	}
-	if k.AdvertInt < 1 || k.AdvertInt > 255 {
-		v.add("keepalived.advert_int", "must be 1..255 seconds, got %d", k.AdvertInt)
-	}
+	v.intRange("keepalived.advert_int", k.AdvertInt, 1, 255, " seconds")
 	if p := k.AuthPass.Value(); p != "" {
 		if len(p) > 8 {
-			v.add("keepalived.auth_pass", "is %d characters; keepalived silently truncates it to 8", len(p))
+			v.add("keepalived.auth_pass", "is %d bytes; keepalived silently truncates it to 8", len(p))
 		}
-		if strings.ContainsAny(p, " \t\"'#!\\") {
-			v.add("keepalived.auth_pass", "contains a space, quote, #, ! or backslash, which keepalived.conf cannot hold")
+		if !authPassOK(p) {
+			v.add("keepalived.auth_pass", "contains a character keepalived.conf cannot hold here: use printable ASCII without spaces, quotes, braces, #, !, $ or backslashes")
 		}
+	}
+	if v.has("keepalived.interface") && k.Interface == "" {
+		v.add("keepalived.interface", "is empty")
 	}
 	c := k.Check
-	if c.Interval < 1 {
-		v.add("keepalived.check.interval", "must be at least 1 second, got %d", c.Interval)
-	}
-	if c.Timeout < 1 {
-		v.add("keepalived.check.timeout", "must be at least 1 second, got %d", c.Timeout)
-	} else if c.Interval >= 1 && c.Timeout >= c.Interval {
+	okInterval := v.intRange("keepalived.check.interval", c.Interval, 1, 3600, " seconds")
+	if v.intRange("keepalived.check.timeout", c.Timeout, 1, 3600, " seconds") && okInterval && c.Timeout >= c.Interval {
 		v.add("keepalived.check.timeout", "must be below the interval (%d s), so a slow check never overlaps the next one", c.Interval)
 	}
-	if c.Fall < 1 {
-		v.add("keepalived.check.fall", "must be at least 1, got %d", c.Fall)
-	}
-	if c.Rise < 1 {
-		v.add("keepalived.check.rise", "must be at least 1, got %d", c.Rise)
-	}
+	v.intRange("keepalived.check.fall", c.Fall, 1, 1000, "")
+	v.intRange("keepalived.check.rise", c.Rise, 1, 1000, "")
 
 	db := inv.Database
 	switch {
-	case db.Image == "":
+	case !v.has("database.image"):
 		v.add("database.image", "missing: the database image, e.g. wjy2020/timescaledb-repmgr:pg14.15-ts2.17.2")
-	case !imageRe.MatchString(db.Image):
-		v.add("database.image", "%q is not a valid image reference", db.Image)
+	default:
+		if why := checkImageRef(db.Image); why != "" {
+			v.add("database.image", "%s is not a valid image reference: %s", quote(db.Image), why)
+		}
 	}
 	if !containerNameRe.MatchString(db.ContainerName) {
-		v.add("database.container_name", "%q is not a valid container name", db.ContainerName)
+		v.add("database.container_name", "%s is not a valid container name", quote(db.ContainerName))
 	}
-	if !filepath.IsAbs(db.DataDir) || filepath.Clean(db.DataDir) == "/" || strings.ContainsAny(db.DataDir, ": \n") {
-		v.add("database.data_dir", "must be an absolute directory other than / without spaces or colons, got %q", db.DataDir)
+	if !filepath.IsAbs(db.DataDir) || filepath.Clean(db.DataDir) == "/" || strings.ContainsAny(db.DataDir, ": \t") {
+		v.add("database.data_dir", "must be an absolute directory other than / without spaces or colons, got %s", quote(db.DataDir))
 	}
-	if db.Port < 1 || db.Port > 65535 {
-		v.add("database.port", "must be 1..65535, got %d", db.Port)
-	}
+	v.intRange("database.port", db.Port, 1, 65535, "")
 	for _, s := range []struct {
 		path string
 		v    string
 	}{{"database.postgres_password", db.PostgresPassword.Value()}, {"database.repmgr_password", db.RepmgrPassword.Value()}} {
-		if strings.ContainsAny(s.v, "\n\r") {
+		switch {
+		case strings.ContainsAny(s.v, "\n\r"):
 			v.add(s.path, "must be one line")
+		case strings.IndexFunc(s.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+			v.add(s.path, "contains a NUL or another control character, which the image cannot pass on")
 		}
 	}
 	r := db.Repmgr
-	for _, f := range []struct {
-		path string
-		v    int
-	}{{"database.repmgr.reconnect_attempts", r.ReconnectAttempts}, {"database.repmgr.reconnect_interval", r.ReconnectInterval}, {"database.repmgr.connect_timeout", r.ConnectTimeout}} {
-		if f.v < 1 {
-			v.add(f.path, "must be at least 1, got %d", f.v)
+	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 1, 1000, "")
+	v.intRange("database.repmgr.reconnect_interval", r.ReconnectInterval, 1, 3600, " seconds")
+	v.intRange("database.repmgr.connect_timeout", r.ConnectTimeout, 1, 3600, " seconds")
+	keys := make([]string, 0, len(db.Environment))
+	for key := range db.Environment {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	// One pass for the lines of the keys: a lookup per key would be
+	// quadratic in a large map.
+	envNode, envLine := v.lookup("database.environment")
+	envLines := map[string]int{}
+	if envNode != nil && envNode.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(envNode.Content); i += 2 {
+			if k := envNode.Content[i]; envLines[k.Value] == 0 {
+				envLines[k.Value] = k.Line
+			}
 		}
 	}
-	for key, val := range db.Environment {
+	for _, key := range keys {
 		path := "database.environment." + key
+		if v.underBad(path) {
+			continue
+		}
+		line := envLines[key]
+		if line == 0 {
+			line = envLine
+		}
 		switch {
 		case !envKeyRe.MatchString(key):
-			v.add("database.environment", "%q is not a valid environment variable name", key)
+			v.addAt(line, "database.environment", "%s is not a valid environment variable name", quote(key))
 		case reservedEnv(key):
-			v.add(path, "is set by haup from the inventory; set the matching inventory field instead")
-		case strings.ContainsAny(val, "\n\r"):
-			v.add(path, "must be one line")
+			v.addAt(line, path, "is set by haup from the inventory; set the matching inventory field instead")
 		}
 	}
 
-	if inv.SSH.Port < 1 || inv.SSH.Port > 65535 {
-		v.add("ssh.port", "must be 1..65535, got %d", inv.SSH.Port)
+	s := inv.SSH
+	v.intRange("ssh.port", s.Port, 1, 65535, "")
+	if v.has("ssh.user") && !userRe.MatchString(s.User) {
+		v.add("ssh.user", "%s is not a valid user name", quote(s.User))
 	}
-	if len(inv.SSH.IdentityFiles) == 0 && !inv.SSH.Agent {
+	if v.has("ssh.known_hosts") && s.KnownHosts == "" {
+		v.add("ssh.known_hosts", "is empty")
+	}
+	for i, f := range s.IdentityFiles {
+		if f == "" {
+			v.add(fmt.Sprintf("ssh.identity_files[%d]", i), "is empty")
+		}
+	}
+	if len(s.IdentityFiles) == 0 && !s.Agent && !v.underBad("ssh.agent") && !v.underBad("ssh.identity_files") {
 		v.add("ssh", "no way to log in: give identity_files or agent: true")
 	}
 
-	seen := map[string]map[string]int{"name": {}, "address": {}, "unicast_src_ip": {}, "ssh": {}, "id": {}}
-	dup := func(kind, val string, i int, path, what string) {
-		if j, ok := seen[kind][val]; ok {
-			v.add(path, "%s %s is also used by nodes[%d]", what, val, j)
+	v.nodes(vip, vipErr == nil)
+}
+
+// owner is the node field that first used an address.
+type owner struct {
+	node  int
+	field string
+}
+
+func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
+	inv := v.inv
+	db := inv.Database
+	names := map[string]int{}
+	ids := map[int]int{}
+	owners := map[string]owner{}
+	type endpoint struct {
+		node  int
+		given bool
+	}
+	endpoints := map[string]endpoint{}
+	// claim records that node i uses addr in field, refusing an address
+	// another node uses in any of its fields.
+	claim := func(i int, field, addr string) {
+		key := strings.ToLower(addr)
+		if o, ok := owners[key]; ok {
+			if o.node != i {
+				v.add(fmt.Sprintf("nodes[%d].%s", i, field), "%s is also nodes[%d].%s", addr, o.node, o.field)
+			}
 			return
 		}
-		seen[kind][val] = i
+		owners[key] = owner{i, field}
+	}
+	// checkIP validates a node's IPv4 address field.
+	checkIP := func(path, val string) (netip.Addr, bool) {
+		a, err := netip.ParseAddr(val)
+		switch {
+		case val == "":
+			v.add(path, "is empty")
+		case err != nil || !a.Is4():
+			v.add(path, "%s is not an IPv4 address", quote(val))
+		case unusable(a, vip) != "" && (vipOK || !strings.Contains(unusable(a, vip), "subnet")):
+			v.add(path, "%s is %s", a, unusable(a, vip))
+		case vipOK && a == vip.Addr():
+			v.add(path, "%s is the VIP itself", a)
+		default:
+			return a, true
+		}
+		return a, false
 	}
 	primaryFound := false
 	for i, n := range inv.Nodes {
+		if i%256 == 0 && v.ctx.Err() != nil {
+			return
+		}
 		p := fmt.Sprintf("nodes[%d]", i)
 		switch {
-		case n.Name == "":
+		case !v.has(p + ".name"):
 			v.add(p+".name", "missing")
-		case !nodeNameRe.MatchString(n.Name):
-			v.add(p+".name", "%q must be lowercase letters, digits, dots or dashes ending in -<number> (the image's repmgr derives the node id from it), e.g. pg-0", n.Name)
+		case len(n.Name) > 63 || !nodeNameRe.MatchString(n.Name):
+			v.add(p+".name", "%s must be at most 63 lowercase letters, digits, dots or dashes ending in -<number> (the image's repmgr derives the node id from it), e.g. pg-0", quote(n.Name))
 		default:
-			dup("name", n.Name, i, p+".name", "name")
-			dup("id", strconv.Itoa(n.RepmgrNodeID()), i, p+".name", "repmgr node id")
+			num := nodeNameRe.FindStringSubmatch(n.Name)[2]
+			switch {
+			case len(num) > 1 && num[0] == '0':
+				v.add(p+".name", "%s: the number after the last dash has a leading zero, which the image reads as octal", quote(n.Name))
+			case n.RepmgrNodeID() == 0:
+				v.add(p+".name", "%s: repmgr node id %s+%d does not fit repmgr's 32-bit node id (at most %d)", quote(n.Name), clip(num), repmgrIDBase, math.MaxInt32)
+			default:
+				if j, ok := names[n.Name]; ok {
+					v.add(p+".name", "name %s is also used by nodes[%d]", n.Name, j)
+				} else if j, ok := ids[n.RepmgrNodeID()]; ok {
+					v.add(p+".name", "repmgr node id %d is also used by nodes[%d]", n.RepmgrNodeID(), j)
+				}
+				names[n.Name] = i
+				if _, ok := ids[n.RepmgrNodeID()]; !ok {
+					ids[n.RepmgrNodeID()] = i
+				}
+			}
 		}
 		if n.Name == db.Primary {
 			primaryFound = true
 		}
-		addr, err := netip.ParseAddr(n.Address)
-		switch {
-		case n.Address == "":
+
+		addrOK := false
+		if !v.has(p + ".address") {
 			v.add(p+".address", "missing")
-		case err != nil || !addr.Is4():
-			v.add(p+".address", "%q is not an IPv4 address", n.Address)
-		default:
-			dup("address", n.Address, i, p+".address", "address")
+		} else if _, addrOK = checkIP(p+".address", n.Address); addrOK {
+			claim(i, "address", n.Address)
 		}
-		src, err := netip.ParseAddr(n.UnicastSrcIP)
-		srcPath := p + ".unicast_src_ip"
-		if v.inv.Nodes[i].UnicastSrcIP == n.Address {
-			srcPath = p + ".address"
-		}
-		if err == nil && n.Address != "" {
-			if n.UnicastSrcIP != n.Address {
-				dup("unicast_src_ip", n.UnicastSrcIP, i, srcPath, "unicast_src_ip")
+		srcGiven := v.has(p + ".unicast_src_ip")
+		srcPath := p + ".address"
+		srcOK := addrOK
+		if srcGiven {
+			srcPath = p + ".unicast_src_ip"
+			if _, srcOK = checkIP(srcPath, n.UnicastSrcIP); srcOK {
+				claim(i, "unicast_src_ip", n.UnicastSrcIP)
 			}
-			if vipErr == nil {
-				if !vip.Masked().Contains(src) {
-					v.add(srcPath, "%s is outside the VIP's subnet %s", src, vip.Masked())
-				}
-				if src == vip.Addr() {
-					v.add(srcPath, "%s is the VIP itself", src)
-				}
-			}
-		} else if n.UnicastSrcIP != "" && n.UnicastSrcIP != n.Address {
-			v.add(srcPath, "%q is not an IPv4 address", n.UnicastSrcIP)
 		}
+		if srcOK && vipOK {
+			if src := netip.MustParseAddr(n.UnicastSrcIP); !vip.Masked().Contains(src) {
+				v.add(srcPath, "%s is outside the VIP's subnet %s", src, vip.Masked())
+			}
+		}
+		if dp := p + ".database_address"; v.has(dp) {
+			if v.hostOrIPv4(dp, n.DatabaseAddress, vip, vipOK) {
+				claim(i, "database_address", n.DatabaseAddress)
+			}
+		}
+
 		switch {
+		case n.Interface == "" && v.has(p+".interface"):
+			v.add(p+".interface", "is empty")
+		case n.Interface == "" && v.has("keepalived.interface"):
+			// reported at keepalived.interface
 		case n.Interface == "":
 			v.add(p+".interface", "missing: set it here or keepalived.interface")
 		case !interfaceRe.MatchString(n.Interface):
-			v.add(p+".interface", "%q is not a valid interface name (at most 15 characters, no spaces)", n.Interface)
+			v.add(p+".interface", "%s is not a valid interface name (at most 15 bytes, no spaces)", quote(n.Interface))
 		}
-		if n.Priority < 1 || n.Priority > 254 {
-			v.add(p+".priority", "must be 1..254, got %d", n.Priority)
+		v.intRange(p+".priority", n.Priority, 1, 254, "")
+		// An inherited port or user was checked where it was given.
+		portOK := inv.SSH.Port >= 1 && inv.SSH.Port <= 65535
+		if v.has(p + ".ssh.port") {
+			portOK = v.intRange(p+".ssh.port", n.SSH.Port, 1, 65535, "")
 		}
-		if n.SSH.Port < 1 || n.SSH.Port > 65535 {
-			v.add(p+".ssh.port", "must be 1..65535, got %d", n.SSH.Port)
+		if v.has(p+".ssh.user") && !userRe.MatchString(n.SSH.User) {
+			v.add(p+".ssh.user", "%s is not a valid user name", quote(n.SSH.User))
 		}
-		if n.SSH.Address != "" && (n.SSH.Address != n.Address || n.SSH.Port != inv.SSH.Port) {
-			dup("ssh", n.SSH.Address+":"+strconv.Itoa(n.SSH.Port), i, p+".address", "ssh endpoint")
+		sshOK := addrOK
+		if sp := p + ".ssh.address"; v.has(sp) {
+			sshOK = v.sshHost(sp, n.SSH.Address)
+		}
+		if sshOK && portOK {
+			// Two nodes at one address are reported at the address; an ssh
+			// endpoint is reported when one of its two users gave it.
+			given := v.has(p+".ssh.address") || v.has(p+".ssh.port")
+			ep := strings.ToLower(n.SSH.Address) + " port " + strconv.Itoa(n.SSH.Port)
+			if e, ok := endpoints[ep]; !ok {
+				endpoints[ep] = endpoint{i, given}
+			} else if given || e.given {
+				v.add(p+".ssh", "ssh endpoint %s is also used by nodes[%d]", ep, e.node)
+			}
 		}
 	}
-	if db.Primary != "" && !primaryFound && len(inv.Nodes) > 0 {
-		v.add("database.primary", "names no node: %q", db.Primary)
+	if db.Primary != "" && !primaryFound && len(inv.Nodes) > 0 || db.Primary == "" && v.has("database.primary") {
+		v.add("database.primary", "names no node: %s", quote(db.Primary))
 	}
+}
+
+// hostOrIPv4 validates an address other nodes reach: an IPv4 address a node
+// can have, or a hostname.
+func (v *validator) hostOrIPv4(path, val string, vip netip.Prefix, vipOK bool) bool {
+	if a, err := netip.ParseAddr(val); err == nil {
+		switch why := unusable(a, vip); {
+		case !a.Is4():
+			v.add(path, "%s: only IPv4 addresses are supported", a)
+		case why != "" && (vipOK || !strings.Contains(why, "subnet")):
+			v.add(path, "%s is %s", a, why)
+		case vipOK && a == vip.Addr():
+			v.add(path, "%s is the VIP itself", a)
+		default:
+			return true
+		}
+		return false
+	}
+	if !isHostname(val) {
+		v.add(path, "%s is neither an IPv4 address nor a hostname", quote(val))
+		return false
+	}
+	return true
+}
+
+// sshHost validates where SSH connects: an IP address or a hostname.
+// Loopback is allowed (a forwarded port); addresses nothing listens on are not.
+func (v *validator) sshHost(path, val string) bool {
+	if a, err := netip.ParseAddr(val); err == nil {
+		if a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			v.add(path, "%s is %s", a, unusable(a, netip.Prefix{}))
+			return false
+		}
+		return true
+	}
+	if !isHostname(val) {
+		v.add(path, "%s is neither an IP address nor a hostname", quote(val))
+		return false
+	}
+	return true
+}
+
+// isHostname checks DNS name syntax (RFC 1123). A name of digits and dots
+// only is a mistyped address, not a name.
+func isHostname(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	last := labels[len(labels)-1]
+	return strings.Trim(last, "0123456789") != ""
+}
+
+// unusable says why a node cannot have the IPv4 address a on the VIP's
+// subnet, or "".
+func unusable(a netip.Addr, subnet netip.Prefix) string {
+	switch {
+	case a.IsUnspecified():
+		return "the unspecified address"
+	case a.IsLoopback():
+		return "a loopback address"
+	case a.IsMulticast():
+		return "a multicast address"
+	case a.IsLinkLocalUnicast():
+		return "a link-local address"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "the broadcast address"
+	case a.Is4() && a.As4()[0] >= 240:
+		return "a reserved address (240.0.0.0/4)"
+	case subnet.IsValid() && a.Is4() && subnet.Addr().Is4() && subnet.Masked().Contains(a) && a == subnet.Masked().Addr():
+		return "the network address of the subnet " + subnet.Masked().String()
+	case subnet.IsValid() && a.Is4() && subnet.Addr().Is4() && subnet.Masked().Contains(a) && a == broadcast(subnet):
+		return "the broadcast address of the subnet " + subnet.Masked().String()
+	}
+	return ""
 }
 
 func broadcast(p netip.Prefix) netip.Addr {
