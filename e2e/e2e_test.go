@@ -209,7 +209,7 @@ func drift(t *testing.T) {
 	got := planLines(r.stdout)
 	want := []string{
 		primary + ": ~ file /etc/keepalived/keepalived.conf: content changed",
-		primary + ": ~ service keepalived: reload (/etc/keepalived/keepalived.conf changed)",
+		primary + ": ~ service keepalived: reload (/etc/keepalived/keepalived.conf changed); the VIP stays where it is",
 		standby + ": ~ file /etc/keepalived/keepalived.conf: content changed",
 		standby + ": + service keepalived: enable and start (it is inactive)",
 	}

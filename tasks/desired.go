@@ -247,8 +247,15 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 	return append(b, '\n'), nil
 }
 
-// dbAddress is the address other nodes reach a node's database at.
-func dbAddress(n inventory.Node) string { return n.UnicastSrcIP }
+// dbAddress is the address other nodes and repmgr reach a node's database
+// at: nodes[].database_address, which defaults to the node's address, so
+// moving VRRP to another network (unicast_src_ip) does not move replication.
+func dbAddress(n inventory.Node) string {
+	if n.DatabaseAddress != "" {
+		return n.DatabaseAddress
+	}
+	return n.UnicastSrcIP
+}
 
 func primaryNode(inv *inventory.Inventory) inventory.Node {
 	for _, n := range inv.Nodes {
