@@ -89,6 +89,9 @@ type probe struct {
 	role     string
 	timeline int
 	lsn      string
+	// readOnly is default_transaction_read_only: a primary with it on has
+	// been fenced (by its own check or by a newer primary's) and refuses writes.
+	readOnly bool
 }
 
 // roleQuery answers role, timeline and WAL position in one round trip. On a
@@ -100,7 +103,8 @@ const roleQuery = `SELECT pg_is_in_recovery(),
   CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver WHERE received_tli > 0),
                                               (SELECT timeline_id FROM pg_control_checkpoint()))
        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
-  CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END`
+  CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END,
+  current_setting('default_transaction_read_only')`
 
 // ask connects to host:port and runs roleQuery before ctx's deadline.
 func ask(ctx context.Context, cfg Config, password, host string, port int) (probe, error) {
@@ -122,7 +126,7 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 	if res.Err != nil {
 		return probe{}, describe(ctx, res.Err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 3 {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 4 {
 		return probe{}, fmt.Errorf("unexpected answer: %d rows", len(res.Rows))
 	}
 	row := res.Rows[0]
@@ -139,6 +143,7 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 		p.timeline = tl
 	}
 	p.lsn = string(row[2])
+	p.readOnly = string(row[3]) == "on"
 	return p, nil
 }
 
@@ -240,6 +245,10 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			r.Reason = fmt.Sprintf("split brain: peer %s is also a primary on timeline %d; neither may hold the VIP", p.Name, p.Timeline)
 			return r
 		}
+	}
+	if local.readOnly {
+		r.Reason = fmt.Sprintf("primary on timeline %d refuses writes (default_transaction_read_only is on): fenced", local.timeline)
+		return r
 	}
 	r.Pass = true
 	r.Reason = fmt.Sprintf("primary on timeline %d", local.timeline)

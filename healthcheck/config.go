@@ -28,6 +28,10 @@ type Config struct {
 	// FencePath holds the record of a fencing in force; while it exists the
 	// node may not hold the VIP.
 	FencePath string `json:"fence_path,omitempty"`
+	// VIP is the virtual address (no prefix). A primary that passes but does
+	// not hold it asks who answers there: a primary on an older timeline is
+	// a stale VIP holder, which it fences (see FenceVIPHolder).
+	VIP string `json:"vip,omitempty"`
 }
 
 // Peer is another node's database.

@@ -73,10 +73,28 @@ func writeFence(path string, r *FenceRecord) error {
 // check's deadline: new transactions default to read-only and every client
 // session (with its open transaction) is ended. The hard fence, stopping the
 // database, follows in the rejoin unit.
-const softFence = `ALTER SYSTEM SET default_transaction_read_only = on;
-SELECT pg_reload_conf();
-SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
- WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();`
+// Each statement runs on its own: ALTER SYSTEM cannot run in the implicit
+// transaction of a multi-statement query.
+var softFence = []string{
+	`ALTER SYSTEM SET default_transaction_read_only = on`,
+	`SELECT pg_reload_conf()`,
+	// The reload reaches other sessions asynchronously; ending them makes
+	// the fence immediate for every client.
+	`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+}
+
+// fenceAt runs the soft fence on the database at host.
+func fenceAt(ctx context.Context, cfg Config, password, host string) error {
+	c := cfg
+	c.Host = host
+	for _, stmt := range softFence {
+		if _, err := query(ctx, c, password, dbName(cfg), stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Fence is run by the keepalived check when Run found this node a stale
 // primary: it records the fencing, refuses writes at once and starts the
@@ -102,7 +120,7 @@ func Fence(ctx context.Context, cfg Config, password string, r Report) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
 	defer cancel()
 	var errs []error
-	if _, err := query(ctx, cfg, password, dbName(cfg), softFence); err != nil {
+	if err := fenceAt(ctx, cfg, password, cfg.Host); err != nil {
 		errs = append(errs, fmt.Errorf("refuse writes: %w", err))
 	}
 	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", RejoinUnit).CombinedOutput(); err != nil {
@@ -129,4 +147,32 @@ func ClearFenceIfRejoined(cfg Config, r Report, streaming bool) (bool, error) {
 		return false, err
 	}
 	return true, os.Remove(cfg.FencePath)
+}
+
+// FenceVIPHolder is run, detached, by a passing primary's check when the VIP
+// is not on this node: if the database answering at the VIP is a primary on
+// an older timeline than ours, it is stale (a promotion happened behind a cut
+// that VRRP did not see) and is told to refuse writes. Its own check then
+// fails on the read-only setting, its keepalived gives the VIP up, and this
+// node, whose check passes, takes it. A VIP that does not answer, or answers
+// as a standby or as a primary on our timeline or a newer one, is left alone.
+func FenceVIPHolder(ctx context.Context, cfg Config, password string) (string, error) {
+	if cfg.VIP == "" {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+	defer cancel()
+	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
+	if err != nil || local.role != RolePrimary || local.readOnly {
+		return "", err
+	}
+	holder, err := ask(ctx, cfg, password, cfg.VIP, cfg.Port)
+	if err != nil {
+		return "", nil // nobody answers at the VIP: nothing to fence
+	}
+	if holder.role != RolePrimary || holder.timeline >= local.timeline {
+		return "", nil
+	}
+	return fmt.Sprintf("the VIP holder is a primary on older timeline %d (ours %d): told it to refuse writes", holder.timeline, local.timeline),
+		fenceAt(ctx, cfg, password, cfg.VIP)
 }

@@ -236,6 +236,7 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		Container:      inv.Database.ContainerName,
 		DataDir:        inv.Database.DataDir,
 		FencePath:      healthcheck.FencePath,
+		VIP:            vipAddr(inv),
 	}
 	for _, p := range peers(inv, node) {
 		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})

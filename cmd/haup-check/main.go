@@ -23,7 +23,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
@@ -43,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return facts(args[1:], stdout, stderr)
 		case "rejoin":
 			return rejoin(args[1:], stdout, stderr)
+		case "fence-vip":
+			return fenceVIP(args[1:], stdout, stderr)
 		case "record-config":
 			if len(args) != 2 {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
@@ -100,6 +104,54 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// hasLocalAddr reports whether addr is on one of this host's interfaces.
+func hasLocalAddr(addr string) bool {
+	ip := net.ParseIP(addr)
+	addrs, err := net.InterfaceAddrs()
+	if err != nil || ip == nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// fenceVIP is the detached half of the check; one runs at a time.
+func fenceVIP(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check fence-vip", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, password, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: fence-vip: %v\n", err)
+		return 1
+	}
+	lock, err := os.OpenFile("/run/haup/fence-vip.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return 1
+	}
+	defer lock.Close()
+	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		return 0 // another one is at work
+	}
+	did, err := healthcheck.FenceVIPHolder(context.Background(), cfg, password)
+	if did != "" {
+		fmt.Fprintln(stdout, did)
+		exec.Command("logger", "-t", "haup-check", did).Run()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: fence-vip: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
 func check(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -149,6 +201,18 @@ func check(args []string, stdout, stderr io.Writer) int {
 			r.Reason += "; fenced: writes refused, rejoin started"
 		}
 		r.Fenced = true
+	}
+	// A passing primary without the VIP asks, in a detached process so the
+	// check's verdict is not delayed, whether the VIP holder is a stale
+	// primary, and fences it.
+	if keepalived && r.Pass && cfg.VIP != "" && !hasLocalAddr(cfg.VIP) {
+		if self, err := os.Executable(); err == nil {
+			cmd := exec.Command(self, "fence-vip", "-config", *config)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			if cmd.Start() == nil {
+				cmd.Process.Release()
+			}
+		}
 	}
 	// A state file that cannot be written must not change the verdict.
 	if keepalived {

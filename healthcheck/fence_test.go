@@ -1,0 +1,113 @@
+package healthcheck
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// exec runs sql on s as postgres and returns the error.
+func (s *server) exec(host, sql string) error {
+	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", host, s.port))
+	if err != nil {
+		return err
+	}
+	pc.Password = testPassword
+	conn, err := pgconn.ConnectConfig(context.Background(), pc)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), sql).ReadAll()
+	return err
+}
+
+// forkedPair returns an old primary and its promoted standby (timeline 2),
+// with a table the old one can still write to.
+func forkedPair(t *testing.T) (old, promoted *server) {
+	old = newPrimary(t, "")
+	if err := old.exec("127.0.0.1", "CREATE TABLE t (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	promoted = newStandby(t, old)
+	promoted.run("pg_ctl", "-D", promoted.data(), "-w", "promote")
+	return old, promoted
+}
+
+func TestStalePrimaryIsMarkedAndFenced(t *testing.T) {
+	old, promoted := forkedPair(t)
+	cfg := old.config(promoted)
+	cfg.FencePath = filepath.Join(t.TempDir(), "fence.json")
+	r := check(t, cfg, testPassword)
+	if r.Pass || r.Stale == nil || r.Stale.Timeline != 2 {
+		t.Fatalf("stale primary: %+v", r)
+	}
+	if err := old.exec("127.0.0.1", "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatalf("before the fence the old primary takes writes: %v", err)
+	}
+	// The rejoin unit cannot start here (no systemd): the soft fence and the
+	// record must still be in place.
+	err := Fence(context.Background(), cfg, testPassword, r)
+	if err == nil || !strings.Contains(err.Error(), RejoinUnit) {
+		t.Logf("fence: %v", err)
+	}
+	if err := old.exec("127.0.0.1", "INSERT INTO t VALUES (2)"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("the fenced primary still takes writes: %v", err)
+	}
+	rec, err := ReadFence(cfg.FencePath)
+	if err != nil || rec == nil || rec.Peer != "peer-0" || rec.PeerTimeline != 2 || rec.Timeline != 1 {
+		t.Fatalf("fence record: %+v, %v", rec, err)
+	}
+	// Even with its peer out of sight, a fenced primary does not pass.
+	alone := old.config()
+	if r := check(t, alone, testPassword); r.Pass || !strings.Contains(r.Reason, "refuses writes") {
+		t.Fatalf("fenced primary alone: %+v", r)
+	}
+	// The newer primary is untouched.
+	if err := promoted.exec("127.0.0.1", "INSERT INTO t VALUES (3)"); err != nil {
+		t.Fatalf("the new primary refuses writes: %v", err)
+	}
+}
+
+// TestFenceVIPHolder: the promoted node does not hold the VIP, which is still
+// on the old primary (a cut that VRRP did not see); the promoted node's check
+// tells the stale holder to refuse writes. The old primary listens on
+// 127.0.0.2, standing for the VIP, on the promoted one's port.
+func TestFenceVIPHolder(t *testing.T) {
+	old, promoted := forkedPair(t)
+	old.stop()
+	f, _ := os.OpenFile(filepath.Join(old.data(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "\nport = %d\nlisten_addresses = '127.0.0.2'\n", promoted.port)
+	f.Close()
+	h, _ := os.OpenFile(filepath.Join(old.data(), "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	h.WriteString("host all all 127.0.0.0/8 scram-sha-256\n")
+	h.Close()
+	old.port = promoted.port
+	old.start()
+	cfg := promoted.config()
+	cfg.VIP = "127.0.0.2"
+	// A VIP on an older timeline is fenced; ours is not.
+	did, err := FenceVIPHolder(context.Background(), cfg, testPassword)
+	if err != nil || !strings.Contains(did, "older timeline 1") {
+		t.Fatalf("fence VIP holder: %q, %v", did, err)
+	}
+	if err := old.exec("127.0.0.2", "INSERT INTO t VALUES (1)"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("the stale VIP holder still takes writes: %v", err)
+	}
+	if err := promoted.exec("127.0.0.1", "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatalf("the new primary refuses writes: %v", err)
+	}
+	// The other way round nothing happens: the old primary never fences a
+	// newer one.
+	back := Config{Node: "old", Host: "127.0.0.2", Port: old.port, User: "postgres", Database: "postgres", DeadlineMillis: 800, VIP: "127.0.0.1"}
+	if did, err := FenceVIPHolder(context.Background(), back, testPassword); did != "" || err != nil {
+		t.Fatalf("old primary acted on the newer one: %q, %v", did, err)
+	}
+	_ = strconv.Itoa
+}
