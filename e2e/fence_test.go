@@ -140,7 +140,7 @@ func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]floa
 	// A client connected straight to the old primary, as a pooler would be,
 	// keeps writing numbered rows; acknowledged ids are recorded.
 	var mu sync.Mutex
-	acked := map[int64]bool{}
+	acked := map[string]bool{}
 	wctx, stopWriter := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -152,16 +152,17 @@ func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]floa
 				time.Sleep(100 * time.Millisecond)
 				continue
 			}
-			for wctx.Err() == nil {
-				var id int64
+			for i := 0; wctx.Err() == nil; i++ {
+				// Notes are unique: ids may repeat on two timelines.
+				note := fmt.Sprintf("direct %d %d", time.Now().UnixNano(), i)
 				qctx, cancel := context.WithTimeout(wctx, 60*time.Second)
-				err := conn.QueryRow(qctx, `INSERT INTO haup_e2e (note) VALUES ('direct to old primary') RETURNING id`).Scan(&id)
+				_, err := conn.Exec(qctx, `INSERT INTO haup_e2e (note) VALUES ($1)`, note)
 				cancel()
 				if err != nil {
 					break
 				}
 				mu.Lock()
-				acked[id] = true
+				acked[note] = true
 				mu.Unlock()
 				time.Sleep(50 * time.Millisecond)
 			}
@@ -171,6 +172,7 @@ func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]floa
 	}()
 	s := sampleVIP()
 	mustHaup(t, 0, "lab", "freeze", old, "postgres")
+	frozenAt := time.Now()
 	frozen := true
 	defer func() {
 		if frozen {
@@ -178,9 +180,8 @@ func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]floa
 		}
 	}()
 	waitVIP(t, next, 60*time.Second)
-	if wait := 30*time.Second - time.Since(time.Now()); wait > 0 {
-		time.Sleep(20 * time.Second)
-	}
+	// Frozen for 30 s in all.
+	time.Sleep(time.Until(frozenAt.Add(30 * time.Second)))
 	mustHaup(t, 0, "lab", "thaw", old, "postgres")
 	frozen = false
 	thaw := time.Now()
@@ -229,9 +230,9 @@ func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]floa
 	}
 	defer conn.Close(ctx)
 	stale := 0
-	for id := range acked {
+	for note := range acked {
 		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE id = $1`, id).Scan(&n); err == nil && n == 0 {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&n); err == nil && n == 0 {
 			stale++
 		}
 	}
@@ -259,7 +260,6 @@ func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]floa
 	if strings.Contains(r.stdout, "rejoin") {
 		t.Errorf("diff still plans a rejoin:\n%s", r.stdout)
 	}
-	_ = fmt.Sprint()
 }
 
 // isPrimary reports whether node's database answers as a primary, asked
@@ -286,16 +286,18 @@ func isPrimary(ctx context.Context, t *testing.T, node string) bool {
 func postgresCut(ctx context.Context, t *testing.T, metrics map[string]float64) {
 	old, next := primaryAndStandby(t)
 	var mu sync.Mutex
-	var acked []int64
+	// Notes are unique: ids from a sequence may repeat on two timelines.
+	var acked []string
 	wctx, stopWriter := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for wctx.Err() == nil {
-			if id, err := writeThroughVIP(wctx, t, "during cut"); err == nil {
+		for i := 0; wctx.Err() == nil; i++ {
+			note := fmt.Sprintf("cut %d %d", time.Now().UnixNano(), i)
+			if _, err := writeThroughVIP(wctx, t, note); err == nil {
 				mu.Lock()
-				acked = append(acked, id)
+				acked = append(acked, note)
 				mu.Unlock()
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -359,9 +361,9 @@ func postgresCut(ctx context.Context, t *testing.T, metrics map[string]float64) 
 	}
 	defer conn.Close(ctx)
 	lost := 0
-	for _, id := range acked {
+	for _, note := range acked {
 		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE id = $1`, id).Scan(&n); err == nil && n == 0 {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&n); err == nil && n == 0 {
 			lost++
 		}
 	}

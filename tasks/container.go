@@ -78,9 +78,8 @@ func specDiff(old, new, name string) string {
 func runContainer(spec ContainerSpec, replace bool) func(context.Context, remote.Host) error {
 	return func(ctx context.Context, h remote.Host) error {
 		var b strings.Builder
-		b.WriteString("set -e\n")
 		if replace {
-			fmt.Fprintf(&b, "docker rm -f %s >/dev/null\n", shq(spec.Name))
+			fmt.Fprintf(&b, "docker rm -f %s >/dev/null && ", shq(spec.Name))
 		}
 		args := spec.runArgs()
 		for i, a := range args {

@@ -23,7 +23,7 @@ func dirChanges(d Dir, actual FileFact) []Change {
 	c.stage = stageHost
 	c.do = func(ctx context.Context, h remote.Host) error {
 		p := shq(d.Path)
-		script := fmt.Sprintf("set -e\nmkdir -p %s\nchown %d:%d %s\nchmod %04o %s\n", p, d.UID, d.GID, p, d.Mode, p)
+		script := fmt.Sprintf("mkdir -p %s && chown %d:%d %s && chmod %04o %s\n", p, d.UID, d.GID, p, d.Mode, p)
 		if _, err := h.Exec(ctx, script); err != nil {
 			return fmt.Errorf("dir %s: %w", d.Path, err)
 		}
@@ -90,7 +90,7 @@ func shortHash(h string) string {
 func chmodFile(f File) func(context.Context, remote.Host) error {
 	return func(ctx context.Context, h remote.Host) error {
 		p := shq(f.Path)
-		script := fmt.Sprintf("set -e\nchown %d:%d %s\nchmod %04o %s\n", f.UID, f.GID, p, f.Mode, p)
+		script := fmt.Sprintf("chown %d:%d %s && chmod %04o %s\n", f.UID, f.GID, p, f.Mode, p)
 		if _, err := h.Exec(ctx, script); err != nil {
 			return fmt.Errorf("file %s: %w", f.Path, err)
 		}
@@ -107,14 +107,14 @@ func installFile(f File) func(context.Context, remote.Host) error {
 		if err != nil {
 			return fmt.Errorf("file %s: upload: %w", f.Path, err)
 		}
+		// One line: validate (exit 3 with the validator's words), keep the
+		// old file, install beside it and rename over it.
 		var b strings.Builder
-		fmt.Fprintf(&b, "set -e\nt=%s\np=%s\n", shq(staged), shq(f.Path))
+		fmt.Fprintf(&b, "t=%s; p=%s; ", shq(staged), shq(f.Path))
 		if f.Validate != "" {
-			fmt.Fprintf(&b, "if ! out=$(%s 2>&1); then echo \"$out\" >&2; exit 3; fi\n",
-				fmt.Sprintf(f.Validate, `"$t"`))
+			fmt.Fprintf(&b, "if ! out=$(%s 2>&1); then echo \"$out\" >&2; exit 3; fi; ", fmt.Sprintf(f.Validate, `"$t"`))
 		}
-		fmt.Fprintf(&b, "if [ -f \"$p\" ]; then cp -p \"$p\" \"$p.haup-bak\"; fi\n")
-		fmt.Fprintf(&b, "install -m %04o -o %d -g %d \"$t\" \"$p.haup-new\"\nmv -f \"$p.haup-new\" \"$p\"\n", f.Mode, f.UID, f.GID)
+		fmt.Fprintf(&b, "{ [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m %04o -o %d -g %d \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", f.Mode, f.UID, f.GID)
 		if _, err := h.Exec(ctx, b.String()); err != nil {
 			var ee *remote.ExitError
 			if f.Validate != "" && asExit(err, &ee) && ee.Code == 3 {

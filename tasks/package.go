@@ -11,9 +11,7 @@ import (
 // configuration already on the node. Its output is kept in memory, never in a
 // file left on the node, and shown only when it fails. The package lists are refreshed only when
 // the first try fails, so a node with fresh lists pays for no update.
-const installKeepalived = `export DEBIAN_FRONTEND=noninteractive
-inst() { apt-get install -y -q -o Dpkg::Options::=--force-confold keepalived; }
-out=$(inst 2>&1) || out=$( { apt-get update -q && inst; } 2>&1) || { printf '%s\n' "$out" | tail -20 >&2; exit 1; }
+const installKeepalived = `export DEBIAN_FRONTEND=noninteractive; inst() { apt-get install -y -q -o Dpkg::Options::=--force-confold keepalived; }; out=$(inst 2>&1) || out=$( { apt-get update -q && inst; } 2>&1) || { printf '%s\n' "$out" | tail -20 >&2; exit 1; }
 `
 
 func packageChanges(f *Facts) []Change {
