@@ -113,7 +113,7 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 	switch {
 	case f.DockerError != "":
 		ns.Container = "unknown"
-		ns.StatusError = "docker: " + f.DockerError
+		ns.StatusError = f.DockerError
 	case f.ContainerError != "":
 		ns.Container = "unknown"
 		ns.StatusError = "container: " + f.ContainerError
@@ -126,11 +126,14 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Role, ns.Timeline = db.Role, db.Timeline
 		ns.Replication, ns.Repmgr = db.Replication, db.Repmgr
 		ns.PostgreSQL, ns.TimescaleDB = db.PostgreSQL, db.TimescaleDB
-		if db.StatusError != "" {
-			ns.StatusError = db.StatusError
-		}
+		dbErr := db.StatusError
 		if db.Role == healthcheck.RoleDown {
-			ns.StatusError = db.Reason
+			dbErr = db.Reason
+		}
+		if dbErr != "" && ns.StatusError != "" {
+			ns.StatusError += "; " + dbErr
+		} else if dbErr != "" {
+			ns.StatusError = dbErr
 		}
 	} else if f.DatabaseError != "" {
 		ns.StatusError = "database: " + f.DatabaseError
@@ -353,6 +356,9 @@ func (cs *ClusterStatus) Print(w io.Writer) {
 		}
 		if n.Fence != nil {
 			fmt.Fprintf(w, "%s: fenced since %s (%s): %s\n", n.Node, n.Fence.At.Format("2006-01-02 15:04:05Z"), n.Fence.State, n.Fence.Reason)
+			if n.Fence.Error != "" {
+				fmt.Fprintf(w, "%s: rejoin: %s\n", n.Node, n.Fence.Error)
+			}
 		}
 		for _, d := range n.Diverged {
 			fmt.Fprintf(w, "%s: diverged data kept in %s\n", n.Node, d)

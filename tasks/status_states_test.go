@@ -1,0 +1,99 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/probe"
+	"github.com/haup-project/haup/remote"
+)
+
+// TestStatusTellsUnknownFromDown: each way of not knowing a node's state
+// reads as what it is, with its reason, never as "absent" or "down"; the
+// table and JSON are golden.
+func TestStatusTellsUnknownFromDown(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	standby := func() *Facts {
+		f := convergedFacts(t, d, healthcheck.RoleStandby)
+		f.Keepalived.State = "FAULT"
+		f.Database.Timeline = 2
+		f.Database.Replication = []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0}}
+		f.LastCheck = &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)", At: at}
+		f.LastCheckAgeS = 1
+		return f
+	}
+	cases := []struct {
+		name string
+		ns   func() NodeStatus
+	}{
+		{"ssh refused", func() NodeStatus {
+			return NodeStatus{Node: "pg-1", Address: "192.168.89.133", Role: RoleUnknown, Keepalived: "unknown", Container: "unknown",
+				Error: "ssh: dial tcp 192.168.89.133:22: connect: connection refused"}
+		}},
+		{"sudo refused", func() NodeStatus {
+			h := remote.NewFake("pg-1").On("facts", func(string) (remote.Result, error) {
+				return remote.Result{}, errors.New("user admin cannot run sudo without a password on 192.168.89.133: sudo: a password is required")
+			})
+			return NodeStatusOf(context.Background(), h, inv, inv.Nodes[1], fakeCheck)
+		}},
+		{"docker stopped", func() NodeStatus {
+			f := standby()
+			f.Docker, f.DockerError, f.Container = "", "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", nil
+			f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: healthcheck.RoleDown, Reason: "local database: connection refused"}}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
+		{"database stopped", func() NodeStatus {
+			f := standby()
+			f.Container.Status = "exited"
+			f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: healthcheck.RoleDown, Reason: "local database: connection refused"}}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
+		{"standby on newer timeline", func() NodeStatus {
+			return nodeStatusFromFacts(inv, inv.Nodes[1], standby())
+		}},
+		{"check not running", func() NodeStatus {
+			f := standby()
+			f.LastCheckAgeS = 600
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
+		{"fenced", func() NodeStatus {
+			f := standby()
+			f.Fence = &healthcheck.FenceRecord{At: at, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2)", State: "waiting", Error: "not rejoining yet: no peer answers as a primary"}
+			f.Diverged = []string{"/data/timescaledb.diverged-20261124T100000Z"}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
+		{"locked", func() NodeStatus {
+			f := standby()
+			f.Lock = &probe.Lock{Holder: "ops@laptop pid 4242", Command: "apply", Since: at}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
+	}
+	var out strings.Builder
+	for _, c := range cases {
+		ns := c.ns()
+		ns.LastCheckAgeS = float64(int(ns.LastCheckAgeS))
+		primary := NodeStatus{Node: "pg-0", Address: "192.168.89.131", Reachable: true, Keepalived: "MASTER", HoldsVIP: true,
+			Role: healthcheck.RolePrimary, Timeline: 2, Container: "running"}
+		cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: []NodeStatus{primary, ns}}
+		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
+		out.WriteString("== " + c.name + "\n")
+		cs.Print(&out)
+		j, _ := json.MarshalIndent(ns, "", "  ")
+		out.Write(j)
+		out.WriteString("\n\n")
+	}
+	golden(t, "status-states.txt", []byte(out.String()))
+	txt := out.String()
+	for _, want := range []string{"sudo was refused", "Cannot connect to the Docker daemon", "connection refused", "last ran 600 s ago", "diverged data kept in", "locked by ops@laptop"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("status output lacks %q", want)
+		}
+	}
+}
