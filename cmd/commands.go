@@ -10,6 +10,7 @@ func subcommands() []*cobra.Command {
 		newDiffCmd(),
 		newApplyCmd(),
 		newStatusCmd(),
+		newRejoinCmd(),
 		newLabCmd(),
 		newVersionCmd(),
 	}

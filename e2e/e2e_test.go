@@ -50,6 +50,7 @@ func TestEndToEnd(t *testing.T) {
 		{"check-removed", func(t *testing.T) { checkRemoved(t) }},
 		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},
+		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 	}
 	for _, s := range steps {

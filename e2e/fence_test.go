@@ -373,3 +373,28 @@ func postgresCut(ctx context.Context, t *testing.T, metrics map[string]float64) 
 		t.Errorf("diff plans a rejoin after healing:\n%s", r.stdout)
 	}
 }
+
+// rejoinCommand: `haup rejoin` of the standby re-clones it with its data
+// kept aside; of the primary it is refused and changes nothing.
+func rejoinCommand(ctx context.Context, t *testing.T) {
+	primary, standby := primaryAndStandby(t)
+	r := haup(t, "rejoin", primary, labInventory)
+	if r.code != 1 || !strings.Contains(r.stderr, "is the current primary") {
+		t.Fatalf("rejoin of the primary: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if h := vipHolders(); len(h) != 1 || h[0] != primary {
+		t.Fatalf("a refused rejoin moved the VIP: %v", h)
+	}
+	before := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l")
+	id, _ := waitWrite(ctx, t, "before rejoin", 10*time.Second)
+	start := time.Now()
+	mustHaup(t, 0, "rejoin", standby, labInventory)
+	t.Logf("rejoin of %s took %.1f s", standby, time.Since(start).Seconds())
+	waitReplicated(ctx, t, nodeAddr(standby), id, 60*time.Second)
+	after := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l")
+	if after == before {
+		t.Errorf("the standby's old data was not kept aside (%s directories before and after)", before)
+	}
+	waitStatus(t, "healthy", 0, 60*time.Second)
+	mustHaup(t, 0, "diff", labInventory)
+}

@@ -74,26 +74,77 @@ func clusterChanges(plan *Plan) {
 		if why == "" {
 			continue
 		}
-		target := "the current primary"
-		if len(current) == 1 {
-			target = current[0]
-		}
-		np.Changes = append(np.Changes, Change{
-			Op: OpReplace, Kind: "database", Name: np.Node.Name,
-			Summary: fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
-				target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
-			Blocked: blocked,
-			stage:   stageRejoin,
-			do: func(ctx context.Context, h remote.Host) error {
-				// The unit serialises this with a rejoin the check may
-				// have started already; it waits until the node streams.
-				if _, err := h.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
-					return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + healthcheck.RejoinUnit + " on the node says more)", Err: err}
-				}
-				return nil
-			},
-		})
+		np.Changes = append(np.Changes, rejoinChange(plan, np, why, blocked, current))
 	}
+}
+
+// rejoinChange brings np's node back as a standby of the current primary
+// through the haup-rejoin unit on the node.
+func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []string) Change {
+	target := "the current primary"
+	if len(current) == 1 {
+		target = current[0]
+	}
+	return Change{
+		Op: OpReplace, Kind: "database", Name: np.Node.Name,
+		Summary: fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
+			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
+		Blocked: blocked,
+		stage:   stageRejoin,
+		do: func(ctx context.Context, h remote.Host) error {
+			// The unit serialises this with a rejoin the check may have
+			// started already; it waits until the node streams.
+			if _, err := h.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
+				return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + healthcheck.RejoinUnit + " on the node says more)", Err: err}
+			}
+			return nil
+		},
+	}
+}
+
+// RejoinPlan is the plan of `haup rejoin NODE`: the node's rejoin alone. It
+// refuses the current primary, and a cluster without exactly one current
+// primary to clone from.
+func RejoinPlan(plan *Plan, node string) (*Plan, error) {
+	var np *NodePlan
+	newest := 0
+	var current []string
+	for _, n := range plan.Nodes {
+		if n.Facts.Role() == healthcheck.RolePrimary && n.Facts.Database.Timeline >= newest {
+			if n.Facts.Database.Timeline > newest {
+				current = nil
+			}
+			newest = n.Facts.Database.Timeline
+			current = append(current, n.Node.Name)
+		}
+		if n.Node.Name == node {
+			np = n
+		}
+	}
+	if np == nil {
+		return nil, fmt.Errorf("no node %q in the inventory", node)
+	}
+	if len(current) != 1 {
+		return nil, fmt.Errorf("refusing: the cluster has %d current primaries (%s), a rejoin needs exactly one to clone from", len(current), strings.Join(current, ", "))
+	}
+	if current[0] == node {
+		return nil, fmt.Errorf("refusing: %s is the current primary; a rejoin would stop it (use a switchover first)", node)
+	}
+	why := "asked for by haup rejoin"
+	if np.Facts.Role() == healthcheck.RoleStandby && isStreaming(np.Facts) {
+		why = "asked for by haup rejoin (it streams now: its data is cloned again)"
+	}
+	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
+	one.Changes = []Change{rejoinChange(plan, one, why, "", current)}
+	out := &Plan{Inventory: plan.Inventory}
+	for _, n := range plan.Nodes {
+		if n == np {
+			out.Nodes = append(out.Nodes, one)
+		} else {
+			out.Nodes = append(out.Nodes, &NodePlan{Node: n.Node, Facts: n.Facts})
+		}
+	}
+	return out, nil
 }
 
 // isStreaming reports whether a node's database is a standby that streams.

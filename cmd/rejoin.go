@@ -1,0 +1,56 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/haup-project/haup/tasks"
+)
+
+func newRejoinCmd() *cobra.Command {
+	var f planFlags
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "rejoin NODE [INVENTORY]",
+		Short: "Bring a node back as a standby of the current primary",
+		Long: `rejoin stops NODE's database, moves its data directory aside (never deleted:
+DATA_DIR.diverged-<time>), starts it again so that it clones from the current
+primary, and waits until it streams. It is what the health check does by itself
+to a stale primary; use it for a standby that is broken or far behind.
+
+It refuses the current primary, and a cluster without exactly one current
+primary. The plan is printed first; --dry-run prints only the plan.
+
+Exit status: 0 success, 1 error or refusal.`,
+		Example: "  haup rejoin pg-1 inventory.yaml\n  haup rejoin --dry-run pg-1",
+		Args:    cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			node := args[0]
+			full, hosts, closeAll, err := f.plan(cmd, args[1:])
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			plan, err := tasks.RejoinPlan(full, node)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			plan.Print(out, tasks.Style{Color: !f.noColor && colorOK(out)})
+			if dryRun {
+				return nil
+			}
+			recaps, err := tasks.Apply(cmd.Context(), plan, hosts, tasks.ApplyOptions{Progress: cmd.ErrOrStderr()})
+			fmt.Fprintln(out)
+			tasks.PrintRecap(out, recaps)
+			if err != nil {
+				return fmt.Errorf("rejoin failed: %w", err)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan only")
+	return cmd
+}
