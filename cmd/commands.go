@@ -11,6 +11,7 @@ func subcommands() []*cobra.Command {
 		newApplyCmd(),
 		newStatusCmd(),
 		newRejoinCmd(),
+		newSwitchoverCmd(),
 		newLabCmd(),
 		newVersionCmd(),
 	}

@@ -47,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rejoin(args[1:], stdout, stderr)
 		case "fence-vip":
 			return fenceVIP(args[1:], stdout, stderr)
+		case "demote", "undemote", "wait-replay", "promote":
+			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "record-config":
 			if len(args) != 2 {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
@@ -99,6 +101,51 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if err := healthcheck.Rejoin(ctx, cfg, password, healthcheck.RejoinOptions{Wait: *wait, Reason: *reason, Log: stdout}); err != nil {
 		fmt.Fprintf(stderr, "haup-check: rejoin: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// switchoverStep runs one step of a switchover that haup orchestrates:
+//
+//	demote               refuse writes; print the WAL position after it
+//	undemote             take writes again
+//	wait-replay LSN      wait (-timeout) until this standby replayed LSN
+//	promote OLD_PRIMARY  promote this standby, record it in repmgr's metadata
+func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check "+step, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long the step may take")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, password, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: %s: %v\n", step, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout+5*time.Second)
+	defer cancel()
+	rest := fs.Args()
+	switch {
+	case step == "demote":
+		var lsn string
+		if lsn, err = healthcheck.Demote(ctx, cfg, password); err == nil {
+			fmt.Fprintln(stdout, lsn)
+		}
+	case step == "undemote":
+		err = healthcheck.Undemote(ctx, cfg, password)
+	case step == "wait-replay" && len(rest) == 1:
+		err = healthcheck.WaitReplay(ctx, cfg, password, rest[0], *timeout)
+	case step == "promote" && len(rest) == 1:
+		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
+	default:
+		fmt.Fprintf(stderr, "usage: haup-check %s (see haup-check's documentation)\n", step)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: %s: %v\n", step, err)
 		return 1
 	}
 	return 0

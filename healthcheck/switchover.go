@@ -1,0 +1,116 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Demote makes the local primary refuse writes (the soft fence: sessions
+// ended, new transactions read-only) and returns its WAL position
+// afterwards: every write it acknowledged is at or before that position.
+// The check fails from now on, so keepalived gives the VIP up.
+func Demote(ctx context.Context, cfg Config, password string) (string, error) {
+	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
+	if err != nil {
+		return "", err
+	}
+	if local.role != RolePrimary {
+		return "", errors.New("the local database is not a primary")
+	}
+	if err := fenceAt(ctx, cfg, password, cfg.Host); err != nil {
+		return "", err
+	}
+	rows, err := query(ctx, cfg, password, dbName(cfg), `SELECT pg_current_wal_lsn()::text`)
+	if err != nil || len(rows) != 1 {
+		return "", fmt.Errorf("read the WAL position: %v", err)
+	}
+	return rows[0][0], nil
+}
+
+// Undemote lifts Demote: the primary takes writes again (a switchover that
+// could not finish).
+func Undemote(ctx context.Context, cfg Config, password string) error {
+	for _, stmt := range []string{`ALTER SYSTEM RESET default_transaction_read_only`, `SELECT pg_reload_conf()`} {
+		if _, err := query(ctx, cfg, password, dbName(cfg), stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WaitReplay waits until the local standby has replayed lsn.
+func WaitReplay(ctx context.Context, cfg Config, password, lsn string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		rows, err := query(ctx, cfg, password, dbName(cfg),
+			fmt.Sprintf(`SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn, coalesce(pg_last_wal_replay_lsn()::text, '')`, quoteLSN(lsn)))
+		if err == nil && len(rows) == 1 {
+			if rows[0][0] == "t" {
+				return nil
+			}
+			last = rows[0][1]
+		} else if err != nil {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not replayed up to %s within %s (at %s)", lsn, timeout, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// quoteLSN keeps an LSN ("16/B374D848") from carrying anything else.
+func quoteLSN(lsn string) string {
+	for _, c := range lsn {
+		if !(c == '/' || c >= '0' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f') {
+			return "0/0"
+		}
+	}
+	return lsn
+}
+
+// Promote promotes the local standby, waiting until it is a primary, and
+// records the new roles in repmgr's metadata (as `repmgr standby promote`
+// would) so that repmgrd keeps watching the right upstream.
+func Promote(ctx context.Context, cfg Config, password, repmgrDB, oldPrimary string) error {
+	if _, err := query(ctx, cfg, password, dbName(cfg), `SELECT pg_promote(true, 60)`); err != nil {
+		return fmt.Errorf("pg_promote: %w", err)
+	}
+	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
+	if err != nil || local.role != RolePrimary {
+		return fmt.Errorf("not a primary after pg_promote (%v)", err)
+	}
+	if repmgrDB == "" {
+		return nil
+	}
+	stmts := []string{
+		fmt.Sprintf(`UPDATE repmgr.nodes SET type = 'primary', upstream_node_id = NULL, active = true WHERE node_name = %s`, sqlString(cfg.Node)),
+		fmt.Sprintf(`UPDATE repmgr.nodes SET type = 'standby', upstream_node_id = (SELECT node_id FROM repmgr.nodes WHERE node_name = %s) WHERE node_name = %s`,
+			sqlString(cfg.Node), sqlString(oldPrimary)),
+	}
+	for _, s := range stmts {
+		if _, err := query(ctx, cfg, password, repmgrDB, s); err != nil {
+			return fmt.Errorf("repmgr metadata: %w", err)
+		}
+	}
+	return nil
+}
+
+func sqlString(s string) string {
+	out := "'"
+	for _, c := range s {
+		if c == '\'' {
+			out += "''"
+		} else {
+			out += string(c)
+		}
+	}
+	return out + "'"
+}

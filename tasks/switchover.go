@@ -1,0 +1,170 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/remote"
+)
+
+// Switchover is a planned role change from the current primary to a
+// streaming standby, checked against the cluster's facts.
+type Switchover struct {
+	From, To     *NodePlan
+	LagBytes     int64
+	CheckSeconds int
+	vip          string
+}
+
+// PlanSwitchover checks that a switchover to node to (or, when empty, to the
+// only standby) can lose no acknowledged write, and returns it. It refuses a
+// cluster that is not healthy, with the reason.
+func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
+	var primaries, standbys, holders []*NodePlan
+	for _, np := range plan.Nodes {
+		f := np.Facts
+		if f.Fence != nil {
+			return nil, fmt.Errorf("refusing: %s is fenced (%s); let it rejoin first", np.Node.Name, f.Fence.State)
+		}
+		switch f.Role() {
+		case healthcheck.RolePrimary:
+			primaries = append(primaries, np)
+		case healthcheck.RoleStandby:
+			standbys = append(standbys, np)
+		}
+		if f.Iface.HoldsVIP {
+			holders = append(holders, np)
+		}
+	}
+	switch {
+	case len(primaries) != 1:
+		return nil, fmt.Errorf("refusing: the cluster has %d primaries; a switchover needs exactly one", len(primaries))
+	case len(holders) == 0:
+		return nil, fmt.Errorf("refusing: no node holds the VIP %s", plan.Inventory.Keepalived.VirtualIPAddress)
+	case len(holders) > 1 || holders[0] != primaries[0]:
+		return nil, fmt.Errorf("refusing: the VIP is not on the primary %s alone", primaries[0].Node.Name)
+	}
+	sw := &Switchover{From: primaries[0], CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: vipAddr(plan.Inventory)}
+	if to == "" {
+		if len(standbys) != 1 {
+			return nil, fmt.Errorf("refusing: %d standbys; name the target with --to", len(standbys))
+		}
+		to = standbys[0].Node.Name
+	}
+	for _, np := range plan.Nodes {
+		if np.Node.Name == to {
+			sw.To = np
+		}
+	}
+	switch {
+	case sw.To == nil:
+		return nil, fmt.Errorf("no node %q in the inventory", to)
+	case sw.To == sw.From:
+		return nil, fmt.Errorf("refusing: %s is already the primary", to)
+	case !isStreaming(sw.To.Facts):
+		state := sw.To.Facts.Role()
+		if state == "" {
+			state = "unknown: " + sw.To.Facts.DatabaseError
+		} else if state == healthcheck.RoleStandby {
+			state = "a standby that does not stream"
+		}
+		return nil, fmt.Errorf("refusing: %s is not a streaming standby (%s)", to, state)
+	}
+	sw.LagBytes = sw.To.Facts.Database.Replication[0].LagBytes
+	return sw, nil
+}
+
+// Print writes the switchover's plan with its consequences.
+func (sw *Switchover) Print(w io.Writer) {
+	from, to := sw.From.Node.Name, sw.To.Node.Name
+	fmt.Fprintf(w, "Switchover %s -> %s (%s replays %d bytes behind now)\n", from, to, to, sw.LagBytes)
+	steps := []string{
+		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here", from),
+		fmt.Sprintf("%s: wait until it has replayed everything %s acknowledged (at most 30 s, else %s takes writes again and nothing else changes)", to, from, from),
+		fmt.Sprintf("%s: promote (a new timeline), recorded in repmgr's metadata", to),
+		fmt.Sprintf("the VIP moves to %s: %s's check fails, %s's passes (about one check interval, %d s); writes succeed again", to, from, to, sw.CheckSeconds),
+		fmt.Sprintf("%s: rejoin as a standby of %s: stops, keeps its data directory aside, clones from %s (a full clone)", from, to, to),
+	}
+	for i, s := range steps {
+		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
+	}
+	fmt.Fprintf(w, "\nWrite outage: from step 1 to step 4, about %d-%d s. No acknowledged write is lost.\n", sw.CheckSeconds, sw.CheckSeconds+3)
+}
+
+// SwitchoverResult is what a switchover measured.
+type SwitchoverResult struct {
+	// Outage runs from the demotion to the VIP on the new primary.
+	Outage time.Duration
+	Rejoin time.Duration
+}
+
+// RunSwitchover carries the switchover out over haup's own connections. If
+// anything fails before the promotion, the old primary takes writes again; if
+// anything fails after it, the new primary stays the one writable primary and
+// the error says how to finish.
+func RunSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io.Writer) (SwitchoverResult, error) {
+	var res SwitchoverResult
+	from, to := sw.From.Node.Name, sw.To.Node.Name
+	hf, ht := hosts[from], hosts[to]
+	say := func(node, format string, args ...any) { fmt.Fprintf(progress, "%s: %s\n", node, fmt.Sprintf(format, args...)) }
+	lock, err := newNodeLock("switchover")
+	if err != nil {
+		return res, err
+	}
+	for _, h := range []remote.Host{hf, ht} {
+		if err := lock.acquire(ctx, h); err != nil {
+			return res, fmt.Errorf("%s: %w (nothing was changed)", h.Name(), err)
+		}
+		defer lock.release(context.WithoutCancel(ctx), h)
+	}
+	agent := shq(healthcheck.BinaryPath)
+	start := time.Now()
+	say(from, "refusing writes")
+	out, err := hf.Exec(ctx, agent+" demote\n")
+	if err != nil {
+		return res, fmt.Errorf("%s: demote: %w (check %s: it may refuse writes; `haup-check undemote` on it lifts that)", from, err, from)
+	}
+	lsn := strings.TrimSpace(string(out.Stdout))
+	undo := func(cause error) error {
+		if _, err := hf.Exec(context.WithoutCancel(ctx), agent+" undemote\n"); err != nil {
+			return fmt.Errorf("%w; and %s could not take writes again: %v: run `haup-check undemote` on it", cause, from, err)
+		}
+		return fmt.Errorf("%w; switchover stopped, %s takes writes again and stays the primary", cause, from)
+	}
+	say(to, "waiting to replay up to %s", lsn)
+	if _, err := ht.Exec(ctx, agent+" wait-replay -timeout 30s "+shq(lsn)+"\n"); err != nil {
+		return res, undo(fmt.Errorf("%s: %w", to, err))
+	}
+	say(to, "promoting")
+	if _, err := ht.Exec(ctx, agent+" promote "+shq(from)+"\n"); err != nil {
+		// Promoted or not? Only a node that is not a primary may be undone.
+		if r, cerr := ht.Exec(ctx, agent+" -json || true\n"); cerr == nil && strings.Contains(string(r.Stdout), `"role":"primary"`) {
+			return res, fmt.Errorf("%s: promoted, but: %w; %s is the primary now, run `haup rejoin %s` to finish", to, err, to, from)
+		}
+		return res, undo(fmt.Errorf("%s: promote: %w", to, err))
+	}
+	vipCheck := fmt.Sprintf("ip -o -4 addr show dev %s | grep -qF ' %s/'\n", shq(sw.To.Node.Interface), sw.vip)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, err := ht.Exec(ctx, vipCheck); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("%s is the primary but did not take the VIP within 60 s: see `haup status`", to)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res.Outage = time.Since(start)
+	say(to, "holds the VIP %.1f s after writes were refused on %s", res.Outage.Seconds(), from)
+	say(from, "rejoining as a standby of %s", to)
+	rj := time.Now()
+	if _, err := hf.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
+		return res, fmt.Errorf("%s: rejoin: %w; %s is the primary; run `haup rejoin %s` to finish", from, err, to, from)
+	}
+	res.Rejoin = time.Since(rj)
+	say(from, "streams from %s", to)
+	return res, nil
+}
