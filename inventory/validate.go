@@ -268,9 +268,12 @@ var (
 	// also safe as a hostname and inside keepalived.conf.
 	nodeNameRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?-([0-9]+)$`)
 	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-	interfaceRe     = regexp.MustCompile(`^[a-zA-Z0-9_.:@-]{1,15}$`)
-	envKeyRe        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	userRe          = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,31}$`)
+	// interfaceRe is a Linux interface name (IFNAMSIZ, no '/', ':' or
+	// spaces) narrowed to what is safe in keepalived.conf. An alias label
+	// like eth0:1 or the eth0@if12 of `ip link` names no interface.
+	interfaceRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,15}$`)
+	envKeyRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	userRe      = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,31}$`)
 )
 
 // repmgrIDBase is what the image adds to a name's number to get the repmgr
@@ -359,8 +362,8 @@ func (v *validator) validate() {
 			v.add("keepalived.auth_pass", "contains a character keepalived.conf cannot hold here: use printable ASCII without spaces, quotes, braces, #, !, $ or backslashes")
 		}
 	}
-	if v.has("keepalived.interface") && k.Interface == "" {
-		v.add("keepalived.interface", "is empty")
+	if v.has("keepalived.interface") {
+		v.checkInterface("keepalived.interface", k.Interface)
 	}
 	c := k.Check
 	okInterval := v.intRange("keepalived.check.interval", c.Interval, 1, 3600, " seconds")
@@ -452,6 +455,15 @@ func (v *validator) validate() {
 	}
 
 	v.nodes(vip, vipErr == nil)
+}
+
+func (v *validator) checkInterface(path, name string) {
+	switch {
+	case name == "":
+		v.add(path, "is empty")
+	case !interfaceRe.MatchString(name) || name == "." || name == "..":
+		v.add(path, "%s is not a valid interface name (at most 15 bytes of letters, digits, '_', '.' or '-')", quote(name))
+	}
 }
 
 // owner is the node field that first used an address.
@@ -560,15 +572,11 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 			}
 		}
 
-		switch {
-		case n.Interface == "" && v.has(p+".interface"):
-			v.add(p+".interface", "is empty")
-		case n.Interface == "" && v.has("keepalived.interface"):
-			// reported at keepalived.interface
-		case n.Interface == "":
-			v.add(p+".interface", "missing: set it here or keepalived.interface")
-		case !interfaceRe.MatchString(n.Interface):
-			v.add(p+".interface", "%s is not a valid interface name (at most 15 bytes, no spaces)", quote(n.Interface))
+		// An inherited interface was checked at keepalived.interface.
+		if ip := p + ".interface"; v.has(ip) {
+			v.checkInterface(ip, n.Interface)
+		} else if !v.has("keepalived.interface") {
+			v.add(ip, "missing: set it here or keepalived.interface")
 		}
 		v.intRange(p+".priority", n.Priority, 1, 254, "")
 		// An inherited port or user was checked where it was given.
