@@ -267,7 +267,8 @@ var (
 	// -<number>, the number giving the node id) narrowed to a token that is
 	// also safe as a hostname and inside keepalived.conf.
 	nodeNameRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?-([0-9]+)$`)
-	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+	// containerNameRe is Docker's: at least two characters.
+	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 	// interfaceRe is a Linux interface name (IFNAMSIZ, no '/', ':' or
 	// spaces) narrowed to what is safe in keepalived.conf. An alias label
 	// like eth0:1 or the eth0@if12 of `ip link` names no interface.
