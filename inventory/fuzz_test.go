@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -42,19 +44,69 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		for i, n := range inv.Nodes {
-			conf, err := renderKeepalived(inv, n)
-			if err != nil {
-				t.Fatalf("accepted, but %s's keepalived.conf does not render: %v", n.Name, err)
-			}
-			if i < 3 && keepalivedUsable() {
-				if out, err := keepalivedTest(t, conf, n, inv.Keepalived.VirtualIPAddress); err != nil || out != "" {
-					t.Fatalf("accepted, but keepalived -t refuses %s's keepalived.conf: %v\n%s\n%s", n.Name, err, out, conf)
-				}
-				t.Logf("keepalived -t accepts %s's keepalived.conf", n.Name)
-			}
+		checkAccepted(t, inv)
+	})
+}
+
+// FuzzFields varies the values keepalived.conf is made of inside a valid
+// inventory, where FuzzLoad mostly breaks the YAML: whatever Load accepts
+// must pass keepalived -t.
+func FuzzFields(f *testing.F) {
+	f.Add("10.1.0.100/24", 7, 1, "pass1234", "eth0", 2, 1, 2, 1, "pg-0", "pg-1", "10.1.0.11", "10.1.0.12", "", 100, 90)
+	f.Add("192.168.89.134/24", 255, 255, "a%&*;(,", "ens3.10", 3600, 3599, 1000, 1000, "a.b-7", "x-2147482647", "192.168.89.131", "192.168.89.133", "192.168.89.1", 254, 1)
+	f.Add("10.0.0.1/8", 1, 2, "~`^|<>?/", "e_1-x", 5, 2, 1, 1, "db-1", "db-2", "10.255.255.254", "10.0.0.2", "10.0.0.3", 1, 254)
+	f.Fuzz(func(t *testing.T, vip string, vrid, advert int, auth, iface string, interval, timeout, fall, rise int,
+		name0, name1, addr0, addr1, src1 string, prio0, prio1 int) {
+		q := func(s string) string {
+			b, _ := json.Marshal(s) // JSON strings are YAML strings
+			return string(b)
+		}
+		dir := t.TempDir()
+		inv := fmt.Sprintf(`keepalived:
+  virtual_ipaddress: %s
+  virtual_router_id: %d
+  advert_int: %d
+  auth_pass: {file: auth}
+  interface: %s
+  check: {interval: %d, timeout: %d, fall: %d, rise: %d}
+database:
+  image: pg:14
+  postgres_password: {file: auth}
+  repmgr_password: {file: auth}
+ssh: {agent: true}
+nodes:
+  - {name: %s, address: %s, priority: %d}
+  - {name: %s, address: %s, priority: %d}
+`, q(vip), vrid, advert, q(iface), interval, timeout, fall, rise, q(name0), q(addr0), prio0, q(name1), q(addr1), prio1)
+		if src1 != "" {
+			inv = strings.TrimSuffix(inv, "}\n") + ", unicast_src_ip: " + q(src1) + "}\n"
+		}
+		path := filepath.Join(dir, "inventory.yaml")
+		if err := errors.Join(os.WriteFile(path, []byte(inv), 0o600), os.WriteFile(filepath.Join(dir, "auth"), []byte(auth), 0o600)); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := parse(context.Background(), path, []byte(inv))
+		if err == nil {
+			checkAccepted(t, got)
 		}
 	})
+}
+
+// checkAccepted renders every node's keepalived.conf and, when it can,
+// runs keepalived -t on the first three.
+func checkAccepted(t *testing.T, inv *Inventory) {
+	for i, n := range inv.Nodes {
+		conf, err := renderKeepalived(inv, n)
+		if err != nil {
+			t.Fatalf("accepted, but %s's keepalived.conf does not render: %v", n.Name, err)
+		}
+		if i < 3 && keepalivedUsable() {
+			if out, err := keepalivedTest(t, conf, n, inv.Keepalived.VirtualIPAddress); err != nil || out != "" {
+				t.Fatalf("accepted, but keepalived -t refuses %s's keepalived.conf: %v\n%s\n%s", n.Name, err, out, conf)
+			}
+			t.Logf("keepalived -t accepts %s's keepalived.conf", n.Name)
+		}
+	}
 }
 
 // renderKeepalived fills the template as tasks/desired.go does.
