@@ -266,7 +266,7 @@ var (
 	// nodeNameRe is what the image's repmgr contract accepts (a name ending in
 	// -<number>, the number giving the node id) narrowed to a token that is
 	// also safe as a hostname and inside keepalived.conf.
-	nodeNameRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?-([0-9]+)$`)
+	nodeNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?-([0-9]+)$`)
 	// containerNameRe is Docker's: at least two characters.
 	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 	// interfaceRe is a Linux interface name (IFNAMSIZ, no '/', ':' or
