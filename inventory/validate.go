@@ -59,6 +59,16 @@ func (v *validator) underBad(path string) bool {
 	return false
 }
 
+// badWithin tells whether a field under path could not be decoded.
+func (v *validator) badWithin(path string) bool {
+	for p := range v.bad {
+		if strings.HasPrefix(p, path+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // add records a problem at the YAML line of path (or of its nearest
 // existing parent, for a missing field).
 func (v *validator) add(path, format string, args ...any) {
@@ -201,7 +211,7 @@ func (v *validator) resolveSecrets() {
 }
 
 func (v *validator) resolve(path string, s *Secret) {
-	if v.underBad(path) {
+	if v.underBad(path) || v.badWithin(path) {
 		return
 	}
 	switch {
