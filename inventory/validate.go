@@ -411,6 +411,11 @@ func (v *validator) validate() {
 			v.add(s.path, "contains a NUL or another control character, which the image cannot pass on")
 		}
 	}
+	// The images write the repmgr password unescaped into a .pgpass line,
+	// where libpq ends it at a ':' and takes '\' as an escape.
+	if strings.ContainsAny(db.RepmgrPassword.Value(), ":\\") {
+		v.add("database.repmgr_password", "contains ':' or '\\', which the image's .pgpass file cannot hold")
+	}
 	r := db.Repmgr
 	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 1, 1000, "")
 	v.intRange("database.repmgr.reconnect_interval", r.ReconnectInterval, 1, 3600, " seconds")
