@@ -52,14 +52,15 @@ lab-down: build
 	$(BIN)/haup lab down
 
 # Benchmarks print tables and merge their figures into $(BENCH_OUT): the
-# health check against the recipe's, lab up cold and warm, the image's
-# promotion time, and on the lab greenfield/no-op apply and failover drills.
+# validation of a 50 MB inventory, the health check against the recipe's,
+# lab up cold and warm, the image's promotion time, and on the lab
+# greenfield/no-op apply and failover drills.
 bench: deps build
 	rm -f $(BENCH_OUT)
 	HAUP_BENCH=1 $(GO) test -count=1 -p 1 -timeout 80m -v \
-	  -run 'TestCheckBenchmark|TestLabUpTimes|TestPromotionTime|TestEndToEnd' \
+	  -run 'TestValidate50MB|TestCheckBenchmark|TestLabUpTimes|TestPromotionTime|TestEndToEnd' \
 	  -bench 'BenchmarkFailover' -benchtime 1x \
-	  ./healthcheck ./lab ./labimage ./e2e 2>&1 | grep -vE '^\s*$$|^=== (RUN|PAUSE|CONT)'
+	  ./inventory ./healthcheck ./lab ./labimage ./e2e 2>&1 | grep -vE '^\s*$$|^=== (RUN|PAUSE|CONT)'
 	@echo "figures: $(BENCH_OUT)"; cat $(BENCH_OUT)
 
 clean:

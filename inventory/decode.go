@@ -396,6 +396,10 @@ var fieldIndex = func() map[reflect.Type]map[string]int {
 
 func (d *decoder) structure(n *yaml.Node, path string, out reflect.Value) {
 	if n.Kind != yaml.MappingNode {
+		if path == "" {
+			d.typeError(n, path, "an inventory is a mapping (keepalived, database, ssh, nodes), got %s", describe(n))
+			return
+		}
 		d.typeError(n, path, "expected a mapping, got %s", describe(n))
 		return
 	}

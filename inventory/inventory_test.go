@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -142,16 +141,6 @@ func TestWorldReadableSecretWarns(t *testing.T) {
 	if inv.Keepalived.AuthPass.Value() != "abcdefg" {
 		t.Errorf("trailing newline kept: %q", inv.Keepalived.AuthPass.Value())
 	}
-}
-
-func FuzzLoad(f *testing.F) {
-	for _, p := range []string{"../examples/two-node.yaml", "testdata/bad-many.yaml", "testdata/bad-syntax.yaml"} {
-		b, _ := os.ReadFile(p)
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		parse(context.Background(), "fuzz.yaml", data) // must not panic
-	})
 }
 
 func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }

@@ -142,7 +142,9 @@ func TestLargeInputsLinear(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 		t.Logf("%s: %d bytes, %d problems in %v", name, len(data), len(ve.Problems)+ve.Omitted, took)
-		if took > 5*time.Second {
+		// Each takes about a second on an idle machine; quadratic decoding
+		// took minutes. The bound leaves room for a busy machine.
+		if took > 20*time.Second {
 			t.Errorf("%s: %d bytes took %v", name, len(data), took)
 		}
 	}

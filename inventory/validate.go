@@ -59,6 +59,16 @@ func (v *validator) underBad(path string) bool {
 	return false
 }
 
+// badWithin tells whether a field under path could not be decoded.
+func (v *validator) badWithin(path string) bool {
+	for p := range v.bad {
+		if strings.HasPrefix(p, path+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // add records a problem at the YAML line of path (or of its nearest
 // existing parent, for a missing field).
 func (v *validator) add(path, format string, args ...any) {
@@ -201,7 +211,7 @@ func (v *validator) resolveSecrets() {
 }
 
 func (v *validator) resolve(path string, s *Secret) {
-	if v.underBad(path) {
+	if v.underBad(path) || v.badWithin(path) {
 		return
 	}
 	switch {
@@ -266,11 +276,15 @@ var (
 	// nodeNameRe is what the image's repmgr contract accepts (a name ending in
 	// -<number>, the number giving the node id) narrowed to a token that is
 	// also safe as a hostname and inside keepalived.conf.
-	nodeNameRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?-([0-9]+)$`)
-	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-	interfaceRe     = regexp.MustCompile(`^[a-zA-Z0-9_.:@-]{1,15}$`)
-	envKeyRe        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	userRe          = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,31}$`)
+	nodeNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?-([0-9]+)$`)
+	// containerNameRe is Docker's: at least two characters.
+	containerNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+	// interfaceRe is a Linux interface name (IFNAMSIZ, no '/', ':' or
+	// spaces) narrowed to what is safe in keepalived.conf. An alias label
+	// like eth0:1 or the eth0@if12 of `ip link` names no interface.
+	interfaceRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,15}$`)
+	envKeyRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	userRe      = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,31}$`)
 )
 
 // repmgrIDBase is what the image adds to a name's number to get the repmgr
@@ -359,8 +373,8 @@ func (v *validator) validate() {
 			v.add("keepalived.auth_pass", "contains a character keepalived.conf cannot hold here: use printable ASCII without spaces, quotes, braces, #, !, $ or backslashes")
 		}
 	}
-	if v.has("keepalived.interface") && k.Interface == "" {
-		v.add("keepalived.interface", "is empty")
+	if v.has("keepalived.interface") {
+		v.checkInterface("keepalived.interface", k.Interface)
 	}
 	c := k.Check
 	okInterval := v.intRange("keepalived.check.interval", c.Interval, 1, 3600, " seconds")
@@ -396,6 +410,11 @@ func (v *validator) validate() {
 		case strings.IndexFunc(s.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
 			v.add(s.path, "contains a NUL or another control character, which the image cannot pass on")
 		}
+	}
+	// The images write the repmgr password unescaped into a .pgpass line,
+	// where libpq ends it at a ':' and takes '\' as an escape.
+	if strings.ContainsAny(db.RepmgrPassword.Value(), ":\\") {
+		v.add("database.repmgr_password", "contains ':' or '\\', which the image's .pgpass file cannot hold")
 	}
 	r := db.Repmgr
 	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 1, 1000, "")
@@ -452,6 +471,15 @@ func (v *validator) validate() {
 	}
 
 	v.nodes(vip, vipErr == nil)
+}
+
+func (v *validator) checkInterface(path, name string) {
+	switch {
+	case name == "":
+		v.add(path, "is empty")
+	case !interfaceRe.MatchString(name) || name == "." || name == "..":
+		v.add(path, "%s is not a valid interface name (at most 15 bytes of letters, digits, '_', '.' or '-')", quote(name))
+	}
 }
 
 // owner is the node field that first used an address.
@@ -560,15 +588,11 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 			}
 		}
 
-		switch {
-		case n.Interface == "" && v.has(p+".interface"):
-			v.add(p+".interface", "is empty")
-		case n.Interface == "" && v.has("keepalived.interface"):
-			// reported at keepalived.interface
-		case n.Interface == "":
-			v.add(p+".interface", "missing: set it here or keepalived.interface")
-		case !interfaceRe.MatchString(n.Interface):
-			v.add(p+".interface", "%s is not a valid interface name (at most 15 bytes, no spaces)", quote(n.Interface))
+		// An inherited interface was checked at keepalived.interface.
+		if ip := p + ".interface"; v.has(ip) {
+			v.checkInterface(ip, n.Interface)
+		} else if !v.has("keepalived.interface") {
+			v.add(ip, "missing: set it here or keepalived.interface")
 		}
 		v.intRange(p+".priority", n.Priority, 1, 254, "")
 		// An inherited port or user was checked where it was given.

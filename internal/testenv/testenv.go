@@ -31,8 +31,13 @@ func Golden(t testing.TB, path string, got []byte) {
 // Need skips a test that needs root and the named programs when they are
 // missing, except in CI (CI=true), where a missing prerequisite fails it:
 // CI installs everything, so a skip there would hide a broken setup.
+// Such a test is not hermetic (daemons, namespaces, the lab): `go test
+// -short` skips it, even in CI.
 func Need(t testing.TB, root bool, programs ...string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("not hermetic: skipped by -short")
+	}
 	missing := ""
 	if root && os.Geteuid() != 0 {
 		missing = "root"
