@@ -31,6 +31,9 @@ type server struct {
 
 func needPostgres(t *testing.T) *syscall.Credential {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: hermetic tests only (this one runs PostgreSQL)")
+	}
 	skip := func(why string) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(why)
