@@ -51,6 +51,8 @@ func TestEndToEnd(t *testing.T) {
 		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},
 		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},
+		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
+		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 	}
 	for _, s := range steps {

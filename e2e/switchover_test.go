@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// switchovers moves the primary back and forth with a writer through the
+// VIP: no acknowledged write may be lost, and each switchover's write outage
+// (seen by the writer) is measured. make bench runs 5, make test 2.
+func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	n := 2
+	if os.Getenv("HAUP_BENCH") != "" {
+		n = 5
+	}
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	var mu sync.Mutex
+	var acked []string
+	var lastOK time.Time
+	var gaps []time.Duration
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; wctx.Err() == nil; i++ {
+			note := fmt.Sprintf("switchover %d %d", time.Now().UnixNano(), i)
+			if _, err := writeThroughVIP(wctx, t, note); err == nil {
+				now := time.Now()
+				mu.Lock()
+				acked = append(acked, note)
+				if !lastOK.IsZero() && now.Sub(lastOK) > 500*time.Millisecond {
+					gaps = append(gaps, now.Sub(lastOK))
+				}
+				lastOK = now
+				mu.Unlock()
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	s := sampleVIP()
+	var outages []float64
+	for i := 0; i < n; i++ {
+		from, to := primaryAndStandby(t)
+		mu.Lock()
+		before := len(gaps)
+		mu.Unlock()
+		r := mustHaup(t, 0, "switchover", "--to", to, labInventory)
+		if !strings.Contains(r.stdout, "Switchover done: "+to+" is the primary") {
+			t.Fatalf("switchover output:\n%s", r.stdout)
+		}
+		waitVIP(t, to, 30*time.Second)
+		// The writer sees the outage: wait for its next success.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			done := len(gaps) > before
+			mu.Unlock()
+			if done {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		mu.Lock()
+		if len(gaps) > before {
+			outages = append(outages, gaps[len(gaps)-1].Seconds())
+		}
+		mu.Unlock()
+		waitStatus(t, "healthy", 0, 120*time.Second)
+		t.Logf("switchover %d: %s -> %s", i+1, from, to)
+	}
+	stop()
+	wg.Wait()
+	if dual, samples := s.stop(); dual > 0 {
+		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
+	}
+	conn, err := connect(ctx, t, vip, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	lost := 0
+	for _, note := range acked {
+		var c int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&c); err != nil || c == 0 {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged writes lost across %d switchovers", lost, len(acked), n)
+	}
+	sort.Float64s(outages)
+	t.Logf("%d switchovers, %d writes acknowledged, %d lost, write outages %v s", n, len(acked), lost, outages)
+	if len(outages) > 0 {
+		metrics["switchover_write_outage_median_s"] = median(outages)
+		metrics["switchover_write_outage_max_s"] = maxOf(outages)
+	}
+	metrics["switchover_lost_acked_writes"] = float64(lost)
+	// Every switchover re-clones the old primary (no pg_rewind yet).
+	metrics["switchover_full_clones"] = float64(n)
+	mustHaup(t, 0, "diff", labInventory)
+}
+
+// switchoverRefusals: an unknown node, the primary itself, a standby that
+// does not stream and a cluster without a VIP holder are refused, with
+// nothing changed.
+func switchoverRefusals(t *testing.T) {
+	primary, standby := primaryAndStandby(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--to", "pg-9"}, `no node "pg-9"`},
+		{[]string{"--to", primary}, "is already the primary"},
+	} {
+		r := haup(t, append([]string{"switchover"}, append(tc.args, labInventory)...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("switchover %v: exit %d, want 1 with %q:\n%s", tc.args, r.code, tc.want, r.stderr)
+		}
+	}
+	mustOnNode(t, standby, "docker stop pg >/dev/null")
+	r := haup(t, "switchover", labInventory)
+	if r.code != 1 || !strings.Contains(r.stderr, "is not a streaming standby") {
+		t.Errorf("switchover to a stopped standby: exit %d\n%s", r.code, r.stderr)
+	}
+	mustOnNode(t, standby, "docker start pg >/dev/null")
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	mustOnNode(t, primary, "systemctl stop keepalived")
+	r = haup(t, "switchover", labInventory)
+	if r.code != 1 || !strings.Contains(r.stderr, "no node holds the VIP") {
+		t.Errorf("switchover without a VIP holder: exit %d\n%s", r.code, r.stderr)
+	}
+	mustOnNode(t, primary, "systemctl start keepalived")
+	waitVIP(t, primary, 60*time.Second)
+	if role(t, primary) != "primary" {
+		t.Errorf("a refused switchover changed the roles")
+	}
+}
