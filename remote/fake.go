@@ -13,8 +13,9 @@ import (
 type Fake struct {
 	name string
 
-	mu    sync.Mutex
-	rules []fakeRule
+	mu     sync.Mutex
+	expect []fakeRule // consumed in order, before rules
+	rules  []fakeRule
 	calls []string
 	files map[string][]byte
 	seq   int
@@ -39,6 +40,30 @@ func (f *Fake) On(marker string, answer func(script string) (Result, error)) *Fa
 	return f
 }
 
+// Expect queues a script that must come next: the next Exec must contain
+// marker (else it fails) and gets answer. Expectations are used once, in the
+// order given; Verify reports those never used.
+func (f *Fake) Expect(marker string, answer func(script string) (Result, error)) *Fake {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.expect = append(f.expect, fakeRule{marker, answer})
+	return f
+}
+
+// Verify returns an error naming the expectations that were never met.
+func (f *Fake) Verify() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.expect) == 0 {
+		return nil
+	}
+	var left []string
+	for _, e := range f.expect {
+		left = append(left, e.marker)
+	}
+	return fmt.Errorf("fake %s: expected scripts never ran: %q", f.name, left)
+}
+
 // OnStdout answers every script containing marker with stdout and success.
 func (f *Fake) OnStdout(marker, stdout string) *Fake {
 	return f.On(marker, func(string) (Result, error) { return Result{Stdout: []byte(stdout)}, nil })
@@ -54,6 +79,15 @@ func (f *Fake) Exec(ctx context.Context, script string) (Result, error) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, script)
+	if len(f.expect) > 0 {
+		next := f.expect[0]
+		f.expect = f.expect[1:]
+		f.mu.Unlock()
+		if !strings.Contains(script, next.marker) {
+			return Result{}, fmt.Errorf("fake %s: expected a script with %q next, got:\n%s", f.name, next.marker, script)
+		}
+		return next.answer(script)
+	}
 	rules := append([]fakeRule(nil), f.rules...)
 	f.mu.Unlock()
 	for _, r := range rules {

@@ -376,3 +376,47 @@ func TestLeftoverStagingIsRemoved(t *testing.T) {
 		t.Fatalf("plan:\n%s", planText(plan))
 	}
 }
+
+// TestApplyLocksChangesAndReleasesInOrder: a one-file change on a converged
+// node runs exactly lock, upload and install, reload, release, in that order.
+func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	conf := f.Files[KeepalivedConfPath]
+	conf.SHA256 = strings.Repeat("0", 64)
+	f.Files[KeepalivedConfPath] = conf
+	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
+	ok := func(string) (remote.Result, error) { return remote.Result{}, nil }
+	h := remote.NewFake("pg-0").
+		Expect("set -C", ok).
+		Expect("keepalived -t", ok).
+		Expect("systemctl reload keepalived", ok).
+		Expect("rm -f /run/haup/lock", ok)
+	if _, err := Apply(context.Background(), plan, Hosts{"pg-0": h}, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Verify(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestApplyRefusesALiveLock: another run's lock stops apply before any change.
+func TestApplyRefusesALiveLock(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	f.Keepalived.LoadedSHA256 = ""
+	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
+	held := `{"holder":"ops@elsewhere pid 1","host":"elsewhere","pid":1,"command":"apply","since":"2026-11-24T10:00:00Z","expires":"2999-01-01T00:00:00Z","nonce":"x"}`
+	h := remote.NewFake("pg-0").Expect("set -C", func(string) (remote.Result, error) {
+		return remote.Result{Stdout: []byte(held)}, &remote.ExitError{Code: exitLocked}
+	})
+	_, err := Apply(context.Background(), plan, Hosts{"pg-0": h}, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "locked by ops@elsewhere pid 1 (apply)") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(h.Calls()); n != 1 {
+		t.Fatalf("%d scripts ran, want only the lock attempt", n)
+	}
+}
