@@ -99,6 +99,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 		wg.Add(1)
 		go func() { defer wg.Done(); fn() }()
 	}
+	// The three docker questions go out at once: each costs a CLI start.
 	do(func() {
 		v, err := runOut(ctx, "docker", "version", "--format", "{{.Server.Version}}")
 		mu.Lock()
@@ -108,17 +109,25 @@ func Collect(ctx context.Context, req Request) *Facts {
 			return
 		}
 		f.Docker = v
-		if req.Image != "" {
+	})
+	if req.Image != "" {
+		do(func() {
 			id, err := runOut(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", req.Image)
+			mu.Lock()
+			defer mu.Unlock()
 			if err == nil {
 				f.ImageID = id
 			} else if !strings.Contains(err.Error(), "No such image") {
 				f.ImageError = err.Error()
 			}
-		}
-		if req.Container != "" {
+		})
+	}
+	if req.Container != "" {
+		do(func() {
 			out, err := runOut(ctx, "docker", "container", "inspect", "--format",
 				`{{json .Image}} {{json .Config.Image}} {{json .State.Status}} {{json .State.StartedAt}} {{json (index .Config.Labels "io.haup.spec")}}`, req.Container)
+			mu.Lock()
+			defer mu.Unlock()
 			switch {
 			case err == nil:
 				c, perr := parseContainer(out)
@@ -131,8 +140,8 @@ func Collect(ctx context.Context, req Request) *Facts {
 			default:
 				f.ContainerError = err.Error()
 			}
-		}
-	})
+		})
+	}
 	do(func() {
 		ifc := readIface(ctx, req.Interface, req.VIP)
 		mu.Lock()
