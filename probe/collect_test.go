@@ -1,0 +1,62 @@
+package probe
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestCollectFilesAndDirs reads real files: hash, mode and content for text
+// files, content withheld for others, absent paths absent without an error.
+func TestCollectFilesAndDirs(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "conf")
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(text, []byte("interval 2\n"), 0o640)
+	os.WriteFile(secret, []byte("hunter2"), 0o600)
+	f := Collect(context.Background(), Request{
+		Interface: "lo", VIP: "127.0.0.1",
+		Files: []FileRequest{{Path: text, Text: true}, {Path: secret}, {Path: filepath.Join(dir, "absent")}},
+		Dirs:  []string{dir, filepath.Join(dir, "nodir")},
+		Staging: dir,
+	})
+	if f.Version != Version || f.Arch == "" {
+		t.Fatalf("facts: %+v", f)
+	}
+	sum := sha256.Sum256([]byte("interval 2\n"))
+	if got := f.Files[text]; !got.Exists || got.Mode != 0o640 || got.SHA256 != hex.EncodeToString(sum[:]) || string(got.Content) != "interval 2\n" {
+		t.Errorf("text file: %+v", got)
+	}
+	if got := f.Files[secret]; !got.Exists || got.Content != nil || got.SHA256 == "" {
+		t.Errorf("a file not asked as text must not travel: %+v", got)
+	}
+	if got := f.Files[filepath.Join(dir, "absent")]; got.Exists || got.Error != "" {
+		t.Errorf("absent file: %+v", got)
+	}
+	if !f.Dirs[dir].Exists || f.Dirs[filepath.Join(dir, "nodir")].Exists {
+		t.Errorf("dirs: %+v", f.Dirs)
+	}
+	if !f.Iface.Found || !f.Iface.HoldsVIP {
+		t.Errorf("lo with 127.0.0.1: %+v", f.Iface)
+	}
+	if len(f.Staging) != 2 {
+		t.Errorf("staging entries: %v", f.Staging)
+	}
+}
+
+func TestParseContainer(t *testing.T) {
+	c, err := parseContainer(`"sha256:ab" "img:1" "running" "2026-11-24T10:00:00Z" "{\"name\":\"pg\"}"`)
+	if err != nil || c.ImageID != "sha256:ab" || c.Status != "running" || c.Spec != `{"name":"pg"}` || !c.Running() {
+		t.Fatalf("%+v %v", c, err)
+	}
+	// A container without haup's label: null.
+	if c, err := parseContainer(`"sha256:ab" "img:1" "exited" "x" null`); err != nil || c.Spec != "" || c.Running() {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, err := parseContainer(`garbage`); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}
