@@ -19,8 +19,8 @@ func TestCollectFilesAndDirs(t *testing.T) {
 	os.WriteFile(secret, []byte("hunter2"), 0o600)
 	f := Collect(context.Background(), Request{
 		Interface: "lo", VIP: "127.0.0.1",
-		Files: []FileRequest{{Path: text, Text: true}, {Path: secret}, {Path: filepath.Join(dir, "absent")}},
-		Dirs:  []string{dir, filepath.Join(dir, "nodir")},
+		Files:   []FileRequest{{Path: text, Text: true}, {Path: secret}, {Path: filepath.Join(dir, "absent")}},
+		Dirs:    []string{dir, filepath.Join(dir, "nodir")},
 		Staging: dir,
 	})
 	if f.Version != Version || f.Arch == "" {

@@ -16,9 +16,9 @@ type Fake struct {
 	mu     sync.Mutex
 	expect []fakeRule // consumed in order, before rules
 	rules  []fakeRule
-	calls []string
-	files map[string][]byte
-	seq   int
+	calls  []string
+	files  map[string][]byte
+	seq    int
 }
 
 type fakeRule struct {

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"

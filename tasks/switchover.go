@@ -110,7 +110,9 @@ func RunSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	var res SwitchoverResult
 	from, to := sw.From.Node.Name, sw.To.Node.Name
 	hf, ht := hosts[from], hosts[to]
-	say := func(node, format string, args ...any) { fmt.Fprintf(progress, "%s: %s\n", node, fmt.Sprintf(format, args...)) }
+	say := func(node, format string, args ...any) {
+		fmt.Fprintf(progress, "%s: %s\n", node, fmt.Sprintf(format, args...))
+	}
 	lock, err := newNodeLock("switchover")
 	if err != nil {
 		return res, err
