@@ -18,7 +18,7 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 	case c == nil:
 		return []Change{{
 			Op: OpCreate, Kind: "container", Name: spec.Name,
-			Summary: fmt.Sprintf("create from %s, host network, data in %s", spec.Image, spec.Mounts[0].Source),
+			Summary: fmt.Sprintf("create from %s%s, host network, data in %s", spec.Image, imageIDNote(f.ImageID), spec.Mounts[0].Source),
 			Diff:    specDiff("", spec.Label(), spec.Name),
 			stage:   stageContainer, do: runContainer(spec, false),
 		}}
@@ -31,7 +31,7 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 			ch.Summary = "recreate: its settings changed"
 			ch.Diff = specDiff(c.Spec, spec.Label(), spec.Name)
 		} else {
-			ch.Summary = "recreate: the image " + spec.Image + " now has another ID"
+			ch.Summary = "recreate: the image " + spec.Image + " now has another ID (" + shortHash(c.ImageID) + " -> " + shortHash(f.ImageID) + ")"
 		}
 		if c.Running() && f.Role() != "standby" {
 			what := "it runs the primary database"
@@ -91,4 +91,13 @@ func runContainer(spec ContainerSpec, replace bool) func(context.Context, remote
 		}
 		return nil
 	}
+}
+
+// imageIDNote names the local image ID a container will run, when the node
+// has the image: the plan shows what runs, even for a tag that moved.
+func imageIDNote(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (image " + shortHash(strings.TrimPrefix(id, "sha256:")) + ")"
 }
