@@ -50,10 +50,22 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 	}
 	sw := &Switchover{From: primaries[0], CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: vipAddr(plan.Inventory)}
 	if to == "" {
-		if len(standbys) != 1 {
+		// The target by default: the only other node (whatever its state,
+		// which is checked below), else the only standby.
+		var others []*NodePlan
+		for _, np := range plan.Nodes {
+			if np != primaries[0] {
+				others = append(others, np)
+			}
+		}
+		switch {
+		case len(others) == 1:
+			to = others[0].Node.Name
+		case len(standbys) == 1:
+			to = standbys[0].Node.Name
+		default:
 			return nil, fmt.Errorf("refusing: %d standbys; name the target with --to", len(standbys))
 		}
-		to = standbys[0].Node.Name
 	}
 	for _, np := range plan.Nodes {
 		if np.Node.Name == to {
