@@ -420,3 +420,68 @@ func TestApplyRefusesALiveLock(t *testing.T) {
 		t.Fatalf("%d scripts ran, want only the lock attempt", n)
 	}
 }
+
+func TestPlanSwitchoverRefusals(t *testing.T) {
+	inv := loadExample(t)
+	cluster := func(mut func(p, s *Facts)) *Plan {
+		plan := &Plan{Inventory: inv}
+		var fs []*Facts
+		for i, n := range inv.Nodes {
+			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			role := "standby"
+			if i == 0 {
+				role = "primary"
+			}
+			f := convergedFacts(t, d, role)
+			f.Iface.HoldsVIP = i == 0
+			fs = append(fs, f)
+			plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: f})
+		}
+		if mut != nil {
+			mut(fs[0], fs[1])
+		}
+		return plan
+	}
+	if sw, err := PlanSwitchover(cluster(nil), ""); err != nil || sw.To.Node.Name != "pg-1" || sw.From.Node.Name != "pg-0" {
+		t.Fatalf("healthy cluster: %v", err)
+	}
+	for _, tc := range []struct {
+		name, to string
+		mut      func(p, s *Facts)
+		want     string
+	}{
+		{"unknown node", "pg-9", nil, `no node "pg-9"`},
+		{"to the primary", "pg-0", nil, "already the primary"},
+		{"standby not streaming", "", func(p, s *Facts) { s.Database.Replication = nil }, "not a streaming standby"},
+		{"standby down", "", func(p, s *Facts) { s.Database.Role = "down" }, "not a streaming standby (down)"},
+		{"no VIP holder", "", func(p, s *Facts) { p.Iface.HoldsVIP = false }, "no node holds the VIP"},
+		{"VIP on the standby", "", func(p, s *Facts) { p.Iface.HoldsVIP, s.Iface.HoldsVIP = false, true }, "not on the primary"},
+		{"two primaries", "", func(p, s *Facts) { s.Database.Role = "primary" }, "2 primaries"},
+		{"fenced", "", func(p, s *Facts) { s.Fence = &healthcheck.FenceRecord{State: "waiting"} }, "pg-1 is fenced"},
+	} {
+		_, err := PlanSwitchover(cluster(tc.mut), tc.to)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestRejoinPlanRefusesThePrimary(t *testing.T) {
+	inv := loadExample(t)
+	plan := &Plan{Inventory: inv}
+	for i, n := range inv.Nodes {
+		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		role := "standby"
+		if i == 0 {
+			role = "primary"
+		}
+		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: convergedFacts(t, d, role)})
+	}
+	if _, err := RejoinPlan(plan, "pg-0"); err == nil || !strings.Contains(err.Error(), "is the current primary") {
+		t.Fatalf("rejoin of the primary: %v", err)
+	}
+	rp, err := RejoinPlan(plan, "pg-1")
+	if err != nil || len(rp.Nodes[1].Changes) != 1 || len(rp.Nodes[0].Changes) != 0 || !strings.Contains(rp.Nodes[1].Changes[0].Summary, "rejoin as a standby of pg-0") {
+		t.Fatalf("rejoin of the standby: %v\n%s", err, planText(rp))
+	}
+}
