@@ -53,11 +53,12 @@ lab-down: build
 
 # Benchmarks print tables and merge their figures into $(BENCH_OUT): the
 # health check against the recipe's, lab up cold and warm, the image's
-# promotion time, and on the lab greenfield/no-op apply and failover drills.
+# promotion time, its build with TimescaleDB compiled (the debootstrap roots
+# kept) and warm, and on the lab greenfield/no-op apply and failover drills.
 bench: deps build
 	rm -f $(BENCH_OUT)
 	HAUP_BENCH=1 $(GO) test -count=1 -p 1 -timeout 80m -v \
-	  -run 'TestCheckBenchmark|TestLabUpTimes|TestPromotionTime|TestEndToEnd' \
+	  -run 'TestCheckBenchmark|TestLabUpTimes|TestPromotionTime|TestLabImageBuildCold|TestEndToEnd' \
 	  -bench 'BenchmarkFailover' -benchtime 1x \
 	  ./healthcheck ./lab ./labimage ./e2e 2>&1 | grep -vE '^\s*$$|^=== (RUN|PAUSE|CONT)'
 	@echo "figures: $(BENCH_OUT)"; cat $(BENCH_OUT)
