@@ -75,16 +75,21 @@ func (c *cluster) cleanup() {
 
 func ip(i int) string { return fmt.Sprintf("%s.%d", subnet, 10+i) }
 
-func (c *cluster) run(i int) {
+// run starts container i; env adds NAME=VALUE settings.
+func (c *cluster) run(i int, env ...string) {
 	c.t.Helper()
-	sh(c.t, "docker", "run", "-d", "--name", fmt.Sprintf("labimg-%d", i), "--network", network, "--ip", ip(i),
+	args := []string{"run", "-d", "--name", fmt.Sprintf("labimg-%d", i), "--network", network, "--ip", ip(i)}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	sh(c.t, "docker", append(args,
 		"-v", filepath.Join(c.secrets, "pg")+":/run/secrets/pg:ro",
 		"-v", filepath.Join(c.secrets, "rm")+":/run/secrets/rm:ro",
 		"-e", "POSTGRESQL_PASSWORD_FILE=/run/secrets/pg", "-e", "REPMGR_PASSWORD_FILE=/run/secrets/rm",
 		"-e", fmt.Sprintf("REPMGR_NODE_NAME=pg-%d", i), "-e", "REPMGR_NODE_NETWORK_NAME="+ip(i),
 		"-e", "REPMGR_PARTNER_NODES="+ip(0)+","+ip(1), "-e", "REPMGR_PRIMARY_HOST="+ip(0),
 		"-e", fmt.Sprintf("REPMGR_RECONNECT_ATTEMPTS=%d", attempts), "-e", fmt.Sprintf("REPMGR_RECONNECT_INTERVAL=%d", interval),
-		"-e", "REPMGR_CONNECT_TIMEOUT=2", image)
+		"-e", "REPMGR_CONNECT_TIMEOUT=2", image)...)
 }
 
 // sql runs a statement in container i through its local socket.
@@ -323,6 +328,21 @@ func TestTimescaleFailoverRejoin(t *testing.T) {
 	c.wait(0, tsData, after, 60*time.Second)
 	if out, err := c.sql(0, `INSERT INTO metrics VALUES (now(), 1, 1)`); err == nil || !strings.Contains(out, "read-only") {
 		t.Errorf("insert on the rejoined old primary: %v %q, want a read-only error", err, out)
+	}
+}
+
+// TestPreloadLibraries: POSTGRESQL_SHARED_PRELOAD_LIBRARIES comes between
+// repmgr and timescaledb, each library once, as in the bitnami flavour.
+func TestPreloadLibraries(t *testing.T) {
+	c := newCluster(t)
+	c.run(0, "POSTGRESQL_SHARED_PRELOAD_LIBRARIES=pg_stat_statements, timescaledb")
+	c.wait(0, isPrimary, "t", 90*time.Second)
+	if v := c.query(0, "SHOW shared_preload_libraries"); v != "repmgr,pg_stat_statements,timescaledb" {
+		t.Errorf("shared_preload_libraries %q, want repmgr,pg_stat_statements,timescaledb", v)
+	}
+	c.exec(0, "CREATE EXTENSION pg_stat_statements")
+	if n := c.query(0, "SELECT count(*) > 0 FROM pg_stat_statements"); n != "t" {
+		t.Errorf("pg_stat_statements is not collecting: %s", n)
 	}
 }
 
