@@ -4,6 +4,7 @@ package labimage
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,14 +17,29 @@ import (
 	"github.com/haup-project/haup/internal/testenv"
 )
 
-const (
-	network = "haup-labimage-test"
-	subnet  = "172.31.77"
-)
+const labImage = "haup-lab/postgresql-repmgr:15"
 
 // image is the image build.sh builds: HAUP_LAB_IMAGE, as for build.sh, so a
 // development build can be tested beside the lab's.
-var image = envOr("HAUP_LAB_IMAGE", "haup-lab/postgresql-repmgr:15")
+var image = envOr("HAUP_LAB_IMAGE", labImage)
+
+// The test's Docker network, its subnet and the containers' name prefix:
+// the lab image's are fixed; another image gets its own, so that its tests
+// and the lab image's can run at the same time.
+var network, subnet, prefix = names(image)
+
+func names(img string) (network, subnet, prefix string) {
+	if img == labImage {
+		return "haup-labimage-test", "172.31.77", "labimg"
+	}
+	tag := img[strings.LastIndexAny(img, ":/@")+1:]
+	h := fnv.New32a()
+	h.Write([]byte(img))
+	return "haup-labimage-test-" + tag, fmt.Sprintf("172.31.%d", 78+h.Sum32()%100), "labimg-" + tag
+}
+
+// name is the name of container i.
+func name(i int) string { return fmt.Sprintf("%s-%d", prefix, i) }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -69,7 +85,7 @@ func newCluster(t testing.TB) *cluster {
 }
 
 func (c *cluster) cleanup() {
-	exec.Command("docker", "rm", "-f", "labimg-0", "labimg-1").Run()
+	exec.Command("docker", "rm", "-f", name(0), name(1)).Run()
 	exec.Command("docker", "network", "rm", network).Run()
 }
 
@@ -78,7 +94,7 @@ func ip(i int) string { return fmt.Sprintf("%s.%d", subnet, 10+i) }
 // run starts container i; env adds NAME=VALUE settings.
 func (c *cluster) run(i int, env ...string) {
 	c.t.Helper()
-	args := []string{"run", "-d", "--name", fmt.Sprintf("labimg-%d", i), "--network", network, "--ip", ip(i)}
+	args := []string{"run", "-d", "--name", name(i), "--network", network, "--ip", ip(i)}
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
@@ -100,7 +116,7 @@ func (c *cluster) sql(i int, q string) (string, error) {
 	}
 	// Only errors are printed besides the result (TimescaleDB's notices
 	// would be taken for it).
-	out, err := exec.Command("docker", "exec", "-e", "PGOPTIONS=-c client_min_messages=error", fmt.Sprintf("labimg-%d", i),
+	out, err := exec.Command("docker", "exec", "-e", "PGOPTIONS=-c client_min_messages=error", name(i),
 		"psql", "-h", "/tmp", "-U", "postgres", "-d", db, "-tAc", q).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
@@ -138,7 +154,7 @@ func (c *cluster) wait(i int, q, want string, timeout time.Duration) time.Durati
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	logs, _ := exec.Command("docker", "logs", "--tail", "30", fmt.Sprintf("labimg-%d", i)).CombinedOutput()
+	logs, _ := exec.Command("docker", "logs", "--tail", "30", name(i)).CombinedOutput()
 	c.t.Fatalf("pg-%d: %q answered %q, want %q, after %s\n%s", i, q, got, want, timeout, logs)
 	return 0
 }
@@ -161,7 +177,7 @@ func (c *cluster) start() {
 // promote kills the primary and returns how long until the standby answered
 // as primary.
 func (c *cluster) promote() time.Duration {
-	sh(c.t, "docker", "kill", "labimg-0")
+	sh(c.t, "docker", "kill", name(0))
 	return c.wait(1, isPrimary, "t", time.Duration(attempts*interval+60)*time.Second)
 }
 
@@ -184,7 +200,7 @@ func TestReplicationFailoverRejoinSplitBrain(t *testing.T) {
 	}
 
 	// The old primary, restarted, rejoins as a standby and replicates.
-	sh(t, "docker", "start", "labimg-0")
+	sh(t, "docker", "start", name(0))
 	c.wait(0, isPrimary, "f", 90*time.Second)
 	c.wait(0, "SELECT count(*) FROM t WHERE v = 'after'", "1", 60*time.Second)
 	if _, err := c.sql(1, "INSERT INTO t VALUES ('rejoined')"); err != nil {
@@ -196,12 +212,12 @@ func TestReplicationFailoverRejoinSplitBrain(t *testing.T) {
 	// so pg-0 is promoted onto timeline 3, then restart pg-1 while it cannot
 	// reach pg-0: it finds no primary and starts as one on its older
 	// timeline 2 - the split brain the health check guards against.
-	sh(t, "docker", "kill", "labimg-1")
+	sh(t, "docker", "kill", name(1))
 	c.wait(0, isPrimary, "t", time.Duration(attempts*interval+60)*time.Second)
 	c.wait(0, timeline, "3", 10*time.Second)
-	sh(t, "docker", "network", "disconnect", network, "labimg-1")
-	sh(t, "docker", "start", "labimg-1")
-	sh(t, "docker", "network", "connect", "--ip", ip(1), network, "labimg-1")
+	sh(t, "docker", "network", "disconnect", network, name(1))
+	sh(t, "docker", "start", name(1))
+	sh(t, "docker", "network", "connect", "--ip", ip(1), network, name(1))
 	c.wait(1, isPrimary, "t", 90*time.Second)
 	if tl, _ := c.sql(1, timeline); tl != "2" {
 		t.Errorf("old primary restarted alone: timeline %s, want 2 (older than the promoted node's 3)", tl)
@@ -323,7 +339,7 @@ func TestTimescaleFailoverRejoin(t *testing.T) {
 
 	// The old primary, restarted, rejoins as a standby with the same data
 	// and refuses writes.
-	sh(t, "docker", "start", "labimg-0")
+	sh(t, "docker", "start", name(0))
 	c.wait(0, isPrimary, "f", 90*time.Second)
 	c.wait(0, tsData, after, 60*time.Second)
 	if out, err := c.sql(0, `INSERT INTO metrics VALUES (now(), 1, 1)`); err == nil || !strings.Contains(out, "read-only") {
