@@ -172,13 +172,25 @@ clone_standby() {
   log "cloning a standby of $primary"
   rm -rf "$PGDATA.old"
   [ -d "$PGDATA" ] && mv "$PGDATA" "$PGDATA.old"
-  mkdir -p "$PGDATA"
-  chmod 700 "$PGDATA"
-  # The upstream is named explicitly: left to itself, repmgr 5.3 may write
-  # the node's own address into primary_conninfo when re-cloning an old
-  # primary, and the standby then never streams.
-  repmgr -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -f "$CONF" standby clone --fast-checkpoint \
-    --upstream-conninfo="host=$primary port=$PRIMARY_PORT user=$REPMGR_USER application_name=$NODE_NAME connect_timeout=$CONNECT_TIMEOUT"
+  # A clone can fail on a passing problem (a connection to a busy primary
+  # timing out): it is tried 3 times, INTERVAL apart, before the container
+  # gives up (and its restart policy, if any, starts it again).
+  local try=1
+  while true; do
+    rm -rf "$PGDATA"
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA"
+    # The upstream is named explicitly: left to itself, repmgr 5.3 may write
+    # the node's own address into primary_conninfo when re-cloning an old
+    # primary, and the standby then never streams.
+    repmgr -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -f "$CONF" standby clone --fast-checkpoint \
+      --upstream-conninfo="host=$primary port=$PRIMARY_PORT user=$REPMGR_USER application_name=$NODE_NAME connect_timeout=$CONNECT_TIMEOUT" \
+      && break
+    [ "$try" -lt 3 ] || die "cloning a standby of $primary failed $try times"
+    log "cloning a standby of $primary failed; trying again in ${INTERVAL}s"
+    try=$((try + 1))
+    sleep "$INTERVAL"
+  done
   write_pg_config
   start_pg
   # Bounded: repmgr's own --wait-sync was seen to hang for minutes.
