@@ -22,7 +22,7 @@ TS_VERSION=2.17.2
 TS_ARCHIVE=$here/vendor/timescaledb-$TS_VERSION.tar.gz
 TS_FLAGS="-DPG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF -DWARNINGS_AS_ERRORS=OFF -DSEND_TELEMETRY_DEFAULT=OFF"
 # Run in the build root, in the unpacked source. Debug information is
-# stripped (PostgreSQL's -g would make the libraries 10 MB instead of 1.5).
+# stripped (PostgreSQL's -g would make the libraries 10 MB instead of 1.7).
 TS_BUILD="./bootstrap $TS_FLAGS && make -C build -j2 && make -C build install DESTDIR=/build/out && strip --strip-debug /build/out/usr/lib/postgresql/$PG_MAJOR/lib/*.so"
 
 log() { echo "labimage: $*" >&2; }
@@ -77,7 +77,7 @@ repmgr_version=$(pkgver "$ROOTFS" postgresql-$PG_MAJOR-repmgr)
 [ -n "$pg_version" ] || die "$ROOTFS has no postgresql-$PG_MAJOR"
 
 # TimescaleDB's installed files, cached by source, PostgreSQL version and
-# build flags: a warm build copies them and compiles nothing.
+# build command: a warm build copies them and compiles nothing.
 ts_key="$ts_sha $pg_version $TS_BUILD"
 ts_out=$TSCACHE/$(echo "$ts_key" | sha256sum | cut -c1-16)
 if [ ! -f "$ts_out.key" ] || [ "$(cat "$ts_out.key")" != "$ts_key" ]; then
