@@ -1,6 +1,7 @@
 #!/bin/bash
-# Entrypoint of haup's lab database image: PostgreSQL 15 + repmgr behind the
-# part of the bitnami postgresql-repmgr environment contract that haup uses.
+# Entrypoint of haup's lab database image: PostgreSQL 15 + repmgr +
+# TimescaleDB behind the part of the bitnami postgresql-repmgr environment
+# contract that haup uses.
 # It runs as UID 1001 with data under /bitnami/postgresql, like bitnami's.
 set -euo pipefail
 
@@ -48,6 +49,25 @@ PG_PASSWORD=$(secret POSTGRESQL_POSTGRES_PASSWORD)
 [ -n "$PG_PASSWORD" ] || PG_PASSWORD=$(secret POSTGRESQL_PASSWORD)
 IFS=',' read -r -a PARTNERS <<< "${REPMGR_PARTNER_NODES:-}"
 
+# preload_libraries: repmgr first, then POSTGRESQL_SHARED_PRELOAD_LIBRARIES,
+# then timescaledb, as bitnami's repmgr scripts and TimescaleDB's bitnami
+# wrapper compose them (bitnami's default list, pgaudit, is not in this
+# image, so the default here is empty). Each library appears once.
+preload_libraries() {
+  local extra lib out=() seen=" " libs
+  extra=$(secret POSTGRESQL_SHARED_PRELOAD_LIBRARIES)
+  [ -n "$extra" ] || extra=${POSTGRES_SHARED_PRELOAD_LIBRARIES:-}
+  IFS=',' read -r -a libs <<< "repmgr,$extra,timescaledb"
+  for lib in "${libs[@]}"; do
+    lib=${lib//[[:space:]]/}
+    [ -n "$lib" ] && [[ $seen != *" $lib "* ]] || continue
+    seen+="$lib "
+    out+=("$lib")
+  done
+  (IFS=','; echo "${out[*]}")
+}
+PRELOAD=$(preload_libraries)
+
 mkdir -p "$RUN" "$BASE"
 umask 077
 printf '*:*:%s:%s:%s\n*:*:replication:%s:%s\n' "$REPMGR_DB" "$REPMGR_USER" "$REPMGR_PASSWORD" "$REPMGR_USER" "$REPMGR_PASSWORD" > "$PGPASSFILE"
@@ -72,13 +92,15 @@ log_level=INFO
 EOF
 
 # find_primary prints the address of a partner (not this node) whose database
-# answers as a writable primary.
+# answers as a writable primary with repmgr's metadata installed (a new
+# primary is not one until it has registered: a standby cloned earlier would
+# have no repmgr extension to register with).
 find_primary() {
   local p host
   for p in "${PARTNERS[@]}"; do
     host=${p%%:*}
     [ -n "$host" ] && [ "$host" != "$SELF" ] || continue
-    if [ "$(PGCONNECT_TIMEOUT=$CONNECT_TIMEOUT psql -w -h "$host" -p "$REPMGR_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -tAc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; then
+    if [ "$(PGCONNECT_TIMEOUT=$CONNECT_TIMEOUT psql -w -h "$host" -p "$REPMGR_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -tAc "SELECT NOT pg_is_in_recovery() AND to_regclass('repmgr.nodes') IS NOT NULL" 2>/dev/null)" = t ]; then
       echo "$host"
       return 0
     fi
@@ -97,7 +119,12 @@ max_replication_slots = 10
 hot_standby = on
 wal_log_hints = on
 wal_keep_size = '256MB'
-shared_preload_libraries = 'repmgr'
+shared_preload_libraries = '$PRELOAD'
+# TimescaleDB: no telemetry (the lab has no route out anyway); 8 workers for
+# its jobs, and room for them plus its launcher, parallel queries and spares.
+timescaledb.telemetry_level = off
+timescaledb.max_background_workers = 8
+max_worker_processes = 20
 password_encryption = 'scram-sha-256'
 log_destination = 'stderr'
 logging_collector = off
@@ -129,6 +156,15 @@ CREATE ROLE :"user" WITH LOGIN SUPERUSER REPLICATION PASSWORD :'pass';
 CREATE DATABASE :"db" OWNER :"user";
 EOF
   repmgr -f "$CONF" primary register --force
+  # As the TimescaleDB bitnami image's init script does, once the repmgr
+  # database exists: the extension in postgres and in template1, so every
+  # database created later has it (the template's scheduler logs that it
+  # exits: TimescaleDB runs no jobs in template databases).
+  local db
+  for db in postgres template1; do
+    PGOPTIONS='-c client_min_messages=error' psql -v ON_ERROR_STOP=1 -h /tmp -p "$PORT" -U postgres -d "$db" -q \
+      -c 'CREATE EXTENSION IF NOT EXISTS timescaledb CASCADE'
+  done
 }
 
 clone_standby() {
@@ -136,13 +172,25 @@ clone_standby() {
   log "cloning a standby of $primary"
   rm -rf "$PGDATA.old"
   [ -d "$PGDATA" ] && mv "$PGDATA" "$PGDATA.old"
-  mkdir -p "$PGDATA"
-  chmod 700 "$PGDATA"
-  # The upstream is named explicitly: left to itself, repmgr 5.3 may write
-  # the node's own address into primary_conninfo when re-cloning an old
-  # primary, and the standby then never streams.
-  repmgr -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -f "$CONF" standby clone --fast-checkpoint \
-    --upstream-conninfo="host=$primary port=$PRIMARY_PORT user=$REPMGR_USER application_name=$NODE_NAME connect_timeout=$CONNECT_TIMEOUT"
+  # A clone can fail on a passing problem (a connection to a busy primary
+  # timing out): it is tried 3 times, INTERVAL apart, before the container
+  # gives up (and its restart policy, if any, starts it again).
+  local try=1
+  while true; do
+    rm -rf "$PGDATA"
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA"
+    # The upstream is named explicitly: left to itself, repmgr 5.3 may write
+    # the node's own address into primary_conninfo when re-cloning an old
+    # primary, and the standby then never streams.
+    repmgr -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -f "$CONF" standby clone --fast-checkpoint \
+      --upstream-conninfo="host=$primary port=$PRIMARY_PORT user=$REPMGR_USER application_name=$NODE_NAME connect_timeout=$CONNECT_TIMEOUT" \
+      && break
+    [ "$try" -lt 3 ] || die "cloning a standby of $primary failed $try times"
+    log "cloning a standby of $primary failed; trying again in ${INTERVAL}s"
+    try=$((try + 1))
+    sleep "$INTERVAL"
+  done
   write_pg_config
   start_pg
   # Bounded: repmgr's own --wait-sync was seen to hang for minutes.
