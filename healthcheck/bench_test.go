@@ -32,7 +32,9 @@ func TestCheckBenchmark(t *testing.T) {
 	if out, err := exec.Command("../scripts/host-dockerd.sh").CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if out, err := exec.Command("../labimage/build.sh").CombinedOutput(); err != nil {
+	build := exec.Command("../labimage/build.sh")
+	build.Env = append(os.Environ(), "HAUP_LAB_IMAGE="+image)
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	port := freePort(t)

@@ -247,7 +247,7 @@ EOF
 
 push_image() {
   "$REPO/scripts/host-dockerd.sh"
-  "$REPO/labimage/build.sh"
+  HAUP_LAB_IMAGE=$LAB_IMAGE "$REPO/labimage/build.sh"
   local want have
   want=$(docker image inspect -f '{{.Id}}' "$LAB_IMAGE")
   have=$(cat "$CACHE/registry.pushed" 2>/dev/null || true)
