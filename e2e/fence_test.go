@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"strings"
@@ -397,4 +398,34 @@ func rejoinCommand(ctx context.Context, t *testing.T) {
 	}
 	waitStatus(t, "healthy", 0, 60*time.Second)
 	mustHaup(t, 0, "diff", labInventory)
+}
+
+// killedApplies kills 10 applies (SIGKILL) at random points while they change
+// keepalived's configuration; the next apply must converge, diff then exit
+// 0, and no node keep a staging directory, a half-installed file or a lock.
+func killedApplies(t *testing.T) {
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for i := 0; i < 10; i++ {
+		// Alternate the check interval so that every apply has changes.
+		inv := withCheckInterval(t, 3-i%2)
+		cmd := exec.Command(build(t), "apply", inv)
+		cmd.Dir = repoRoot
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(50+rng.Intn(1500)) * time.Millisecond
+		time.Sleep(delay)
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Logf("apply %d killed after %s", i+1, delay)
+	}
+	mustHaup(t, 0, "apply", labInventory)
+	mustHaup(t, 0, "diff", labInventory)
+	for _, n := range []string{"pg-0", "pg-1"} {
+		left := mustOnNode(t, n, "ls -A /var/lib/haup/stage 2>/dev/null; find /etc /usr/local/libexec/haup -name '*.haup-new' 2>/dev/null; ls /tmp | grep -i haup || true; ls /run/haup/lock 2>/dev/null || true")
+		if left != "" {
+			t.Errorf("%s: left behind: %s", n, left)
+		}
+	}
+	waitStatus(t, "healthy", 0, 60*time.Second)
 }

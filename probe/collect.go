@@ -184,6 +184,13 @@ func Collect(ctx context.Context, req Request) *Facts {
 			}
 		}
 	}
+	// A file installed beside its path but not yet renamed over it (an
+	// apply killed in between) may hold a secret: a leftover too.
+	for _, fr := range req.Files {
+		if _, err := os.Lstat(fr.Path + ".haup-new"); err == nil {
+			f.Staging = append(f.Staging, fr.Path+".haup-new")
+		}
+	}
 	return f
 }
 
