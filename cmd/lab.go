@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/haup-project/haup/lab"
@@ -24,15 +26,40 @@ takes seconds. Run it from the haup checkout, as root.`,
 	}
 	run := func(name, use, short string, args cobra.PositionalArgs) *cobra.Command {
 		sc := &cobra.Command{
-			Use: use, Short: short, Args: args, DisableFlagParsing: name == "up" || name == "exec",
+			Use: use, Short: short, Args: args, DisableFlagParsing: name == "exec",
 			RunE: func(cmd *cobra.Command, a []string) error {
+				if name == "exec" {
+					if len(a) > 0 && (a[0] == "--help" || a[0] == "-h") {
+						return cmd.Help()
+					}
+					if len(a) < 2 {
+						return fmt.Errorf("lab exec: want NODE -- COMMAND...")
+					}
+				}
 				return lab.Run(cmd.Context(), append([]string{name}, a...), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			},
 		}
 		return sc
 	}
+	var nodes int
+	var noCache bool
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Create the lab (2 nodes unless --nodes); harmless when it runs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a := []string{"up", "--nodes", fmt.Sprint(nodes)}
+			if noCache {
+				a = append(a, "--no-cache")
+			}
+			return lab.Run(cmd.Context(), a, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	up.Flags().IntVar(&nodes, "nodes", 2, "how many nodes, 1..9")
+	up.Flags().BoolVar(&noCache, "no-cache", false,
+		"delete the caches first and rebuild them (node and database root filesystems, the TimescaleDB build root and build, package mirror, registry: several minutes)")
 	c.AddCommand(
-		run("up", "up [--nodes N] [--no-cache]", "Create the lab (2 nodes unless --nodes); harmless when it runs", cobra.ArbitraryArgs),
+		up,
 		run("down", "down", "Remove everything up created except the caches", cobra.NoArgs),
 		run("status", "status", "List the nodes, their addresses and state", cobra.NoArgs),
 		run("power-off", "power-off NODE", "Cut a node's power: every process dies at once", cobra.ExactArgs(1)),
@@ -41,7 +68,7 @@ takes seconds. Run it from the haup checkout, as root.`,
 		run("restore", "restore NODE NODE", "Restore the network between two nodes", cobra.ExactArgs(2)),
 		run("freeze", "freeze NODE PATTERN", "Stop (SIGSTOP) the processes matching PATTERN on a node", cobra.ExactArgs(2)),
 		run("thaw", "thaw NODE PATTERN", "Continue (SIGCONT) processes frozen on a node", cobra.ExactArgs(2)),
-		run("exec", "exec NODE -- COMMAND...", "Run a command inside a node, without SSH", cobra.MinimumNArgs(2)),
+		run("exec", "exec NODE -- COMMAND...", "Run a command inside a node, without SSH", cobra.ArbitraryArgs),
 		newServeMirrorCmd(),
 	)
 	return c

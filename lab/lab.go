@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -52,7 +53,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	repo, err := RepoRoot(cwd)
 	if err != nil {
-		return err
+		// Outside a checkout, every command but up works on the lab that
+		// is up, whose checkout up recorded.
+		b, rerr := os.ReadFile(repoRecord())
+		if args[0] == "up" || rerr != nil {
+			return fmt.Errorf("%w, and no lab is up (%s)", err, repoRecord())
+		}
+		if repo, err = RepoRoot(strings.TrimSpace(string(b))); err != nil {
+			return err
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -77,7 +86,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if args[0] == "up" {
+		if err := os.MkdirAll(filepath.Dir(repoRecord()), 0o755); err == nil {
+			os.WriteFile(repoRecord(), []byte(repo+"\n"), 0o644)
+		}
+	}
 	return nil
+}
+
+// repoRecord is where up records the checkout of the lab that is up.
+func repoRecord() string {
+	state := os.Getenv("HAUP_LAB_STATE")
+	if state == "" {
+		state = "/var/lib/haup-lab"
+	}
+	return filepath.Join(state, "repo")
 }
 
 // ServeMirror serves the package mirror directory over HTTP until ctx ends.

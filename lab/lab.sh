@@ -301,7 +301,7 @@ cmd_up() {
   while [ $# -gt 0 ]; do
     case $1 in
       --nodes) count=$2; shift 2 ;;
-      --no-cache) rm -rf "$CACHE/node-rootfs" "$CACHE/mirror" "$CACHE/registry" "$CACHE/registry.pushed" "$CACHE/db-rootfs"
+      --no-cache) rm -rf "$CACHE/node-rootfs" "$CACHE/mirror" "$CACHE/registry" "$CACHE/registry.pushed" "$CACHE/db-rootfs" "$CACHE/ts-buildroot" "$CACHE/timescaledb"
                   docker image rm -f "$LAB_IMAGE" "$REG_IMAGE" >/dev/null 2>&1 || true; shift ;;
       *) die "up: unknown option $1" ;;
     esac
