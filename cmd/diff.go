@@ -2,7 +2,11 @@ package cmd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -46,8 +50,19 @@ func (f *planFlags) plan(cmd *cobra.Command, args []string) (*tasks.Plan, tasks.
 	return plan, hosts, closeAll, nil
 }
 
+// fileSHA256 is the hash of a file's bytes.
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:]), nil
+}
+
 func newDiffCmd() *cobra.Command {
 	var f planFlags
+	var out string
 	cmd := &cobra.Command{
 		Use:   "diff [INVENTORY]",
 		Short: "Show what apply would change, changing nothing",
@@ -55,9 +70,13 @@ func newDiffCmd() *cobra.Command {
 + create, ~ change, -/+ replace, with unified diffs of files (secrets masked)
 and what will be reloaded or restarted, then one summary line.
 
+With -out FILE the plan is also saved, with a fingerprint of every node's
+observed state; "haup apply FILE" then carries out exactly that plan, or
+refuses, naming the node, if anything changed since. The file holds no secret.
+
 Exit status: 0 the cluster matches the inventory, 2 changes are pending,
 1 error.`,
-		Example: "  haup diff inventory.yaml\n  haup diff --accept-new-host-keys inventory.yaml",
+		Example: "  haup diff inventory.yaml\n  haup diff --accept-new-host-keys inventory.yaml\n  haup diff -out plan.json inventory.yaml && haup apply plan.json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, _, closeAll, err := f.plan(cmd, args)
@@ -65,8 +84,18 @@ Exit status: 0 the cluster matches the inventory, 2 changes are pending,
 				return err
 			}
 			defer closeAll()
-			out := cmd.OutOrStdout()
-			plan.Print(out, tasks.Style{Color: !f.noColor && colorOK(out)})
+			w := cmd.OutOrStdout()
+			plan.Print(w, tasks.Style{Color: !f.noColor && colorOK(w)})
+			if out != "" {
+				sum, err := fileSHA256(plan.Inventory.Path)
+				if err != nil {
+					return err
+				}
+				if err := plan.Save(out, sum); err != nil {
+					return fmt.Errorf("save the plan: %w", err)
+				}
+				fmt.Fprintf(w, "\nSaved the plan to %s: haup apply %s carries out exactly this plan.\n", out, out)
+			}
 			if !plan.Empty() {
 				return exitCodeError{ExitChanges}
 			}
@@ -74,13 +103,14 @@ Exit status: 0 the cluster matches the inventory, 2 changes are pending,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringVarP(&out, "out", "o", "", "save the plan to this file for haup apply FILE")
 	return cmd
 }
 
 func newApplyCmd() *cobra.Command {
 	var f planFlags
 	cmd := &cobra.Command{
-		Use:   "apply [INVENTORY]",
+		Use:   "apply [INVENTORY | PLAN_FILE]",
 		Short: "Make the nodes match the inventory",
 		Long: `apply builds the same plan as diff, prints it, then carries out exactly that
 plan: nodes in parallel, the initial (or current) primary's database before the
@@ -90,15 +120,37 @@ changes. Progress goes to stderr as "node: ..."; a recap follows.
 A plan that would recreate the container of the running primary stops before
 changing anything unless --allow-primary-restart is given.
 
+Given a plan saved by "haup diff -out FILE", apply gathers every node again and
+carries out that plan only if every node is in the state the plan saw and the
+plan is the same; otherwise it refuses, naming the node, and changes nothing.
+
 Exit status: 0 success (including nothing to do), 1 error.`,
 		Example: "  haup apply inventory.yaml",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A saved plan (haup diff -out FILE) names its inventory.
+			var saved *tasks.SavedPlan
+			if len(args) == 1 && isSavedPlan(args[0]) {
+				sp, err := tasks.LoadSavedPlan(args[0])
+				if err != nil {
+					return err
+				}
+				saved, args = sp, []string{sp.Inventory}
+			}
 			plan, hosts, closeAll, err := f.plan(cmd, args)
 			if err != nil {
 				return err
 			}
 			defer closeAll()
+			if saved != nil {
+				sum, err := fileSHA256(plan.Inventory.Path)
+				if err != nil {
+					return err
+				}
+				if err := saved.Check(plan, sum); err != nil {
+					return err
+				}
+			}
 			out := cmd.OutOrStdout()
 			plan.Print(out, tasks.Style{Color: !f.noColor && colorOK(out)})
 			if plan.Empty() {
@@ -115,4 +167,17 @@ Exit status: 0 success (including nothing to do), 1 error.`,
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// isSavedPlan tells a plan file from an inventory by its content.
+func isSavedPlan(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var probe struct {
+		Nodes map[string]string `json:"nodes"`
+		Lines []string          `json:"lines"`
+	}
+	return json.Unmarshal(b, &probe) == nil && probe.Nodes != nil
 }

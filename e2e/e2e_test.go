@@ -48,6 +48,7 @@ func TestEndToEnd(t *testing.T) {
 		{"status-verdicts", func(t *testing.T) { statusVerdicts(ctx, t) }},
 		{"interrupted-apply", func(t *testing.T) { interruptedApply(t) }},
 		{"killed-applies", func(t *testing.T) { killedApplies(t) }},
+		{"saved-plans", func(t *testing.T) { savedPlans(t) }},
 		{"check-removed", func(t *testing.T) { checkRemoved(t) }},
 		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},

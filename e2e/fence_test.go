@@ -429,3 +429,30 @@ func killedApplies(t *testing.T) {
 	}
 	waitStatus(t, "healthy", 0, 60*time.Second)
 }
+
+// savedPlans: a plan saved by diff -out is applied as saved; one whose node
+// was edited by hand since is refused, naming the node, with nothing changed.
+func savedPlans(t *testing.T) {
+	primary, standby := primaryAndStandby(t)
+	planFile := labPath("plan.json")
+	t.Cleanup(func() { os.Remove(planFile) })
+	inv := withCheckInterval(t, 3)
+	mustHaup(t, 2, "diff", "-out", planFile, inv)
+	if b, _ := os.ReadFile(planFile); strings.Contains(string(b), postgresPassword(t)) {
+		t.Fatal("the plan file holds the database password")
+	}
+	mustHaup(t, 0, "apply", planFile)
+	mustHaup(t, 0, "diff", inv)
+
+	mustHaup(t, 2, "diff", "-out", planFile, labInventory)
+	mustOnNode(t, standby, "echo '# edited by hand' >> /etc/keepalived/keepalived.conf")
+	r := haup(t, "apply", planFile)
+	if r.code != 1 || !strings.Contains(r.stderr, standby+": its state changed") || strings.Contains(r.stderr, primary+": its state changed") {
+		t.Fatalf("stale saved plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if out := mustOnNode(t, primary, "grep -c 'interval 3' /etc/keepalived/keepalived.conf || true"); out != "1" {
+		t.Errorf("a refused saved plan changed %s (interval 3 lines: %s)", primary, out)
+	}
+	mustHaup(t, 0, "apply", labInventory)
+	mustHaup(t, 0, "diff", labInventory)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -483,5 +484,49 @@ func TestRejoinPlanRefusesThePrimary(t *testing.T) {
 	rp, err := RejoinPlan(plan, "pg-1")
 	if err != nil || len(rp.Nodes[1].Changes) != 1 || len(rp.Nodes[0].Changes) != 0 || !strings.Contains(rp.Nodes[1].Changes[0].Summary, "rejoin as a standby of pg-0") {
 		t.Fatalf("rejoin of the standby: %v\n%s", err, planText(rp))
+	}
+}
+
+// TestSavedPlanRefusesChangedState: a saved plan is carried out only on the
+// state it saw; lag and timestamps do not count, a file edited does.
+func TestSavedPlanRefusesChangedState(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	f.Keepalived.LoadedSHA256 = ""
+	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := plan.Save(path, "inv-hash"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	for _, secret := range inv.SecretValues() {
+		if strings.Contains(string(b), secret) {
+			t.Fatal("the plan file holds a secret")
+		}
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("plan file mode %o", st.Mode().Perm())
+	}
+	sp, err := LoadSavedPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Check(plan, "inv-hash"); err != nil {
+		t.Fatalf("unchanged: %v", err)
+	}
+	f.Database.Replication = []healthcheck.Replication{{State: "streaming", LagBytes: 4242}}
+	f.LastCheckAgeS = 99
+	if err := sp.Check(plan, "inv-hash"); err != nil {
+		t.Fatalf("lag and check age changed only: %v", err)
+	}
+	if err := sp.Check(plan, "other"); err == nil || !strings.Contains(err.Error(), "inventory") {
+		t.Fatalf("inventory changed: %v", err)
+	}
+	ff := f.Files[KeepalivedConfPath]
+	ff.SHA256 = strings.Repeat("1", 64)
+	f.Files[KeepalivedConfPath] = ff
+	if err := sp.Check(plan, "inv-hash"); err == nil || !strings.Contains(err.Error(), "pg-0: its state changed") {
+		t.Fatalf("hand edit: %v", err)
 	}
 }
