@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -89,7 +90,11 @@ func (p *Plan) Lines() []string {
 
 // Save writes the plan to path (mode 0600).
 func (p *Plan) Save(path, inventorySHA string) error {
-	sp := SavedPlan{Version: savedPlanVersion, Created: time.Now().UTC(), Inventory: p.Inventory.Path,
+	inv, err := filepath.Abs(p.Inventory.Path)
+	if err != nil {
+		return err
+	}
+	sp := SavedPlan{Version: savedPlanVersion, Created: time.Now().UTC(), Inventory: inv,
 		InventorySHA256: inventorySHA, Nodes: map[string]string{}, Lines: p.Lines()}
 	for _, n := range p.Nodes {
 		sp.Nodes[n.Node.Name] = Fingerprint(n.Facts)
