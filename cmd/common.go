@@ -118,7 +118,18 @@ func connect(ctx context.Context, inv *inventory.Inventory, f connFlags, stderr 
 }
 
 func sshConfig(inv *inventory.Inventory, n inventory.Node, f connFlags) remote.SSHConfig {
+	jumps := inv.SSH.ProxyJump
+	if len(n.SSH.ProxyJump) > 0 {
+		jumps = n.SSH.ProxyJump
+	}
+	var hops []remote.Jump
+	for _, j := range jumps {
+		// Validated when the inventory was loaded.
+		user, host, port, _ := inventory.ParseJump(j)
+		hops = append(hops, remote.Jump{User: user, Address: host, Port: port})
+	}
 	return remote.SSHConfig{
+		Jumps:             hops,
 		Name:              n.Name,
 		Address:           n.SSH.Address,
 		Port:              n.SSH.Port,

@@ -186,3 +186,23 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
+
+func TestParseJump(t *testing.T) {
+	for _, tc := range []struct {
+		in, user, host string
+		port           int
+		bad            bool
+	}{
+		{"bastion.example.com", "", "bastion.example.com", 22, false},
+		{"ops@10.0.0.1:2222", "ops", "10.0.0.1", 2222, false},
+		{"[2001:db8::1]:22", "", "2001:db8::1", 22, false},
+		{"", "", "", 0, true},
+		{"ops@:22", "", "", 0, true},
+		{"host:ssh", "", "", 0, true},
+	} {
+		user, host, port, err := ParseJump(tc.in)
+		if (err != nil) != tc.bad || (!tc.bad && (user != tc.user || host != tc.host || port != tc.port)) {
+			t.Errorf("ParseJump(%q) = %q %q %d %v", tc.in, user, host, port, err)
+		}
+	}
+}

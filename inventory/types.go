@@ -75,6 +75,10 @@ type SSH struct {
 	// Agent uses the keys of the ssh-agent named by SSH_AUTH_SOCK.
 	Agent      bool   `yaml:"agent"`
 	KnownHosts string `yaml:"known_hosts"`
+	// ProxyJump lists bastions, as "[user@]host[:port]", crossed in order to
+	// reach every node; each one's host key is checked against known_hosts
+	// like the nodes'. A node's own ssh.proxy_jump replaces it.
+	ProxyJump []string `yaml:"proxy_jump"`
 }
 
 // Node is one server of the cluster.
@@ -99,6 +103,8 @@ type NodeSSH struct {
 	Address string `yaml:"address"`
 	Port    int    `yaml:"port"`
 	User    string `yaml:"user"`
+	// ProxyJump replaces the cluster's ssh.proxy_jump for this node.
+	ProxyJump []string `yaml:"proxy_jump"`
 }
 
 // Secret is a reference to a secret value held outside the inventory: exactly

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -466,6 +467,14 @@ func (v *validator) validate() {
 			v.add(fmt.Sprintf("ssh.identity_files[%d]", i), "is empty")
 		}
 	}
+	for i, j := range s.ProxyJump {
+		v.jump(fmt.Sprintf("ssh.proxy_jump[%d]", i), j)
+	}
+	for i, n := range inv.Nodes {
+		for k, j := range n.SSH.ProxyJump {
+			v.jump(fmt.Sprintf("nodes[%d].ssh.proxy_jump[%d]", i, k), j)
+		}
+	}
 	if len(s.IdentityFiles) == 0 && !s.Agent && !v.underBad("ssh.agent") && !v.underBad("ssh.identity_files") {
 		v.add("ssh", "no way to log in: give identity_files or agent: true")
 	}
@@ -645,6 +654,49 @@ func (v *validator) hostOrIPv4(path, val string, vip netip.Prefix, vipOK bool) b
 		return false
 	}
 	return true
+}
+
+// jump validates a bastion, "[user@]host[:port]".
+func (v *validator) jump(path, val string) {
+	if v.underBad(path) {
+		return
+	}
+	user, host, port, err := ParseJump(val)
+	switch {
+	case err != nil:
+		v.add(path, "%s: %v", quote(val), err)
+	case user != "" && !userRe.MatchString(user):
+		v.add(path, "%s is not a valid user name", quote(user))
+	case port < 1 || port > 65535:
+		v.add(path, "port must be 1..65535, got %d", port)
+	default:
+		v.sshHost(path, host)
+	}
+}
+
+// ParseJump splits a bastion "[user@]host[:port]" (an IPv6 host in
+// brackets); the port is 22 unless given, the user empty unless given.
+func ParseJump(s string) (user, host string, port int, err error) {
+	if s == "" {
+		return "", "", 0, errors.New("is empty")
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		user, s = s[:i], s[i+1:]
+	}
+	port = 22
+	if h, p, serr := net.SplitHostPort(s); serr == nil {
+		n, perr := strconv.Atoi(p)
+		if perr != nil {
+			return "", "", 0, fmt.Errorf("port %q is not a number", p)
+		}
+		host, port = h, n
+	} else {
+		host = s
+	}
+	if host == "" {
+		return "", "", 0, errors.New("no host")
+	}
+	return user, host, port, nil
 }
 
 // sshHost validates where SSH connects: an IP address or a hostname.

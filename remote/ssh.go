@@ -38,6 +38,17 @@ type SSHConfig struct {
 	KnownHostsFile    string
 	AcceptNewHostKeys bool
 	ConnectTimeout    time.Duration
+	// Jumps are bastions crossed in order (ProxyJump). Each one's host key
+	// is checked against KnownHostsFile like the node's; they log in with
+	// the same keys, as their own user (the node's when empty).
+	Jumps []Jump
+}
+
+// Jump is one bastion.
+type Jump struct {
+	User    string
+	Address string
+	Port    int
 }
 
 // AcceptNewHostKeysFlag is the command-line flag that trusts unknown hosts on
@@ -56,6 +67,8 @@ type SSHHost struct {
 	seq     int
 	stageMu sync.Mutex
 	stats   Stats
+	// hops are the bastion connections, closed after the node's.
+	hops []*ssh.Client
 }
 
 // Dial connects to the node and verifies its host key.
@@ -85,8 +98,53 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSHHost, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	// Through the bastions, each reached through the one before it.
+	var via *ssh.Client
+	var hops []*ssh.Client
+	closeHops := func() {
+		for i := len(hops) - 1; i >= 0; i-- {
+			hops[i].Close()
+		}
+	}
+	dialVia := func(target string) (net.Conn, error) {
+		if via == nil {
+			return (&net.Dialer{}).DialContext(dctx, "tcp", target)
+		}
+		return via.DialContext(dctx, "tcp", target)
+	}
+	for _, j := range cfg.Jumps {
+		if j.Port == 0 {
+			j.Port = 22
+		}
+		if j.User == "" {
+			j.User = cfg.User
+		}
+		jaddr := net.JoinHostPort(j.Address, strconv.Itoa(j.Port))
+		jcb, jalgos, err := hostKeyChecker(cfg, jaddr)
+		if err != nil {
+			closeHops()
+			return nil, fmt.Errorf("bastion %s: %w", jaddr, err)
+		}
+		jconn, err := dialVia(jaddr)
+		if err != nil {
+			closeHops()
+			return nil, fmt.Errorf("ssh bastion %s: %w", jaddr, err)
+		}
+		jconn.SetDeadline(time.Now().Add(cfg.ConnectTimeout))
+		jc, jchans, jreqs, err := ssh.NewClientConn(jconn, jaddr, &ssh.ClientConfig{User: j.User, Auth: auths,
+			HostKeyCallback: jcb, HostKeyAlgorithms: jalgos, Timeout: cfg.ConnectTimeout})
+		if err != nil {
+			jconn.Close()
+			closeHops()
+			return nil, fmt.Errorf("ssh bastion %s@%s: %w", j.User, jaddr, err)
+		}
+		jconn.SetDeadline(time.Time{})
+		via = ssh.NewClient(jc, jchans, jreqs)
+		hops = append(hops, via)
+	}
+	conn, err := dialVia(addr)
 	if err != nil {
+		closeHops()
 		return nil, fmt.Errorf("ssh %s: %w", addr, err)
 	}
 	// The handshake has no context: bound it with a deadline on the socket.
@@ -94,11 +152,12 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSHHost, error) {
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, conf)
 	if err != nil {
 		conn.Close()
+		closeHops()
 		return nil, fmt.Errorf("ssh %s@%s: %w", cfg.User, addr, err)
 	}
 	conn.SetDeadline(time.Time{})
-	h := &SSHHost{cfg: cfg, client: ssh.NewClient(c, chans, reqs), sudo: cfg.User != "root"}
-	h.stats.Connections = 1
+	h := &SSHHost{cfg: cfg, client: ssh.NewClient(c, chans, reqs), sudo: cfg.User != "root", hops: hops}
+	h.stats.Connections = 1 + len(hops)
 	return h, nil
 }
 
@@ -362,5 +421,8 @@ func (h *SSHHost) Close() error {
 		errs = append(errs, h.sftp.Close())
 	}
 	errs = append(errs, h.client.Close())
+	for i := len(h.hops) - 1; i >= 0; i-- {
+		h.hops[i].Close()
+	}
 	return errors.Join(errs...)
 }

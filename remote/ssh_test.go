@@ -318,3 +318,37 @@ func TestEncryptedKeyWithoutAgent(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestProxyJump reaches an sshd through another one (the bastion), both host
+// keys checked strictly; a changed bastion key is refused.
+func TestProxyJump(t *testing.T) {
+	bastion := startSSHD(t)
+	target := startSSHD(t)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := func(s *sshd, key ssh.PublicKey) string {
+		return knownhosts.Line([]string{knownhosts.Normalize(fmt.Sprintf("127.0.0.1:%d", s.port))}, key) + "\n"
+	}
+	os.WriteFile(kh, []byte(line(bastion, bastion.hostKey)+line(target, target.hostKey)), 0o600)
+	cfg := SSHConfig{Name: "test", Address: "127.0.0.1", Port: target.port, User: "root",
+		IdentityFiles:  []string{bastion.userKey, target.userKey},
+		KnownHostsFile: kh, ConnectTimeout: 5 * time.Second,
+		Jumps: []Jump{{Address: "127.0.0.1", Port: bastion.port}}}
+	h := dial(t, cfg)
+	res, err := h.Exec(context.Background(), "echo through")
+	if err != nil || string(res.Stdout) != "through\n" {
+		t.Fatalf("exec through the bastion: %q %v", res.Stdout, err)
+	}
+	if st := h.Stats(); st.Connections != 2 {
+		t.Errorf("connections %d, want 2 (bastion and node)", st.Connections)
+	}
+	if b, _ := os.ReadFile(filepath.Join(bastion.dir, "log")); !strings.Contains(string(b), "Accepted publickey for root") {
+		t.Errorf("the bastion saw no login:\n%s", b)
+	}
+	// The bastion's key changed: refused, naming the bastion.
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	os2, _ := ssh.NewSignerFromKey(other)
+	os.WriteFile(kh, []byte(line(bastion, os2.PublicKey())+line(target, target.hostKey)), 0o600)
+	if _, err := Dial(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "bastion") {
+		t.Fatalf("changed bastion key: %v", err)
+	}
+}
