@@ -46,7 +46,7 @@ func clusterChanges(plan *Plan) {
 			leftovers = append(leftovers, Change{Op: OpDelete, Kind: "staging", Name: s,
 				Summary: "left by an interrupted apply (may hold secrets): remove",
 				// rm -rf: staging directories; a .haup-new file is a file.
-				stage:   stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
+				stage: stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
 		}
 		np.Changes = append(leftovers, np.Changes...)
 
