@@ -61,13 +61,22 @@ func (f *connFlags) register(cmd *cobra.Command) {
 func dialAll(ctx context.Context, inv *inventory.Inventory, f connFlags) (tasks.Hosts, map[string]error) {
 	hosts := tasks.Hosts{}
 	failed := map[string]error{}
+	userCfg, cfgErr := readSSHConfig(inv)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, n := range inv.Nodes {
+		if cfgErr != nil {
+			failed[n.Name] = cfgErr
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h, err := remote.Dial(ctx, sshConfig(inv, n, f))
+			c, err := withSSHConfig(sshConfig(inv, n, f), userCfg, n.SSH.Address)
+			var h *remote.SSHHost
+			if err == nil {
+				h, err = remote.Dial(ctx, c)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -79,6 +79,11 @@ type SSH struct {
 	// reach every node; each one's host key is checked against known_hosts
 	// like the nodes'. A node's own ssh.proxy_jump replaces it.
 	ProxyJump []string `yaml:"proxy_jump"`
+	// UseSSHConfig (opt-in) reads SSHConfigFile, as ssh does, for each node's
+	// SSH address or alias: HostName, Port, User, IdentityFile and ProxyJump
+	// set there win over the inventory's ssh values.
+	UseSSHConfig  bool   `yaml:"use_ssh_config"`
+	SSHConfigFile string `yaml:"ssh_config"`
 }
 
 // Node is one server of the cluster.

@@ -203,6 +203,10 @@ func (v *validator) resolvePaths() {
 		s.IdentityFiles[i] = v.expand(s.IdentityFiles[i])
 	}
 	s.KnownHosts = v.expand(s.KnownHosts)
+	if s.SSHConfigFile == "" && !v.has("ssh.ssh_config") {
+		s.SSHConfigFile = "~/.ssh/config"
+	}
+	s.SSHConfigFile = v.expand(s.SSHConfigFile)
 }
 
 func (v *validator) resolveSecrets() {
@@ -461,6 +465,9 @@ func (v *validator) validate() {
 	}
 	if v.has("ssh.known_hosts") && s.KnownHosts == "" {
 		v.add("ssh.known_hosts", "is empty")
+	}
+	if v.has("ssh.ssh_config") && s.SSHConfigFile == "" {
+		v.add("ssh.ssh_config", "is empty")
 	}
 	for i, f := range s.IdentityFiles {
 		if f == "" {
