@@ -49,6 +49,7 @@ func TestEndToEnd(t *testing.T) {
 		{"interrupted-apply", func(t *testing.T) { interruptedApply(t) }},
 		{"killed-applies", func(t *testing.T) { killedApplies(t) }},
 		{"saved-plans", func(t *testing.T) { savedPlans(t) }},
+		{"through-bastions", func(t *testing.T) { throughBastions(t) }},
 		{"check-removed", func(t *testing.T) { checkRemoved(t) }},
 		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},

@@ -2,15 +2,21 @@ package e2e
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/ssh"
 )
 
 // primaryAndStandby returns the VIP holder and the other node.
@@ -455,4 +461,60 @@ func savedPlans(t *testing.T) {
 	}
 	mustHaup(t, 0, "apply", labInventory)
 	mustHaup(t, 0, "diff", labInventory)
+}
+
+// throughBastions reaches each node through the other one (nodes[].ssh.
+// proxy_jump), host keys checked strictly: the plan is the same and each
+// node costs two connections; a changed bastion key is refused, naming it.
+func throughBastions(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, labInventory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	nodes := doc["nodes"].([]any)
+	for i, n := range nodes {
+		other := nodeAddr(nodeName(1 - i))
+		m := n.(map[string]any)
+		s, _ := m["ssh"].(map[string]any)
+		if s == nil {
+			s = map[string]any{}
+		}
+		s["proxy_jump"] = []string{"root@" + other}
+		m["ssh"] = s
+	}
+	out, _ := yaml.Marshal(doc)
+	inv := filepath.Join(repoRoot, ".lab", "inventory-bastion.yaml")
+	os.WriteFile(inv, out, 0o600)
+	t.Cleanup(func() { os.Remove(inv) })
+	r := mustHaup(t, 0, "diff", "--ssh-stats", inv)
+	if conns, _ := sshStats(t, r.stderr); conns != 2 {
+		t.Errorf("%.1f connections per node through a bastion, want 2", conns)
+	}
+	// pg-1's host key changed (as a bastion for pg-0 and as a node).
+	kh, _ := os.ReadFile(labPath("known_hosts"))
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(kh)), "\n") {
+		if strings.HasPrefix(l, nodeAddr("pg-1")+" ") {
+			f := strings.Fields(l)
+			pub, _, _ := ed25519.GenerateKey(nil)
+			k, _ := ssh.NewPublicKey(pub)
+			f[1], f[2] = k.Type(), base64.StdEncoding.EncodeToString(k.Marshal())
+			l = strings.Join(f, " ")
+		}
+		lines = append(lines, l)
+	}
+	bad := filepath.Join(repoRoot, ".lab", "known_hosts-changed")
+	os.WriteFile(bad, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	t.Cleanup(func() { os.Remove(bad) })
+	doc["ssh"].(map[string]any)["known_hosts"] = bad
+	out, _ = yaml.Marshal(doc)
+	os.WriteFile(inv, out, 0o600)
+	r = haup(t, "diff", inv)
+	if r.code != 1 || !strings.Contains(r.stderr, "pg-0: bastion "+nodeAddr("pg-1")) {
+		t.Errorf("changed bastion key: exit %d\n%s", r.code, r.stderr)
+	}
 }
