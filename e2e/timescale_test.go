@@ -75,7 +75,8 @@ func timescaleAcrossSwitchover(ctx context.Context, t *testing.T) {
 	if got, err := tsQuery(ctx, t, vip, tsDataQuery); err != nil || got != before {
 		t.Fatalf("after the switchover on %s: %q, %v, want %q", next, got, err, before)
 	}
-	job, err := tsQuery(ctx, t, vip, `SELECT job_id::text FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = 'ts_daily'`)
+	job, err := tsQuery(ctx, t, vip, `SELECT j.job_id::text FROM timescaledb_information.jobs j JOIN timescaledb_information.continuous_aggregates c
+	   ON j.hypertable_name = c.materialization_hypertable_name WHERE j.proc_name = 'policy_refresh_continuous_aggregate' AND c.view_name = 'ts_daily'`)
 	if err != nil || job == "" {
 		t.Fatalf("refresh policy job: %q, %v", job, err)
 	}
