@@ -231,18 +231,11 @@ func fenceAfterFreeze(ctx context.Context, t *testing.T, metrics map[string]floa
 		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
 	}
 	// Acknowledged writes that went to the stale side after the fork.
-	conn, err := connect(ctx, t, vip, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	stale := 0
+	var notes []string
 	for note := range acked {
-		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&n); err == nil && n == 0 {
-			stale++
-		}
+		notes = append(notes, note)
 	}
+	stale := missingNotes(ctx, t, notes)
 	t.Logf("after the thaw: %s refused writes in %.1f s, streamed again in %.1f s; %d of %d writes acknowledged by it are not on %s",
 		old, fenced.Seconds(), rejoined.Seconds(), stale, len(acked), next)
 	metrics["fence_after_thaw_s"] = fenced.Seconds()
@@ -362,18 +355,7 @@ func postgresCut(ctx context.Context, t *testing.T, metrics map[string]float64) 
 	if dual > 0 {
 		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
 	}
-	conn, err := connect(ctx, t, vip, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	lost := 0
-	for _, note := range acked {
-		var n int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&n); err == nil && n == 0 {
-			lost++
-		}
-	}
+	lost := missingNotes(ctx, t, acked)
 	t.Logf("cut: %d of %d writes acknowledged through the VIP are not on the surviving primary", lost, len(acked))
 	metrics["cut_lost_acked_writes"] = float64(lost)
 	if r := mustHaup(t, 0, "diff", labInventory); strings.Contains(r.stdout, "rejoin") {
@@ -517,4 +499,23 @@ func throughBastions(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "pg-0: bastion "+nodeAddr("pg-1")) {
 		t.Errorf("changed bastion key: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// missingNotes counts the acknowledged writes (by their unique note) that the
+// primary behind the VIP does not have.
+func missingNotes(ctx context.Context, t *testing.T, notes []string) int {
+	t.Helper()
+	conn, err := connect(ctx, t, vip, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	missing := 0
+	for _, note := range notes {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&n); err != nil || n == 0 {
+			missing++
+		}
+	}
+	return missing
 }

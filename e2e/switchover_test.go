@@ -80,18 +80,7 @@ func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) 
 	if dual, samples := s.stop(); dual > 0 {
 		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
 	}
-	conn, err := connect(ctx, t, vip, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	lost := 0
-	for _, note := range acked {
-		var c int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&c); err != nil || c == 0 {
-			lost++
-		}
-	}
+	lost := missingNotes(ctx, t, acked)
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged writes lost across %d switchovers", lost, len(acked), n)
 	}
