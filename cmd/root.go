@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -30,7 +31,7 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // printed once, as "haup: ...".
 func Main(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
-	root.SetArgs(args)
+	root.SetArgs(terraformFlags(args))
 	// Ctrl-C cancels the context: remote commands end, nothing new starts.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,4 +64,20 @@ always points at the writable primary. Everything comes from one inventory file.
 		root.AddCommand(c)
 	}
 	return root
+}
+
+// terraformFlags accepts Terraform's single-dash spelling of -out (haup diff
+// -out FILE), which pflag would read as the shorthands -o -u -t.
+func terraformFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		switch {
+		case a == "-out":
+			a = "--out"
+		case strings.HasPrefix(a, "-out="):
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
 }
