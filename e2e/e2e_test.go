@@ -50,6 +50,7 @@ func TestEndToEnd(t *testing.T) {
 		{"killed-applies", func(t *testing.T) { killedApplies(t) }},
 		{"saved-plans", func(t *testing.T) { savedPlans(t) }},
 		{"through-bastions", func(t *testing.T) { throughBastions(t) }},
+		{"lab-anywhere", func(t *testing.T) { labAnywhere(t) }},
 		{"check-removed", func(t *testing.T) { checkRemoved(t) }},
 		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},

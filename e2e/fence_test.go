@@ -519,3 +519,29 @@ func missingNotes(ctx context.Context, t *testing.T, notes []string) int {
 	}
 	return missing
 }
+
+// labAnywhere: once a lab is up, its read-only and fault commands work from
+// any directory; up still needs the checkout.
+func labAnywhere(t *testing.T) {
+	run := func(args ...string) result {
+		cmd := exec.Command(build(t), args...)
+		cmd.Dir = "/"
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		r := result{stdout: out.String(), stderr: errb.String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		}
+		return r
+	}
+	if r := run("lab", "status"); r.code != 0 || !strings.Contains(r.stdout, "pg-0") {
+		t.Errorf("lab status from /: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run("lab", "exec", "pg-0", "--", "true"); r.code != 0 {
+		t.Errorf("lab exec from /: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run("lab", "up"); r.code == 0 || !strings.Contains(r.stderr, "checkout") {
+		t.Errorf("lab up from /: exit %d\n%s", r.code, r.stderr)
+	}
+}
