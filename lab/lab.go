@@ -55,8 +55,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		// Outside a checkout, every command but up works on the lab that
 		// is up, whose checkout up recorded.
+		if args[0] == "up" {
+			return err
+		}
 		b, rerr := os.ReadFile(repoRecord())
-		if args[0] == "up" || rerr != nil {
+		if rerr != nil {
 			return fmt.Errorf("%w, and no lab is up (%s)", err, repoRecord())
 		}
 		if repo, err = RepoRoot(strings.TrimSpace(string(b))); err != nil {
