@@ -496,7 +496,7 @@ func throughBastions(t *testing.T) {
 	out, _ = yaml.Marshal(doc)
 	os.WriteFile(inv, out, 0o600)
 	r = haup(t, "diff", inv)
-	if r.code != 1 || !strings.Contains(r.stderr, "pg-0: bastion "+nodeAddr("pg-1")) {
+	if r.code != 1 || !strings.Contains(r.stderr, "pg-0: ssh bastion root@"+nodeAddr("pg-1")+":22") || !strings.Contains(r.stderr, "HOST KEY CHANGED") {
 		t.Errorf("changed bastion key: exit %d\n%s", r.code, r.stderr)
 	}
 }
