@@ -468,14 +468,19 @@ func throughBastions(t *testing.T) {
 		s["proxy_jump"] = []string{"root@" + other}
 		m["ssh"] = s
 	}
+	// A real change, applied through the bastions (uploads included).
+	check := doc["keepalived"].(map[string]any)["check"].(map[string]any)
+	check["interval"] = 3
 	out, _ := yaml.Marshal(doc)
 	inv := filepath.Join(repoRoot, ".lab", "inventory-bastion.yaml")
 	os.WriteFile(inv, out, 0o600)
 	t.Cleanup(func() { os.Remove(inv) })
-	r := mustHaup(t, 0, "diff", "--ssh-stats", inv)
+	r := mustHaup(t, 0, "apply", "--ssh-stats", inv)
 	if conns, _ := sshStats(t, r.stderr); conns != 2 {
 		t.Errorf("%.1f connections per node through a bastion, want 2", conns)
 	}
+	mustHaup(t, 0, "diff", inv)
+	mustHaup(t, 0, "apply", labInventory)
 	// pg-1's host key changed (as a bastion for pg-0 and as a node).
 	kh, _ := os.ReadFile(labPath("known_hosts"))
 	var lines []string
