@@ -469,8 +469,13 @@ func throughBastions(t *testing.T) {
 		m["ssh"] = s
 	}
 	// A real change, applied through the bastions (uploads included).
-	check := doc["keepalived"].(map[string]any)["check"].(map[string]any)
+	k := doc["keepalived"].(map[string]any)
+	check, _ := k["check"].(map[string]any)
+	if check == nil {
+		check = map[string]any{}
+	}
 	check["interval"] = 3
+	k["check"] = check
 	out, _ := yaml.Marshal(doc)
 	inv := filepath.Join(repoRoot, ".lab", "inventory-bastion.yaml")
 	os.WriteFile(inv, out, 0o600)
