@@ -33,7 +33,7 @@ takes seconds. Run it from the haup checkout, as root.`,
 						return cmd.Help()
 					}
 					if len(a) < 2 {
-						return fmt.Errorf("lab exec: want NODE -- COMMAND...")
+						return fmt.Errorf("lab exec: want NODE -- COMMAND")
 					}
 				}
 				return lab.Run(cmd.Context(), append([]string{name}, a...), cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/templates"
 )
 
@@ -21,7 +22,7 @@ const (
 	// NotifyPath is the script keepalived runs on VRRP state changes; it
 	// writes the state to VRRPStatePath.
 	NotifyPath         = "/usr/local/libexec/haup/vrrp-notify"
-	VRRPStatePath      = "/run/haup/vrrp-state"
+	VRRPStatePath      = probe.VRRPStatePath
 	secretsDir         = "/etc/haup/secrets"
 	postgresSecretPath = secretsDir + "/postgres-password"
 	repmgrSecretPath   = secretsDir + "/repmgr-password"
