@@ -64,7 +64,7 @@ takes seconds. Run it from the haup checkout, as root.`,
 		run("status", "status", "List the nodes, their addresses and state", cobra.NoArgs),
 		run("power-off", "power-off NODE", "Cut a node's power: every process dies at once", cobra.ExactArgs(1)),
 		run("power-on", "power-on NODE", "Boot a powered-off node", cobra.ExactArgs(1)),
-		run("cut", "cut NODE NODE", "Cut the network between two nodes (VRRP and PostgreSQL)", cobra.ExactArgs(2)),
+		newLabCutCmd(),
 		run("restore", "restore NODE NODE", "Restore the network between two nodes", cobra.ExactArgs(2)),
 		run("freeze", "freeze NODE PATTERN", "Stop (SIGSTOP) the processes matching PATTERN on a node", cobra.ExactArgs(2)),
 		run("thaw", "thaw NODE PATTERN", "Continue (SIGCONT) processes frozen on a node", cobra.ExactArgs(2)),
@@ -87,5 +87,28 @@ func newServeMirrorCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&dir, "dir", "", "mirror directory")
 	c.Flags().StringVar(&listen, "listen", "", "address to listen on")
+	return c
+}
+
+func newLabCutCmd() *cobra.Command {
+	var dbOnly bool
+	c := &cobra.Command{
+		Use:   "cut NODE NODE",
+		Short: "Cut the network between two nodes (blackhole routes: PostgreSQL and SSH, not keepalived's adverts)",
+		Long: `cut adds blackhole routes between the two nodes' addresses: every connection
+between them fails, but keepalived's VRRP adverts still pass (they are not
+routed). With --db-only, only PostgreSQL between the nodes' own addresses is
+dropped: the VIP, VRRP and SSH still pass, as when the database has a network
+of its own. restore undoes both.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			args := append([]string{"cut"}, a...)
+			if dbOnly {
+				args = append(args, "--db-only")
+			}
+			return lab.Run(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	c.Flags().BoolVar(&dbOnly, "db-only", false, "drop only PostgreSQL between the nodes' addresses (the VIP and VRRP still pass)")
 	return c
 }

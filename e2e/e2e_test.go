@@ -54,6 +54,7 @@ func TestEndToEnd(t *testing.T) {
 		{"check-removed", func(t *testing.T) { checkRemoved(t) }},
 		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},
+		{"database-network-cut", func(t *testing.T) { databaseNetworkCut(ctx, t, metrics) }},
 		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},
 		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},

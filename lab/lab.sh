@@ -390,10 +390,30 @@ cmd_cut() {
   log "network between $1 and $2 cut"
 }
 
+# db_rules ACTION A B adds (-I) or deletes (-D) the rules that drop
+# PostgreSQL between the two nodes' own addresses: the database network cut,
+# while the VIP (the clients' way in) and VRRP still pass.
+db_rules() {
+  local act=$1 a=$2 b=$3 ns ip peer
+  for pair in "$a $b" "$b $a"; do
+    set -- $pair
+    ns=$(node_ns "$1"); ip=$(node_ip "$1"); peer=$(node_ip "$2")
+    ip netns exec "$ns" iptables "$act" INPUT -s "$peer" -d "$ip" -p tcp --dport 5432 -j DROP || return 1
+    ip netns exec "$ns" iptables "$act" OUTPUT -s "$ip" -d "$peer" -p tcp --dport 5432 -j DROP || return 1
+  done
+}
+
+cmd_cut_db() {
+  need_node "$1"; need_node "$2"
+  db_rules -I "$1" "$2" || die "iptables failed"
+  log "PostgreSQL between the addresses of $1 and $2 cut (the VIP and VRRP still pass)"
+}
+
 cmd_restore() {
   need_node "$1"; need_node "$2"
   ip -n "$(node_ns "$1")" route del blackhole "$(node_ip "$2")/32" 2>/dev/null || true
   ip -n "$(node_ns "$2")" route del blackhole "$(node_ip "$1")/32" 2>/dev/null || true
+  while db_rules -D "$1" "$2" 2>/dev/null; do :; done
   log "network between $1 and $2 restored"
 }
 
@@ -419,7 +439,7 @@ case $sub in
   status) cmd_status ;;
   power-off) cmd_power_off "$1" ;;
   power-on) cmd_power_on "$1" ;;
-  cut) cmd_cut "$1" "$2" ;;
+  cut) if [ "${3:-}" = --db-only ]; then cmd_cut_db "$1" "$2"; else cmd_cut "$1" "$2"; fi ;;
   restore) cmd_restore "$1" "$2" ;;
   freeze) cmd_signal STOP "$1" "$2" ;;
   thaw) cmd_signal CONT "$1" "$2" ;;
