@@ -561,7 +561,7 @@ func labAnywhere(t *testing.T) {
 // pass), with a writer through the VIP. The standby is promoted; the
 // promoted node's check finds the VIP holder a primary on an older timeline
 // and fences it, so the VIP must follow the promotion within the documented
-// bound (two check intervals and the VRRP hand-over); after the restore the
+// bound (interval x (1 + fall) + 2 s); after the restore the
 // old primary rejoins with no command run by hand.
 func databaseNetworkCut(ctx context.Context, t *testing.T, metrics map[string]float64) {
 	old, next := primaryAndStandby(t)
@@ -612,8 +612,10 @@ func databaseNetworkCut(ctx context.Context, t *testing.T, metrics map[string]fl
 	lag := vipMoved - promoted
 	t.Logf("database network cut: %s promoted after %.1f s, the VIP on it %.1f s later", next, promoted.Seconds(), lag.Seconds())
 	metrics["dbcut_promoted_to_vip_s"] = lag.Seconds()
-	if lag > 6*time.Second {
-		t.Errorf("the VIP followed the promotion after %s, over the documented bound of 6 s", lag)
+	// The documented bound with the lab's defaults (interval 2 s, fall 2):
+	// interval x (1 + fall) + 2 s.
+	if lag > 8*time.Second {
+		t.Errorf("the VIP followed the promotion after %s, over the documented bound of 8 s", lag)
 	}
 	if _, err := tsQuery(ctx, t, nodeAddr(old), `INSERT INTO haup_e2e (note) VALUES ('stale write') RETURNING 'x'`); err == nil {
 		t.Errorf("the old primary %s still takes writes after its fence", old)
