@@ -60,3 +60,23 @@ func TestParseContainer(t *testing.T) {
 		t.Fatal("garbage accepted")
 	}
 }
+
+// TestLargeFileHashFollowsChanges: a large file's hash may come from the
+// cache, but never after the file changed.
+func TestLargeFileHashFollowsChanges(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "agent")
+	big := make([]byte, 2<<20)
+	os.WriteFile(p, big, 0o755)
+	req := Request{Files: []FileRequest{{Path: p}}}
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	for i := 0; i < 2; i++ {
+		if got := Collect(context.Background(), req).Files[p].SHA256; got != sum(big) {
+			t.Fatalf("run %d: %s, want %s", i, got, sum(big))
+		}
+	}
+	big[0] = 1
+	os.WriteFile(p, big, 0o755)
+	if got := Collect(context.Background(), req).Files[p].SHA256; got != sum(big) {
+		t.Fatalf("after a change: %s, want %s", got, sum(big))
+	}
+}

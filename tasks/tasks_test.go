@@ -262,31 +262,40 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 }
 
 // TestGatherUploadsProbeWhenAgentDiffers: a node without haup's agent (or
-// with another version) gets the probe uploaded and run from staging; one
-// with exactly this agent answers in one round trip.
+// with one of another facts version) gets the probe uploaded and run from
+// staging; one whose agent answers in this version costs one round trip.
 func TestGatherUploadsProbeWhenAgentDiffers(t *testing.T) {
 	inv := loadExample(t)
 	n := inv.Nodes[0]
 	answer, _ := json.Marshal(bareFacts(n))
 	h := remote.NewFake(n.Name).
-		OnStdout("exec "+healthcheck.BinaryPath+" facts", "haup-probe-missing x86_64\n").
-		OnStdout("chmod 0700 "+remote.StagingRoot, string(answer))
+		Expect("out=$("+healthcheck.BinaryPath+" facts", func(string) (remote.Result, error) {
+			return remote.Result{Stdout: []byte("haup-uname x86_64\n")}, nil
+		}).
+		Expect("chmod 0700 "+remote.StagingRoot, func(string) (remote.Result, error) {
+			return remote.Result{Stdout: answer}, nil
+		})
 	f, err := Gather(context.Background(), h, inv, n, fakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Arch != "amd64" || len(h.Calls()) != 2 || len(h.Uploaded()) != 1 {
-		t.Fatalf("arch %s, %d calls, %d uploads", f.Arch, len(h.Calls()), len(h.Uploaded()))
+	if err := h.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Arch != "amd64" || len(h.Uploaded()) != 1 {
+		t.Fatalf("arch %s, %d uploads", f.Arch, len(h.Uploaded()))
 	}
 	for _, b := range h.Uploaded() {
 		if want, _ := fakeCheck("linux", "amd64"); string(b) != string(want) {
 			t.Errorf("uploaded %q, want the amd64 agent", b)
 		}
 	}
-	// The script pins the agent by its hash, so an old agent never answers.
-	want, _ := fakeCheck("linux", "amd64")
-	if !strings.Contains(h.Calls()[0], sha256hex(want)) {
-		t.Errorf("gather does not pin the agent's hash:\n%s", h.Calls()[0])
+	// An agent that answers in this version: one round trip, no upload.
+	h2 := remote.NewFake(n.Name).Expect("facts", func(string) (remote.Result, error) {
+		return remote.Result{Stdout: append([]byte("haup-uname x86_64\n"), answer...)}, nil
+	})
+	if _, err := Gather(context.Background(), h2, inv, n, fakeCheck); err != nil || len(h2.Calls()) != 1 || len(h2.Uploaded()) != 0 {
+		t.Fatalf("installed agent: %v, %d calls, %d uploads", err, len(h2.Calls()), len(h2.Uploaded()))
 	}
 }
 
