@@ -11,8 +11,9 @@ import (
 	"github.com/haup-project/haup/healthcheck"
 )
 
-// Version changes whenever the Facts format does; haup refuses facts of
-// another version (it uploads its own probe instead).
+// Version changes whenever the Facts format or what a fact means does: an
+// installed agent of another version is not asked (haup uploads its own
+// probe instead).
 const Version = 2
 
 // Request says what haup wants to know about a node. It holds no secret.

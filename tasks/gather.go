@@ -52,9 +52,11 @@ var archOf = map[string]string{
 }
 
 // Gather reads the node's facts with haup's own probe: in one round trip
-// when the node's installed agent is exactly the one this haup ships, or else
-// by uploading the probe built for the node's architecture and running it
-// from the staging directory (a new node, or one with another version).
+// when the node's installed agent answers in this haup's facts version
+// (probe.Version), or else by uploading the probe built for the node's
+// architecture and running it from the staging directory (a new node, or an
+// agent of another version). An older agent of the same version only reads;
+// the plan replaces it, since its hash differs.
 func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins CheckBinaries) (*Facts, error) {
 	reqJSON, err := json.Marshal(probeRequest(inv, node))
 	if err != nil {
