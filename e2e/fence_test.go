@@ -284,24 +284,7 @@ func isPrimary(ctx context.Context, t *testing.T, node string) bool {
 // command run by hand, its diverged writes kept aside.
 func postgresCut(ctx context.Context, t *testing.T, metrics map[string]float64) {
 	old, next := primaryAndStandby(t)
-	var mu sync.Mutex
-	// Notes are unique: ids from a sequence may repeat on two timelines.
-	var acked []string
-	wctx, stopWriter := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; wctx.Err() == nil; i++ {
-			note := fmt.Sprintf("cut %d %d", time.Now().UnixNano(), i)
-			if _, err := writeThroughVIP(wctx, t, note); err == nil {
-				mu.Lock()
-				acked = append(acked, note)
-				mu.Unlock()
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
+	stopWriter := vipWriter(ctx, t, "cut")
 	s := sampleVIP()
 	mustHaup(t, 0, "lab", "cut", old, next)
 	cut := time.Now()
@@ -349,8 +332,7 @@ func postgresCut(ctx context.Context, t *testing.T, metrics map[string]float64) 
 	back := time.Now()
 	waitStatus(t, "healthy", 0, 120*time.Second)
 	t.Logf("restore: healthy again after %.1f s with no command run by hand", time.Since(back).Seconds())
-	stopWriter()
-	wg.Wait()
+	acked := stopWriter()
 	dual, samples := s.stop()
 	if dual > 0 {
 		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
@@ -565,23 +547,7 @@ func labAnywhere(t *testing.T) {
 // old primary rejoins with no command run by hand.
 func databaseNetworkCut(ctx context.Context, t *testing.T, metrics map[string]float64) {
 	old, next := primaryAndStandby(t)
-	var mu sync.Mutex
-	var acked []string
-	wctx, stopWriter := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; wctx.Err() == nil; i++ {
-			note := fmt.Sprintf("dbcut %d %d", time.Now().UnixNano(), i)
-			if _, err := writeThroughVIP(wctx, t, note); err == nil {
-				mu.Lock()
-				acked = append(acked, note)
-				mu.Unlock()
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
+	stopWriter := vipWriter(ctx, t, "dbcut")
 	s := sampleVIP()
 	mustHaup(t, 0, "lab", "cut", "--db-only", old, next)
 	cut := time.Now()
@@ -623,8 +589,7 @@ func databaseNetworkCut(ctx context.Context, t *testing.T, metrics map[string]fl
 	mustHaup(t, 0, "lab", "restore", old, next)
 	restored = true
 	waitStatus(t, "healthy", 0, 120*time.Second)
-	stopWriter()
-	wg.Wait()
+	acked := stopWriter()
 	if dual, samples := s.stop(); dual > 0 {
 		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
 	}
@@ -632,4 +597,34 @@ func databaseNetworkCut(ctx context.Context, t *testing.T, metrics map[string]fl
 	t.Logf("database network cut: %d of %d writes acknowledged through the VIP are not on the surviving primary", lost, len(acked))
 	metrics["dbcut_lost_acked_writes"] = float64(lost)
 	mustHaup(t, 0, "diff", labInventory)
+}
+
+// vipWriter writes a row with a unique note through the VIP every 100 ms
+// until stopped; stop returns the notes of the acknowledged writes. (Notes,
+// not ids: ids from a sequence may repeat on two timelines.)
+func vipWriter(ctx context.Context, t *testing.T, prefix string) (stop func() []string) {
+	var mu sync.Mutex
+	var acked []string
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; wctx.Err() == nil; i++ {
+			note := fmt.Sprintf("%s %d %d", prefix, time.Now().UnixNano(), i)
+			if _, err := writeThroughVIP(wctx, t, note); err == nil {
+				mu.Lock()
+				acked = append(acked, note)
+				mu.Unlock()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return func() []string {
+		cancel()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return acked
+	}
 }
