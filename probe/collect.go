@@ -307,28 +307,29 @@ func readKeepalived(ctx context.Context) Keepalived {
 }
 
 func statPath(p string) FileFact {
+	ff, _ := stat(p)
+	return ff
+}
+
+// stat is statPath with the file's information, for callers that need more.
+func stat(p string) (FileFact, os.FileInfo) {
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return FileFact{}
+		return FileFact{}, nil
 	}
 	if err != nil {
-		return FileFact{Error: err.Error()}
+		return FileFact{Error: err.Error()}, nil
 	}
 	ff := FileFact{Exists: true, Mode: st.Mode().Perm()}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		ff.UID, ff.GID = int(sys.Uid), int(sys.Gid)
 	}
-	return ff
+	return ff, st
 }
 
 func readFile(p string, text bool) FileFact {
-	ff := statPath(p)
+	ff, st := stat(p)
 	if !ff.Exists || ff.Error != "" {
-		return ff
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		ff.Error = err.Error()
 		return ff
 	}
 	// Large files (the agent itself, 7 MB) are hashed once per change: the
@@ -401,6 +402,9 @@ func readDatabase(ctx context.Context) (*healthcheck.StatusReport, string, *heal
 	if cfg.DataDir != "" {
 		diverged, _ = filepath.Glob(filepath.Clean(cfg.DataDir) + ".diverged-*")
 	}
+	// The node's own view: every node is probed, so asking the peers here
+	// would only repeat their answers at the cost of a connection each.
+	cfg.Peers = nil
 	st := healthcheck.Status(ctx, cfg, pw, "repmgr")
 	return &st, "", last, age, fence, diverged
 }
