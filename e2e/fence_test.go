@@ -294,18 +294,7 @@ func postgresCut(ctx context.Context, t *testing.T, metrics map[string]float64) 
 			haup(t, "lab", "restore", old, next)
 		}
 	}()
-	var promoted, vipMoved time.Duration // since the cut
-	for time.Since(cut) < 40*time.Second {
-		if promoted == 0 && isPrimary(ctx, t, next) {
-			promoted = time.Since(cut)
-		}
-		if promoted > 0 && vipMoved == 0 {
-			if h := vipHolders(); len(h) == 1 && h[0] == next {
-				vipMoved = time.Since(cut)
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	promoted, vipMoved := watchPromotion(ctx, t, next, cut, 40*time.Second)
 	if promoted == 0 {
 		t.Fatalf("%s was not promoted during a 40 s cut", next)
 	}
@@ -557,18 +546,7 @@ func databaseNetworkCut(ctx context.Context, t *testing.T, metrics map[string]fl
 			haup(t, "lab", "restore", old, next)
 		}
 	}()
-	var promoted, vipMoved time.Duration
-	for time.Since(cut) < 40*time.Second {
-		if promoted == 0 && isPrimary(ctx, t, next) {
-			promoted = time.Since(cut)
-		}
-		if promoted > 0 && vipMoved == 0 {
-			if h := vipHolders(); len(h) == 1 && h[0] == next {
-				vipMoved = time.Since(cut)
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	promoted, vipMoved := watchPromotion(ctx, t, next, cut, 40*time.Second)
 	if promoted == 0 {
 		t.Fatalf("%s was not promoted during a 40 s database network cut", next)
 	}
@@ -627,4 +605,22 @@ func vipWriter(ctx context.Context, t *testing.T, prefix string) (stop func() []
 		defer mu.Unlock()
 		return acked
 	}
+}
+
+// watchPromotion samples, every 100 ms until since+d, when node's database
+// became a primary and when it then held the VIP alone; zero for what did
+// not happen. Both are counted from since.
+func watchPromotion(ctx context.Context, t *testing.T, node string, since time.Time, d time.Duration) (promoted, vipMoved time.Duration) {
+	for time.Since(since) < d {
+		if promoted == 0 && isPrimary(ctx, t, node) {
+			promoted = time.Since(since)
+		}
+		if promoted > 0 && vipMoved == 0 {
+			if h := vipHolders(); len(h) == 1 && h[0] == node {
+				vipMoved = time.Since(since)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return promoted, vipMoved
 }
