@@ -91,24 +91,46 @@ func newServeMirrorCmd() *cobra.Command {
 }
 
 func newLabCutCmd() *cobra.Command {
-	var dbOnly bool
+	var dbOnly, all, oneWay bool
 	c := &cobra.Command{
 		Use:   "cut NODE NODE",
-		Short: "Cut the network between two nodes (blackhole routes: PostgreSQL and SSH, not keepalived's adverts)",
+		Short: "Cut the network between two nodes (--all: every packet, VRRP too; --db-only: PostgreSQL only)",
 		Long: `cut adds blackhole routes between the two nodes' addresses: every connection
-between them fails, but keepalived's VRRP adverts still pass (they are not
-routed). With --db-only, only PostgreSQL between the nodes' own addresses is
-dropped: the VIP, VRRP and SSH still pass, as when the database has a network
-of its own. restore undoes both.`,
+between them fails, but keepalived's VRRP adverts still pass (keepalived sends
+them on its interface, past the routes).
+
+With --all, every packet between the two nodes is dropped in both
+namespaces, VRRP adverts and traffic to the VIP too: a real partition, as
+keepalived sees it. With --all --one-way, only packets from the first node to
+the second are dropped.
+
+With --db-only, only PostgreSQL between the nodes' own addresses is dropped:
+the VIP, VRRP and SSH still pass, as when the database has a network of its
+own.
+
+restore undoes all of them.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if oneWay && !all {
+				return fmt.Errorf("--one-way needs --all")
+			}
+			if dbOnly && all {
+				return fmt.Errorf("--db-only and --all exclude each other")
+			}
 			args := append([]string{"cut"}, a...)
-			if dbOnly {
+			switch {
+			case dbOnly:
 				args = append(args, "--db-only")
+			case all && oneWay:
+				args = append(args, "--one-way")
+			case all:
+				args = append(args, "--all")
 			}
 			return lab.Run(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.Flags().BoolVar(&dbOnly, "db-only", false, "drop only PostgreSQL between the nodes' addresses (the VIP and VRRP still pass)")
+	c.Flags().BoolVar(&all, "all", false, "drop every packet between the two nodes, VRRP and the VIP too")
+	c.Flags().BoolVar(&oneWay, "one-way", false, "with --all: drop only what the first node sends the second")
 	return c
 }

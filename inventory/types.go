@@ -56,6 +56,9 @@ type Database struct {
 	PostgresPassword Secret `yaml:"postgres_password"`
 	RepmgrPassword   Secret `yaml:"repmgr_password"`
 	Repmgr           Repmgr `yaml:"repmgr"`
+	// Synchronous (zero-loss mode): the primary acknowledges a commit only
+	// once a standby has it, so a failover loses no acknowledged write.
+	Synchronous bool `yaml:"synchronous"`
 	// Environment is extra, non-secret environment for the container.
 	Environment map[string]string `yaml:"environment"`
 }

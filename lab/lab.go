@@ -97,6 +97,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// InventoryPath is the inventory of the lab that is up, or "" when no lab is.
+func InventoryPath() string {
+	b, err := os.ReadFile(repoRecord())
+	if err != nil {
+		return ""
+	}
+	dir := os.Getenv("HAUP_LAB_DIR")
+	if dir == "" {
+		dir = filepath.Join(strings.TrimSpace(string(b)), ".lab")
+	}
+	p := filepath.Join(dir, "inventory.yaml")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
 // repoRecord is where up records the checkout of the lab that is up.
 func repoRecord() string {
 	state := os.Getenv("HAUP_LAB_STATE")

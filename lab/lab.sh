@@ -403,6 +403,31 @@ db_rules() {
   done
 }
 
+# all_rules ACTION FROM TO [both] adds (-I) or deletes (-D) the rules that
+# drop every packet FROM sends TO (and, with both, the way back), in both
+# namespaces: VRRP adverts and traffic to the VIP included.
+all_rules() {
+  local act=$1 a=$2 b=$3 both=${4:-}
+  local pairs="$a $b"
+  [ -n "$both" ] && pairs="$a $b
+$b $a"
+  while read -r from to; do
+    ip netns exec "$(node_ns "$from")" iptables "$act" OUTPUT -d "$(node_ip "$to")" -j DROP || return 1
+    ip netns exec "$(node_ns "$to")" iptables "$act" INPUT -s "$(node_ip "$from")" -j DROP || return 1
+  done <<<"$pairs"
+}
+
+cmd_cut_all() {
+  need_node "$1"; need_node "$2"
+  if [ "${3:-}" = one-way ]; then
+    all_rules -I "$1" "$2" || die "iptables failed"
+    log "every packet from $1 to $2 dropped (one way; $2 to $1 still passes)"
+  else
+    all_rules -I "$1" "$2" both || die "iptables failed"
+    log "every packet between $1 and $2 dropped (VRRP and the VIP too)"
+  fi
+}
+
 cmd_cut_db() {
   need_node "$1"; need_node "$2"
   db_rules -I "$1" "$2" || die "iptables failed"
@@ -414,6 +439,8 @@ cmd_restore() {
   ip -n "$(node_ns "$1")" route del blackhole "$(node_ip "$2")/32" 2>/dev/null || true
   ip -n "$(node_ns "$2")" route del blackhole "$(node_ip "$1")/32" 2>/dev/null || true
   while db_rules -D "$1" "$2" 2>/dev/null; do :; done
+  while all_rules -D "$1" "$2" 2>/dev/null; do :; done
+  while all_rules -D "$2" "$1" 2>/dev/null; do :; done
   log "network between $1 and $2 restored"
 }
 
@@ -439,7 +466,12 @@ case $sub in
   status) cmd_status ;;
   power-off) cmd_power_off "$1" ;;
   power-on) cmd_power_on "$1" ;;
-  cut) if [ "${3:-}" = --db-only ]; then cmd_cut_db "$1" "$2"; else cmd_cut "$1" "$2"; fi ;;
+  cut) case ${3:-} in
+         --db-only) cmd_cut_db "$1" "$2" ;;
+         --all) cmd_cut_all "$1" "$2" ;;
+         --one-way) cmd_cut_all "$1" "$2" one-way ;;
+         *) cmd_cut "$1" "$2" ;;
+       esac ;;
   restore) cmd_restore "$1" "$2" ;;
   freeze) cmd_signal STOP "$1" "$2" ;;
   thaw) cmd_signal CONT "$1" "$2" ;;

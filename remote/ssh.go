@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path"
@@ -353,6 +354,42 @@ func (h *SSHHost) Exec(ctx context.Context, script string) (Result, error) {
 	default:
 		return res, fmt.Errorf("remote command: %w", err)
 	}
+}
+
+// Stream runs script like Exec but copies its stdout to w as it comes, for
+// long-running commands (haup drill's watchers). It returns when the command
+// ends or ctx is cancelled; cancelling closes the session, and the remote
+// command ends at its next write.
+func (h *SSHHost) Stream(ctx context.Context, script string, w io.Writer) error {
+	s, err := h.client.NewSession()
+	if err != nil {
+		return fmt.Errorf("ssh session: %w", err)
+	}
+	h.mu.Lock()
+	h.stats.Sessions++
+	h.mu.Unlock()
+	defer s.Close()
+	var stderr bytes.Buffer
+	s.Stdout, s.Stderr = w, &stderr
+	s.Stdin = strings.NewReader("LC_ALL=C; export LC_ALL\n" + script)
+	command := "sh -s"
+	if h.sudo {
+		command = "sudo -n -- sh -s"
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(command) }()
+	select {
+	case <-ctx.Done():
+		s.Signal(ssh.SIGTERM)
+		s.Close()
+		return nil
+	case err = <-done:
+	}
+	var ee *ssh.ExitError
+	if errors.As(err, &ee) {
+		return &ExitError{Code: ee.ExitStatus(), Stderr: strings.TrimSpace(stderr.String())}
+	}
+	return err
 }
 
 // Put implements Host.

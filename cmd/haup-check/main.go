@@ -15,6 +15,7 @@
 //	haup-check facts REQUEST_JSON  the node's facts as JSON, for haup
 //	haup-check rejoin [-reason R]  fence hard and rejoin as a standby
 //	haup-check record-config FILE  record FILE as keepalived's loaded configuration
+//	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
 package main
 
 import (
@@ -23,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -49,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fenceVIP(args[1:], stdout, stderr)
 		case "demote", "undemote", "wait-replay", "promote":
 			return switchoverStep(args[0], args[1:], stdout, stderr)
+		case "watch":
+			return watch(args[1:], stdout, stderr)
 		case "record-config":
 			if len(args) != 2 {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
@@ -151,19 +153,35 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// hasLocalAddr reports whether addr is on one of this host's interfaces.
-func hasLocalAddr(addr string) bool {
-	ip := net.ParseIP(addr)
-	addrs, err := net.InterfaceAddrs()
-	if err != nil || ip == nil {
-		return false
+// watch streams samples for haup drill until its reader goes away, a signal
+// arrives or -for has passed (a bound for a reader that vanished silently).
+func watch(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check watch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	interval := fs.Duration("interval", 100*time.Millisecond, "time between samples")
+	limit := fs.Duration("for", time.Hour, "stop after this long")
+	if err := fs.Parse(args); err != nil {
+		return 2
 	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
-			return true
-		}
+	if *interval < 10*time.Millisecond || *limit <= 0 {
+		fmt.Fprintln(stderr, "haup-check: watch: -interval must be at least 10ms and -for positive")
+		return 2
 	}
-	return false
+	cfg, password, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: watch: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *limit)
+	defer cancel()
+	if err := healthcheck.Watch(ctx, cfg, password, *interval, stdout); err != nil {
+		fmt.Fprintf(stderr, "haup-check: watch: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 // fenceVIP is the detached half of the check; one runs at a time.
@@ -252,7 +270,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	// A passing primary without the VIP asks, in a detached process so the
 	// check's verdict is not delayed, whether the VIP holder is a stale
 	// primary, and fences it.
-	if keepalived && r.Pass && cfg.VIP != "" && !hasLocalAddr(cfg.VIP) {
+	if keepalived && r.Pass && cfg.VIP != "" && !healthcheck.HasLocalAddr(cfg.VIP) {
 		if self, err := os.Executable(); err == nil {
 			cmd := exec.Command(self, "fence-vip", "-config", *config)
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

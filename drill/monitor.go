@@ -1,0 +1,215 @@
+package drill
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+)
+
+// Tick is how often the monitor looks at the nodes' latest samples, and how
+// much time one look with two VIP holders (or two writable primaries) counts.
+const Tick = 100 * time.Millisecond
+
+// fresh is how old a node's latest sample may be and still count: older, the
+// node is not seen (powered off, cut from haup, its watcher restarting).
+const fresh = 600 * time.Millisecond
+
+// Event is a change in who holds the VIP or who takes writes.
+type Event struct {
+	At       time.Duration `json:"-"`
+	Seconds  float64       `json:"at_s"`
+	Holders  []string      `json:"vip_holders"`
+	Writable []string      `json:"writable"`
+	Unseen   []string      `json:"unseen,omitempty"`
+}
+
+// Monitor merges the watchers' samples of every node into one picture per
+// Tick: who holds the VIP, whose database takes writes.
+type Monitor struct {
+	nodes []string
+	start time.Time
+
+	mu     sync.Mutex
+	latest map[string]sampleAt
+	ticks  int
+	dualV  int
+	dualW  int
+	events []Event
+	last   string
+	// first times (since start) of states the drill waits for
+	cond []*waiter
+}
+
+type sampleAt struct {
+	s  healthcheck.WatchSample
+	at time.Time
+}
+
+type waiter struct {
+	match func(holders, writable []string) bool
+	since time.Duration
+	ch    chan time.Duration
+}
+
+// NewMonitor starts an empty monitor whose clock starts now.
+func NewMonitor(nodes []string) *Monitor {
+	return &Monitor{nodes: nodes, start: time.Now(), latest: map[string]sampleAt{}}
+}
+
+// Since is the monitor's clock.
+func (m *Monitor) Since() time.Duration { return time.Since(m.start) }
+
+// Feed reads one node's watch stream (JSON samples, one per line) until it
+// ends.
+func (m *Monitor) Feed(node string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var s healthcheck.WatchSample
+		if json.Unmarshal(sc.Bytes(), &s) != nil {
+			continue
+		}
+		m.mu.Lock()
+		m.latest[node] = sampleAt{s: s, at: time.Now()}
+		m.mu.Unlock()
+	}
+}
+
+// Run looks at the samples every Tick until ctx ends.
+func (m *Monitor) Run(ctx context.Context) {
+	t := time.NewTicker(Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.look()
+		}
+	}
+}
+
+// Seen reports whether every node has a fresh sample.
+func (m *Monitor) Seen() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range m.nodes {
+		if s, ok := m.latest[n]; !ok || time.Since(s.at) > fresh {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Monitor) look() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	var holders, writable, unseen []string
+	for _, n := range m.nodes {
+		s, ok := m.latest[n]
+		if !ok || now.Sub(s.at) > fresh {
+			unseen = append(unseen, n)
+			continue
+		}
+		if s.s.VIP {
+			holders = append(holders, n)
+		}
+		if s.s.DB == healthcheck.DBWritable {
+			writable = append(writable, n)
+		}
+	}
+	m.ticks++
+	if len(holders) > 1 {
+		m.dualV++
+	}
+	if len(writable) > 1 {
+		m.dualW++
+	}
+	at := now.Sub(m.start)
+	key := strings.Join(holders, ",") + "|" + strings.Join(writable, ",") + "|" + strings.Join(unseen, ",")
+	if key != m.last {
+		m.last = key
+		m.events = append(m.events, Event{At: at, Seconds: at.Seconds(), Holders: holders, Writable: writable, Unseen: unseen})
+	}
+	keep := m.cond[:0]
+	for _, w := range m.cond {
+		if at >= w.since && w.match(holders, writable) {
+			w.ch <- at
+			continue
+		}
+		keep = append(keep, w)
+	}
+	m.cond = keep
+}
+
+// When returns a channel that receives the monitor's time of the first look
+// at or after since whose holders and writable nodes match.
+func (m *Monitor) When(since time.Duration, match func(holders, writable []string) bool) <-chan time.Duration {
+	ch := make(chan time.Duration, 1)
+	m.mu.Lock()
+	m.cond = append(m.cond, &waiter{match: match, since: since, ch: ch})
+	m.mu.Unlock()
+	return ch
+}
+
+// Totals returns the time with two or more VIP holders and with two or more
+// writable primaries, and the looks taken.
+func (m *Monitor) Totals() (dualVIP, dualWritable time.Duration, looks int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return time.Duration(m.dualV) * Tick, time.Duration(m.dualW) * Tick, m.ticks
+}
+
+// Events returns the changes seen, in order, with times relative to zero.
+func (m *Monitor) Events(zero time.Duration) []Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Event, 0, len(m.events))
+	for _, e := range m.events {
+		e.At -= zero
+		e.Seconds = round2(e.At.Seconds())
+		out = append(out, e)
+	}
+	return out
+}
+
+// soleWritableHolder matches the state clients want: one VIP holder, and it
+// takes writes. With not empty, the holder must not be that node.
+func soleWritableHolder(not string) func(holders, writable []string) bool {
+	return func(holders, writable []string) bool {
+		return len(holders) == 1 && holders[0] != not && slices.Contains(writable, holders[0])
+	}
+}
+
+// writableOther matches a node other than not taking writes.
+func writableOther(not string) func(holders, writable []string) bool {
+	return func(_, writable []string) bool {
+		for _, w := range writable {
+			if w != not {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func round2(x float64) float64 {
+	if x < 0 {
+		return -float64(int64(-x*100+0.5)) / 100
+	}
+	return float64(int64(x*100+0.5)) / 100
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
+}

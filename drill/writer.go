@@ -1,0 +1,186 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Writer commits numbered rows through the VIP, one at a time, and records
+// which were acknowledged. An attempt whose outcome is unknown (timed out,
+// connection lost before the answer) is not acknowledged.
+type Writer struct {
+	Addr     string // VIP
+	Port     int
+	Password string
+	Table    string
+	// Every is the pause between attempts; Timeout bounds one attempt.
+	Every, Timeout time.Duration
+
+	mu       sync.Mutex
+	acked    []int64
+	ackedAt  []time.Time
+	startOf  map[int64]time.Time
+	attempts int
+	failures int
+	lastErr  string
+}
+
+func (w *Writer) config(ctx context.Context) (*pgx.ConnConfig, error) {
+	dsn := fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable application_name=haup-drill connect_timeout=1",
+		w.Addr, w.Port)
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cc.Password = w.Password
+	cc.Fallbacks = nil
+	cc.DialFunc = (&net.Dialer{Timeout: w.Timeout}).DialContext
+	cc.RuntimeParams["timescaledb.disable_load"] = "on"
+	return cc, nil
+}
+
+func (w *Writer) connect(ctx context.Context) (*pgx.Conn, error) {
+	cc, err := w.config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.Timeout)
+	defer cancel()
+	return pgx.ConnectConfig(cctx, cc)
+}
+
+// Exec runs one statement through the VIP on a connection of its own.
+func (w *Writer) Exec(ctx context.Context, sql string, timeout time.Duration) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cc, err := w.config(cctx)
+	if err != nil {
+		return err
+	}
+	c, err := pgx.ConnectConfig(cctx, cc)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.Background())
+	_, err = c.Exec(cctx, sql)
+	return err
+}
+
+// Stored returns the ids the table holds, read through the VIP.
+func (w *Writer) Stored(ctx context.Context) (map[int64]bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cc, err := w.config(cctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := pgx.ConnectConfig(cctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(context.Background())
+	rows, err := c.Query(cctx, "SELECT id FROM "+pgx.Identifier{w.Table}.Sanitize())
+	if err != nil {
+		return nil, err
+	}
+	ids := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
+}
+
+// Run writes until ctx ends.
+func (w *Writer) Run(ctx context.Context) {
+	w.mu.Lock()
+	w.startOf = map[int64]time.Time{}
+	w.mu.Unlock()
+	insert := "INSERT INTO " + pgx.Identifier{w.Table}.Sanitize() + " (id) VALUES ($1)"
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for id := int64(1); ctx.Err() == nil; id++ {
+		start := time.Now()
+		w.mu.Lock()
+		w.startOf[id] = start
+		w.attempts++
+		w.mu.Unlock()
+		err := func() error {
+			if conn == nil {
+				c, err := w.connect(ctx)
+				if err != nil {
+					return err
+				}
+				conn = c
+			}
+			actx, cancel := context.WithTimeout(ctx, w.Timeout)
+			defer cancel()
+			_, err := conn.Exec(actx, insert, id)
+			return err
+		}()
+		pause := w.Every
+		w.mu.Lock()
+		if err == nil {
+			w.acked = append(w.acked, id)
+			w.ackedAt = append(w.ackedAt, time.Now())
+		} else {
+			w.failures++
+			w.lastErr = err.Error()
+			pause = 2 * w.Every
+		}
+		w.mu.Unlock()
+		if err != nil && conn != nil {
+			conn.Close(context.Background())
+			conn = nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+	}
+}
+
+// FirstAckStartedAfter is the time of the first acknowledgement of an
+// attempt started at or after t, and whether there is one.
+func (w *Writer) FirstAckStartedAfter(t time.Time) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, id := range w.acked {
+		if !w.startOf[id].Before(t) {
+			return w.ackedAt[i], true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Acked returns the acknowledged ids.
+func (w *Writer) Acked() []int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]int64(nil), w.acked...)
+}
+
+// Counts returns attempts, failures and the last error.
+func (w *Writer) Counts() (attempts, failures int, lastErr string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.attempts, w.failures, w.lastErr
+}
+
+// tableName is a fresh name for one drill's table.
+func tableName(t time.Time) string {
+	return "haup_drill_" + strconv.FormatInt(t.Unix(), 10)
+}

@@ -1,0 +1,125 @@
+package healthcheck
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// A WatchSample is one look at this node: does it hold the VIP, and what
+// does its database accept. haup drill merges the samples of every node.
+type WatchSample struct {
+	// Seq numbers the samples of one watch from 1.
+	Seq int `json:"seq"`
+	// VIP: the VIP is on one of this node's interfaces.
+	VIP bool `json:"vip"`
+	// DB is "writable" (a primary taking writes), "read-only" (a primary
+	// refusing them: fenced or demoted), "standby", or "unknown" (no answer
+	// within the sample's bound: down, frozen or refusing connections).
+	DB       string `json:"db"`
+	Timeline int    `json:"tl,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Database states of a WatchSample.
+const (
+	DBWritable = "writable"
+	DBReadOnly = "read-only"
+	DBStandby  = "standby"
+	DBUnknown  = "unknown"
+)
+
+// Watch writes one JSON WatchSample per interval to out until ctx ends or
+// out cannot be written (the reader went away). It keeps one connection to
+// the local database and bounds every query by the interval, so a frozen or
+// dead database shows as "unknown" at the sampling rate, never as a stall.
+func Watch(ctx context.Context, cfg Config, password string, interval time.Duration, out io.Writer) error {
+	enc := json.NewEncoder(out)
+	var conn *pgconn.PgConn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	bound := max(interval, 50*time.Millisecond)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for seq := 1; ; seq++ {
+		s := WatchSample{Seq: seq, DB: DBUnknown}
+		if cfg.VIP != "" {
+			s.VIP = HasLocalAddr(cfg.VIP)
+		}
+		qctx, cancel := context.WithTimeout(ctx, bound)
+		if conn == nil {
+			c, err := connectLocal(qctx, cfg, password)
+			if err != nil {
+				s.Error = describe(qctx, err).Error()
+			} else {
+				conn = c
+			}
+		}
+		if conn != nil {
+			res := conn.ExecParams(qctx, roleQuery, nil, nil, nil, nil).Read()
+			switch {
+			case res.Err != nil:
+				s.Error = describe(qctx, res.Err).Error()
+				// A query cut short leaves the connection unusable.
+				conn.Close(context.Background())
+				conn = nil
+			case len(res.Rows) == 1 && len(res.Rows[0]) == 4:
+				row := res.Rows[0]
+				switch {
+				case string(row[0]) == "t":
+					s.DB = DBStandby
+				case string(row[3]) == "on":
+					s.DB = DBReadOnly
+				default:
+					s.DB = DBWritable
+				}
+				fmt.Sscan(string(row[1]), &s.Timeline)
+			}
+		}
+		cancel()
+		if err := enc.Encode(s); err != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func connectLocal(ctx context.Context, cfg Config, password string) (*pgconn.PgConn, error) {
+	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-watch",
+		cfg.Host, cfg.Port, cfg.User, dbName(cfg))
+	pc, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pc.Password = password
+	pc.Fallbacks = nil
+	noExtensions(pc)
+	return pgconn.ConnectConfig(ctx, pc)
+}
+
+// HasLocalAddr reports whether addr is on one of this host's interfaces.
+func HasLocalAddr(addr string) bool {
+	ip := net.ParseIP(addr)
+	addrs, err := net.InterfaceAddrs()
+	if err != nil || ip == nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
