@@ -63,7 +63,23 @@ func mustAbs(t *testing.T, p string) string {
 
 func TestRenderMasksSecrets(t *testing.T) {
 	out := t.TempDir()
-	if code, o, e := runHaup("render", "../examples/two-node.yaml", "-o", out); code != 0 {
+	// The example with the recipe's PASS authentication (VRRP version 2).
+	ex, err := os.ReadFile("../examples/two-node.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex = bytes.Replace(ex, []byte("  # vrrp_version: 2\n  # auth_pass:"), []byte("  vrrp_version: 2\n  auth_pass:"), 1)
+	ex = bytes.Replace(ex, []byte("\n  advert_int: 0.2"), []byte("\n  advert_int: 1"), 1)
+	dir := t.TempDir()
+	secrets, _ := filepath.Abs("../examples/secrets")
+	if err := os.Symlink(secrets, filepath.Join(dir, "secrets")); err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(dir, "two-node-v2.yaml")
+	if err := os.WriteFile(inv, ex, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, o, e := runHaup("render", inv, "-o", out); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, o, e)
 	}
 	conf, err := os.ReadFile(filepath.Join(out, "pg-1", "etc", "keepalived", "keepalived.conf"))

@@ -172,6 +172,8 @@ func (d *decoder) value(n *yaml.Node, path string, out reflect.Value) {
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			out.SetString(s)
 		}
+	case t == reflect.TypeOf(Hundredths(0)):
+		d.hundredths(n, path, out)
 	case t.Kind() == reflect.Int:
 		d.integer(n, path, out)
 	case t.Kind() == reflect.Bool:
@@ -240,6 +242,31 @@ func (d *decoder) integer(n *yaml.Node, path string, out reflect.Value) {
 		return
 	}
 	out.SetInt(int64(i))
+}
+
+var hundredthsRe = regexp.MustCompile(`^(0|[1-9][0-9]{0,5})(\.[0-9]{1,2})?$`)
+
+// hundredths decodes a number of seconds with at most two decimals.
+func (d *decoder) hundredths(n *yaml.Node, path string, out reflect.Value) {
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
+		d.typeError(n, path, "expected a number of seconds, got %s", describe(n))
+		return
+	}
+	m := hundredthsRe.FindStringSubmatch(n.Value)
+	if m == nil {
+		d.typeError(n, path, "expected a number of seconds with at most two decimals (like 0.25 or 1), got %s", describe(n))
+		return
+	}
+	whole, _ := strconv.Atoi(m[1])
+	frac := 0
+	if m[2] != "" {
+		f := m[2][1:]
+		if len(f) == 1 {
+			f += "0"
+		}
+		frac, _ = strconv.Atoi(f)
+	}
+	out.SetInt(int64(whole*100 + frac))
 }
 
 func (d *decoder) list(n *yaml.Node, path string, out reflect.Value) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -74,8 +75,8 @@ func TestExampleLoads(t *testing.T) {
 	if n := inv.Nodes[1]; n.Interface != "ens33" || n.UnicastSrcIP != "192.168.89.133" || n.RepmgrNodeID() != 1001 {
 		t.Errorf("node defaults: %+v", n)
 	}
-	if inv.Keepalived.Check.Interval != 5 {
-		t.Errorf("check interval = %d, want 5", inv.Keepalived.Check.Interval)
+	if k := inv.Keepalived; k.Check.Interval != 1 || k.VRRPVersion != 3 || k.AdvertInt != 20 || k.AdvertInt.String() != "0.2" {
+		t.Errorf("check interval %d, VRRP version %d, advert_int %s; want 1, 3, 0.2", k.Check.Interval, k.VRRPVersion, k.AdvertInt)
 	}
 }
 
@@ -135,11 +136,11 @@ func TestWorldReadableSecretWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) != 3 || !strings.Contains(warnings[0], "chmod 600") {
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "chmod 600") {
 		t.Errorf("warnings = %v", warnings)
 	}
-	if inv.Keepalived.AuthPass.Value() != "abcdefg" {
-		t.Errorf("trailing newline kept: %q", inv.Keepalived.AuthPass.Value())
+	if inv.Database.PostgresPassword.Value() != "abcdefg" {
+		t.Errorf("trailing newline kept: %q", inv.Database.PostgresPassword.Value())
 	}
 }
 
@@ -173,7 +174,8 @@ func TestExplicitNullIsAbsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.Keepalived.AdvertInt != DefaultAdvertInt || inv.Keepalived.Check.Interval != DefaultCheckInterval {
+	// good-anchors gives auth_pass: VRRP version 2, whole-second adverts.
+	if inv.Keepalived.VRRPVersion != 2 || inv.Keepalived.AdvertInt != DefaultAdvertIntV2 || inv.Keepalived.Check.Interval != DefaultCheckInterval {
 		t.Errorf("defaults not applied: %+v", inv.Keepalived)
 	}
 }
@@ -204,5 +206,57 @@ func TestParseJump(t *testing.T) {
 		if (err != nil) != tc.bad || (!tc.bad && (user != tc.user || host != tc.host || port != tc.port)) {
 			t.Errorf("ParseJump(%q) = %q %q %d %v", tc.in, user, host, port, err)
 		}
+	}
+}
+
+// TestVRRPVersions: the version decides what advert_int and auth_pass may be.
+func TestVRRPVersions(t *testing.T) {
+	b, err := os.ReadFile("testdata/good-anchors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noAuth := regexp.MustCompile(`(?m)^  auth_pass:.*\n`).ReplaceAllString(string(b), "")
+	cases := []struct {
+		name, base, add string
+		version         int
+		advert          Hundredths
+		problem         string
+	}{
+		{"default without auth", noAuth, "", 3, 20, ""},
+		{"default with auth", string(b), "", 2, 100, ""},
+		{"v3 quarter second", noAuth, "  advert_int: 0.25\n", 3, 25, ""},
+		{"v3 integer", noAuth, "  advert_int: 2\n", 3, 200, ""},
+		{"v2 explicit", string(b), "  vrrp_version: 2\n  advert_int: 3\n", 2, 300, ""},
+		{"v3 with auth", string(b), "  vrrp_version: 3\n", 0, 0, "keepalived.auth_pass: VRRP version 3 has no authentication"},
+		{"v2 fraction", string(b), "  advert_int: 0.5\n", 0, 0, "keepalived.advert_int: must be whole seconds, 1..255, with vrrp_version 2, got 0.5"},
+		{"v3 zero", noAuth, "  advert_int: 0\n", 0, 0, "keepalived.advert_int: must be 0.01..40.95 seconds with vrrp_version 3, got 0"},
+		{"v3 too long", noAuth, "  advert_int: 41\n", 0, 0, "keepalived.advert_int: must be 0.01..40.95 seconds with vrrp_version 3, got 41"},
+		{"three decimals", noAuth, "  advert_int: 0.125\n", 0, 0, "keepalived.advert_int: expected a number of seconds with at most two decimals"},
+		{"negative", noAuth, "  advert_int: -1\n", 0, 0, "keepalived.advert_int: expected a number of seconds with at most two decimals"},
+		{"string", noAuth, "  advert_int: \"0.2\"\n", 0, 0, "keepalived.advert_int: expected a number of seconds, got"},
+		{"version 4", noAuth, "  vrrp_version: 4\n", 0, 0, "keepalived.vrrp_version: must be 2 or 3, got 4"},
+		{"version 0", noAuth, "  vrrp_version: 0\n", 0, 0, "keepalived.vrrp_version: must be 2 or 3, got 0"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := strings.Replace(c.base, "  interface: eth0\n", "  interface: eth0\n"+c.add, 1)
+			p := filepath.Join(dir, "inv.yaml")
+			os.WriteFile(p, []byte(s), 0o600)
+			os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
+			inv, err := Load(p)
+			if c.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), c.problem) {
+					t.Fatalf("err = %v, want %q", err, c.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.Keepalived.VRRPVersion != c.version || inv.Keepalived.AdvertInt != c.advert {
+				t.Errorf("version %d advert %s, want %d %s", inv.Keepalived.VRRPVersion, inv.Keepalived.AdvertInt, c.version, c.advert)
+			}
+		})
 	}
 }

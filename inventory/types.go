@@ -3,6 +3,11 @@
 // that every haup command works from.
 package inventory
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Inventory is a whole inventory file after defaults are applied. Whether a
 // field was given is decided by its key in the YAML, not by its value: an
 // explicit 0 is refused where 0 cannot work, never replaced by the default.
@@ -25,10 +30,17 @@ type Keepalived struct {
 	VirtualIPAddress string `yaml:"virtual_ipaddress"`
 	// VirtualRouterID is VRRP's router id, 1..255, unique on the segment.
 	VirtualRouterID int `yaml:"virtual_router_id"`
-	// AdvertInt is the VRRP advertisement interval in seconds.
-	AdvertInt int `yaml:"advert_int"`
-	// AuthPass is the VRRP PASS authentication secret: at most 8 bytes of
-	// printable ASCII that keepalived.conf can hold as one token.
+	// VRRPVersion is 2 or 3. Version 3 allows sub-second adverts (the VIP
+	// follows a promotion within about a second) but has no authentication;
+	// version 2 keeps PASS authentication with whole-second adverts. Default:
+	// 3, or 2 when auth_pass is given.
+	VRRPVersion int `yaml:"vrrp_version"`
+	// AdvertInt is the VRRP advertisement interval in seconds: whole seconds
+	// with version 2, hundredths (0.01..40.95) with version 3.
+	AdvertInt Hundredths `yaml:"advert_int"`
+	// AuthPass is the VRRP PASS authentication secret (version 2 only): at
+	// most 8 bytes of printable ASCII that keepalived.conf can hold as one
+	// token.
 	AuthPass Secret `yaml:"auth_pass"`
 	// Interface is the default interface for nodes that do not name one.
 	Interface string `yaml:"interface"`
@@ -114,6 +126,23 @@ type NodeSSH struct {
 	// ProxyJump replaces the cluster's ssh.proxy_jump for this node.
 	ProxyJump []string `yaml:"proxy_jump"`
 }
+
+// Hundredths is a decimal number of seconds with at most two decimals,
+// held in hundredths: 0.2 is 20.
+type Hundredths int
+
+// String writes h as keepalived.conf does: 0.2, 1, 1.25.
+func (h Hundredths) String() string {
+	s := fmt.Sprintf("%d.%02d", int(h)/100, int(h)%100)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+// Seconds is h as a number of seconds.
+func (h Hundredths) Seconds() float64 { return float64(h) / 100 }
 
 // Secret is a reference to a secret value held outside the inventory: exactly
 // one of Env or File is set. Value is filled by Load and never printed.

@@ -210,7 +210,9 @@ func (v *validator) resolvePaths() {
 }
 
 func (v *validator) resolveSecrets() {
-	v.resolve("keepalived.auth_pass", &v.inv.Keepalived.AuthPass)
+	if v.has("keepalived.auth_pass") {
+		v.resolve("keepalived.auth_pass", &v.inv.Keepalived.AuthPass)
+	}
 	v.resolve("database.postgres_password", &v.inv.Database.PostgresPassword)
 	v.resolve("database.repmgr_password", &v.inv.Database.RepmgrPassword)
 }
@@ -369,7 +371,21 @@ func (v *validator) validate() {
 	} else {
 		v.intRange("keepalived.virtual_router_id", k.VirtualRouterID, 1, 255, "")
 	}
-	v.intRange("keepalived.advert_int", k.AdvertInt, 1, 255, " seconds")
+	switch k.VRRPVersion {
+	case 2:
+		if k.AdvertInt%100 != 0 || k.AdvertInt < 100 || k.AdvertInt > 25500 {
+			v.add("keepalived.advert_int", "must be whole seconds, 1..255, with vrrp_version 2, got %s (sub-second adverts need vrrp_version 3)", k.AdvertInt)
+		}
+	case 3:
+		if k.AdvertInt < 1 || k.AdvertInt > 4095 {
+			v.add("keepalived.advert_int", "must be 0.01..40.95 seconds with vrrp_version 3, got %s", k.AdvertInt)
+		}
+		if v.has("keepalived.auth_pass") {
+			v.add("keepalived.auth_pass", "VRRP version 3 has no authentication (keepalived ignores auth_pass): remove auth_pass, or set keepalived.vrrp_version: 2 to keep it (whole-second adverts, a slower failover)")
+		}
+	default:
+		v.add("keepalived.vrrp_version", "must be 2 or 3, got %d", k.VRRPVersion)
+	}
 	if p := k.AuthPass.Value(); p != "" {
 		if len(p) > 8 {
 			v.add("keepalived.auth_pass", "is %d bytes; keepalived silently truncates it to 8", len(p))
@@ -383,8 +399,10 @@ func (v *validator) validate() {
 	}
 	c := k.Check
 	okInterval := v.intRange("keepalived.check.interval", c.Interval, 1, 3600, " seconds")
-	if v.intRange("keepalived.check.timeout", c.Timeout, 1, 3600, " seconds") && okInterval && c.Timeout >= c.Interval {
-		v.add("keepalived.check.timeout", "must be below the interval (%d s), so a slow check never overlaps the next one", c.Interval)
+	if v.intRange("keepalived.check.timeout", c.Timeout, 1, 3600, " seconds") && okInterval && c.Timeout > c.Interval {
+		// haup-check ends itself at 80% of the timeout, so a check never
+		// overlaps the next one when the timeout is at most the interval.
+		v.add("keepalived.check.timeout", "must be at most the interval (%d s), so a slow check never overlaps the next one", c.Interval)
 	}
 	v.intRange("keepalived.check.fall", c.Fall, 1, 1000, "")
 	v.intRange("keepalived.check.rise", c.Rise, 1, 1000, "")

@@ -159,7 +159,7 @@ ssh_material() {
   chmod 700 "$LABDIR" "$LABDIR/secrets"
   [ -f "$LABDIR/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C haup-lab -f "$LABDIR/id_ed25519"
   local s
-  for s in vrrp-auth-pass:8 postgres-password:24 repmgr-password:24; do
+  for s in postgres-password:24 repmgr-password:24; do
     local f=$LABDIR/secrets/${s%%:*}
     [ -s "$f" ] || (umask 077; set +o pipefail; LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "${s##*:}" > "$f")
   done
@@ -274,7 +274,6 @@ write_inventory() {
 keepalived:
   virtual_ipaddress: $VIP/24
   virtual_router_id: 51
-  auth_pass: {file: secrets/vrrp-auth-pass}
   interface: eth0
 database:
   image: $REG_IMAGE

@@ -19,19 +19,23 @@ var parsed = template.Must(template.New("").Option("missingkey=error").ParseFS(f
 
 // Keepalived is the data of keepalived.conf for one node.
 type Keepalived struct {
-	NodeName         string
-	CheckCommand     string
-	NotifyCommand    string
-	Interval         int
-	Timeout          int
-	Fall             int
-	Rise             int
-	Interface        string
-	VirtualRouterID  int
-	Priority         int
-	AdvertInt        int
-	UnicastSrcIP     string
-	UnicastPeers     []string
+	NodeName        string
+	CheckCommand    string
+	NotifyCommand   string
+	Interval        int
+	Timeout         int
+	Fall            int
+	Rise            int
+	Interface       string
+	VirtualRouterID int
+	Priority        int
+	// VRRPVersion is 2 or 3; AdvertInt is in seconds as keepalived.conf
+	// writes it (0.2 with version 3).
+	VRRPVersion  int
+	AdvertInt    string
+	UnicastSrcIP string
+	UnicastPeers []string
+	// AuthPass is empty for no authentication (always with version 3).
 	AuthPass         string
 	VirtualIPAddress string
 }

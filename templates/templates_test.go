@@ -17,7 +17,7 @@ func TestKeepalivedGolden(t *testing.T) {
 		NodeName: "pg-0", CheckCommand: "/usr/local/libexec/haup/haup-check",
 		NotifyCommand: "/usr/local/libexec/haup/vrrp-notify",
 		Interval:      5, Timeout: 2, Fall: 2, Rise: 1,
-		Interface: "ens33", VirtualRouterID: 51, Priority: 100, AdvertInt: 1,
+		Interface: "ens33", VirtualRouterID: 51, Priority: 100, VRRPVersion: 2, AdvertInt: "1",
 		UnicastSrcIP: "192.168.89.131", UnicastPeers: []string{"192.168.89.133", "192.168.89.135"},
 		AuthPass: "s3cretXx", VirtualIPAddress: "192.168.89.134/24",
 	})
@@ -25,6 +25,22 @@ func TestKeepalivedGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "keepalived-three-peers.conf", got)
+}
+
+// Version 3, the default: sub-second adverts and no authentication block.
+func TestKeepalivedV3Golden(t *testing.T) {
+	got, err := RenderKeepalived(Keepalived{
+		NodeName: "pg-1", CheckCommand: "/usr/local/libexec/haup/haup-check",
+		NotifyCommand: "/usr/local/libexec/haup/vrrp-notify",
+		Interval:      1, Timeout: 1, Fall: 2, Rise: 1,
+		Interface: "eth0", VirtualRouterID: 51, Priority: 100, VRRPVersion: 3, AdvertInt: "0.2",
+		UnicastSrcIP: "10.77.0.12", UnicastPeers: []string{"10.77.0.11"},
+		VirtualIPAddress: "10.77.0.100/24",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "keepalived-v3.conf", got)
 }
 
 func TestKeepalivedNeedsPeers(t *testing.T) {
