@@ -1,0 +1,130 @@
+package drill
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+)
+
+// feed sets a node's latest sample as if it had just arrived.
+func feed(m *Monitor, node string, vip bool, db string) {
+	m.Feed(node, strings.NewReader(`{"seq":1,"vip":`+map[bool]string{true: "true", false: "false"}[vip]+`,"db":"`+db+`"}`+"\n"))
+}
+
+func TestMonitorCountsTwoHoldersAndTwoWriters(t *testing.T) {
+	m := NewMonitor([]string{"pg-0", "pg-1"})
+	feed(m, "pg-0", true, healthcheck.DBWritable)
+	feed(m, "pg-1", false, healthcheck.DBStandby)
+	m.look()
+	feed(m, "pg-1", true, healthcheck.DBWritable)
+	m.look()
+	m.look()
+	feed(m, "pg-0", false, healthcheck.DBReadOnly)
+	m.look()
+	dv, dw, looks := m.Totals()
+	if looks != 4 || dv != 2*Tick || dw != 2*Tick {
+		t.Fatalf("looks %d, two holders %s, two writers %s; want 4, 200ms, 200ms", looks, dv, dw)
+	}
+	ev := m.Events(0)
+	if len(ev) != 3 {
+		t.Fatalf("events: %+v", ev)
+	}
+	if got := strings.Join(ev[1].Holders, ","); got != "pg-0,pg-1" {
+		t.Errorf("second event holders %q", got)
+	}
+	if got := strings.Join(ev[2].Writable, ","); got != "pg-1" {
+		t.Errorf("third event writable %q", got)
+	}
+}
+
+// A node whose samples stop (powered off, cut from haup) is unseen: neither
+// a holder nor a writer, whatever it said last.
+func TestMonitorStaleSamplesAreUnseen(t *testing.T) {
+	m := NewMonitor([]string{"pg-0", "pg-1"})
+	feed(m, "pg-0", true, healthcheck.DBWritable)
+	feed(m, "pg-1", true, healthcheck.DBWritable)
+	m.mu.Lock()
+	s := m.latest["pg-0"]
+	s.at = s.at.Add(-2 * fresh)
+	m.latest["pg-0"] = s
+	m.mu.Unlock()
+	m.look()
+	dv, dw, _ := m.Totals()
+	if dv != 0 || dw != 0 {
+		t.Fatalf("a stale node counted: two holders %s, two writers %s", dv, dw)
+	}
+	if ev := m.Events(0); len(ev) != 1 || strings.Join(ev[0].Unseen, ",") != "pg-0" {
+		t.Fatalf("events: %+v", ev)
+	}
+	if m.Seen() {
+		t.Error("Seen() with a stale node")
+	}
+}
+
+func TestMonitorWaitsForTheState(t *testing.T) {
+	m := NewMonitor([]string{"pg-0", "pg-1"})
+	vip := m.When(0, soleWritableHolder("pg-0"))
+	prom := m.When(0, writableOther("pg-0"))
+	feed(m, "pg-0", true, healthcheck.DBWritable)
+	feed(m, "pg-1", false, healthcheck.DBStandby)
+	m.look()
+	select {
+	case <-vip:
+		t.Fatal("the old primary holding the VIP matched")
+	case <-prom:
+		t.Fatal("the old primary taking writes matched")
+	default:
+	}
+	feed(m, "pg-0", false, healthcheck.DBUnknown)
+	feed(m, "pg-1", false, healthcheck.DBWritable)
+	m.look()
+	select {
+	case <-prom:
+	case <-time.After(time.Second):
+		t.Fatal("promotion not seen")
+	}
+	select {
+	case <-vip:
+		t.Fatal("matched with no VIP holder")
+	default:
+	}
+	feed(m, "pg-1", true, healthcheck.DBWritable)
+	m.look()
+	select {
+	case <-vip:
+	case <-time.After(time.Second):
+		t.Fatal("VIP on the new primary not seen")
+	}
+}
+
+func TestMalformedSamplesAreSkipped(t *testing.T) {
+	m := NewMonitor([]string{"pg-0"})
+	m.Feed("pg-0", strings.NewReader("haup-check: watch: config: no such file\n{\"seq\":1,\"vip\":true,\"db\":\"writable\"}\n{broken\n"))
+	m.look()
+	ev := m.Events(0)
+	if len(ev) != 1 || strings.Join(ev[0].Holders, ",") != "pg-0" {
+		t.Fatalf("events: %+v", ev)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	p := &Plan{Mode: "asynchronous"}
+	r := &Result{WriteS: 3, Verdict: "healthy", Lost: 2}
+	judgeResult(r, p)
+	if !r.Held {
+		t.Errorf("asynchronous loss broke the guarantees: %v", r.Broken)
+	}
+	p.Mode = "synchronous (zero-loss)"
+	r = &Result{WriteS: 3, Verdict: "healthy", Lost: 2, DualVIPS: 0.1}
+	judgeResult(r, p)
+	if r.Held || len(r.Broken) != 2 {
+		t.Errorf("broken = %v", r.Broken)
+	}
+	r = &Result{WriteS: -1, Verdict: "degraded"}
+	judgeResult(r, p)
+	if r.Held || len(r.Broken) != 2 {
+		t.Errorf("broken = %v", r.Broken)
+	}
+}
