@@ -43,6 +43,9 @@ type Report struct {
 	Stale *Stale `json:"stale,omitempty"`
 	// Fenced is set when a fencing of this node is in force.
 	Fenced bool `json:"fenced,omitempty"`
+	// Sync is the primary's zero-loss verdict (see ManageSync): "on: ...",
+	// "suspended: ...", "waiting: ..." or "off"; empty elsewhere.
+	Sync string `json:"sync,omitempty"`
 }
 
 // Stale names the newer primary that superseded this node's.

@@ -32,6 +32,11 @@ type Config struct {
 	// not hold it asks who answers there: a primary on an older timeline is
 	// a stale VIP holder, which it fences (see FenceVIPHolder).
 	VIP string `json:"vip,omitempty"`
+	// Synchronous is zero-loss mode: the primary's check makes commits wait
+	// for a standby by the rule of ManageSync. SyncStatePath overrides
+	// SyncStatePath (tests).
+	Synchronous   bool   `json:"synchronous,omitempty"`
+	SyncStatePath string `json:"sync_state_path,omitempty"`
 }
 
 // Peer is another node's database.

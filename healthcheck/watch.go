@@ -18,9 +18,11 @@ type WatchSample struct {
 	Seq int `json:"seq"`
 	// VIP: the VIP is on one of this node's interfaces.
 	VIP bool `json:"vip"`
-	// DB is "writable" (a primary taking writes), "read-only" (a primary
-	// refusing them: fenced or demoted), "standby", or "unknown" (no answer
-	// within the sample's bound: down, frozen or refusing connections).
+	// DB is "writable" (a primary taking writes), "blocked" (a primary in
+	// zero-loss mode with no synchronous standby: commits wait), "read-only"
+	// (a primary refusing writes: fenced or demoted), "standby", or
+	// "unknown" (no answer within the sample's bound: down, frozen or
+	// refusing connections).
 	DB       string `json:"db"`
 	Timeline int    `json:"tl,omitempty"`
 	Error    string `json:"error,omitempty"`
@@ -29,6 +31,7 @@ type WatchSample struct {
 // Database states of a WatchSample.
 const (
 	DBWritable = "writable"
+	DBBlocked  = "blocked"
 	DBReadOnly = "read-only"
 	DBStandby  = "standby"
 	DBUnknown  = "unknown"
@@ -64,20 +67,22 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 			}
 		}
 		if conn != nil {
-			res := conn.ExecParams(qctx, roleQuery, nil, nil, nil, nil).Read()
+			res := conn.ExecParams(qctx, watchQuery, nil, nil, nil, nil).Read()
 			switch {
 			case res.Err != nil:
 				s.Error = describe(qctx, res.Err).Error()
 				// A query cut short leaves the connection unusable.
 				conn.Close(context.Background())
 				conn = nil
-			case len(res.Rows) == 1 && len(res.Rows[0]) == 4:
+			case len(res.Rows) == 1 && len(res.Rows[0]) == 5:
 				row := res.Rows[0]
 				switch {
 				case string(row[0]) == "t":
 					s.DB = DBStandby
 				case string(row[3]) == "on":
 					s.DB = DBReadOnly
+				case string(row[4]) == "t":
+					s.DB = DBBlocked
 				default:
 					s.DB = DBWritable
 				}
@@ -95,6 +100,12 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 		}
 	}
 }
+
+// watchQuery is roleQuery and whether commits wait for a synchronous
+// standby that is not there.
+const watchQuery = roleQuery + `,
+  current_setting('synchronous_standby_names') <> '' AND NOT pg_is_in_recovery()
+    AND NOT EXISTS (SELECT 1 FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))`
 
 func connectLocal(ctx context.Context, cfg Config, password string) (*pgconn.PgConn, error) {
 	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-watch",

@@ -56,6 +56,9 @@ type File struct {
 	// Password files hold a database password, which the database keeps
 	// from its creation: changing only the file locks haup-check out.
 	Password bool
+	// Effect, when set, says what a change from the old content does
+	// beyond the file itself ("" when nothing).
+	Effect func(old []byte) string
 }
 
 // Dir is a directory haup creates on a node.
@@ -154,7 +157,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	return []File{
 		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check},
 		{Path: NotifyPath, Mode: 0o755, Content: notify},
-		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg},
+		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: zeroLossEffect(inv.Database.Synchronous)},
 		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
@@ -239,6 +242,7 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		DataDir:        inv.Database.DataDir,
 		FencePath:      healthcheck.FencePath,
 		VIP:            vipAddr(inv),
+		Synchronous:    inv.Database.Synchronous,
 	}
 	for _, p := range peers(inv, node) {
 		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
@@ -337,4 +341,22 @@ func vipAddr(inv *inventory.Inventory) string {
 		return inv.Keepalived.VirtualIPAddress
 	}
 	return p.Addr().String()
+}
+
+// zeroLossEffect says what turning zero-loss mode on or off does: the
+// primary's check applies it within a check interval, with no restart.
+func zeroLossEffect(want bool) func(old []byte) string {
+	return func(old []byte) string {
+		var was healthcheck.Config
+		if json.Unmarshal(old, &was) != nil && len(old) > 0 {
+			return ""
+		}
+		switch {
+		case want && !was.Synchronous:
+			return "zero-loss mode on: within a check interval the primary's check makes every commit wait until a standby has it (one round trip to the standby per commit; no restart)"
+		case !want && was.Synchronous:
+			return "zero-loss mode off: within a check interval commits stop waiting for the standby; a failover may then lose the last acknowledged writes (no restart)"
+		}
+		return ""
+	}
 }

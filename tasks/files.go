@@ -54,6 +54,11 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 		if actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID {
 			c.Summary += ", " + attrSummary(actual, f.Mode, f.UID, f.GID)
 		}
+		if f.Effect != nil {
+			if e := f.Effect(actual.Content); e != "" {
+				c.Summary += "; " + e
+			}
+		}
 	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
 		c = Change{Op: OpUpdate, Kind: "file", Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
 			stage: stageHost, do: chmodFile(f)}

@@ -58,11 +58,13 @@ type NodeStatus struct {
 
 // ClusterStatus is the whole cluster with its verdict.
 type ClusterStatus struct {
-	Verdict string       `json:"verdict"`
-	Reasons []string     `json:"reasons"`
-	Primary string       `json:"primary,omitempty"`
-	VIP     string       `json:"vip"`
-	Nodes   []NodeStatus `json:"nodes"`
+	Verdict string   `json:"verdict"`
+	Reasons []string `json:"reasons"`
+	Primary string   `json:"primary,omitempty"`
+	VIP     string   `json:"vip"`
+	// ZeroLoss: the primary's commits wait for a standby (database.synchronous).
+	ZeroLoss bool         `json:"zero_loss,omitempty"`
+	Nodes    []NodeStatus `json:"nodes"`
 }
 
 // ExitCode maps the verdict to haup status's exit code.
@@ -253,6 +255,19 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		if n.Fence != nil {
 			degraded = append(degraded, fmt.Sprintf("%s is fenced (%s): %s", n.Node, n.Fence.State, n.Fence.Reason))
 		}
+		if n.Role == healthcheck.RolePrimary && n.LastCheck != nil && n.LastCheck.Pass {
+			word, rest, _ := strings.Cut(n.LastCheck.Sync, ": ")
+			switch word {
+			case healthcheck.SyncWaiting:
+				critical = append(critical, n.Node+": writes wait (zero-loss mode): "+rest)
+			case healthcheck.SyncSuspended:
+				degraded = append(degraded, n.Node+": zero-loss mode suspended: "+rest)
+			case "unknown":
+				degraded = append(degraded, n.Node+": zero-loss mode unknown: "+rest)
+			case healthcheck.SyncOn:
+				cs.ZeroLoss = true
+			}
+		}
 		switch {
 		case !n.Reachable:
 			degraded = append(degraded, n.Node+" is unreachable")
@@ -287,6 +302,9 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		cs.Verdict = VerdictHealthy
 		standbys := len(cs.Nodes) - 1
 		cs.Reasons = []string{fmt.Sprintf("%s is the primary and holds the VIP; %d standby streaming", cs.Primary, standbys)}
+		if cs.ZeroLoss {
+			cs.Reasons[0] += "; zero-loss mode on"
+		}
 	}
 }
 

@@ -267,6 +267,17 @@ func check(args []string, stdout, stderr io.Writer) int {
 		}
 		r.Fenced = true
 	}
+	// Zero-loss mode is the passing primary's business, at every run.
+	if keepalived && r.Pass {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+		v, err := healthcheck.ManageSync(sctx, cfg, password, r)
+		cancel()
+		if err != nil {
+			r.Sync = "unknown: " + err.Error()
+		} else {
+			r.Sync = v
+		}
+	}
 	// A passing primary without the VIP asks, in a detached process so the
 	// check's verdict is not delayed, whether the VIP holder is a stale
 	// primary, and fences it.
