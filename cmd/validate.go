@@ -30,6 +30,7 @@ how many more). It connects nowhere. Exit status: 0 valid, 1 invalid.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: %d nodes, VIP %s, initial primary %s\n",
 				path, len(inv.Nodes), inv.Keepalived.VirtualIPAddress, inv.Database.Primary)
+			fmt.Fprintf(cmd.OutOrStdout(), "note: %s\n", inventory.PartitionNote(inv))
 			return nil
 		},
 	}

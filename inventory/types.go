@@ -169,3 +169,10 @@ func (s Secret) String() string {
 
 // GoString keeps secrets out of %#v output.
 func (s Secret) GoString() string { return s.String() }
+
+// PartitionNote is what every plan and validation says about network
+// partitions: with two nodes and no third vote, haup cannot keep one writer
+// when the nodes lose sight of each other but both stay up.
+func PartitionNote(inv *Inventory) string {
+	return "no witness: if the nodes lose sight of each other while both stay up, the standby is promoted and both sides can hold the VIP and take writes until the network heals; then the older primary is fenced and its writes since the cut are set aside (README, \"Network partitions\")"
+}

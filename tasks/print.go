@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"github.com/haup-project/haup/inventory"
 	"io"
 	"strings"
 )
@@ -91,6 +92,7 @@ func (p *Plan) Print(w io.Writer, st Style) {
 		}
 		fmt.Fprintln(w)
 	}
+	fmt.Fprintf(w, "Note: %s.\n\n", inventory.PartitionNote(p.Inventory))
 	fmt.Fprintln(w, p.Summary())
 }
 
