@@ -23,7 +23,7 @@ import (
 
 func newDrillCmd() *cobra.Command {
 	var conn connFlags
-	var fault string
+	var fault, node string
 	var hold, settle time.Duration
 	var yes, asJSON bool
 	cmd := &cobra.Command{
@@ -32,7 +32,7 @@ func newDrillCmd() *cobra.Command {
 		Long: `drill measures a real failover on a healthy cluster. It writes numbered rows
 through the VIP (20 a second, each acknowledged or not), watches every node
 ten times a second (who holds the VIP, whose database takes writes), injects
-the fault on the primary, undoes it, waits until the cluster is healthy, and
+the fault on the primary (or --node), undoes it, waits until the cluster is healthy, and
 reports: seconds until the VIP was on a writable primary and until the first
 acknowledged write, seconds with two VIP holders and with two writable
 primaries, and the acknowledged writes missing afterwards.
@@ -84,7 +84,7 @@ healthy afterwards); 1 error or refusal; 4 a guarantee was broken.`,
 			if isLabInventory(path) {
 				env.Lab = labControl{out: cmd.ErrOrStderr()}
 			}
-			plan, err := drill.Prepare(ctx, env, drill.Options{Fault: f, Hold: hold, Settle: settle})
+			plan, err := drill.Prepare(ctx, env, drill.Options{Fault: f, Hold: hold, Settle: settle, Node: node})
 			if err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ healthy afterwards); 1 error or refusal; 4 a guarantee was broken.`,
 				plan.Print(cmd.ErrOrStderr(), inv.Database.ContainerName)
 			}
 			if !yes {
-				if err := confirm(cmd, fmt.Sprintf("Fail %s now? Type yes: ", plan.Primary)); err != nil {
+				if err := confirm(cmd, fmt.Sprintf("Fail %s now? Type yes: ", plan.Target)); err != nil {
 					return err
 				}
 			}
@@ -122,6 +122,7 @@ healthy afterwards); 1 error or refusal; 4 a guarantee was broken.`,
 	cmd.Flags().StringVar(&fault, "fault", "", "kill, stop, freeze, keepalived; on the lab also poweroff, partition")
 	cmd.Flags().DurationVar(&hold, "hold", 0, "how long the fault lasts (default: freeze 30s, keepalived 10s, partition 60s; others until the failover)")
 	cmd.Flags().DurationVar(&settle, "settle", 3*time.Minute, "the longest wait for the failover, and for health after the undo")
+	cmd.Flags().StringVar(&node, "node", "", "fail this node instead of the primary (a standby: what losing it costs the primary's writes)")
 	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the figures as JSON (the plan goes to stderr)")
 	return cmd

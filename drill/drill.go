@@ -83,6 +83,10 @@ type Options struct {
 	Fault Fault
 	// Hold overrides the fault's own hold when positive.
 	Hold time.Duration
+	// Node is where the fault goes; empty means the primary. On any other
+	// node no failover is expected: the drill measures what losing it
+	// costs the primary's writes.
+	Node string
 	// Settle bounds each wait: for the failover, and for the cluster to be
 	// healthy again after the fault is undone.
 	Settle time.Duration
@@ -90,7 +94,9 @@ type Options struct {
 
 // Plan is a drill checked against the cluster, before anything is done.
 type Plan struct {
-	Fault   Fault
+	Fault Fault
+	// Target is the node the fault hits: the primary unless Options.Node.
+	Target  string
 	Primary string
 	Others  []string
 	Mode    string
@@ -120,8 +126,20 @@ func Prepare(ctx context.Context, env Env, opts Options) (*Plan, error) {
 	if p.Settle <= 0 {
 		p.Settle = 3 * time.Minute
 	}
+	p.Target = p.Primary
+	if opts.Node != "" && opts.Node != p.Primary {
+		found := false
+		for _, n := range env.Inventory.Nodes {
+			found = found || n.Name == opts.Node
+		}
+		if !found {
+			return nil, fmt.Errorf("no node %q in the inventory", opts.Node)
+		}
+		p.Target = opts.Node
+		p.Fault.Failover = false
+	}
 	for _, n := range env.Inventory.Nodes {
-		if n.Name != p.Primary {
+		if n.Name != p.Target {
 			p.Others = append(p.Others, n.Name)
 		}
 	}
@@ -134,18 +152,28 @@ func Prepare(ctx context.Context, env Env, opts Options) (*Plan, error) {
 // Print says what the drill will do and what it costs.
 func (p *Plan) Print(w io.Writer, container string) {
 	f := p.Fault
-	fmt.Fprintf(w, "Drill %q on the primary %s (%s replication):\n", f.Name, p.Primary, p.Mode)
+	if p.Target == p.Primary {
+		fmt.Fprintf(w, "Drill %q on the primary %s (%s replication):\n", f.Name, p.Primary, p.Mode)
+	} else {
+		fmt.Fprintf(w, "Drill %q on %s, a standby of the primary %s (%s replication):\n", f.Name, p.Target, p.Primary, p.Mode)
+	}
 	fmt.Fprintf(w, "  1. create table haup_drill_<time> in database postgres; write numbered rows through the VIP, 20 a second\n")
 	hold := "until the cluster has failed over"
 	if p.Hold > 0 {
 		hold = fmt.Sprintf("for %s", p.Hold)
 	}
-	fmt.Fprintf(w, "  2. %s, %s\n", fmt.Sprintf(f.Does, p.Primary, container), hold)
-	fmt.Fprintf(w, "  3. %s; wait until the cluster is healthy (at most %s)\n", fmt.Sprintf(f.Undoes, p.Primary, container), p.Settle)
+	if !f.Failover && p.Hold == 0 {
+		hold = "until writes through the VIP succeed again"
+	}
+	fmt.Fprintf(w, "  2. %s, %s\n", fmt.Sprintf(f.Does, p.Target, container), hold)
+	fmt.Fprintf(w, "  3. %s; wait until the cluster is healthy (at most %s)\n", fmt.Sprintf(f.Undoes, p.Target, container), p.Settle)
 	fmt.Fprintf(w, "  4. count acknowledged writes missing on the primary; drop the table\n")
-	if f.Failover {
+	switch {
+	case f.Failover:
 		fmt.Fprintf(w, "\nThis is a real failover: writes fail until the VIP is on a new primary; %s rejoins as its standby.\n", p.Primary)
-	} else {
+	case p.Target != p.Primary:
+		fmt.Fprintf(w, "\nNo failover is expected: the primary %s keeps the VIP; the drill measures what losing %s costs its writes.\n", p.Primary, p.Target)
+	default:
 		fmt.Fprintf(w, "\nWrites through the VIP fail while the fault lasts.\n")
 	}
 }
@@ -153,9 +181,14 @@ func (p *Plan) Print(w io.Writer, container string) {
 // Result is what one drill measured. Durations are seconds from the moment
 // the fault was in place; -1 means it never happened within the drill.
 type Result struct {
-	Fault      string  `json:"fault"`
-	Mode       string  `json:"mode"`
-	Node       string  `json:"node"`
+	Fault string `json:"fault"`
+	Mode  string `json:"mode"`
+	Node  string `json:"node"`
+	// Primary is the primary before the fault (Node, unless the fault hit
+	// a standby).
+	Primary string `json:"primary"`
+	// CommitMS is the median commit time through the VIP before the fault.
+	CommitMS   float64 `json:"commit_ms"`
 	NewPrimary string  `json:"new_primary"`
 	InjectS    float64 `json:"inject_s"`
 	// VIPS: until the VIP was on one node that took writes (another node's,
@@ -195,7 +228,7 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	}
 	inv := env.Inventory
 	container := inv.Database.ContainerName
-	res = &Result{Fault: p.Fault.Name, Mode: p.Mode, Node: p.Primary, VIPS: -1, WriteS: -1, PromotedS: -1, PromotedToVIPS: -1}
+	res = &Result{Fault: p.Fault.Name, Mode: p.Mode, Node: p.Target, Primary: p.Primary, VIPS: -1, WriteS: -1, PromotedS: -1, PromotedToVIPS: -1}
 	var nodes []string
 	for _, n := range inv.Nodes {
 		nodes = append(nodes, n.Name)
@@ -244,25 +277,26 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	}
 
 	// The fault.
-	say("%s", fmt.Sprintf(p.Fault.Does, p.Primary, container))
+	say("%s", fmt.Sprintf(p.Fault.Does, p.Target, container))
 	injected := time.Now()
 	undo, err := inject(ctx, env, p)
 	if err != nil {
 		if undo != nil {
 			undo(context.WithoutCancel(ctx))
 		}
-		return nil, fmt.Errorf("injecting %s on %s: %w", p.Fault.Name, p.Primary, err)
+		return nil, fmt.Errorf("injecting %s on %s: %w", p.Fault.Name, p.Target, err)
 	}
 	zeroWall := time.Now()
 	zero := mon.Since()
 	res.InjectS = round2(zeroWall.Sub(injected).Seconds())
+	res.CommitMS = round2(float64(w.CommitLatency(injected).Microseconds()) / 1000)
 	undone := false
 	doUndo := func() {
 		if undone {
 			return
 		}
 		undone = true
-		say("%s", fmt.Sprintf(p.Fault.Undoes, p.Primary, container))
+		say("%s", fmt.Sprintf(p.Fault.Undoes, p.Target, container))
 		if uerr := undo(context.WithoutCancel(ctx)); uerr != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("undoing the fault failed: %v", uerr))
 		}
@@ -275,6 +309,9 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	}
 	vipCh := mon.When(zero, soleWritableHolder(not))
 	promCh := mon.When(zero, writableOther(p.Primary))
+	if p.Target != p.Primary {
+		promCh = nil // no promotion is expected; one would show in the events
+	}
 	settle := time.After(p.Settle)
 	var holdCh <-chan time.Time
 	if p.Hold > 0 {
@@ -465,7 +502,7 @@ func watchNode(ctx context.Context, env Env, node string, mon *Monitor) {
 // inject puts the fault in place and returns how to undo it.
 func inject(ctx context.Context, env Env, p *Plan) (func(context.Context) error, error) {
 	c := shellQuote(env.Inventory.Database.ContainerName)
-	node := p.Primary
+	node := p.Target
 	onNode := func(script string) func(context.Context) error {
 		return func(ctx context.Context) error {
 			h, err := env.Dial(ctx, node)
@@ -515,6 +552,9 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // Print writes the drill's report.
 func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nDrill %q on %s (%s replication)\n", r.Fault, r.Node, r.Mode)
+	if r.Node != r.Primary {
+		fmt.Fprintf(w, "(a standby; the primary was %s)\n", r.Primary)
+	}
 	fmt.Fprintf(w, "\nWhat the nodes did (seconds from the fault; sampled every %s):\n", Tick)
 	for _, e := range r.Events {
 		line := fmt.Sprintf("  %+7.1f s  VIP %-12s writable %-12s", e.Seconds, orNone(e.Holders), orNone(e.Writable))
@@ -531,6 +571,7 @@ func (r *Result) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nFigures:\n")
 	rows := [][2]string{
+		{"commit time before the fault", fmt.Sprintf("%.1f ms", r.CommitMS)},
 		{"VIP on a writable primary", secs(r.VIPS)},
 		{"first acknowledged write", secs(r.WriteS)},
 		{"another node took writes", secs(r.PromotedS)},

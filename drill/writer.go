@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ type Writer struct {
 	mu       sync.Mutex
 	acked    []int64
 	ackedAt  []time.Time
+	latency  []time.Duration
 	startOf  map[int64]time.Time
 	attempts int
 	failures int
@@ -134,8 +136,10 @@ func (w *Writer) Run(ctx context.Context) {
 		pause := w.Every
 		w.mu.Lock()
 		if err == nil {
+			now := time.Now()
 			w.acked = append(w.acked, id)
-			w.ackedAt = append(w.ackedAt, time.Now())
+			w.ackedAt = append(w.ackedAt, now)
+			w.latency = append(w.latency, now.Sub(start))
 		} else {
 			w.failures++
 			w.lastErr = err.Error()
@@ -164,6 +168,24 @@ func (w *Writer) FirstAckStartedAfter(t time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// CommitLatency is the median time an acknowledged write took among those
+// acknowledged before t (the cluster's steady state before a fault).
+func (w *Writer) CommitLatency(t time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var l []time.Duration
+	for i := range w.acked {
+		if w.ackedAt[i].Before(t) {
+			l = append(l, w.latency[i])
+		}
+	}
+	if len(l) == 0 {
+		return 0
+	}
+	slices.Sort(l)
+	return l[len(l)/2]
 }
 
 // Acked returns the acknowledged ids.

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +26,9 @@ type drillJSON struct {
 	Acked          int      `json:"acked_writes"`
 	Lost           int      `json:"lost_acked_writes"`
 	HealthyS       float64  `json:"healthy_after_undo_s"`
+	CommitMS       float64  `json:"commit_ms"`
+	Node           string   `json:"node"`
+	Primary        string   `json:"primary"`
 	Verdict        string   `json:"verdict"`
 	Held           bool     `json:"guarantees_held"`
 	Broken         []string `json:"broken"`
@@ -87,49 +92,16 @@ func BenchmarkFailover(b *testing.B) {
 	waitHealthy(b, 3*time.Minute)
 	for b.Loop() {
 		metrics := map[string]float64{"failover_drills": float64(drills)}
-		var promotedToVIP []float64
-		for _, f := range []struct{ name, fault string }{{"kill", "kill"}, {"poweroff", "poweroff"}, {"freeze", "freeze"}} {
-			var writes, vips []float64
-			var dualVIP, dualPrimary, lost float64
-			for i := 0; i < drills; i++ {
-				waitHealthy(b, 3*time.Minute)
-				d := runDrill(b, f.fault, "--hold", "20s")
-				b.Logf("%s drill %d: VIP %.2f s, write %.2f s, promoted %.2f s (VIP %.2f s later), two VIP holders %.1f s, two primaries %.1f s, lost %d of %d, held %v %v",
-					f.name, i+1, d.VIPS, d.WriteS, d.PromotedS, d.PromotedToVIPS, d.DualVIPS, d.DualPrimaryS, d.Lost, d.Acked, d.Held, d.Broken)
-				writes = append(writes, never(d.WriteS))
-				vips = append(vips, never(d.VIPS))
-				if d.PromotedToVIPS >= 0 {
-					promotedToVIP = append(promotedToVIP, d.PromotedToVIPS)
-				}
-				dualVIP += d.DualVIPS
-				dualPrimary += d.DualPrimaryS
-				if d.Lost > 0 {
-					lost += float64(d.Lost)
-				}
-			}
-			p := fmt.Sprintf("drill_%s_async_", f.name)
-			metrics[p+"write_median_s"] = median(writes)
-			metrics[p+"write_max_s"] = maxOf(writes)
-			metrics[p+"lost_acked_writes"] = lost
-			metrics[p+"dual_vip_s"] = dualVIP
-			metrics[p+"dual_primary_s"] = dualPrimary
-			metrics["failover_"+f.name+"_write_median_s"] = median(writes)
-			metrics["failover_"+f.name+"_write_max_s"] = maxOf(writes)
-			if f.name == "kill" {
-				// The names of the first drills, kept for comparison.
-				metrics["failover_vip_median_s"] = median(vips)
-				metrics["failover_vip_max_s"] = maxOf(vips)
-				metrics["failover_write_median_s"] = median(writes)
-				metrics["failover_write_max_s"] = maxOf(writes)
-			}
-			metrics["dual_vip_holder_s"] += dualVIP
+		for _, mode := range []string{"async", "sync"} {
+			setZeroLoss(b, mode == "sync")
+			failoverDrills(b, mode, drills, metrics)
 		}
-		metrics["failover_promoted_to_vip_s"] = median(promotedToVIP)
+		setZeroLoss(b, false)
 		// A partition of the primary from the standby, with no witness:
 		// both sides hold the VIP and take writes once the standby promotes
 		// (see README, "Network partitions").
 		waitHealthy(b, 3*time.Minute)
-		d := runDrill(b, "partition", "--hold", "30s")
+		d := runDrill(b, "partition", "--hold", "25s")
 		b.Logf("partition drill (no witness): two VIP holders %.1f s, two writable primaries %.1f s, lost %d of %d acknowledged writes, held %v %v",
 			d.DualVIPS, d.DualPrimaryS, d.Lost, d.Acked, d.Held, d.Broken)
 		metrics["partition_dual_writable_s"] = d.DualPrimaryS
@@ -137,6 +109,109 @@ func BenchmarkFailover(b *testing.B) {
 		metrics["partition_lost_acked_writes"] = float64(max(d.Lost, 0))
 		if err := benchout.Record(benchout.Path(), metrics); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// failoverDrills runs the drills of one replication mode and records their
+// figures under drill_<fault>_<mode>_*; the asynchronous ones also under the
+// failover_* names.
+func failoverDrills(b *testing.B, mode string, drills int, metrics map[string]float64) {
+	var promotedToVIP, commit []float64
+	for _, fault := range []string{"kill", "poweroff", "freeze"} {
+		var writes, vips []float64
+		var dualVIP, dualPrimary, lost float64
+		for i := 0; i < drills; i++ {
+			waitHealthy(b, 3*time.Minute)
+			d := runDrill(b, fault, "--hold", "15s")
+			b.Logf("%s %s drill %d: VIP %.2f s, write %.2f s, promoted %.2f s (VIP %.2f s later), two VIP holders %.1f s, two primaries %.1f s, lost %d of %d, commit %.1f ms, held %v %v",
+				mode, fault, i+1, d.VIPS, d.WriteS, d.PromotedS, d.PromotedToVIPS, d.DualVIPS, d.DualPrimaryS, d.Lost, d.Acked, d.CommitMS, d.Held, d.Broken)
+			writes = append(writes, never(d.WriteS))
+			vips = append(vips, never(d.VIPS))
+			if d.PromotedToVIPS >= 0 {
+				promotedToVIP = append(promotedToVIP, d.PromotedToVIPS)
+			}
+			commit = append(commit, d.CommitMS)
+			dualVIP += d.DualVIPS
+			dualPrimary += d.DualPrimaryS
+			if d.Lost != 0 {
+				lost += float64(max(d.Lost, 1))
+			}
+		}
+		p := fmt.Sprintf("drill_%s_%s_", fault, mode)
+		metrics[p+"write_median_s"] = median(writes)
+		metrics[p+"write_max_s"] = maxOf(writes)
+		metrics[p+"lost_acked_writes"] = lost
+		metrics[p+"dual_vip_s"] = dualVIP
+		metrics[p+"dual_primary_s"] = dualPrimary
+		metrics["dual_vip_holder_s"] += dualVIP
+		if mode != "async" {
+			continue
+		}
+		metrics["failover_"+fault+"_write_median_s"] = median(writes)
+		metrics["failover_"+fault+"_write_max_s"] = maxOf(writes)
+		if fault == "kill" {
+			// The names of the first drills, kept for comparison.
+			metrics["failover_vip_median_s"] = median(vips)
+			metrics["failover_vip_max_s"] = maxOf(vips)
+			metrics["failover_write_median_s"] = median(writes)
+			metrics["failover_write_max_s"] = maxOf(writes)
+		}
+	}
+	metrics["commit_latency_"+mode+"_ms"] = median(commit)
+	if mode == "async" {
+		metrics["failover_promoted_to_vip_s"] = median(promotedToVIP)
+		return
+	}
+	// What losing the only standby costs the primary's writes in zero-loss
+	// mode: its database killed (the host answers), then its node powered
+	// off (the host is silent: commits wait until it is back).
+	for _, fault := range []string{"kill", "poweroff"} {
+		waitHealthy(b, 3*time.Minute)
+		standby := otherNode(b)
+		d := runDrill(b, fault, "--node", standby)
+		b.Logf("sync: %s of the standby %s: writes resumed after %.2f s, lost %d, held %v %v", fault, standby, d.WriteS, d.Lost, d.Held, d.Broken)
+		metrics["sync_standby_"+fault+"_write_stall_s"] = never(d.WriteS)
+	}
+}
+
+// otherNode is the node that does not hold the VIP.
+func otherNode(t testing.TB) string {
+	h := vipHolders()
+	if len(h) != 1 {
+		t.Fatalf("VIP holders: %v", h)
+	}
+	if h[0] == "pg-0" {
+		return "pg-1"
+	}
+	return "pg-0"
+}
+
+// setZeroLoss turns database.synchronous on or off in the lab's inventory
+// and applies it (a change of the checks' configuration: no restart).
+func setZeroLoss(t testing.TB, on bool) {
+	t.Helper()
+	path := filepath.Join(repoRoot, labInventory)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "  synchronous: true\n", "", 1)
+	if on {
+		s = strings.Replace(s, "\n  primary: ", "\n  synchronous: true\n  primary: ", 1)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustHaup(t, 0, "apply", labInventory)
+	waitHealthy(t, 3*time.Minute)
+	if on {
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(haup(t, "status", labInventory).stdout, "zero-loss mode on") {
+			if time.Now().After(deadline) {
+				t.Fatal("zero-loss mode is not on 30 s after the apply")
+			}
+			time.Sleep(time.Second)
 		}
 	}
 }

@@ -66,3 +66,36 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// zeroLoss: database.synchronous on, applied without a restart; a kill drill
+// of the primary loses no acknowledged write; losing the standby's database
+// stalls the primary's writes only until its check suspends zero-loss mode;
+// off again, the primary's commits stop waiting.
+func zeroLoss(t *testing.T) {
+	setZeroLoss(t, true)
+	primary, standby := primaryAndStandby(t)
+	if got := mustOnNode(t, primary, `docker exec pg psql -h /tmp -U postgres -tAc "SHOW synchronous_standby_names"`); got != "ANY 1 (*)" {
+		t.Fatalf("synchronous_standby_names on %s: %q", primary, got)
+	}
+	d := runDrill(t, "kill")
+	t.Logf("zero-loss kill drill: write %.2f s, %d acknowledged, %d lost, commit %.1f ms", d.WriteS, d.Acked, d.Lost, d.CommitMS)
+	if !d.Held || d.Lost != 0 || d.DualPrimaryS != 0 {
+		t.Fatalf("zero-loss kill drill: lost %d, two primaries %.1f s, broken %v", d.Lost, d.DualPrimaryS, d.Broken)
+	}
+	waitHealthy(t, 3*time.Minute)
+	standby = otherNode(t)
+	d = runDrill(t, "kill", "--node", standby)
+	t.Logf("zero-loss, standby %s killed: writes resumed after %.2f s", standby, d.WriteS)
+	if !d.Held || d.WriteS < 0 || d.WriteS > 5 {
+		t.Fatalf("standby killed in zero-loss mode: writes resumed after %.2f s, broken %v", d.WriteS, d.Broken)
+	}
+	setZeroLoss(t, false)
+	primary, _ = primaryAndStandby(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for mustOnNode(t, primary, `docker exec pg psql -h /tmp -U postgres -tAc "SHOW synchronous_standby_names"`) != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("synchronous_standby_names still set 10 s after zero-loss mode was turned off")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

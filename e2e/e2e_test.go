@@ -46,6 +46,7 @@ func TestEndToEnd(t *testing.T) {
 		{"failover-kill-container", func(t *testing.T) { failoverKill(ctx, t) }},
 		{"failover-power-off", func(t *testing.T) { failoverPowerOff(ctx, t) }},
 		{"drill", func(t *testing.T) { drillStep(ctx, t) }},
+		{"zero-loss", func(t *testing.T) { zeroLoss(t) }},
 		{"status-verdicts", func(t *testing.T) { statusVerdicts(ctx, t) }},
 		{"interrupted-apply", func(t *testing.T) { interruptedApply(t) }},
 		{"killed-applies", func(t *testing.T) { killedApplies(t) }},
