@@ -60,6 +60,7 @@ func TestEndToEnd(t *testing.T) {
 		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},
 		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},
+		{"rolling-upgrade", func(t *testing.T) { rollingUpgrade(ctx, t, metrics) }},
 		{"timescaledb-across-switchover", func(t *testing.T) { timescaleAcrossSwitchover(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 	}

@@ -21,6 +21,8 @@ MIRROR_PORT=8099
 REGISTRY_PORT=5000
 LAB_IMAGE=haup-lab/postgresql-repmgr:15
 REG_IMAGE=$HOSTIP:$REGISTRY_PORT/haup/postgresql-repmgr:15
+# A second tag of the same image, for rolling image changes.
+REG_IMAGE_NEXT=$REG_IMAGE-next
 BASE=$CACHE/node-rootfs
 NODE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,openssh-server,docker.io,iptables,ca-certificates,sudo,procps
 # What haup installs from the lab mirror.
@@ -255,6 +257,8 @@ push_image() {
     log "pushing the lab image to the lab registry"
     docker tag "$LAB_IMAGE" "$REG_IMAGE"
     docker push -q "$REG_IMAGE" >/dev/null
+    docker tag "$LAB_IMAGE" "$REG_IMAGE_NEXT"
+    docker push -q "$REG_IMAGE_NEXT" >/dev/null
     echo "$want" > "$CACHE/registry.pushed"
   fi
 }

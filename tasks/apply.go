@@ -135,21 +135,11 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if err := runStage(stageHost, all); err != nil {
 		return recaps, err
 	}
-	first, rest := containerOrder(plan)
-	if first >= 0 {
-		if err := runStage(stageContainer, []int{first}); err != nil {
+	if from, to := plan.rolling(); from != nil {
+		if err := applyRolling(ctx, plan, hosts, opts, from, to, runStage, progress); err != nil {
 			return recaps, err
 		}
-		np := plan.Nodes[first]
-		if len(rest) > 0 {
-			progress(np.Node.Name, "waiting for the database to answer before starting the other nodes")
-			if err := waitReady(ctx, hosts[np.Node.Name], opts); err != nil {
-				recaps[first].Failed++
-				return recaps, fmt.Errorf("%s: %w", np.Node.Name, err)
-			}
-		}
-	}
-	if err := runStage(stageContainer, rest); err != nil {
+	} else if err := applyContainers(ctx, plan, hosts, opts, runStage, progress, recaps); err != nil {
 		return recaps, err
 	}
 	if err := runStage(stageRejoin, all); err != nil {
@@ -161,6 +151,108 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
 	return recaps, runStage(stageService, all)
+}
+
+// applyContainers starts the containers: the primary's (or the initial
+// primary's) first, the others once its database answers.
+func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions, runStage func(stage, []int) error,
+	progress func(node, format string, args ...any), recaps []Recap) error {
+	first, rest := containerOrder(plan)
+	if first >= 0 {
+		if err := runStage(stageContainer, []int{first}); err != nil {
+			return err
+		}
+		np := plan.Nodes[first]
+		if len(rest) > 0 {
+			progress(np.Node.Name, "waiting for the database to answer before starting the other nodes")
+			if err := waitReady(ctx, hosts[np.Node.Name], opts); err != nil {
+				recaps[first].Failed++
+				return fmt.Errorf("%s: %w", np.Node.Name, err)
+			}
+		}
+	}
+	return runStage(stageContainer, rest)
+}
+
+// applyRolling changes the primary's container without a failover: the
+// standbys' containers first, one at a time, each waiting until it streams
+// again; then a switchover to the target; then the old primary's container,
+// as the target's standby; then the extension updates the new image brings,
+// once, on the new primary.
+func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions, from *NodePlan, to string,
+	runStage func(stage, []int) error, progress func(node, format string, args ...any)) error {
+	fromIdx := -1
+	for i, np := range plan.Nodes {
+		if np == from {
+			fromIdx = i
+			continue
+		}
+		if !np.hasStage(stageContainer) {
+			continue
+		}
+		if err := runStage(stageContainer, []int{i}); err != nil {
+			return err
+		}
+		progress(np.Node.Name, "waiting until it streams again")
+		if err := waitStreaming(ctx, hosts[np.Node.Name], opts); err != nil {
+			return fmt.Errorf("%s: %w; the primary %s is untouched", np.Node.Name, err, from.Node.Name)
+		}
+	}
+	sw, err := PlanSwitchover(plan, to)
+	if err != nil {
+		return fmt.Errorf("rolling change: %w; the standbys are done, the primary %s is untouched", err, from.Node.Name)
+	}
+	res, err := runSwitchover(ctx, sw, hosts, opts.Progress, false)
+	if err != nil {
+		return fmt.Errorf("rolling change: switchover: %w", err)
+	}
+	progress(to, "the primary; writes were refused for %.1f s", res.Outage.Seconds())
+	if err := runStage(stageContainer, []int{fromIdx}); err != nil {
+		return err
+	}
+	progress(from.Node.Name, "waiting until it streams from %s", to)
+	if err := waitStreaming(ctx, hosts[from.Node.Name], opts); err != nil {
+		return fmt.Errorf("%s: %w; %s is the primary", from.Node.Name, err, to)
+	}
+	progress(to, "updating extensions the new image brings")
+	out, err := hosts[to].Exec(ctx, shq(healthcheck.BinaryPath)+" update-extensions\n")
+	if err != nil {
+		return fmt.Errorf("%s: update extensions: %w", to, err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(out.Stdout)), "\n") {
+		if l != "" {
+			progress(to, "%s", l)
+		}
+	}
+	return nil
+}
+
+// waitStreaming polls the node until its database streams from a primary.
+func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
+	deadline := time.Now().Add(opts.ReadyTimeout)
+	script := shq(healthcheck.BinaryPath) + " -status repmgr || true\n"
+	last := ""
+	for {
+		res, err := h.Exec(ctx, script)
+		if err != nil {
+			return fmt.Errorf("wait for streaming: %w", err)
+		}
+		var st healthcheck.StatusReport
+		if json.Unmarshal(res.Stdout, &st) == nil {
+			if st.Role == healthcheck.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" {
+				return nil
+			}
+			last = st.Role + " " + st.Reason
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(opts.PollInterval):
+		}
+	}
 }
 
 // containerOrder picks the node whose container goes first: the node running

@@ -16,6 +16,7 @@ import (
 // leftovers of interrupted applies are removed. Each names its consequence,
 // so diff never says "in sync" while the cluster is not.
 func clusterChanges(plan *Plan) {
+	planRolling(plan)
 	type prim struct {
 		np       *NodePlan
 		timeline int
@@ -149,6 +150,46 @@ func RejoinPlan(plan *Plan, node string) (*Plan, error) {
 }
 
 // isStreaming reports whether a node's database is a standby that streams.
+// planRolling turns a change of the primary's container into a rolling
+// change when the cluster can take it: exactly one primary, holding the VIP,
+// and a streaming standby. The standbys' containers go first, then a
+// switchover to a standby, then the old primary's container, as a standby:
+// one switchover's write outage instead of a failover (or two).
+func planRolling(plan *Plan) {
+	var primary, target *NodePlan
+	primaries := 0
+	for _, np := range plan.Nodes {
+		switch {
+		case np.Facts.Role() == healthcheck.RolePrimary:
+			primaries++
+			primary = np
+		case isStreaming(np.Facts) && np.Facts.Fence == nil && (target == nil || np.hasStage(stageContainer) && !target.hasStage(stageContainer)):
+			// Prefer a standby that gets the new container too.
+			target = np
+		}
+	}
+	if primaries != 1 || target == nil || !primary.Facts.Iface.HoldsVIP || primary.Facts.Fence != nil {
+		return
+	}
+	for i, c := range primary.Changes {
+		if c.stage != stageContainer || c.Op != OpReplace {
+			continue
+		}
+		c.Blocked = ""
+		c.switchoverTo = target.Node.Name
+		c.Summary = strings.TrimSuffix(c.Summary, "; it runs the primary database")
+		c.Summary += fmt.Sprintf("; it runs the primary: a rolling change, after a switchover to %s (writes refused about 1-4 s, no acknowledged write lost), as %s's standby", target.Node.Name, target.Node.Name)
+		primary.Changes[i] = c
+		for _, np := range plan.Nodes {
+			for j, oc := range np.Changes {
+				if np != primary && oc.stage == stageContainer && oc.Op == OpReplace {
+					np.Changes[j].Summary += "; a standby, first: the primary keeps taking writes"
+				}
+			}
+		}
+	}
+}
+
 func isStreaming(f *Facts) bool {
 	return f.Role() == healthcheck.RoleStandby && len(f.Database.Replication) > 0 && f.Database.Replication[0].State == "streaming"
 }

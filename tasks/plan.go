@@ -60,6 +60,9 @@ type Change struct {
 
 	stage stage
 	do    func(ctx context.Context, h remote.Host) error
+	// switchoverTo, on the primary's container change of a rolling change,
+	// names the standby that takes the primary role before it.
+	switchoverTo string
 }
 
 // String is the change's plan line.
@@ -108,6 +111,23 @@ func (p *Plan) Order() []string {
 			continue
 		}
 		line := stageNames[s] + ": " + strings.Join(names, ", ")
+		if from, to := p.rolling(); s == stageContainer && from != nil {
+			var others []string
+			for _, n := range p.Nodes {
+				if n != from && n.hasStage(stageContainer) {
+					others = append(others, n.Node.Name)
+				}
+			}
+			var parts []string
+			if len(others) > 0 {
+				parts = append(parts, strings.Join(others, ", ")+" first (standbys: each waits until it streams again)")
+			}
+			parts = append(parts, fmt.Sprintf("then a switchover %s -> %s (writes refused about 1-4 s; no acknowledged write lost)", from.Node.Name, to),
+				"then "+from.Node.Name+" as a standby of "+to+" (waits until it streams)",
+				"then extension updates on "+to+" when the image brings newer ones")
+			out = append(out, stageNames[s]+" (rolling): "+strings.Join(parts, ", "))
+			continue
+		}
 		if s == stageContainer {
 			first, rest := containerOrder(p)
 			var parts []string
@@ -129,6 +149,28 @@ func (p *Plan) Order() []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// rolling returns the primary's node plan and the switchover target when the
+// plan changes the primary's container as a rolling change.
+func (p *Plan) rolling() (*NodePlan, string) {
+	for _, n := range p.Nodes {
+		for _, c := range n.Changes {
+			if c.switchoverTo != "" {
+				return n, c.switchoverTo
+			}
+		}
+	}
+	return nil, ""
+}
+
+func (n *NodePlan) hasStage(s stage) bool {
+	for _, c := range n.Changes {
+		if c.stage == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Options changes what a plan allows.

@@ -119,21 +119,29 @@ type SwitchoverResult struct {
 // anything fails after it, the new primary stays the one writable primary and
 // the error says how to finish.
 func RunSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io.Writer) (SwitchoverResult, error) {
+	return runSwitchover(ctx, sw, hosts, progress, true)
+}
+
+// runSwitchover is RunSwitchover; lock false is for a caller (apply) that
+// holds the nodes' locks already.
+func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io.Writer, lock bool) (SwitchoverResult, error) {
 	var res SwitchoverResult
 	from, to := sw.From.Node.Name, sw.To.Node.Name
 	hf, ht := hosts[from], hosts[to]
 	say := func(node, format string, args ...any) {
 		fmt.Fprintf(progress, "%s: %s\n", node, fmt.Sprintf(format, args...))
 	}
-	lock, err := newNodeLock("switchover")
-	if err != nil {
-		return res, err
-	}
-	for _, h := range []remote.Host{hf, ht} {
-		if err := lock.acquire(ctx, h); err != nil {
-			return res, fmt.Errorf("%s: %w (nothing was changed)", h.Name(), err)
+	if lock {
+		l, err := newNodeLock("switchover")
+		if err != nil {
+			return res, err
 		}
-		defer lock.release(context.WithoutCancel(ctx), h)
+		for _, h := range []remote.Host{hf, ht} {
+			if err := l.acquire(ctx, h); err != nil {
+				return res, fmt.Errorf("%s: %w (nothing was changed)", h.Name(), err)
+			}
+			defer l.release(context.WithoutCancel(ctx), h)
+		}
 	}
 	agent := shq(healthcheck.BinaryPath)
 	start := time.Now()

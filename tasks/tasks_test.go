@@ -539,3 +539,48 @@ func TestSavedPlanRefusesChangedState(t *testing.T) {
 		t.Fatalf("hand edit: %v", err)
 	}
 }
+
+// TestImageChangeIsRolling: a new image on a healthy cluster is a rolling
+// change (the standby first, a switchover, the old primary as a standby),
+// not blocked; on a cluster without a streaming standby it stays blocked.
+func TestImageChangeIsRolling(t *testing.T) {
+	build := func(streaming bool) *Plan {
+		inv := loadExample(t)
+		plan := &Plan{Inventory: inv}
+		for i, n := range inv.Nodes {
+			d, err := DesiredState(inv, n, "amd64", fakeCheck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			role := "standby"
+			if i == 0 {
+				role = "primary"
+			}
+			f := convergedFacts(t, d, role)
+			f.Iface.HoldsVIP = i == 0
+			if i == 1 && !streaming {
+				f.Database.Replication = nil
+			}
+			plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: f})
+		}
+		// The inventory now names another image.
+		inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
+		for i, n := range inv.Nodes {
+			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			plan.Nodes[i] = Build(inv, d, plan.Nodes[i].Facts, Options{})
+		}
+		clusterChanges(plan)
+		return plan
+	}
+	plan := build(true)
+	if err := plan.Blocked(); err != nil {
+		t.Fatalf("rolling change blocked: %v", err)
+	}
+	golden(t, "rolling-plan.txt", []byte(planText(plan)))
+	if from, to := plan.rolling(); from == nil || from.Node.Name != "pg-0" || to != "pg-1" {
+		t.Fatalf("rolling: %v -> %q", from, to)
+	}
+	if err := build(false).Blocked(); err == nil {
+		t.Fatal("a primary's container change without a streaming standby is not blocked")
+	}
+}

@@ -15,6 +15,7 @@
 //	haup-check facts REQUEST_JSON  the node's facts as JSON, for haup
 //	haup-check rejoin [-reason R]  fence hard and rejoin as a standby
 //	haup-check record-config FILE  record FILE as keepalived's loaded configuration
+//	haup-check update-extensions   bring timescaledb and repmgr to the image's versions (the primary)
 //	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
 package main
 
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
+		case "update-extensions":
+			return updateExtensions(args[1:], stdout, stderr)
 		case "record-config":
 			if len(args) != 2 {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
@@ -180,6 +183,34 @@ func watch(args []string, stdout, stderr io.Writer) int {
 	if err := healthcheck.Watch(ctx, cfg, password, *interval, stdout); err != nil {
 		fmt.Fprintf(stderr, "haup-check: watch: %v\n", err)
 		return 1
+	}
+	return 0
+}
+
+func updateExtensions(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check update-extensions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, password, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: update-extensions: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	done, err := healthcheck.UpdateExtensions(ctx, cfg, password)
+	for _, d := range done {
+		fmt.Fprintln(stdout, d)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: update-extensions: %v\n", err)
+		return 1
+	}
+	if len(done) == 0 {
+		fmt.Fprintln(stdout, "extensions already at the image's versions")
 	}
 	return 0
 }
