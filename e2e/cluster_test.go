@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,8 +215,17 @@ func connect(ctx context.Context, t testing.TB, host string, timeout time.Durati
 	cfg.Password = postgresPassword(t)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return pgx.ConnectConfig(cctx, cfg)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	// During a password rotation a client knows both passwords.
+	if alt, _ := altPassword.Load().(string); err != nil && alt != "" && strings.Contains(err.Error(), "password authentication failed") {
+		cfg.Password = alt
+		return pgx.ConnectConfig(cctx, cfg)
+	}
+	return conn, err
 }
+
+// altPassword is the other password a client tries during a rotation.
+var altPassword atomic.Value
 
 // writeThroughVIP inserts one row through the VIP and returns its id.
 func writeThroughVIP(ctx context.Context, t testing.TB, note string) (int64, error) {

@@ -61,6 +61,7 @@ func TestEndToEnd(t *testing.T) {
 		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},
 		{"rolling-upgrade", func(t *testing.T) { rollingUpgrade(ctx, t, metrics) }},
+		{"password-rotation", func(t *testing.T) { passwordRotation(ctx, t) }},
 		{"timescaledb-across-switchover", func(t *testing.T) { timescaleAcrossSwitchover(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 	}

@@ -135,6 +135,12 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if err := runStage(stageHost, all); err != nil {
 		return recaps, err
 	}
+	if err := runStage(stagePassword, all); err != nil {
+		return recaps, err
+	}
+	if err := runStage(stageSwap, all); err != nil {
+		return recaps, err
+	}
 	if from, to := plan.rolling(); from != nil {
 		if err := applyRolling(ctx, plan, hosts, opts, from, to, runStage, progress); err != nil {
 			return recaps, err

@@ -17,6 +17,7 @@ import (
 // so diff never says "in sync" while the cluster is not.
 func clusterChanges(plan *Plan) {
 	planRolling(plan)
+	planRotation(plan)
 	type prim struct {
 		np       *NodePlan
 		timeline int
@@ -187,6 +188,76 @@ func planRolling(plan *Plan) {
 				}
 			}
 		}
+	}
+}
+
+// planRotation turns a change of postgres_password on a live cluster into a
+// rotation that locks nobody out: the new password is staged beside the live
+// file on every node (.next, which haup-check tries when the live one is
+// refused), set inside the database on the primary (replicated to the
+// standbys), then moved over the live file. No restart: the image reads the
+// file only when it creates a database.
+func planRotation(plan *Plan) {
+	var primary *NodePlan
+	primaries := 0
+	var rotating []*NodePlan
+	for _, np := range plan.Nodes {
+		if np.Facts.Role() == healthcheck.RolePrimary {
+			primaries++
+			primary = np
+		}
+		for _, c := range np.Changes {
+			if c.Kind == "file" && c.Name == postgresSecretPath && c.Blocked != "" {
+				rotating = append(rotating, np)
+			}
+		}
+	}
+	if len(rotating) == 0 {
+		return
+	}
+	if primaries != 1 {
+		for _, np := range rotating {
+			for i, c := range np.Changes {
+				if c.Kind == "file" && c.Name == postgresSecretPath {
+					np.Changes[i].Blocked = fmt.Sprintf("a password rotation sets the password inside the database on the primary; the cluster has %d primaries: let it recover first", primaries)
+				}
+			}
+		}
+		return
+	}
+	next := File{Path: postgresSecretPath + healthcheck.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID,
+		Content: []byte(plan.Inventory.Database.PostgresPassword.Value())}
+	setFrom := postgresSecretPath // the primary's live file already holds the new password
+	for _, np := range rotating {
+		for i, c := range np.Changes {
+			if c.Kind != "file" || c.Name != postgresSecretPath {
+				continue
+			}
+			c.Blocked = ""
+			c.Summary = "content changed (sensitive content not shown); password rotation: the new password is staged beside it (" +
+				next.Path + "), set inside the database on the primary, then moved into place; the health checks accept either meanwhile: no restart, no outage"
+			c.do = installFile(next)
+			np.Changes[i] = c
+		}
+		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "password", Name: "postgres",
+			Summary: "move the staged password over " + postgresSecretPath, stage: stageSwap,
+			do: func(ctx context.Context, h remote.Host) error {
+				_, err := h.Exec(ctx, "mv -f "+shq(next.Path)+" "+shq(postgresSecretPath)+"\n")
+				return err
+			}})
+		if np == primary {
+			setFrom = next.Path
+		}
+	}
+	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: "password", Name: "postgres",
+		Summary: "set inside the database: ALTER ROLE postgres with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
+		stage:   stagePassword,
+		do: func(ctx context.Context, h remote.Host) error {
+			_, err := h.Exec(ctx, shq(healthcheck.BinaryPath)+" set-password -role postgres -file "+shq(setFrom)+"\n")
+			return err
+		}})
+	for _, np := range plan.Nodes {
+		sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	}
 }
 

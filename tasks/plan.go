@@ -32,6 +32,8 @@ type stage int
 
 const (
 	stageHost stage = iota
+	stagePassword
+	stageSwap
 	stageContainer
 	stageRejoin
 	stageService
@@ -40,6 +42,8 @@ const (
 // stageNames are the stages as the plan's order of work prints them.
 var stageNames = map[stage]string{
 	stageHost:      "host: staging, packages, directories, files, images (nodes in parallel)",
+	stagePassword:  "password: set inside the database on the primary",
+	stageSwap:      "password: the staged password moved into place (nodes in parallel)",
 	stageContainer: "containers",
 	stageRejoin:    "rejoin: nodes that must follow the current primary (nodes in parallel)",
 	stageService:   "services: systemd and keepalived (nodes in parallel)",
@@ -105,7 +109,7 @@ func (p *Plan) Order() []string {
 		}
 		return names
 	}
-	for _, s := range []stage{stageHost, stageContainer, stageRejoin, stageService} {
+	for _, s := range []stage{stageHost, stagePassword, stageSwap, stageContainer, stageRejoin, stageService} {
 		names := has(s)
 		if len(names) == 0 {
 			continue
@@ -223,7 +227,10 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 			for i := range cs {
 				cs[i].Summary += "; the database keeps the password it was created with"
 				cs[i].Blocked = "changing a database password only in the file would lock the health check and repmgr out " +
-					"and take the VIP off every node; password rotation inside the database is not built yet: keep the old value"
+					"and take the VIP off every node"
+				if file.Path == repmgrSecretPath {
+					cs[i].Blocked += "; rotating repmgr's password also needs every container restarted to read it, which is not built yet: keep the old value"
+				}
 			}
 		}
 		switch file.Reloads {

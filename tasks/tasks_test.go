@@ -584,3 +584,45 @@ func TestImageChangeIsRolling(t *testing.T) {
 		t.Fatal("a primary's container change without a streaming standby is not blocked")
 	}
 }
+
+// TestPasswordRotationPlan: a new postgres_password on a live cluster is a
+// rotation (staged, set inside the database on the primary, moved into
+// place), not blocked; the plan never shows the password; a new
+// repmgr_password stays blocked; with two primaries the rotation is blocked.
+func TestPasswordRotationPlan(t *testing.T) {
+	cluster := func(roles ...string) *Plan {
+		inv := loadExample(t)
+		plan := &Plan{Inventory: inv}
+		for i, n := range inv.Nodes {
+			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			f := convergedFacts(t, d, roles[i])
+			ff := f.Files[postgresSecretPath]
+			ff.SHA256 = strings.Repeat("0", 64)
+			f.Files[postgresSecretPath] = ff
+			plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+		}
+		clusterChanges(plan)
+		return plan
+	}
+	plan := cluster("primary", "standby")
+	if err := plan.Blocked(); err != nil {
+		t.Fatalf("rotation blocked: %v", err)
+	}
+	text := planText(plan)
+	if strings.Contains(text, plan.Inventory.Database.PostgresPassword.Value()) {
+		t.Fatal("the plan shows the password")
+	}
+	golden(t, "rotation-plan.txt", []byte(text))
+	var stages []string
+	for _, c := range plan.Nodes[0].Changes {
+		if c.Kind == "password" || c.Name == postgresSecretPath {
+			stages = append(stages, fmt.Sprint(c.stage))
+		}
+	}
+	if got := strings.Join(stages, ","); got != fmt.Sprintf("%d,%d,%d", stageHost, stagePassword, stageSwap) {
+		t.Errorf("primary's rotation stages %s", got)
+	}
+	if err := cluster("primary", "primary").Blocked(); err == nil || !strings.Contains(err.Error(), "2 primaries") {
+		t.Errorf("two primaries: %v", err)
+	}
+}

@@ -15,6 +15,7 @@
 //	haup-check facts REQUEST_JSON  the node's facts as JSON, for haup
 //	haup-check rejoin [-reason R]  fence hard and rejoin as a standby
 //	haup-check record-config FILE  record FILE as keepalived's loaded configuration
+//	haup-check set-password -role R -file F  set R's password inside the database from F (the primary)
 //	haup-check update-extensions   bring timescaledb and repmgr to the image's versions (the primary)
 //	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
 package main
@@ -28,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -54,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return watch(args[1:], stdout, stderr)
 		case "update-extensions":
 			return updateExtensions(args[1:], stdout, stderr)
+		case "set-password":
+			return setPassword(args[1:], stdout, stderr)
 		case "record-config":
 			if len(args) != 2 {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
@@ -187,6 +191,38 @@ func watch(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+func setPassword(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check set-password", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	role := fs.String("role", "", "the database role")
+	file := fs.String("file", "", "the file holding the new password")
+	if err := fs.Parse(args); err != nil || *role == "" || *file == "" {
+		fmt.Fprintln(stderr, "usage: haup-check set-password -role ROLE -file FILE")
+		return 2
+	}
+	cfg, password, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: set-password: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = healthcheck.SetPassword(ctx, cfg, password, *role, *file)
+	if err != nil && strings.Contains(err.Error(), "password authentication failed") {
+		// A rotation interrupted after the database took the new password.
+		if next, ok := healthcheck.NextPassword(cfg); ok {
+			err = healthcheck.SetPassword(ctx, cfg, next, *role, *file)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: set-password: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "password of %s set inside the database\n", *role)
+	return 0
+}
+
 func updateExtensions(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check update-extensions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -268,6 +304,14 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	r := healthcheck.Run(context.Background(), cfg, password)
+	// During a password rotation the database may already have the new
+	// password while the live file still holds the old one.
+	if healthcheck.AuthFailed(r) {
+		if next, ok := healthcheck.NextPassword(cfg); ok {
+			password = next
+			r = healthcheck.Run(context.Background(), cfg, password)
+		}
+	}
 	// Only keepalived's own runs (no flags) record, fence and clear fences,
 	// so `haup status` shows what keepalived last saw, not a run by haup or
 	// a person.

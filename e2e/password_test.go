@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// passwordRotation: a new postgres_password on the live cluster, with a
+// writer through the VIP that knows both passwords (as a client being
+// migrated would). The plan is a rotation, not blocked; after the apply the
+// VIP never left its holder, no acknowledged write is lost, the old password
+// is refused and the new one works, the cluster is healthy and diff clean.
+func passwordRotation(ctx context.Context, t *testing.T) {
+	waitHealthy(t, 3*time.Minute)
+	path := labPath("secrets/postgres-password")
+	old := postgresPassword(t)
+	neu := "rotated-" + old[:8] + "-x"
+	holder := vipHolders()
+	altPassword.Store(old)
+	defer altPassword.Store("")
+	if err := os.WriteFile(path, []byte(neu+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustHaup(t, 2, "diff", labInventory)
+	if !strings.Contains(r.stdout, "password rotation") || strings.Contains(r.stdout, "blocked") || strings.Contains(r.stdout, neu) {
+		t.Fatalf("plan of a password change:\n%s", r.stdout)
+	}
+	// Who holds the VIP, every 100 ms: it must never be nobody.
+	var mu sync.Mutex
+	gaps := 0
+	sctx, stopSampling := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for sctx.Err() == nil {
+			if len(vipHolders()) != 1 {
+				mu.Lock()
+				gaps++
+				mu.Unlock()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	stop := vipWriter(ctx, t, "rotation")
+	mustHaup(t, 0, "apply", labInventory)
+	// Long enough for keepalived's fall (2 failed checks) to show any
+	// lock-out.
+	time.Sleep(4 * time.Second)
+	acked := stop()
+	stopSampling()
+	wg.Wait()
+	if gaps > 0 {
+		t.Errorf("the VIP was not on exactly one node for %d samples during the rotation", gaps)
+	}
+	if h := vipHolders(); !equalStrings(h, holder) {
+		t.Errorf("VIP holders %v -> %v", holder, h)
+	}
+	if n := missingNotes(ctx, t, acked); n > 0 || len(acked) < 10 {
+		t.Errorf("%d of %d acknowledged writes lost", n, len(acked))
+	}
+	altPassword.Store("")
+	// The old password is refused now, the new one (in the file) works.
+	if _, err := tsQuery(ctx, t, vip, "SELECT 1::text"); err != nil {
+		t.Errorf("the new password: %v", err)
+	}
+	os.WriteFile(path, []byte(old+"\n"), 0o600)
+	_, err := tsQuery(ctx, t, vip, "SELECT 1::text")
+	os.WriteFile(path, []byte(neu+"\n"), 0o600)
+	if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+		t.Errorf("the old password after the rotation: %v", err)
+	}
+	for _, n := range []string{"pg-0", "pg-1"} {
+		if out := mustOnNode(t, n, "ls /etc/haup/secrets/"); strings.Contains(out, ".next") {
+			t.Errorf("%s keeps a staged password: %s", n, out)
+		}
+	}
+	waitHealthy(t, time.Minute)
+	mustHaup(t, 0, "diff", labInventory)
+}

@@ -1,0 +1,78 @@
+package healthcheck
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// NextSuffix marks a password being rotated in: haup writes the new
+// password beside the live file, sets it inside the database, then moves it
+// over the live file. While both exist the agent tries the live one first.
+const NextSuffix = ".next"
+
+// NextPassword reads the password being rotated in, if there is one.
+func NextPassword(cfg Config) (string, bool) {
+	if cfg.PasswordFile == "" {
+		return "", false
+	}
+	b, err := os.ReadFile(cfg.PasswordFile + NextSuffix)
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimRight(string(b), "\r\n"), true
+}
+
+// AuthFailed tells whether a check failed on the password alone.
+func AuthFailed(r Report) bool {
+	return strings.Contains(r.Reason, "password authentication failed")
+}
+
+// SetPassword sets role's password, read from file, inside the database
+// (on the primary; standbys get it by replication). The statement carries a
+// SCRAM-SHA-256 verifier computed here, never the password, so no server
+// log can show it.
+func SetPassword(ctx context.Context, cfg Config, password, role, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if secret == "" {
+		return fmt.Errorf("%s is empty", file)
+	}
+	v, err := scramVerifier(secret)
+	if err != nil {
+		return err
+	}
+	_, err = query(ctx, cfg, password, dbName(cfg), "ALTER ROLE "+pgIdent(role)+" PASSWORD '"+v+"'")
+	return err
+}
+
+// scramVerifier is PostgreSQL's stored form of a SCRAM-SHA-256 password.
+func scramVerifier(password string) (string, error) {
+	const iterations = 4096
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, sha256.Size)
+	if err != nil {
+		return "", err
+	}
+	mac := func(key []byte, msg string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(msg))
+		return h.Sum(nil)
+	}
+	stored := sha256.Sum256(mac(salted, "Client Key"))
+	server := mac(salted, "Server Key")
+	b64 := base64.StdEncoding.EncodeToString
+	return fmt.Sprintf("SCRAM-SHA-256$%d:%s$%s:%s", iterations, b64(salt), b64(stored[:]), b64(server)), nil
+}
