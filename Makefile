@@ -55,12 +55,14 @@ lab-down: build
 # validation of a 50 MB inventory, the health check against the recipe's,
 # lab up cold and warm, the image's promotion time, its build with TimescaleDB
 # compiled (the debootstrap roots kept), and on the lab greenfield/no-op apply,
-# fencing, switchovers and failover drills.
+# fencing, switchovers, haup drill per fault in asynchronous and zero-loss
+# mode, a partition, and a saturated-primary soak (HAUP_SOAK_SECONDS, default
+# 600; CI sets 120).
 bench: deps build
 	rm -f $(BENCH_OUT)
 	HAUP_BENCH=1 $(GO) test -count=1 -p 1 -timeout 80m -v \
 	  -run 'TestValidate50MB|TestCheckBenchmark|TestLabUpTimes|TestPromotionTime|TestLabImageBuildCold|TestEndToEnd' \
-	  -bench 'BenchmarkFailover' -benchtime 1x \
+	  -bench 'BenchmarkFailover|BenchmarkSoak' -benchtime 1x \
 	  ./inventory ./healthcheck ./lab ./labimage ./e2e 2>&1 | grep -vE '^\s*$$|^=== (RUN|PAUSE|CONT)'
 	@echo "figures: $(BENCH_OUT)"; cat $(BENCH_OUT)
 
