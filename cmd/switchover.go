@@ -48,8 +48,12 @@ Exit status: 0 success, 1 error or refusal.`,
 			if err != nil {
 				return fmt.Errorf("switchover failed: %w", err)
 			}
-			fmt.Fprintf(out, "\nSwitchover done: %s is the primary; writes were refused for %.1f s; %s rejoined in %.1f s.\n",
-				sw.To.Node.Name, res.Outage.Seconds(), sw.From.Node.Name, res.Rejoin.Seconds())
+			how := "without a clone"
+			if res.FullClone {
+				how = "by a full clone, its old data kept aside"
+			}
+			fmt.Fprintf(out, "\nSwitchover done: %s is the primary; writes were refused for %.1f s; %s rejoined in %.1f s, %s.\n",
+				sw.To.Node.Name, res.Outage.Seconds(), sw.From.Node.Name, res.Rejoin.Seconds(), how)
 			return nil
 		},
 	}

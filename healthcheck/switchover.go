@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -113,4 +117,88 @@ func sqlString(s string) string {
 		}
 	}
 	return out + "'"
+}
+
+// WaitCaughtUp waits, on the switchover's target, until the old primary's
+// last WAL is here and replayed: the WAL receiver has received at least lsn,
+// has stopped streaming (the old primary shut down cleanly, after sending its
+// shutdown checkpoint), and replay has reached what was received. Then the
+// old primary's WAL ends where this node's new timeline will begin, and it
+// can follow this node without a clone.
+func WaitCaughtUp(ctx context.Context, cfg Config, password, lsn string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	q := fmt.Sprintf(`SELECT coalesce(pg_last_wal_receive_lsn() >= '%s'::pg_lsn, false),
+  coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), false),
+  coalesce((SELECT status FROM pg_stat_wal_receiver), 'stopped'),
+  coalesce(pg_last_wal_receive_lsn()::text, '') || ' / ' || coalesce(pg_last_wal_replay_lsn()::text, '')`, quoteLSN(lsn))
+	last := ""
+	for {
+		rows, err := query(ctx, cfg, password, dbName(cfg), q)
+		if err == nil && len(rows) == 1 {
+			r := rows[0]
+			if r[0] == "t" && r[1] == "t" && r[2] != "streaming" {
+				return nil
+			}
+			last = "received / replayed " + r[3] + ", receiver " + r[2]
+		} else if err != nil {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the old primary's last WAL (at least %s) not received and replayed within %s (%s)", lsn, timeout, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// PrepareFollow makes the stopped database in cfg.DataDir start as a standby
+// of conninfo's primary: standby.signal, primary_conninfo in
+// postgresql.auto.conf, and the switchover's read-only setting removed (it
+// would make this node refuse writes the day it is promoted). The files keep
+// the data directory's owner.
+func PrepareFollow(cfg Config, conninfo string) error {
+	if cfg.DataDir == "" {
+		return errors.New("no data_dir in the configuration")
+	}
+	data := filepath.Join(cfg.DataDir, "data")
+	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
+		return errors.New("the database is running (postmaster.pid exists): stop it first")
+	}
+	st, err := os.Stat(filepath.Join(data, "PG_VERSION"))
+	if err != nil {
+		return fmt.Errorf("no database in %s: %w", data, err)
+	}
+	uid, gid := int(st.Sys().(*syscall.Stat_t).Uid), int(st.Sys().(*syscall.Stat_t).Gid)
+	auto := filepath.Join(data, "postgresql.auto.conf")
+	old, err := os.ReadFile(auto)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	var kept []string
+	for _, l := range strings.Split(strings.TrimRight(string(old), "\n"), "\n") {
+		key := strings.TrimSpace(strings.SplitN(l, "=", 2)[0])
+		if l == "" || key == "primary_conninfo" || key == "default_transaction_read_only" {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	kept = append(kept, "primary_conninfo = '"+strings.ReplaceAll(conninfo, "'", "''")+"'")
+	for _, f := range []struct {
+		path    string
+		content string
+	}{
+		{auto + ".haup-new", strings.Join(kept, "\n") + "\n"},
+		{filepath.Join(data, "standby.signal"), ""},
+	} {
+		if err := os.WriteFile(f.path, []byte(f.content), 0o600); err != nil {
+			return err
+		}
+		if err := os.Chown(f.path, uid, gid); err != nil {
+			return err
+		}
+	}
+	return os.Rename(auto+".haup-new", auto)
 }

@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"github.com/haup-project/haup/inventory"
 	"io"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ type Switchover struct {
 	LagBytes     int64
 	CheckSeconds int
 	vip          string
+	inv          *inventory.Inventory
 }
 
 // PlanSwitchover checks that a switchover to node to (or, when empty, to the
@@ -48,7 +50,7 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 	case len(holders) > 1 || holders[0] != primaries[0]:
 		return nil, fmt.Errorf("refusing: the VIP is not on the primary %s alone", primaries[0].Node.Name)
 	}
-	sw := &Switchover{From: primaries[0], CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: vipAddr(plan.Inventory)}
+	sw := &Switchover{From: primaries[0], CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: vipAddr(plan.Inventory), inv: plan.Inventory}
 	if to == "" {
 		// The target by default: the only other node (whatever its state,
 		// which is checked below), else the only standby.
@@ -96,15 +98,16 @@ func (sw *Switchover) Print(w io.Writer) {
 	fmt.Fprintf(w, "Switchover %s -> %s (%s replays %d bytes behind now)\n", from, to, to, sw.LagBytes)
 	steps := []string{
 		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here", from),
-		fmt.Sprintf("%s: wait until it has replayed everything %s acknowledged (at most 30 s, else %s takes writes again and nothing else changes)", to, from, from),
+		fmt.Sprintf("%s: stop its database cleanly (a shutdown checkpoint, its last WAL sent to %s)", from, to),
+		fmt.Sprintf("%s: wait until it has received and replayed all of %s's WAL (at most 30 s, else %s starts again and takes writes, and nothing else changes)", to, from, from),
 		fmt.Sprintf("%s: promote (a new timeline), recorded in repmgr's metadata", to),
-		fmt.Sprintf("the VIP moves to %s: %s's check fails, %s's passes (about one check interval, %d s); writes succeed again", to, from, to, sw.CheckSeconds),
-		fmt.Sprintf("%s: rejoin as a standby of %s: stops, keeps its data directory aside, clones from %s (a full clone)", from, to, to),
+		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s); writes succeed again", to, sw.CheckSeconds),
+		fmt.Sprintf("%s: start as a standby of %s, without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
 	}
-	fmt.Fprintf(w, "\nWrite outage: from step 1 to step 4, about %d-%d s. No acknowledged write is lost.\n", sw.CheckSeconds, sw.CheckSeconds+3)
+	fmt.Fprintf(w, "\nWrite outage: from step 1 to step 5, about %d-%d s. No acknowledged write is lost.\n", sw.CheckSeconds+1, sw.CheckSeconds+4)
 }
 
 // SwitchoverResult is what a switchover measured.
@@ -112,6 +115,9 @@ type SwitchoverResult struct {
 	// Outage runs from the demotion to the VIP on the new primary.
 	Outage time.Duration
 	Rejoin time.Duration
+	// FullClone: the old primary did not stream without a clone and was
+	// re-cloned.
+	FullClone bool
 }
 
 // RunSwitchover carries the switchover out over haup's own connections. If
@@ -145,20 +151,38 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	}
 	agent := shq(healthcheck.BinaryPath)
 	start := time.Now()
+	container := shq(sw.inv.Database.ContainerName)
 	say(from, "refusing writes")
 	out, err := hf.Exec(ctx, agent+" demote\n")
 	if err != nil {
 		return res, fmt.Errorf("%s: demote: %w (check %s: it may refuse writes; `haup-check undemote` on it lifts that)", from, err, from)
 	}
 	lsn := strings.TrimSpace(string(out.Stdout))
+	// undo gives the old primary its writes back: its database started
+	// again if it was stopped, then the read-only setting lifted.
+	stopped := false
 	undo := func(cause error) error {
-		if _, err := hf.Exec(context.WithoutCancel(ctx), agent+" undemote\n"); err != nil {
+		uctx := context.WithoutCancel(ctx)
+		if stopped {
+			if _, err := hf.Exec(uctx, "docker start "+container+" >/dev/null\n"); err != nil {
+				return fmt.Errorf("%w; and %s's database could not be started again: %v: start it (docker start) and run `haup-check undemote` on it", cause, from, err)
+			}
+			if err := waitReady(uctx, hf, ApplyOptions{ReadyTimeout: 2 * time.Minute, PollInterval: 500 * time.Millisecond}); err != nil {
+				return fmt.Errorf("%w; and %s's database did not come back: %v", cause, from, err)
+			}
+		}
+		if _, err := hf.Exec(uctx, agent+" undemote\n"); err != nil {
 			return fmt.Errorf("%w; and %s could not take writes again: %v: run `haup-check undemote` on it", cause, from, err)
 		}
 		return fmt.Errorf("%w; switchover stopped, %s takes writes again and stays the primary", cause, from)
 	}
-	say(to, "waiting to replay up to %s", lsn)
-	if _, err := ht.Exec(ctx, agent+" wait-replay -timeout 30s "+shq(lsn)+"\n"); err != nil {
+	say(from, "stopping its database cleanly")
+	stopped = true
+	if _, err := hf.Exec(ctx, "docker stop -t 60 "+container+" >/dev/null\n"); err != nil {
+		return res, undo(fmt.Errorf("%s: stop: %w", from, err))
+	}
+	say(to, "waiting until it has received and replayed all of %s's WAL (at least %s)", from, lsn)
+	if _, err := ht.Exec(ctx, agent+" wait-caught-up -timeout 30s "+shq(lsn)+"\n"); err != nil {
 		return res, undo(fmt.Errorf("%s: %w", to, err))
 	}
 	say(to, "promoting")
@@ -181,10 +205,20 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	}
 	res.Outage = time.Since(start)
 	say(to, "holds the VIP %.1f s after writes were refused on %s", res.Outage.Seconds(), from)
-	say(from, "rejoining as a standby of %s", to)
 	rj := time.Now()
-	if _, err := hf.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
-		return res, fmt.Errorf("%s: rejoin: %w; %s is the primary; run `haup rejoin %s` to finish", from, err, to, from)
+	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
+		dbAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)
+	say(from, "starting as a standby of %s, without a clone", to)
+	_, ferr := hf.Exec(ctx, agent+" follow "+shq(conninfo)+" && docker start "+container+" >/dev/null\n")
+	if ferr == nil {
+		ferr = waitStreaming(ctx, hf, ApplyOptions{ReadyTimeout: 60 * time.Second, PollInterval: 500 * time.Millisecond})
+	}
+	if ferr != nil {
+		say(from, "does not stream without a clone (%v): re-cloning, its data kept aside", ferr)
+		res.FullClone = true
+		if _, err := hf.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
+			return res, fmt.Errorf("%s: rejoin: %w; %s is the primary; run `haup rejoin %s` to finish", from, err, to, from)
+		}
 	}
 	res.Rejoin = time.Since(rj)
 	say(from, "streams from %s", to)

@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rejoin(args[1:], stdout, stderr)
 		case "fence-vip":
 			return fenceVIP(args[1:], stdout, stderr)
-		case "demote", "undemote", "wait-replay", "promote":
+		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow":
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
@@ -120,6 +120,8 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 //	demote               refuse writes; print the WAL position after it
 //	undemote             take writes again
 //	wait-replay LSN      wait (-timeout) until this standby replayed LSN
+//	wait-caught-up LSN   wait until the stopped old primary's last WAL is received and replayed
+//	follow CONNINFO      make this node's stopped database start as a standby of CONNINFO
 //	promote OLD_PRIMARY  promote this standby, record it in repmgr's metadata
 func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check "+step, flag.ContinueOnError)
@@ -147,6 +149,10 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 		err = healthcheck.Undemote(ctx, cfg, password)
 	case step == "wait-replay" && len(rest) == 1:
 		err = healthcheck.WaitReplay(ctx, cfg, password, rest[0], *timeout)
+	case step == "wait-caught-up" && len(rest) == 1:
+		err = healthcheck.WaitCaughtUp(ctx, cfg, password, rest[0], *timeout)
+	case step == "follow" && len(rest) == 1:
+		err = healthcheck.PrepareFollow(cfg, rest[0])
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
 	default:
