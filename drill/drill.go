@@ -196,6 +196,9 @@ type Result struct {
 	VIPS float64 `json:"vip_s"`
 	// WriteS: until the first acknowledged write started after the fault.
 	WriteS float64 `json:"write_s"`
+	// LongestGapS: the longest time without an acknowledged write from the
+	// fault to the end of the drill.
+	LongestGapS float64 `json:"longest_write_gap_s"`
 	// PromotedS: until another node took writes; PromotedToVIPS from then
 	// until the VIP was on it.
 	PromotedS      float64 `json:"promoted_s"`
@@ -388,6 +391,7 @@ wait:
 	time.Sleep(time.Second)
 	stopWriter()
 	<-writerDone
+	res.LongestGapS = round2(w.LongestGap(zeroWall, time.Now()).Seconds())
 	stopWatch()
 
 	if vipAt >= 0 {
@@ -574,6 +578,7 @@ func (r *Result) Print(w io.Writer) {
 		{"commit time before the fault", fmt.Sprintf("%.1f ms", r.CommitMS)},
 		{"VIP on a writable primary", secs(r.VIPS)},
 		{"first acknowledged write", secs(r.WriteS)},
+		{"longest time without one", secs(r.LongestGapS)},
 		{"another node took writes", secs(r.PromotedS)},
 		{"  then the VIP followed in", secs(r.PromotedToVIPS)},
 		{"two VIP holders", fmt.Sprintf("%.1f s", r.DualVIPS)},

@@ -128,3 +128,17 @@ func TestJudge(t *testing.T) {
 		t.Errorf("broken = %v", r.Broken)
 	}
 }
+
+func TestLongestGap(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	w := &Writer{}
+	for _, ms := range []int{-500, 100, 200, 1700, 1800} {
+		w.ackedAt = append(w.ackedAt, t0.Add(time.Duration(ms)*time.Millisecond))
+	}
+	if g := w.LongestGap(t0, t0.Add(2*time.Second)); g != 1500*time.Millisecond {
+		t.Errorf("gap %s, want 1.5s", g)
+	}
+	if g := w.LongestGap(t0, t0.Add(5*time.Second)); g != 3200*time.Millisecond {
+		t.Errorf("gap to the end %s, want 3.2s", g)
+	}
+}

@@ -188,6 +188,22 @@ func (w *Writer) CommitLatency(t time.Time) time.Duration {
 	return l[len(l)/2]
 }
 
+// LongestGap is the longest time without an acknowledgement from t on (t
+// counts as one; the end of the writes too).
+func (w *Writer) LongestGap(t, end time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	longest, prev := time.Duration(0), t
+	for _, at := range w.ackedAt {
+		if at.Before(t) {
+			continue
+		}
+		longest = max(longest, at.Sub(prev))
+		prev = at
+	}
+	return max(longest, end.Sub(prev))
+}
+
 // Acked returns the acknowledged ids.
 func (w *Writer) Acked() []int64 {
 	w.mu.Lock()
