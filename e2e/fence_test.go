@@ -556,10 +556,10 @@ func databaseNetworkCut(ctx context.Context, t *testing.T, metrics map[string]fl
 	lag := vipMoved - promoted
 	t.Logf("database network cut: %s promoted after %.1f s, the VIP on it %.1f s later", next, promoted.Seconds(), lag.Seconds())
 	metrics["dbcut_promoted_to_vip_s"] = lag.Seconds()
-	// The documented bound with the lab's defaults (interval 2 s, fall 2):
+	// The documented bound with the lab's defaults (interval 1 s, fall 2):
 	// interval x (1 + fall) + 2 s.
-	if lag > 8*time.Second {
-		t.Errorf("the VIP followed the promotion after %s, over the documented bound of 8 s", lag)
+	if lag > 5*time.Second {
+		t.Errorf("the VIP followed the promotion after %s, over the documented bound of 5 s", lag)
 	}
 	if _, err := tsQuery(ctx, t, nodeAddr(old), `INSERT INTO haup_e2e (note) VALUES ('stale write') RETURNING 'x'`); err == nil {
 		t.Errorf("the old primary %s still takes writes after its fence", old)
