@@ -62,6 +62,7 @@ func TestEndToEnd(t *testing.T) {
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},
 		{"rolling-upgrade", func(t *testing.T) { rollingUpgrade(ctx, t, metrics) }},
 		{"password-rotation", func(t *testing.T) { passwordRotation(ctx, t) }},
+		{"repmgr-password-rotation", func(t *testing.T) { repmgrPasswordRotation(ctx, t) }},
 		{"timescaledb-across-switchover", func(t *testing.T) { timescaleAcrossSwitchover(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 	}

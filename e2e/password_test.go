@@ -82,3 +82,49 @@ func passwordRotation(ctx context.Context, t *testing.T) {
 	waitHealthy(t, time.Minute)
 	mustHaup(t, 0, "diff", labInventory)
 }
+
+// repmgrPasswordRotation: a new repmgr_password on the live cluster, with a
+// writer through the VIP: the plan is a rotation with a rolling restart;
+// afterwards no acknowledged write is lost, one VIP holder at every sample,
+// the standby streams, and a failover by repmgr (a kill drill) works with the
+// new password: promotion, and the old primary's clone on rejoin.
+func repmgrPasswordRotation(ctx context.Context, t *testing.T) {
+	waitHealthy(t, 3*time.Minute)
+	path := labPath("secrets/repmgr-password")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neu := "rotated-" + strings.TrimSpace(string(b))[:8] + "-r"
+	if err := os.WriteFile(path, []byte(neu+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustHaup(t, 2, "diff", labInventory)
+	if !strings.Contains(r.stdout, "password repmgr") || !strings.Contains(r.stdout, "containers (rolling)") ||
+		strings.Contains(r.stdout, "blocked") || strings.Contains(r.stdout, neu) {
+		t.Fatalf("plan of a repmgr password change:\n%s", r.stdout)
+	}
+	stop := vipWriter(ctx, t, "repmgr-rotation")
+	s := sampleVIP()
+	r = mustHaup(t, 0, "apply", labInventory)
+	time.Sleep(time.Second)
+	acked := stop()
+	if dual, _ := s.stop(); dual > 0 {
+		t.Errorf("two VIP holders for %s", dual)
+	}
+	if n := missingNotes(ctx, t, acked); n > 0 || len(acked) < 10 {
+		t.Errorf("%d of %d acknowledged writes lost", n, len(acked))
+	}
+	waitHealthy(t, 2*time.Minute)
+	mustHaup(t, 0, "diff", labInventory)
+	for _, n := range []string{"pg-0", "pg-1"} {
+		if out := mustOnNode(t, n, "ls /etc/haup/secrets/"); strings.Contains(out, ".next") {
+			t.Errorf("%s keeps a staged password: %s", n, out)
+		}
+	}
+	d := runDrill(t, "kill")
+	t.Logf("kill drill after the repmgr rotation: write %.2f s, held %v %v", d.WriteS, d.Held, d.Broken)
+	if !d.Held {
+		t.Errorf("failover after the repmgr password rotation: %v", d.Broken)
+	}
+}

@@ -16,8 +16,8 @@ import (
 // leftovers of interrupted applies are removed. Each names its consequence,
 // so diff never says "in sync" while the cluster is not.
 func clusterChanges(plan *Plan) {
-	planRolling(plan)
 	planRotation(plan)
+	planRolling(plan)
 	type prim struct {
 		np       *NodePlan
 		timeline int
@@ -173,17 +173,20 @@ func planRolling(plan *Plan) {
 		return
 	}
 	for i, c := range primary.Changes {
-		if c.stage != stageContainer || c.Op != OpReplace {
+		if c.stage != stageContainer || c.Op != OpReplace && !c.restart {
 			continue
 		}
 		c.Blocked = ""
 		c.switchoverTo = target.Node.Name
 		c.Summary = strings.TrimSuffix(c.Summary, "; it runs the primary database")
+		if c.restart {
+			c.Summary = "restart: read repmgr's new password"
+		}
 		c.Summary += fmt.Sprintf("; it runs the primary: a rolling change, after a switchover to %s (writes refused about 1-4 s, no acknowledged write lost), as %s's standby", target.Node.Name, target.Node.Name)
 		primary.Changes[i] = c
 		for _, np := range plan.Nodes {
 			for j, oc := range np.Changes {
-				if np != primary && oc.stage == stageContainer && oc.Op == OpReplace {
+				if np != primary && oc.stage == stageContainer && (oc.Op == OpReplace || oc.restart) {
 					np.Changes[j].Summary += "; a standby, first: the primary keeps taking writes"
 				}
 			}
@@ -191,13 +194,23 @@ func planRolling(plan *Plan) {
 	}
 }
 
-// planRotation turns a change of postgres_password on a live cluster into a
-// rotation that locks nobody out: the new password is staged beside the live
-// file on every node (.next, which haup-check tries when the live one is
-// refused), set inside the database on the primary (replicated to the
-// standbys), then moved over the live file. No restart: the image reads the
-// file only when it creates a database.
+// planRotation turns a change of a database password on a live cluster into
+// a rotation that locks nobody out: the new password is staged beside the
+// live file on every node (.next), set inside the database on the primary
+// (replicated to the standbys), then moved over the live file.
+//
+// postgres_password: haup-check tries the staged file when the live one is
+// refused, and the image reads the file only when it creates a database: no
+// restart. repmgr_password: repmgr and the standbys' replication read it when
+// the container starts, so every container is restarted in turn after the
+// files are swapped, as a rolling change (standbys first, each streaming
+// again, then a switchover; the old primary restarts as a standby in it).
 func planRotation(plan *Plan) {
+	rotateSecret(plan, postgresSecretPath, "postgres", plan.Inventory.Database.PostgresPassword.Value(), false)
+	rotateSecret(plan, repmgrSecretPath, "repmgr", plan.Inventory.Database.RepmgrPassword.Value(), true)
+}
+
+func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	var primary *NodePlan
 	primaries := 0
 	var rotating []*NodePlan
@@ -207,7 +220,7 @@ func planRotation(plan *Plan) {
 			primary = np
 		}
 		for _, c := range np.Changes {
-			if c.Kind == "file" && c.Name == postgresSecretPath && c.Blocked != "" {
+			if c.Kind == "file" && c.Name == path && c.Blocked != "" {
 				rotating = append(rotating, np)
 			}
 		}
@@ -215,47 +228,75 @@ func planRotation(plan *Plan) {
 	if len(rotating) == 0 {
 		return
 	}
-	if primaries != 1 {
+	block := func(why string) {
 		for _, np := range rotating {
 			for i, c := range np.Changes {
-				if c.Kind == "file" && c.Name == postgresSecretPath {
-					np.Changes[i].Blocked = fmt.Sprintf("a password rotation sets the password inside the database on the primary; the cluster has %d primaries: let it recover first", primaries)
+				if c.Kind == "file" && c.Name == path {
+					np.Changes[i].Blocked = why
 				}
 			}
 		}
+	}
+	if primaries != 1 {
+		block(fmt.Sprintf("a password rotation sets the password inside the database on the primary; the cluster has %d primaries: let it recover first", primaries))
 		return
 	}
-	next := File{Path: postgresSecretPath + healthcheck.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID,
-		Content: []byte(plan.Inventory.Database.PostgresPassword.Value())}
-	setFrom := postgresSecretPath // the primary's live file already holds the new password
+	streaming := false
+	for _, np := range plan.Nodes {
+		streaming = streaming || isStreaming(np.Facts) && np.Facts.Fence == nil
+	}
+	if restart && (!streaming || !primary.Facts.Iface.HoldsVIP || primary.Facts.Fence != nil) {
+		block("rotating repmgr's password restarts every container in turn, the primary's after a switchover: that needs a streaming standby and the VIP on the primary")
+		return
+	}
+	next := File{Path: path + healthcheck.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID, Content: []byte(value)}
+	setFrom := path // the primary's live file already holds the new password
+	effect := "the health checks accept either meanwhile: no restart, no outage"
+	if restart {
+		effect = "then every container restarts in turn to read it (standbys first, then a switchover)"
+	}
 	for _, np := range rotating {
 		for i, c := range np.Changes {
-			if c.Kind != "file" || c.Name != postgresSecretPath {
+			if c.Kind != "file" || c.Name != path {
 				continue
 			}
 			c.Blocked = ""
 			c.Summary = "content changed (sensitive content not shown); password rotation: the new password is staged beside it (" +
-				next.Path + "), set inside the database on the primary, then moved into place; the health checks accept either meanwhile: no restart, no outage"
+				next.Path + "), set inside the database on the primary, then moved into place; " + effect
 			c.do = installFile(next)
 			np.Changes[i] = c
 		}
-		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "password", Name: "postgres",
-			Summary: "move the staged password over " + postgresSecretPath, stage: stageSwap,
+		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
+			Summary: "move the staged password over " + path, stage: stageSwap,
 			do: func(ctx context.Context, h remote.Host) error {
-				_, err := h.Exec(ctx, "mv -f "+shq(next.Path)+" "+shq(postgresSecretPath)+"\n")
+				_, err := h.Exec(ctx, "mv -f "+shq(next.Path)+" "+shq(path)+"\n")
 				return err
 			}})
 		if np == primary {
 			setFrom = next.Path
 		}
 	}
-	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: "password", Name: "postgres",
-		Summary: "set inside the database: ALTER ROLE postgres with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
+	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
+		Summary: "set inside the database: ALTER ROLE " + role + " with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
 		stage:   stagePassword,
 		do: func(ctx context.Context, h remote.Host) error {
-			_, err := h.Exec(ctx, shq(healthcheck.BinaryPath)+" set-password -role postgres -file "+shq(setFrom)+"\n")
+			_, err := h.Exec(ctx, shq(healthcheck.BinaryPath)+" set-password -role "+shq(role)+" -file "+shq(setFrom)+"\n")
 			return err
 		}})
+	if restart {
+		container := plan.Inventory.Database.ContainerName
+		for _, np := range plan.Nodes {
+			if np.hasStage(stageContainer) {
+				continue // recreated anyway, which reads the file
+			}
+			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "container", Name: container,
+				Summary: "restart: read repmgr's new password", stage: stageContainer, restart: true,
+				do: func(ctx context.Context, h remote.Host) error {
+					_, err := h.Exec(ctx, "docker restart -t 60 "+shq(container)+" >/dev/null\n")
+					return err
+				}})
+		}
+	}
 	for _, np := range plan.Nodes {
 		sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	}

@@ -67,6 +67,9 @@ type Change struct {
 	// switchoverTo, on the primary's container change of a rolling change,
 	// names the standby that takes the primary role before it.
 	switchoverTo string
+	// restart marks a container restart (not a recreation) that a rolling
+	// change orders like one.
+	restart bool
 }
 
 // String is the change's plan line.
@@ -228,9 +231,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 				cs[i].Summary += "; the database keeps the password it was created with"
 				cs[i].Blocked = "changing a database password only in the file would lock the health check and repmgr out " +
 					"and take the VIP off every node"
-				if file.Path == repmgrSecretPath {
-					cs[i].Blocked += "; rotating repmgr's password also needs every container restarted to read it, which is not built yet: keep the old value"
-				}
+
 			}
 		}
 		switch file.Reloads {

@@ -587,22 +587,12 @@ func TestImageChangeIsRolling(t *testing.T) {
 
 // TestPasswordRotationPlan: a new postgres_password on a live cluster is a
 // rotation (staged, set inside the database on the primary, moved into
-// place), not blocked; the plan never shows the password; a new
-// repmgr_password stays blocked; with two primaries the rotation is blocked.
+// place), not blocked; the plan never shows the password; with two
+// primaries the rotation is blocked. A new repmgr_password adds a rolling
+// restart of the containers, and needs a streaming standby.
 func TestPasswordRotationPlan(t *testing.T) {
 	cluster := func(roles ...string) *Plan {
-		inv := loadExample(t)
-		plan := &Plan{Inventory: inv}
-		for i, n := range inv.Nodes {
-			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
-			f := convergedFacts(t, d, roles[i])
-			ff := f.Files[postgresSecretPath]
-			ff.SHA256 = strings.Repeat("0", 64)
-			f.Files[postgresSecretPath] = ff
-			plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
-		}
-		clusterChanges(plan)
-		return plan
+		return rotationCluster(t, postgresSecretPath, roles...)
 	}
 	plan := cluster("primary", "standby")
 	if err := plan.Blocked(); err != nil {
@@ -624,5 +614,40 @@ func TestPasswordRotationPlan(t *testing.T) {
 	}
 	if err := cluster("primary", "primary").Blocked(); err == nil || !strings.Contains(err.Error(), "2 primaries") {
 		t.Errorf("two primaries: %v", err)
+	}
+}
+
+func rotationCluster(t *testing.T, path string, roles ...string) *Plan {
+	inv := loadExample(t)
+	plan := &Plan{Inventory: inv}
+	for i, n := range inv.Nodes {
+		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		f := convergedFacts(t, d, roles[i])
+		f.Iface.HoldsVIP = i == 0
+		ff := f.Files[path]
+		ff.SHA256 = strings.Repeat("0", 64)
+		f.Files[path] = ff
+		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+	}
+	clusterChanges(plan)
+	return plan
+}
+
+func TestRepmgrPasswordRotationIsRolling(t *testing.T) {
+	plan := rotationCluster(t, repmgrSecretPath, "primary", "standby")
+	if err := plan.Blocked(); err != nil {
+		t.Fatalf("repmgr rotation blocked: %v", err)
+	}
+	if strings.Contains(planText(plan), plan.Inventory.Database.RepmgrPassword.Value()) {
+		t.Fatal("the plan shows the password")
+	}
+	golden(t, "repmgr-rotation-plan.txt", []byte(planText(plan)))
+	if from, to := plan.rolling(); from == nil || from.Node.Name != "pg-0" || to != "pg-1" {
+		t.Fatalf("rolling: %v -> %q", from, to)
+	}
+	// Without a streaming standby the restarts would fail the primary over.
+	plan = rotationCluster(t, repmgrSecretPath, "primary", "down")
+	if err := plan.Blocked(); err == nil || !strings.Contains(err.Error(), "needs a streaming standby") {
+		t.Fatalf("without a streaming standby: %v", err)
 	}
 }
