@@ -346,11 +346,23 @@ func rejoinCommand(ctx context.Context, t *testing.T) {
 		t.Fatalf("a refused rejoin moved the VIP: %v", h)
 	}
 	before := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l")
+	// A stopped standby, as after a broken disk or a long outage; a writer
+	// through the VIP all along.
+	stop := vipWriter(ctx, t, "rejoin")
+	mustOnNode(t, standby, "docker stop pg >/dev/null")
+	waitStatus(t, "degraded", 2, 60*time.Second)
 	id, _ := waitWrite(ctx, t, "before rejoin", 10*time.Second)
 	start := time.Now()
 	mustHaup(t, 0, "rejoin", standby, labInventory)
-	t.Logf("rejoin of %s took %.1f s", standby, time.Since(start).Seconds())
+	t.Logf("rejoin of the stopped standby %s took %.1f s", standby, time.Since(start).Seconds())
 	waitReplicated(ctx, t, nodeAddr(standby), id, 60*time.Second)
+	acked := stop()
+	if n := missingNotes(ctx, t, acked); n > 0 || len(acked) < 5 {
+		t.Errorf("%d of %d acknowledged writes lost during the rejoin", n, len(acked))
+	}
+	if h := vipHolders(); len(h) != 1 || h[0] != primary {
+		t.Errorf("the rejoin moved the VIP: %v", h)
+	}
 	after := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l")
 	if after == before {
 		t.Errorf("the standby's old data was not kept aside (%s directories before and after)", before)
