@@ -97,3 +97,32 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroLossVerdicts: the primary's zero-loss state reaches the verdict:
+// on in the healthy line, suspended as degraded, waiting (writes blocked) as
+// critical.
+func TestZeroLossVerdicts(t *testing.T) {
+	inv := loadExample(t)
+	standby := NodeStatus{Node: "pg-1", Address: "192.168.89.133", Reachable: true, Keepalived: "FAULT", Role: healthcheck.RoleStandby, Timeline: 2,
+		Container: "running", Replication: []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming"}}}
+	for _, tc := range []struct {
+		sync, verdict, reason string
+	}{
+		{"on: commits wait until a standby has them", VerdictHealthy, "zero-loss mode on"},
+		{"suspended: no standby has streamed from this primary on timeline 2; commits are asynchronous until one does", VerdictDegraded, "pg-0: zero-loss mode suspended: no standby has streamed"},
+		{"waiting: pg-1 streamed and does not answer: it may be cut off and promoted, so commits wait for it (database.synchronous: false lets them through)", VerdictCritical, "pg-0: writes wait (zero-loss mode): pg-1 streamed and does not answer"},
+		{"off", VerdictHealthy, "1 standby streaming"},
+	} {
+		primary := NodeStatus{Node: "pg-0", Address: "192.168.89.131", Reachable: true, Keepalived: "MASTER", HoldsVIP: true,
+			Role: healthcheck.RolePrimary, Timeline: 2, Container: "running",
+			LastCheck: &healthcheck.Report{Pass: true, Reason: "primary on timeline 2", Sync: tc.sync}}
+		cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: []NodeStatus{primary, standby}}
+		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
+		if cs.Verdict != tc.verdict || !strings.Contains(strings.Join(cs.Reasons, "; "), tc.reason) {
+			t.Errorf("sync %q: %s: %v", tc.sync, cs.Verdict, cs.Reasons)
+		}
+		if tc.sync == "off" && strings.Contains(strings.Join(cs.Reasons, "; "), "zero-loss") {
+			t.Errorf("zero-loss mode off is reported: %v", cs.Reasons)
+		}
+	}
+}
