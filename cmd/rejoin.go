@@ -10,14 +10,18 @@ import (
 
 func newRejoinCmd() *cobra.Command {
 	var f planFlags
-	var dryRun bool
+	var dryRun, clone bool
 	cmd := &cobra.Command{
 		Use:   "rejoin NODE [INVENTORY]",
 		Short: "Bring a node back as a standby of the current primary",
-		Long: `rejoin stops NODE's database, moves its data directory aside (never deleted:
-DATA_DIR.diverged-<time>), starts it again so that it clones from the current
-primary, and waits until it streams. It is what the health check does by itself
-to a stale primary; use it for a standby that is broken or far behind.
+		Long: `rejoin brings NODE back as a standby of the current primary and waits until it
+streams. A node that is not a primary and not fenced (a stopped or lagging
+standby) first restarts on the data it has, pointed at the current primary: no
+clone when its WAL is part of the primary's history. Otherwise, or when that does
+not stream within 45 s, or with --clone, it stops NODE's database, moves its data
+directory aside (never deleted: DATA_DIR.diverged-<time>), and starts it again so
+that it clones from the current primary: what the health check does by itself to
+a stale primary.
 
 It refuses the current primary, and a cluster without exactly one current
 primary. The plan is printed first; --dry-run prints only the plan.
@@ -32,7 +36,7 @@ Exit status: 0 success, 1 error or refusal.`,
 				return err
 			}
 			defer closeAll()
-			plan, err := tasks.RejoinPlan(full, node)
+			plan, err := tasks.RejoinPlanWith(full, node, clone)
 			if err != nil {
 				return err
 			}
@@ -52,5 +56,6 @@ Exit status: 0 success, 1 error or refusal.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan only")
+	cmd.Flags().BoolVar(&clone, "clone", false, "clone at once, even when the node could follow on the data it has")
 	return cmd
 }

@@ -352,20 +352,36 @@ func rejoinCommand(ctx context.Context, t *testing.T) {
 	mustOnNode(t, standby, "docker stop pg >/dev/null")
 	waitStatus(t, "degraded", 2, 60*time.Second)
 	id, _ := waitWrite(ctx, t, "before rejoin", 10*time.Second)
+	clones := func() string {
+		return mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'cloning a standby' || true")
+	}
+	clonesBefore := clones()
 	start := time.Now()
 	mustHaup(t, 0, "rejoin", standby, labInventory)
 	t.Logf("rejoin of the stopped standby %s took %.1f s", standby, time.Since(start).Seconds())
 	waitReplicated(ctx, t, nodeAddr(standby), id, 60*time.Second)
+	// It followed on the data it had: no clone (the image logs each one),
+	// nothing kept aside.
+	if c := clones(); c != clonesBefore {
+		t.Errorf("the stopped standby was cloned by its image (%s clones logged before, %s after)", clonesBefore, c)
+	}
+	if after := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l"); after != before {
+		t.Errorf("the stopped standby was cloned (%s data directories kept aside before, %s after)", before, after)
+	}
+	// --clone clones at once, the old data kept aside.
+	id, _ = waitWrite(ctx, t, "before the clone", 10*time.Second)
+	mustHaup(t, 0, "rejoin", "--clone", standby, labInventory)
+	waitReplicated(ctx, t, nodeAddr(standby), id, 60*time.Second)
 	acked := stop()
 	if n := missingNotes(ctx, t, acked); n > 0 || len(acked) < 5 {
-		t.Errorf("%d of %d acknowledged writes lost during the rejoin", n, len(acked))
+		t.Errorf("%d of %d acknowledged writes lost during the rejoins", n, len(acked))
 	}
 	if h := vipHolders(); len(h) != 1 || h[0] != primary {
 		t.Errorf("the rejoin moved the VIP: %v", h)
 	}
 	after := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l")
 	if after == before {
-		t.Errorf("the standby's old data was not kept aside (%s directories before and after)", before)
+		t.Errorf("rejoin --clone did not keep the standby's old data aside (%s directories before and after)", before)
 	}
 	waitStatus(t, "healthy", 0, 60*time.Second)
 	mustHaup(t, 0, "diff", labInventory)

@@ -52,6 +52,10 @@ func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) 
 		mu.Lock()
 		before := len(gaps)
 		mu.Unlock()
+		imageClones := func() string {
+			return mustOnNode(t, from, "docker logs pg 2>&1 | grep -c 'cloning a standby' || true")
+		}
+		clonesBefore := imageClones()
 		r := mustHaup(t, 0, "switchover", "--to", to, labInventory)
 		if !strings.Contains(r.stdout, "Switchover done: "+to+" is the primary") {
 			t.Fatalf("switchover output:\n%s", r.stdout)
@@ -59,6 +63,10 @@ func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) 
 		if strings.Contains(r.stdout, "by a full clone") {
 			fullClones++
 			t.Logf("switchover %d needed a full clone:\n%s", i+1, r.stderr)
+		} else if c := imageClones(); c != clonesBefore {
+			// The image cloned on its own (its log says so each time).
+			fullClones++
+			t.Logf("switchover %d: %s's image cloned it (%s clones logged before, %s after)", i+1, from, clonesBefore, c)
 		}
 		waitVIP(t, to, 30*time.Second)
 		// The writer sees the outage: wait for its next success.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -164,7 +165,17 @@ func PrepareFollow(cfg Config, conninfo string) error {
 		return errors.New("no data_dir in the configuration")
 	}
 	data := filepath.Join(cfg.DataDir, "data")
-	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
+	if cfg.Container != "" {
+		// The container says whether the database runs; a postmaster.pid
+		// left by a killed container is stale.
+		out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", cfg.Container).Output()
+		if err != nil {
+			return fmt.Errorf("docker inspect %s: %w", cfg.Container, err)
+		}
+		if strings.TrimSpace(string(out)) != "false" {
+			return fmt.Errorf("container %s is running: stop it first", cfg.Container)
+		}
+	} else if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
 		return errors.New("the database is running (postmaster.pid exists): stop it first")
 	}
 	st, err := os.Stat(filepath.Join(data, "PG_VERSION"))

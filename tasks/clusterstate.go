@@ -3,8 +3,10 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"github.com/haup-project/haup/inventory"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/remote"
@@ -105,10 +107,51 @@ func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []strin
 	}
 }
 
+// followChange makes a rejoin try, first, to start the node as a standby of
+// primary on the data it has, and fall back to clone (its data kept aside)
+// when it does not stream within 45 s.
+func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change {
+	inv := plan.Inventory
+	var target inventory.Node
+	for _, n := range inv.Nodes {
+		if n.Name == primary {
+			target = n
+		}
+	}
+	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
+		dbAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
+	container := shq(inv.Database.ContainerName)
+	c := clone
+	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (stop, point it at %s, start: no clone if its WAL is part of %s's history), "+
+		"and only if it does not stream within 45 s, stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
+		primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)
+	c.do = func(ctx context.Context, h remote.Host) error {
+		_, err := h.Exec(ctx, "docker stop -t 60 "+container+" >/dev/null && "+shq(healthcheck.BinaryPath)+" follow "+shq(conninfo)+
+			" && docker start "+container+" >/dev/null\n")
+		if err == nil {
+			err = waitStreaming(ctx, h, ApplyOptions{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
+		}
+		if err == nil {
+			return nil
+		}
+		return clone.do(ctx, h)
+	}
+	return c
+}
+
 // RejoinPlan is the plan of `haup rejoin NODE`: the node's rejoin alone. It
 // refuses the current primary, and a cluster without exactly one current
 // primary to clone from.
 func RejoinPlan(plan *Plan, node string) (*Plan, error) {
+	return RejoinPlanWith(plan, node, false)
+}
+
+// RejoinPlanWith is RejoinPlan; unless clone, a node that is not a primary
+// and not fenced first tries to follow the current primary on the data it
+// has (a stopped or lagging standby whose WAL is part of the primary's
+// history needs no clone), and is cloned only if it does not stream within
+// 45 s.
+func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 	var np *NodePlan
 	newest := 0
 	var current []string
@@ -138,7 +181,11 @@ func RejoinPlan(plan *Plan, node string) (*Plan, error) {
 		why = "asked for by haup rejoin (it streams now: its data is cloned again)"
 	}
 	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
-	one.Changes = []Change{rejoinChange(plan, one, why, "", current)}
+	ch := rejoinChange(plan, one, why, "", current)
+	if !clone && np.Facts.Fence == nil && np.Facts.Role() != healthcheck.RolePrimary {
+		ch = followChange(plan, np, ch, current[0])
+	}
+	one.Changes = []Change{ch}
 	out := &Plan{Inventory: plan.Inventory}
 	for _, n := range plan.Nodes {
 		if n == np {
