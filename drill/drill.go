@@ -39,10 +39,10 @@ type Fault struct {
 var Faults = []Fault{
 	{Name: "kill", Does: "kill the database container on %[1]s (docker kill %[2]s)", Undoes: "start it again (docker start %[2]s)", Failover: true},
 	{Name: "stop", Does: "stop the database container on %[1]s (docker stop %[2]s: a clean shutdown)", Undoes: "start it again (docker start %[2]s)", Failover: true},
-	{Name: "freeze", Does: "freeze PostgreSQL on %[1]s (SIGSTOP to every postgres process of %[2]s)", Undoes: "thaw it (SIGCONT)", Failover: true, Hold: 30 * time.Second},
-	{Name: "keepalived", Does: "stop keepalived on %[1]s (systemctl stop keepalived)", Undoes: "start it again", Hold: 10 * time.Second},
-	{Name: "poweroff", Does: "power %[1]s off (the lab kills the machine and takes its link down)", Undoes: "power it on again", Lab: true, Failover: true},
-	{Name: "partition", Does: "cut %[1]s off from every other node (the lab drops all traffic, VRRP too, both ways)", Undoes: "restore the network", Lab: true, Failover: true, Hold: 60 * time.Second},
+	{Name: "freeze", Does: "freeze PostgreSQL on %[1]s (SIGSTOP to every postgres process of %[2]s)", Undoes: "thaw PostgreSQL on %[1]s (SIGCONT)", Failover: true, Hold: 30 * time.Second},
+	{Name: "keepalived", Does: "stop keepalived on %[1]s (systemctl stop keepalived)", Undoes: "start keepalived on %[1]s again", Hold: 10 * time.Second},
+	{Name: "poweroff", Does: "power %[1]s off (the lab kills the machine and takes its link down)", Undoes: "power %[1]s on again", Lab: true, Failover: true},
+	{Name: "partition", Does: "cut %[1]s off from every other node (the lab drops all traffic, VRRP too, both ways)", Undoes: "restore %[1]s's network", Lab: true, Failover: true, Hold: 60 * time.Second},
 }
 
 // FaultNamed returns the fault called name.
@@ -527,8 +527,13 @@ func inject(ctx context.Context, env Env, p *Plan) (func(context.Context) error,
 		return onNode("systemctl start keepalived"), onNode("systemctl stop keepalived")(ctx)
 	case "freeze":
 		pids := "docker top " + c + " -eo pid,comm | awk '$2 == \"postgres\" {print $1}'"
+		// A process may exit between the listing and the signal (kill then
+		// fails for it alone), and one forked just before the postmaster
+		// stopped escapes the first pass: two passes, errors ignored once the
+		// first found the processes.
 		return onNode(pids + " | xargs -r kill -CONT"),
-			onNode("p=$(" + pids + "); [ -n \"$p\" ] || { echo 'no postgres process in the container' >&2; exit 1; }; kill -STOP $p")(ctx)
+			onNode("p=$(" + pids + "); [ -n \"$p\" ] || { echo 'no postgres process in the container' >&2; exit 1; }; " +
+				"kill -STOP $p 2>/dev/null; p=$(" + pids + "); [ -z \"$p\" ] || kill -STOP $p 2>/dev/null; exit 0")(ctx)
 	case "poweroff":
 		return func(ctx context.Context) error { return env.Lab.PowerOn(ctx, node) }, env.Lab.PowerOff(ctx, node)
 	case "partition":

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,16 @@ func TestLongestGap(t *testing.T) {
 	}
 	if g := w.LongestGap(t0, t0.Add(5*time.Second)); g != 3200*time.Millisecond {
 		t.Errorf("gap to the end %s, want 3.2s", g)
+	}
+}
+
+// Every fault's description renders without a formatting error.
+func TestFaultTexts(t *testing.T) {
+	for _, f := range Faults {
+		for _, tmpl := range []string{f.Does, f.Undoes} {
+			if got := fmt.Sprintf(tmpl, "pg-0", "pg"); strings.Contains(got, "%!") || !strings.Contains(got, "pg") {
+				t.Errorf("fault %s: %q", f.Name, got)
+			}
+		}
 	}
 }
