@@ -46,6 +46,11 @@ type Report struct {
 	// Sync is the primary's zero-loss verdict (see ManageSync): "on: ...",
 	// "suspended: ...", "waiting: ..." or "off"; empty elsewhere.
 	Sync string `json:"sync,omitempty"`
+
+	// What the local database said about synchronous replication, for
+	// ManageSync without another connection.
+	syncNames string
+	streaming int
 }
 
 // Stale names the newer primary that superseded this node's.
@@ -95,6 +100,10 @@ type probe struct {
 	// readOnly is default_transaction_read_only: a primary with it on has
 	// been fenced (by its own check or by a newer primary's) and refuses writes.
 	readOnly bool
+	// syncNames is synchronous_standby_names; streaming counts the standbys
+	// streaming from a primary (zero-loss mode reads both).
+	syncNames string
+	streaming int
 }
 
 // roleQuery answers role, timeline and WAL position in one round trip. On a
@@ -107,20 +116,30 @@ const roleQuery = `SELECT pg_is_in_recovery(),
                                               (SELECT timeline_id FROM pg_control_checkpoint()))
        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END,
-  current_setting('default_transaction_read_only')`
+  current_setting('default_transaction_read_only'),
+  current_setting('synchronous_standby_names'),
+  (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming')`
+
+// connConfig is the one way haup-check reaches a database: one attempt (no
+// fallbacks to other hosts or TLS), TimescaleDB not loaded.
+func connConfig(cfg Config, password, host string, port int, db, app string) (*pgconn.Config, error) {
+	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=%s",
+		host, port, cfg.User, db, app))
+	if err != nil {
+		return nil, err
+	}
+	pc.Password = password
+	pc.Fallbacks = nil
+	noExtensions(pc)
+	return pc, nil
+}
 
 // ask connects to host:port and runs roleQuery before ctx's deadline.
 func ask(ctx context.Context, cfg Config, password, host string, port int) (probe, error) {
-	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-check",
-		host, port, cfg.User, dbName(cfg))
-	pc, err := pgconn.ParseConfig(dsn)
+	pc, err := connConfig(cfg, password, host, port, dbName(cfg), "haup-check")
 	if err != nil {
 		return probe{}, err
 	}
-	pc.Password = password
-	// Fallbacks would retry elsewhere (other hosts, TLS): one attempt only.
-	pc.Fallbacks = nil
-	noExtensions(pc)
 	conn, err := pgconn.ConnectConfig(ctx, pc)
 	if err != nil {
 		return probe{}, describe(ctx, err)
@@ -130,7 +149,7 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 	if res.Err != nil {
 		return probe{}, describe(ctx, res.Err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 4 {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 6 {
 		return probe{}, fmt.Errorf("unexpected answer: %d rows", len(res.Rows))
 	}
 	row := res.Rows[0]
@@ -148,6 +167,8 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 	}
 	p.lsn = string(row[2])
 	p.readOnly = string(row[3]) == "on"
+	p.syncNames = string(row[4])
+	p.streaming, _ = strconv.Atoi(string(row[5]))
 	return p, nil
 }
 
@@ -235,6 +256,7 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 		return r
 	}
 	r.Role, r.Timeline, r.LSN = local.role, local.timeline, local.lsn
+	r.syncNames, r.streaming = local.syncNames, local.streaming
 	if local.role != RolePrimary {
 		cancel()
 		wg.Wait()
@@ -386,13 +408,10 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 }
 
 func query(ctx context.Context, cfg Config, password, db, sql string) ([][]string, error) {
-	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-status", cfg.Host, cfg.Port, cfg.User, db))
+	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, db, "haup-status")
 	if err != nil {
 		return nil, err
 	}
-	pc.Password = password
-	pc.Fallbacks = nil
-	noExtensions(pc)
 	conn, err := pgconn.ConnectConfig(ctx, pc)
 	if err != nil {
 		return nil, describe(ctx, err)

@@ -42,14 +42,10 @@ func updateExtensions(ctx context.Context, cfg Config, password, names string) (
 }
 
 func alterExtension(ctx context.Context, cfg Config, password, db, ext string) error {
-	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-update",
-		cfg.Host, cfg.Port, cfg.User, db))
+	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, db, "haup-update")
 	if err != nil {
 		return err
 	}
-	pc.Password = password
-	pc.Fallbacks = nil
-	noExtensions(pc)
 	conn, err := pgconn.ConnectConfig(ctx, pc)
 	if err != nil {
 		return describe(ctx, err)

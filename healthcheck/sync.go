@@ -59,16 +59,8 @@ type syncState struct {
 // (or, with Synchronous off, removes haup's setting) and returns the verdict
 // for Report.Sync.
 func ManageSync(ctx context.Context, cfg Config, password string, r Report) (string, error) {
-	rows, err := query(ctx, cfg, password, dbName(cfg), `SELECT current_setting('synchronous_standby_names'),
-  (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming')`)
-	if err != nil {
-		return "", err
-	}
-	if len(rows) != 1 || len(rows[0]) != 2 {
-		return "", errors.New("unexpected answer about replication")
-	}
-	names := rows[0][0]
-	streaming, _ := strconv.Atoi(rows[0][1])
+	// The check's own query read both: no connection unless something changes.
+	names, streaming := r.syncNames, r.streaming
 	set := func(v string) error {
 		stmt := "ALTER SYSTEM RESET synchronous_standby_names"
 		if v != "" {

@@ -74,14 +74,14 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 				// A query cut short leaves the connection unusable.
 				conn.Close(context.Background())
 				conn = nil
-			case len(res.Rows) == 1 && len(res.Rows[0]) == 5:
+			case len(res.Rows) == 1 && len(res.Rows[0]) == 7:
 				row := res.Rows[0]
 				switch {
 				case string(row[0]) == "t":
 					s.DB = DBStandby
 				case string(row[3]) == "on":
 					s.DB = DBReadOnly
-				case string(row[4]) == "t":
+				case string(row[6]) == "t":
 					s.DB = DBBlocked
 				default:
 					s.DB = DBWritable
@@ -108,15 +108,10 @@ const watchQuery = roleQuery + `,
     AND NOT EXISTS (SELECT 1 FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))`
 
 func connectLocal(ctx context.Context, cfg Config, password string) (*pgconn.PgConn, error) {
-	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-watch",
-		cfg.Host, cfg.Port, cfg.User, dbName(cfg))
-	pc, err := pgconn.ParseConfig(dsn)
+	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, dbName(cfg), "haup-watch")
 	if err != nil {
 		return nil, err
 	}
-	pc.Password = password
-	pc.Fallbacks = nil
-	noExtensions(pc)
 	return pgconn.ConnectConfig(ctx, pc)
 }
 
