@@ -309,25 +309,33 @@ func (h *SSHHost) Stats() Stats {
 	return h.stats
 }
 
-// Exec implements Host.
-func (h *SSHHost) Exec(ctx context.Context, script string) (Result, error) {
+// session opens a session that runs script as root and returns the command
+// to run it with. The script travels on stdin, in the C locale (so callers can
+// read messages); no login shell and no rc files: `sh -s` reads it.
+func (h *SSHHost) session(script string, stdout, stderr io.Writer) (*ssh.Session, string, error) {
 	s, err := h.client.NewSession()
 	if err != nil {
-		return Result{}, fmt.Errorf("ssh session: %w", err)
+		return nil, "", fmt.Errorf("ssh session: %w", err)
 	}
 	h.mu.Lock()
 	h.stats.Sessions++
 	h.mu.Unlock()
-	defer s.Close()
-	var stdout, stderr bytes.Buffer
-	s.Stdout, s.Stderr = &stdout, &stderr
-	// Messages in C locale, so callers can read them.
+	s.Stdout, s.Stderr = stdout, stderr
 	s.Stdin = strings.NewReader("LC_ALL=C; export LC_ALL\n" + script)
-	// No login shell and no rc files: `sh -s` reads the script from stdin.
-	command := "sh -s"
 	if h.sudo {
-		command = "sudo -n -- sh -s"
+		return s, "sudo -n -- sh -s", nil
 	}
+	return s, "sh -s", nil
+}
+
+// Exec implements Host.
+func (h *SSHHost) Exec(ctx context.Context, script string) (Result, error) {
+	var stdout, stderr bytes.Buffer
+	s, command, err := h.session(script, &stdout, &stderr)
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.Close()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(command) }()
 	select {
@@ -361,21 +369,12 @@ func (h *SSHHost) Exec(ctx context.Context, script string) (Result, error) {
 // ends or ctx is cancelled; cancelling closes the session, and the remote
 // command ends at its next write.
 func (h *SSHHost) Stream(ctx context.Context, script string, w io.Writer) error {
-	s, err := h.client.NewSession()
-	if err != nil {
-		return fmt.Errorf("ssh session: %w", err)
-	}
-	h.mu.Lock()
-	h.stats.Sessions++
-	h.mu.Unlock()
-	defer s.Close()
 	var stderr bytes.Buffer
-	s.Stdout, s.Stderr = w, &stderr
-	s.Stdin = strings.NewReader("LC_ALL=C; export LC_ALL\n" + script)
-	command := "sh -s"
-	if h.sudo {
-		command = "sudo -n -- sh -s"
+	s, command, err := h.session(script, w, &stderr)
+	if err != nil {
+		return err
 	}
+	defer s.Close()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(command) }()
 	select {
