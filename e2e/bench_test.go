@@ -81,16 +81,7 @@ func BenchmarkFailover(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("HAUP_FAILOVER_DRILLS")); err == nil && v > 0 {
 		drills = v
 	}
-	// A running lab and a converged cluster are reused: both commands are
-	// idempotent and cheap when nothing is to do.
-	mustHaup(b, 0, "lab", "up", "--nodes", "2")
-	b.Cleanup(func() {
-		if os.Getenv("HAUP_E2E_KEEP_LAB") == "" {
-			haup(b, "lab", "down")
-		}
-	})
-	mustHaup(b, 0, "apply", labInventory)
-	waitHealthy(b, 3*time.Minute)
+	benchCluster(b)
 	for b.Loop() {
 		metrics := map[string]float64{"failover_drills": float64(drills)}
 		for _, mode := range []string{"async", "sync"} {
@@ -215,6 +206,20 @@ func setZeroLoss(t testing.TB, on bool) {
 			time.Sleep(time.Second)
 		}
 	}
+}
+
+// benchCluster brings up the two-node lab and a healthy cluster on it for a
+// benchmark. A running lab and a converged cluster are reused: both commands
+// are idempotent and cheap when nothing is to do.
+func benchCluster(b *testing.B) {
+	mustHaup(b, 0, "lab", "up", "--nodes", "2")
+	b.Cleanup(func() {
+		if os.Getenv("HAUP_E2E_KEEP_LAB") == "" {
+			haup(b, "lab", "down")
+		}
+	})
+	mustHaup(b, 0, "apply", labInventory)
+	waitHealthy(b, 3*time.Minute)
 }
 
 // never turns "never happened" (-1) into a figure that cannot pass for a

@@ -25,14 +25,7 @@ func BenchmarkSoak(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("HAUP_SOAK_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
-	mustHaup(b, 0, "lab", "up", "--nodes", "2")
-	b.Cleanup(func() {
-		if os.Getenv("HAUP_E2E_KEEP_LAB") == "" {
-			haup(b, "lab", "down")
-		}
-	})
-	mustHaup(b, 0, "apply", labInventory)
-	waitHealthy(b, 3*time.Minute)
+	benchCluster(b)
 	for b.Loop() {
 		primary := vipHolders()
 		if len(primary) != 1 {
