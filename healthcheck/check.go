@@ -46,6 +46,10 @@ type Report struct {
 	// Sync is the primary's zero-loss verdict (see ManageSync): "on: ...",
 	// "suspended: ...", "waiting: ..." or "off"; empty elsewhere.
 	Sync string `json:"sync,omitempty"`
+	// Precedence is 1 for a passing primary newer than every peer's last
+	// seen timeline: keepalived raises its priority so it takes the VIP
+	// from an older primary that still passes (see Precedence).
+	Precedence int `json:"precedence,omitempty"`
 
 	// What the local database said about synchronous replication, for
 	// ManageSync without another connection.

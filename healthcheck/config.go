@@ -37,6 +37,11 @@ type Config struct {
 	// SyncStatePath (tests).
 	Synchronous   bool   `json:"synchronous,omitempty"`
 	SyncStatePath string `json:"sync_state_path,omitempty"`
+	// PrecedencePath is the file keepalived tracks for this node's
+	// precedence (see Precedence); PeerSeenPath records the timelines last
+	// seen on the peers. Empty: the default paths.
+	PrecedencePath string `json:"precedence_path,omitempty"`
+	PeerSeenPath   string `json:"peer_seen_path,omitempty"`
 }
 
 // Peer is another node's database.

@@ -75,7 +75,7 @@ func applyDefaults(inv *Inventory, has func(path string) bool) {
 	for i := range inv.Nodes {
 		n := &inv.Nodes[i]
 		p := fmt.Sprintf("nodes[%d].", i)
-		// With nopreempt and the health check deciding, priority only breaks
+		// With the health check deciding, priority only breaks
 		// ties; list order is the natural default.
 		orInt(p+"priority", &n.Priority, max(DefaultPriority-10*i, 1))
 		orString(p+"unicast_src_ip", &n.UnicastSrcIP, n.Address)
@@ -84,5 +84,11 @@ func applyDefaults(inv *Inventory, has func(path string) bool) {
 		orString(p+"ssh.address", &n.SSH.Address, n.Address)
 		orInt(p+"ssh.port", &n.SSH.Port, s.Port)
 		orString(p+"ssh.user", &n.SSH.User, s.User)
+	}
+	if w := &inv.Witness; w.Name != "" {
+		orString("witness.database_address", &w.DatabaseAddress, w.Address)
+		orString("witness.ssh.address", &w.SSH.Address, w.Address)
+		orInt("witness.ssh.port", &w.SSH.Port, s.Port)
+		orString("witness.ssh.user", &w.SSH.User, s.User)
 	}
 }

@@ -14,6 +14,7 @@ var typesByName = map[string]reflect.Type{
 	"SSH":        reflect.TypeOf(SSH{}),
 	"Node":       reflect.TypeOf(Node{}),
 	"NodeSSH":    reflect.TypeOf(NodeSSH{}),
+	"Witness":    reflect.TypeOf(Witness{}),
 	"Secret":     reflect.TypeOf(Secret{}),
 }
 

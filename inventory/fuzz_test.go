@@ -53,8 +53,8 @@ func FuzzLoad(f *testing.F) {
 // must pass keepalived -t.
 func FuzzFields(f *testing.F) {
 	f.Add("10.1.0.100/24", 7, 1, "pass1234", "eth0", 2, 1, 2, 1, "pg-0", "pg-1", "10.1.0.11", "10.1.0.12", "", 100, 90)
-	f.Add("192.168.89.134/24", 255, 255, "a%&*;(,", "ens3.10", 3600, 3599, 1000, 1000, "a.b-7", "x-2147482647", "192.168.89.131", "192.168.89.133", "192.168.89.1", 254, 1)
-	f.Add("10.0.0.1/8", 1, 2, "~`^|<>?/", "e_1-x", 5, 2, 1, 1, "db-1", "db-2", "10.255.255.254", "10.0.0.2", "10.0.0.3", 1, 254)
+	f.Add("192.168.89.134/24", 255, 255, "a%&*;(,", "ens3.10", 3600, 3599, 1000, 1000, "a.b-7", "x-2147482647", "192.168.89.131", "192.168.89.133", "192.168.89.1", 253, 1)
+	f.Add("10.0.0.1/8", 1, 2, "~`^|<>?/", "e_1-x", 5, 2, 1, 1, "db-1", "db-2", "10.255.255.254", "10.0.0.2", "10.0.0.3", 1, 253)
 	f.Fuzz(func(t *testing.T, vip string, vrid, advert int, auth, iface string, interval, timeout, fall, rise int,
 		name0, name1, addr0, addr1, src1 string, prio0, prio1 int) {
 		q := func(s string) string {
@@ -133,6 +133,7 @@ func renderKeepalived(inv *Inventory, node Node) ([]byte, error) {
 		AdvertInt:        k.AdvertInt.String(),
 		UnicastSrcIP:     node.UnicastSrcIP,
 		UnicastPeers:     peers,
+		PrecedenceFile:   healthcheck.PrecedencePath,
 		AuthPass:         k.AuthPass.Value(),
 		VirtualIPAddress: k.VirtualIPAddress,
 	})

@@ -260,3 +260,100 @@ func TestVRRPVersions(t *testing.T) {
 		})
 	}
 }
+
+// 254 is reserved for a promoted primary's precedence (keepalived.conf
+// track_file): a node configured at 254 would tie with it.
+func TestPriorityReservesPrecedence(t *testing.T) {
+	t.Setenv("HAUP_TEST_REPMGR", "from-env")
+	b, err := os.ReadFile("testdata/good-three-nodes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		prio    string
+		problem string
+	}{
+		{"253", ""},
+		{"1", ""},
+		{"254", "priority: must be 1..253, got 254: 254 is reserved for a newly promoted primary"},
+		{"255", "priority: must be 1..253, got 255"},
+		{"0", "priority: must be 1..253, got 0"},
+	} {
+		t.Run(c.prio, func(t *testing.T) {
+			s := regexp.MustCompile(`priority: \d+`).ReplaceAllString(string(b), "priority: "+c.prio)
+			if s == string(b) {
+				t.Fatal("no priority in testdata/good-three-nodes.yaml")
+			}
+			dir := t.TempDir()
+			p := filepath.Join(dir, "inv.yaml")
+			os.WriteFile(p, []byte(s), 0o600)
+			os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
+			_, err := Load(p)
+			if c.problem == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.problem) {
+				t.Fatalf("err = %v, want %q", err, c.problem)
+			}
+		})
+	}
+}
+
+// A witness is validated like a node: name and repmgr id, addresses and ssh,
+// each problem at its line; it has no VRRP settings.
+func TestWitness(t *testing.T) {
+	t.Setenv("HAUP_TEST_REPMGR", "from-env")
+	b, err := os.ReadFile("testdata/good-three-nodes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, block, problem string
+	}{
+		{"good", "witness: {name: wit-9, address: 10.2.0.9}\n", ""},
+		{"good with ssh", "witness:\n  name: wit-9\n  address: 192.0.2.9\n  database_address: w.example\n  ssh: {port: 2200, user: admin}\n", ""},
+		{"null is absent", "witness: null\n", ""},
+		{"empty", "witness: {}\n", "witness.name: missing"},
+		{"no address", "witness: {name: wit-9}\n", "witness.address: missing"},
+		{"bad name", "witness: {name: witness, address: 10.2.0.9}\n", "witness.name: \"witness\" must be"},
+		{"name of a node", "witness: {name: db-2, address: 10.2.0.9}\n", "witness.name: name db-2 is also used by nodes[1]"},
+		{"repmgr id of a node", "witness: {name: wit-3, address: 10.2.0.9}\n", "witness.name: repmgr node id 1003 is also used by nodes[2]"},
+		{"address of a node", "witness: {name: wit-9, address: 10.1.0.12}\n", "witness.address: 10.1.0.12 is also nodes[1].address"},
+		{"the VIP", "witness: {name: wit-9, address: 10.1.0.100}\n", "witness.address: 10.1.0.100 is the VIP itself"},
+		{"priority", "witness: {name: wit-9, address: 10.2.0.9, priority: 5}\n", "unknown field \"priority\" in witness"},
+		{"ssh endpoint", "witness: {name: wit-9, address: 10.2.0.9, ssh: {address: 10.1.0.13, port: 2222}}\n", "witness.ssh: ssh endpoint 10.1.0.13 port 2222 is also used by nodes[2]"},
+		{"primary", "witness: {name: wit-9, address: 10.2.0.9}\n", "database.primary: names the witness"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := string(b) + c.block
+			if c.name == "primary" {
+				s = strings.Replace(s, "  repmgr_password:", "  primary: wit-9\n  repmgr_password:", 1)
+			}
+			dir := t.TempDir()
+			p := filepath.Join(dir, "inv.yaml")
+			os.WriteFile(p, []byte(s), 0o600)
+			os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
+			inv, err := Load(p)
+			if c.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), c.problem) {
+					t.Fatalf("err = %v, want %q", err, c.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(c.name, "good") {
+				w := inv.WitnessNode()
+				if !inv.HasWitness() || w.Name != "wit-9" || w.SSH.Address != w.Address || w.DatabaseAddress == "" || len(inv.Hosts()) != 4 {
+					t.Errorf("witness %+v, hosts %d", w, len(inv.Hosts()))
+				}
+			} else if inv.HasWitness() || len(inv.Hosts()) != 3 {
+				t.Errorf("absent witness read as %+v", inv.Witness)
+			}
+		})
+	}
+}

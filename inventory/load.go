@@ -342,6 +342,8 @@ func sectionName(typ string) string {
 		return "a node"
 	case "NodeSSH":
 		return "a node's ssh"
+	case "Witness":
+		return "witness (a witness has no interface, priority or unicast_src_ip)"
 	}
 	return strings.ToLower(typ)
 }

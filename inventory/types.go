@@ -21,6 +21,42 @@ type Inventory struct {
 	Database   Database   `yaml:"database"`
 	SSH        SSH        `yaml:"ssh"`
 	Nodes      []Node     `yaml:"nodes"`
+	// Witness is the optional third host: no VIP and no user data, a small
+	// PostgreSQL of the same image in repmgr's witness role. It gives the
+	// pair a majority; absent when Name is empty.
+	Witness Witness `yaml:"witness"`
+}
+
+// Witness is the witness host. It is reached and validated like a node but
+// holds no VIP, runs no keepalived and no health check.
+type Witness struct {
+	// Name is its repmgr node name, ending in -<number> like a node's and
+	// with a node id of its own.
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+	// DatabaseAddress is where the nodes and repmgr reach its database;
+	// default Address.
+	DatabaseAddress string  `yaml:"database_address"`
+	SSH             NodeSSH `yaml:"ssh"`
+}
+
+// HasWitness tells whether the inventory has a witness.
+func (inv *Inventory) HasWitness() bool { return inv.Witness.Name != "" }
+
+// WitnessNode is the witness as a Node, for what reaches and validates a
+// host: name, addresses and SSH (no interface, priority or VRRP source).
+func (inv *Inventory) WitnessNode() Node {
+	w := inv.Witness
+	return Node{Name: w.Name, Address: w.Address, DatabaseAddress: w.DatabaseAddress, SSH: w.SSH}
+}
+
+// Hosts are the nodes, then the witness when there is one: every host haup
+// reaches over SSH.
+func (inv *Inventory) Hosts() []Node {
+	if !inv.HasWitness() {
+		return inv.Nodes
+	}
+	return append(append([]Node(nil), inv.Nodes...), inv.WitnessNode())
 }
 
 // Keepalived holds the cluster-wide VRRP settings. Field names follow
@@ -174,5 +210,8 @@ func (s Secret) GoString() string { return s.String() }
 // partitions: with two nodes and no third vote, haup cannot keep one writer
 // when the nodes lose sight of each other but both stay up.
 func PartitionNote(inv *Inventory) string {
+	if inv.HasWitness() {
+		return "witness " + inv.Witness.Name + ": a node that can see neither its peer nor the witness gives up the VIP and refuses writes within about 3 s, and a standby is promoted only when the witness cannot see the primary either (README, \"Network partitions\")"
+	}
 	return "no witness: if the nodes lose sight of each other while both stay up, the standby is promoted and both sides can hold the VIP and take writes until the network heals; then the older primary is fenced and its writes since the cut are set aside (README, \"Network partitions\")"
 }

@@ -500,6 +500,9 @@ func (v *validator) validate() {
 			v.jump(fmt.Sprintf("nodes[%d].ssh.proxy_jump[%d]", i, k), j)
 		}
 	}
+	for k, j := range inv.Witness.SSH.ProxyJump {
+		v.jump(fmt.Sprintf("witness.ssh.proxy_jump[%d]", k), j)
+	}
 	if len(s.IdentityFiles) == 0 && !s.Agent && !v.underBad("ssh.agent") && !v.underBad("ssh.identity_files") {
 		v.add("ssh", "no way to log in: give identity_files or agent: true")
 	}
@@ -525,6 +528,20 @@ type owner struct {
 func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 	inv := v.inv
 	db := inv.Database
+	// The witness is validated like a node (name, repmgr id, addresses, ssh),
+	// after the nodes, as member len(inv.Nodes); it has no VIP settings.
+	type member struct {
+		path    string
+		node    Node
+		witness bool
+	}
+	var members []member
+	for i, n := range inv.Nodes {
+		members = append(members, member{fmt.Sprintf("nodes[%d]", i), n, false})
+	}
+	if v.has("witness") {
+		members = append(members, member{"witness", inv.WitnessNode(), true})
+	}
 	names := map[string]int{}
 	ids := map[int]int{}
 	owners := map[string]owner{}
@@ -533,13 +550,23 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 		given bool
 	}
 	endpoints := map[string]endpoint{}
+	// endpointOf records that member i is reached over ssh at ep; two
+	// members at one address are reported at the address, an ssh endpoint
+	// when one of its two users gave it.
+	endpointOf := func(i int, p, ep string, given bool) {
+		if e, ok := endpoints[ep]; !ok {
+			endpoints[ep] = endpoint{i, given}
+		} else if given || e.given {
+			v.add(p+".ssh", "ssh endpoint %s is also used by %s", ep, members[e.node].path)
+		}
+	}
 	// claim records that node i uses addr in field, refusing an address
 	// another node uses in any of its fields.
 	claim := func(i int, field, addr string) {
 		key := strings.ToLower(addr)
 		if o, ok := owners[key]; ok {
 			if o.node != i {
-				v.add(fmt.Sprintf("nodes[%d].%s", i, field), "%s is also nodes[%d].%s", addr, o.node, o.field)
+				v.add(members[i].path+"."+field, "%s is also %s.%s", addr, members[o.node].path, o.field)
 			}
 			return
 		}
@@ -563,11 +590,11 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 		return a, false
 	}
 	primaryFound := false
-	for i, n := range inv.Nodes {
+	for i, m := range members {
 		if i%256 == 0 && v.ctx.Err() != nil {
 			return
 		}
-		p := fmt.Sprintf("nodes[%d]", i)
+		p, n := m.path, m.node
 		switch {
 		case !v.has(p + ".name"):
 			v.add(p+".name", "missing")
@@ -582,9 +609,9 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 				v.add(p+".name", "%s: repmgr node id %s+%d does not fit repmgr's 32-bit node id (at most %d)", quote(n.Name), clip(num), repmgrIDBase, math.MaxInt32)
 			default:
 				if j, ok := names[n.Name]; ok {
-					v.add(p+".name", "name %s is also used by nodes[%d]", n.Name, j)
+					v.add(p+".name", "name %s is also used by %s", n.Name, members[j].path)
 				} else if j, ok := ids[n.RepmgrNodeID()]; ok {
-					v.add(p+".name", "repmgr node id %d is also used by nodes[%d]", n.RepmgrNodeID(), j)
+					v.add(p+".name", "repmgr node id %d is also used by %s", n.RepmgrNodeID(), members[j].path)
 				}
 				names[n.Name] = i
 				if _, ok := ids[n.RepmgrNodeID()]; !ok {
@@ -593,6 +620,9 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 			}
 		}
 		if n.Name == db.Primary {
+			if m.witness {
+				v.add("database.primary", "names the witness %s: the primary is one of the nodes", quote(db.Primary))
+			}
 			primaryFound = true
 		}
 
@@ -601,6 +631,16 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 			v.add(p+".address", "missing")
 		} else if _, addrOK = checkIP(p+".address", n.Address); addrOK {
 			claim(i, "address", n.Address)
+		}
+		if m.witness {
+			// A witness has a database address and ssh, no VRRP.
+			if dp := p + ".database_address"; v.has(dp) {
+				if v.hostOrIPv4(dp, n.DatabaseAddress, vip, vipOK) {
+					claim(i, "database_address", n.DatabaseAddress)
+				}
+			}
+			v.memberSSH(p, n, addrOK, func(ep string, given bool) { endpointOf(i, p, ep, given) })
+			continue
 		}
 		srcGiven := v.has(p + ".unicast_src_ip")
 		srcPath := p + ".address"
@@ -628,33 +668,39 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 		} else if !v.has("keepalived.interface") {
 			v.add(ip, "missing: set it here or keepalived.interface")
 		}
-		v.intRange(p+".priority", n.Priority, 1, 254, "")
+		// 254 is what a newly promoted primary's precedence raises its
+		// priority to; a node configured at 254 would tie with it and keep
+		// the VIP on an older primary (templates: track_file).
+		if n.Priority == 254 {
+			v.add(p+".priority", "must be 1..253, got 254: 254 is reserved for a newly promoted primary, which must outrank every configured priority")
+		} else {
+			v.intRange(p+".priority", n.Priority, 1, 253, "")
+		}
 		// An inherited port or user was checked where it was given.
-		portOK := inv.SSH.Port >= 1 && inv.SSH.Port <= 65535
-		if v.has(p + ".ssh.port") {
-			portOK = v.intRange(p+".ssh.port", n.SSH.Port, 1, 65535, "")
-		}
-		if v.has(p+".ssh.user") && !userRe.MatchString(n.SSH.User) {
-			v.add(p+".ssh.user", "%s is not a valid user name", quote(n.SSH.User))
-		}
-		sshOK := addrOK
-		if sp := p + ".ssh.address"; v.has(sp) {
-			sshOK = v.sshHost(sp, n.SSH.Address)
-		}
-		if sshOK && portOK {
-			// Two nodes at one address are reported at the address; an ssh
-			// endpoint is reported when one of its two users gave it.
-			given := v.has(p+".ssh.address") || v.has(p+".ssh.port")
-			ep := strings.ToLower(n.SSH.Address) + " port " + strconv.Itoa(n.SSH.Port)
-			if e, ok := endpoints[ep]; !ok {
-				endpoints[ep] = endpoint{i, given}
-			} else if given || e.given {
-				v.add(p+".ssh", "ssh endpoint %s is also used by nodes[%d]", ep, e.node)
-			}
-		}
+		v.memberSSH(p, n, addrOK, func(ep string, given bool) { endpointOf(i, p, ep, given) })
 	}
 	if db.Primary != "" && !primaryFound && len(inv.Nodes) > 0 || db.Primary == "" && v.has("database.primary") {
 		v.add("database.primary", "names no node: %s", quote(db.Primary))
+	}
+}
+
+// memberSSH validates the ssh overrides of a node or the witness at p and
+// reports its endpoint when it is usable.
+func (v *validator) memberSSH(p string, n Node, addrOK bool, endpoint func(ep string, given bool)) {
+	portOK := v.inv.SSH.Port >= 1 && v.inv.SSH.Port <= 65535
+	if v.has(p + ".ssh.port") {
+		portOK = v.intRange(p+".ssh.port", n.SSH.Port, 1, 65535, "")
+	}
+	if v.has(p+".ssh.user") && !userRe.MatchString(n.SSH.User) {
+		v.add(p+".ssh.user", "%s is not a valid user name", quote(n.SSH.User))
+	}
+	sshOK := addrOK
+	if sp := p + ".ssh.address"; v.has(sp) {
+		sshOK = v.sshHost(sp, n.SSH.Address)
+	}
+	if sshOK && portOK {
+		given := v.has(p+".ssh.address") || v.has(p+".ssh.port")
+		endpoint(strings.ToLower(n.SSH.Address)+" port "+strconv.Itoa(n.SSH.Port), given)
 	}
 }
 

@@ -219,6 +219,7 @@ func renderKeepalived(inv *inventory.Inventory, node inventory.Node) ([]byte, er
 		UnicastPeers:     unicast,
 		AuthPass:         k.AuthPass.Value(),
 		VirtualIPAddress: k.VirtualIPAddress,
+		PrecedenceFile:   healthcheck.PrecedencePath,
 	})
 }
 

@@ -38,12 +38,18 @@ type Keepalived struct {
 	// AuthPass is empty for no authentication (always with version 3).
 	AuthPass         string
 	VirtualIPAddress string
+	// PrecedenceFile is the file the check writes this node's precedence
+	// to (0 or 1), tracked with weight 253.
+	PrecedenceFile string
 }
 
 // RenderKeepalived renders keepalived.conf.
 func RenderKeepalived(k Keepalived) ([]byte, error) {
 	if len(k.UnicastPeers) == 0 {
 		return nil, fmt.Errorf("keepalived.conf for %s: no unicast peers", k.NodeName)
+	}
+	if k.PrecedenceFile == "" {
+		return nil, fmt.Errorf("keepalived.conf for %s: no precedence file", k.NodeName)
 	}
 	return render("keepalived.conf.tmpl", k)
 }

@@ -19,7 +19,7 @@ func TestKeepalivedGolden(t *testing.T) {
 		Interval:      5, Timeout: 2, Fall: 2, Rise: 1,
 		Interface: "ens33", VirtualRouterID: 51, Priority: 100, VRRPVersion: 2, AdvertInt: "1",
 		UnicastSrcIP: "192.168.89.131", UnicastPeers: []string{"192.168.89.133", "192.168.89.135"},
-		AuthPass: "s3cretXx", VirtualIPAddress: "192.168.89.134/24",
+		AuthPass: "s3cretXx", VirtualIPAddress: "192.168.89.134/24", PrecedenceFile: "/var/lib/haup/precedence",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestKeepalivedV3Golden(t *testing.T) {
 		Interval:      1, Timeout: 1, Fall: 2, Rise: 1,
 		Interface: "eth0", VirtualRouterID: 51, Priority: 100, VRRPVersion: 3, AdvertInt: "0.2",
 		UnicastSrcIP: "10.77.0.12", UnicastPeers: []string{"10.77.0.11"},
-		VirtualIPAddress: "10.77.0.100/24",
+		VirtualIPAddress: "10.77.0.100/24", PrecedenceFile: "/var/lib/haup/precedence",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -373,6 +373,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	// A state file that cannot be written must not change the verdict.
 	if keepalived {
+		if v, err := healthcheck.WritePrecedence(cfg, r); err == nil {
+			r.Precedence = v
+		}
 		_ = healthcheck.WriteState(cfg.StatePath, r)
 	}
 	switch {
