@@ -64,7 +64,7 @@ func dialAll(ctx context.Context, inv *inventory.Inventory, f connFlags) (tasks.
 	userCfg, cfgErr := readSSHConfig(inv)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, n := range inv.Nodes {
+	for _, n := range inv.Hosts() {
 		if cfgErr != nil {
 			failed[n.Name] = cfgErr
 			continue
@@ -94,7 +94,7 @@ func dialAll(ctx context.Context, inv *inventory.Inventory, f connFlags) (tasks.
 // --ssh-stats asked for them.
 func closer(inv *inventory.Inventory, hosts tasks.Hosts, f connFlags, stderr io.Writer) func() {
 	return func() {
-		for _, n := range inv.Nodes {
+		for _, n := range inv.Hosts() {
 			h, ok := hosts[n.Name]
 			if !ok {
 				continue
@@ -114,7 +114,7 @@ func connect(ctx context.Context, inv *inventory.Inventory, f connFlags, stderr 
 	hosts, failed := dialAll(ctx, inv, f)
 	closeAll := closer(inv, hosts, f, stderr)
 	var errs []error
-	for _, n := range inv.Nodes {
+	for _, n := range inv.Hosts() {
 		if err, ok := failed[n.Name]; ok {
 			errs = append(errs, fmt.Errorf("%s: %w", n.Name, err))
 		}

@@ -28,8 +28,12 @@ how many more). It connects nowhere. Exit status: 0 valid, 1 invalid.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: %d nodes, VIP %s, initial primary %s\n",
-				path, len(inv.Nodes), inv.Keepalived.VirtualIPAddress, inv.Database.Primary)
+			witness := ""
+			if inv.HasWitness() {
+				witness = ", witness " + inv.Witness.Name
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: %d nodes%s, VIP %s, initial primary %s\n",
+				path, len(inv.Nodes), witness, inv.Keepalived.VirtualIPAddress, inv.Database.Primary)
 			fmt.Fprintf(cmd.OutOrStdout(), "note: %s\n", inventory.PartitionNote(inv))
 			return nil
 		},

@@ -50,6 +50,11 @@ type Report struct {
 	// seen timeline: keepalived raises its priority so it takes the VIP
 	// from an older primary that still passes (see Precedence).
 	Precedence int `json:"precedence,omitempty"`
+	// Witness is what the witness's database said (with a witness only).
+	Witness *PeerReport `json:"witness,omitempty"`
+	// Isolated is set when this primary sees neither a peer nor the
+	// witness on the network (see ManageIsolation).
+	Isolated bool `json:"isolated,omitempty"`
 
 	// What the local database said about synchronous replication, for
 	// ManageSync without another connection.
@@ -70,6 +75,9 @@ type PeerReport struct {
 	Timeline int     `json:"timeline,omitempty"`
 	Error    string  `json:"error,omitempty"`
 	MS       float64 `json:"latency_ms"`
+
+	// seen: the host answered on the network, if only to refuse.
+	seen bool
 }
 
 // LoadConfig reads the check's configuration and the password file.
@@ -243,8 +251,28 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			} else {
 				pr.Role, pr.Timeline = got.role, got.timeline
 			}
+			pr.seen = seen(err)
 			pr.MS = ms(time.Since(t))
 			r.Peers[i] = pr
+		}()
+	}
+	if w := cfg.Witness; w != nil {
+		r.Witness = &PeerReport{Name: w.Name, Role: RoleDown}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.Now()
+			err := askWitness(ctx, cfg, password, *w)
+			if err != nil {
+				r.Witness.Error = err.Error()
+			} else {
+				r.Witness.Role = "witness"
+			}
+			// The witness counts only when its database answers: its vote
+			// is its repmgr, not its host.
+			var pgErr *pgconn.PgError
+			r.Witness.seen = err == nil || errors.As(err, &pgErr)
+			r.Witness.MS = ms(time.Since(t))
 		}()
 	}
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
@@ -255,6 +283,9 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			if r.Peers[i].Role == RoleDown {
 				r.Peers[i].Error = "not asked: the local database does not answer"
 			}
+		}
+		if r.Witness != nil && r.Witness.Role == RoleDown {
+			r.Witness.Error = "not asked: the local database does not answer"
 		}
 		r.Reason = "local database: " + err.Error()
 		return r
@@ -268,6 +299,9 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			if r.Peers[i].Role == RoleDown {
 				r.Peers[i].Error = "not asked: the local database is a standby"
 			}
+		}
+		if r.Witness != nil && r.Witness.Role == RoleDown {
+			r.Witness.Error = "not asked: the local database is a standby"
 		}
 		r.Reason = "local database is a standby (in recovery)"
 		return r
@@ -284,6 +318,17 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			return r
 		case p.Timeline == local.timeline:
 			r.Reason = fmt.Sprintf("split brain: peer %s is also a primary on timeline %d; neither may hold the VIP", p.Name, p.Timeline)
+			return r
+		}
+	}
+	if cfg.Witness != nil {
+		visible := r.Witness.seen
+		for _, p := range r.Peers {
+			visible = visible || p.seen
+		}
+		if !visible {
+			r.Isolated = true
+			r.Reason = fmt.Sprintf("isolated: primary on timeline %d sees neither its peers nor the witness %s on the network; it gives up the VIP and refuses writes", local.timeline, cfg.Witness.Name)
 			return r
 		}
 	}

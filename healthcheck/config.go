@@ -42,6 +42,11 @@ type Config struct {
 	// seen on the peers. Empty: the default paths.
 	PrecedencePath string `json:"precedence_path,omitempty"`
 	PeerSeenPath   string `json:"peer_seen_path,omitempty"`
+	// Witness is the witness's database, when the inventory has one: a
+	// primary that sees neither a peer nor the witness is isolated (see
+	// ManageIsolation). IsolationPath overrides IsolationPath (tests).
+	Witness       *Peer  `json:"witness,omitempty"`
+	IsolationPath string `json:"isolation_path,omitempty"`
 }
 
 // Peer is another node's database.

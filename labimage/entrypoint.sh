@@ -41,6 +41,11 @@ ATTEMPTS=${REPMGR_RECONNECT_ATTEMPTS:-3}
 INTERVAL=${REPMGR_RECONNECT_INTERVAL:-5}
 CONNECT_TIMEOUT=${REPMGR_CONNECT_TIMEOUT:-5}
 MONITOR=${REPMGR_MONITOR_INTERVAL_SECS:-2}
+# data (a primary or standby) or witness: a PostgreSQL of its own, with no
+# user data, that holds a copy of repmgr's metadata and gives repmgrd a third
+# vote (bitnami's REPMGR_NODE_TYPE).
+NODE_TYPE=${REPMGR_NODE_TYPE:-data}
+case $NODE_TYPE in data|witness) ;; *) die "REPMGR_NODE_TYPE must be data or witness, got $NODE_TYPE" ;; esac
 REPMGR_PASSWORD=$(secret REPMGR_PASSWORD)
 [ -n "$REPMGR_PASSWORD" ] || die "REPMGR_PASSWORD or REPMGR_PASSWORD_FILE is required"
 # With POSTGRESQL_USERNAME left at postgres (haup's case) POSTGRESQL_PASSWORD
@@ -100,7 +105,7 @@ find_primary() {
   for p in "${PARTNERS[@]}"; do
     host=${p%%:*}
     [ -n "$host" ] && [ "$host" != "$SELF" ] || continue
-    if [ "$(PGCONNECT_TIMEOUT=$CONNECT_TIMEOUT psql -w -h "$host" -p "$REPMGR_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -tAc "SELECT NOT pg_is_in_recovery() AND to_regclass('repmgr.nodes') IS NOT NULL" 2>/dev/null)" = t ]; then
+    if [ "$(PGCONNECT_TIMEOUT=$CONNECT_TIMEOUT psql -w -h "$host" -p "$REPMGR_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -tAc "SELECT NOT pg_is_in_recovery() AND to_regclass('repmgr.nodes') IS NOT NULL AND current_setting('cluster_name') <> 'witness'" 2>/dev/null)" = t ]; then
       echo "$host"
       return 0
     fi
@@ -128,6 +133,7 @@ max_worker_processes = 20
 password_encryption = 'scram-sha-256'
 log_destination = 'stderr'
 logging_collector = off
+cluster_name = '$NODE_TYPE'
 log_line_prefix = '%m [%p] '
 EOF
   cat > "$PGDATA/pg_hba.conf" <<EOF
@@ -136,6 +142,8 @@ host replication $REPMGR_USER 0.0.0.0/0 scram-sha-256
 host all all 0.0.0.0/0 scram-sha-256
 EOF
 }
+
+pg_running() { pg_ctl -D "$PGDATA" status >/dev/null 2>&1; }
 
 start_pg() {
   # The server logs to the container's output (PID 1's stdout).
@@ -206,6 +214,54 @@ stop_all() {
 }
 trap stop_all TERM INT
 
+# init_witness creates the witness's own small cluster: the repmgr role and
+# database, no user data. `repmgr witness register` then copies repmgr's
+# metadata from the primary.
+init_witness() {
+  log "initialising the witness ($NODE_NAME, id $NODE_ID)"
+  local pw=$RUN/.initpw
+  printf '%s' "$PG_PASSWORD" > "$pw"
+  initdb -D "$PGDATA" -U postgres --pwfile="$pw" -A scram-sha-256 >/dev/null
+  rm -f "$pw"
+  write_pg_config
+  start_pg
+  psql -v ON_ERROR_STOP=1 -h /tmp -p "$PORT" -U postgres -d postgres -q \
+    -v user="$REPMGR_USER" -v pass="$REPMGR_PASSWORD" -v db="$REPMGR_DB" <<'EOF2'
+CREATE ROLE :"user" WITH LOGIN SUPERUSER REPLICATION PASSWORD :'pass';
+CREATE DATABASE :"db" OWNER :"user";
+EOF2
+}
+
+if [ "$NODE_TYPE" = witness ]; then
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    init_witness
+  else
+    log "starting the witness on its existing data"
+    write_pg_config
+    start_pg
+  fi
+  log "waiting for a primary among ${REPMGR_PARTNER_NODES:-} to register with"
+  until primary=$(find_primary); do sleep 2; done
+  # --force: a witness re-registers after a restart or a failover.
+  until repmgr -f "$CONF" witness register -h "$primary" -p "$PRIMARY_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" --force; do
+    log "witness register with $primary failed; trying again in ${INTERVAL}s"
+    sleep "$INTERVAL"
+    primary=$(find_primary || echo "$primary")
+  done
+  # repmgrd on a witness watches the primary, answers the standbys' "has
+  # the primary been seen?" during a failover, and follows a new primary.
+  while true; do
+    log "starting repmgrd (witness)"
+    repmgrd -f "$CONF" --daemonize=false &
+    REPMGRD_PID=$!
+    wait "$REPMGRD_PID" || true
+    REPMGRD_PID=
+    log "repmgrd exited"
+    sleep "$INTERVAL"
+    pg_running || die "PostgreSQL is not running"
+  done
+fi
+
 primary=$(find_primary || true)
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -n "$primary" ]; then
@@ -248,7 +304,6 @@ fi
 # reconnect_interval promotes itself, as repmgrd would have done had it been
 # running when the primary was lost.
 is_standby() { [ "$(psql -h /tmp -p "$PORT" -U postgres -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
-pg_running() { pg_ctl -D "$PGDATA" status >/dev/null 2>&1; }
 
 lost=0
 while true; do

@@ -54,8 +54,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if opts.PollInterval == 0 {
 		opts.PollInterval = time.Second
 	}
-	recaps := make([]Recap, len(plan.Nodes))
-	for i, n := range plan.Nodes {
+	recaps := make([]Recap, len(plan.all()))
+	for i, n := range plan.all() {
 		recaps[i] = Recap{Node: n.Node.Name, OK: n.Resources - len(n.Changes)}
 	}
 	var mu sync.Mutex
@@ -118,7 +118,7 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		}
 	}()
 	var lockErrs []error
-	for _, np := range plan.Nodes {
+	for _, np := range plan.all() {
 		if len(np.Changes) == 0 {
 			continue
 		}
@@ -156,7 +156,24 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if os.Getenv("HAUP_TEST_KILL_BEFORE_SERVICES") == "1" {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
-	return recaps, runStage(stageService, all)
+	if err := runStage(stageService, all); err != nil {
+		return recaps, err
+	}
+	// The witness last: it registers with the primary, which runs by now.
+	if w := plan.Witness; w != nil {
+		i := len(plan.Nodes)
+		for _, c := range w.Changes {
+			progress(w.Node.Name, "%s", c)
+			if err := c.do(ctx, hosts[w.Node.Name]); err != nil {
+				recaps[i].Failed++
+				recaps[i].Err = err
+				progress(w.Node.Name, "failed: %v", err)
+				return recaps, fmt.Errorf("%s: %w", w.Node.Name, err)
+			}
+			recaps[i].Changed++
+		}
+	}
+	return recaps, nil
 }
 
 // applyContainers starts the containers: the primary's (or the initial

@@ -48,8 +48,20 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 			facts[i] = f
 		}()
 	}
+	var wf *Facts
+	var werr error
+	if inv.HasWitness() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wf, werr = GatherWitness(ctx, hosts[inv.Witness.Name], inv, bins)
+			if werr != nil {
+				werr = fmt.Errorf("%s (witness): %w", inv.Witness.Name, werr)
+			}
+		}()
+	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(append(errs, werr)...); err != nil {
 		return nil, err
 	}
 	pe := &PreflightError{Problems: map[string][]string{}}
@@ -59,8 +71,21 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 			pe.order = append(pe.order, node.Name)
 		}
 	}
+	if wf != nil {
+		if p := WitnessPreflight(wf); len(p) > 0 {
+			pe.Problems[inv.Witness.Name] = p
+			pe.order = append(pe.order, inv.Witness.Name)
+		}
+	}
 	if len(pe.order) > 0 {
 		return nil, pe
+	}
+	if wf != nil {
+		check, err := bins("linux", wf.Arch)
+		if err != nil {
+			return nil, fmt.Errorf("%s (witness): %w", inv.Witness.Name, err)
+		}
+		plan.Witness = BuildWitness(inv, wf, check)
 	}
 	for i, node := range inv.Nodes {
 		d, err := DesiredState(inv, node, facts[i].Arch, bins)

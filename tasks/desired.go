@@ -157,7 +157,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	return []File{
 		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check},
 		{Path: NotifyPath, Mode: 0o755, Content: notify},
-		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: zeroLossEffect(inv.Database.Synchronous)},
+		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: checkEffect(inv)},
 		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
@@ -247,6 +247,10 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 	}
 	for _, p := range peers(inv, node) {
 		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
+	}
+	if inv.HasWitness() {
+		w := inv.WitnessNode()
+		cfg.Witness = &healthcheck.Peer{Name: w.Name, Host: dbAddress(w), Port: inv.Database.Port}
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -342,6 +346,28 @@ func vipAddr(inv *inventory.Inventory) string {
 		return inv.Keepalived.VirtualIPAddress
 	}
 	return p.Addr().String()
+}
+
+// checkEffect says what a change of the check's configuration does: zero-loss
+// mode on or off, a witness added or removed.
+func checkEffect(inv *inventory.Inventory) func(old []byte) string {
+	zl := zeroLossEffect(inv.Database.Synchronous)
+	return func(old []byte) string {
+		var out []string
+		if s := zl(old); s != "" {
+			out = append(out, s)
+		}
+		var was healthcheck.Config
+		if json.Unmarshal(old, &was) == nil || len(old) == 0 {
+			switch {
+			case inv.HasWitness() && was.Witness == nil:
+				out = append(out, "witness "+inv.Witness.Name+" on: from the next check, a primary that sees neither its peer nor the witness gives up the VIP and, at the second such check, refuses writes (no restart)")
+			case !inv.HasWitness() && was.Witness != nil:
+				out = append(out, "witness "+was.Witness.Name+" off: a primary keeps the VIP and its writes whatever it sees (two-node behaviour; no restart)")
+			}
+		}
+		return strings.Join(out, "; ")
+	}
 }
 
 // zeroLossEffect says what turning zero-loss mode on or off does: the

@@ -58,7 +58,16 @@ var archOf = map[string]string{
 // agent of another version). An older agent of the same version only reads;
 // the plan replaces it, since its hash differs.
 func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins CheckBinaries) (*Facts, error) {
-	reqJSON, err := json.Marshal(probeRequest(inv, node))
+	return gather(ctx, h, probeRequest(inv, node), bins)
+}
+
+// GatherWitness reads the witness host's facts the same way.
+func GatherWitness(ctx context.Context, h remote.Host, inv *inventory.Inventory, bins CheckBinaries) (*Facts, error) {
+	return gather(ctx, h, witnessProbeRequest(inv), bins)
+}
+
+func gather(ctx context.Context, h remote.Host, request probe.Request, bins CheckBinaries) (*Facts, error) {
+	reqJSON, err := json.Marshal(request)
 	if err != nil {
 		return nil, err
 	}

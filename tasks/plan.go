@@ -94,6 +94,18 @@ type NodePlan struct {
 type Plan struct {
 	Inventory *inventory.Inventory
 	Nodes     []*NodePlan
+	// Witness is the witness host's plan, when the inventory has one. It
+	// is not one of Nodes: it holds no VIP and no cluster data, so the
+	// cluster's roles, rolling changes and switchovers never consider it.
+	Witness *NodePlan
+}
+
+// all is every host's plan: the nodes, then the witness.
+func (p *Plan) all() []*NodePlan {
+	if p.Witness == nil {
+		return p.Nodes
+	}
+	return append(append([]*NodePlan(nil), p.Nodes...), p.Witness)
 }
 
 // Order is the order of work apply follows, one line per stage that has
@@ -155,6 +167,9 @@ func (p *Plan) Order() []string {
 		}
 		out = append(out, line)
 	}
+	if p.Witness != nil && len(p.Witness.Changes) > 0 {
+		out = append(out, "witness "+p.Witness.Node.Name+": its host, then its container (it registers with the primary; it holds no data)")
+	}
 	return out
 }
 
@@ -189,7 +204,7 @@ type Options struct {
 
 // Empty reports whether nothing would change.
 func (p *Plan) Empty() bool {
-	for _, n := range p.Nodes {
+	for _, n := range p.all() {
 		if len(n.Changes) > 0 {
 			return false
 		}
@@ -200,7 +215,7 @@ func (p *Plan) Empty() bool {
 // Blocked returns the changes that need a flag, as errors naming the node.
 func (p *Plan) Blocked() error {
 	var errs []error
-	for _, n := range p.Nodes {
+	for _, n := range p.all() {
 		for _, c := range n.Changes {
 			if c.Blocked != "" {
 				errs = append(errs, fmt.Errorf("%s: %s %s: %s", n.Node.Name, c.Kind, c.Name, c.Blocked))

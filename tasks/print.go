@@ -34,7 +34,7 @@ type Counts struct{ Create, Update, Replace, Delete, Blocked int }
 // Count tallies the plan's changes.
 func (p *Plan) Count() Counts {
 	var c Counts
-	for _, n := range p.Nodes {
+	for _, n := range p.all() {
 		for _, ch := range n.Changes {
 			switch ch.Op {
 			case OpCreate:
@@ -57,8 +57,12 @@ func (p *Plan) Count() Counts {
 // Print writes the plan the way terraform plan does: a block per node, one
 // line per change, diffs indented beneath, and a summary line.
 func (p *Plan) Print(w io.Writer, st Style) {
-	for _, n := range p.Nodes {
-		fmt.Fprintf(w, "%s (%s)\n", st.paint("1", n.Node.Name), n.Node.Address)
+	for _, n := range p.all() {
+		role := ""
+		if n == p.Witness {
+			role = ", witness"
+		}
+		fmt.Fprintf(w, "%s (%s%s)\n", st.paint("1", n.Node.Name), n.Node.Address, role)
 		if len(n.Changes) == 0 {
 			fmt.Fprintln(w, "  no changes")
 		}

@@ -651,3 +651,88 @@ func TestRepmgrPasswordRotationIsRolling(t *testing.T) {
 		t.Fatalf("without a streaming standby: %v", err)
 	}
 }
+
+// witnessInventory is the example pair with a witness.
+func witnessInventory(t *testing.T) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.Load("../examples/two-node-witness.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+// witnessFacts is the witness host as apply leaves it.
+func witnessFacts(inv *inventory.Inventory) *Facts {
+	f := &Facts{Version: probe.Version, Arch: "amd64", HasApt: true, HasSystemd: true, Docker: "24.0.7",
+		Files: map[string]FileFact{}, Dirs: map[string]FileFact{}, ImageID: "sha256:1111"}
+	for _, d := range witnessDirs(inv) {
+		f.Dirs[d.Path] = FileFact{Exists: true, Mode: d.Mode, UID: d.UID, GID: d.GID}
+	}
+	check, _ := fakeCheck("linux", "amd64")
+	for _, file := range witnessFiles(inv, check) {
+		f.Files[file.Path] = FileFact{Exists: true, Mode: file.Mode, UID: file.UID, GID: file.GID, SHA256: sha256hex(file.Content)}
+	}
+	f.Container = &probe.Container{ImageID: "sha256:1111", Status: "running", Spec: witnessContainerSpec(inv).Label()}
+	return f
+}
+
+// Adding a witness to a running pair: the nodes' check configuration says
+// what changes (no restart), and the witness host gets its agent, password
+// files, image and container, last in the order of work; a converged witness
+// plans nothing, and a password change recreates it from scratch.
+func TestWitnessPlan(t *testing.T) {
+	pair := loadExample(t)
+	inv := witnessInventory(t)
+	plan := &Plan{Inventory: inv}
+	for i, n := range inv.Nodes {
+		was, err := DesiredState(pair, pair.Nodes[i], "amd64", fakeCheck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := "standby"
+		if i == 0 {
+			role = "primary"
+		}
+		plan.Nodes = append(plan.Nodes, Build(inv, d, convergedFacts(t, was, role), Options{}))
+	}
+	check, _ := fakeCheck("linux", "amd64")
+	bare := &Facts{Version: probe.Version, Arch: "amd64", Docker: "24.0.7", Files: map[string]FileFact{}, Dirs: map[string]FileFact{}}
+	plan.Witness = BuildWitness(inv, bare, check)
+	text := planText(plan)
+	if err := plan.Blocked(); err != nil {
+		t.Errorf("adding a witness is blocked: %v", err)
+	}
+	for _, s := range inv.SecretValues() {
+		if strings.Contains(text, s) {
+			t.Fatal("plan shows a secret value")
+		}
+	}
+	golden(t, "witness-plan.txt", []byte(text))
+
+	converged := BuildWitness(inv, witnessFacts(inv), check)
+	if len(converged.Changes) != 0 {
+		t.Errorf("converged witness plans %v", converged.Changes)
+	}
+	f := witnessFacts(inv)
+	f.Files[postgresSecretPath] = FileFact{Exists: true, Mode: 0o600, UID: imageUID, GID: imageUID, SHA256: "old"}
+	changed := BuildWitness(inv, f, check)
+	var lines []string
+	for _, c := range changed.Changes {
+		lines = append(lines, c.String())
+	}
+	if got := strings.Join(lines, "\n"); !strings.Contains(got, "-/+ container pg0: recreate with a new database") || changed.Changes[0].Blocked != "" {
+		t.Errorf("password change on the witness:\n%s", got)
+	}
+	// The witness container's settings: the witness role, the nodes as
+	// partners, its own name and address.
+	spec := witnessContainerSpec(inv)
+	if spec.Env["REPMGR_NODE_TYPE"] != "witness" || spec.Env["REPMGR_NODE_NAME"] != "witness-2" ||
+		spec.Env["REPMGR_PARTNER_NODES"] != "192.168.89.131,192.168.89.133" || spec.Env["REPMGR_NODE_NETWORK_NAME"] != "192.168.90.20" {
+		t.Errorf("witness container env: %v", spec.Env)
+	}
+}

@@ -340,6 +340,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	// With a witness: an isolated primary refuses writes, and the refusal
+	// is lifted once a standby answers again.
+	if keepalived {
+		r = healthcheck.ManageIsolation(context.Background(), cfg, password, r)
+	}
 	if keepalived && r.Stale != nil {
 		if err := healthcheck.Fence(context.Background(), cfg, password, r); err != nil {
 			r.Reason += "; fencing: " + err.Error()
