@@ -157,7 +157,8 @@ func dialNode(ctx context.Context, inv *inventory.Inventory, name string, f conn
 	return nil, fmt.Errorf("no node %q in the inventory", name)
 }
 
-// isLabInventory reports whether path is the inventory of the lab that is up.
+// isLabInventory reports whether path is an inventory of the lab that is up
+// (inventory.yaml, or inventory-witness.yaml beside it).
 func isLabInventory(path string) bool {
 	l := lab.InventoryPath()
 	if l == "" || os.Geteuid() != 0 {
@@ -170,7 +171,7 @@ func isLabInventory(path string) bool {
 	}
 	a, _ = filepath.EvalSymlinks(a)
 	b, _ = filepath.EvalSymlinks(b)
-	return a == b
+	return a == b || a == filepath.Join(filepath.Dir(b), "inventory-witness.yaml")
 }
 
 // labControl injects the lab's faults through haup lab.

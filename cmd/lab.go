@@ -42,7 +42,7 @@ takes seconds. Run it from the haup checkout, as root.`,
 		return sc
 	}
 	var nodes int
-	var noCache bool
+	var noCache, witness bool
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Create the lab (2 nodes unless --nodes); harmless when it runs",
@@ -52,10 +52,15 @@ takes seconds. Run it from the haup checkout, as root.`,
 			if noCache {
 				a = append(a, "--no-cache")
 			}
+			if witness {
+				a = append(a, "--witness")
+			}
 			return lab.Run(cmd.Context(), a, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	up.Flags().IntVar(&nodes, "nodes", 2, "how many nodes, 1..9")
+	up.Flags().BoolVar(&witness, "witness", false,
+		"also boot the witness host "+"witness-9 and write .lab/inventory-witness.yaml (the same cluster with a witness); adds it to a running lab")
 	up.Flags().BoolVar(&noCache, "no-cache", false,
 		"delete the caches first and rebuild them (node and database root filesystems, the TimescaleDB build root and build, package mirror, registry: several minutes)")
 	c.AddCommand(

@@ -99,6 +99,9 @@ type Plan struct {
 	Target  string
 	Primary string
 	Others  []string
+	// CutFrom is who a partition cuts the target off from: the other
+	// nodes, and the witness when there is one.
+	CutFrom []string
 	Mode    string
 	Hold    time.Duration
 	Settle  time.Duration
@@ -142,6 +145,10 @@ func Prepare(ctx context.Context, env Env, opts Options) (*Plan, error) {
 		if n.Name != p.Target {
 			p.Others = append(p.Others, n.Name)
 		}
+	}
+	p.CutFrom = p.Others
+	if env.Inventory.HasWitness() {
+		p.CutFrom = append(append([]string(nil), p.Others...), env.Inventory.Witness.Name)
 	}
 	if env.Inventory.Database.Synchronous {
 		p.Mode = "synchronous (zero-loss)"
@@ -203,6 +210,9 @@ type Result struct {
 	// until the VIP was on it.
 	PromotedS      float64 `json:"promoted_s"`
 	PromotedToVIPS float64 `json:"promoted_to_vip_s"`
+	// StepDownS: until the failed node neither held the VIP nor took
+	// writes (a partitioned primary with a witness steps down by itself).
+	StepDownS float64 `json:"step_down_s"`
 	DualVIPS       float64 `json:"dual_vip_s"`
 	DualPrimaryS   float64 `json:"dual_primary_s"`
 	Samples        int     `json:"samples"`
@@ -231,7 +241,7 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	}
 	inv := env.Inventory
 	container := inv.Database.ContainerName
-	res = &Result{Fault: p.Fault.Name, Mode: p.Mode, Node: p.Target, Primary: p.Primary, VIPS: -1, WriteS: -1, PromotedS: -1, PromotedToVIPS: -1}
+	res = &Result{Fault: p.Fault.Name, Mode: p.Mode, Node: p.Target, Primary: p.Primary, VIPS: -1, WriteS: -1, PromotedS: -1, PromotedToVIPS: -1, StepDownS: -1}
 	var nodes []string
 	for _, n := range inv.Nodes {
 		nodes = append(nodes, n.Name)
@@ -312,6 +322,8 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	}
 	vipCh := mon.When(zero, soleWritableHolder(not))
 	promCh := mon.When(zero, writableOther(p.Primary))
+	downCh := mon.When(zero, steppedDown(p.Target))
+	downAt := time.Duration(-1)
 	if p.Target != p.Primary {
 		promCh = nil // no promotion is expected; one would show in the events
 	}
@@ -337,6 +349,9 @@ wait:
 			say("VIP on a writable primary after %.1f s", (at - zero).Seconds())
 		case at := <-promCh:
 			promAt = at
+		case at := <-downCh:
+			downAt = at
+			say("%s neither holds the VIP nor takes writes after %.1f s", p.Target, (at - zero).Seconds())
 		case <-holdCh:
 			break wait
 		case <-settle:
@@ -394,6 +409,16 @@ wait:
 	res.LongestGapS = round2(w.LongestGap(zeroWall, time.Now()).Seconds())
 	stopWatch()
 
+	if downAt < 0 {
+		select {
+		case at := <-downCh:
+			downAt = at
+		default:
+		}
+	}
+	if downAt >= 0 {
+		res.StepDownS = round2((downAt - zero).Seconds())
+	}
 	if vipAt >= 0 {
 		res.VIPS = round2((vipAt - zero).Seconds())
 	}
@@ -539,12 +564,12 @@ func inject(ctx context.Context, env Env, p *Plan) (func(context.Context) error,
 	case "partition":
 		undo := func(ctx context.Context) error {
 			var errs []error
-			for _, o := range p.Others {
+			for _, o := range p.CutFrom {
 				errs = append(errs, env.Lab.Restore(ctx, node, o))
 			}
 			return errors.Join(errs...)
 		}
-		for _, o := range p.Others {
+		for _, o := range p.CutFrom {
 			if err := env.Lab.Cut(ctx, node, o); err != nil {
 				return undo, err
 			}
@@ -586,6 +611,7 @@ func (r *Result) Print(w io.Writer) {
 		{"longest time without one", secs(r.LongestGapS)},
 		{"another node took writes", secs(r.PromotedS)},
 		{"  then the VIP followed in", secs(r.PromotedToVIPS)},
+		{r.Node + " stepped down", secs(r.StepDownS)},
 		{"two VIP holders", fmt.Sprintf("%.1f s", r.DualVIPS)},
 		{"two writable primaries", fmt.Sprintf("%.1f s", r.DualPrimaryS)},
 		{"acknowledged writes", fmt.Sprintf("%d of %d attempts", r.Acked, r.Attempts)},

@@ -189,6 +189,13 @@ func soleWritableHolder(not string) func(holders, writable []string) bool {
 	}
 }
 
+// steppedDown matches node holding no VIP and taking no writes (or not seen).
+func steppedDown(node string) func(holders, writable []string) bool {
+	return func(holders, writable []string) bool {
+		return !slices.Contains(holders, node) && !slices.Contains(writable, node)
+	}
+}
+
 // writableOther matches a node other than not taking writes.
 func writableOther(not string) func(holders, writable []string) bool {
 	return func(_, writable []string) bool {

@@ -21,6 +21,7 @@ type drillJSON struct {
 	WriteS         float64  `json:"write_s"`
 	PromotedS      float64  `json:"promoted_s"`
 	PromotedToVIPS float64  `json:"promoted_to_vip_s"`
+	StepDownS      float64  `json:"step_down_s"`
 	DualVIPS       float64  `json:"dual_vip_s"`
 	DualPrimaryS   float64  `json:"dual_primary_s"`
 	Acked          int      `json:"acked_writes"`
@@ -39,8 +40,14 @@ type drillJSON struct {
 // exit 4 (a guarantee broken) is a result, not an error.
 func runDrill(t testing.TB, fault string, extra ...string) drillJSON {
 	t.Helper()
+	return runDrillOn(t, labInventory, fault, extra...)
+}
+
+// runDrillOn is runDrill with another lab inventory.
+func runDrillOn(t testing.TB, inv, fault string, extra ...string) drillJSON {
+	t.Helper()
 	args := append([]string{"drill", "--fault", fault, "--yes", "--json"}, extra...)
-	args = append(args, labInventory)
+	args = append(args, inv)
 	r := haup(t, args...)
 	if r.code != 0 && r.code != 4 {
 		t.Fatalf("haup drill --fault %s: exit %d\nstdout:\n%s\nstderr:\n%s", fault, r.code, r.stdout, r.stderr)
@@ -93,12 +100,25 @@ func BenchmarkFailover(b *testing.B) {
 		// both sides hold the VIP and take writes once the standby promotes
 		// (see README, "Network partitions").
 		waitHealthy(b, 3*time.Minute)
-		d := runDrill(b, "partition", "--hold", "25s")
+		d := runDrill(b, "partition", "--hold", "60s")
 		b.Logf("partition drill (no witness): two VIP holders %.1f s, two writable primaries %.1f s, lost %d of %d acknowledged writes, held %v %v",
 			d.DualVIPS, d.DualPrimaryS, d.Lost, d.Acked, d.Held, d.Broken)
-		metrics["partition_dual_writable_s"] = d.DualPrimaryS
-		metrics["partition_dual_vip_s"] = d.DualVIPS
-		metrics["partition_lost_acked_writes"] = float64(max(d.Lost, 0))
+		metrics["partition_nowitness_dual_writable_s"] = d.DualPrimaryS
+		metrics["partition_nowitness_dual_vip_s"] = d.DualVIPS
+		metrics["partition_nowitness_lost_acked_writes"] = float64(max(d.Lost, 0))
+		// The same 60 s partition with a witness: the primary is cut off
+		// from the standby and the witness; it steps down by itself and
+		// the standby, with the witness, takes over.
+		withWitness(b, func() {
+			d := runDrillOn(b, witnessInventory, "partition", "--hold", "60s")
+			b.Logf("partition drill (witness): step-down %.1f s, promoted %.1f s, VIP %.1f s, two VIP holders %.1f s, two writable primaries %.1f s, lost %d of %d, held %v %v",
+				d.StepDownS, d.PromotedS, d.VIPS, d.DualVIPS, d.DualPrimaryS, d.Lost, d.Acked, d.Held, d.Broken)
+			metrics["partition_dual_writable_s"] = d.DualPrimaryS
+			metrics["partition_dual_vip_s"] = d.DualVIPS
+			metrics["partition_step_down_s"] = never(d.StepDownS)
+			metrics["partition_witness_write_s"] = never(d.WriteS)
+			metrics["partition_lost_acked_writes"] = float64(max(d.Lost, 0))
+		})
 		if err := benchout.Record(benchout.Path(), metrics); err != nil {
 			b.Fatal(err)
 		}

@@ -65,6 +65,7 @@ func TestEndToEnd(t *testing.T) {
 		{"repmgr-password-rotation", func(t *testing.T) { repmgrPasswordRotation(ctx, t) }},
 		{"timescaledb-across-switchover", func(t *testing.T) { timescaleAcrossSwitchover(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
+		{"witness-partition", func(t *testing.T) { witnessPartition(t, metrics) }},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.run) {

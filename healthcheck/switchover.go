@@ -99,6 +99,9 @@ func Promote(ctx context.Context, cfg Config, password, repmgrDB, oldPrimary str
 		fmt.Sprintf(`UPDATE repmgr.nodes SET type = 'primary', upstream_node_id = NULL, active = true WHERE node_name = %s`, sqlString(cfg.Node)),
 		fmt.Sprintf(`UPDATE repmgr.nodes SET type = 'standby', upstream_node_id = (SELECT node_id FROM repmgr.nodes WHERE node_name = %s) WHERE node_name = %s`,
 			sqlString(cfg.Node), sqlString(oldPrimary)),
+		// A witness watches the primary: point it at the new one.
+		fmt.Sprintf(`UPDATE repmgr.nodes SET upstream_node_id = (SELECT node_id FROM repmgr.nodes WHERE node_name = %s) WHERE type = 'witness'`,
+			sqlString(cfg.Node)),
 	}
 	for _, s := range stmts {
 		if _, err := query(ctx, cfg, password, repmgrDB, s); err != nil {
@@ -106,6 +109,22 @@ func Promote(ctx context.Context, cfg Config, password, repmgrDB, oldPrimary str
 		}
 	}
 	return nil
+}
+
+// ForgetWitness removes a witness's record from repmgr's metadata on this
+// primary. A witness that stays registered while it is gone leaves repmgr
+// counting it in every election: with two nodes, no majority, no failover.
+func ForgetWitness(ctx context.Context, cfg Config, password, repmgrDB, name string) error {
+	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
+	if err != nil {
+		return err
+	}
+	if local.role != RolePrimary {
+		return errors.New("the local database is not the primary")
+	}
+	_, err = query(ctx, cfg, password, repmgrDB,
+		fmt.Sprintf(`DELETE FROM repmgr.nodes WHERE type = 'witness' AND node_name = %s`, sqlString(name)))
+	return err
 }
 
 func sqlString(s string) string {

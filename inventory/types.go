@@ -211,7 +211,7 @@ func (s Secret) GoString() string { return s.String() }
 // when the nodes lose sight of each other but both stay up.
 func PartitionNote(inv *Inventory) string {
 	if inv.HasWitness() {
-		return "witness " + inv.Witness.Name + ": a node that can see neither its peer nor the witness gives up the VIP and refuses writes within about 3 s, and a standby is promoted only when the witness cannot see the primary either (README, \"Network partitions\")"
+		return "witness " + inv.Witness.Name + ": a node that can see neither its peer nor the witness gives up the VIP and refuses writes within about 4 s, and a standby is promoted only when the witness cannot see the primary either (README, \"Network partitions\")"
 	}
 	return "no witness: if the nodes lose sight of each other while both stay up, the standby is promoted and both sides can hold the VIP and take writes until the network heals; then the older primary is fenced and its writes since the cut are set aside (README, \"Network partitions\")"
 }

@@ -33,7 +33,9 @@ die() { echo "lab: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces, systemd-nspawn)"
 
-node_ip() { echo "$SUBNET.$((11 + ${1#pg-}))"; }
+# The nodes are pg-0..pg-8 (.11-.19); the witness, when up, is witness-9 (.20).
+WITNESS=witness-9
+node_ip() { echo "$SUBNET.$((11 + ${1##*-}))"; }
 node_ns() { echo "haup-$1"; }
 node_root() { echo "$STATE/nodes/$1"; }
 node_pidfile() { echo "$STATE/run/$1.pid"; }
@@ -266,8 +268,7 @@ push_image() {
 write_inventory() {
   local count=$1 i n kh=$LABDIR/known_hosts
   : > "$kh.tmp"
-  for i in $(seq 0 $((count - 1))); do
-    n=pg-$i
+  for n in $(nodes); do
     echo "$(node_ip "$n") $(cut -d' ' -f1,2 "$(node_root "$n")/etc/ssh/ssh_host_ed25519_key.pub")" >> "$kh.tmp"
   done
   chmod 600 "$kh.tmp"
@@ -297,13 +298,23 @@ EOF
       printf '  - name: pg-%d\n    address: %s\n    priority: %d\n' "$i" "$(node_ip "pg-$i")" $((100 - 10 * i))
     done
   } > "$LABDIR/inventory.yaml"
+  # With a witness node: the same cluster with the witness, in a second
+  # inventory (haup apply with it adds the witness to a running pair).
+  if [ -d "$(node_root "$WITNESS")" ]; then
+    { sed 's/^# Written by .*/&\n# With the witness node./' "$LABDIR/inventory.yaml"
+      printf 'witness:\n  name: %s\n  address: %s\n' "$WITNESS" "$(node_ip "$WITNESS")"
+    } > "$LABDIR/inventory-witness.yaml"
+  else
+    rm -f "$LABDIR/inventory-witness.yaml"
+  fi
 }
 
 cmd_up() {
-  local count=2
+  local count=2 witness=
   while [ $# -gt 0 ]; do
     case $1 in
       --nodes) count=$2; shift 2 ;;
+      --witness) witness=1; shift ;;
       --no-cache) rm -rf "$CACHE/node-rootfs" "$CACHE/mirror" "$CACHE/registry" "$CACHE/registry.pushed" "$CACHE/db-rootfs" "$CACHE/ts-buildroot" "$CACHE/timescaledb"
                   docker image rm -f "$LAB_IMAGE" "$REG_IMAGE" >/dev/null 2>&1 || true; shift ;;
       *) die "up: unknown option $1" ;;
@@ -311,7 +322,7 @@ cmd_up() {
   done
   [[ $count =~ ^[0-9]+$ ]] && [ "$count" -ge 1 ] && [ "$count" -le 9 ] || die "--nodes takes 1..9"
   local existing
-  existing=$(nodes | wc -l)
+  existing=$(nodes | grep -c '^pg-' || true)
   if [ "$existing" -gt 0 ] && [ "$existing" -ne "$count" ]; then
     die "a lab with $existing nodes exists; run \`haup lab down\` first"
   fi
@@ -321,17 +332,28 @@ cmd_up() {
   services_up
   push_image
   ssh_material
-  local i
+  local i all=()
   for i in $(seq 0 $((count - 1))); do
-    node_network "pg-$i"
-    node_rootfs "pg-$i"
-    boot "pg-$i"
+    all+=("pg-$i")
   done
-  for i in $(seq 0 $((count - 1))); do
-    wait_node "pg-$i"
+  # A witness, once up, stays up with the lab (until down).
+  if [ -n "$witness" ] || [ -d "$(node_root "$WITNESS")" ]; then
+    all+=("$WITNESS")
+  fi
+  for n in "${all[@]}"; do
+    node_network "$n"
+    node_rootfs "$n"
+    boot "$n"
+  done
+  for n in "${all[@]}"; do
+    wait_node "$n"
   done
   write_inventory "$count"
-  log "ready: $count nodes; inventory $LABDIR/inventory.yaml"
+  if [ -f "$LABDIR/inventory-witness.yaml" ]; then
+    log "ready: $count nodes and the witness $WITNESS; inventories $LABDIR/inventory.yaml and $LABDIR/inventory-witness.yaml"
+  else
+    log "ready: $count nodes; inventory $LABDIR/inventory.yaml"
+  fi
 }
 
 cmd_down() {

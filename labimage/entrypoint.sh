@@ -305,6 +305,27 @@ fi
 # running when the primary was lost.
 is_standby() { [ "$(psql -h /tmp -p "$PORT" -U postgres -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
 
+# witness_vetoes: with a witness registered, this standby may promote itself
+# only as repmgrd would, with a majority: the witness's database must answer
+# and must not have seen the primary within reconnect_attempts x
+# reconnect_interval.
+witness_vetoes() {
+  local conninfo host seen
+  conninfo=$(psql -h /tmp -p "$PORT" -U postgres -d "$REPMGR_DB" -tAc "SELECT conninfo FROM repmgr.nodes WHERE type = 'witness' AND active LIMIT 1" 2>/dev/null || true)
+  [ -n "$conninfo" ] || return 1
+  host=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<< "$conninfo")
+  seen=$(PGCONNECT_TIMEOUT=$CONNECT_TIMEOUT psql -w -h "$host" -p "$REPMGR_PORT" -U "$REPMGR_USER" -d "$REPMGR_DB" -tAc 'SELECT repmgr.get_upstream_last_seen()' 2>/dev/null || true)
+  if [ -z "$seen" ]; then
+    log "no primary reachable, but the witness $host does not answer either: no majority, not promoting"
+    return 0
+  fi
+  if [ "$seen" -ge 0 ] && [ "$seen" -lt $((ATTEMPTS * INTERVAL)) ]; then
+    log "no primary reachable from here, but the witness saw it ${seen}s ago: not promoting"
+    return 0
+  fi
+  return 1
+}
+
 lost=0
 while true; do
   log "starting repmgrd"
@@ -320,7 +341,7 @@ while true; do
   fi
   if is_standby && ! find_primary >/dev/null; then
     lost=$((lost + INTERVAL))
-    if [ "$lost" -ge $((ATTEMPTS * INTERVAL)) ]; then
+    if [ "$lost" -ge $((ATTEMPTS * INTERVAL)) ] && ! witness_vetoes; then
       log "no primary reachable for ${lost}s: promoting this standby"
       repmgr -f "$CONF" standby promote || log "promotion failed"
       lost=0

@@ -81,6 +81,34 @@ func clusterChanges(plan *Plan) {
 		}
 		np.Changes = append(np.Changes, rejoinChange(plan, np, why, blocked, current))
 	}
+	forgetWitnesses(plan, current)
+}
+
+// forgetWitnesses plans the removal, from repmgr's metadata on the current
+// primary, of every witness that is not the inventory's: a registered
+// witness that is gone still counts in repmgr's elections, and with two
+// nodes that leaves no majority, so the standby would never be promoted.
+func forgetWitnesses(plan *Plan, current []string) {
+	if len(current) != 1 {
+		return
+	}
+	for _, np := range plan.Nodes {
+		if np.Node.Name != current[0] || np.Facts.Database == nil {
+			continue
+		}
+		for _, r := range np.Facts.Database.Repmgr {
+			if r.Type != "witness" || r.Name == plan.Inventory.Witness.Name {
+				continue
+			}
+			np.Changes = append(np.Changes, Change{
+				Op: OpDelete, Kind: "repmgr witness", Name: r.Name,
+				Summary: "unregister: it is not in the inventory, and while registered repmgr counts it in every election " +
+					"(gone, it leaves the nodes without a majority: no automatic failover); stop its container on its host too, haup no longer manages it",
+				stage: stageService,
+				do:    execStep("unregister witness "+r.Name, shq(healthcheck.BinaryPath)+" forget-witness "+shq(r.Name)+"\n"),
+			})
+		}
+	}
 }
 
 // rejoinChange brings np's node back as a standby of the current primary

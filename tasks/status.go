@@ -65,6 +65,25 @@ type ClusterStatus struct {
 	// ZeroLoss: the primary's commits wait for a standby (database.synchronous).
 	ZeroLoss bool         `json:"zero_loss,omitempty"`
 	Nodes    []NodeStatus `json:"nodes"`
+	// Witness is the witness host, when the inventory has one.
+	Witness *WitnessStatus `json:"witness,omitempty"`
+}
+
+// WitnessStatus is what haup knows of the witness: its host and container,
+// whether the primary's check reaches its database, and whether repmgr has
+// it registered.
+type WitnessStatus struct {
+	Node      string `json:"node"`
+	Address   string `json:"address"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+	// Container is running, exited..., absent or unknown.
+	Container string `json:"container"`
+	// Seen is what the primary's last check said of the witness's
+	// database: "yes", or why not; "unknown" without such a check.
+	Seen string `json:"seen"`
+	// Registered: the primary's repmgr metadata lists it as a witness.
+	Registered bool `json:"registered"`
 }
 
 // ExitCode maps the verdict to haup status's exit code.
@@ -194,7 +213,51 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 			cs.Nodes[i] = NodeStatusOf(ctx, hosts[n.Name], inv, n, bins)
 		}()
 	}
+	if inv.HasWitness() {
+		w := inv.WitnessNode()
+		cs.Witness = &WitnessStatus{Node: w.Name, Address: w.Address, Container: "unknown", Seen: "unknown"}
+		if err, ok := unreachable[w.Name]; ok {
+			cs.Witness.Error = err.Error()
+		} else {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f, err := GatherWitness(ctx, hosts[w.Name], inv, bins)
+				if err != nil {
+					cs.Witness.Error = err.Error()
+					return
+				}
+				cs.Witness.Reachable = true
+				switch {
+				case f.DockerError != "":
+					cs.Witness.Error = "docker: " + f.DockerError
+				case f.ContainerError != "":
+					cs.Witness.Error = "container: " + f.ContainerError
+				case f.Container == nil:
+					cs.Witness.Container = "absent"
+				default:
+					cs.Witness.Container = f.Container.Status
+				}
+			}()
+		}
+	}
 	wg.Wait()
+	if w := cs.Witness; w != nil {
+		for _, n := range cs.Nodes {
+			if n.Role != healthcheck.RolePrimary {
+				continue
+			}
+			for _, r := range n.Repmgr {
+				w.Registered = w.Registered || (r.Type == "witness" && r.Name == w.Node)
+			}
+			if c := n.LastCheck; c != nil && c.Witness != nil {
+				w.Seen = "yes"
+				if c.Witness.Error != "" {
+					w.Seen = "no: " + c.Witness.Error
+				}
+			}
+		}
+	}
 	judge(cs, opts)
 	return cs
 }
@@ -293,6 +356,19 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 			degraded = append(degraded, fmt.Sprintf("%s: replication lags %.0f s (over %s)", n.Node, lag, opts.MaxLag))
 		}
 	}
+	if w := cs.Witness; w != nil {
+		const cost = ": repmgr will not promote the standby while the witness is gone (no majority), and a primary that also loses sight of its standby refuses writes"
+		switch {
+		case !w.Reachable:
+			degraded = append(degraded, "witness "+w.Node+" is unreachable ("+orDash(w.Error)+")"+cost)
+		case w.Container != "running":
+			degraded = append(degraded, "witness "+w.Node+": container "+w.Container+cost)
+		case w.Seen != "yes" && w.Seen != "unknown":
+			degraded = append(degraded, "witness "+w.Node+": the primary's check does not reach its database ("+strings.TrimPrefix(w.Seen, "no: ")+")"+cost)
+		case cs.Primary != "" && !w.Registered:
+			degraded = append(degraded, "witness "+w.Node+" is not registered with repmgr (its container registers it when it starts)")
+		}
+	}
 	switch {
 	case len(critical) > 0:
 		cs.Verdict, cs.Reasons = VerdictCritical, append(critical, degraded...)
@@ -304,6 +380,9 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		cs.Reasons = []string{fmt.Sprintf("%s is the primary and holds the VIP; %d standby streaming", cs.Primary, standbys)}
 		if cs.ZeroLoss {
 			cs.Reasons[0] += "; zero-loss mode on"
+		}
+		if cs.Witness != nil {
+			cs.Reasons[0] += "; witness " + cs.Witness.Node + " seen"
 		}
 	}
 }
@@ -397,6 +476,17 @@ func (cs *ClusterStatus) Print(w io.Writer) {
 				parts = append(parts, p)
 			}
 			fmt.Fprintf(w, "%s: repmgr sees %s\n", n.Node, strings.Join(parts, ", "))
+		}
+	}
+	if ws := cs.Witness; ws != nil {
+		reg := "not registered with repmgr"
+		if ws.Registered {
+			reg = "registered with repmgr"
+		}
+		fmt.Fprintf(w, "witness %s (%s): container %s; the primary's check reaches its database: %s; %s\n",
+			ws.Node, ws.Address, ws.Container, ws.Seen, reg)
+		if ws.Error != "" {
+			fmt.Fprintf(w, "witness %s: %s\n", ws.Node, ws.Error)
 		}
 	}
 	fmt.Fprintf(w, "\nVerdict: %s: %s\n", cs.Verdict, strings.Join(cs.Reasons, "; "))

@@ -736,3 +736,40 @@ func TestWitnessPlan(t *testing.T) {
 		t.Errorf("witness container env: %v", spec.Env)
 	}
 }
+
+// A witness registered in repmgr but not in the inventory is unregistered on
+// the primary; the inventory's own witness is left alone.
+func TestStaleWitnessIsUnregistered(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		inv  *inventory.Inventory
+		want bool
+	}{
+		{"no witness in the inventory", loadExample(t), true},
+		{"the inventory's witness", witnessInventory(t), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plan := &Plan{Inventory: c.inv}
+			for i, n := range c.inv.Nodes {
+				d, err := DesiredState(c.inv, n, "amd64", fakeCheck)
+				if err != nil {
+					t.Fatal(err)
+				}
+				role := "standby"
+				if i == 0 {
+					role = "primary"
+				}
+				f := convergedFacts(t, d, role)
+				f.Database.Repmgr = []healthcheck.RepmgrNode{{ID: 1000, Name: "pg-0", Type: "primary"}, {ID: 1001, Name: "pg-1", Type: "standby"},
+					{ID: 1002, Name: "witness-2", Type: "witness"}}
+				plan.Nodes = append(plan.Nodes, Build(c.inv, d, f, Options{}))
+			}
+			clusterChanges(plan)
+			got := strings.Join(plan.Lines(), "\n")
+			has := strings.Contains(got, "pg-0: - repmgr witness witness-2: unregister")
+			if has != c.want || strings.Contains(got, "pg-1: - repmgr") {
+				t.Errorf("plan:\n%s", got)
+			}
+		})
+	}
+}

@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rejoin(args[1:], stdout, stderr)
 		case "fence-vip":
 			return fenceVIP(args[1:], stdout, stderr)
-		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow":
+		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow", "forget-witness":
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
@@ -123,6 +123,7 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 //	wait-caught-up LSN   wait until the stopped old primary's last WAL is received and replayed
 //	follow CONNINFO      make this node's stopped database start as a standby of CONNINFO
 //	promote OLD_PRIMARY  promote this standby, record it in repmgr's metadata
+//	forget-witness NAME  remove a witness no longer in the inventory from repmgr's metadata (on the primary)
 func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check "+step, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -155,6 +156,8 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 		err = healthcheck.PrepareFollow(cfg, rest[0])
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
+	case step == "forget-witness" && len(rest) == 1:
+		err = healthcheck.ForgetWitness(ctx, cfg, password, "repmgr", rest[0])
 	default:
 		fmt.Fprintf(stderr, "usage: haup-check %s (see haup-check's documentation)\n", step)
 		return 2
