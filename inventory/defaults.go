@@ -23,6 +23,7 @@ const (
 	DefaultPriority          = 100
 	DefaultReconnectAttempts = 2
 	DefaultReconnectInterval = 2
+	DefaultMonitorInterval   = 2
 	DefaultConnectTimeout    = 2
 )
 
@@ -68,6 +69,7 @@ func applyDefaults(inv *Inventory, has func(path string) bool) {
 	orString("database.data_dir", &db.DataDir, DefaultDataDir)
 	orInt("database.repmgr.reconnect_attempts", &db.Repmgr.ReconnectAttempts, DefaultReconnectAttempts)
 	orInt("database.repmgr.reconnect_interval", &db.Repmgr.ReconnectInterval, DefaultReconnectInterval)
+	orInt("database.repmgr.monitor_interval", &db.Repmgr.MonitorInterval, DefaultMonitorInterval)
 	orInt("database.repmgr.connect_timeout", &db.Repmgr.ConnectTimeout, DefaultConnectTimeout)
 	if len(inv.Nodes) > 0 {
 		orString("database.primary", &db.Primary, inv.Nodes[0].Name)

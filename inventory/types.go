@@ -115,6 +115,9 @@ type Database struct {
 type Repmgr struct {
 	ReconnectAttempts int `yaml:"reconnect_attempts"`
 	ReconnectInterval int `yaml:"reconnect_interval"`
+	// MonitorInterval is how often repmgrd on a standby checks its primary
+	// (REPMGR_MONITOR_INTERVAL_SECS), seconds.
+	MonitorInterval int `yaml:"monitor_interval"`
 	ConnectTimeout    int `yaml:"connect_timeout"`
 }
 

@@ -442,6 +442,7 @@ func (v *validator) validate() {
 	r := db.Repmgr
 	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 1, 1000, "")
 	v.intRange("database.repmgr.reconnect_interval", r.ReconnectInterval, 1, 3600, " seconds")
+	v.intRange("database.repmgr.monitor_interval", r.MonitorInterval, 1, 3600, " seconds")
 	v.intRange("database.repmgr.connect_timeout", r.ConnectTimeout, 1, 3600, " seconds")
 	keys := make([]string, 0, len(db.Environment))
 	for key := range db.Environment {

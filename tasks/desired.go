@@ -286,18 +286,19 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 	}
 	port := strconv.Itoa(db.Port)
 	env := map[string]string{
-		"REPMGR_PARTNER_NODES":      strings.Join(partners, ","),
-		"REPMGR_PRIMARY_HOST":       dbAddress(primaryNode(inv)),
-		"REPMGR_PRIMARY_PORT":       port,
-		"REPMGR_NODE_NAME":          node.Name,
-		"REPMGR_NODE_NETWORK_NAME":  dbAddress(node),
-		"REPMGR_PORT_NUMBER":        port,
-		"POSTGRESQL_PORT_NUMBER":    port,
-		"REPMGR_PASSWORD_FILE":      secretsInContainer + "/repmgr-password",
-		"POSTGRESQL_PASSWORD_FILE":  secretsInContainer + "/postgres-password",
-		"REPMGR_RECONNECT_ATTEMPTS": strconv.Itoa(db.Repmgr.ReconnectAttempts),
-		"REPMGR_RECONNECT_INTERVAL": strconv.Itoa(db.Repmgr.ReconnectInterval),
-		"REPMGR_CONNECT_TIMEOUT":    strconv.Itoa(db.Repmgr.ConnectTimeout),
+		"REPMGR_PARTNER_NODES":         strings.Join(partners, ","),
+		"REPMGR_PRIMARY_HOST":          dbAddress(primaryNode(inv)),
+		"REPMGR_PRIMARY_PORT":          port,
+		"REPMGR_NODE_NAME":             node.Name,
+		"REPMGR_NODE_NETWORK_NAME":     dbAddress(node),
+		"REPMGR_PORT_NUMBER":           port,
+		"POSTGRESQL_PORT_NUMBER":       port,
+		"REPMGR_PASSWORD_FILE":         secretsInContainer + "/repmgr-password",
+		"POSTGRESQL_PASSWORD_FILE":     secretsInContainer + "/postgres-password",
+		"REPMGR_RECONNECT_ATTEMPTS":    strconv.Itoa(db.Repmgr.ReconnectAttempts),
+		"REPMGR_RECONNECT_INTERVAL":    strconv.Itoa(db.Repmgr.ReconnectInterval),
+		"REPMGR_MONITOR_INTERVAL_SECS": strconv.Itoa(db.Repmgr.MonitorInterval),
+		"REPMGR_CONNECT_TIMEOUT":       strconv.Itoa(db.Repmgr.ConnectTimeout),
 	}
 	for k, v := range db.Environment {
 		env[k] = v
