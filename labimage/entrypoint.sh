@@ -341,7 +341,7 @@ while true; do
   fi
   if is_standby && ! find_primary >/dev/null; then
     lost=$((lost + INTERVAL))
-    if [ "$lost" -ge $((ATTEMPTS * INTERVAL)) ] && ! witness_vetoes; then
+    if [ "$lost" -ge $(( (ATTEMPTS > 0 ? ATTEMPTS : 1) * INTERVAL)) ] && ! witness_vetoes; then
       log "no primary reachable for ${lost}s: promoting this standby"
       repmgr -f "$CONF" standby promote || log "promotion failed"
       lost=0

@@ -126,3 +126,37 @@ func TestZeroLossVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// The witness's states: seen and registered is healthy; gone, unseen or not
+// registered is degraded, with the cost said.
+func TestWitnessStatusVerdicts(t *testing.T) {
+	healthy := func() *ClusterStatus {
+		return &ClusterStatus{VIP: "10.77.0.100/24", Nodes: []NodeStatus{
+			{Node: "pg-0", Reachable: true, Role: healthcheck.RolePrimary, HoldsVIP: true, Keepalived: "MASTER", Container: "running"},
+			{Node: "pg-1", Reachable: true, Role: healthcheck.RoleStandby, Keepalived: "FAULT", Container: "running",
+				Replication: []healthcheck.Replication{{State: "streaming"}}},
+		}, Witness: &WitnessStatus{Node: "witness-9", Reachable: true, Container: "running", Seen: "yes", Registered: true}}
+	}
+	cases := []struct {
+		name    string
+		mutate  func(*WitnessStatus)
+		verdict string
+		reason  string
+	}{
+		{"seen", func(*WitnessStatus) {}, VerdictHealthy, "witness witness-9 seen"},
+		{"unreachable", func(w *WitnessStatus) { w.Reachable, w.Error = false, "ssh: connection refused" }, VerdictDegraded, "witness witness-9 is unreachable (ssh: connection refused): repmgr will not promote"},
+		{"container exited", func(w *WitnessStatus) { w.Container = "exited" }, VerdictDegraded, "witness witness-9: container exited: repmgr will not promote"},
+		{"not seen", func(w *WitnessStatus) { w.Seen = "no: timed out" }, VerdictDegraded, "the primary's check does not reach its database (timed out)"},
+		{"not registered", func(w *WitnessStatus) { w.Registered = false }, VerdictDegraded, "is not registered with repmgr"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cs := healthy()
+			c.mutate(cs.Witness)
+			judge(cs, StatusOptions{})
+			if cs.Verdict != c.verdict || !strings.Contains(strings.Join(cs.Reasons, "; "), c.reason) {
+				t.Errorf("verdict %s: %v", cs.Verdict, cs.Reasons)
+			}
+		})
+	}
+}
