@@ -21,9 +21,9 @@ const (
 	DefaultContainerName     = "pg"
 	DefaultDataDir           = "/var/lib/haup/postgresql"
 	DefaultPriority          = 100
-	DefaultReconnectAttempts = 1
-	DefaultReconnectInterval = 1
-	DefaultMonitorInterval   = 1
+	DefaultReconnectAttempts = 2
+	DefaultReconnectInterval = 2
+	DefaultMonitorInterval   = 2
 	DefaultConnectTimeout    = 2
 )
 
