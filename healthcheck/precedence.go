@@ -47,16 +47,40 @@ func Precedence(r Report, seen map[string]int) (int, bool) {
 			changed = true
 		}
 	}
-	if !r.Pass || r.Role != RolePrimary || r.Timeline == 0 {
-		return 0, changed
-	}
+	candidate := r.Pass && r.Role == RolePrimary && r.Timeline > 0
 	for _, p := range r.Peers {
 		if seen[p.Name] >= r.Timeline {
-			return 0, changed
+			candidate = false
 		}
 	}
-	return 1, changed
+	// Precedence waits for precedenceChecks passing checks in a row: in a
+	// failover or a switchover the old primary's own check has failed by
+	// then (fall x interval) and it has left MASTER by itself, so the VIP
+	// moves without a preemption (a preemption is a moment, a few ms, with
+	// two VIP holders). Only an old primary that still passes, behind a cut,
+	// is preempted.
+	n := seen[passingKey]
+	switch {
+	case candidate && n < precedenceChecks:
+		seen[passingKey] = n + 1
+		changed = true
+	case !candidate && n != 0:
+		delete(seen, passingKey)
+		changed = true
+	}
+	if candidate && seen[passingKey] >= precedenceChecks {
+		return 1, changed
+	}
+	return 0, changed
 }
+
+// passingKey counts, in the peer record, this node's passing checks in a row
+// as a primary newer than its peers (no node name has a space).
+const passingKey = " passing"
+
+// precedenceChecks is that count before the precedence is 1: one more than
+// keepalived's fall with haup's defaults.
+const precedenceChecks = 3
 
 // WritePrecedence updates the peer record and the precedence file after a
 // check. It writes only what changed (keepalived watches the file), and reads

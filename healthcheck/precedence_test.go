@@ -32,7 +32,12 @@ func TestPrecedence(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, _ := Precedence(c.r, c.seen)
+			var got int
+			for i := 0; i < precedenceChecks; i++ {
+				if got, _ = Precedence(c.r, c.seen); i < precedenceChecks-1 && got != 0 {
+					t.Fatalf("precedence 1 after %d checks, before %d", i+1, precedenceChecks)
+				}
+			}
 			if got != c.want {
 				t.Errorf("precedence %d, want %d", got, c.want)
 			}
@@ -61,6 +66,11 @@ func TestWritePrecedence(t *testing.T) {
 	}
 	// The same node, promoted elsewhere later: pg-1 was last seen on 1.
 	promoted := Report{Pass: true, Role: RolePrimary, Timeline: 2, Peers: []PeerReport{{Name: "pg-1", Role: RoleDown, Error: "timed out"}}}
+	for i := 1; i < precedenceChecks; i++ {
+		if v, err := WritePrecedence(cfg, promoted); err != nil || v != 0 || read() != "0" {
+			t.Fatalf("promoted, check %d: %d %v file %q", i, v, err, read())
+		}
+	}
 	if v, err := WritePrecedence(cfg, promoted); err != nil || v != 1 || read() != "1" {
 		t.Fatalf("promoted: %d %v file %q", v, err, read())
 	}
@@ -71,6 +81,9 @@ func TestWritePrecedence(t *testing.T) {
 	}
 	// An unreadable record counts as empty.
 	os.WriteFile(cfg.PeerSeenPath, []byte("{garbage"), 0o644)
+	for i := 1; i < precedenceChecks; i++ {
+		WritePrecedence(cfg, promoted)
+	}
 	if v, _ := WritePrecedence(cfg, promoted); v != 1 {
 		t.Fatalf("unreadable record: %d", v)
 	}
