@@ -212,14 +212,14 @@ type Result struct {
 	PromotedToVIPS float64 `json:"promoted_to_vip_s"`
 	// StepDownS: until the failed node neither held the VIP nor took
 	// writes (a partitioned primary with a witness steps down by itself).
-	StepDownS float64 `json:"step_down_s"`
-	DualVIPS       float64 `json:"dual_vip_s"`
-	DualPrimaryS   float64 `json:"dual_primary_s"`
-	Samples        int     `json:"samples"`
-	Attempts       int     `json:"write_attempts"`
-	Acked          int     `json:"acked_writes"`
-	Lost           int     `json:"lost_acked_writes"`
-	LostIDs        []int64 `json:"lost_ids,omitempty"`
+	StepDownS    float64 `json:"step_down_s"`
+	DualVIPS     float64 `json:"dual_vip_s"`
+	DualPrimaryS float64 `json:"dual_primary_s"`
+	Samples      int     `json:"samples"`
+	Attempts     int     `json:"write_attempts"`
+	Acked        int     `json:"acked_writes"`
+	Lost         int     `json:"lost_acked_writes"`
+	LostIDs      []int64 `json:"lost_ids,omitempty"`
 	// HealthyS: from undoing the fault until haup status said healthy.
 	HealthyS float64  `json:"healthy_after_undo_s"`
 	Verdict  string   `json:"verdict"`

@@ -118,7 +118,7 @@ type Repmgr struct {
 	// MonitorInterval is how often repmgrd on a standby checks its primary
 	// (REPMGR_MONITOR_INTERVAL_SECS), seconds.
 	MonitorInterval int `yaml:"monitor_interval"`
-	ConnectTimeout    int `yaml:"connect_timeout"`
+	ConnectTimeout  int `yaml:"connect_timeout"`
 }
 
 // SSH holds how haup reaches the nodes. Nodes may override user and port.
