@@ -150,8 +150,10 @@ start_pg() {
   pg_ctl -D "$PGDATA" -w -t 60 -l /proc/1/fd/1 start >/dev/null
 }
 
-init_primary() {
-  log "initialising a new cluster as the primary ($NODE_NAME, id $NODE_ID)"
+# init_cluster creates a new cluster with the postgres password, starts it
+# and adds the repmgr role and database: a new primary's start, and a
+# witness's whole database.
+init_cluster() {
   local pw=$RUN/.initpw
   printf '%s' "$PG_PASSWORD" > "$pw"
   initdb -D "$PGDATA" -U postgres --pwfile="$pw" -A scram-sha-256 >/dev/null
@@ -163,6 +165,11 @@ init_primary() {
 CREATE ROLE :"user" WITH LOGIN SUPERUSER REPLICATION PASSWORD :'pass';
 CREATE DATABASE :"db" OWNER :"user";
 EOF
+}
+
+init_primary() {
+  log "initialising a new cluster as the primary ($NODE_NAME, id $NODE_ID)"
+  init_cluster
   repmgr -f "$CONF" primary register --force
   # As the TimescaleDB bitnami image's init script does, once the repmgr
   # database exists: the extension in postgres and in template1, so every
@@ -219,17 +226,7 @@ trap stop_all TERM INT
 # metadata from the primary.
 init_witness() {
   log "initialising the witness ($NODE_NAME, id $NODE_ID)"
-  local pw=$RUN/.initpw
-  printf '%s' "$PG_PASSWORD" > "$pw"
-  initdb -D "$PGDATA" -U postgres --pwfile="$pw" -A scram-sha-256 >/dev/null
-  rm -f "$pw"
-  write_pg_config
-  start_pg
-  psql -v ON_ERROR_STOP=1 -h /tmp -p "$PORT" -U postgres -d postgres -q \
-    -v user="$REPMGR_USER" -v pass="$REPMGR_PASSWORD" -v db="$REPMGR_DB" <<'EOF2'
-CREATE ROLE :"user" WITH LOGIN SUPERUSER REPLICATION PASSWORD :'pass';
-CREATE DATABASE :"db" OWNER :"user";
-EOF2
+  init_cluster
 }
 
 if [ "$NODE_TYPE" = witness ]; then
