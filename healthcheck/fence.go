@@ -59,14 +59,11 @@ func writeFence(path string, r *FenceRecord) error {
 	if err != nil {
 		return err
 	}
+	// Records and their history stay root-only.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeAtomic(path, append(b, '\n'), 0o600)
 }
 
 // softFence makes the stale primary refuse writes at once, within the

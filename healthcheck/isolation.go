@@ -33,7 +33,7 @@ import (
 //     as a newer primary makes this node stale instead (fence and rejoin). The
 //     witness alone coming back is not enough: the standby may have been
 //     promoted meanwhile, so the node stays read-only until it sees its peer
-//     (or `haup apply` lifts it).
+//     as a standby (`haup-check undemote` on the node lifts it by hand).
 //
 // Without a witness the rule is off: with two nodes, "I see nobody" cannot
 // tell a partition from a dead standby, and losing the standby must never
@@ -99,36 +99,28 @@ func seen(err error) bool {
 	return strings.Contains(s, "connection refused") || strings.Contains(s, "SQLSTATE")
 }
 
-// askWitness connects to the witness's database and runs SELECT 1.
+// askWitness runs SELECT 1 on the witness's database.
 func askWitness(ctx context.Context, cfg Config, password string, w Peer) error {
-	pc, err := connConfig(cfg, password, w.Host, w.Port, "postgres", "haup-check")
-	if err != nil {
-		return err
-	}
-	conn, err := pgconn.ConnectConfig(ctx, pc)
-	if err != nil {
-		return describe(ctx, err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "SELECT 1").ReadAll(); err != nil {
-		return describe(ctx, err)
-	}
-	return nil
+	c := cfg
+	c.Host, c.Port = w.Host, w.Port
+	_, err := query(ctx, c, password, "postgres", "SELECT 1")
+	return err
 }
 
 // ManageIsolation applies the rule after a check of a node with a witness.
 // r is the check's report (Isolated set by Run); it returns the report with
 // the reason and fence state updated.
+//
+// Without a witness (never configured, or removed while this node was
+// isolated) the rule is off, but a refusal it left is still lifted the same
+// way, so removing the witness never strands a read-only primary.
 func ManageIsolation(ctx context.Context, cfg Config, password string, r Report) Report {
-	if cfg.Witness == nil {
-		return r
-	}
 	rec, err := ReadIsolation(cfg)
 	if err != nil {
 		r.Reason += "; isolation record: " + err.Error()
 		return r
 	}
-	if r.Isolated {
+	if r.Isolated && cfg.Witness != nil {
 		if rec == nil {
 			rec = &IsolationRecord{Since: time.Now().UTC(), Timeline: r.Timeline}
 		}

@@ -44,15 +44,7 @@ func clusterChanges(plan *Plan) {
 	sort.Strings(current)
 	for _, np := range plan.Nodes {
 		f := np.Facts
-		var leftovers []Change
-		for _, s := range f.Staging {
-			s := s
-			leftovers = append(leftovers, Change{Op: OpDelete, Kind: "staging", Name: s,
-				Summary: "left by an interrupted apply (may hold secrets): remove",
-				// rm -rf: staging directories; a .haup-new file is a file.
-				stage: stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
-		}
-		np.Changes = append(leftovers, np.Changes...)
+		np.Changes = append(leftoverChanges(f), np.Changes...)
 
 		why := ""
 		blocked := ""
@@ -109,6 +101,18 @@ func forgetWitnesses(plan *Plan, current []string) {
 			})
 		}
 	}
+}
+
+// leftoverChanges removes what interrupted applies left on a host.
+func leftoverChanges(f *Facts) []Change {
+	var out []Change
+	for _, s := range f.Staging {
+		out = append(out, Change{Op: OpDelete, Kind: "staging", Name: s,
+			Summary: "left by an interrupted apply (may hold secrets): remove",
+			// rm -rf: staging directories; a .haup-new file is a file.
+			stage: stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
+	}
+	return out
 }
 
 // rejoinChange brings np's node back as a standby of the current primary

@@ -82,11 +82,7 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 	np := &NodePlan{Node: inv.WitnessNode(), Facts: f}
 	secrets := inv.SecretValues()
 	add := func(c ...Change) { np.Changes = append(np.Changes, c...) }
-	for _, s := range f.Staging {
-		add(Change{Op: OpDelete, Kind: "staging", Name: s,
-			Summary: "left by an interrupted apply (may hold secrets): remove",
-			stage:   stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
-	}
+	add(leftoverChanges(f)...)
 	for _, dir := range witnessDirs(inv) {
 		add(dirChanges(dir, f.Dirs[dir.Path])...)
 		np.Resources++
