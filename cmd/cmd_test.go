@@ -69,7 +69,7 @@ func TestRenderMasksSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	ex = bytes.Replace(ex, []byte("  # vrrp_version: 2\n  # auth_pass:"), []byte("  vrrp_version: 2\n  auth_pass:"), 1)
-	ex = bytes.Replace(ex, []byte("\n  advert_int: 0.2"), []byte("\n  advert_int: 1"), 1)
+	ex = bytes.Replace(ex, []byte("\n  advert_int: 0.1"), []byte("\n  advert_int: 1"), 1)
 	dir := t.TempDir()
 	secrets, _ := filepath.Abs("../examples/secrets")
 	if err := os.Symlink(secrets, filepath.Join(dir, "secrets")); err != nil {

@@ -368,6 +368,11 @@ type StatusReport struct {
 	// in the check's database (or the version available, when not created).
 	PostgreSQL  string `json:"postgresql,omitempty"`
 	TimescaleDB string `json:"timescaledb,omitempty"`
+	// FailoverPaused: repmgrd on this node will not fail over (a
+	// switchover's pause, see PauseFailover); Pause is its record, when
+	// one is kept on the node.
+	FailoverPaused bool         `json:"failover_paused,omitempty"`
+	Pause          *PauseRecord `json:"pause,omitempty"`
 }
 
 const versionQuery = `SELECT current_setting('server_version'),
@@ -436,10 +441,17 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	if repmgrDB == "" {
 		return s
 	}
-	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery)
+	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery+";"+pausedQuery)
 	if err != nil {
 		s.StatusError = "repmgr: " + err.Error()
 		return s
+	}
+	if n := len(rows); n > 0 && len(rows[n-1]) == 1 {
+		s.FailoverPaused = rows[n-1][0] == "true"
+		rows = rows[:n-1]
+	}
+	if rec, err := ReadPause(pausePath(cfg)); err == nil {
+		s.Pause = rec
 	}
 	for _, r := range rows {
 		id, _ := strconv.Atoi(r[0])

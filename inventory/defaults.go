@@ -5,10 +5,11 @@ import "fmt"
 // Defaults, in one place. The check and repmgr timings were chosen from the
 // failover drills on the lab (see README.md, "Failover timings").
 const (
-	// VRRP version 3 with adverts every 0.2 s: a promoted standby whose
-	// check passes takes the VIP after about 0.7 s of silence from a master.
+	// VRRP version 3 with adverts every 0.1 s: a promoted standby whose
+	// check passes takes the VIP after about 0.35 s of silence from a master
+	// (3 adverts plus the skew).
 	DefaultVRRPVersion       = 3
-	DefaultAdvertInt         = Hundredths(20)
+	DefaultAdvertInt         = Hundredths(10)
 	DefaultAdvertIntV2       = Hundredths(100)
 	DefaultCheckInterval     = 1
 	DefaultCheckTimeout      = 1
@@ -21,9 +22,12 @@ const (
 	DefaultContainerName     = "pg"
 	DefaultDataDir           = "/var/lib/haup/postgresql"
 	DefaultPriority          = 100
-	DefaultReconnectAttempts = 2
-	DefaultReconnectInterval = 2
-	DefaultMonitorInterval   = 2
+	// repmgrd checks its primary every second; a check unanswered for
+	// connect_timeout (2 s, libpq's minimum) is tried once more, and then
+	// the standby is promoted. A switchover pauses this (PauseFailover).
+	DefaultReconnectAttempts = 1
+	DefaultReconnectInterval = 1
+	DefaultMonitorInterval   = 1
 	DefaultConnectTimeout    = 2
 )
 

@@ -75,8 +75,8 @@ func TestExampleLoads(t *testing.T) {
 	if n := inv.Nodes[1]; n.Interface != "ens33" || n.UnicastSrcIP != "192.168.89.133" || n.RepmgrNodeID() != 1001 {
 		t.Errorf("node defaults: %+v", n)
 	}
-	if k := inv.Keepalived; k.Check.Interval != 1 || k.VRRPVersion != 3 || k.AdvertInt != 20 || k.AdvertInt.String() != "0.2" {
-		t.Errorf("check interval %d, VRRP version %d, advert_int %s; want 1, 3, 0.2", k.Check.Interval, k.VRRPVersion, k.AdvertInt)
+	if k := inv.Keepalived; k.Check.Interval != 1 || k.VRRPVersion != 3 || k.AdvertInt != 10 || k.AdvertInt.String() != "0.1" {
+		t.Errorf("check interval %d, VRRP version %d, advert_int %s; want 1, 3, 0.1", k.Check.Interval, k.VRRPVersion, k.AdvertInt)
 	}
 }
 
@@ -222,7 +222,7 @@ func TestVRRPVersions(t *testing.T) {
 		advert          Hundredths
 		problem         string
 	}{
-		{"default without auth", noAuth, "", 3, 20, ""},
+		{"default without auth", noAuth, "", 3, 10, ""},
 		{"default with auth", string(b), "", 2, 100, ""},
 		{"v3 quarter second", noAuth, "  advert_int: 0.25\n", 3, 25, ""},
 		{"v3 integer", noAuth, "  advert_int: 2\n", 3, 200, ""},

@@ -302,6 +302,10 @@ fi
 # running when the primary was lost.
 is_standby() { [ "$(psql -h /tmp -p "$PORT" -U postgres -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
 
+# is_paused: failover is paused on this node (a switchover's
+# repmgr.repmgrd_pause), which repmgrd honours too.
+is_paused() { [ "$(psql -h /tmp -p "$PORT" -U postgres -d "$REPMGR_DB" -tAc 'SELECT repmgr.repmgrd_is_paused()' 2>/dev/null)" = t ]; }
+
 # witness_vetoes: with a witness registered, this standby may promote itself
 # only as repmgrd would, with a majority: the witness's database must answer
 # and must not have seen the primary within reconnect_attempts x
@@ -338,7 +342,9 @@ while true; do
   fi
   if is_standby && ! find_primary >/dev/null; then
     lost=$((lost + INTERVAL))
-    if [ "$lost" -ge $(( (ATTEMPTS > 0 ? ATTEMPTS : 1) * INTERVAL)) ] && ! witness_vetoes; then
+    if [ "$lost" -ge $(( (ATTEMPTS > 0 ? ATTEMPTS : 1) * INTERVAL)) ] && is_paused; then
+      log "no primary reachable for ${lost}s, but failover is paused here (repmgr.repmgrd_pause): not promoting"
+    elif [ "$lost" -ge $(( (ATTEMPTS > 0 ? ATTEMPTS : 1) * INTERVAL)) ] && ! witness_vetoes; then
       log "no primary reachable for ${lost}s: promoting this standby"
       repmgr -f "$CONF" standby promote || log "promotion failed"
       lost=0

@@ -45,6 +45,9 @@ func clusterChanges(plan *Plan) {
 	for _, np := range plan.Nodes {
 		f := np.Facts
 		np.Changes = append(leftoverChanges(f), np.Changes...)
+		if f.Database != nil && f.Database.FailoverPaused {
+			np.Changes = append(np.Changes, resumeFailoverChange(f.Database.Pause))
+		}
 
 		why := ""
 		blocked := ""
@@ -101,6 +104,20 @@ func forgetWitnesses(plan *Plan, current []string) {
 			})
 		}
 	}
+}
+
+// resumeFailoverChange resumes repmgrd's failover that a switchover paused
+// and did not resume (it was killed, and the node's own timer has not run or
+// could not reach the database).
+func resumeFailoverChange(rec *healthcheck.PauseRecord) Change {
+	since := "no record of the pause on the node"
+	if rec != nil {
+		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), rec.Why, rec.Until.Format("15:04:05Z"))
+	}
+	return Change{Op: OpUpdate, Kind: "repmgrd", Name: "failover",
+		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
+		stage:   stageService,
+		do:      execStep("resume repmgrd's failover", shq(healthcheck.BinaryPath)+" resume-failover -wait 30s\n")}
 }
 
 // leftoverChanges removes what interrupted applies left on a host.

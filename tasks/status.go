@@ -54,6 +54,10 @@ type NodeStatus struct {
 	Diverged []string                 `json:"diverged,omitempty"`
 	// Lock is the haup run holding the node.
 	Lock *probe.Lock `json:"lock,omitempty"`
+	// FailoverPaused: repmgrd here will not fail over (a switchover's
+	// pause); Pause is its record on the node, when kept.
+	FailoverPaused bool                     `json:"failover_paused,omitempty"`
+	Pause          *healthcheck.PauseRecord `json:"pause,omitempty"`
 }
 
 // ClusterStatus is the whole cluster with its verdict.
@@ -147,6 +151,7 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Role, ns.Timeline = db.Role, db.Timeline
 		ns.Replication, ns.Repmgr = db.Replication, db.Repmgr
 		ns.PostgreSQL, ns.TimescaleDB = db.PostgreSQL, db.TimescaleDB
+		ns.FailoverPaused, ns.Pause = db.FailoverPaused, db.Pause
 		dbErr := db.StatusError
 		if db.Role == healthcheck.RoleDown {
 			dbErr = db.Reason
@@ -317,6 +322,13 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		}
 		if n.Fence != nil {
 			degraded = append(degraded, fmt.Sprintf("%s is fenced (%s): %s", n.Node, n.Fence.State, n.Fence.Reason))
+		}
+		if n.FailoverPaused {
+			when := "no resume is scheduled on the node: `haup apply` resumes it"
+			if n.Pause != nil {
+				when = fmt.Sprintf("by %s at %s; it resumes by itself at %s, or at `haup apply`", n.Pause.Why, n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
+			}
+			degraded = append(degraded, n.Node+": repmgrd's automatic failover is paused ("+when+"): no failover if the primary is lost meanwhile")
 		}
 		if n.Role == healthcheck.RolePrimary && n.LastCheck != nil && n.LastCheck.Pass {
 			word, rest, _ := strings.Cut(n.LastCheck.Sync, ": ")

@@ -97,17 +97,67 @@ func (sw *Switchover) Print(w io.Writer) {
 	from, to := sw.From.Node.Name, sw.To.Node.Name
 	fmt.Fprintf(w, "Switchover %s -> %s (%s replays %d bytes behind now)\n", from, to, to, sw.LagBytes)
 	steps := []string{
+		fmt.Sprintf("%s: pause repmgrd's automatic failover (it would race the promotion below; it resumes by itself after %s if haup is interrupted)", strings.Join(sw.pauseNodes(), ", "), pauseFor),
 		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here", from),
 		fmt.Sprintf("%s: stop its database cleanly (a shutdown checkpoint, its last WAL sent to %s)", from, to),
 		fmt.Sprintf("%s: wait until it has received and replayed all of %s's WAL (at most 30 s, else %s starts again and takes writes, and nothing else changes)", to, from, from),
 		fmt.Sprintf("%s: promote (a new timeline), recorded in repmgr's metadata", to),
 		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s); writes succeed again", to, sw.CheckSeconds),
+		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.pauseNodes(), ", ")),
 		fmt.Sprintf("%s: start as a standby of %s, without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
 	}
-	fmt.Fprintf(w, "\nWrite outage: from step 1 to step 5, about %d-%d s. No acknowledged write is lost.\n", sw.CheckSeconds+1, sw.CheckSeconds+4)
+	fmt.Fprintf(w, "\nWrite outage: from step 2 to step 6, about %d-%d s. No acknowledged write is lost.\n", sw.CheckSeconds+1, sw.CheckSeconds+4)
+}
+
+// pauseFor bounds a switchover's pause of repmgrd: longer than its steps
+// up to the VIP move may take (stop 60 s, catch-up 30 s, promote and VIP 60 s
+// each at most).
+const pauseFor = 5 * time.Minute
+
+// pauseNodes are the nodes whose repmgrd could promote a standby while the
+// old primary is stopped: every node but the old primary.
+func (sw *Switchover) pauseNodes() []string {
+	var out []string
+	for _, n := range sw.inv.Nodes {
+		if n.Name != sw.From.Node.Name {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+// pauseFailover pauses repmgrd's failover on the nodes and returns the
+// function that resumes it (idempotent; run it however the switchover ends).
+func pauseFailover(ctx context.Context, nodes []string, hosts Hosts, say func(node, format string, args ...any)) (func(), error) {
+	agent := shq(healthcheck.BinaryPath)
+	var paused []string
+	resume := func() {
+		for _, n := range paused {
+			if _, err := hosts[n].Exec(context.WithoutCancel(ctx), agent+" resume-failover -wait 30s\n"); err != nil {
+				say(n, "repmgrd's failover could not be resumed (%v): it resumes by itself within %s; `haup status` shows it", err, pauseFor)
+			} else {
+				say(n, "repmgrd's automatic failover resumed")
+			}
+		}
+		paused = nil
+	}
+	for _, n := range nodes {
+		h := hosts[n]
+		if h == nil {
+			resume()
+			return nil, fmt.Errorf("%s is not reachable: its repmgrd's failover cannot be paused, and it could race the promotion (nothing was changed)", n)
+		}
+		say(n, "pausing repmgrd's automatic failover (resumes by itself in %s)", pauseFor)
+		paused = append(paused, n)
+		if _, err := h.Exec(ctx, fmt.Sprintf("%s pause-failover -for %s -why %s\n", agent, pauseFor, shq("switchover"))); err != nil {
+			resume()
+			return nil, fmt.Errorf("%s: pause repmgrd's failover: %w (nothing else was changed)", n, err)
+		}
+	}
+	return resume, nil
 }
 
 // SwitchoverResult is what a switchover measured.
@@ -149,6 +199,11 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 			defer l.release(context.WithoutCancel(ctx), h)
 		}
 	}
+	resume, err := pauseFailover(ctx, sw.pauseNodes(), hosts, say)
+	if err != nil {
+		return res, err
+	}
+	defer resume()
 	agent := shq(healthcheck.BinaryPath)
 	start := time.Now()
 	container := shq(sw.inv.Database.ContainerName)
@@ -205,6 +260,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	}
 	res.Outage = time.Since(start)
 	say(to, "holds the VIP %.1f s after writes were refused on %s", res.Outage.Seconds(), from)
+	resume()
 	rj := time.Now()
 	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
 		dbAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/testenv"
@@ -771,5 +772,33 @@ func TestStaleWitnessIsUnregistered(t *testing.T) {
 				t.Errorf("plan:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestPausedFailoverIsResumed: a node whose repmgrd's failover was left
+// paused (a killed switchover) is not "in sync": the plan resumes it and
+// status calls the cluster degraded, with or without the node's record.
+func TestPausedFailoverIsResumed(t *testing.T) {
+	inv := loadExample(t)
+	at := time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
+	for _, rec := range []*healthcheck.PauseRecord{nil, {At: at, Until: at.Add(5 * time.Minute), Why: "switchover"}} {
+		d, _ := DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
+		f := convergedFacts(t, d, "standby")
+		f.Database.FailoverPaused, f.Database.Pause = true, rec
+		plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
+		clusterChanges(plan)
+		want := "~ repmgrd failover: resume automatic failover: no record of the pause on the node"
+		if rec != nil {
+			want = "~ repmgrd failover: resume automatic failover: paused at 2026-11-25 05:00:00Z (switchover), its own resume due at 05:05:00Z"
+		}
+		if !strings.Contains(planText(plan), want) {
+			t.Errorf("plan lacks %q:\n%s", want, planText(plan))
+		}
+		ns := nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		cs := &ClusterStatus{Nodes: []NodeStatus{ns}}
+		judge(cs, StatusOptions{})
+		if cs.Verdict == VerdictHealthy || !strings.Contains(strings.Join(cs.Reasons, "\n"), "pg-1: repmgrd's automatic failover is paused") {
+			t.Errorf("verdict %s: %q", cs.Verdict, cs.Reasons)
+		}
 	}
 }

@@ -18,6 +18,7 @@
 //	haup-check set-password -role R -file F  set R's password inside the database from F (the primary)
 //	haup-check update-extensions   bring timescaledb and repmgr to the image's versions (the primary)
 //	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
+//	haup-check resume-failover     resume repmgrd's failover after a switchover's pause
 package main
 
 import (
@@ -50,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rejoin(args[1:], stdout, stderr)
 		case "fence-vip":
 			return fenceVIP(args[1:], stdout, stderr)
-		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow", "forget-witness":
+		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow", "forget-witness", "pause-failover", "resume-failover":
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
@@ -124,13 +125,21 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 //	follow CONNINFO      make this node's stopped database start as a standby of CONNINFO
 //	promote OLD_PRIMARY  promote this standby, record it in repmgr's metadata
 //	forget-witness NAME  remove a witness no longer in the inventory from repmgr's metadata (on the primary)
+//	pause-failover -for D -why W  pause repmgrd's failover here, its resume scheduled after D (a systemd timer)
+//	resume-failover [-wait D]     resume it, retrying while the database does not answer
 func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check "+step, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the step may take")
+	pauseFor := fs.Duration("for", 0, "pause-failover: when the resume runs by itself")
+	why := fs.String("why", "", "pause-failover: why, for haup status")
+	wait := fs.Duration("wait", 0, "resume-failover: how long to retry while the database does not answer")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *wait > *timeout {
+		*timeout = *wait
 	}
 	cfg, password, err := healthcheck.LoadConfig(*config)
 	if err != nil {
@@ -156,6 +165,10 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 		err = healthcheck.PrepareFollow(cfg, rest[0])
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
+	case step == "pause-failover" && len(rest) == 0 && *pauseFor > 0:
+		err = healthcheck.PauseFailover(ctx, cfg, password, "repmgr", *pauseFor, *why)
+	case step == "resume-failover" && len(rest) == 0:
+		err = healthcheck.ResumeFailover(ctx, cfg, password, "repmgr", *wait)
 	case step == "forget-witness" && len(rest) == 1:
 		err = healthcheck.ForgetWitness(ctx, cfg, password, "repmgr", rest[0])
 	default:

@@ -1,0 +1,133 @@
+package healthcheck
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A switchover stops the old primary before it promotes the target. With
+// repmgr's fast detection, repmgrd on the target would see its primary gone
+// and promote the target on its own, racing haup's promotion. So the
+// switchover pauses repmgrd's failover on the standbys first
+// (repmgr.repmgrd_pause, a function of the repmgr extension: any image with
+// repmgr 5 has it) and resumes it once the VIP is on the new primary.
+//
+// The pause outlives the process that set it: repmgr keeps it in shared
+// memory and in a file in the data directory, so it survives a restart of
+// the database. A haup killed mid-switchover must not leave failover paused
+// for good: before pausing, the node schedules its own resume with a
+// transient systemd timer (PauseUnit), and records the pause (PausePath) for
+// `haup status`. Status and diff also read the pause from the database
+// itself, so a pause that outlived its timer (the database was down when it
+// fired) is still seen, and apply resumes it.
+const (
+	PauseUnit = "haup-resume-failover"
+	PausePath = "/var/lib/haup/failover-pause.json"
+)
+
+// PauseRecord is a pause in force, as recorded by PauseFailover.
+type PauseRecord struct {
+	At    time.Time `json:"at"`
+	Until time.Time `json:"until"`
+	Why   string    `json:"why"`
+}
+
+func pausePath(cfg Config) string {
+	if cfg.PausePath != "" {
+		return cfg.PausePath
+	}
+	return PausePath
+}
+
+// ReadPause returns the recorded pause, or nil when none is recorded.
+func ReadPause(path string) (*PauseRecord, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r PauseRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &r, nil
+}
+
+// systemctl runs systemctl or systemd-run; a variable for the unit tests,
+// which run on hosts whose systemd is not theirs to change (the lab's nodes
+// run the real one).
+var systemctl = runSystemctl
+
+func runSystemctl(ctx context.Context, name string, args ...string) error {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// PauseFailover pauses repmgrd's automatic failover on this node for at most
+// d: the resume is scheduled before the pause is set, so that whatever
+// happens to the caller afterwards, failover resumes by itself.
+func PauseFailover(ctx context.Context, cfg Config, password, repmgrDB string, d time.Duration, why string) error {
+	if d < time.Second {
+		return errors.New("a pause must last at least 1s")
+	}
+	// A timer of an earlier pause is replaced.
+	_ = systemctl(ctx, "systemctl", "stop", PauseUnit+".timer", PauseUnit+".service")
+	_ = systemctl(ctx, "systemctl", "reset-failed", PauseUnit+".timer", PauseUnit+".service")
+	secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
+	if err := systemctl(ctx, "systemd-run", "--quiet", "--unit="+PauseUnit, "--on-active="+secs, "--timer-property=AccuracySec=1s",
+		"--description=haup: resume repmgrd's automatic failover after a switchover's pause",
+		BinaryPath, "resume-failover", "-wait", "10m"); err != nil {
+		return fmt.Errorf("schedule the resume (nothing paused): %w", err)
+	}
+	now := time.Now().UTC()
+	rec, _ := json.Marshal(PauseRecord{At: now, Until: now.Add(d), Why: why})
+	if err := writeAtomic(pausePath(cfg), append(rec, '\n'), 0o644); err != nil {
+		return err
+	}
+	if _, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(true)`); err != nil {
+		return fmt.Errorf("repmgr.repmgrd_pause(true): %w (its resume stays scheduled)", err)
+	}
+	return nil
+}
+
+// ResumeFailover lifts a pause: repmgrd fails over again. It retries for up
+// to wait while the database does not answer (the timer may fire while the
+// database restarts), then removes the record and the timer.
+func ResumeFailover(ctx context.Context, cfg Config, password, repmgrDB string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		_, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(false)`)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("repmgr.repmgrd_pause(false): %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if err := os.Remove(pausePath(cfg)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	// Stopping the timer from its own service is harmless: the service runs on.
+	_ = systemctl(ctx, "systemctl", "stop", PauseUnit+".timer")
+	return nil
+}
+
+// pausedQuery reads repmgr's pause flag on the local node.
+const pausedQuery = `SELECT coalesce(repmgr.repmgrd_is_paused(), false)::text`

@@ -1,0 +1,140 @@
+package healthcheck
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// repmgrPrimary is a primary with repmgr preloaded and its extension in
+// database repmgr, as on a node.
+func repmgrPrimary(t *testing.T) *server {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(pgBin), "lib", "repmgr.so")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("repmgr is not installed (postgresql-15-repmgr)")
+		}
+		t.Skip("repmgr is not installed (postgresql-15-repmgr)")
+	}
+	p := newPrimary(t, "shared_preload_libraries = 'repmgr'")
+	cfg := p.config()
+	for _, s := range []struct{ db, sql string }{{"postgres", "CREATE DATABASE repmgr"}, {"repmgr", "CREATE EXTENSION repmgr"}} {
+		if _, err := query(context.Background(), cfg, testPassword, s.db, s.sql); err != nil {
+			t.Fatalf("%s: %v", s.sql, err)
+		}
+	}
+	return p
+}
+
+func isPaused(t *testing.T, cfg Config) bool {
+	t.Helper()
+	rows, err := query(context.Background(), cfg, testPassword, "repmgr", pausedQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows[0][0] == "true"
+}
+
+// TestPauseFailover: the pause is set in repmgr only after its resume is
+// scheduled; status and the record show it; it survives a restart of the
+// database once repmgrd is back (why a timer must resume it); resume lifts it, removes the record
+// and stops the timer.
+func TestPauseFailover(t *testing.T) {
+	p := repmgrPrimary(t)
+	cfg := p.config()
+	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
+	var calls []string
+	pausedWhenScheduled := true
+	systemctl = func(ctx context.Context, name string, args ...string) error {
+		calls = append(calls, name+" "+strings.Join(args, " "))
+		if name == "systemd-run" {
+			pausedWhenScheduled = isPaused(t, cfg)
+		}
+		return nil
+	}
+	t.Cleanup(func() { systemctl = runSystemctl })
+	ctx := context.Background()
+	// What repmgrd does when it starts: it tells the extension its node.
+	registerNode := func() {
+		if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.set_local_node_id(7)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	registerNode()
+
+	if err := PauseFailover(ctx, cfg, testPassword, "repmgr", 90*time.Second, "switchover"); err != nil {
+		t.Fatal(err)
+	}
+	if pausedWhenScheduled {
+		t.Error("the pause was set before its resume was scheduled")
+	}
+	if !isPaused(t, cfg) {
+		t.Fatal("not paused")
+	}
+	run := strings.Join(calls, "\n")
+	if !strings.Contains(run, "systemd-run --quiet --unit="+PauseUnit+" --on-active=90 ") || !strings.Contains(run, BinaryPath+" resume-failover") {
+		t.Errorf("resume not scheduled as expected:\n%s", run)
+	}
+	st := Status(ctx, cfg, testPassword, "repmgr")
+	if !st.FailoverPaused || st.Pause == nil || st.Pause.Why != "switchover" || st.Pause.Until.Sub(st.Pause.At) != 90*time.Second {
+		t.Errorf("status: paused %v, record %+v, error %q", st.FailoverPaused, st.Pause, st.StatusError)
+	}
+
+	p.stop()
+	p.start()
+	registerNode()
+	if !isPaused(t, cfg) {
+		t.Error("the pause did not survive a restart of the database (repmgr keeps it in a file); the timer would not be needed")
+	}
+
+	calls = nil
+	if err := ResumeFailover(ctx, cfg, testPassword, "repmgr", 0); err != nil {
+		t.Fatal(err)
+	}
+	if isPaused(t, cfg) {
+		t.Error("still paused after resume")
+	}
+	if _, err := os.Stat(cfg.PausePath); !os.IsNotExist(err) {
+		t.Errorf("the pause record is left: %v", err)
+	}
+	if !strings.Contains(strings.Join(calls, "\n"), "systemctl stop "+PauseUnit+".timer") {
+		t.Errorf("the timer is not stopped: %q", calls)
+	}
+	if st := Status(ctx, cfg, testPassword, "repmgr"); st.FailoverPaused || st.Pause != nil {
+		t.Errorf("status after resume: paused %v, record %+v", st.FailoverPaused, st.Pause)
+	}
+}
+
+// TestResumeWaitsForTheDatabase: the timer's resume retries while the
+// database is down and succeeds once it is back; with no time left it fails
+// and keeps the record.
+func TestResumeWaitsForTheDatabase(t *testing.T) {
+	p := repmgrPrimary(t)
+	cfg := p.config()
+	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
+	systemctl = func(context.Context, string, ...string) error { return nil }
+	t.Cleanup(func() { systemctl = runSystemctl })
+	ctx := context.Background()
+	if err := PauseFailover(ctx, cfg, testPassword, "repmgr", time.Minute, "switchover"); err != nil {
+		t.Fatal(err)
+	}
+	p.stop()
+	if err := ResumeFailover(ctx, cfg, testPassword, "repmgr", 0); err == nil {
+		t.Fatal("resume succeeded with the database down")
+	}
+	if _, err := os.Stat(cfg.PausePath); err != nil {
+		t.Errorf("the record went with the resume failed: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ResumeFailover(ctx, cfg, testPassword, "repmgr", time.Minute) }()
+	time.Sleep(1500 * time.Millisecond)
+	p.start()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if isPaused(t, cfg) {
+		t.Error("still paused")
+	}
+}
