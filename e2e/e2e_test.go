@@ -60,6 +60,7 @@ func TestEndToEnd(t *testing.T) {
 		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},
 		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},
+		{"paused-failover", func(t *testing.T) { pausedFailover(t) }},
 		{"rolling-upgrade", func(t *testing.T) { rollingUpgrade(ctx, t, metrics) }},
 		{"password-rotation", func(t *testing.T) { passwordRotation(ctx, t) }},
 		{"repmgr-password-rotation", func(t *testing.T) { repmgrPasswordRotation(ctx, t) }},

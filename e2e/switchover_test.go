@@ -146,3 +146,44 @@ func switchoverRefusals(t *testing.T) {
 		t.Errorf("a refused switchover changed the roles")
 	}
 }
+
+// pausedFailover: a pause of repmgrd's failover left behind (a switchover
+// killed before it resumed) is seen by status and diff; while it lasts,
+// repmgrd on the standby promotes nothing when the primary stops; the
+// node's own timer lifts it; and apply lifts one whose timer is far off.
+func pausedFailover(t *testing.T) {
+	waitStatus(t, "healthy", 0, 60*time.Second)
+	primary, standby := primaryAndStandby(t)
+	const agent = "/usr/local/libexec/haup/haup-check"
+	isStandby := func() string {
+		return mustOnNode(t, standby, `docker exec pg psql -h /tmp -U postgres -tAc "SELECT pg_is_in_recovery()"`)
+	}
+	mustOnNode(t, standby, agent+" pause-failover -for 45s -why e2e")
+	reasons := waitStatus(t, "degraded", 2, 30*time.Second)
+	if !strings.Contains(reasons, standby+": repmgrd's automatic failover is paused (by e2e at") {
+		t.Errorf("degraded for another reason: %s", reasons)
+	}
+	if r := mustHaup(t, 2, "diff", labInventory); !strings.Contains(r.stdout, "~ repmgrd failover: resume automatic failover: paused at") {
+		t.Errorf("diff does not resume the pause:\n%s", r.stdout)
+	}
+	// Well past repmgrd's detection (about 4 s at the defaults).
+	mustOnNode(t, primary, "docker stop pg >/dev/null")
+	time.Sleep(10 * time.Second)
+	if r := isStandby(); r != "t" {
+		t.Errorf("%s was promoted while its failover was paused (in recovery: %q)", standby, r)
+	}
+	mustOnNode(t, primary, "docker start pg >/dev/null")
+	waitStatus(t, "healthy", 0, 90*time.Second)
+	if out, _ := onNode(t, standby, "systemctl is-active haup-resume-failover.timer"); strings.TrimSpace(out) == "active" {
+		t.Error("the resume timer is still active after it ran")
+	}
+
+	mustOnNode(t, standby, agent+" pause-failover -for 10m -why e2e")
+	waitStatus(t, "degraded", 2, 30*time.Second)
+	mustHaup(t, 0, "apply", labInventory)
+	mustHaup(t, 0, "diff", labInventory)
+	waitStatus(t, "healthy", 0, 30*time.Second)
+	if out, _ := onNode(t, standby, "systemctl is-active haup-resume-failover.timer"); strings.TrimSpace(out) == "active" {
+		t.Error("apply resumed failover but left its timer")
+	}
+}

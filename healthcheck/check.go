@@ -236,15 +236,19 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 
 	// Ask the peers at the same time as the local database, so the whole
 	// check costs one round trip of the slowest answer.
-	var wg sync.WaitGroup
+	var wg, peersWG sync.WaitGroup
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
 	r.Peers = make([]PeerReport, len(cfg.Peers))
 	for i, p := range cfg.Peers {
 		wg.Add(1)
+		peersWG.Add(1)
 		go func() {
 			defer wg.Done()
+			defer peersWG.Done()
 			t := time.Now()
 			pr := PeerReport{Name: p.Name, Role: RoleDown}
-			got, err := ask(ctx, cfg, password, p.Host, p.Port)
+			got, err := ask(pctx, cfg, password, p.Host, p.Port)
 			if err != nil {
 				pr.Error = err.Error()
 			} else {
@@ -292,6 +296,10 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 	r.Role, r.Timeline, r.LSN = local.role, local.timeline, local.lsn
 	r.syncNames, r.streaming = local.syncNames, local.streaming
 	if local.role != RolePrimary {
+		// The verdict is known, but a peer that answers at once is
+		// recorded (its timeline, see Precedence): the day this standby
+		// is promoted, it knows its old primary was on an older timeline.
+		waitPeers(&peersWG, olderPeerGrace)
 		cancel()
 		wg.Wait()
 		for i := range r.Peers {
@@ -304,6 +312,24 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 		}
 		r.Reason = "local database is a standby (in recovery)"
 		return r
+	}
+	if older := olderPeers(cfg, local.timeline); older != nil {
+		// Every peer was last seen on a timeline older than this
+		// primary's: none can be a newer primary (it would have had to
+		// follow this node first, which this node would have seen), so a
+		// peer that does not answer at once is not waited for. This is
+		// the promoted standby whose old primary is frozen or powered
+		// off: the VIP follows the promotion without waiting out the
+		// deadline.
+		if !waitPeers(&peersWG, olderPeerGrace) {
+			pcancel()
+			peersWG.Wait()
+			for i := range r.Peers {
+				if p := &r.Peers[i]; p.Role == RoleDown && !p.seen {
+					p.Error = fmt.Sprintf("no answer within %s (last seen on timeline %d, older than ours)", olderPeerGrace, older[p.Name])
+				}
+			}
+		}
 	}
 	wg.Wait()
 	for _, p := range r.Peers {
@@ -338,6 +364,48 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 	r.Pass = true
 	r.Reason = fmt.Sprintf("primary on timeline %d", local.timeline)
 	return r
+}
+
+// waitPeers waits for wg at most d and says whether it is done.
+func waitPeers(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// olderPeerGrace is how long a primary waits for peers last seen on an
+// older timeline: a peer that answers at all does so in a few ms.
+const olderPeerGrace = 150 * time.Millisecond
+
+// olderPeers returns the timelines last seen on the peers (see Precedence)
+// when every peer was last seen, on a timeline older than timeline; else
+// nil.
+func olderPeers(cfg Config, timeline int) map[string]int {
+	path := cfg.PeerSeenPath
+	if path == "" {
+		path = PeerSeenPath
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || len(cfg.Peers) == 0 {
+		return nil
+	}
+	seen := map[string]int{}
+	if json.Unmarshal(b, &seen) != nil {
+		return nil
+	}
+	for _, p := range cfg.Peers {
+		if tl := seen[p.Name]; tl <= 0 || tl >= timeline {
+			return nil
+		}
+	}
+	return seen
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -140,7 +140,8 @@ func (s *server) pid() int {
 }
 
 func (s *server) config(peers ...*server) Config {
-	c := Config{Node: "pg-test", Host: "127.0.0.1", Port: s.port, User: "postgres", Database: "postgres", DeadlineMillis: 800}
+	c := Config{Node: "pg-test", Host: "127.0.0.1", Port: s.port, User: "postgres", Database: "postgres", DeadlineMillis: 800,
+		PeerSeenPath: filepath.Join(s.dir, "peer-timelines.json")}
 	for i, p := range peers {
 		c.Peers = append(c.Peers, Peer{Name: fmt.Sprintf("peer-%d", i), Host: "127.0.0.1", Port: p.port})
 	}
@@ -309,5 +310,48 @@ func TestBinary(t *testing.T) {
 		if b, _ := os.ReadFile(state); !strings.Contains(string(b), tc.state) {
 			t.Errorf("state file %s lacks %s: %s", state, tc.state, b)
 		}
+	}
+}
+
+// TestPromotedPrimaryDoesNotWaitForAnOlderPeer: a promoted standby whose
+// peer was last seen on an older timeline passes without waiting out the
+// deadline for a peer that does not answer (a frozen or powered-off old
+// primary); a peer never seen, or last seen on this timeline, is waited for.
+func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
+	p := newPrimary(t, "")
+	s := newStandby(t, p)
+	p.stop()
+	if err := s.exec("127.0.0.1", "SELECT pg_promote(true, 30)"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.config()
+	cfg.Peers = []Peer{{Name: "pg-old", Host: "127.0.0.1", Port: silent(t)}}
+	for _, c := range []struct {
+		name   string
+		seen   string
+		waited bool
+	}{
+		{"last seen on an older timeline", `{"pg-old": 1}`, false},
+		{"never seen", `{}`, true},
+		{"last seen on this timeline", `{"pg-old": 2}`, true},
+		{"no record", "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			os.Remove(cfg.PeerSeenPath)
+			if c.seen != "" {
+				os.WriteFile(cfg.PeerSeenPath, []byte(c.seen), 0o644)
+			}
+			r := check(t, cfg, testPassword)
+			if !r.Pass || r.Timeline != 2 {
+				t.Fatalf("promoted standby: %+v", r)
+			}
+			waited := r.LatencyMS >= float64(cfg.DeadlineMillis)*0.9
+			if waited != c.waited {
+				t.Errorf("waited out the deadline: %v, want %v (%.0f ms; peer: %+v)", waited, c.waited, r.LatencyMS, r.Peers[0])
+			}
+			if !c.waited && !strings.Contains(r.Peers[0].Error, "no answer within 150ms (last seen on timeline 1") {
+				t.Errorf("peer: %+v", r.Peers[0])
+			}
+		})
 	}
 }

@@ -357,3 +357,49 @@ func TestWitness(t *testing.T) {
 		})
 	}
 }
+
+// TestRepmgrTimingBounds: 0 reconnect attempts is repmgr's "promote after
+// the first unanswered check", told from an absent setting (the default);
+// a connect_timeout of 1 is refused, since libpq would wait 2 s.
+func TestRepmgrTimingBounds(t *testing.T) {
+	t.Setenv("HAUP_TEST_REPMGR", "from-env")
+	b, err := os.ReadFile("testdata/good-three-nodes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, repmgr string
+		attempts     int
+		problem      string
+	}{
+		{"absent", "", DefaultReconnectAttempts, ""},
+		{"zero attempts", "{reconnect_attempts: 0}", 0, ""},
+		{"negative attempts", "{reconnect_attempts: -1}", 0, "database.repmgr.reconnect_attempts: must be 0..1000, got -1"},
+		{"connect_timeout 1", "{connect_timeout: 1}", 0, "database.repmgr.connect_timeout: must be 2..3600 seconds, got 1 (libpq waits at least 2 s"},
+		{"connect_timeout 2", "{connect_timeout: 2}", DefaultReconnectAttempts, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := string(b)
+			if c.repmgr != "" {
+				s = strings.Replace(s, "  repmgr_password:", "  repmgr: "+c.repmgr+"\n  repmgr_password:", 1)
+			}
+			dir := t.TempDir()
+			p := filepath.Join(dir, "inv.yaml")
+			os.WriteFile(p, []byte(s), 0o600)
+			os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
+			inv, err := Load(p)
+			if c.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), c.problem) {
+					t.Fatalf("err = %v, want %q", err, c.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := inv.Database.Repmgr.ReconnectAttempts; got != c.attempts {
+				t.Errorf("reconnect_attempts %d, want %d", got, c.attempts)
+			}
+		})
+	}
+}

@@ -440,10 +440,17 @@ func (v *validator) validate() {
 		v.add("database.repmgr_password", "contains ':' or '\\', which the image's .pgpass file cannot hold")
 	}
 	r := db.Repmgr
-	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 1, 1000, "")
+	// 0 attempts: repmgr promotes after the first unanswered check.
+	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 0, 1000, "")
 	v.intRange("database.repmgr.reconnect_interval", r.ReconnectInterval, 1, 3600, " seconds")
 	v.intRange("database.repmgr.monitor_interval", r.MonitorInterval, 1, 3600, " seconds")
-	v.intRange("database.repmgr.connect_timeout", r.ConnectTimeout, 1, 3600, " seconds")
+	// libpq takes a connect_timeout of 1 for 2: refused rather than
+	// silently doubled.
+	if r.ConnectTimeout == 1 {
+		v.add("database.repmgr.connect_timeout", "must be 2..3600 seconds, got 1 (libpq waits at least 2 s: it would use 2)")
+	} else {
+		v.intRange("database.repmgr.connect_timeout", r.ConnectTimeout, 2, 3600, " seconds")
+	}
 	keys := make([]string, 0, len(db.Environment))
 	for key := range db.Environment {
 		keys = append(keys, key)
