@@ -8,20 +8,20 @@ const (
 	// VRRP version 3 with adverts every 0.1 s: a promoted standby whose
 	// check passes takes the VIP after about 0.35 s of silence from a master
 	// (3 adverts plus the skew).
-	DefaultVRRPVersion       = 3
-	DefaultAdvertInt         = Hundredths(10)
-	DefaultAdvertIntV2       = Hundredths(100)
-	DefaultCheckInterval     = 1
-	DefaultCheckTimeout      = 1
-	DefaultCheckFall         = 2
-	DefaultCheckRise         = 1
-	DefaultSSHUser           = "root"
-	DefaultSSHPort           = 22
-	DefaultKnownHosts        = "~/.ssh/known_hosts"
-	DefaultDBPort            = 5432
-	DefaultContainerName     = "pg"
-	DefaultDataDir           = "/var/lib/haup/postgresql"
-	DefaultPriority          = 100
+	DefaultVRRPVersion   = 3
+	DefaultAdvertInt     = Hundredths(10)
+	DefaultAdvertIntV2   = Hundredths(100)
+	DefaultCheckInterval = 1
+	DefaultCheckTimeout  = 1
+	DefaultCheckFall     = 2
+	DefaultCheckRise     = 1
+	DefaultSSHUser       = "root"
+	DefaultSSHPort       = 22
+	DefaultKnownHosts    = "~/.ssh/known_hosts"
+	DefaultDBPort        = 5432
+	DefaultContainerName = "pg"
+	DefaultDataDir       = "/var/lib/haup/postgresql"
+	DefaultPriority      = 100
 	// repmgrd checks its primary every second; a check unanswered for
 	// connect_timeout (2 s, libpq's minimum) is tried once more, and then
 	// the standby is promoted. A switchover pauses this (PauseFailover).
