@@ -41,7 +41,7 @@ var Faults = []Fault{
 	{Name: "stop", Does: "stop the database container on %[1]s (docker stop %[2]s: a clean shutdown)", Undoes: "start it again (docker start %[2]s)", Failover: true},
 	{Name: "freeze", Does: "freeze PostgreSQL on %[1]s (SIGSTOP to every postgres process of %[2]s)", Undoes: "thaw PostgreSQL on %[1]s (SIGCONT)", Failover: true, Hold: 30 * time.Second},
 	{Name: "keepalived", Does: "stop keepalived on %[1]s (systemctl stop keepalived)", Undoes: "start keepalived on %[1]s again", Hold: 10 * time.Second},
-	{Name: "poweroff", Does: "power %[1]s off (the lab kills the machine and takes its link down)", Undoes: "power %[1]s on again", Lab: true, Failover: true},
+	{Name: "poweroff", Does: "power %[1]s off (the lab takes its link down, then kills the machine)", Undoes: "power %[1]s on again", Lab: true, Failover: true},
 	{Name: "partition", Does: "cut %[1]s off from every other node (the lab drops all traffic, VRRP too, both ways)", Undoes: "restore %[1]s's network", Lab: true, Failover: true, Hold: 60 * time.Second},
 }
 
@@ -292,6 +292,7 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	// The fault.
 	say("%s", fmt.Sprintf(p.Fault.Does, p.Target, container))
 	injected := time.Now()
+	injectedMon := mon.Since()
 	undo, err := inject(ctx, env, p)
 	if err != nil {
 		if undo != nil {
@@ -302,6 +303,13 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	zeroWall := time.Now()
 	zero := mon.Since()
 	res.InjectS = round2(zeroWall.Sub(injected).Seconds())
+	if p.Fault.Lab {
+		// The lab's faults act from their first step (the link goes
+		// down, the route is cut), run here rather than over SSH: time
+		// counts from then, not from when the lab has finished (a
+		// powered-off machine takes a second or two to be reaped).
+		zeroWall, zero = injected, injectedMon
+	}
 	res.CommitMS = round2(float64(w.CommitLatency(injected).Microseconds()) / 1000)
 	undone := false
 	doUndo := func() {
@@ -334,7 +342,7 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	}
 	vipAt, promAt := time.Duration(-1), time.Duration(-1)
 	recovered := func() bool {
-		_, ok := w.FirstAckStartedAfter(zeroWall)
+		_, ok := w.FirstAckAfterOutage(zeroWall)
 		return vipAt >= 0 && ok
 	}
 	// Hold the fault: until its time is up, or (no time given) until the
@@ -428,7 +436,7 @@ wait:
 			res.PromotedToVIPS = round2((vipAt - promAt).Seconds())
 		}
 	}
-	if t, ok := w.FirstAckStartedAfter(zeroWall); ok {
+	if t, ok := w.FirstAckAfterOutage(zeroWall); ok {
 		res.WriteS = round2(t.Sub(zeroWall).Seconds())
 	}
 	dv, dw, looks := mon.Totals()

@@ -170,6 +170,38 @@ func (w *Writer) FirstAckStartedAfter(t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// FirstAckAfterOutage is FirstAckStartedAfter for an outage that may begin
+// a moment after t: the first acknowledgement of an attempt started after
+// the first attempt, started at or after t, that was not acknowledged.
+// With no such attempt it is FirstAckStartedAfter(t).
+func (w *Writer) FirstAckAfterOutage(t time.Time) (time.Time, bool) {
+	w.mu.Lock()
+	acked := make(map[int64]bool, len(w.acked))
+	for _, id := range w.acked {
+		acked[id] = true
+	}
+	var failed int64
+	for id := int64(1); ; id++ {
+		start, ok := w.startOf[id]
+		if !ok {
+			break
+		}
+		if !start.Before(t) && !acked[id] {
+			failed = id
+			break
+		}
+	}
+	var after time.Time
+	if failed > 0 {
+		after = w.startOf[failed]
+	}
+	w.mu.Unlock()
+	if failed == 0 {
+		return w.FirstAckStartedAfter(t)
+	}
+	return w.FirstAckStartedAfter(after.Add(time.Nanosecond))
+}
+
 // CommitLatency is the median time an acknowledged write took among those
 // acknowledged before t (the cluster's steady state before a fault).
 func (w *Writer) CommitLatency(t time.Time) time.Duration {

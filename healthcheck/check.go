@@ -54,11 +54,22 @@ type Report struct {
 	// Isolated is set when this primary sees neither a peer nor the
 	// witness on the network (see ManageIsolation).
 	Isolated bool `json:"isolated,omitempty"`
+	// Known is the local database's role when it last answered (carried
+	// over from check to check while it does not: see FrozenStale).
+	Known *Known `json:"known,omitempty"`
 
 	// What the local database said about synchronous replication, for
 	// ManageSync without another connection.
 	syncNames string
 	streaming int
+}
+
+// Known is what the local database last said about itself.
+type Known struct {
+	Role     string    `json:"role"`
+	Timeline int       `json:"timeline,omitempty"`
+	LSN      string    `json:"lsn,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Stale names the newer primary that superseded this node's.
@@ -382,7 +393,7 @@ func waitPeers(wg *sync.WaitGroup, d time.Duration) bool {
 
 // olderPeerGrace is how long a primary waits for peers last seen on an
 // older timeline: a peer that answers at all does so in a few ms.
-const olderPeerGrace = 150 * time.Millisecond
+const olderPeerGrace = 50 * time.Millisecond
 
 // olderPeers returns the timelines last seen on the peers (see Precedence)
 // when every peer was last seen, on a timeline older than timeline; else

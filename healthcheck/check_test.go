@@ -349,7 +349,7 @@ func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
 			if waited != c.waited {
 				t.Errorf("waited out the deadline: %v, want %v (%.0f ms; peer: %+v)", waited, c.waited, r.LatencyMS, r.Peers[0])
 			}
-			if !c.waited && !strings.Contains(r.Peers[0].Error, "no answer within 150ms (last seen on timeline 1") {
+			if !c.waited && !strings.Contains(r.Peers[0].Error, "no answer within 50ms (last seen on timeline 1") {
 				t.Errorf("peer: %+v", r.Peers[0])
 			}
 		})

@@ -47,8 +47,9 @@ type Config struct {
 	// ManageIsolation). IsolationPath overrides IsolationPath (tests).
 	Witness       *Peer  `json:"witness,omitempty"`
 	IsolationPath string `json:"isolation_path,omitempty"`
-	// PausePath overrides PausePath (tests).
-	PausePath string `json:"pause_path,omitempty"`
+	// PausePath overrides PausePath, PortFencePath PortFencePath (tests).
+	PausePath     string `json:"pause_path,omitempty"`
+	PortFencePath string `json:"port_fence_path,omitempty"`
 }
 
 // Peer is another node's database.

@@ -20,7 +20,8 @@ type WatchSample struct {
 	VIP bool `json:"vip"`
 	// DB is "writable" (a primary taking writes), "blocked" (a primary in
 	// zero-loss mode with no synchronous standby: commits wait), "read-only"
-	// (a primary refusing writes: fenced or demoted), "standby", or
+	// (a primary refusing writes: fenced or demoted), "cut-off" (a stale
+	// primary whose port haup closed: no client reaches it), "standby", or
 	// "unknown" (no answer within the sample's bound: down, frozen or
 	// refusing connections).
 	DB       string `json:"db"`
@@ -35,6 +36,8 @@ const (
 	DBReadOnly = "read-only"
 	DBStandby  = "standby"
 	DBUnknown  = "unknown"
+	// DBCutOff: a stale primary whose port haup closed (see ClosePort).
+	DBCutOff = "cut-off"
 )
 
 // Watch writes one JSON WatchSample per interval to out until ctx ends or
@@ -85,6 +88,11 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 					s.DB = DBBlocked
 				default:
 					s.DB = DBWritable
+				}
+				if s.DB != DBStandby && PortClosed(cfg) != nil {
+					// Its port is closed to everything but loopback: no
+					// client can reach it (see ClosePort).
+					s.DB = DBCutOff
 				}
 				fmt.Sscan(string(row[1]), &s.Timeline)
 			}

@@ -25,7 +25,7 @@ const (
 	// repmgrd checks its primary every second; a check unanswered for
 	// connect_timeout (2 s, libpq's minimum) is tried once more, and then
 	// the standby is promoted. A switchover pauses this (PauseFailover).
-	DefaultReconnectAttempts = 1
+	DefaultReconnectAttempts = 0
 	DefaultReconnectInterval = 1
 	DefaultMonitorInterval   = 1
 	DefaultConnectTimeout    = 2

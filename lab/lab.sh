@@ -392,11 +392,13 @@ need_node() { [ -d "$(node_root "$1")" ] || die "no node $1 (see haup lab status
 cmd_power_off() {
   need_node "$1"
   node_leader "$1" >/dev/null || die "$1 is not running"
-  node_kill "$1"
-  # The namespace outlives the node: take its addresses (the VIP too, if it
-  # held it) and its link down, as a dead server's NIC would be.
-  ip -n "$(node_ns "$1")" addr flush dev eth0
+  # The link goes first, as when a server loses power: not one packet
+  # more, so no connection reset from its dying processes tells the others
+  # it is gone. The namespace outlives the node: its addresses (the VIP
+  # too, if it held it) go as well.
   ip -n "$(node_ns "$1")" link set eth0 down
+  node_kill "$1"
+  ip -n "$(node_ns "$1")" addr flush dev eth0
   log "$1 powered off"
 }
 

@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -338,6 +339,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 	// so `haup status` shows what keepalived last saw, not a run by haup or
 	// a person.
 	keepalived := !*asJSON && !*verbose
+	var prev *healthcheck.Report
+	if keepalived {
+		prev = healthcheck.ReadState(cfg.StatePath)
+		healthcheck.CarryKnown(&r, prev)
+	}
 	if fence, err := healthcheck.ReadFence(cfg.FencePath); fence != nil || err != nil {
 		if err != nil {
 			// A fence record that cannot be read still fences: fail closed.
@@ -368,6 +374,36 @@ func check(args []string, stdout, stderr io.Writer) int {
 			r.Reason += "; fenced: writes refused, rejoin started"
 		}
 		r.Fenced = true
+	}
+	// A stale primary whose database does not answer (frozen, hung) is
+	// fenced from outside: its port closed, its rejoin started. The port
+	// opens again once its database answers as a standby (or no fencing is
+	// in force).
+	if keepalived {
+		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if st := healthcheck.FrozenStale(r, prev); st != nil {
+			r.Stale, r.Fenced = st, true
+			if err := healthcheck.FenceFrozen(fctx, cfg, prev, *st); err != nil {
+				r.Reason += "; fencing: " + err.Error()
+			} else {
+				r.Reason += "; fenced from outside: its port closed, rejoin started"
+			}
+		} else if pf := healthcheck.PortClosed(cfg); pf != nil {
+			fence, _ := healthcheck.ReadFence(cfg.FencePath)
+			if r.Role == healthcheck.RoleStandby || fence == nil {
+				if err := healthcheck.OpenPort(fctx, cfg); err != nil {
+					r.Reason += "; opening port: " + err.Error()
+				}
+			} else {
+				// Still fenced: the rules stay (put back if they went).
+				if err := healthcheck.ClosePort(fctx, cfg, pf.Reason); err != nil {
+					r.Reason += "; port fence: " + err.Error()
+				}
+				r.Pass = false
+				r.Reason += "; port " + strconv.Itoa(cfg.Port) + " closed since " + pf.At.Format(time.RFC3339) + " (" + pf.Reason + ")"
+			}
+		}
+		cancel()
 	}
 	// Zero-loss mode is the passing primary's business, at every run.
 	if keepalived && r.Pass {

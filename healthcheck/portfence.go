@@ -1,0 +1,232 @@
+package healthcheck
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The port fence: a primary whose database does not answer (frozen, hung)
+// while a peer answers as a primary on a newer timeline is stale, and its
+// database cannot be told to refuse writes. When it thaws it would take the
+// writes its clients sent meanwhile, and acknowledge them, until the check
+// fenced it by SQL. So the check closes the database's port to everything
+// but loopback, in both directions (new connections are reset, replies on
+// open ones dropped: no acknowledgement leaves the node), records the fence
+// and starts the rejoin, which stops the database and brings it back as a
+// standby. The port opens again when the database answers as a standby, or
+// when no fencing is in force any more.
+
+// PortFencePath marks the port as closed by haup (in /run: the rules go
+// with a reboot, and so does the mark).
+const PortFencePath = "/run/haup/port-closed.json"
+
+// PortFence is the record of a closed port.
+type PortFence struct {
+	At     time.Time `json:"at"`
+	Port   int       `json:"port"`
+	Reason string    `json:"reason"`
+}
+
+func portFencePath(cfg Config) string {
+	if cfg.PortFencePath != "" {
+		return cfg.PortFencePath
+	}
+	return PortFencePath
+}
+
+// PortClosed returns the port fence in force, or nil.
+func PortClosed(cfg Config) *PortFence {
+	b, err := os.ReadFile(portFencePath(cfg))
+	if err != nil {
+		return nil
+	}
+	var pf PortFence
+	if json.Unmarshal(b, &pf) != nil {
+		// Unreadable: closed all the same (fail closed).
+		return &PortFence{Port: cfg.Port, Reason: "record unreadable"}
+	}
+	return &pf
+}
+
+// firewall runs iptables or ip6tables; a variable for the unit tests, which
+// must not change the test host's firewall (the lab's nodes run the real
+// one).
+var firewall = runFirewall
+
+func runFirewall(ctx context.Context, cmd string, args ...string) error {
+	if _, err := exec.LookPath(cmd); err != nil {
+		if cmd == "ip6tables" {
+			return nil // no IPv6 firewall: nothing to close there
+		}
+		return err
+	}
+	out, err := exec.CommandContext(ctx, cmd, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", cmd, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// portRules are the two rules of a closed port, as iptables arguments
+// after the chain operation.
+func portRules(port int) [][]string {
+	p := strconv.Itoa(port)
+	tag := []string{"-m", "comment", "--comment", "haup: stale primary, port " + p + " closed"}
+	return [][]string{
+		append([]string{"INPUT", "!", "-i", "lo", "-p", "tcp", "--dport", p}, append(tag, "-j", "REJECT", "--reject-with", "tcp-reset")...),
+		append([]string{"OUTPUT", "!", "-o", "lo", "-p", "tcp", "--sport", p}, append(tag, "-j", "DROP")...),
+	}
+}
+
+// ClosePort records the fence, then inserts the rules (IPv4 and IPv6 at
+// once). The record comes first: a check killed half-way still counts the
+// port as closed, and the next one completes it.
+func ClosePort(ctx context.Context, cfg Config, reason string) error {
+	b, _ := json.Marshal(PortFence{At: time.Now().UTC(), Port: cfg.Port, Reason: reason})
+	if err := writeAtomic(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return eachFirewall(ctx, func(fw string) error {
+		for _, r := range portRules(cfg.Port) {
+			// -C first: a rule is inserted once, whatever the retries.
+			if firewall(ctx, fw, append([]string{"-w", "-C"}, r...)...) == nil {
+				continue
+			}
+			if err := firewall(ctx, fw, append([]string{"-w", "-I"}, r...)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// OpenPort removes the rules, then the record.
+func OpenPort(ctx context.Context, cfg Config) error {
+	pf := PortClosed(cfg)
+	port := cfg.Port
+	if pf != nil && pf.Port > 0 {
+		port = pf.Port
+	}
+	err := eachFirewall(ctx, func(fw string) error {
+		for _, r := range portRules(port) {
+			for i := 0; i < 8 && firewall(ctx, fw, append([]string{"-w", "-C"}, r...)...) == nil; i++ {
+				if err := firewall(ctx, fw, append([]string{"-w", "-D"}, r...)...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(portFencePath(cfg)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+func eachFirewall(ctx context.Context, f func(fw string) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, fw := range []string{"iptables", "ip6tables"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(fw)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// FrozenStale tells whether r, a check whose local database did not
+// answer in time, finds this node a stale primary: the previous check saw
+// it primary on a timeline, and a peer answers now as a primary on a newer
+// one. A database that refuses connections is down, not frozen: nobody can
+// write to it, and the ordinary path fences it when it is back.
+func FrozenStale(r Report, prev *Report) *Stale {
+	k := prev.known()
+	if r.Role != RoleDown || !strings.Contains(r.Reason, "timed out") || k == nil || k.Role != RolePrimary || k.Timeline <= 0 {
+		return nil
+	}
+	for _, p := range r.Peers {
+		if p.Error == "" && p.Role == RolePrimary && p.Timeline > k.Timeline {
+			return &Stale{Peer: p.Name, Timeline: p.Timeline}
+		}
+	}
+	return nil
+}
+
+// known is what the local database last said, as of report r (nil: never).
+func (r *Report) known() *Known {
+	switch {
+	case r == nil:
+		return nil
+	case r.Role != RoleDown:
+		return &Known{Role: r.Role, Timeline: r.Timeline, LSN: r.LSN, At: r.At}
+	}
+	return r.Known
+}
+
+// CarryKnown records in r what the local database last said: its own
+// answer, or, when it did not answer, what the previous check knew.
+func CarryKnown(r *Report, prev *Report) {
+	if r.Role != RoleDown {
+		r.Known = r.known()
+		return
+	}
+	r.Known = prev.known()
+}
+
+// FenceFrozen fences a stale primary whose database does not answer: the
+// fencing is recorded, the port closed and the rejoin started (it stops
+// the database, keeps its data aside and brings it back as a standby).
+func FenceFrozen(ctx context.Context, cfg Config, prev *Report, st Stale) error {
+	if cfg.FencePath == "" {
+		return errors.New("no fence_path in the configuration")
+	}
+	k := prev.known()
+	if k == nil {
+		return errors.New("no record of the local database's role")
+	}
+	reason := fmt.Sprintf("stale primary on timeline %d, its database not answering, while %s is primary on timeline %d", k.Timeline, st.Peer, st.Timeline)
+	if rec, err := ReadFence(cfg.FencePath); err != nil {
+		return err
+	} else if rec == nil {
+		rec = &FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: reason, Timeline: k.Timeline, LSN: k.LSN,
+			Peer: st.Peer, PeerTimeline: st.Timeline, State: "fenced"}
+		if err := writeFence(cfg.FencePath, rec); err != nil {
+			return fmt.Errorf("record fence: %w", err)
+		}
+	}
+	var errs []error
+	if err := ClosePort(ctx, cfg, reason); err != nil {
+		errs = append(errs, fmt.Errorf("close port %d: %w", cfg.Port, err))
+	}
+	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", RejoinUnit).CombinedOutput(); err != nil {
+		errs = append(errs, fmt.Errorf("start %s: %v: %s", RejoinUnit, err, strings.TrimSpace(string(out))))
+	}
+	return errors.Join(errs...)
+}
+
+// ReadState reads a check's report written by WriteState, or nil.
+func ReadState(path string) *Report {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var r Report
+	if json.Unmarshal(b, &r) != nil {
+		return nil
+	}
+	return &r
+}
