@@ -218,7 +218,7 @@ func drift(t *testing.T) {
 	if primary == "pg-1" {
 		standby = "pg-0"
 	}
-	mustOnNode(t, standby, `sed -i 's/^    advert_int 0.2$/    advert_int 2/' /etc/keepalived/keepalived.conf && systemctl stop keepalived`)
+	mustOnNode(t, standby, `sed -i 's/^    advert_int 0.1$/    advert_int 2/' /etc/keepalived/keepalived.conf && systemctl stop keepalived`)
 	inv := withCheckInterval(t, 3)
 
 	s := sampleVIP()
