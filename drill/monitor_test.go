@@ -154,3 +154,22 @@ func TestFaultTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstAckAfterOutage: the first write after an outage that began a
+// moment after t (attempts started after t still acknowledged first); with
+// no failed attempt, the first acknowledgement after t, and never the
+// attempt cut short when the writer stopped.
+func TestFirstAckAfterOutage(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	w := &Writer{startOf: map[int64]time.Time{1: at(-50), 2: at(10), 3: at(60), 4: at(1100), 5: at(2200), 6: at(2300)}}
+	w.acked, w.ackedAt = []int64{1, 2, 5}, []time.Time{at(-48), at(12), at(2202)}
+	w.failed = []int64{3, 4}
+	if got, ok := w.FirstAckAfterOutage(t0); !ok || !got.Equal(at(2202)) {
+		t.Errorf("after the outage: %v %v, want +2202ms", got.Sub(t0), ok)
+	}
+	w.failed = nil // 6 was in flight when the writer stopped: not a failure
+	if got, ok := w.FirstAckAfterOutage(t0); !ok || !got.Equal(at(12)) {
+		t.Errorf("no outage: %v %v, want +12ms", got.Sub(t0), ok)
+	}
+}

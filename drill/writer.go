@@ -30,7 +30,10 @@ type Writer struct {
 	startOf  map[int64]time.Time
 	attempts int
 	failures int
-	lastErr  string
+	// failed are the attempts that failed while the writer ran (not the
+	// one cut short when it stopped).
+	failed  []int64
+	lastErr string
 }
 
 func (w *Writer) config(ctx context.Context) (*pgx.ConnConfig, error) {
@@ -142,6 +145,9 @@ func (w *Writer) Run(ctx context.Context) {
 			w.latency = append(w.latency, now.Sub(start))
 		} else {
 			w.failures++
+			if ctx.Err() == nil {
+				w.failed = append(w.failed, id)
+			}
 			w.lastErr = err.Error()
 			pause = 2 * w.Every
 		}
@@ -172,21 +178,13 @@ func (w *Writer) FirstAckStartedAfter(t time.Time) (time.Time, bool) {
 
 // FirstAckAfterOutage is FirstAckStartedAfter for an outage that may begin
 // a moment after t: the first acknowledgement of an attempt started after
-// the first attempt, started at or after t, that was not acknowledged.
+// the first attempt, started at or after t, that failed.
 // With no such attempt it is FirstAckStartedAfter(t).
 func (w *Writer) FirstAckAfterOutage(t time.Time) (time.Time, bool) {
 	w.mu.Lock()
-	acked := make(map[int64]bool, len(w.acked))
-	for _, id := range w.acked {
-		acked[id] = true
-	}
 	var failed int64
-	for id := int64(1); ; id++ {
-		start, ok := w.startOf[id]
-		if !ok {
-			break
-		}
-		if !start.Before(t) && !acked[id] {
+	for _, id := range w.failed {
+		if !w.startOf[id].Before(t) {
 			failed = id
 			break
 		}

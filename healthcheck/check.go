@@ -396,8 +396,8 @@ func waitPeers(wg *sync.WaitGroup, d time.Duration) bool {
 const olderPeerGrace = 50 * time.Millisecond
 
 // olderPeers returns the timelines last seen on the peers (see Precedence)
-// when every peer was last seen, on a timeline older than timeline; else
-// nil.
+// when every peer was last seen on a timeline older than timeline and went
+// unanswered at the last check; else nil.
 func olderPeers(cfg Config, timeline int) map[string]int {
 	path := cfg.PeerSeenPath
 	if path == "" {
@@ -412,7 +412,10 @@ func olderPeers(cfg Config, timeline int) map[string]int {
 		return nil
 	}
 	for _, p := range cfg.Peers {
-		if tl := seen[p.Name]; tl <= 0 || tl >= timeline {
+		// Only a peer that did not answer the last check either: one that
+		// answered then is waited for, so a slow answer from a newer
+		// primary is never cut short.
+		if tl := seen[p.Name]; tl <= 0 || tl >= timeline || seen[silentKey(p.Name)] != 1 {
 			return nil
 		}
 	}

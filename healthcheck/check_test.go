@@ -331,9 +331,10 @@ func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
 		seen   string
 		waited bool
 	}{
-		{"last seen on an older timeline", `{"pg-old": 1}`, false},
+		{"last seen on an older timeline, silent since", `{"pg-old": 1, " silent pg-old": 1}`, false},
+		{"last seen on an older timeline, answered at the last check", `{"pg-old": 1}`, true},
 		{"never seen", `{}`, true},
-		{"last seen on this timeline", `{"pg-old": 2}`, true},
+		{"last seen on this timeline", `{"pg-old": 2, " silent pg-old": 1}`, true},
 		{"no record", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -69,10 +69,30 @@ func runFirewall(ctx context.Context, cmd string, args ...string) error {
 		return err
 	}
 	out, err := exec.CommandContext(ctx, cmd, args...).CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 && len(args) > 1 && args[1] == "-C" {
+		return errRuleAbsent
+	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %v: %s", cmd, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// errRuleAbsent is iptables -C's answer for a rule that is not there (exit
+// status 1); any other failure (the lock not had, a module missing) is an
+// error, never taken for "absent".
+var errRuleAbsent = errors.New("no such rule")
+
+func ruleExists(ctx context.Context, fw string, rule []string) (bool, error) {
+	err := firewall(ctx, fw, append([]string{"-w", "-C"}, rule...)...)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, errRuleAbsent):
+		return false, nil
+	}
+	return false, err
 }
 
 // portRules are the two rules of a closed port, as iptables arguments
@@ -90,14 +110,21 @@ func portRules(port int) [][]string {
 // once). The record comes first: a check killed half-way still counts the
 // port as closed, and the next one completes it.
 func ClosePort(ctx context.Context, cfg Config, reason string) error {
-	b, _ := json.Marshal(PortFence{At: time.Now().UTC(), Port: cfg.Port, Reason: reason})
+	at := time.Now().UTC()
+	if pf := PortClosed(cfg); pf != nil && !pf.At.IsZero() {
+		at = pf.At
+	}
+	b, _ := json.Marshal(PortFence{At: at, Port: cfg.Port, Reason: reason})
 	if err := writeAtomic(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	return eachFirewall(ctx, func(fw string) error {
 		for _, r := range portRules(cfg.Port) {
 			// -C first: a rule is inserted once, whatever the retries.
-			if firewall(ctx, fw, append([]string{"-w", "-C"}, r...)...) == nil {
+			if ok, err := ruleExists(ctx, fw, r); err != nil || ok {
+				if err != nil {
+					return err
+				}
 				continue
 			}
 			if err := firewall(ctx, fw, append([]string{"-w", "-I"}, r...)...); err != nil {
@@ -117,7 +144,15 @@ func OpenPort(ctx context.Context, cfg Config) error {
 	}
 	err := eachFirewall(ctx, func(fw string) error {
 		for _, r := range portRules(port) {
-			for i := 0; i < 8 && firewall(ctx, fw, append([]string{"-w", "-C"}, r...)...) == nil; i++ {
+			// Every copy goes; the record goes only once none is left.
+			for {
+				ok, err := ruleExists(ctx, fw, r)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					break
+				}
 				if err := firewall(ctx, fw, append([]string{"-w", "-D"}, r...)...); err != nil {
 					return err
 				}
@@ -208,12 +243,21 @@ func FenceFrozen(ctx context.Context, cfg Config, prev *Report, st Stale) error 
 			return fmt.Errorf("record fence: %w", err)
 		}
 	}
-	var errs []error
-	if err := ClosePort(ctx, cfg, reason); err != nil {
-		errs = append(errs, fmt.Errorf("close port %d: %w", cfg.Port, err))
+	// The port fence is recorded first (the next check completes it if
+	// this one is cut short), the rejoin started next (it must not wait on
+	// the firewall), then the rules.
+	b, _ := json.Marshal(PortFence{At: time.Now().UTC(), Port: cfg.Port, Reason: reason})
+	if PortClosed(cfg) == nil {
+		if err := writeAtomic(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
+			return err
+		}
 	}
+	var errs []error
 	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", RejoinUnit).CombinedOutput(); err != nil {
 		errs = append(errs, fmt.Errorf("start %s: %v: %s", RejoinUnit, err, strings.TrimSpace(string(out))))
+	}
+	if err := ClosePort(ctx, cfg, reason); err != nil {
+		errs = append(errs, fmt.Errorf("close port %d: %w", cfg.Port, err))
 	}
 	return errors.Join(errs...)
 }

@@ -2,7 +2,7 @@ package healthcheck
 
 import (
 	"context"
-	"os"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,7 +52,7 @@ func TestClosePortIsIdempotent(t *testing.T) {
 		switch op {
 		case "-C":
 			if !rules[rule] {
-				return os.ErrNotExist
+				return errRuleAbsent
 			}
 		case "-I":
 			rules[rule] = true
@@ -105,5 +105,27 @@ func TestCarryKnown(t *testing.T) {
 	CarryKnown(&none, nil)
 	if none.Known != nil {
 		t.Errorf("nothing known: %+v", none.Known)
+	}
+}
+
+// TestPortFenceFailsClosed: a firewall that cannot say whether a rule is
+// there (its lock not had, a module missing) leaves the port closed and
+// its record in place.
+func TestPortFenceFailsClosed(t *testing.T) {
+	firewall = func(context.Context, string, ...string) error { return nil }
+	defer func() { firewall = runFirewall }()
+	cfg := Config{Port: 5432, PortFencePath: filepath.Join(t.TempDir(), "port-closed.json")}
+	ctx := context.Background()
+	if err := ClosePort(ctx, cfg, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	firewall = func(_ context.Context, cmd string, args ...string) error {
+		return errors.New("another app is currently holding the xtables lock")
+	}
+	if err := OpenPort(ctx, cfg); err == nil {
+		t.Error("opened with the firewall failing")
+	}
+	if PortClosed(cfg) == nil {
+		t.Error("the record went while the rules may still be there")
 	}
 }

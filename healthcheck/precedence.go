@@ -42,8 +42,17 @@ const (
 func Precedence(r Report, seen map[string]int) (int, bool) {
 	changed := false
 	for _, p := range r.Peers {
-		if p.Error == "" && p.Timeline > 0 && (p.Role == RolePrimary || p.Role == RoleStandby) && seen[p.Name] != p.Timeline {
+		answered := p.Error == "" && p.Timeline > 0 && (p.Role == RolePrimary || p.Role == RoleStandby)
+		if answered && seen[p.Name] != p.Timeline {
 			seen[p.Name] = p.Timeline
+			changed = true
+		}
+		// Whether the peer went unanswered at this check (see olderPeers).
+		if _, was := seen[silentKey(p.Name)]; answered && was {
+			delete(seen, silentKey(p.Name))
+			changed = true
+		} else if !answered && p.Error != "" && !was {
+			seen[silentKey(p.Name)] = 1
 			changed = true
 		}
 	}
@@ -73,6 +82,10 @@ func Precedence(r Report, seen map[string]int) (int, bool) {
 	}
 	return 0, changed
 }
+
+// silentKey marks, in the peer record, a peer that went unanswered at the
+// last check that asked it.
+func silentKey(name string) string { return " silent " + name }
 
 // passingKey counts, in the peer record, this node's passing checks in a row
 // as a primary newer than its peers (no node name has a space).

@@ -95,3 +95,17 @@ func TestWritePrecedence(t *testing.T) {
 		t.Errorf("files in the state directory: %v", entries)
 	}
 }
+
+// TestSilentPeerIsMarked: a peer that goes unanswered is marked silent in
+// the record, and the mark goes once it answers (olderPeers' condition).
+func TestSilentPeerIsMarked(t *testing.T) {
+	seen := map[string]int{"pg-1": 1}
+	Precedence(Report{Pass: true, Role: RolePrimary, Timeline: 2, Peers: []PeerReport{{Name: "pg-1", Role: RoleDown, Error: "timed out"}}}, seen)
+	if seen[silentKey("pg-1")] != 1 {
+		t.Fatalf("not marked silent: %v", seen)
+	}
+	Precedence(Report{Pass: true, Role: RolePrimary, Timeline: 2, Peers: []PeerReport{{Name: "pg-1", Role: RoleStandby, Timeline: 2}}}, seen)
+	if _, ok := seen[silentKey("pg-1")]; ok || seen["pg-1"] != 2 {
+		t.Fatalf("after an answer: %v", seen)
+	}
+}

@@ -389,8 +389,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 				r.Reason += "; fenced from outside: its port closed, rejoin started"
 			}
 		} else if pf := healthcheck.PortClosed(cfg); pf != nil {
-			fence, _ := healthcheck.ReadFence(cfg.FencePath)
-			if r.Role == healthcheck.RoleStandby || fence == nil {
+			fence, ferr := healthcheck.ReadFence(cfg.FencePath)
+			if r.Role == healthcheck.RoleStandby || (fence == nil && ferr == nil) {
 				if err := healthcheck.OpenPort(fctx, cfg); err != nil {
 					r.Reason += "; opening port: " + err.Error()
 				}
