@@ -88,7 +88,7 @@ func PauseFailover(ctx context.Context, cfg Config, password, repmgrDB string, d
 	secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
 	if err := systemctl(ctx, "systemd-run", "--quiet", "--unit="+PauseUnit, "--on-active="+secs, "--timer-property=AccuracySec=1s",
 		"--description=haup: resume repmgrd's automatic failover after a switchover's pause",
-		BinaryPath, "resume-failover", "-wait", "10m"); err != nil {
+		BinaryPath, "resume-failover", "-wait", "1h"); err != nil {
 		return fmt.Errorf("schedule the resume (nothing paused): %w", err)
 	}
 	now := time.Now().UTC()

@@ -325,7 +325,11 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		}
 		if n.FailoverPaused {
 			when := "no resume is scheduled on the node: `haup apply` resumes it"
-			if n.Pause != nil {
+			switch {
+			case n.Pause != nil && time.Now().After(n.Pause.Until.Add(time.Minute)):
+				when = fmt.Sprintf("by %s at %s; its automatic resume was due at %s and has not happened (a reboot, or the database down for an hour): `haup apply` resumes it",
+					n.Pause.Why, n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
+			case n.Pause != nil:
 				when = fmt.Sprintf("by %s at %s; it resumes by itself at %s, or at `haup apply`", n.Pause.Why, n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
 			}
 			degraded = append(degraded, n.Node+": repmgrd's automatic failover is paused ("+when+"): no failover if the primary is lost meanwhile")

@@ -114,8 +114,8 @@ func (sw *Switchover) Print(w io.Writer) {
 
 // pauseFor bounds a switchover's pause of repmgrd: longer than its steps
 // up to the VIP move may take (stop 60 s, catch-up 30 s, promote and VIP 60 s
-// each at most).
-const pauseFor = 5 * time.Minute
+// each at most), and than an undo after them (2 min), with room to spare.
+const pauseFor = 10 * time.Minute
 
 // pauseNodes are the nodes whose repmgrd could promote a standby while the
 // old primary is stopped: every node but the old primary.
