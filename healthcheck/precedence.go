@@ -91,9 +91,14 @@ func silentKey(name string) string { return " silent " + name }
 // as a primary newer than its peers (no node name has a space).
 const passingKey = " passing"
 
-// precedenceChecks is that count before the precedence is 1: one more than
-// keepalived's fall with haup's defaults.
-const precedenceChecks = 3
+// precedenceChecks is that count before the precedence is 1: two more than
+// keepalived's fall with haup's defaults. With a database network cut, the
+// promoted node's first passing check fences the old VIP holder through the
+// VIP (FenceVIPHolder); that one's check fails from its next run and it
+// leaves MASTER fall checks later: at most 2 intervals after the promoted
+// node's first pass. At 3 the preemption raced that departure (a 100 ms
+// sample with two VIP holders in CI); at 4 it comes a whole interval after.
+const precedenceChecks = 4
 
 // WritePrecedence updates the peer record and the precedence file after a
 // check. It writes only what changed (keepalived watches the file), and reads
