@@ -284,11 +284,7 @@ func TestPriorityReservesPrecedence(t *testing.T) {
 			if s == string(b) {
 				t.Fatal("no priority in testdata/good-three-nodes.yaml")
 			}
-			dir := t.TempDir()
-			p := filepath.Join(dir, "inv.yaml")
-			os.WriteFile(p, []byte(s), 0o600)
-			os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
-			_, err := Load(p)
+			_, err := loadText(t, s)
 			if c.problem == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -332,11 +328,7 @@ func TestWitness(t *testing.T) {
 			if c.name == "primary" {
 				s = strings.Replace(s, "  repmgr_password:", "  primary: wit-9\n  repmgr_password:", 1)
 			}
-			dir := t.TempDir()
-			p := filepath.Join(dir, "inv.yaml")
-			os.WriteFile(p, []byte(s), 0o600)
-			os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
-			inv, err := Load(p)
+			inv, err := loadText(t, s)
 			if c.problem != "" {
 				if err == nil || !strings.Contains(err.Error(), c.problem) {
 					t.Fatalf("err = %v, want %q", err, c.problem)
@@ -383,11 +375,7 @@ func TestRepmgrTimingBounds(t *testing.T) {
 			if c.repmgr != "" {
 				s = strings.Replace(s, "  repmgr_password:", "  repmgr: "+c.repmgr+"\n  repmgr_password:", 1)
 			}
-			dir := t.TempDir()
-			p := filepath.Join(dir, "inv.yaml")
-			os.WriteFile(p, []byte(s), 0o600)
-			os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
-			inv, err := Load(p)
+			inv, err := loadText(t, s)
 			if c.problem != "" {
 				if err == nil || !strings.Contains(err.Error(), c.problem) {
 					t.Fatalf("err = %v, want %q", err, c.problem)
@@ -402,4 +390,15 @@ func TestRepmgrTimingBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadText loads inventory text s from a temporary file beside
+// testdata/secrets.
+func loadText(t *testing.T, s string) (*Inventory, error) {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "inv.yaml")
+	os.WriteFile(p, []byte(s), 0o600)
+	os.Symlink(mustAbs(t, "testdata/secrets"), filepath.Join(dir, "secrets"))
+	return Load(p)
 }

@@ -383,12 +383,9 @@ const hashCachePath = "/run/haup/agent-sha256"
 func readDatabase(ctx context.Context) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []string) {
 	var last *healthcheck.Report
 	var age float64
-	if b, err := os.ReadFile(healthcheck.StatePath); err == nil {
-		var r healthcheck.Report
-		if json.Unmarshal(b, &r) == nil && !r.At.IsZero() {
-			last = &r
-			age = time.Since(r.At).Seconds()
-		}
+	if r := healthcheck.ReadState(healthcheck.StatePath); r != nil && !r.At.IsZero() {
+		last = r
+		age = time.Since(r.At).Seconds()
 	}
 	cfg, pw, err := healthcheck.LoadConfig(healthcheck.ConfigPath)
 	if err != nil {
