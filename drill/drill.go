@@ -373,9 +373,21 @@ wait:
 	}
 	undoAt := time.Now()
 	doUndo()
-	// After the undo: the VIP and writes, if not back yet, then health.
+	// After the undo: writes, if not back yet, then health. Writes may come
+	// back on the faulted node itself, when nothing was promoted: then no VIP
+	// on another node is waited for.
 	deadline := time.Now().Add(p.Settle)
-	for time.Now().Before(deadline) && (vipAt < 0 || !recovered()) {
+	writesBack := func() bool { _, ok := w.FirstAckAfterOutage(zeroWall); return ok }
+	// The monitor samples every 100 ms: once writes are back, a VIP on a
+	// new primary is given a second to show.
+	var backAt time.Time
+	waiting := func() bool {
+		if backAt.IsZero() && writesBack() {
+			backAt = time.Now()
+		}
+		return backAt.IsZero() || (vipAt < 0 && time.Since(backAt) < time.Second)
+	}
+	for time.Now().Before(deadline) && waiting() {
 		select {
 		case at := <-vipCh:
 			vipAt = at
@@ -384,10 +396,16 @@ wait:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	select {
-	case at := <-promCh:
-		promAt = at
-	default:
+	for _, ch := range []<-chan time.Duration{vipCh, promCh} {
+		select {
+		case at := <-ch:
+			if ch == vipCh {
+				vipAt = at
+			} else {
+				promAt = at
+			}
+		default:
+		}
 	}
 	var after *tasks.ClusterStatus
 	for {

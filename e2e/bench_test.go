@@ -138,6 +138,14 @@ func failoverDrills(b *testing.B, mode string, drills int, metrics map[string]fl
 			d := runDrill(b, fault, "--hold", "15s")
 			b.Logf("%s %s drill %d: VIP %.2f s, write %.2f s, promoted %.2f s (VIP %.2f s later), two VIP holders %.1f s, two primaries %.1f s, lost %d of %d, commit %.1f ms, held %v %v",
 				mode, fault, i+1, d.VIPS, d.WriteS, d.PromotedS, d.PromotedToVIPS, d.DualVIPS, d.DualPrimaryS, d.Lost, d.Acked, d.CommitMS, d.Held, d.Broken)
+			if d.PromotedS < 0 {
+				// No promotion within the hold: the nodes' database and
+				// repmgrd logs say why (kept in the bench's output).
+				for _, n := range []string{"pg-0", "pg-1"} {
+					r := haup(b, "lab", "exec", n, "--", "docker", "logs", "--since", "90s", "pg")
+					b.Logf("%s drill %d: no promotion; %s's container log (last 90 s):\n%s%s", fault, i+1, n, r.stdout, r.stderr)
+				}
+			}
 			writes = append(writes, never(d.WriteS))
 			vips = append(vips, never(d.VIPS))
 			if d.PromotedToVIPS >= 0 {

@@ -443,6 +443,19 @@ func statusVerdicts(ctx context.Context, t *testing.T) {
 	mustOnNode(t, standby, "docker start pg >/dev/null")
 	waitStatus(t, "healthy", 0, 120*time.Second)
 
+	// The standby's repmgrd stuck (frozen): it would not fail over, so the
+	// cluster is degraded, and a drill refuses to start; thawed, healthy.
+	mustOnNode(t, standby, "docker exec pg pkill -STOP -x repmgrd")
+	reasons = waitStatus(t, "degraded", 2, 30*time.Second)
+	if !strings.Contains(reasons, standby+": repmgrd last reached its upstream") {
+		t.Errorf("stuck repmgrd: degraded for another reason: %s", reasons)
+	}
+	if r := haup(t, "drill", "--fault", "kill", "--yes", labInventory); r.code != 1 || !strings.Contains(r.stderr, "repmgrd last reached its upstream") {
+		t.Errorf("drill with a stuck repmgrd: exit %d, want 1 naming it:\n%s", r.code, r.stderr)
+	}
+	mustOnNode(t, standby, "docker exec pg pkill -CONT -x repmgrd")
+	waitStatus(t, "healthy", 0, 30*time.Second)
+
 	// The primary killed, mid-failover: no primary and no VIP holder.
 	mustOnNode(t, primary, "docker kill pg >/dev/null")
 	reasons = waitStatus(t, "critical", 3, 30*time.Second)

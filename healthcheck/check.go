@@ -455,7 +455,25 @@ type StatusReport struct {
 	// one is kept on the node.
 	FailoverPaused bool         `json:"failover_paused,omitempty"`
 	Pause          *PauseRecord `json:"pause,omitempty"`
+	// Repmgrd is repmgrd on this node as its database knows it; nil when
+	// repmgr's metadata could not be read.
+	Repmgrd *RepmgrdState `json:"repmgrd,omitempty"`
 }
+
+// RepmgrdState is what repmgr's shared memory says of the local repmgrd.
+type RepmgrdState struct {
+	// Running: a repmgrd registered its pid with this database and that
+	// process exists.
+	Running bool `json:"running"`
+	// UpstreamLastSeenS is how many seconds ago repmgrd last saw its
+	// upstream (a standby's repmgrd records it at every check); -1 when
+	// it never has since the database started.
+	UpstreamLastSeenS int `json:"upstream_last_seen_s"`
+}
+
+// repmgrdQuery reads the local repmgrd's liveness: its registered pid is a
+// live process, and when it last reached its upstream.
+const repmgrdQuery = `SELECT coalesce(repmgr.repmgrd_is_running(), false)::text, coalesce(repmgr.get_upstream_last_seen(), -1)::text`
 
 const versionQuery = `SELECT current_setting('server_version'),
   coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'),
@@ -523,10 +541,18 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	if repmgrDB == "" {
 		return s
 	}
-	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery+";"+pausedQuery)
+	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery+";"+pausedQuery+";"+repmgrdQuery)
 	if err != nil {
 		s.StatusError = "repmgr: " + err.Error()
 		return s
+	}
+	// The last two rows are repmgrd's (two columns), then the pause flag.
+	if n := len(rows); n > 0 && len(rows[n-1]) == 2 {
+		seen, err := strconv.Atoi(rows[n-1][1])
+		if err == nil {
+			s.Repmgrd = &RepmgrdState{Running: rows[n-1][0] == "true", UpstreamLastSeenS: seen}
+		}
+		rows = rows[:n-1]
 	}
 	if n := len(rows); n > 0 && len(rows[n-1]) == 1 {
 		s.FailoverPaused = rows[n-1][0] == "true"

@@ -138,3 +138,52 @@ func TestResumeWaitsForTheDatabase(t *testing.T) {
 		t.Error("still paused")
 	}
 }
+
+// TestRepmgrdState: status reads repmgrd's liveness from repmgr's shared
+// memory, as repmgrd itself records it: no pid registered (not running, never
+// saw an upstream), a registered pid that is alive, the upstream seen at a
+// check, and a registered pid whose process is gone.
+func TestRepmgrdState(t *testing.T) {
+	p := repmgrPrimary(t)
+	cfg := p.config()
+	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
+	ctx := context.Background()
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := query(ctx, cfg, testPassword, "repmgr", sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	state := func() RepmgrdState {
+		t.Helper()
+		st := Status(ctx, cfg, testPassword, "repmgr")
+		if st.Repmgrd == nil {
+			t.Fatalf("no repmgrd state (status error %q)", st.StatusError)
+		}
+		return *st.Repmgrd
+	}
+	exec(`SELECT repmgr.set_local_node_id(7)`)
+	if got := state(); got != (RepmgrdState{Running: false, UpstreamLastSeenS: -1}) {
+		t.Errorf("no repmgrd: got %+v", got)
+	}
+	// A live process of the database's own user stands for repmgrd (the
+	// backend checks it with kill(pid, 0)): the postmaster.
+	pm, err := os.ReadFile(filepath.Join(p.dir, "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.SplitN(string(pm), "\n", 2)[0]
+	exec(`SELECT repmgr.set_repmgrd_pid(` + pid + `, NULL)`)
+	if got := state(); got != (RepmgrdState{Running: true, UpstreamLastSeenS: -1}) {
+		t.Errorf("repmgrd starting: got %+v", got)
+	}
+	exec(`SELECT repmgr.set_upstream_last_seen(8)`)
+	if got := state(); !got.Running || got.UpstreamLastSeenS < 0 || got.UpstreamLastSeenS > 1 {
+		t.Errorf("repmgrd monitoring: got %+v", got)
+	}
+	// A pid no process has (beyond pid_max).
+	exec(`SELECT repmgr.set_repmgrd_pid(2147483646, NULL)`)
+	if got := state(); got.Running {
+		t.Errorf("repmgrd gone: got %+v", got)
+	}
+}

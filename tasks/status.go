@@ -58,6 +58,10 @@ type NodeStatus struct {
 	// pause); Pause is its record on the node, when kept.
 	FailoverPaused bool                     `json:"failover_paused,omitempty"`
 	Pause          *healthcheck.PauseRecord `json:"pause,omitempty"`
+	// Repmgrd is repmgrd on the node as its database knows it; RepmgrdNote
+	// says why a standby's repmgrd would not fail over.
+	Repmgrd     *healthcheck.RepmgrdState `json:"repmgrd,omitempty"`
+	RepmgrdNote string                    `json:"repmgrd_note,omitempty"`
 }
 
 // ClusterStatus is the whole cluster with its verdict.
@@ -152,6 +156,10 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Replication, ns.Repmgr = db.Replication, db.Repmgr
 		ns.PostgreSQL, ns.TimescaleDB = db.PostgreSQL, db.TimescaleDB
 		ns.FailoverPaused, ns.Pause = db.FailoverPaused, db.Pause
+		ns.Repmgrd = db.Repmgrd
+		if db.Role == healthcheck.RoleStandby {
+			ns.RepmgrdNote = repmgrdNote(db.Repmgrd, inv.Database.Repmgr)
+		}
 		dbErr := db.StatusError
 		if db.Role == healthcheck.RoleDown {
 			dbErr = db.Reason
@@ -193,6 +201,26 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.KeepalivedNote = "check passes; waiting to take the VIP"
 	}
 	return ns
+}
+
+// repmgrdNote says why a standby's repmgrd would not promote it if the
+// primary were lost now: it is not running, it has not reached its upstream
+// since it started, or its last check of the upstream is older than a check
+// interval plus a check's longest time (connect_timeout) and a margin.
+func repmgrdNote(st *healthcheck.RepmgrdState, r inventory.Repmgr) string {
+	const cost = ": no automatic failover if the primary is lost"
+	limit := r.MonitorInterval + r.ConnectTimeout + 2
+	switch {
+	case st == nil:
+		return ""
+	case !st.Running:
+		return "repmgrd is not running" + cost
+	case st.UpstreamLastSeenS < 0:
+		return "repmgrd has not reached its upstream since it started" + cost + " until it does"
+	case st.UpstreamLastSeenS > limit:
+		return fmt.Sprintf("repmgrd last reached its upstream %d s ago (it checks every %d s)%s while it does not", st.UpstreamLastSeenS, r.MonitorInterval, cost)
+	}
+	return ""
 }
 
 // StatusOptions tunes the verdict.
@@ -333,6 +361,9 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 				when = fmt.Sprintf("by %s at %s; it resumes by itself at %s, or at `haup apply`", n.Pause.Why, n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
 			}
 			degraded = append(degraded, n.Node+": repmgrd's automatic failover is paused ("+when+"): no failover if the primary is lost meanwhile")
+		}
+		if n.RepmgrdNote != "" && n.Role == healthcheck.RoleStandby {
+			degraded = append(degraded, n.Node+": "+n.RepmgrdNote)
 		}
 		if n.Role == healthcheck.RolePrimary && n.LastCheck != nil && n.LastCheck.Pass {
 			word, rest, _ := strings.Cut(n.LastCheck.Sync, ": ")
@@ -492,6 +523,12 @@ func (cs *ClusterStatus) Print(w io.Writer) {
 				parts = append(parts, p)
 			}
 			fmt.Fprintf(w, "%s: repmgr sees %s\n", n.Node, strings.Join(parts, ", "))
+		}
+		switch {
+		case n.RepmgrdNote != "":
+			fmt.Fprintf(w, "%s: %s\n", n.Node, n.RepmgrdNote)
+		case n.Role == healthcheck.RoleStandby && n.Repmgrd != nil:
+			fmt.Fprintf(w, "%s: repmgrd watches its upstream (last reached %d s ago): automatic failover armed\n", n.Node, n.Repmgrd.UpstreamLastSeenS)
 		}
 	}
 	if ws := cs.Witness; ws != nil {

@@ -27,7 +27,15 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		f.Database.Replication = []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0}}
 		f.LastCheck = &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)", At: at}
 		f.LastCheckAgeS = 1
+		f.Database.Repmgrd = &healthcheck.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
 		return f
+	}
+	withRepmgrd := func(running bool, seen int) func() NodeStatus {
+		return func() NodeStatus {
+			f := standby()
+			f.Database.Repmgrd = &healthcheck.RepmgrdState{Running: running, UpstreamLastSeenS: seen}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}
 	}
 	cases := []struct {
 		name string
@@ -69,6 +77,10 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 			f.Diverged = []string{"/data/timescaledb.diverged-20261124T100000Z"}
 			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
 		}},
+		{"repmgrd not running", withRepmgrd(false, 40)},
+		{"repmgrd starting", withRepmgrd(true, -1)},
+		{"repmgrd stuck", withRepmgrd(true, 40)},
+		{"repmgrd slow but within a check", withRepmgrd(true, 4)},
 		{"locked", func() NodeStatus {
 			f := standby()
 			f.Lock = &probe.Lock{Holder: "ops@laptop pid 4242", Command: "apply", Since: at}
@@ -91,7 +103,9 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 	}
 	golden(t, "status-states.txt", []byte(out.String()))
 	txt := out.String()
-	for _, want := range []string{"sudo was refused", "Cannot connect to the Docker daemon", "connection refused", "last ran 600 s ago", "diverged data kept in", "locked by ops@laptop"} {
+	for _, want := range []string{"sudo was refused", "Cannot connect to the Docker daemon", "connection refused", "last ran 600 s ago", "diverged data kept in", "locked by ops@laptop",
+		"pg-1: repmgrd is not running: no automatic failover", "pg-1: repmgrd has not reached its upstream since it started",
+		"pg-1: repmgrd last reached its upstream 40 s ago (it checks every 1 s)", "automatic failover armed"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("status output lacks %q", want)
 		}
