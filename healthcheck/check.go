@@ -458,6 +458,9 @@ type StatusReport struct {
 	// Repmgrd is repmgrd on this node as its database knows it; nil when
 	// repmgr's metadata could not be read.
 	Repmgrd *RepmgrdState `json:"repmgrd,omitempty"`
+	// PortClosed is the frozen-primary fence's closing of the database
+	// port to other hosts, while in force (see FenceFrozen).
+	PortClosed *PortFence `json:"port_closed,omitempty"`
 }
 
 // RepmgrdState is what repmgr's shared memory says of the local repmgrd.
@@ -515,6 +518,9 @@ FROM repmgr.nodes n LEFT JOIN repmgr.nodes u ON u.node_id = n.upstream_node_id O
 // Status runs the check, then reads replication and repmgr's view.
 func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusReport {
 	s := StatusReport{Report: Run(ctx, cfg, password)}
+	if cfg.FencePath != "" {
+		s.PortClosed = PortClosed(cfg)
+	}
 	if s.Role == RoleDown {
 		return s
 	}

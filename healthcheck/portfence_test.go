@@ -81,6 +81,14 @@ func TestClosePortIsIdempotent(t *testing.T) {
 	if pf := PortClosed(cfg); pf == nil || pf.Port != 5432 || pf.Reason != "stale" {
 		t.Errorf("record: %+v", pf)
 	}
+	// Status carries the closed port, even with the database down (a
+	// frozen node's), so `haup status` can name it.
+	down := cfg
+	down.Host, down.Port, down.DeadlineMillis = "127.0.0.1", freePort(t), 300
+	down.FencePath = filepath.Join(t.TempDir(), "fence.json")
+	if st := Status(ctx, down, "x", "repmgr"); st.Role != RoleDown || st.PortClosed == nil || st.PortClosed.Reason != "stale" {
+		t.Errorf("status with the port closed and the database down: role %s, port %+v", st.Role, st.PortClosed)
+	}
 	if err := OpenPort(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}

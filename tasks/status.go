@@ -62,6 +62,9 @@ type NodeStatus struct {
 	// says why a standby's repmgrd would not fail over.
 	Repmgrd     *healthcheck.RepmgrdState `json:"repmgrd,omitempty"`
 	RepmgrdNote string                    `json:"repmgrd_note,omitempty"`
+	// PortClosed: haup's frozen-primary fence has closed the database port
+	// to other hosts on this node.
+	PortClosed *healthcheck.PortFence `json:"port_closed,omitempty"`
 }
 
 // ClusterStatus is the whole cluster with its verdict.
@@ -156,7 +159,7 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Replication, ns.Repmgr = db.Replication, db.Repmgr
 		ns.PostgreSQL, ns.TimescaleDB = db.PostgreSQL, db.TimescaleDB
 		ns.FailoverPaused, ns.Pause = db.FailoverPaused, db.Pause
-		ns.Repmgrd = db.Repmgrd
+		ns.Repmgrd, ns.PortClosed = db.Repmgrd, db.PortClosed
 		if db.Role == healthcheck.RoleStandby {
 			ns.RepmgrdNote = repmgrdNote(db.Repmgrd, inv.Database.Repmgr)
 		}
@@ -362,6 +365,14 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 			}
 			degraded = append(degraded, n.Node+": repmgrd's automatic failover is paused ("+when+"): no failover if the primary is lost meanwhile")
 		}
+		if pc := n.PortClosed; pc != nil {
+			what := fmt.Sprintf("%s: database port %d closed to other hosts by haup's fence since %s (%s)", n.Node, pc.Port, pc.At.Format("15:04:05Z"), pc.Reason)
+			if n.Role == healthcheck.RolePrimary {
+				critical = append(critical, what+", yet it answers as the primary: no client or standby reaches it")
+			} else {
+				degraded = append(degraded, what+"; it opens once the database answers as a standby")
+			}
+		}
 		if n.RepmgrdNote != "" && n.Role == healthcheck.RoleStandby {
 			degraded = append(degraded, n.Node+": "+n.RepmgrdNote)
 		}
@@ -497,6 +508,9 @@ func (cs *ClusterStatus) Print(w io.Writer) {
 		}
 		if n.CheckNote != "" {
 			fmt.Fprintf(w, "%s: %s\n", n.Node, n.CheckNote)
+		}
+		if pc := n.PortClosed; pc != nil {
+			fmt.Fprintf(w, "%s: database port %d closed to other hosts since %s: %s\n", n.Node, pc.Port, pc.At.Format("2006-01-02 15:04:05Z"), pc.Reason)
 		}
 		if n.Fence != nil {
 			fmt.Fprintf(w, "%s: fenced since %s (%s): %s\n", n.Node, n.Fence.At.Format("2006-01-02 15:04:05Z"), n.Fence.State, n.Fence.Reason)

@@ -81,6 +81,13 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		{"repmgrd starting", withRepmgrd(true, -1)},
 		{"repmgrd stuck", withRepmgrd(true, 40)},
 		{"repmgrd slow but within a check", withRepmgrd(true, 4)},
+		{"port closed by the frozen-primary fence", func() NodeStatus {
+			f := standby()
+			f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: healthcheck.RoleDown, Reason: "local database: timeout"},
+				PortClosed: &healthcheck.PortFence{At: at, Port: 5432, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2); this primary does not answer"}}
+			f.Fence = &healthcheck.FenceRecord{At: at, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2); this primary does not answer", State: "rejoining"}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
 		{"locked", func() NodeStatus {
 			f := standby()
 			f.Lock = &probe.Lock{Holder: "ops@laptop pid 4242", Command: "apply", Since: at}
@@ -105,7 +112,8 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 	txt := out.String()
 	for _, want := range []string{"sudo was refused", "Cannot connect to the Docker daemon", "connection refused", "last ran 600 s ago", "diverged data kept in", "locked by ops@laptop",
 		"pg-1: repmgrd is not running: no automatic failover", "pg-1: repmgrd has not reached its upstream since it started",
-		"pg-1: repmgrd last reached its upstream 40 s ago (it checks every 1 s)", "automatic failover armed"} {
+		"pg-1: repmgrd last reached its upstream 40 s ago (it checks every 1 s)", "automatic failover armed",
+		"pg-1: database port 5432 closed to other hosts since 2026-11-24 10:00:00Z", "it opens once the database answers as a standby"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("status output lacks %q", want)
 		}

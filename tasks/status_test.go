@@ -32,6 +32,9 @@ func TestVerdicts(t *testing.T) {
 		{"VIP on standby", []NodeStatus{with(primary, func(n *NodeStatus) { n.HoldsVIP = false }), with(standby, func(n *NodeStatus) { n.HoldsVIP = true })}, VerdictCritical, "the VIP is on pg-1, which is not the primary (pg-0)"},
 		{"two holders", []NodeStatus{primary, with(standby, func(n *NodeStatus) { n.HoldsVIP = true })}, VerdictCritical, "two VIP holders"},
 		{"split brain", []NodeStatus{primary, with(standby, func(n *NodeStatus) { n.Role, n.Timeline = "primary", 3 })}, VerdictCritical, "split brain: pg-0 and pg-1 are both primary"},
+		{"port closed on the primary", []NodeStatus{with(primary, func(n *NodeStatus) {
+			n.PortClosed = &healthcheck.PortFence{Port: 5432, Reason: "stale"}
+		}), standby}, VerdictCritical, "yet it answers as the primary: no client or standby reaches it"},
 		{"no primary", []NodeStatus{with(primary, func(n *NodeStatus) { n.Role = "down" }), standby}, VerdictCritical, "no primary"},
 	} {
 		cs := &ClusterStatus{VIP: "10.0.0.100/24", Nodes: tc.nodes}
