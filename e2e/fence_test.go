@@ -656,3 +656,40 @@ func watchPromotion(ctx context.Context, t *testing.T, node string, since time.T
 	}
 	return promoted, vipMoved
 }
+
+// repmgrdStuck: repmgrd on the standby runs a query on its connection to
+// the primary at every pass, with no timeout; a primary that hangs while
+// that query is in flight leaves it waiting for good (no failover at all).
+// The query's backend is stopped first, then the whole primary frozen: the
+// standby's check sees repmgrd's last check of its upstream grow old,
+// resets repmgrd's connection, and repmgrd goes on to promote the standby.
+func repmgrdStuck(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	old, next := primaryAndStandby(t)
+	backend := mustOnNode(t, old, `docker exec pg psql -h /tmp -U postgres -tAc "SELECT pid FROM pg_stat_activity WHERE application_name = 'repmgr' AND client_addr = (SELECT client_addr FROM pg_stat_replication LIMIT 1)"`)
+	if backend == "" || strings.Contains(backend, "\n") {
+		t.Fatalf("the backend of %s's repmgrd on %s: %q", next, old, backend)
+	}
+	mustOnNode(t, old, "docker exec pg kill -STOP "+backend)
+	// Two passes of repmgrd: its query is now stuck.
+	time.Sleep(2 * time.Second)
+	s := sampleVIP()
+	mustHaup(t, 0, "lab", "freeze", old, "postgres")
+	frozenAt := time.Now()
+	frozen := true
+	defer func() {
+		if frozen {
+			haup(t, "lab", "thaw", old, "postgres")
+		}
+	}()
+	waitVIP(t, next, 30*time.Second)
+	metrics["repmgrd_stuck_vip_s"] = time.Since(frozenAt).Seconds()
+	t.Logf("%s frozen with %s's repmgrd stuck on it: VIP on %s after %.1f s", old, next, next, time.Since(frozenAt).Seconds())
+	mustHaup(t, 0, "lab", "thaw", old, "postgres")
+	frozen = false
+	mustOnNode(t, old, "docker exec pg kill -CONT "+backend+" 2>/dev/null || true")
+	waitStatus(t, "healthy", 0, 180*time.Second)
+	if dual, samples := s.stop(); dual > 0 {
+		t.Errorf("two VIP holders for %s (of %d samples)", dual, samples)
+	}
+}

@@ -50,6 +50,11 @@ type Config struct {
 	// PausePath overrides PausePath, PortFencePath PortFencePath (tests).
 	PausePath     string `json:"pause_path,omitempty"`
 	PortFencePath string `json:"port_fence_path,omitempty"`
+	// RepmgrdStaleS is the longest a standby's repmgrd goes between two
+	// checks of its upstream (monitor_interval + connect_timeout); past it
+	// the check resets repmgrd's connections to the peers (see
+	// RepmgrdStuck). 0: never.
+	RepmgrdStaleS int `json:"repmgrd_stale_s,omitempty"`
 }
 
 // Peer is another node's database.

@@ -181,6 +181,12 @@ func TestRepmgrdState(t *testing.T) {
 	if got := state(); !got.Running || got.UpstreamLastSeenS < 0 || got.UpstreamLastSeenS > 1 {
 		t.Errorf("repmgrd monitoring: got %+v", got)
 	}
+	// The check's own read: the same state, and the pause.
+	exec(`SELECT repmgr.repmgrd_pause(true)`)
+	if st, paused, err := ReadRepmgrd(ctx, cfg, testPassword, RepmgrDatabase); err != nil || !st.Running || st.UpstreamLastSeenS > 1 || !paused {
+		t.Errorf("ReadRepmgrd: %+v paused %v, %v", st, paused, err)
+	}
+	exec(`SELECT repmgr.repmgrd_pause(false)`)
 	// A pid no process has (beyond pid_max).
 	exec(`SELECT repmgr.set_repmgrd_pid(2147483646, NULL)`)
 	if got := state(); got.Running {

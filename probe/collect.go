@@ -402,7 +402,7 @@ func readDatabase(ctx context.Context) (*healthcheck.StatusReport, string, *heal
 	// The node's own view: every node is probed, so asking the peers here
 	// would only repeat their answers at the cost of a connection each.
 	cfg.Peers = nil
-	st := healthcheck.Status(ctx, cfg, pw, "repmgr")
+	st := healthcheck.Status(ctx, cfg, pw, healthcheck.RepmgrDatabase)
 	return &st, "", last, age, fence, diverged
 }
 

@@ -244,6 +244,7 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		FencePath:      healthcheck.FencePath,
 		VIP:            vipAddr(inv),
 		Synchronous:    inv.Database.Synchronous,
+		RepmgrdStaleS:  inv.Database.Repmgr.MonitorInterval + inv.Database.Repmgr.ConnectTimeout,
 	}
 	for _, p := range peers(inv, node) {
 		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})

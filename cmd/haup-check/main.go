@@ -405,6 +405,21 @@ func check(args []string, stdout, stderr io.Writer) int {
 		}
 		cancel()
 	}
+	// A standby's repmgrd stuck on a query to a primary that hung under it
+	// gets its connections reset, so it goes on to its next check and, if
+	// the primary is gone, to the failover (see healthcheck.RepmgrdStuck).
+	if keepalived && r.Role == healthcheck.RoleStandby && cfg.RepmgrdStaleS > 0 {
+		rctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+		st, paused, err := healthcheck.ReadRepmgrd(rctx, cfg, password, healthcheck.RepmgrDatabase)
+		if err == nil && healthcheck.RepmgrdStuck(st, paused, cfg.RepmgrdStaleS) {
+			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers)
+			r.Reason += fmt.Sprintf("; repmgrd last reached its upstream %d s ago (over %d s): %d of its connections to the other nodes reset", st.UpstreamLastSeenS, cfg.RepmgrdStaleS, len(socks))
+			if err != nil {
+				r.Reason += " (" + err.Error() + ")"
+			}
+		}
+		cancel()
+	}
 	// Zero-loss mode is the passing primary's business, at every run.
 	if keepalived && r.Pass {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DeadlineMillis)*time.Millisecond)
