@@ -73,22 +73,28 @@ func BenchmarkSoak(b *testing.B) {
 		// The standby's repmgrd checks the primary every monitor_interval:
 		// how many of those went unanswered during the load (each one is
 		// reconnect_attempts away from a failover).
-		missed := 0
+		// And how often the standby's check found repmgrd slower than a
+		// pass and reset its connections (repmgrd logs the aborted query).
+		missed, resets := 0, 0
 		for _, n := range []string{"pg-0", "pg-1"} {
 			if n == p {
 				continue
 			}
-			out := mustOnNode(b, n, fmt.Sprintf("docker logs --since %d pg 2>&1 | grep -c 'unable to ping' || true", loadStart.Unix()))
-			if c, err := strconv.Atoi(strings.TrimSpace(out)); err == nil {
-				missed += c
+			count := func(pattern string) int {
+				out := mustOnNode(b, n, fmt.Sprintf("docker logs --since %d pg 2>&1 | grep -c '%s' || true", loadStart.Unix(), pattern))
+				c, _ := strconv.Atoi(strings.TrimSpace(out))
+				return c
 			}
+			missed += count("unable to ping")
+			resets += count("Software caused connection abort")
 		}
-		b.Logf("soak %d s on %s: %d samples, %d VIP moves, %d promotions, %d repmgr checks unanswered", secs, p, samples, moves, false_, missed)
+		b.Logf("soak %d s on %s: %d samples, %d VIP moves, %d promotions, %d repmgr checks unanswered, %d resets of repmgrd's connections", secs, p, samples, moves, false_, missed, resets)
 		if err := benchout.Record(benchout.Path(), map[string]float64{
 			"soak_seconds":              float64(secs),
 			"soak_false_failovers":      float64(false_),
 			"soak_vip_moves":            float64(moves),
 			"soak_repmgr_missed_checks": float64(missed),
+			"soak_repmgrd_resets":       float64(resets),
 		}); err != nil {
 			b.Fatal(err)
 		}
