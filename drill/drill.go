@@ -435,11 +435,18 @@ wait:
 	res.LongestGapS = round2(w.LongestGap(zeroWall, time.Now()).Seconds())
 	stopWatch()
 
-	if downAt < 0 {
-		select {
-		case at := <-downCh:
-			downAt = at
-		default:
+	// Seen after writes came back (a VIP that moved later, during the
+	// health wait): still reported.
+	for _, c := range []struct {
+		ch <-chan time.Duration
+		at *time.Duration
+	}{{downCh, &downAt}, {vipCh, &vipAt}, {promCh, &promAt}} {
+		if *c.at < 0 {
+			select {
+			case at := <-c.ch:
+				*c.at = at
+			default:
+			}
 		}
 	}
 	if downAt >= 0 {

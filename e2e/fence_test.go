@@ -671,6 +671,7 @@ func repmgrdStuck(ctx context.Context, t *testing.T, metrics map[string]float64)
 		t.Fatalf("the backend of %s's repmgrd on %s: %q", next, old, backend)
 	}
 	mustOnNode(t, old, "docker exec pg kill -STOP "+backend)
+	defer onNode(t, old, "docker exec pg kill -CONT "+backend+" 2>/dev/null")
 	// Two passes of repmgrd: its query is now stuck.
 	time.Sleep(2 * time.Second)
 	s := sampleVIP()
@@ -687,8 +688,11 @@ func repmgrdStuck(ctx context.Context, t *testing.T, metrics map[string]float64)
 	t.Logf("%s frozen with %s's repmgrd stuck on it: VIP on %s after %.1f s", old, next, next, time.Since(frozenAt).Seconds())
 	mustHaup(t, 0, "lab", "thaw", old, "postgres")
 	frozen = false
-	mustOnNode(t, old, "docker exec pg kill -CONT "+backend+" 2>/dev/null || true")
 	waitStatus(t, "healthy", 0, 180*time.Second)
+	// The standby's check said what it did, in the node's log.
+	if out := mustOnNode(t, next, "journalctl -q -t haup-check --since '-5min' | grep -c 'connections to the other nodes.* reset' || true"); out == "0" {
+		t.Errorf("%s's check logged no reset of repmgrd's connections", next)
+	}
 	if dual, samples := s.stop(); dual > 0 {
 		t.Errorf("two VIP holders for %s (of %d samples)", dual, samples)
 	}

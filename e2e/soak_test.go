@@ -74,7 +74,7 @@ func BenchmarkSoak(b *testing.B) {
 		// how many of those went unanswered during the load (each one is
 		// reconnect_attempts away from a failover).
 		// And how often the standby's check found repmgrd slower than a
-		// pass and reset its connections (repmgrd logs the aborted query).
+		// pass and reset its connections (the check logs each reset).
 		missed, resets := 0, 0
 		for _, n := range []string{"pg-0", "pg-1"} {
 			if n == p {
@@ -86,7 +86,9 @@ func BenchmarkSoak(b *testing.B) {
 				return c
 			}
 			missed += count("unable to ping")
-			resets += count("Software caused connection abort")
+			out := mustOnNode(b, n, fmt.Sprintf("journalctl -q -t haup-check --since @%d | grep -c 'connections to the other nodes.* reset' || true", loadStart.Unix()))
+			c, _ := strconv.Atoi(strings.TrimSpace(out))
+			resets += c
 		}
 		b.Logf("soak %d s on %s: %d samples, %d VIP moves, %d promotions, %d repmgr checks unanswered, %d resets of repmgrd's connections", secs, p, samples, moves, false_, missed, resets)
 		if err := benchout.Record(benchout.Path(), map[string]float64{

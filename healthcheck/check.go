@@ -547,18 +547,15 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	if repmgrDB == "" {
 		return s
 	}
-	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery+";"+pausedQuery+";"+repmgrdQuery)
+	// repmgrd's liveness apart, so an extension without those functions
+	// costs only that.
+	if st, _, err := ReadRepmgrd(ctx, cfg, password, repmgrDB); err == nil {
+		s.Repmgrd = &st
+	}
+	rows, err = query(ctx, cfg, password, repmgrDB, repmgrQuery+";"+pausedQuery)
 	if err != nil {
 		s.StatusError = "repmgr: " + err.Error()
 		return s
-	}
-	// The last two rows are repmgrd's (two columns), then the pause flag.
-	if n := len(rows); n > 0 && len(rows[n-1]) == 2 {
-		seen, err := strconv.Atoi(rows[n-1][1])
-		if err == nil {
-			s.Repmgrd = &RepmgrdState{Running: rows[n-1][0] == "true", UpstreamLastSeenS: seen}
-		}
-		rows = rows[:n-1]
 	}
 	if n := len(rows); n > 0 && len(rows[n-1]) == 1 {
 		s.FailoverPaused = rows[n-1][0] == "true"

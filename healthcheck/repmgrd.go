@@ -22,9 +22,12 @@ package healthcheck
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -55,8 +58,9 @@ func ReadRepmgrd(ctx context.Context, cfg Config, password, repmgrDB string) (Re
 // RepmgrdStuck says whether a standby's repmgrd should have its connections
 // reset: it runs, failover is not paused (a paused repmgrd still checks,
 // but nothing is to be gained), and it last reached its upstream at least
-// staleAfter seconds ago (repmgr counts whole seconds). A repmgrd that never reached it since it started
-// (-1) is left alone: it is starting, or its upstream was gone before.
+// staleAfter seconds ago (repmgr counts whole seconds). -1 (no repmgrd has
+// reached it since the database started) is left alone: repmgrd is
+// starting, or the upstream was gone before.
 func RepmgrdStuck(st RepmgrdState, paused bool, staleAfter int) bool {
 	return staleAfter > 0 && st.Running && !paused && st.UpstreamLastSeenS >= staleAfter
 }
@@ -64,37 +68,106 @@ func RepmgrdStuck(st RepmgrdState, paused bool, staleAfter int) bool {
 // Socket is one established TCP connection: local and remote address.
 type Socket struct{ Local, Remote string }
 
-// ss runs the ss utility; a variable for the unit tests.
+// ss runs the ss utility; a variable for the unit tests. Its standard
+// output is returned; anything on its standard error is an error (ss -K
+// without the privilege to close a socket says so there and exits 0).
 var ss = runSS
 
 func runSS(ctx context.Context, args ...string) ([]byte, error) {
-	out, err := exec.CommandContext(ctx, "ss", args...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("ss %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	var out, errb strings.Builder
+	cmd := exec.CommandContext(ctx, "ss", args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if msg := strings.TrimSpace(errb.String()); err != nil || msg != "" {
+		if msg == "" && err != nil {
+			msg = err.Error()
+		}
+		return []byte(out.String()), fmt.Errorf("ss %s: %s", strings.Join(args, " "), msg)
 	}
-	return out, nil
+	return []byte(out.String()), nil
 }
 
-// repmgrdSockets parses `ss -Htnp state established` for the connections
-// of processes named repmgrd to one of peers (host:port, IP literals).
-func repmgrdSockets(out []byte, peers map[string]bool) []Socket {
-	var socks []Socket
+// procState returns the state letter of a process (R, S, D, T...);
+// a variable for the unit tests.
+var procState = realProcState
+
+func realProcState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return string(b[i+2])
+	}
+	return ""
+}
+
+// ssSocket is a line pair of `ss -Htnpi state established`.
+type ssSocket struct {
+	Socket
+	recvQ int
+	// pid is repmgrd's (0: another process); lastRcvMS the time since data
+	// last arrived (-1: none ever did).
+	pid       int
+	lastRcvMS int
+}
+
+var repmgrdPid = regexp.MustCompile(`\("repmgrd",pid=(\d+),`)
+var lastRcv = regexp.MustCompile(`(?:^|\s)lastrcv:(\d+)`)
+
+// parseSS reads `ss -Htnpi state established`: per socket, a line with
+// Recv-Q, Send-Q, local, peer and process, then an indented line of TCP
+// details.
+func parseSS(out []byte) []ssSocket {
+	var socks []ssSocket
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		// Recv-Q Send-Q Local Peer Process (the state column is left out
-		// when a state is asked for).
-		if len(f) < 5 || !strings.Contains(strings.Join(f[4:], " "), `(("repmgrd",`) {
+		line := sc.Text()
+		if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, " ") {
+			if n := len(socks); n > 0 {
+				if m := lastRcv.FindStringSubmatch(line); m != nil {
+					socks[n-1].lastRcvMS, _ = strconv.Atoi(m[1])
+				}
+			}
 			continue
 		}
-		if peers[normAddr(f[3])] {
-			socks = append(socks, Socket{Local: f[2], Remote: f[3]})
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
 		}
+		s := ssSocket{Socket: Socket{Local: f[2], Remote: f[3]}, lastRcvMS: -1}
+		s.recvQ, _ = strconv.Atoi(f[0])
+		if m := repmgrdPid.FindStringSubmatch(strings.Join(f[4:], " ")); m != nil {
+			s.pid, _ = strconv.Atoi(m[1])
+		}
+		socks = append(socks, s)
 	}
 	return socks
 }
 
-// normAddr turns ss's address (1.2.3.4:5, [::1]:5, ::ffff:1.2.3.4:5) into
+// stuckSockets picks, of repmgrd's connections to the peers, those that
+// wait on a server that has sent nothing for idleMS: nothing unread (a
+// stopped repmgrd, with a reply waiting, is not stuck on its server), data
+// received once (a connection still being set up, as a ping's, is younger
+// than connect_timeout and bounded by it), and none for idleMS. A repmgrd
+// stopped by a signal is left alone: resetting would not wake it.
+func stuckSockets(socks []ssSocket, peers map[string]bool, idleMS int) []Socket {
+	var out []Socket
+	for _, s := range socks {
+		if s.pid == 0 || !peers[normAddr(s.Remote)] || s.recvQ != 0 || s.lastRcvMS < idleMS {
+			continue
+		}
+		if st := procState(s.pid); st == "T" || st == "t" {
+			continue
+		}
+		out = append(out, s.Socket)
+	}
+	return out
+}
+
+// normAddr turns ss's address (1.2.3.4:5, [::1]:5, [::ffff:1.2.3.4]:5) into
 // host:port as net.JoinHostPort writes it, IPv4-mapped addresses as IPv4.
 func normAddr(a string) string {
 	host, port, err := net.SplitHostPort(a)
@@ -115,40 +188,49 @@ func normAddr(a string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// ResetRepmgrdConnections resets the local repmgrd's established
-// connections to the peers' databases (ss -K, which needs the kernel's
-// INET_DIAG_DESTROY). It returns the connections reset.
-func ResetRepmgrdConnections(ctx context.Context, peers []Peer) ([]Socket, error) {
+// ResetRepmgrdConnections resets the local repmgrd's connections to the
+// peers' databases that have waited idleMS or more for their server (see
+// stuckSockets), with ss -K on their exact addresses (the kernel needs
+// INET_DIAG_DESTROY). It returns the connections reset; its error names
+// each that could not be.
+func ResetRepmgrdConnections(ctx context.Context, peers []Peer, idleMS int) ([]Socket, error) {
 	want := map[string]bool{}
+	var errs []string
 	for _, p := range peers {
 		port := strconv.Itoa(p.Port)
 		addrs := []string{p.Host}
 		if net.ParseIP(p.Host) == nil {
-			if a, err := net.DefaultResolver.LookupHost(ctx, p.Host); err == nil {
-				addrs = a
+			a, err := net.DefaultResolver.LookupHost(ctx, p.Host)
+			if err != nil {
+				errs = append(errs, "peer "+p.Name+": "+err.Error())
+				continue
 			}
+			addrs = a
 		}
 		for _, a := range addrs {
 			want[normAddr(net.JoinHostPort(a, port))] = true
 		}
 	}
-	out, err := ss(ctx, "-Htnp", "state", "established")
+	out, err := ss(ctx, "-Htnpi", "state", "established")
 	if err != nil {
 		return nil, err
 	}
-	socks := repmgrdSockets(out, want)
 	var reset []Socket
-	for _, s := range socks {
+	for _, s := range stuckSockets(parseSS(out), want, idleMS) {
 		out, err := ss(ctx, "-K", "-Htn", "state", "established", "src", s.Local, "dst", s.Remote)
-		if err != nil {
-			return reset, err
+		switch {
+		case err != nil:
+			errs = append(errs, err.Error())
+		case !strings.Contains(string(out), s.Remote):
+			// ss prints what it closed; nothing when the socket went by
+			// itself meanwhile, or the kernel cannot close sockets.
+			errs = append(errs, fmt.Sprintf("ss -K did not close %s -> %s (gone meanwhile, or a kernel without INET_DIAG_DESTROY)", s.Local, s.Remote))
+		default:
+			reset = append(reset, s)
 		}
-		// ss prints the sockets it closed, and nothing (exit 0) when the
-		// kernel cannot close them.
-		if strings.TrimSpace(string(out)) == "" {
-			return reset, fmt.Errorf("ss -K did not close %s -> %s (a kernel without INET_DIAG_DESTROY?)", s.Local, s.Remote)
-		}
-		reset = append(reset, s)
+	}
+	if len(errs) > 0 {
+		return reset, errors.New(strings.Join(errs, "; "))
 	}
 	return reset, nil
 }

@@ -223,6 +223,13 @@ func renderKeepalived(inv *inventory.Inventory, node inventory.Node) ([]byte, er
 	})
 }
 
+// RepmgrdStaleS is how long ago a standby's repmgrd may have last reached
+// its upstream before it counts as stuck: a pass (monitor_interval, then a
+// ping bounded by connect_timeout) plus 2 s for the query that follows it on
+// a loaded primary. `haup status` calls the cluster degraded past it, and the
+// standby's check resets repmgrd's stuck connections.
+func RepmgrdStaleS(r inventory.Repmgr) int { return r.MonitorInterval + r.ConnectTimeout + 2 }
+
 // checkDeadlineMillis keeps the check's own deadline well below keepalived's
 // timeout: keepalived 2.2 may start a second copy of a check still running.
 func checkDeadlineMillis(timeoutSeconds int) int {
@@ -244,7 +251,7 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		FencePath:      healthcheck.FencePath,
 		VIP:            vipAddr(inv),
 		Synchronous:    inv.Database.Synchronous,
-		RepmgrdStaleS:  inv.Database.Repmgr.MonitorInterval + inv.Database.Repmgr.ConnectTimeout,
+		RepmgrdStaleS:  RepmgrdStaleS(inv.Database.Repmgr),
 	}
 	for _, p := range peers(inv, node) {
 		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
@@ -366,6 +373,10 @@ func checkEffect(inv *inventory.Inventory) func(old []byte) string {
 				out = append(out, "witness "+inv.Witness.Name+" on: from the next check, a primary that sees neither its peer nor the witness gives up the VIP and, at the second such check, refuses writes (no restart)")
 			case !inv.HasWitness() && was.Witness != nil:
 				out = append(out, "witness "+was.Witness.Name+" off: a primary keeps the VIP and its writes whatever it sees (two-node behaviour; no restart)")
+			}
+			if stale := RepmgrdStaleS(inv.Database.Repmgr); len(old) > 0 && was.RepmgrdStaleS != stale {
+				out = append(out, fmt.Sprintf("stuck repmgrd reset after %d s: from the next check, a standby whose repmgrd has not reached its upstream for %d s has repmgrd's stuck connections to the other nodes reset (was %s; no restart)",
+					stale, stale, map[bool]string{true: "never", false: fmt.Sprintf("after %d s", was.RepmgrdStaleS)}[was.RepmgrdStaleS == 0]))
 			}
 		}
 		return strings.Join(out, "; ")

@@ -207,20 +207,21 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 }
 
 // repmgrdNote says why a standby's repmgrd would not promote it if the
-// primary were lost now: it is not running, it has not reached its upstream
-// since it started, or its last check of the upstream is older than a check
-// interval plus a check's longest time (connect_timeout) and a margin.
+// primary were lost now: it is not running, no repmgrd has reached its
+// upstream since the database started, or its last check of the upstream
+// is older than RepmgrdStaleS (the standby's check then resets its stuck
+// connections).
 func repmgrdNote(st *healthcheck.RepmgrdState, r inventory.Repmgr) string {
 	const cost = ": no automatic failover if the primary is lost"
-	limit := r.MonitorInterval + r.ConnectTimeout + 2
+	limit := RepmgrdStaleS(r)
 	switch {
 	case st == nil:
 		return ""
 	case !st.Running:
 		return "repmgrd is not running" + cost
 	case st.UpstreamLastSeenS < 0:
-		return "repmgrd has not reached its upstream since it started" + cost + " until it does"
-	case st.UpstreamLastSeenS > limit:
+		return "repmgrd has not reached its upstream since the database started" + cost + " until it does"
+	case st.UpstreamLastSeenS >= limit:
 		return fmt.Sprintf("repmgrd last reached its upstream %d s ago (it checks every %d s)%s while it does not", st.UpstreamLastSeenS, r.MonitorInterval, cost)
 	}
 	return ""

@@ -111,7 +111,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 	golden(t, "status-states.txt", []byte(out.String()))
 	txt := out.String()
 	for _, want := range []string{"sudo was refused", "Cannot connect to the Docker daemon", "connection refused", "last ran 600 s ago", "diverged data kept in", "locked by ops@laptop",
-		"pg-1: repmgrd is not running: no automatic failover", "pg-1: repmgrd has not reached its upstream since it started",
+		"pg-1: repmgrd is not running: no automatic failover", "pg-1: repmgrd has not reached its upstream since the database started",
 		"pg-1: repmgrd last reached its upstream 40 s ago (it checks every 1 s)", "automatic failover armed",
 		"pg-1: database port 5432 closed to other hosts since 2026-11-24 10:00:00Z", "it opens once the database answers as a standby"} {
 		if !strings.Contains(txt, want) {

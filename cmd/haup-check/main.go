@@ -308,6 +308,7 @@ func fenceVIP(args []string, stdout, stderr io.Writer) int {
 }
 
 func check(args []string, stdout, stderr io.Writer) int {
+	begin := time.Now()
 	fs := flag.NewFlagSet("haup-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
@@ -408,14 +409,23 @@ func check(args []string, stdout, stderr io.Writer) int {
 	// A standby's repmgrd stuck on a query to a primary that hung under it
 	// gets its connections reset, so it goes on to its next check and, if
 	// the primary is gone, to the failover (see healthcheck.RepmgrdStuck).
-	if keepalived && r.Role == healthcheck.RoleStandby && cfg.RepmgrdStaleS > 0 {
-		rctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+	// It shares the check's deadline: keepalived must not find the check
+	// still running at its timeout.
+	if left := time.Until(begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond)); keepalived && r.Role == healthcheck.RoleStandby && cfg.RepmgrdStaleS > 0 && left > 100*time.Millisecond {
+		rctx, cancel := context.WithTimeout(context.Background(), left)
 		st, paused, err := healthcheck.ReadRepmgrd(rctx, cfg, password, healthcheck.RepmgrDatabase)
 		if err == nil && healthcheck.RepmgrdStuck(st, paused, cfg.RepmgrdStaleS) {
-			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers)
-			r.Reason += fmt.Sprintf("; repmgrd last reached its upstream %d s ago (over %d s): %d of its connections to the other nodes reset", st.UpstreamLastSeenS, cfg.RepmgrdStaleS, len(socks))
+			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000)
+			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s): %d of its connections to the other nodes' databases reset", st.UpstreamLastSeenS, cfg.RepmgrdStaleS, len(socks))
+			for _, s := range socks {
+				did += " [" + s.Local + " -> " + s.Remote + "]"
+			}
 			if err != nil {
-				r.Reason += " (" + err.Error() + ")"
+				did += " (" + err.Error() + ")"
+			}
+			r.Reason += "; " + did
+			if len(socks) > 0 || err != nil {
+				exec.Command("logger", "-t", "haup-check", did).Run()
 			}
 		}
 		cancel()
