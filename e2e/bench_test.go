@@ -69,6 +69,11 @@ func waitHealthy(t testing.TB, timeout time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
+			// The nodes' database containers say why (repmgrd's log too).
+			for _, n := range []string{"pg-0", "pg-1"} {
+				l := haup(t, "lab", "exec", n, "--", "docker", "logs", "--tail", "150", "pg")
+				t.Logf("%s's container log (last 150 lines):\n%s%s", n, l.stdout, l.stderr)
+			}
 			t.Fatalf("the cluster is not healthy after %s:\n%s", timeout, r.stdout)
 		}
 		time.Sleep(2 * time.Second)
@@ -181,6 +186,10 @@ func failoverDrills(b *testing.B, mode string, drills int, metrics map[string]fl
 	metrics["commit_latency_"+mode+"_ms"] = median(commit)
 	if mode == "async" {
 		metrics["failover_promoted_to_vip_s"] = median(promotedToVIP)
+		// Written now: a later failure must not lose these figures.
+		if err := benchout.Record(benchout.Path(), metrics); err != nil {
+			b.Fatal(err)
+		}
 		return
 	}
 	// What losing the only standby costs the primary's writes in zero-loss
