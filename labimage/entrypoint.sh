@@ -25,6 +25,7 @@ BASE=/bitnami/postgresql
 PGDATA=$BASE/data
 RUN=/opt/haup/run
 CONF=$RUN/repmgr.conf
+REPMGRD_PIDFILE=$RUN/repmgrd.pid
 export HOME=$RUN PGPASSFILE=$RUN/.pgpass
 
 PORT=${POSTGRESQL_PORT_NUMBER:-5432}
@@ -213,6 +214,17 @@ clone_standby() {
   rm -rf "$PGDATA.old"
 }
 
+# start_repmgrd starts repmgrd in the background, in the foreground's
+# stead. Its pid file is removed first: a container killed and started again
+# keeps /tmp, and repmgrd refuses to start while the pid in that file is a
+# live process, which in the container's new pid namespace may well be one
+# of PostgreSQL's (then it would never start; `haup status` showed it as
+# "repmgrd is not running" for minutes). No other repmgrd runs here.
+start_repmgrd() {
+  rm -f "$REPMGRD_PIDFILE"
+  repmgrd -f "$CONF" --daemonize=false --pid-file "$REPMGRD_PIDFILE" &
+}
+
 stop_all() {
   log "stopping"
   [ -n "${REPMGRD_PID:-}" ] && kill "$REPMGRD_PID" 2>/dev/null || true
@@ -249,7 +261,7 @@ if [ "$NODE_TYPE" = witness ]; then
   # the primary been seen?" during a failover, and follows a new primary.
   while true; do
     log "starting repmgrd (witness)"
-    repmgrd -f "$CONF" --daemonize=false &
+    start_repmgrd
     REPMGRD_PID=$!
     wait "$REPMGRD_PID" || true
     REPMGRD_PID=
@@ -330,7 +342,7 @@ witness_vetoes() {
 lost=0
 while true; do
   log "starting repmgrd"
-  repmgrd -f "$CONF" --daemonize=false &
+  start_repmgrd
   REPMGRD_PID=$!
   wait "$REPMGRD_PID" || true
   REPMGRD_PID=
