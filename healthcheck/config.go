@@ -51,9 +51,9 @@ type Config struct {
 	PausePath     string `json:"pause_path,omitempty"`
 	PortFencePath string `json:"port_fence_path,omitempty"`
 	// RepmgrdStaleS is the longest a standby's repmgrd goes between two
-	// checks of its upstream (monitor_interval + connect_timeout); past it
-	// the check resets repmgrd's connections to the peers (see
-	// RepmgrdStuck). 0: never.
+	// checks of its upstream (tasks.RepmgrdStaleS: monitor_interval +
+	// connect_timeout + 2 s); from it on the check resets repmgrd's stuck
+	// connections to the peers (see RepmgrdStuck). 0: never.
 	RepmgrdStaleS int `json:"repmgrd_stale_s,omitempty"`
 }
 
