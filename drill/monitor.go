@@ -22,6 +22,21 @@ const Tick = 100 * time.Millisecond
 // node is not seen (powered off, cut from haup, its watcher restarting).
 const fresh = 600 * time.Millisecond
 
+// A sample's time is when the node took it (its clock), moved onto this
+// machine's clock by the smallest difference seen between arrival and
+// taking (the transit time plus the clocks' offset, as NTP estimates it).
+// So a sample that arrives late is placed when it was taken: samples a
+// powered-off node's kernel buffered arrive when it boots, and must not be
+// taken for its present state. A sample without a time (an older
+// haup-check) is placed at its arrival.
+//
+// Two VIP holders (or two writable primaries) count only when the samples
+// prove it: each holder's latest sample saying so is no older than the
+// first one in which the latest of them took the VIP. Otherwise the VIP
+// moved between two samples (its old holder's latest sample predates the
+// new holder's taking it), and the old holder is not counted; if it still
+// holds, its next sample says so.
+
 // Event is a change in who holds the VIP or who takes writes.
 type Event struct {
 	At       time.Duration `json:"-"`
@@ -39,6 +54,7 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	latest map[string]sampleAt
+	clocks map[string]*clock
 	ticks  int
 	dualV  int
 	dualW  int
@@ -50,7 +66,23 @@ type Monitor struct {
 
 type sampleAt struct {
 	s  healthcheck.WatchSample
-	at time.Time
+	at time.Time // when the node took it, on this machine's clock
+	// vipSince and writableSince are when the node's current run of
+	// samples holding the VIP (taking writes) began; zero outside one.
+	vipSince, writableSince time.Time
+}
+
+// clock places one node's samples on this machine's clock.
+type clock struct {
+	offset time.Duration // smallest arrival minus taking seen so far
+	known  bool
+}
+
+func (c *clock) place(taken, arrived time.Time) time.Time {
+	if d := arrived.Sub(taken); !c.known || d < c.offset {
+		c.offset, c.known = d, true
+	}
+	return taken.Add(c.offset)
 }
 
 type waiter struct {
@@ -61,7 +93,7 @@ type waiter struct {
 
 // NewMonitor starts an empty monitor whose clock starts now.
 func NewMonitor(nodes []string) *Monitor {
-	return &Monitor{nodes: nodes, start: time.Now(), latest: map[string]sampleAt{}}
+	return &Monitor{nodes: nodes, start: time.Now(), latest: map[string]sampleAt{}, clocks: map[string]*clock{}}
 }
 
 // Since is the monitor's clock.
@@ -76,10 +108,43 @@ func (m *Monitor) Feed(node string, r io.Reader) {
 		if json.Unmarshal(sc.Bytes(), &s) != nil {
 			continue
 		}
-		m.mu.Lock()
-		m.latest[node] = sampleAt{s: s, at: time.Now()}
-		m.mu.Unlock()
+		m.add(node, s, time.Now())
 	}
+}
+
+// add records a sample of node that arrived at arrived.
+func (m *Monitor) add(node string, s healthcheck.WatchSample, arrived time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at := arrived
+	if s.AtMS > 0 {
+		c := m.clocks[node]
+		if c == nil {
+			c = &clock{}
+			m.clocks[node] = c
+		}
+		at = c.place(time.UnixMilli(s.AtMS), arrived)
+	}
+	prev, had := m.latest[node]
+	if had && at.Before(prev.at) {
+		return // taken before the latest one: out of date
+	}
+	// A run goes on from the previous sample unless the node went unseen.
+	cont := had && at.Sub(prev.at) <= fresh
+	n := sampleAt{s: s, at: at}
+	if s.VIP {
+		n.vipSince = at
+		if cont && prev.s.VIP {
+			n.vipSince = prev.vipSince
+		}
+	}
+	if s.DB == healthcheck.DBWritable {
+		n.writableSince = at
+		if cont && prev.s.DB == healthcheck.DBWritable {
+			n.writableSince = prev.writableSince
+		}
+	}
+	m.latest[node] = n
 }
 
 // Run looks at the samples every Tick until ctx ends.
@@ -126,6 +191,8 @@ func (m *Monitor) look() {
 			writable = append(writable, n)
 		}
 	}
+	holders = m.proven(holders, func(s sampleAt) time.Time { return s.vipSince })
+	writable = m.proven(writable, func(s sampleAt) time.Time { return s.writableSince })
 	m.ticks++
 	if len(holders) > 1 {
 		m.dualV++
@@ -148,6 +215,28 @@ func (m *Monitor) look() {
 		keep = append(keep, w)
 	}
 	m.cond = keep
+}
+
+// proven drops from nodes (two or more holders of the VIP, or writable
+// primaries) those whose latest sample was taken before the latest of them
+// began its run (since): the state moved between their samples.
+func (m *Monitor) proven(nodes []string, since func(sampleAt) time.Time) []string {
+	if len(nodes) < 2 {
+		return nodes
+	}
+	var newest time.Time
+	for _, n := range nodes {
+		if s := since(m.latest[n]); s.After(newest) {
+			newest = s
+		}
+	}
+	keep := nodes[:0:0]
+	for _, n := range nodes {
+		if !m.latest[n].at.Before(newest) {
+			keep = append(keep, n)
+		}
+	}
+	return keep
 }
 
 // When returns a channel that receives the monitor's time of the first look

@@ -50,14 +50,68 @@ func (w *Writer) config(ctx context.Context) (*pgx.ConnConfig, error) {
 	return cc, nil
 }
 
+// Hedge is how often the writer opens another connection while the ones it
+// opened before have not answered (up to its Timeout). A connection opened
+// just before the VIP moved waits for a node that is gone (its SYN went to
+// the old holder's MAC) until its timeout; the next one, opened after the
+// new holder's gratuitous ARP, is answered at once. So the first write
+// after an outage measures when the cluster took writes again, to within
+// Hedge, not when the client's timeout ran out. Writes stay one at a time,
+// on one connection.
+const Hedge = 100 * time.Millisecond
+
+// connect opens a connection through the VIP within w.Timeout, opening
+// another every Hedge while none has answered; the first to answer is used,
+// the others are closed.
 func (w *Writer) connect(ctx context.Context) (*pgx.Conn, error) {
 	cc, err := w.config(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.Timeout)
-	defer cancel()
-	return pgx.ConnectConfig(cctx, cc)
+	type result struct {
+		c   *pgx.Conn
+		err error
+	}
+	results := make(chan result)
+	var opened sync.WaitGroup
+	open := func() {
+		opened.Add(1)
+		go func() {
+			defer opened.Done()
+			c, err := pgx.ConnectConfig(cctx, cc.Copy())
+			select {
+			case results <- result{c, err}:
+			case <-cctx.Done():
+				if c != nil {
+					c.Close(context.Background())
+				}
+			}
+		}()
+	}
+	// The connections not used are closed by their goroutines once the
+	// attempt is over (cctx done); wait for them so none outlives it.
+	defer func() { cancel(); opened.Wait() }()
+	open()
+	hedge := time.NewTicker(Hedge)
+	defer hedge.Stop()
+	var last error
+	for {
+		select {
+		case r := <-results:
+			if r.err == nil {
+				return r.c, nil
+			}
+			last = r.err
+		case <-hedge.C:
+			open()
+		case <-cctx.Done():
+			if last == nil {
+				last = cctx.Err()
+			}
+			return nil, last
+		}
+	}
 }
 
 // Exec runs one statement through the VIP on a connection of its own.

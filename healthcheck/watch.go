@@ -16,6 +16,11 @@ import (
 type WatchSample struct {
 	// Seq numbers the samples of one watch from 1.
 	Seq int `json:"seq"`
+	// AtMS is when the sample was taken, in milliseconds since the Unix
+	// epoch on this node's clock: the drill orders samples by it, so one
+	// that reaches it late (buffered while the node's network was down)
+	// is not taken for the present.
+	AtMS int64 `json:"at_ms,omitempty"`
 	// VIP: the VIP is on one of this node's interfaces.
 	VIP bool `json:"vip"`
 	// DB is "writable" (a primary taking writes), "blocked" (a primary in
@@ -56,7 +61,7 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for seq := 1; ; seq++ {
-		s := WatchSample{Seq: seq, DB: DBUnknown}
+		s := WatchSample{Seq: seq, DB: DBUnknown, AtMS: time.Now().UnixMilli()}
 		if cfg.VIP != "" {
 			s.VIP = HasLocalAddr(cfg.VIP)
 		}

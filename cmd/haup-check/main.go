@@ -340,6 +340,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 	// so `haup status` shows what keepalived last saw, not a run by haup or
 	// a person.
 	keepalived := !*asJSON && !*verbose
+	if keepalived && r.Role == healthcheck.RoleStandby {
+		r = standbyDuties(cfg, password, r, begin)
+	}
 	var prev *healthcheck.Report
 	if keepalived {
 		prev = healthcheck.ReadState(cfg.StatePath)
@@ -406,30 +409,6 @@ func check(args []string, stdout, stderr io.Writer) int {
 		}
 		cancel()
 	}
-	// A standby's repmgrd stuck on a query to a primary that hung under it
-	// gets its connections reset, so it goes on to its next check and, if
-	// the primary is gone, to the failover (see healthcheck.RepmgrdStuck).
-	// It shares the check's deadline: keepalived must not find the check
-	// still running at its timeout.
-	if left := time.Until(begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond)); keepalived && r.Role == healthcheck.RoleStandby && cfg.RepmgrdStaleS > 0 && left > 100*time.Millisecond {
-		rctx, cancel := context.WithTimeout(context.Background(), left)
-		st, paused, err := healthcheck.ReadRepmgrd(rctx, cfg, password, healthcheck.RepmgrDatabase)
-		if err == nil && healthcheck.RepmgrdStuck(st, paused, cfg.RepmgrdStaleS) {
-			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000)
-			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s): %d of its connections to the other nodes' databases reset", st.UpstreamLastSeenS, cfg.RepmgrdStaleS, len(socks))
-			for _, s := range socks {
-				did += " [" + s.Local + " -> " + s.Remote + "]"
-			}
-			if err != nil {
-				did += " (" + err.Error() + ")"
-			}
-			r.Reason += "; " + did
-			if len(socks) > 0 || err != nil {
-				exec.Command("logger", "-t", "haup-check", did).Run()
-			}
-		}
-		cancel()
-	}
 	// Zero-loss mode is the passing primary's business, at every run.
 	if keepalived && r.Pass {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DeadlineMillis)*time.Millisecond)
@@ -483,3 +462,59 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "haup-check: fail: %s\n", r.Reason)
 	return 1
 }
+
+// standbyDuties is a standby's part of keepalived's run, within the check's
+// deadline (keepalived must not find the check still running at its
+// timeout):
+//   - a repmgrd stuck on a query to a primary that hung under it gets its
+//     connections reset, so it goes on to its next check and, if the
+//     primary is gone, to the failover (see healthcheck.RepmgrdStuck);
+//   - while a failover is under way, the check watches the database for the
+//     promotion until promotedReserve before the deadline, and on seeing it
+//     checks the node again as a primary (see healthcheck.AwaitPromotion).
+//
+// It returns the report keepalived's verdict is made from.
+func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report, begin time.Time) healthcheck.Report {
+	end := begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond)
+	var st *healthcheck.RepmgrdState
+	if left := time.Until(end); left > 100*time.Millisecond {
+		rctx, cancel := context.WithTimeout(context.Background(), left)
+		s, paused, err := healthcheck.ReadRepmgrd(rctx, cfg, password, healthcheck.RepmgrDatabase)
+		if err == nil {
+			st = &s
+		}
+		if err == nil && cfg.RepmgrdStaleS > 0 && healthcheck.RepmgrdStuck(s, paused, cfg.RepmgrdStaleS) {
+			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000)
+			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s): %d of its connections to the other nodes' databases reset", s.UpstreamLastSeenS, cfg.RepmgrdStaleS, len(socks))
+			for _, s := range socks {
+				did += " [" + s.Local + " -> " + s.Remote + "]"
+			}
+			if err != nil {
+				did += " (" + err.Error() + ")"
+			}
+			r.Reason += "; " + did
+			if len(socks) > 0 || err != nil {
+				exec.Command("logger", "-t", "haup-check", did).Run()
+			}
+		}
+		cancel()
+	}
+	watchUntil := end.Add(-promotedReserve)
+	if time.Until(watchUntil) < healthcheck.PromotionPoll {
+		return r
+	}
+	wctx, cancel := context.WithDeadline(context.Background(), watchUntil)
+	promoted, _ := healthcheck.AwaitPromotion(wctx, cfg, password, st)
+	cancel()
+	if !promoted {
+		return r
+	}
+	again := healthcheck.Run(context.Background(), healthcheck.Within(cfg, end), password)
+	again.Reason += fmt.Sprintf(" (promoted during this check, %d ms after it began)", time.Since(begin).Milliseconds())
+	return again
+}
+
+// promotedReserve is the part of the deadline kept for checking a node
+// promoted during the check as a primary: its own database and its peers
+// (a peer last seen on an older timeline is given 50 ms).
+const promotedReserve = 250 * time.Millisecond

@@ -1,0 +1,90 @@
+package healthcheck
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// keepalived runs the check once a second (its vrrp_script interval takes
+// whole seconds), so a standby promoted just after a run waited up to a
+// second for the next one before it could take the VIP: about half of the
+// time from promotion to VIP. A standby's check that finds a failover under
+// way therefore spends the rest of its deadline watching its own database
+// for the promotion, and on seeing it checks the node again as the primary
+// it now is: the VIP follows within the same run.
+
+// FailoverAfterS is how long repmgrd may go without reaching its upstream
+// before a failover counts as under way: one missed pass of its monitoring
+// loop at the default monitor_interval (1 s), whose counter advances in
+// whole seconds.
+const FailoverAfterS = 2
+
+// PromotionPoll is how often a standby's check asks its database whether it
+// was promoted while a failover is under way.
+const PromotionPoll = 50 * time.Millisecond
+
+// promotionQuery: in recovery, and the WAL receiver's state ("" when none
+// runs: its upstream went away, or none was ever reached).
+const promotionQuery = `SELECT pg_is_in_recovery(), coalesce((SELECT status FROM pg_stat_wal_receiver LIMIT 1), '')`
+
+// FailoverUnderWay says whether a standby may be about to be promoted: its
+// WAL receiver is not streaming (the primary went away, or a switchover
+// stopped it), or its repmgrd has not reached the primary for
+// FailoverAfterS or more. st is nil when repmgrd's state could not be read.
+func FailoverUnderWay(walReceiver string, st *RepmgrdState) bool {
+	if walReceiver != "streaming" {
+		return true
+	}
+	return st != nil && st.Running && st.UpstreamLastSeenS >= FailoverAfterS
+}
+
+// AwaitPromotion watches the local database of a standby until it is
+// promoted (true) or ctx ends (false). It returns at once, false, when no
+// failover is under way (FailoverUnderWay) or the database does not answer.
+// st is the local repmgrd's state (nil if unknown). One connection, one
+// short query every PromotionPoll.
+func AwaitPromotion(ctx context.Context, cfg Config, password string, st *RepmgrdState) (bool, error) {
+	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, dbName(cfg), "haup-check")
+	if err != nil {
+		return false, err
+	}
+	conn, err := pgconn.ConnectConfig(ctx, pc)
+	if err != nil {
+		return false, describe(ctx, err)
+	}
+	defer conn.Close(context.Background())
+	for first := true; ; first = false {
+		res := conn.ExecParams(ctx, promotionQuery, nil, nil, nil, nil).Read()
+		if res.Err != nil {
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			return false, describe(ctx, res.Err)
+		}
+		if len(res.Rows) != 1 || len(res.Rows[0]) != 2 {
+			return false, nil
+		}
+		if string(res.Rows[0][0]) == "f" {
+			return true, nil
+		}
+		if first && !FailoverUnderWay(string(res.Rows[0][1]), st) {
+			return false, nil
+		}
+		t := time.NewTimer(PromotionPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, nil
+		case <-t.C:
+		}
+	}
+}
+
+// Within is cfg with its deadline cut to what is left until end: a check
+// run again in the same keepalived run must end by the same time.
+func Within(cfg Config, end time.Time) Config {
+	cfg.DeadlineMillis = max(1, int(time.Until(end)/time.Millisecond))
+	return cfg
+}
