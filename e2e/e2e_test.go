@@ -56,6 +56,7 @@ func TestEndToEnd(t *testing.T) {
 		{"check-removed", func(t *testing.T) { checkRemoved(t) }},
 		{"fence-after-freeze", func(t *testing.T) { fenceAfterFreeze(ctx, t, metrics) }},
 		{"repmgrd-stuck", func(t *testing.T) { repmgrdStuck(ctx, t, metrics) }},
+		{"repmgrd-unanswered", func(t *testing.T) { repmgrdUnanswered(ctx, t, metrics) }},
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},
 		{"database-network-cut", func(t *testing.T) { databaseNetworkCut(ctx, t, metrics) }},
 		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},

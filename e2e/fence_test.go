@@ -697,3 +697,51 @@ func repmgrdStuck(ctx context.Context, t *testing.T, metrics map[string]float64)
 		t.Errorf("two VIP holders for %s (of %d samples)", dual, samples)
 	}
 }
+
+// repmgrdUnanswered: the primary's host stops acknowledging the standby
+// repmgrd's long-lived connection (its packets dropped on the primary, as
+// for a host that lost power after repmgrd's ping) while everything else
+// works. repmgrd waits on its query with no timeout; the standby's check
+// must reset that connection soon after repmgrd missed a pass, and since
+// the primary is alive, repmgrd reconnects and nothing fails over: the
+// reset alone never causes a failover.
+func repmgrdUnanswered(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	old, next := primaryAndStandby(t)
+	var port string
+	for i := 0; i < 50 && port == ""; i++ {
+		out := mustOnNode(t, next, `ss -Htnp state established dst `+nodeAddr(old)+`:5432 | grep '"repmgrd"' | awk '{print $3}'`)
+		if lines := strings.Fields(out); len(lines) == 1 {
+			port = lines[0][strings.LastIndex(lines[0], ":")+1:]
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if port == "" {
+		t.Fatalf("%s's repmgrd has no single connection to %s", next, old)
+	}
+	rule := fmt.Sprintf("INPUT -s %s -p tcp --sport %s --dport 5432 -j DROP", nodeAddr(next), port)
+	mustOnNode(t, old, "iptables -I "+rule)
+	dropped := time.Now()
+	defer onNode(t, old, "iptables -D "+rule+" 2>/dev/null")
+	s := sampleVIP()
+	grep := `journalctl -q -t haup-check --since '-2min' | grep -c 'connections to the other nodes.*reset \[` + nodeAddr(next) + `:` + port + ` ' || true`
+	deadline := time.Now().Add(30 * time.Second)
+	for mustOnNode(t, next, grep) == "0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's check did not reset repmgrd's unanswered connection (port %s) within 30 s", next, port)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	metrics["repmgrd_unanswered_reset_s"] = time.Since(dropped).Seconds()
+	t.Logf("%s's repmgrd connection unanswered by %s: reset after %.1f s", next, old, time.Since(dropped).Seconds())
+	mustOnNode(t, old, "iptables -D "+rule)
+	// repmgrd reconnects and watches again; nothing failed over.
+	waitStatus(t, "healthy", 0, 60*time.Second)
+	if now, _ := primaryAndStandby(t); now != old {
+		t.Errorf("the primary moved from %s to %s after a reset on a live primary", old, now)
+	}
+	if dual, samples := s.stop(); dual > 0 {
+		t.Errorf("two VIP holders for %s (of %d samples)", dual, samples)
+	}
+}

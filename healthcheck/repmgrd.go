@@ -109,7 +109,11 @@ func realProcState(pid int) string {
 // ssSocket is a line pair of `ss -Htnpi state established`.
 type ssSocket struct {
 	Socket
-	recvQ int
+	recvQ, sendQ int
+	// unanswered: data sent is still unacknowledged after the kernel's
+	// retransmission timeout (Send-Q not empty, backoff above 0): the
+	// server's host does not answer at all (powered off, cut off).
+	unanswered bool
 	// pid is repmgrd's (0: another process); lastRcvMS the time since data
 	// last arrived (-1: none ever did).
 	pid       int
@@ -118,6 +122,7 @@ type ssSocket struct {
 
 var repmgrdPid = regexp.MustCompile(`\("repmgrd",pid=(\d+),`)
 var lastRcv = regexp.MustCompile(`(?:^|\s)lastrcv:(\d+)`)
+var backoff = regexp.MustCompile(`(?:^|\s)backoff:([1-9]\d*)`)
 
 // parseSS reads `ss -Htnpi state established`: per socket, a line with
 // Recv-Q, Send-Q, local, peer and process, then an indented line of TCP
@@ -133,6 +138,9 @@ func parseSS(out []byte) []ssSocket {
 				if m := lastRcv.FindStringSubmatch(line); m != nil {
 					socks[n-1].lastRcvMS, _ = strconv.Atoi(m[1])
 				}
+				if backoff.MatchString(line) && socks[n-1].sendQ > 0 {
+					socks[n-1].unanswered = true
+				}
 			}
 			continue
 		}
@@ -142,6 +150,7 @@ func parseSS(out []byte) []ssSocket {
 		}
 		s := ssSocket{Socket: Socket{Local: f[2], Remote: f[3]}, lastRcvMS: -1}
 		s.recvQ, _ = strconv.Atoi(f[0])
+		s.sendQ, _ = strconv.Atoi(f[1])
 		if m := repmgrdPid.FindStringSubmatch(strings.Join(f[4:], " ")); m != nil {
 			s.pid, _ = strconv.Atoi(m[1])
 		}
@@ -154,12 +163,19 @@ func parseSS(out []byte) []ssSocket {
 // wait on a server that has sent nothing for idleMS: nothing unread (a
 // stopped repmgrd, with a reply waiting, is not stuck on its server), data
 // received once (a connection still being set up, as a ping's, is younger
-// than connect_timeout and bounded by it), and none for idleMS. A repmgrd
-// stopped by a signal is left alone: resetting would not wake it.
-func stuckSockets(socks []ssSocket, peers map[string]bool, idleMS int) []Socket {
+// than connect_timeout and bounded by it), and none for idleMS. A
+// connection whose server's host does not even acknowledge what it was
+// sent (unanswered: powered off, cut off) is stuck after unansweredMS
+// already (0: not sooner than idleMS): a host that is up acknowledges
+// within its round trip, a frozen server's kernel too. A repmgrd stopped
+// by a signal is left alone: resetting would not wake it.
+func stuckSockets(socks []ssSocket, peers map[string]bool, idleMS, unansweredMS int) []Socket {
 	var out []Socket
 	for _, s := range socks {
-		if s.pid == 0 || !peers[normAddr(s.Remote)] || s.recvQ != 0 || s.lastRcvMS < idleMS {
+		if s.pid == 0 || !peers[normAddr(s.Remote)] || s.recvQ != 0 || s.lastRcvMS < 0 {
+			continue
+		}
+		if s.lastRcvMS < idleMS && !(s.unanswered && unansweredMS > 0 && s.lastRcvMS >= unansweredMS) {
 			continue
 		}
 		if st := procState(s.pid); st == "T" || st == "t" {
@@ -192,11 +208,12 @@ func normAddr(a string) string {
 }
 
 // ResetRepmgrdConnections resets the local repmgrd's connections to the
-// peers' databases that have waited idleMS or more for their server (see
-// stuckSockets), with ss -K on their exact addresses (the kernel needs
-// INET_DIAG_DESTROY). It returns the connections reset; its error names
-// each that could not be.
-func ResetRepmgrdConnections(ctx context.Context, peers []Peer, idleMS int) ([]Socket, error) {
+// peers' databases that have waited idleMS or more for their server, or
+// unansweredMS for a host that does not acknowledge (see stuckSockets),
+// with ss -K on their exact addresses (the kernel needs INET_DIAG_DESTROY).
+// It returns the connections reset; its error names each that could not
+// be.
+func ResetRepmgrdConnections(ctx context.Context, peers []Peer, idleMS, unansweredMS int) ([]Socket, error) {
 	want := map[string]bool{}
 	var errs []string
 	for _, p := range peers {
@@ -219,7 +236,7 @@ func ResetRepmgrdConnections(ctx context.Context, peers []Peer, idleMS int) ([]S
 		return nil, err
 	}
 	var reset []Socket
-	for _, s := range stuckSockets(parseSS(out), want, idleMS) {
+	for _, s := range stuckSockets(parseSS(out), want, idleMS, unansweredMS) {
 		out, err := ss(ctx, "-K", "-Htn", "state", "established", "src", s.Local, "dst", s.Remote)
 		switch {
 		case err != nil:

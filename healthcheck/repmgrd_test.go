@@ -36,7 +36,10 @@ func TestRepmgrdStuck(t *testing.T) {
 // being set up: nothing received), a connection of repmgrd's with a reply
 // unread, repmgrd's to its own database, an SSH session, and repmgrd's
 // IPv6 and IPv4-mapped connections to two more nodes, idle 7 s. pid 473 is
-// a second repmgrd, stopped by a signal.
+// a second repmgrd, stopped by a signal. Last, two of repmgrd's connections
+// with a query sent and nothing received for 2.5 s: one whose server's host
+// has not acknowledged it through 3 retransmission timeouts (powered off),
+// one that has just sent it.
 const ssEstablished = `0      0      10.77.0.12:44498 10.77.0.11:5432  users:(("postgres",pid=457,fd=4))
 	 bbr wscale:10,10 rto:204 rtt:1.068/1.05 lastsnd:20 lastrcv:20 lastack:20
 0      0      10.77.0.12:44518 10.77.0.11:5432  users:(("repmgrd",pid=472,fd=5))
@@ -55,6 +58,10 @@ const ssEstablished = `0      0      10.77.0.12:44498 10.77.0.11:5432  users:(("
 	 bbr lastsnd:7000 lastrcv:7000 lastack:7000
 0      0      10.77.0.12:44600 10.77.0.11:5432  users:(("repmgrd",pid=473,fd=5))
 	 bbr lastsnd:9000 lastrcv:9000 lastack:9000
+0      45     10.77.0.12:44700 10.77.0.11:5432  users:(("repmgrd",pid=472,fd=10))
+	 bbr wscale:10,10 rto:200 backoff:3 rtt:0.099/0.049 lastsnd:72 lastrcv:2500 lastack:2500 notsent:45
+0      45     10.77.0.12:44710 10.77.0.11:5432  users:(("repmgrd",pid=472,fd=11))
+	 bbr wscale:10,10 rto:200 rtt:0.099/0.049 lastsnd:0 lastrcv:2500 lastack:2500
 `
 
 func fakeProcState(t *testing.T) {
@@ -70,7 +77,7 @@ func fakeProcState(t *testing.T) {
 func TestStuckSockets(t *testing.T) {
 	fakeProcState(t)
 	peers := map[string]bool{"10.77.0.11:5432": true, "[fd00::13]:5432": true, "10.77.0.14:5432": true}
-	got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 5000)
+	got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 5000, 0)
 	want := []Socket{{"10.77.0.12:44518", "10.77.0.11:5432"}, {"[fd00::12]:40100", "[fd00::13]:5432"}, {"[::ffff:10.77.0.12]:40200", "[::ffff:10.77.0.14]:5432"}}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -80,8 +87,17 @@ func TestStuckSockets(t *testing.T) {
 			t.Errorf("socket %d: got %v, want %v", i, got[i], want[i])
 		}
 	}
+	// A host that does not acknowledge: stuck after 2 s already; the
+	// connection that has just sent its query is not.
+	got = stuckSockets(parseSS([]byte(ssEstablished)), peers, 5000, 2000)
+	if len(got) != 4 || got[3] != (Socket{"10.77.0.12:44700", "10.77.0.11:5432"}) {
+		t.Errorf("unanswered for 2 s or more: %v", got)
+	}
+	if got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 5000, 3000); len(got) != 3 {
+		t.Errorf("unanswered for 3 s or more: %v", got)
+	}
 	// A longer idle limit leaves the connections idle 7 s alone.
-	if got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 8000); len(got) != 1 || got[0].Local != "10.77.0.12:44518" {
+	if got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 8000, 0); len(got) != 1 || got[0].Local != "10.77.0.12:44518" {
 		t.Errorf("idle 8 s or more: %v", got)
 	}
 }
@@ -106,7 +122,7 @@ func TestResetRepmgrdConnections(t *testing.T) {
 	}
 	defer func() { ss = runSS }()
 	peers := []Peer{{Name: "pg-0", Host: "10.77.0.11", Port: 5432}, {Name: "pg-2", Host: "10.77.0.14", Port: 5432}}
-	got, err := ResetRepmgrdConnections(context.Background(), peers, 5000)
+	got, err := ResetRepmgrdConnections(context.Background(), peers, 5000, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +131,7 @@ func TestResetRepmgrdConnections(t *testing.T) {
 		t.Errorf("reset %v with\n%s", got, strings.Join(kills, "\n"))
 	}
 	closes, kills = false, nil
-	got, err = ResetRepmgrdConnections(context.Background(), peers, 5000)
+	got, err = ResetRepmgrdConnections(context.Background(), peers, 5000, 0)
 	if err == nil || len(got) != 0 || len(kills) != 2 || !strings.Contains(err.Error(), "did not close 10.77.0.12:44518 -> 10.77.0.11:5432") {
 		t.Errorf("ss closing nothing: reset %v, tried %d, %v", got, len(kills), err)
 	}

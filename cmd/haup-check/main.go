@@ -483,9 +483,12 @@ func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report
 		if err == nil {
 			st = &s
 		}
-		if err == nil && cfg.RepmgrdStaleS > 0 && healthcheck.RepmgrdStuck(s, paused, cfg.RepmgrdStaleS) {
-			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000)
-			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s): %d of its connections to the other nodes' databases reset", s.UpstreamLastSeenS, cfg.RepmgrdStaleS, len(socks))
+		// From a missed pass on, repmgrd's connections are looked at: one
+		// its server's host does not even acknowledge is stuck from then
+		// on, one merely waiting from RepmgrdStaleS.
+		if err == nil && cfg.RepmgrdStaleS > 0 && healthcheck.RepmgrdStuck(s, paused, min(cfg.RepmgrdStaleS, healthcheck.FailoverAfterS)) {
+			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000, healthcheck.FailoverAfterS*1000)
+			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s, %d s for a host that does not acknowledge): %d of its connections to the other nodes' databases reset", s.UpstreamLastSeenS, cfg.RepmgrdStaleS, healthcheck.FailoverAfterS, len(socks))
 			for _, s := range socks {
 				did += " [" + s.Local + " -> " + s.Remote + "]"
 			}
