@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 	_, aptErr := exec.LookPath("apt-get")
 	_, sysErr := exec.LookPath("systemctl")
 	f.HasApt, f.HasSystemd = aptErr == nil, sysErr == nil
+	f.MissingTools = missingTools(CheckTools)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -416,4 +418,28 @@ func readLock() *Lock {
 		return &Lock{Holder: "unreadable lock file " + LockPath}
 	}
 	return &l
+}
+
+// missingTools lists, sorted, the programs of tools found neither on PATH nor
+// in the system directories (keepalived runs the check with systemd's PATH,
+// which has them; an SSH session's PATH may not).
+func missingTools(tools map[string]string) []string {
+	var missing []string
+	for name := range tools {
+		if _, err := exec.LookPath(name); err == nil {
+			continue
+		}
+		found := false
+		for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+			if st, err := os.Stat(dir + "/" + name); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	return missing
 }

@@ -80,3 +80,13 @@ func TestLargeFileHashFollowsChanges(t *testing.T) {
 		t.Fatalf("after a change: %s, want %s", got, sum(big))
 	}
 }
+
+// missingTools finds programs on PATH and in the system directories, and
+// names those found nowhere.
+func TestMissingTools(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	got := missingTools(map[string]string{"sh": "dash", "haup-no-such-tool": "none"})
+	if len(got) != 1 || got[0] != "haup-no-such-tool" {
+		t.Errorf("missing: %v (sh is in /bin or /usr/bin)", got)
+	}
+}

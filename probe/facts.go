@@ -54,6 +54,8 @@ type Facts struct {
 	Arch       string `json:"arch"` // GOARCH name
 	HasApt     bool   `json:"has_apt"`
 	HasSystemd bool   `json:"has_systemd"`
+	// MissingTools are the programs of CheckTools not installed here.
+	MissingTools []string `json:"missing_tools,omitempty"`
 
 	// Docker is the engine's server version; DockerError why it is unknown.
 	Docker      string `json:"docker,omitempty"`
@@ -171,3 +173,8 @@ func (f *Facts) Role() string {
 	}
 	return f.Database.Role
 }
+
+// CheckTools are the programs the health check runs on a node, with the
+// Debian package of each: ss resets a standby's stuck repmgrd connections,
+// iptables closes a frozen stale primary's port.
+var CheckTools = map[string]string{"ss": "iproute2", "iptables": "iptables"}

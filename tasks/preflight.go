@@ -3,8 +3,10 @@ package tasks
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/probe"
 )
 
 // Preflight lists what stops haup from working on a node, from its facts.
@@ -26,6 +28,13 @@ func Preflight(node inventory.Node, f *Facts) []string {
 			msg += ": " + f.DockerError
 		}
 		p = append(p, msg)
+	}
+	if len(f.MissingTools) > 0 {
+		var pkgs []string
+		for _, t := range f.MissingTools {
+			pkgs = append(pkgs, probe.CheckTools[t])
+		}
+		p = append(p, fmt.Sprintf("the health check needs %s, not installed (apt-get install %s)", strings.Join(f.MissingTools, " and "), strings.Join(pkgs, " ")))
 	}
 	if !f.Iface.Found {
 		p = append(p, fmt.Sprintf("interface %s does not exist", node.Interface))
