@@ -342,7 +342,7 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	}
 	vipAt, promAt := time.Duration(-1), time.Duration(-1)
 	recovered := func() bool {
-		_, ok := w.FirstAckAfterOutage(zeroWall)
+		_, ok := w.WritesBack(zeroWall, time.Now())
 		return vipAt >= 0 && ok
 	}
 	// Hold the fault: until its time is up, or (no time given) until the
@@ -377,7 +377,7 @@ wait:
 	// back on the faulted node itself, when nothing was promoted: then no VIP
 	// on another node is waited for.
 	deadline := time.Now().Add(p.Settle)
-	writesBack := func() bool { _, ok := w.FirstAckAfterOutage(zeroWall); return ok }
+	writesBack := func() bool { _, ok := w.WritesBack(zeroWall, time.Now()); return ok }
 	// The monitor samples every 100 ms: once writes are back, a VIP on a
 	// new primary is given a second to show.
 	var backAt time.Time
@@ -461,7 +461,7 @@ wait:
 			res.PromotedToVIPS = round2((vipAt - promAt).Seconds())
 		}
 	}
-	if t, ok := w.FirstAckAfterOutage(zeroWall); ok {
+	if t, ok := w.WritesBack(zeroWall, time.Now()); ok {
 		res.WriteS = round2(t.Sub(zeroWall).Seconds())
 	}
 	dv, dw, looks := mon.Totals()

@@ -158,96 +158,28 @@ func TestFaultTexts(t *testing.T) {
 	}
 }
 
-// TestFirstAckAfterOutage: the first write after an outage that began a
-// moment after t (attempts started after t still acknowledged first); with
-// no failed attempt, the first acknowledgement after t, and never the
-// attempt cut short when the writer stopped.
-func TestFirstAckAfterOutage(t *testing.T) {
+// TestWritesBack: writes come back with the acknowledgement that ends the
+// first gap of more than OutageGap after t, though the outage began a moment
+// after t and one write spanned it; with no such gap, the first after t;
+// while writes are out, not yet.
+func TestWritesBack(t *testing.T) {
 	t0 := time.Now()
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	w := &Writer{startOf: map[int64]time.Time{1: at(-50), 2: at(10), 3: at(60), 4: at(1100), 5: at(2200), 6: at(2300)}}
-	w.acked, w.ackedAt = []int64{1, 2, 5}, []time.Time{at(-48), at(12), at(2202)}
-	w.failed = []int64{3, 4}
-	if got, ok := w.FirstAckAfterOutage(t0); !ok || !got.Equal(at(2202)) {
-		t.Errorf("after the outage: %v %v, want +2202ms", got.Sub(t0), ok)
+	w := &Writer{}
+	for _, ms := range []int{-50, 10, 60, 2200, 2250, 2300, 9000} {
+		w.ackedAt = append(w.ackedAt, at(ms))
 	}
-	w.failed = nil // 6 was in flight when the writer stopped: not a failure
-	if got, ok := w.FirstAckAfterOutage(t0); !ok || !got.Equal(at(12)) {
-		t.Errorf("no outage: %v %v, want +12ms", got.Sub(t0), ok)
+	if got, ok := w.WritesBack(t0, at(9100)); !ok || !got.Equal(at(2200)) {
+		t.Errorf("after the outage: %v %v, want +2200ms (the later gap is not the outage)", got.Sub(t0), ok)
 	}
-}
-
-// sample is one node's sample taken at taken, arriving at arrived.
-func sample(m *Monitor, node string, vip bool, db string, taken, arrived time.Time) {
-	m.add(node, healthcheck.WatchSample{Seq: 1, VIP: vip, DB: db, AtMS: taken.UnixMilli()}, arrived)
-}
-
-// The VIP moving between two samples is no moment with two holders: the old
-// holder's last sample holding it predates the new holder's first.
-func TestMonitorHandoverBetweenSamplesIsNotTwoHolders(t *testing.T) {
-	m := NewMonitor([]string{"pg-0", "pg-1"})
-	// Samples from the last 350 ms: all fresh.
-	t0 := time.Now().Add(-350 * time.Millisecond)
-	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	for _, ms := range []int{0, 100, 200} {
-		sample(m, "pg-0", true, healthcheck.DBWritable, at(ms), at(ms+2))
-		sample(m, "pg-1", false, healthcheck.DBStandby, at(ms+50), at(ms+52))
+	w.ackedAt = w.ackedAt[:3]
+	if _, ok := w.WritesBack(t0, at(1000)); ok {
+		t.Error("writes back during the outage")
 	}
-	// pg-0 gives the VIP up at +201 ms, pg-1 takes it at +202 ms; pg-1's
-	// sample says so before pg-0's next one.
-	sample(m, "pg-1", true, healthcheck.DBWritable, at(250), at(252))
-	m.look()
-	if ev := m.Events(0); strings.Join(ev[len(ev)-1].Holders, ",") != "pg-1" {
-		t.Errorf("holders after the handover: %+v", ev[len(ev)-1])
+	if got, ok := w.WritesBack(t0, at(100)); !ok || !got.Equal(at(10)) {
+		t.Errorf("no outage yet: %v %v, want +10ms", got.Sub(t0), ok)
 	}
-	sample(m, "pg-0", false, healthcheck.DBReadOnly, at(300), at(302))
-	m.look()
-	if dv, dw, _ := m.Totals(); dv != 0 || dw != 0 {
-		t.Fatalf("a handover counted as two holders %s, two writers %s", dv, dw)
-	}
-	// Both saying so in samples taken after both took it: two holders.
-	m = NewMonitor([]string{"pg-0", "pg-1"})
-	sample(m, "pg-0", true, healthcheck.DBWritable, at(0), at(2))
-	sample(m, "pg-1", true, healthcheck.DBWritable, at(50), at(52))
-	m.look() // pg-0's latest predates pg-1's taking it: not proven yet
-	sample(m, "pg-0", true, healthcheck.DBWritable, at(100), at(102))
-	m.look()
-	if dv, dw, _ := m.Totals(); dv != Tick || dw != Tick {
-		t.Fatalf("two holders %s, two writers %s; want one look each", dv, dw)
-	}
-}
-
-// Samples a node took long ago and delivered late (its kernel held them
-// while its network was down) are not its present; a node whose clock is
-// off is placed by the offset its samples show.
-func TestMonitorPlacesSamplesWhenTaken(t *testing.T) {
-	m := NewMonitor([]string{"pg-0", "pg-1"})
-	now := time.Now()
-	skew := 10 * time.Second // pg-1's clock runs 10 s ahead
-	sample(m, "pg-0", false, healthcheck.DBStandby, now.Add(-20*time.Millisecond), now.Add(-18*time.Millisecond))
-	sample(m, "pg-1", false, healthcheck.DBStandby, now.Add(skew-30*time.Second), now.Add(-30*time.Second+3*time.Millisecond))
-	// pg-1's sample from 12 s ago arrives only now.
-	sample(m, "pg-1", true, healthcheck.DBWritable, now.Add(skew-12*time.Second), now)
-	sample(m, "pg-0", true, healthcheck.DBWritable, now.Add(-10*time.Millisecond), now.Add(-8*time.Millisecond))
-	m.look()
-	ev := m.Events(0)
-	last := ev[len(ev)-1]
-	if strings.Join(last.Holders, ",") != "pg-0" || strings.Join(last.Unseen, ",") != "pg-1" {
-		t.Fatalf("a late sample was taken for the present: %+v", last)
-	}
-	if dv, dw, _ := m.Totals(); dv != 0 || dw != 0 {
-		t.Fatalf("two holders %s, two writers %s", dv, dw)
-	}
-	// An older sample arriving after a newer one changes nothing.
-	sample(m, "pg-0", false, healthcheck.DBUnknown, now.Add(-15*time.Millisecond), now)
-	m.look()
-	if ev := m.Events(0); strings.Join(ev[len(ev)-1].Holders, ",") != "pg-0" {
-		t.Fatalf("an out-of-date sample replaced a newer one: %+v", ev[len(ev)-1])
-	}
-	// pg-1 sampled now, on its own clock: seen.
-	sample(m, "pg-1", false, healthcheck.DBStandby, now.Add(skew), now.Add(2*time.Millisecond))
-	m.look()
-	if ev := m.Events(0); len(ev[len(ev)-1].Unseen) != 0 {
-		t.Fatalf("a node with a clock ahead is unseen: %+v", ev[len(ev)-1])
+	if _, ok := (&Writer{}).WritesBack(t0, at(100)); ok {
+		t.Error("writes back with no acknowledgement at all")
 	}
 }

@@ -27,13 +27,9 @@ type Writer struct {
 	acked    []int64
 	ackedAt  []time.Time
 	latency  []time.Duration
-	startOf  map[int64]time.Time
 	attempts int
 	failures int
-	// failed are the attempts that failed while the writer ran (not the
-	// one cut short when it stopped).
-	failed  []int64
-	lastErr string
+	lastErr  string
 }
 
 func (w *Writer) config(ctx context.Context) (*pgx.ConnConfig, error) {
@@ -161,9 +157,6 @@ func (w *Writer) Stored(ctx context.Context) (map[int64]bool, error) {
 
 // Run writes until ctx ends.
 func (w *Writer) Run(ctx context.Context) {
-	w.mu.Lock()
-	w.startOf = map[int64]time.Time{}
-	w.mu.Unlock()
 	insert := "INSERT INTO " + pgx.Identifier{w.Table}.Sanitize() + " (id) VALUES ($1)"
 	var conn *pgx.Conn
 	defer func() {
@@ -174,7 +167,6 @@ func (w *Writer) Run(ctx context.Context) {
 	for id := int64(1); ctx.Err() == nil; id++ {
 		start := time.Now()
 		w.mu.Lock()
-		w.startOf[id] = start
 		w.attempts++
 		w.mu.Unlock()
 		err := func() error {
@@ -199,9 +191,6 @@ func (w *Writer) Run(ctx context.Context) {
 			w.latency = append(w.latency, now.Sub(start))
 		} else {
 			w.failures++
-			if ctx.Err() == nil {
-				w.failed = append(w.failed, id)
-			}
 			w.lastErr = err.Error()
 			pause = 2 * w.Every
 		}
@@ -217,41 +206,37 @@ func (w *Writer) Run(ctx context.Context) {
 	}
 }
 
-// FirstAckStartedAfter is the time of the first acknowledgement of an
-// attempt started at or after t, and whether there is one.
-func (w *Writer) FirstAckStartedAfter(t time.Time) (time.Time, bool) {
+// OutageGap is the longest time between two acknowledgements that is not
+// an outage: writes are paced every 50 ms, so five missed in a row.
+const OutageGap = 250 * time.Millisecond
+
+// WritesBack is when writes came back after t: the acknowledgement that
+// ended the first gap of more than OutageGap from t on (the outage, which
+// may begin a moment after t), or with no such gap the first
+// acknowledgement after t. It is false while writes are out (none for
+// OutageGap up to now) or none came. A write that spanned the outage (its
+// connection attempts hedged until one reached the new primary) ends it:
+// the outage is seen in the acknowledgements, not in failed attempts.
+func (w *Writer) WritesBack(t, now time.Time) (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i, id := range w.acked {
-		if !w.startOf[id].Before(t) {
-			return w.ackedAt[i], true
+	prev, first := t, time.Time{}
+	for _, at := range w.ackedAt {
+		if !at.After(t) {
+			continue
 		}
-	}
-	return time.Time{}, false
-}
-
-// FirstAckAfterOutage is FirstAckStartedAfter for an outage that may begin
-// a moment after t: the first acknowledgement of an attempt started after
-// the first attempt, started at or after t, that failed.
-// With no such attempt it is FirstAckStartedAfter(t).
-func (w *Writer) FirstAckAfterOutage(t time.Time) (time.Time, bool) {
-	w.mu.Lock()
-	var failed int64
-	for _, id := range w.failed {
-		if !w.startOf[id].Before(t) {
-			failed = id
-			break
+		if first.IsZero() {
+			first = at
 		}
+		if at.Sub(prev) > OutageGap {
+			return at, true
+		}
+		prev = at
 	}
-	var after time.Time
-	if failed > 0 {
-		after = w.startOf[failed]
+	if now.Sub(prev) > OutageGap || first.IsZero() {
+		return time.Time{}, false
 	}
-	w.mu.Unlock()
-	if failed == 0 {
-		return w.FirstAckStartedAfter(t)
-	}
-	return w.FirstAckStartedAfter(after.Add(time.Nanosecond))
+	return first, true
 }
 
 // CommitLatency is the median time an acknowledged write took among those
