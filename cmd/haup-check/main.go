@@ -411,7 +411,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	// Zero-loss mode is the passing primary's business, at every run.
 	if keepalived && r.Pass {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+		// Bounded by the run's own end: the deadline is 80% of
+		// keepalived's timeout, and a standby promoted during this run
+		// has used most of it (see standbyDuties).
+		end := begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond * 115 / 100)
+		sctx, cancel := context.WithDeadline(context.Background(), later(end, time.Now().Add(100*time.Millisecond)))
 		v, err := healthcheck.ManageSync(sctx, cfg, password, r)
 		cancel()
 		if err != nil {
@@ -521,3 +525,10 @@ func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report
 // promoted during the check as a primary: its own database and its peers
 // (a peer last seen on an older timeline is given 50 ms).
 const promotedReserve = 250 * time.Millisecond
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
