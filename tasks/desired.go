@@ -155,7 +155,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 		return nil, err
 	}
 	return []File{
-		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check},
+		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check, Effect: checkProgramEffect},
 		{Path: NotifyPath, Mode: 0o755, Content: notify},
 		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: checkEffect(inv)},
 		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
@@ -355,6 +355,12 @@ func vipAddr(inv *inventory.Inventory) string {
 		return inv.Keepalived.VirtualIPAddress
 	}
 	return p.Addr().String()
+}
+
+// checkProgramEffect says what a new health-check program does: keepalived
+// runs the file on disk at each check, so the new one from its next run.
+func checkProgramEffect([]byte) string {
+	return "keepalived runs the new health check from its next check (within the check interval; no reload, no restart)"
 }
 
 // checkEffect says what a change of the check's configuration does: zero-loss

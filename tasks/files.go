@@ -54,17 +54,21 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 		if actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID {
 			c.Summary += ", " + attrSummary(actual, f.Mode, f.UID, f.GID)
 		}
-		if f.Effect != nil {
-			if e := f.Effect(actual.Content); e != "" {
-				c.Summary += "; " + e
-			}
-		}
 	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
 		c = Change{Op: OpUpdate, Kind: "file", Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
 			stage: stageHost, do: chmodFile(f)}
 		return []Change{c}
 	default:
 		return nil
+	}
+	// What the change does: after the content's summary, for a binary
+	// after its hashes.
+	effect := ""
+	if f.Effect != nil && actual.Exists {
+		effect = f.Effect(actual.Content)
+	}
+	if effect != "" && !f.Binary {
+		c.Summary += "; " + effect
 	}
 	switch {
 	case f.Sensitive:
@@ -73,6 +77,9 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 		c.Summary += fmt.Sprintf(", sha256 %s", sum[:12])
 		if actual.Exists {
 			c.Summary += fmt.Sprintf(" (was %s)", shortHash(actual.SHA256))
+		}
+		if effect != "" {
+			c.Summary += "; " + effect
 		}
 	default:
 		c.Diff = maskedDiff(f.Path, actual.Content, f.Content, secrets)
