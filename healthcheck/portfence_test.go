@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -47,7 +48,11 @@ func TestFrozenStale(t *testing.T) {
 func TestClosePortIsIdempotent(t *testing.T) {
 	rules := map[string]bool{}
 	var inserted []string
+	// iptables and ip6tables are run at the same time (eachFirewall).
+	var mu sync.Mutex
 	firewall = func(_ context.Context, cmd string, args ...string) error {
+		mu.Lock()
+		defer mu.Unlock()
 		op, rule := args[1], cmd+" "+strings.Join(args[2:], " ")
 		switch op {
 		case "-C":
