@@ -499,8 +499,10 @@ func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report
 			if err != nil {
 				did += " (" + err.Error() + ")"
 			}
-			r.Reason += "; " + did
+			// Said only when something was done or failed: from a missed
+			// pass on, every run looks.
 			if len(socks) > 0 || err != nil {
+				r.Reason += "; " + did
 				exec.Command("logger", "-t", "haup-check", did).Run()
 			}
 		}
