@@ -39,7 +39,8 @@ deps:
 E2E_FIGURES := $(CURDIR)/.bench/e2e-figures.json
 
 test: deps build
-	rm -f $(E2E_FIGURES) $(E2E_FIGURES).commit
+	rm -f $(E2E_FIGURES)
+	./scripts/e2e-figures.sh begin $(E2E_FIGURES)
 	HAUP_CHECK_DIR=$(CURDIR)/$(CHECK_DIR) BENCH_OUT=$(E2E_FIGURES) $(GO) test -count=1 -p 1 -timeout 80m ./...
 	./scripts/e2e-figures.sh stamp $(E2E_FIGURES)
 

@@ -201,7 +201,9 @@ type Result struct {
 	// VIPS: until the VIP was on one node that took writes (another node's,
 	// when a failover was expected).
 	VIPS float64 `json:"vip_s"`
-	// WriteS: until the first acknowledged write started after the fault.
+	// WriteS: until writes came back: the acknowledgement that ended the
+	// first gap of more than OutageGap after the fault (or, with none, the
+	// first after it; see Writer.WritesBack).
 	WriteS float64 `json:"write_s"`
 	// LongestGapS: the longest time without an acknowledged write from the
 	// fault to the end of the drill.
@@ -430,9 +432,10 @@ wait:
 	}
 	// A second of writes on the settled cluster, then the count.
 	time.Sleep(time.Second)
+	stoppedAt := time.Now()
 	stopWriter()
 	<-writerDone
-	res.LongestGapS = round2(w.LongestGap(zeroWall, time.Now()).Seconds())
+	res.LongestGapS = round2(w.LongestGap(zeroWall, stoppedAt).Seconds())
 	stopWatch()
 
 	// Seen after writes came back (a VIP that moved later, during the
@@ -461,7 +464,7 @@ wait:
 			res.PromotedToVIPS = round2((vipAt - promAt).Seconds())
 		}
 	}
-	if t, ok := w.WritesBack(zeroWall, time.Now()); ok {
+	if t, ok := w.WritesBack(zeroWall, stoppedAt); ok {
 		res.WriteS = round2(t.Sub(zeroWall).Seconds())
 	}
 	dv, dw, looks := mon.Totals()

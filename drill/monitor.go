@@ -102,6 +102,11 @@ func (m *Monitor) Since() time.Duration { return time.Since(m.start) }
 // Feed reads one node's watch stream (JSON samples, one per line) until it
 // ends.
 func (m *Monitor) Feed(node string, r io.Reader) {
+	// A new stream (the node rebooted, its watcher restarted) estimates
+	// the node's clock anew: it may have been stepped meanwhile.
+	m.mu.Lock()
+	delete(m.clocks, node)
+	m.mu.Unlock()
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		var s healthcheck.WatchSample

@@ -183,3 +183,26 @@ func TestWritesBack(t *testing.T) {
 		t.Error("writes back with no acknowledgement at all")
 	}
 }
+
+// A node whose clock was stepped back between two streams (it rebooted
+// before NTP set it) is seen on its new stream: each stream estimates the
+// node's clock anew.
+func TestMonitorNewStreamAfterClockStep(t *testing.T) {
+	m := NewMonitor([]string{"pg-0"})
+	line := func(taken time.Time) string {
+		return fmt.Sprintf(`{"seq":1,"vip":false,"db":"standby","at_ms":%d}`+"\n", taken.UnixMilli())
+	}
+	// Its last sample on the old stream, 2 s ago: it is unseen now.
+	before := time.Now().Add(-2 * time.Second)
+	m.Feed("pg-0", strings.NewReader(line(before.Add(-time.Millisecond))))
+	m.mu.Lock()
+	m.latest["pg-0"] = sampleAt{s: m.latest["pg-0"].s, at: before}
+	m.mu.Unlock()
+	if m.Seen() {
+		t.Fatal("seen on a sample 2 s old")
+	}
+	m.Feed("pg-0", strings.NewReader(line(time.Now().Add(-30*time.Second))))
+	if !m.Seen() {
+		t.Fatal("a node whose clock went back 30 s is unseen on its new stream")
+	}
+}

@@ -88,6 +88,24 @@ type PeerReport struct {
 
 	// seen: the host answered on the network, if only to refuse.
 	seen bool
+	// older: not waited for, last seen on an older timeline (olderPeers).
+	older bool
+}
+
+// Unsettled names the peers that neither answered (if only to refuse) nor
+// were last seen on an older timeline: their silence may only mean the
+// time given was short, and one of them could be a primary as new as this
+// node. A check given its whole deadline counts them as unreachable; one
+// run again in what is left of a deadline (a standby promoted during it)
+// must not.
+func (r Report) Unsettled() []string {
+	var out []string
+	for _, p := range r.Peers {
+		if p.Role == RoleDown && !p.seen && !p.older {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }
 
 // LoadConfig reads the check's configuration and the password file.
@@ -338,6 +356,7 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			for i := range r.Peers {
 				if p := &r.Peers[i]; p.Role == RoleDown && !p.seen {
 					p.Error = fmt.Sprintf("no answer within %s (last seen on timeline %d, older than ours)", olderPeerGrace, older[p.Name])
+					p.older = true
 				}
 			}
 		}

@@ -353,6 +353,11 @@ func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
 			if !c.waited && !strings.Contains(r.Peers[0].Error, "no answer within 50ms (last seen on timeline 1") {
 				t.Errorf("peer: %+v", r.Peers[0])
 			}
+			// A silent peer not judged by its older timeline is
+			// unsettled (see standbyDuties).
+			if u := r.Unsettled(); (len(u) == 1) != c.waited {
+				t.Errorf("unsettled %v, want the peer unsettled: %v", u, c.waited)
+			}
 		})
 	}
 }

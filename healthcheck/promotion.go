@@ -82,6 +82,16 @@ func AwaitPromotion(ctx context.Context, cfg Config, password string, st *Repmgr
 	}
 }
 
+// UnansweredAfterMS is how long a connection of repmgrd's whose server's
+// host acknowledges nothing waits before it counts as stuck, for a
+// RepmgrdStaleS of staleS (monitor_interval + connect_timeout + 2, see
+// tasks.RepmgrdStaleS): connect_timeout plus half a second at least, so a
+// ping that repmgrd is still setting up (bounded by connect_timeout) has
+// ended before; FailoverAfterS at least. 2.5 s at the defaults.
+func UnansweredAfterMS(staleS int) int {
+	return max(FailoverAfterS*1000, (staleS-2)*1000-500)
+}
+
 // Within is cfg with its deadline cut to what is left until end: a check
 // run again in the same keepalived run must end by the same time.
 func Within(cfg Config, end time.Time) Config {

@@ -94,3 +94,30 @@ func TestAwaitPromotion(t *testing.T) {
 		}
 	})
 }
+
+func TestUnansweredAfterMS(t *testing.T) {
+	// RepmgrdStaleS is monitor_interval + connect_timeout + 2.
+	for _, c := range []struct{ stale, want int }{{5, 2500}, {6, 3500}, {13, 10500}} {
+		if got := UnansweredAfterMS(c.stale); got != c.want {
+			t.Errorf("stale %d s: %d ms, want %d", c.stale, got, c.want)
+		}
+		if connect := c.stale - 3; UnansweredAfterMS(c.stale) < connect*1000+500 {
+			t.Errorf("stale %d s: a ping bounded by connect_timeout %d s could be reset", c.stale, connect)
+		}
+	}
+}
+
+// Unsettled: a peer that answered (if only to refuse), or was not waited
+// for as last seen on an older timeline, is settled; one that was simply
+// not heard from in the time given is not.
+func TestUnsettled(t *testing.T) {
+	r := Report{Peers: []PeerReport{
+		{Name: "up", Role: RoleStandby, seen: true},
+		{Name: "refused", Role: RoleDown, Error: "connection refused", seen: true},
+		{Name: "older", Role: RoleDown, Error: "no answer within 50ms (last seen on timeline 1, older than ours)", older: true},
+		{Name: "slow", Role: RoleDown, Error: "timed out"},
+	}}
+	if got := r.Unsettled(); len(got) != 1 || got[0] != "slow" {
+		t.Errorf("unsettled: %v", got)
+	}
+}

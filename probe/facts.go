@@ -14,7 +14,7 @@ import (
 // Version changes whenever the Facts format or what a fact means does: an
 // installed agent of another version is not asked (haup uploads its own
 // probe instead).
-const Version = 2
+const Version = 3
 
 // Request says what haup wants to know about a node. It holds no secret.
 type Request struct {

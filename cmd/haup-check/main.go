@@ -491,8 +491,9 @@ func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report
 		// its server's host does not even acknowledge is stuck from then
 		// on, one merely waiting from RepmgrdStaleS.
 		if err == nil && cfg.RepmgrdStaleS > 0 && healthcheck.RepmgrdStuck(s, paused, min(cfg.RepmgrdStaleS, healthcheck.FailoverAfterS)) {
-			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000, healthcheck.FailoverAfterS*1000)
-			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s, %d s for a host that does not acknowledge): %d of its connections to the other nodes' databases reset", s.UpstreamLastSeenS, cfg.RepmgrdStaleS, healthcheck.FailoverAfterS, len(socks))
+			unanswered := healthcheck.UnansweredAfterMS(cfg.RepmgrdStaleS)
+			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000, unanswered)
+			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s, %.1f s for a host that does not acknowledge): %d of its connections to the other nodes' databases reset", s.UpstreamLastSeenS, cfg.RepmgrdStaleS, float64(unanswered)/1000, len(socks))
 			for _, s := range socks {
 				did += " [" + s.Local + " -> " + s.Remote + "]"
 			}
@@ -520,6 +521,13 @@ func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report
 	}
 	again := healthcheck.Run(context.Background(), healthcheck.Within(cfg, end), password)
 	again.Reason += fmt.Sprintf(" (promoted during this check, %d ms after it began)", time.Since(begin).Milliseconds())
+	if u := again.Unsettled(); again.Pass && len(u) > 0 {
+		// Its peers had less than the whole deadline: one that did not
+		// answer may be a primary as new as this one. The next run, with
+		// its whole deadline, decides.
+		again.Pass = false
+		again.Reason += "; " + strings.Join(u, ", ") + " did not answer in the time left: the next check decides"
+	}
 	return again
 }
 
