@@ -173,6 +173,14 @@ func sampleVIP() *sampler {
 				return
 			case <-tick.C:
 				n := len(vipHolders())
+				if n > 1 {
+					// The nodes are read one after the other: a handover
+					// between the two reads (in VRRP preemption the new
+					// master adds the VIP a few ms before the old one,
+					// hearing it, drops it) looks like two holders. A
+					// second look right away must agree.
+					n = len(vipHolders())
+				}
 				s.mu.Lock()
 				s.samples++
 				if n > 1 {
