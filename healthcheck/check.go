@@ -491,6 +491,10 @@ type RepmgrdState struct {
 	// upstream (a standby's repmgrd records it at every check); -1 when
 	// it never has since the database started.
 	UpstreamLastSeenS int `json:"upstream_last_seen_s"`
+	// WALReceiver is the local WAL receiver's state ("" when none runs),
+	// read with it by ReadRepmgrd for the standby's check (see
+	// FailoverUnderWay).
+	WALReceiver string `json:"-"`
 }
 
 // repmgrdQuery reads the local repmgrd's liveness: its registered pid is a

@@ -3,8 +3,6 @@ package healthcheck
 import (
 	"context"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // keepalived runs the check once a second (its vrrp_script interval takes
@@ -25,14 +23,18 @@ const FailoverAfterS = 2
 // was promoted while a failover is under way.
 const PromotionPoll = 50 * time.Millisecond
 
-// promotionQuery: in recovery, and the WAL receiver's state ("" when none
-// runs: its upstream went away, or none was ever reached).
-const promotionQuery = `SELECT pg_is_in_recovery(), coalesce((SELECT status FROM pg_stat_wal_receiver LIMIT 1), '')`
+// walReceiverQuery reads the WAL receiver's state ("" when none runs: its
+// upstream went away, or none was ever reached).
+const walReceiverQuery = `SELECT coalesce((SELECT status FROM pg_stat_wal_receiver LIMIT 1), '')`
+
+// promotionQuery: in recovery, and the WAL receiver's state.
+const promotionQuery = `SELECT pg_is_in_recovery(), (` + walReceiverQuery + `)`
 
 // FailoverUnderWay says whether a standby may be about to be promoted: its
 // WAL receiver is not streaming (the primary went away, or a switchover
 // stopped it), or its repmgrd has not reached the primary for
-// FailoverAfterS or more. st is nil when repmgrd's state could not be read.
+// FailoverAfterS or more. st is nil when repmgrd's state could not be read
+// (ReadRepmgrd, which also reads the WAL receiver's state into it).
 func FailoverUnderWay(walReceiver string, st *RepmgrdState) bool {
 	if walReceiver != "streaming" {
 		return true
@@ -46,11 +48,7 @@ func FailoverUnderWay(walReceiver string, st *RepmgrdState) bool {
 // st is the local repmgrd's state (nil if unknown). One connection, one
 // short query every PromotionPoll.
 func AwaitPromotion(ctx context.Context, cfg Config, password string, st *RepmgrdState) (bool, error) {
-	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, dbName(cfg), "haup-check")
-	if err != nil {
-		return false, err
-	}
-	conn, err := pgconn.ConnectConfig(ctx, pc)
+	conn, err := connectLocal(ctx, cfg, password, "haup-check")
 	if err != nil {
 		return false, describe(ctx, err)
 	}

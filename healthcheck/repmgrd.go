@@ -38,24 +38,25 @@ import (
 // RepmgrDatabase is the database holding repmgr's metadata and functions.
 const RepmgrDatabase = "repmgr"
 
-// repmgrdStateQuery reads the local repmgrd's liveness and pause.
-const repmgrdStateQuery = repmgrdQuery + ";" + pausedQuery
+// repmgrdStateQuery reads the local repmgrd's liveness and pause, and the
+// WAL receiver's state, in one round trip.
+const repmgrdStateQuery = repmgrdQuery + ";" + pausedQuery + ";" + walReceiverQuery
 
 // ReadRepmgrd reads the local repmgrd's state and pause flag from repmgr's
-// shared memory, through the repmgr database.
+// shared memory, through the repmgr database, and the WAL receiver's state.
 func ReadRepmgrd(ctx context.Context, cfg Config, password, repmgrDB string) (RepmgrdState, bool, error) {
 	rows, err := query(ctx, cfg, password, repmgrDB, repmgrdStateQuery)
 	if err != nil {
 		return RepmgrdState{}, false, err
 	}
-	if len(rows) != 2 || len(rows[0]) != 2 || len(rows[1]) != 1 {
+	if len(rows) != 3 || len(rows[0]) != 2 || len(rows[1]) != 1 || len(rows[2]) != 1 {
 		return RepmgrdState{}, false, fmt.Errorf("repmgrd state: unexpected answer %q", rows)
 	}
 	seen, err := strconv.Atoi(rows[0][1])
 	if err != nil {
 		return RepmgrdState{}, false, fmt.Errorf("repmgrd state: %w", err)
 	}
-	return RepmgrdState{Running: rows[0][0] == "true", UpstreamLastSeenS: seen}, rows[1][0] == "true", nil
+	return RepmgrdState{Running: rows[0][0] == "true", UpstreamLastSeenS: seen, WALReceiver: rows[2][0]}, rows[1][0] == "true", nil
 }
 
 // RepmgrdStuck says whether a standby's repmgrd should have its connections

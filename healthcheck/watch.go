@@ -67,7 +67,7 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 		}
 		qctx, cancel := context.WithTimeout(ctx, bound)
 		if conn == nil {
-			c, err := connectLocal(qctx, cfg, password)
+			c, err := connectLocal(qctx, cfg, password, "haup-watch")
 			if err != nil {
 				s.Error = describe(qctx, err).Error()
 			} else {
@@ -120,8 +120,9 @@ const watchQuery = roleQuery + `,
   current_setting('synchronous_standby_names') <> '' AND NOT pg_is_in_recovery()
     AND NOT EXISTS (SELECT 1 FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))`
 
-func connectLocal(ctx context.Context, cfg Config, password string) (*pgconn.PgConn, error) {
-	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, dbName(cfg), "haup-watch")
+// connectLocal opens a session to the local database as app.
+func connectLocal(ctx context.Context, cfg Config, password, app string) (*pgconn.PgConn, error) {
+	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, dbName(cfg), app)
 	if err != nil {
 		return nil, err
 	}

@@ -414,8 +414,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 		// Bounded by the run's own end: the deadline is 80% of
 		// keepalived's timeout, and a standby promoted during this run
 		// has used most of it (see standbyDuties).
-		end := begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond * 115 / 100)
-		sctx, cancel := context.WithDeadline(context.Background(), later(end, time.Now().Add(100*time.Millisecond)))
+		left := time.Until(begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond * 115 / 100))
+		sctx, cancel := context.WithTimeout(context.Background(), max(left, 100*time.Millisecond))
 		v, err := healthcheck.ManageSync(sctx, cfg, password, r)
 		cancel()
 		if err != nil {
@@ -510,7 +510,8 @@ func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report
 		cancel()
 	}
 	watchUntil := end.Add(-promotedReserve)
-	if time.Until(watchUntil) < healthcheck.PromotionPoll {
+	// The usual case, a streaming standby, costs no further connection.
+	if time.Until(watchUntil) < healthcheck.PromotionPoll || (st != nil && !healthcheck.FailoverUnderWay(st.WALReceiver, st)) {
 		return r
 	}
 	wctx, cancel := context.WithDeadline(context.Background(), watchUntil)
@@ -535,10 +536,3 @@ func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report
 // promoted during the check as a primary: its own database and its peers
 // (a peer last seen on an older timeline is given 50 ms).
 const promotedReserve = 250 * time.Millisecond
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
