@@ -72,7 +72,8 @@ takes seconds. Run it from the haup checkout, as root.`,
 		"also boot the witness host "+"witness-9 and write .lab/inventory-witness.yaml (the same cluster with a witness); adds it to a running lab")
 	up.Flags().StringVar(&keepalived, "keepalived", "",
 		"the keepalived the nodes install from the lab mirror: vendored (2.2.4, the production version, built from lab/vendor) "+
-			"or debian (Debian 12's 2.2.7); default $HAUP_LAB_KEEPALIVED, else vendored. The mirror is rebuilt when it changes")
+			"or debian (Debian 12's 2.2.7); default $HAUP_LAB_KEEPALIVED, else vendored. The mirror is rebuilt when it changes; "+
+			"nodes that already installed keepalived keep theirs (lab down first to switch)")
 	up.Flags().BoolVar(&noCache, "no-cache", false,
 		"delete the caches first and rebuild them (node and database root filesystems, the TimescaleDB and keepalived build roots and builds, package mirror, registry: several minutes)")
 	c.AddCommand(
