@@ -60,8 +60,9 @@ lab-down: build
 
 # Benchmarks print tables and merge their figures into $(BENCH_OUT): the
 # validation of a 50 MB inventory, the health check against the recipe's,
-# lab up cold and warm, the image's promotion time, its build with TimescaleDB
-# compiled (the debootstrap roots kept), and on the lab greenfield/no-op apply,
+# lab up cold and warm and the keepalived version its nodes install
+# (lab_keepalived_version), the image's promotion time, its build with
+# TimescaleDB compiled (the debootstrap roots kept), and on the lab greenfield/no-op apply,
 # fencing, switchovers, haup drill per fault in asynchronous and zero-loss
 # mode, a partition, and a saturated-primary soak (HAUP_SOAK_SECONDS, default
 # 600; CI sets 120). The end-to-end test's figures are those make test
