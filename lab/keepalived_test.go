@@ -86,9 +86,11 @@ echo "$2" > "$1/.haup-packages"`, cached, testRootPackages)
 // installs keepalived from that mirror in a chroot with haup's own install
 // command, and checks what haup relies on: the version, the unit (its name,
 // condition, type, reload and no restart), the unit enabled but nothing to
-// start it with, and keepalived's config test accepting haup's rendered
-// configurations (the templates' golden files) in a network namespace of its
-// own, and rejecting one whose interface is missing.
+// start it with, the mirror kept or remade as the choice of keepalived stands
+// or changes, and keepalived's config test accepting haup's rendered
+// configurations (the example inventory's and the templates' golden files) in
+// a network namespace of its own, and rejecting them where the interface is
+// missing.
 func TestKeepalivedPackage(t *testing.T) {
 	testenv.Need(t, true, "debootstrap", "chroot", "unshare", "ip", "dpkg-deb", "dpkg-scanpackages")
 	start := time.Now()

@@ -180,6 +180,7 @@ func TestLabUpTimes(t *testing.T) {
 	start = time.Now()
 	mustLab(t, bin, "up")
 	warm := time.Since(start)
+	t.Cleanup(func() { labCmd(t, bin, "down") })
 	version := nodeKeepalived(t, bin, "pg-0")
 	mustLab(t, bin, "down")
 	fmt.Printf("lab up: cold %.1f s, warm %.1f s; the nodes install keepalived %s\n", cold.Seconds(), warm.Seconds(), version)
