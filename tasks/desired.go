@@ -77,6 +77,9 @@ type ContainerSpec struct {
 	Restart string            `json:"restart"`
 	Env     map[string]string `json:"env"`
 	Mounts  []Mount           `json:"mounts"`
+	// Tmpfs are directories of the container kept in memory, empty at
+	// every start.
+	Tmpfs []string `json:"tmpfs,omitempty"`
 }
 
 // Mount is a bind mount of the container.
@@ -308,6 +311,9 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 		"REPMGR_MONITOR_INTERVAL_SECS": strconv.Itoa(db.Repmgr.MonitorInterval),
 		"REPMGR_CONNECT_TIMEOUT":       strconv.Itoa(db.Repmgr.ConnectTimeout),
 	}
+	for k, v := range imageSafetyEnv {
+		env[k] = v
+	}
 	for k, v := range db.Environment {
 		env[k] = v
 	}
@@ -322,7 +328,39 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 			{Source: postgresSecretPath, Target: secretsInContainer + "/postgres-password", ReadOnly: true},
 			{Source: repmgrSecretPath, Target: secretsInContainer + "/repmgr-password", ReadOnly: true},
 		},
+		// repmgrd is the container's PID 1 and records its pid in
+		// /tmp/repmgrd.pid, which a killed container keeps: started again,
+		// repmgrd reads pid 1 (itself) as a live repmgrd and refuses to
+		// start, for good. /tmp in memory starts empty every time.
+		Tmpfs: []string{"/tmp"},
 	}
+}
+
+// imageSafetyEnv are the bitnami image's settings haup fixes, each because
+// the image's default breaks a guarantee:
+//   - REPMGR_DEGRADED_MONITORING_TIMEOUT: by default repmgrd exits after 5 s
+//     of degraded monitoring (its database stopped, its failover paused, an
+//     election cancelled) and PostgreSQL dies with it, as repmgrd is PID 1:
+//     a switchover's target, or a standby isolated behind a witness, would
+//     lose its database. -1: repmgrd waits for good.
+//   - REPMGR_PRIMARY_VISIBILITY_CONSENSUS: with a witness, no standby
+//     promotes while another node still sees the primary.
+//   - REPMGR_USE_PASSFILE: repmgr's password goes to a 0600 .pgpass in the
+//     container, not into repmgr.nodes' conninfo (readable by every
+//     database user and copied to every node) nor into command lines.
+//   - REPMGR_USE_REPLICATION_SLOTS: no slots, so a lost standby never makes
+//     the primary keep WAL without bound; WAL kept for standbys is bounded by
+//     wal_keep_size (haup's conf.d file); a standby further behind is
+//     re-cloned.
+//   - REPMGR_USE_PGREWIND: a standby that starts on a cleanly stopped data
+//     directory of the primary's history is checked with pg_rewind (no
+//     rewind needed) instead of being cloned again in full.
+var imageSafetyEnv = map[string]string{
+	"REPMGR_DEGRADED_MONITORING_TIMEOUT":  "-1",
+	"REPMGR_PRIMARY_VISIBILITY_CONSENSUS": "true",
+	"REPMGR_USE_PASSFILE":                 "true",
+	"REPMGR_USE_REPLICATION_SLOTS":        "0",
+	"REPMGR_USE_PGREWIND":                 "yes",
 }
 
 // runArgs is the `docker run` command for the spec. No secret is in it: the
@@ -336,6 +374,9 @@ func (s ContainerSpec) runArgs() []string {
 			v += ":ro"
 		}
 		args = append(args, "-v", v)
+	}
+	for _, d := range s.Tmpfs {
+		args = append(args, "--tmpfs", d+":rw,nosuid,nodev,mode=1777")
 	}
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
