@@ -169,14 +169,13 @@ func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change
 	}
 	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
 		dbAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
-	container := shq(inv.Database.ContainerName)
 	c := clone
-	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (stop, point it at %s, start: no clone if its WAL is part of %s's history), "+
-		"and only if it does not stream within 45 s, stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
+	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
+		"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
 		primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)
+	agent := shq(healthcheck.BinaryPath)
 	c.do = func(ctx context.Context, h remote.Host) error {
-		_, err := h.Exec(ctx, "docker stop -t 60 "+container+" >/dev/null && "+shq(healthcheck.BinaryPath)+" follow "+shq(conninfo)+
-			" && docker start "+container+" >/dev/null\n")
+		_, err := h.Exec(ctx, agent+" stop-database -timeout 60s && "+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
 		if err == nil {
 			err = waitStreaming(ctx, h, ApplyOptions{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
 		}

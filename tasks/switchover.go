@@ -99,12 +99,12 @@ func (sw *Switchover) Print(w io.Writer) {
 	steps := []string{
 		fmt.Sprintf("%s: pause repmgrd's automatic failover (it would race the promotion below; it resumes by itself after %s if haup is interrupted)", strings.Join(sw.pauseNodes(), ", "), pauseFor),
 		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here", from),
-		fmt.Sprintf("%s: stop its database cleanly (a shutdown checkpoint, its last WAL sent to %s)", from, to),
+		fmt.Sprintf("%s: stop its database cleanly inside the running container (a shutdown checkpoint, its last WAL sent to %s)", from, to),
 		fmt.Sprintf("%s: wait until it has received and replayed all of %s's WAL (at most 30 s, else %s starts again and takes writes, and nothing else changes)", to, from, from),
 		fmt.Sprintf("%s: promote (a new timeline), recorded in repmgr's metadata", to),
 		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s); writes succeed again", to, sw.CheckSeconds),
 		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.pauseNodes(), ", ")),
-		fmt.Sprintf("%s: start as a standby of %s, without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
+		fmt.Sprintf("%s: start its database as a standby of %s inside the running container, without the image's entrypoint and without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
@@ -206,7 +206,6 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	defer resume()
 	agent := shq(healthcheck.BinaryPath)
 	start := time.Now()
-	container := shq(sw.inv.Database.ContainerName)
 	say(from, "refusing writes")
 	out, err := hf.Exec(ctx, agent+" demote\n")
 	if err != nil {
@@ -219,8 +218,8 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	undo := func(cause error) error {
 		uctx := context.WithoutCancel(ctx)
 		if stopped {
-			if _, err := hf.Exec(uctx, "docker start "+container+" >/dev/null\n"); err != nil {
-				return fmt.Errorf("%w; and %s's database could not be started again: %v: start it (docker start) and run `haup-check undemote` on it", cause, from, err)
+			if _, err := hf.Exec(uctx, agent+" start-database -timeout 60s\n"); err != nil {
+				return fmt.Errorf("%w; and %s's database could not be started again: %v: start it (haup-check start-database) and run `haup-check undemote` on it", cause, from, err)
 			}
 			if err := waitReady(uctx, hf, ApplyOptions{ReadyTimeout: 2 * time.Minute, PollInterval: 500 * time.Millisecond}); err != nil {
 				return fmt.Errorf("%w; and %s's database did not come back: %v", cause, from, err)
@@ -233,7 +232,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	}
 	say(from, "stopping its database cleanly")
 	stopped = true
-	if _, err := hf.Exec(ctx, "docker stop -t 60 "+container+" >/dev/null\n"); err != nil {
+	if _, err := hf.Exec(ctx, agent+" stop-database -timeout 60s\n"); err != nil {
 		return res, undo(fmt.Errorf("%s: stop: %w", from, err))
 	}
 	say(to, "waiting until it has received and replayed all of %s's WAL (at least %s)", from, lsn)
@@ -265,7 +264,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
 		dbAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)
 	say(from, "starting as a standby of %s, without a clone", to)
-	_, ferr := hf.Exec(ctx, agent+" follow "+shq(conninfo)+" && docker start "+container+" >/dev/null\n")
+	_, ferr := hf.Exec(ctx, agent+" follow -timeout 60s "+shq(conninfo)+"\n")
 	if ferr == nil {
 		ferr = waitStreaming(ctx, hf, ApplyOptions{ReadyTimeout: 60 * time.Second, PollInterval: 500 * time.Millisecond})
 	}

@@ -52,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rejoin(args[1:], stdout, stderr)
 		case "fence-vip":
 			return fenceVIP(args[1:], stdout, stderr)
-		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow", "forget-witness", "pause-failover", "resume-failover":
+		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow", "stop-database", "start-database", "forget-witness", "pause-failover", "resume-failover":
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
@@ -123,7 +123,9 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 //	undemote             take writes again
 //	wait-replay LSN      wait (-timeout) until this standby replayed LSN
 //	wait-caught-up LSN   wait until the stopped old primary's last WAL is received and replayed
-//	follow CONNINFO      make this node's stopped database start as a standby of CONNINFO
+//	stop-database        shut the container's database down cleanly, the container kept running
+//	start-database       start it again inside the running container, on the data it has
+//	follow CONNINFO      start this node's stopped database as a standby of CONNINFO, inside its running container
 //	promote OLD_PRIMARY  promote this standby, record it in repmgr's metadata
 //	forget-witness NAME  remove a witness no longer in the inventory from repmgr's metadata (on the primary)
 //	pause-failover -for D -why W  pause repmgrd's failover here, its resume scheduled after D (a systemd timer)
@@ -163,7 +165,11 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	case step == "wait-caught-up" && len(rest) == 1:
 		err = healthcheck.WaitCaughtUp(ctx, cfg, password, rest[0], *timeout)
 	case step == "follow" && len(rest) == 1:
-		err = healthcheck.PrepareFollow(cfg, rest[0])
+		err = healthcheck.Follow(ctx, cfg, rest[0], *timeout)
+	case step == "stop-database" && len(rest) == 0:
+		err = healthcheck.StopDatabase(ctx, cfg.Container, *timeout)
+	case step == "start-database" && len(rest) == 0:
+		err = healthcheck.StartDatabase(ctx, cfg.Container, *timeout)
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
 	case step == "pause-failover" && len(rest) == 0 && *pauseFor > 0:
