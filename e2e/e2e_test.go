@@ -447,7 +447,7 @@ func statusVerdicts(ctx context.Context, t *testing.T) {
 
 	// The standby's repmgrd stuck (frozen): it would not fail over, so the
 	// cluster is degraded, and a drill refuses to start; thawed, healthy.
-	mustOnNode(t, standby, "docker exec pg pkill -STOP -x repmgrd")
+	mustOnNode(t, standby, "kill -STOP $(docker inspect -f {{.State.Pid}} pg)") // repmgrd is the container's PID 1: signalled from the node, not from inside
 	reasons = waitStatus(t, "degraded", 2, 30*time.Second)
 	if !strings.Contains(reasons, standby+": repmgrd last reached its upstream") {
 		t.Errorf("stuck repmgrd: degraded for another reason: %s", reasons)
@@ -455,7 +455,7 @@ func statusVerdicts(ctx context.Context, t *testing.T) {
 	if r := haup(t, "drill", "--fault", "kill", "--yes", labInventory); r.code != 1 || !strings.Contains(r.stderr, "repmgrd last reached its upstream") {
 		t.Errorf("drill with a stuck repmgrd: exit %d, want 1 naming it:\n%s", r.code, r.stderr)
 	}
-	mustOnNode(t, standby, "docker exec pg pkill -CONT -x repmgrd")
+	mustOnNode(t, standby, "kill -CONT $(docker inspect -f {{.State.Pid}} pg)")
 	waitStatus(t, "healthy", 0, 30*time.Second)
 
 	// The primary killed, mid-failover: no primary and no VIP holder.

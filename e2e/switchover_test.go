@@ -153,7 +153,7 @@ func pausedFailover(t *testing.T) {
 	primary, standby := primaryAndStandby(t)
 	const agent = "/usr/local/libexec/haup/haup-check"
 	isStandby := func() string {
-		return mustOnNode(t, standby, `docker exec pg psql -h /tmp -U postgres -tAc "SELECT pg_is_in_recovery()"`)
+		return mustOnNode(t, standby, pgIn+`psql -tAc "SELECT pg_is_in_recovery()"`)
 	}
 	mustOnNode(t, standby, agent+" pause-failover -for 45s -why e2e")
 	reasons := waitStatus(t, "degraded", 2, 30*time.Second)

@@ -230,7 +230,15 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 	}
 	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
 	ch := rejoinChange(plan, one, why, "", current)
-	if !clone && np.Facts.Fence == nil && np.Facts.Role() != healthcheck.RolePrimary {
+	switch {
+	case clone || np.Facts.Fence != nil || np.Facts.Role() == healthcheck.RolePrimary:
+	case !np.Facts.Container.Running():
+		// The image re-syncs a standby's data directory at every start of
+		// its container (repmgr standby clone, or pg_rewind that cannot
+		// run on a standby stopped without a shutdown checkpoint): the
+		// plan says so, and the data is kept aside before.
+		ch.Summary = "its container is not running, and the image clones a standby again whenever its container starts: " + ch.Summary
+	default:
 		ch = followChange(plan, np, ch, current[0])
 	}
 	one.Changes = []Change{ch}
