@@ -50,7 +50,7 @@ func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) 
 		before := len(gaps)
 		mu.Unlock()
 		imageClones := func() string {
-			return mustOnNode(t, from, "docker logs pg 2>&1 | grep -c 'cloning a standby' || true")
+			return mustOnNode(t, from, "docker logs pg 2>&1 | grep -c 'Cloning data from primary node' || true")
 		}
 		clonesBefore := imageClones()
 		r := mustHaup(t, 0, "switchover", "--to", to, labInventory)

@@ -116,7 +116,34 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
 		{Path: path.Dir(healthcheck.FencePath), Mode: 0o711},
 		{Path: inv.Database.DataDir, Mode: 0o700, UID: imageUID, GID: imageUID},
+		{Path: path.Join(inv.Database.DataDir, "conf"), Mode: 0o755},
+		{Path: path.Join(inv.Database.DataDir, "conf", "conf.d"), Mode: 0o755},
 	}
+}
+
+// postgresConfPath is haup's PostgreSQL settings file in the image's
+// mounted configuration directory (/bitnami/postgresql/conf/conf.d), which
+// the image copies into PostgreSQL's conf.d at every container start.
+func postgresConfPath(inv *inventory.Inventory) string {
+	return path.Join(inv.Database.DataDir, "conf", "conf.d", "haup.conf")
+}
+
+// postgresConf is haup's PostgreSQL settings: WAL kept for the standbys,
+// since haup runs without replication slots (see imageSafetyEnv), so that a
+// standby that reconnects after a short outage still finds its WAL, while a
+// lost standby never fills the primary's disk.
+func postgresConf() []byte {
+	return []byte(`# Managed by haup: changes are overwritten by the next haup apply.
+# The image copies this directory into PostgreSQL's conf.d when its container starts.
+
+# No replication slots: the primary keeps this much WAL for its standbys, and
+# no more; a standby further behind is cloned again.
+wal_keep_size = '1GB'
+`)
+}
+
+func postgresConfEffect([]byte) string {
+	return "PostgreSQL reads it when its container next starts (the image copies its conf.d then); no restart now"
 }
 
 // Systemd files haup manages.
@@ -165,6 +192,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.RepmgrPassword.Value()), Password: true},
+		{Path: postgresConfPath(inv), Mode: 0o644, Content: postgresConf(), Effect: postgresConfEffect},
 		{Path: KeepalivedDropInPath, Mode: 0o644, Content: dropIn, Reloads: reloadsSystemd},
 		{Path: RejoinUnitPath, Mode: 0o644, Content: rejoin, Reloads: reloadsSystemd},
 		{Path: KeepalivedConfPath, Mode: 0o600, Content: conf, Validate: "keepalived -t -f %s", Reloads: reloadsKeepalived},
@@ -361,6 +389,8 @@ var imageSafetyEnv = map[string]string{
 	"REPMGR_USE_PASSFILE":                 "true",
 	"REPMGR_USE_REPLICATION_SLOTS":        "0",
 	"REPMGR_USE_PGREWIND":                 "yes",
+	// Production loads TimescaleDB beside the image's default pgaudit.
+	"POSTGRESQL_SHARED_PRELOAD_LIBRARIES": "pgaudit,timescaledb",
 }
 
 // runArgs is the `docker run` command for the spec. No secret is in it: the
