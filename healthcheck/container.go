@@ -27,6 +27,10 @@ const (
 	// imageDaemonUser runs PostgreSQL when the image runs as root, as
 	// production's does (POSTGRESQL_DAEMON_USER).
 	imageDaemonUser = "postgres"
+	// ImagePassfile is repmgr's password file, which haup has the image
+	// write (REPMGR_USE_PASSFILE): replication connections read the
+	// password there, never from a conninfo string.
+	ImagePassfile = "/opt/bitnami/repmgr/conf/.pgpass"
 )
 
 // containerRunning tells whether the container runs.
