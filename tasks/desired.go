@@ -175,7 +175,8 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	if err != nil {
 		return nil, err
 	}
-	unit := templates.Unit{Agent: healthcheck.BinaryPath, Config: KeepalivedConfPath}
+	unit := templates.Unit{Agent: healthcheck.BinaryPath, Config: KeepalivedConfPath,
+		VIP: inv.Keepalived.VirtualIPAddress, Interface: node.Interface}
 	dropIn, err := templates.RenderKeepalivedDropIn(unit)
 	if err != nil {
 		return nil, err

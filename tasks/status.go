@@ -345,6 +345,9 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		degraded = append(degraded, "versions differ between nodes ("+strings.Join(parts, "; ")+")")
 	}
 	for _, n := range cs.Nodes {
+		if n.HoldsVIP && n.Reachable && strings.HasPrefix(n.Keepalived, "not ") {
+			critical = append(critical, fmt.Sprintf("%s carries the VIP but keepalived is %s: a stale address left by a killed keepalived; `haup apply` removes it and starts keepalived", n.Node, n.Keepalived))
+		}
 		if n.CheckNote != "" {
 			if n.HoldsVIP {
 				critical = append(critical, n.Node+" holds the VIP but "+n.CheckNote)

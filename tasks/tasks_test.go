@@ -802,3 +802,28 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleVIPOfADeadKeepalivedIsRemoved: keepalived killed leaves the VIP
+// on the interface; the plan removes it before starting keepalived again,
+// and a VIP on a node whose keepalived runs is keepalived's business.
+func TestStaleVIPOfADeadKeepalivedIsRemoved(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	f.Iface.HoldsVIP = true
+	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
+		t.Fatalf("a VIP held by a running keepalived is a change: %v", np.Changes)
+	}
+	f.Keepalived.Active = "failed"
+	np := Build(inv, d, f, Options{})
+	if len(np.Changes) != 2 {
+		t.Fatalf("changes = %v, want the VIP removed, then keepalived started", np.Changes)
+	}
+	first, second := np.Changes[0].String(), np.Changes[1].String()
+	if !strings.Contains(first, "- vip "+inv.Keepalived.VirtualIPAddress) || !strings.Contains(first, "keepalived is not running (failed)") {
+		t.Errorf("first change = %q", first)
+	}
+	if !strings.Contains(second, "service keepalived: enable and start") {
+		t.Errorf("second change = %q", second)
+	}
+}

@@ -1,0 +1,25 @@
+package tasks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/haup-project/haup/healthcheck"
+)
+
+// TestStatusNamesAStaleVIP: a node that carries the VIP while its keepalived
+// is not running is critical, named, with the command that repairs it.
+func TestStatusNamesAStaleVIP(t *testing.T) {
+	cs := &ClusterStatus{VIP: "10.0.0.100", Nodes: []NodeStatus{
+		{Node: "pg-0", Reachable: true, Role: healthcheck.RoleStandby, HoldsVIP: true, Keepalived: "not running (failed)"},
+		{Node: "pg-1", Reachable: true, Role: healthcheck.RolePrimary, HoldsVIP: true, Keepalived: "MASTER"},
+	}}
+	judge(cs, StatusOptions{})
+	if cs.Verdict != "critical" {
+		t.Fatalf("verdict %q, want critical", cs.Verdict)
+	}
+	joined := strings.Join(cs.Reasons, "\n")
+	if !strings.Contains(joined, "pg-0 carries the VIP but keepalived is not running (failed)") || !strings.Contains(joined, "haup apply") {
+		t.Errorf("reasons do not name the stale VIP:\n%s", joined)
+	}
+}
