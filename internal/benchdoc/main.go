@@ -3,12 +3,17 @@
 // number), stamped with the commit and the machine it was measured on.
 //
 //	go run ./internal/benchdoc -o docs/measurements.md docs/bench-results.json
-//	go run ./internal/benchdoc -commit $(git rev-parse --short HEAD) -machine "..." -o docs/measurements.md bench-results.json
+//
+// To publish a run of make bench (which writes numbers only), stamp it with
+// the commit and the machine, keep the stamped file as the page's source,
+// and write the page:
+//
+//	go run ./internal/benchdoc -commit $(git rev-parse --short HEAD) -machine "..." \
+//	  -json docs/bench-results.json -o docs/measurements.md bench-results.json
 //
 // The stamp is read from the file's string fields "commit", "machine",
-// "source" and "note"; -commit and -machine supply or replace them (make
-// bench writes numbers only). A page without its commit and machine is not
-// written. Every number in the file appears on the page: the known figures
+// "source" and "note"; the flags supply or replace them. A page without its
+// commit and machine is not written. Every number in the file appears on the page: the known figures
 // in their group with a label and unit, any other under "Other figures".
 package main
 
@@ -37,7 +42,10 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("benchdoc", flag.ContinueOnError)
 	commit := fs.String("commit", "", "the commit the figures were measured on (replaces the file's)")
 	machine := fs.String("machine", "", "the machine they were measured on (replaces the file's)")
+	source := fs.String("source", "", "how the figures were taken (replaces the file's)")
+	note := fs.String("note", "", "a note printed under the stamp (replaces the file's)")
 	out := fs.String("o", "", "write the page here instead of stdout")
+	stamped := fs.String("json", "", "also write the stamped results (figures, commit, machine, source, note) here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,15 +67,45 @@ func run(args []string, stdout io.Writer) error {
 	if *machine != "" {
 		r.Machine = *machine
 	}
-	page, err := render(r, in)
+	if *source != "" {
+		r.Source = *source
+	}
+	if *note != "" {
+		r.Note = *note
+	}
+	name := in
+	if *stamped != "" {
+		name = *stamped
+	}
+	page, err := render(r, name)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
+	}
+	if *stamped != "" {
+		if err := os.WriteFile(*stamped, r.JSON(), 0o644); err != nil {
+			return err
+		}
 	}
 	if *out == "" {
 		_, err = stdout.Write(page)
 		return err
 	}
 	return os.WriteFile(*out, page, 0o644)
+}
+
+// JSON is the results file with its stamp: one object, keys sorted.
+func (r Results) JSON() []byte {
+	all := map[string]any{}
+	for k, v := range r.Figures {
+		all[k] = v
+	}
+	for k, v := range map[string]string{"commit": r.Commit, "machine": r.Machine, "source": r.Source, "note": r.Note} {
+		if v != "" {
+			all[k] = v
+		}
+	}
+	b, _ := json.MarshalIndent(all, "", "  ")
+	return append(b, '\n')
 }
 
 // Results is a bench results file: its figures and its stamp.

@@ -75,7 +75,20 @@ func TestNeedsStamp(t *testing.T) {
 	var out bytes.Buffer
 	dir := t.TempDir()
 	os.WriteFile(dir+"/r.json", []byte(`{"check_mean_ms":1}`), 0o644)
-	if err := run([]string{"-commit", "c", "-machine", "m", dir + "/r.json"}, &out); err != nil || !strings.Contains(out.String(), "commit `c`, on m") {
+	if err := run([]string{"-commit", "c", "-machine", "m", "-json", dir + "/s.json", dir + "/r.json"}, &out); err != nil || !strings.Contains(out.String(), "commit `c`, on m") {
 		t.Errorf("run with -commit and -machine: %v\n%s", err, out.String())
+	}
+	// The stamped file renders the same page on its own.
+	b, err := os.ReadFile(dir + "/s.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := render(s, dir+"/s.json")
+	if err != nil || string(again) != out.String() {
+		t.Errorf("the stamped file renders another page (%v):\n%s\n---\n%s", err, again, out.String())
 	}
 }
