@@ -14,7 +14,7 @@ import (
 // Version changes whenever the Facts format or what a fact means does: an
 // installed agent of another version is not asked (haup uploads its own
 // probe instead).
-const Version = 3
+const Version = 4
 
 // Request says what haup wants to know about a node. It holds no secret.
 type Request struct {
@@ -110,6 +110,10 @@ type Iface struct {
 type Keepalived struct {
 	// Package is the installed version, empty when not installed.
 	Package string `json:"package,omitempty"`
+	// Version is what the binary says it is (`keepalived --version`), the
+	// truth for a hand-built keepalived that dpkg does not know; empty when
+	// no keepalived binary answered.
+	Version string `json:"version,omitempty"`
 	// Active is `systemctl is-active` (active, inactive, failed, ...).
 	Active  string `json:"active"`
 	Enabled bool   `json:"enabled"`
