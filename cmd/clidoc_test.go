@@ -2,21 +2,18 @@ package cmd
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/haup-project/haup/internal/testenv"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
 
-// updateCLIDoc rewrites docs/reference/cli.md from the commands:
+// cliDocPath is rewritten from the commands by
 //
 //	go test ./cmd -run TestCLIReference -update
-var updateCLIDoc = flag.Bool("update", false, "rewrite docs/reference/cli.md from the commands")
-
 const cliDocPath = "../docs/reference/cli.md"
 
 // cliReference is the whole command tree as one Markdown page, made by
@@ -64,18 +61,5 @@ func cliReference(t *testing.T) []byte {
 // commands generate: a flag, a command or a help text changed without the
 // reference.
 func TestCLIReference(t *testing.T) {
-	got := append(cliReference(t), '\n')
-	if *updateCLIDoc {
-		if err := os.WriteFile(cliDocPath, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(cliDocPath)
-	if err != nil {
-		t.Fatalf("%v (go test ./cmd -run TestCLIReference -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from what the commands generate; run: go test ./cmd -run TestCLIReference -update", cliDocPath)
-	}
+	testenv.Golden(t, cliDocPath, append(cliReference(t), '\n'))
 }
