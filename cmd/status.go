@@ -17,10 +17,10 @@ import (
 
 // statusFlags are status's own flags.
 type statusFlags struct {
-	conn     connFlags
-	asJSON   bool
-	output   string
-	maxLag   time.Duration
+	conn   connFlags
+	asJSON bool
+	output string
+	maxLag time.Duration
 }
 
 // Output formats of status -o.

@@ -76,12 +76,15 @@ func StopContainer(ctx context.Context, container string, timeout time.Duration)
 	return nil
 }
 
-// StartDatabase starts PostgreSQL inside the running container the way the
+// StartDatabase starts PostgreSQL, unless it runs, inside the running container the way the
 // image's run.sh does (postgresql_start_bg), without the entrypoint, so the
 // data directory is used as it is: no clone, no rewind. Its log goes to the
 // container's log (PID 1's standard output). repmgrd, in degraded
 // monitoring meanwhile, picks the database up again.
 func StartDatabase(ctx context.Context, container string, timeout time.Duration) error {
+	if err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container, imagePGCtl, "status", "-D", ImageDataDir).Run(); err == nil {
+		return nil // running already
+	}
 	secs := strconv.Itoa(max(1, int(timeout.Seconds())))
 	out, err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container,
 		imagePGCtl, "start", "-D", ImageDataDir, "-w", "-t", secs, "-l", "/proc/1/fd/1",

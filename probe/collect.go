@@ -179,6 +179,11 @@ func Collect(ctx context.Context, req Request) *Facts {
 	}
 	wg.Wait()
 	f.Lock = readLock()
+	if op, err := readOperation(OperationPath); err != nil {
+		f.OperationError = err.Error()
+	} else {
+		f.Operation = op
+	}
 	if req.Staging != "" {
 		if ents, err := os.ReadDir(req.Staging); err == nil {
 			for _, e := range ents {

@@ -14,7 +14,7 @@ import (
 // Version changes whenever the Facts format or what a fact means does: an
 // installed agent of another version is not asked (haup uploads its own
 // probe instead).
-const Version = 4
+const Version = 5
 
 // Request says what haup wants to know about a node. It holds no secret.
 type Request struct {
@@ -91,6 +91,11 @@ type Facts struct {
 	Fence *healthcheck.FenceRecord `json:"fence,omitempty"`
 	// Diverged lists the data directories kept aside by earlier fencings.
 	Diverged []string `json:"diverged,omitempty"`
+
+	// Operation is a multi-step operation haup began with this node and
+	// has not ended (OperationError: its record could not be read).
+	Operation      *Operation `json:"operation,omitempty"`
+	OperationError string     `json:"operation_error,omitempty"`
 
 	// Lock is the haup run holding this node, if any.
 	Lock *Lock `json:"lock,omitempty"`

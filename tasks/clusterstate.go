@@ -77,6 +77,7 @@ func clusterChanges(plan *Plan) {
 		np.Changes = append(np.Changes, rejoinChange(plan, np, why, blocked, current))
 	}
 	forgetWitnesses(plan, current)
+	interruptedOperations(plan)
 }
 
 // forgetWitnesses plans the removal, from repmgr's metadata on the current

@@ -56,6 +56,11 @@ type NodeStatus struct {
 	Diverged []string                 `json:"diverged,omitempty"`
 	// Lock is the haup run holding the node.
 	Lock *probe.Lock `json:"lock,omitempty"`
+	// Operation is a multi-step operation begun with this node and not
+	// ended (a switchover killed half-way), OperationError an unreadable
+	// record of one.
+	Operation      *probe.Operation `json:"operation,omitempty"`
+	OperationError string           `json:"operation_error,omitempty"`
 	// FailoverPaused: repmgrd here will not fail over (a switchover's
 	// pause); Pause is its record on the node, when kept.
 	FailoverPaused bool                     `json:"failover_paused,omitempty"`
@@ -205,6 +210,11 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		l := *f.Lock
 		ns.Lock = &l
 	}
+	if f.Operation != nil {
+		op := *f.Operation
+		ns.Operation = &op
+	}
+	ns.OperationError = f.OperationError
 	switch {
 	case ns.Keepalived == "FAULT" && ns.Role == healthcheck.RoleStandby:
 		ns.KeepalivedNote = "normal on a standby: its check fails so it never takes the VIP"
@@ -375,6 +385,13 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		degraded = append(degraded, "versions differ between nodes ("+strings.Join(parts, "; ")+")")
 	}
 	for _, n := range cs.Nodes {
+		if op := n.Operation; op != nil && (n.Lock == nil || stale(*n.Lock)) {
+			degraded = append(degraded, fmt.Sprintf("%s: a %s %s -> %s did not end (interrupted at %q, %s, by %s): `haup diff` shows how `haup apply` finishes or undoes it",
+				n.Node, op.Kind, op.From, op.To, op.Step, op.StepAt.Format("2006-01-02 15:04:05Z"), op.By))
+		}
+		if n.OperationError != "" {
+			degraded = append(degraded, n.Node+": "+n.OperationError)
+		}
 		if n.HoldsVIP && n.Reachable && strings.HasPrefix(n.Keepalived, "not ") {
 			critical = append(critical, fmt.Sprintf("%s carries the VIP but keepalived is %s: a stale address left by a killed keepalived; `haup apply` removes it and starts keepalived", n.Node, n.Keepalived))
 		}
