@@ -15,8 +15,10 @@ func newLabCmd() *cobra.Command {
 		Long: `lab creates, on this Linux machine, nodes that behave like the target servers:
 Debian with systemd as PID 1, sshd with a lab key, the Docker engine, each in its
 own network namespace on the private bridge haup-lab0 (10.77.0.0/24), without
-keepalived. The host side of the bridge serves a package mirror (keepalived) and
-a container registry holding the lab database image. "up" writes the inventory
+keepalived. The host side of the bridge serves a package mirror (keepalived:
+2.2.4, the production version, built from the vendored source, or with
+--keepalived debian Debian's 2.2.7) and a container registry holding the lab
+database image. "up" writes the inventory
 .lab/inventory.yaml with the nodes' host keys in .lab/known_hosts.
 
 No lab traffic leaves the machine: no NAT, no route out. Root filesystems, the
@@ -43,6 +45,7 @@ takes seconds. Run it from the haup checkout, as root.`,
 	}
 	var nodes int
 	var noCache, witness bool
+	var keepalived string
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Create the lab (2 nodes unless --nodes); harmless when it runs",
@@ -55,14 +58,23 @@ takes seconds. Run it from the haup checkout, as root.`,
 			if witness {
 				a = append(a, "--witness")
 			}
+			if keepalived != "" {
+				if keepalived != "vendored" && keepalived != "debian" {
+					return fmt.Errorf("--keepalived: want vendored or debian, not %q", keepalived)
+				}
+				a = append(a, "--keepalived", keepalived)
+			}
 			return lab.Run(cmd.Context(), a, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	up.Flags().IntVar(&nodes, "nodes", 2, "how many nodes, 1..9")
 	up.Flags().BoolVar(&witness, "witness", false,
 		"also boot the witness host "+"witness-9 and write .lab/inventory-witness.yaml (the same cluster with a witness); adds it to a running lab")
+	up.Flags().StringVar(&keepalived, "keepalived", "",
+		"the keepalived the nodes install from the lab mirror: vendored (2.2.4, the production version, built from lab/vendor) "+
+			"or debian (Debian 12's 2.2.7); default $HAUP_LAB_KEEPALIVED, else vendored. The mirror is rebuilt when it changes")
 	up.Flags().BoolVar(&noCache, "no-cache", false,
-		"delete the caches first and rebuild them (node and database root filesystems, the TimescaleDB build root and build, package mirror, registry: several minutes)")
+		"delete the caches first and rebuild them (node and database root filesystems, the TimescaleDB and keepalived build roots and builds, package mirror, registry: several minutes)")
 	c.AddCommand(
 		up,
 		run("down", "down", "Remove everything up created except the caches", cobra.NoArgs),

@@ -25,8 +25,10 @@ REG_IMAGE=$HOSTIP:$REGISTRY_PORT/haup/postgresql-repmgr:15
 REG_IMAGE_NEXT=$REG_IMAGE-next
 BASE=$CACHE/node-rootfs
 NODE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,openssh-server,docker.io,iptables,ca-certificates,sudo,procps
-# What haup installs from the lab mirror.
-MIRROR_PACKAGES="keepalived"
+# The keepalived the lab mirror serves (haup installs it with apt): vendored,
+# 2.2.4 built from lab/vendor (the production nodes' version), or debian,
+# Debian 12's 2.2.7. `up --keepalived` overrides it.
+KEEPALIVED=${HAUP_LAB_KEEPALIVED:-vendored}
 
 log() { echo "lab: $*" >&2; }
 die() { echo "lab: error: $*" >&2; exit 1; }
@@ -75,8 +77,7 @@ mirror_url() {
   echo "$m"
 }
 
-# base_rootfs makes the cached root filesystem every node is copied from,
-# and the package mirror downloaded through it.
+# base_rootfs makes the cached root filesystem every node is copied from.
 base_rootfs() {
   if [ ! -f "$BASE/.haup-ready" ]; then
     if [ ! -f "$BASE.tmp/.haup-debootstrapped" ]; then
@@ -99,7 +100,6 @@ base_rootfs() {
     for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer systemd-networkd-wait-online.service; do
       ln -sf /dev/null "$r/etc/systemd/system/$u"
     done
-    make_mirror "$r"
     printf 'deb [trusted=yes] http://%s:%s/ ./\n' "$HOSTIP" "$MIRROR_PORT" > "$r/etc/apt/sources.list"
     rm -f "$r"/etc/apt/sources.list.d/* "$r"/var/lib/apt/lists/*_* 2>/dev/null || true
     touch "$r/.haup-ready"
@@ -108,27 +108,10 @@ base_rootfs() {
   fi
 }
 
-# make_mirror downloads what the nodes will apt-get install, with its
-# dependencies, through a chroot of the node root filesystem (which shares the
-# host's network), and indexes it.
+# make_mirror makes (or keeps) the package mirror the nodes install from,
+# downloaded through a chroot of the base root filesystem: see mirror.sh.
 make_mirror() {
-  local r=$1 dir=$CACHE/mirror
-  [ -f "$dir/Packages.gz" ] && return 0
-  log "building the package mirror ($MIRROR_PACKAGES)"
-  mkdir -p "$dir.tmp"
-  cp /etc/resolv.conf "$r/etc/resolv.conf"
-  mount --bind /proc "$r/proc"
-  if ! { chroot "$r" apt-get update -q >/dev/null &&
-         chroot "$r" apt-get install -y -q --download-only -o Dir::Cache::archives=/var/cache/haup-mirror $MIRROR_PACKAGES >/dev/null; }; then
-    umount "$r/proc"
-    die "downloading $MIRROR_PACKAGES for the mirror failed"
-  fi
-  umount "$r/proc"
-  mv "$r"/var/cache/haup-mirror/*.deb "$dir.tmp/"
-  rm -rf "$r/var/cache/haup-mirror"
-  (cd "$dir.tmp" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null | gzip -9 > Packages.gz)
-  rm -rf "$dir"
-  mv "$dir.tmp" "$dir"
+  "$REPO/lab/mirror.sh" "$BASE" "$CACHE/mirror" "$KEEPALIVED" || die "the package mirror could not be made"
 }
 
 network_up() {
@@ -315,12 +298,14 @@ cmd_up() {
     case $1 in
       --nodes) count=$2; shift 2 ;;
       --witness) witness=1; shift ;;
-      --no-cache) rm -rf "$CACHE/node-rootfs" "$CACHE/mirror" "$CACHE/registry" "$CACHE/registry.pushed" "$CACHE/db-rootfs" "$CACHE/ts-buildroot" "$CACHE/timescaledb"
+      --keepalived) KEEPALIVED=$2; shift 2 ;;
+      --no-cache) rm -rf "$CACHE/node-rootfs" "$CACHE/mirror" "$CACHE/registry" "$CACHE/registry.pushed" "$CACHE/db-rootfs" "$CACHE/ts-buildroot" "$CACHE/timescaledb" "$CACHE/ka-buildroot" "$CACHE/keepalived"
                   docker image rm -f "$LAB_IMAGE" "$REG_IMAGE" >/dev/null 2>&1 || true; shift ;;
       *) die "up: unknown option $1" ;;
     esac
   done
   [[ $count =~ ^[0-9]+$ ]] && [ "$count" -ge 1 ] && [ "$count" -le 9 ] || die "--nodes takes 1..9"
+  case $KEEPALIVED in vendored|debian) ;; *) die "--keepalived (HAUP_LAB_KEEPALIVED) takes vendored or debian, not '$KEEPALIVED'" ;; esac
   local existing
   existing=$(nodes | grep -c '^pg-' || true)
   if [ "$existing" -gt 0 ] && [ "$existing" -ne "$count" ]; then
@@ -328,6 +313,7 @@ cmd_up() {
   fi
   mkdir -p "$CACHE" "$STATE/nodes" "$STATE/run"
   base_rootfs
+  make_mirror
   network_up
   services_up
   push_image

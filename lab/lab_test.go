@@ -13,6 +13,7 @@ import (
 	"github.com/haup-project/haup/internal/benchout"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/tasks"
 )
 
 var repo, _ = filepath.Abs("..")
@@ -96,6 +97,9 @@ func TestLab(t *testing.T) {
 		if !strings.Contains(out, "keepalived") {
 			t.Errorf("%s: keepalived does not resolve from the lab mirror: %s", h.Name(), out)
 		}
+		if k := os.Getenv("HAUP_LAB_KEEPALIVED"); (k == "" || k == "vendored") && !strings.Contains(out, "("+vendoredKeepalivedPackage+" ") {
+			t.Errorf("%s: apt would install %s, want keepalived %s (the vendored build)", h.Name(), out, vendoredKeepalivedPackage)
+		}
 		run(t, h, "docker pull -q 10.77.0.254:5000/haup/postgresql-repmgr:15 >/dev/null")
 		if run(t, h, "ip route | grep -c default || true") != "0" {
 			t.Errorf("%s has a default route: lab traffic could leave the machine", h.Name())
@@ -176,9 +180,29 @@ func TestLabUpTimes(t *testing.T) {
 	start = time.Now()
 	mustLab(t, bin, "up")
 	warm := time.Since(start)
+	version := nodeKeepalived(t, bin, "pg-0")
 	mustLab(t, bin, "down")
-	fmt.Printf("lab up: cold %.1f s, warm %.1f s\n", cold.Seconds(), warm.Seconds())
+	fmt.Printf("lab up: cold %.1f s, warm %.1f s; the nodes install keepalived %s\n", cold.Seconds(), warm.Seconds(), version)
 	if err := benchout.Record(benchout.Path(), map[string]float64{"lab_up_cold_s": cold.Seconds(), "lab_up_warm_s": warm.Seconds()}); err != nil {
 		t.Fatal(err)
 	}
+	if err := benchout.RecordStrings(benchout.Path(), map[string]string{"lab_keepalived_version": version}); err != nil {
+		t.Fatal(err)
+	}
+	if k := os.Getenv("HAUP_LAB_KEEPALIVED"); (k == "" || k == "vendored") && version != vendoredKeepalived {
+		t.Errorf("the lab's nodes install keepalived %s, want %s (the production version)", version, vendoredKeepalived)
+	}
+}
+
+// nodeKeepalived installs keepalived on a node of the lab that is up from the
+// lab mirror, with haup's own install command, and returns the version the
+// installed keepalived reports.
+func nodeKeepalived(t *testing.T, bin, node string) string {
+	t.Helper()
+	out := mustLab(t, bin, "exec", node, "--", "sh", "-c", tasks.InstallKeepalivedScript+"keepalived --version 2>&1")
+	m := keepalivedVersion.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("%s: keepalived --version:\n%s", node, out)
+	}
+	return m[1]
 }

@@ -14,6 +14,10 @@ import (
 const installKeepalived = `export DEBIAN_FRONTEND=noninteractive; inst() { apt-get install -y -q -o Dpkg::Options::=--force-confold keepalived; }; out=$(inst 2>&1) || out=$( { apt-get update -q && inst; } 2>&1) || { printf '%s\n' "$out" | tail -20 >&2; exit 1; }
 `
 
+// InstallKeepalivedScript is the script a node runs to install keepalived:
+// the lab's tests install it with the very same command.
+const InstallKeepalivedScript = installKeepalived
+
 func packageChanges(f *Facts) []Change {
 	if f.Keepalived.Package != "" {
 		return nil

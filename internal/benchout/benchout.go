@@ -1,5 +1,6 @@
 // Package benchout records benchmark figures in one flat JSON object (metric
-// name to number) shared by every benchmark of `make bench`.
+// name to number, or to text for the few figures that are not numbers, such
+// as a measured version) shared by every benchmark of `make bench`.
 package benchout
 
 import (
@@ -24,7 +25,18 @@ func Path() string {
 // Record merges metrics into the file at path, keeping metrics written by
 // other benchmarks, and prints them as a table to stdout.
 func Record(path string, metrics map[string]float64) error {
-	all := map[string]float64{}
+	return record(path, metrics, "%-34s %12.3f\n")
+}
+
+// RecordStrings merges figures that are text, not numbers (a measured
+// version, say), into the file at path the same way.
+func RecordStrings(path string, metrics map[string]string) error {
+	return record(path, metrics, "%-34s %12s\n")
+}
+
+func record[V float64 | string](path string, metrics map[string]V, format string) error {
+	// Other figures are kept as they are, numbers or text.
+	all := map[string]json.RawMessage{}
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
@@ -36,12 +48,16 @@ func Record(path string, metrics map[string]float64) error {
 	}
 	names := make([]string, 0, len(metrics))
 	for k, v := range metrics {
-		all[k] = v
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		all[k] = b
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Printf("%-34s %12.3f\n", n, metrics[n])
+		fmt.Printf(format, n, metrics[n])
 	}
 	out, err := json.MarshalIndent(all, "", "  ")
 	if err != nil {
