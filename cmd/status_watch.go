@@ -27,8 +27,10 @@ func watchStatus(cmd *cobra.Command, inv *inventory.Inventory, invPath string, f
 		Bins:     checkbin.Lookup,
 		Options:  tasks.StatusOptions{MaxLag: f.maxLag},
 		Interval: f.interval,
-		// A round waits for a node as long as a connection would.
-		Timeout: f.conn.timeout,
+		// A round waits for a node an interval, at least 5 s (a loaded
+		// node's probe may take seconds), at most the connect timeout:
+		// a powered-off node holds the frame up no longer than that.
+		Timeout: min(max(f.interval, 5*time.Second), f.conn.timeout),
 		Dial: func(ctx context.Context, n inventory.Node) (remote.Host, error) {
 			if cfgErr != nil {
 				return nil, cfgErr
