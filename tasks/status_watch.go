@@ -126,11 +126,12 @@ type Watch struct {
 	Inv     *inventory.Inventory
 	Bins    CheckBinaries
 	Options StatusOptions
-	// Interval is the time between the starts of two rounds; a round that
-	// takes longer delays the next.
+	// Interval is the time between the starts of two rounds (positive); a
+	// round that takes longer delays the next.
 	Interval time.Duration
 	// Timeout bounds one round: a node that has not answered by then is
-	// shown unreachable, and its connection is checked.
+	// shown unreachable, and its connection is checked (default: the
+	// interval, at least 5 s).
 	Timeout time.Duration
 	// Dial opens a node's connection. Watch calls it once per node, and
 	// again only after that connection is lost.
@@ -181,6 +182,10 @@ func (w *Watch) Run(ctx context.Context) (last *ClusterStatus, stats map[string]
 	}
 	if maxB < minB {
 		maxB = max(minB, 30*time.Second)
+	}
+	timeout := w.Timeout
+	if timeout <= 0 {
+		timeout = max(w.Interval, 5*time.Second)
 	}
 	nodes := w.Inv.Hosts()
 	conns := map[string]*watchConn{}
@@ -292,14 +297,14 @@ func (w *Watch) Run(ctx context.Context) (last *ClusterStatus, stats map[string]
 			}
 		}
 		start := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, w.Timeout)
+		rctx, cancel := context.WithTimeout(ctx, timeout)
 		cs := ClusterStatusOf(rctx, w.Inv, hosts, unreachable, w.Bins, w.Options)
 		cancel()
 		if ctx.Err() != nil {
 			// Interrupted: this round's answers are the interruption's.
 			break
 		}
-		w.checkConnections(ctx, cs, conns, release)
+		w.checkConnections(ctx, cs, conns, release, timeout)
 		last = cs
 		w.Frame(cs, time.Since(start))
 	wait:
@@ -323,7 +328,7 @@ func (w *Watch) Run(ctx context.Context) (last *ClusterStatus, stats map[string]
 // checkConnections drops the connection of every node whose probe failed
 // and whose connection no longer answers: the next rounds show it
 // unreachable until a new dial succeeds.
-func (w *Watch) checkConnections(ctx context.Context, cs *ClusterStatus, conns map[string]*watchConn, release func(*watchConn)) {
+func (w *Watch) checkConnections(ctx context.Context, cs *ClusterStatus, conns map[string]*watchConn, release func(*watchConn), timeout time.Duration) {
 	failed := map[string]string{}
 	for _, n := range cs.Nodes {
 		if !n.Reachable && n.Error != "" {
@@ -344,7 +349,7 @@ func (w *Watch) checkConnections(ctx context.Context, cs *ClusterStatus, conns m
 			continue
 		}
 		if a, ok := c.host.(aliver); ok {
-			actx, cancel := context.WithTimeout(ctx, min(w.Timeout, 2*time.Second))
+			actx, cancel := context.WithTimeout(ctx, min(timeout, 2*time.Second))
 			err := a.Alive(actx)
 			cancel()
 			if err == nil {
