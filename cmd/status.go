@@ -17,10 +17,12 @@ import (
 
 // statusFlags are status's own flags.
 type statusFlags struct {
-	conn   connFlags
-	asJSON bool
-	output string
-	maxLag time.Duration
+	conn     connFlags
+	asJSON   bool
+	output   string
+	maxLag   time.Duration
+	watch    bool
+	interval time.Duration
 }
 
 // Output formats of status -o.
@@ -41,6 +43,17 @@ func (f *statusFlags) check(cmd *cobra.Command) error {
 	}
 	if f.output == outputJSON {
 		f.asJSON = true
+	}
+	if cmd.Flags().Changed("interval") {
+		if f.interval <= 0 {
+			return fmt.Errorf("--interval must be positive, got %s", f.interval)
+		}
+		if !f.watch {
+			return fmt.Errorf("--interval is for --watch")
+		}
+	}
+	if f.watch && f.asJSON {
+		return fmt.Errorf("--watch draws the table: it does not print JSON (poll `haup status --json` instead)")
 	}
 	return nil
 }
@@ -69,16 +82,26 @@ down, replication broken or lagging, keepalived stopped); or critical (no VIP
 holder, the VIP on a node that is not the primary, two primaries, two VIP
 holders).
 
+--watch redraws the status every --interval (in place on a terminal, with
+what changed since the last frame highlighted; appended, with changed cells
+marked '*', otherwise), over one SSH connection per node for the whole watch
+(a node that drops is shown unreachable and reconnected, with backoff).
+Ctrl-C ends it with the exit status of the last verdict.
+
 Exit status: 0 healthy, 1 error, 2 degraded, 3 critical.`,
-		Example: "  haup status inventory.yaml\n  haup status -o wide inventory.yaml\n  haup status --json inventory.yaml | jq .verdict",
+		Example: "  haup status inventory.yaml\n  haup status -o wide inventory.yaml\n  haup status --watch --interval 1s inventory.yaml\n  haup status --json inventory.yaml | jq .verdict",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(cmd); err != nil {
 				return err
 			}
-			inv, err := loadInventory(cmd, inventoryArg(args))
+			invPath := inventoryArg(args)
+			inv, err := loadInventory(cmd, invPath)
 			if err != nil {
 				return err
+			}
+			if f.watch {
+				return watchStatus(cmd, inv, invPath, &f)
 			}
 			ctx := cmd.Context()
 			// An unreachable node is part of the answer, not an error.
@@ -98,6 +121,8 @@ Exit status: 0 healthy, 1 error, 2 degraded, 3 critical.`,
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the status as JSON")
 	cmd.Flags().StringVarP(&f.output, "output", "o", outputTable, "output format: wide (every column) or json")
 	cmd.Flags().DurationVar(&f.maxLag, "max-lag", 30*time.Second, "replication lag above which the cluster is degraded")
+	cmd.Flags().BoolVarP(&f.watch, "watch", "w", false, "redraw the status every --interval until Ctrl-C")
+	cmd.Flags().DurationVar(&f.interval, "interval", 2*time.Second, "time between two frames of --watch")
 	return cmd
 }
 

@@ -172,10 +172,15 @@ func TestStatusBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
+		{[]string{"--watch", "--interval", "0"}, "--interval must be positive, got 0s"},
+		{[]string{"--watch", "--interval", "-5s"}, "--interval must be positive, got -5s"},
+		{[]string{"--interval", "5s"}, "--interval is for --watch"},
 		{[]string{"-o", "yaml"}, `--output "yaml": unknown format (one of: wide, json)`},
 		{[]string{"-o", ""}, `--output "": unknown format (one of: wide, json)`},
 		{[]string{"--output="}, `--output "": unknown format (one of: wide, json)`},
 		{[]string{"--json", "-o", "wide"}, "--json and -o wide: choose one"},
+		{[]string{"--watch", "--json"}, "--watch draws the table: it does not print JSON"},
+		{[]string{"--watch", "-o", "json"}, "--watch draws the table: it does not print JSON"},
 	} {
 		args := append([]string{"status"}, tc.args...)
 		code, out, errOut := runHaup(append(args, path)...)
