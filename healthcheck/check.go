@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -230,21 +232,50 @@ func dbName(cfg Config) string {
 	return cfg.Database
 }
 
-// describe turns driver errors into short reasons.
+// Error is a database's failure to answer: its code for decisions, its
+// short message for people.
+type Error struct {
+	Code agent.Fault
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// FaultOf is err's code: FaultNone for nil, FaultOther for an error that
+// describe did not type.
+func FaultOf(err error) agent.Fault {
+	var e *Error
+	switch {
+	case err == nil:
+		return agent.FaultNone
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return agent.FaultOther
+}
+
+// describe turns driver errors into short, typed reasons. This is where
+// a driver's error is classified, once; nothing after it reads a message.
 func describe(ctx context.Context, err error) error {
 	var pgErr *pgconn.PgError
 	var netErr net.Error
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		return errors.New("timed out")
+		return &Error{agent.FaultTimeout, "timed out"}
 	case errors.As(err, &pgErr):
-		return fmt.Errorf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+		code := agent.FaultServer
+		if pgErr.Code == "28P01" { // invalid_password
+			code = agent.FaultAuth
+		}
+		return &Error{code, fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)}
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return errors.New("timed out")
-	case strings.Contains(err.Error(), "connection refused"):
-		return errors.New("connection refused")
+		return &Error{agent.FaultTimeout, "timed out"}
+	// The driver's text as well as the errno: a refusal wrapped by a
+	// layer that drops the errno is still one.
+	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused"):
+		return &Error{agent.FaultRefused, "connection refused"}
 	}
-	return err
+	return &Error{agent.FaultOther, err.Error()}
 }
 
 // Run performs one check. It never takes longer than cfg.DeadlineMillis.
