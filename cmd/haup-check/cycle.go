@@ -40,7 +40,7 @@ func (c *cycle) run() (healthcheck.Report, agent.Decision) {
 	r := healthcheck.RunRecalling(context.Background(), c.cfg, c.password, mem)
 	// During a password rotation the database may already have the new
 	// password while the live file still holds the old one.
-	if r.LocalFault == agent.FaultAuth {
+	if healthcheck.AuthFailed(r) {
 		if next, ok := healthcheck.NextPassword(c.cfg); ok {
 			c.password = next
 			r = healthcheck.RunRecalling(context.Background(), c.cfg, c.password, mem)
