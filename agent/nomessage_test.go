@@ -110,3 +110,35 @@ func f(r Report, err error) bool {
 		t.Errorf("found %d, want 5:\n%s", len(got), strings.Join(got, "\n"))
 	}
 }
+
+// TestDecisionIsPure: the decision does no I/O and reads no clock: its
+// imports are of values only, and time is used for its types and
+// arithmetic, never to ask the time.
+func TestDecisionIsPure(t *testing.T) {
+	allowed := map[string]bool{`"encoding/json"`: true, `"errors"`: true, `"fmt"`: true, `"strconv"`: true, `"strings"`: true, `"time"`: true}
+	clock := map[string]bool{"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true, "AfterFunc": true, "NewTimer": true, "NewTicker": true, "Tick": true}
+	files, _ := filepath.Glob("*.go")
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if !allowed[imp.Path.Value] {
+				t.Errorf("%s imports %s", name, imp.Path.Value)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if s, ok := n.(*ast.SelectorExpr); ok {
+				if pkg, ok := s.X.(*ast.Ident); ok && pkg.Name == "time" && clock[s.Sel.Name] {
+					t.Errorf("%s: time.%s: the clock comes in the observation", fset.Position(s.Pos()), s.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+}
