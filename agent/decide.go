@@ -175,6 +175,9 @@ func Decide(cfg Config, obs Observation, mem Memory) Decision {
 			d.act(Action{Kind: ActClearFence}, "")
 		}
 	}
+	// A fencing's record keeps the report's reason so far, not the
+	// memory's trouble.
+	said := d.Message()
 	if bad {
 		d.Pass = false
 		d.Reason = Reason{CodeMemoryUnreadable, fmt.Sprintf("agent memory %s unreadable (%s): the check fails until it is repaired or removed (removing it starts the agent's memory afresh); %s",
@@ -195,7 +198,7 @@ func Decide(cfg Config, obs Observation, mem Memory) Decision {
 	if d.Stale != nil {
 		// The record's reason is the report's so far: no action's outcome
 		// precedes it (a stale primary is neither a standby nor isolated).
-		d.act(Action{Kind: ActFenceStale, Stale: d.Stale, Reason: d.Message(), Limit: deadline(cfg)}, NoteFencedStale)
+		d.act(Action{Kind: ActFenceStale, Stale: d.Stale, Reason: said, Limit: deadline(cfg)}, NoteFencedStale)
 		d.Fenced, planned = true, true
 	}
 	if st := frozenStale(obs, known); st != nil {

@@ -615,7 +615,12 @@ func TestUnreadableMemory(t *testing.T) {
 			}},
 		{name: "a person's run fails too", obs: person, mem: bad, code: CodeMemoryUnreadable},
 		{name: "a stale primary is still fenced", obs: seen(primary(1), peer("pg-1", RolePrimary, 2)), mem: bad,
-			code: CodeMemoryUnreadable, actions: []Kind{ActFenceStale, ActWritePrecedence}},
+			code: CodeMemoryUnreadable, actions: []Kind{ActFenceStale, ActWritePrecedence},
+			check: func(t *testing.T, d Decision) {
+				if r := d.Actions[0].Reason; r != "split brain: peer pg-1 is a primary on newer timeline 2 (ours 1); this primary is stale" {
+					t.Errorf("the fence record's reason: %q", r)
+				}
+			}},
 		{name: "nothing that needs the memory: no frozen fence", obs: frozen, mem: bad, code: CodeMemoryUnreadable, actions: []Kind{ActWritePrecedence}},
 		{name: "nothing that needs the memory: no isolation count", cfg: func(c *Config) { c.Witness = "wit-9" }, obs: isolated, mem: bad,
 			code: CodeMemoryUnreadable, actions: []Kind{ActWritePrecedence}},
