@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -234,13 +235,18 @@ func (v *validator) resolve(path string, s *Secret) {
 		}
 		s.value = val
 	default:
-		b, err := readSecret(v.expand(s.File))
-		if err != nil {
+		b, mode, err := readSecret(v.expand(s.File))
+		var nr notRegularError
+		switch {
+		case errors.As(err, &nr):
+			v.add(path, "secret file %s is %s, not a regular file: give a file holding the secret", s.File, nr.what)
+			return
+		case err != nil:
 			v.add(path, "cannot read secret file %s: %v", s.File, err)
 			return
 		}
-		if st, err := os.Stat(v.expand(s.File)); err == nil && st.Mode().Perm()&0o077 != 0 {
-			v.warn(path, "secret file %s is readable by others (mode %04o); chmod 600 it", s.File, st.Mode().Perm())
+		if mode.Perm()&0o077 != 0 {
+			v.warn(path, "secret file %s is readable by others (mode %04o); chmod 600 it", s.File, mode.Perm())
 		}
 		// Editors end a file with a line break; the secret is the line.
 		s.value = strings.TrimRight(string(b), "\r\n")
@@ -250,33 +256,63 @@ func (v *validator) resolve(path string, s *Secret) {
 	}
 }
 
-// readSecret reads a regular file of at most maxSecretSize bytes: a pipe or
-// a device could block or never end.
-func readSecret(p string) ([]byte, error) {
-	f, err := os.Open(p)
+// readSecret reads a regular file of at most maxSecretSize bytes and
+// returns it with its mode. The file is opened without blocking (a FIFO
+// nobody writes to would block open itself) and its type is taken from the
+// opened descriptor, so a file swapped after a check cannot slip through:
+// a pipe, a device or a directory could block or never end.
+func readSecret(p string) ([]byte, fs.FileMode, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, err
+		// Opening a socket fails (ENXIO); say what the path is.
+		if st, serr := os.Stat(p); serr == nil && !st.Mode().IsRegular() {
+			err = notRegular(st.Mode())
+		}
+		return nil, 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
+		return nil, 0, notRegular(st.Mode())
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(b) > maxSecretSize {
-		return nil, fmt.Errorf("larger than %d bytes", maxSecretSize)
+		return nil, 0, fmt.Errorf("larger than %d bytes", maxSecretSize)
 	}
-	return b, nil
+	return b, st.Mode(), nil
+}
+
+// notRegularError is a secret file that is not a regular file.
+type notRegularError struct{ what string }
+
+func (e notRegularError) Error() string { return "is " + e.what + ", not a regular file" }
+
+// notRegular names what a secret file is instead of a regular file.
+func notRegular(m fs.FileMode) error {
+	what := "a special file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a block device"
+	}
+	return notRegularError{what}
 }
 
 var (
