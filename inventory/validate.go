@@ -34,6 +34,8 @@ type validator struct {
 	// bad holds the paths whose values could not be decoded: problems under
 	// them would only repeat that (a "missing" field that was given).
 	bad map[string]bool
+	// given holds every path the decoder reached.
+	given map[string]givenKey
 }
 
 func (v *validator) markBad(path string) {
@@ -94,92 +96,49 @@ func (v *validator) warn(path, format string, args ...any) {
 	v.warnings = append(v.warnings, p.String())
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
+// givenKey is what the decoder saw at a path: the line of its key (of the
+// list item, for an index) and whether its value is null.
+type givenKey struct {
+	line int
+	null bool
 }
 
-// find returns a mapping's key and value for key as the decoder sees them:
-// the first own key, else the first merged one.
-func find(m *yaml.Node, key string, depth int) (k, val *yaml.Node) {
-	m = deref(m)
-	if m == nil || m.Kind != yaml.MappingNode || depth > 10 {
-		return nil, nil
+// saw records that the decoder reached path. Decoding and validation
+// thereby agree on what is given, at any depth of aliases and merge keys.
+func (v *validator) saw(path string, line int, null bool) {
+	if v.given == nil {
+		v.given = map[string]givenKey{}
 	}
-	merges := 0
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		kn := deref(m.Content[i])
-		if kn.Kind == yaml.ScalarNode && kn.ShortTag() == "!!merge" {
-			merges++
-			continue
-		}
-		if kn.Kind == yaml.ScalarNode && kn.Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
+	if _, ok := v.given[path]; !ok {
+		v.given[path] = givenKey{line, null}
 	}
-	for i := 0; merges > 0 && i+1 < len(m.Content); i += 2 {
-		kn := deref(m.Content[i])
-		if kn.Kind != yaml.ScalarNode || kn.ShortTag() != "!!merge" {
-			continue
-		}
-		src := deref(m.Content[i+1])
-		if src != nil && src.Kind == yaml.SequenceNode {
-			for _, s := range src.Content {
-				if k, val := find(s, key, depth+1); k != nil {
-					return k, val
-				}
-			}
-		} else if k, val := find(src, key, depth+1); k != nil {
-			return k, val
-		}
-	}
-	return nil, nil
 }
 
-// lookup returns the value at a dotted path like nodes[1].ssh.port (nil
-// when absent) and the line of its key, or of its nearest existing parent.
-// It allocates nothing: validation calls it for every field of every node.
-func (v *validator) lookup(path string) (*yaml.Node, int) {
-	n := v.root
-	line := n.Line
-	for path != "" {
-		part, rest, _ := strings.Cut(path, ".")
-		path = rest
-		key, idxs, _ := strings.Cut(part, "[")
-		if key != "" {
-			k, val := find(n, key, 0)
-			if k == nil {
-				return nil, line
-			}
-			line, n = k.Line, val
-		}
-		for idxs != "" {
-			num, after, _ := strings.Cut(idxs, "]")
-			i, err := strconv.Atoi(num)
-			n = deref(n)
-			if err != nil || n == nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
-				return nil, line
-			}
-			n = n.Content[i]
-			line = n.Line
-			idxs = strings.TrimPrefix(after, "[")
-		}
-	}
-	return deref(n), line
+// parent is the path one level up: nodes[1].ssh for nodes[1].ssh.port,
+// nodes for nodes[1], "" for nodes.
+func parent(path string) string {
+	return path[:max(strings.LastIndexByte(path, '.'), strings.LastIndexByte(path, '['), 0)]
 }
 
+// lineOf is the line of path's key, or of its nearest given parent for a
+// missing field.
 func (v *validator) lineOf(path string) int {
-	_, line := v.lookup(path)
-	return line
+	for {
+		if g, ok := v.given[path]; ok {
+			return g.line
+		}
+		if path == "" {
+			return v.root.Line
+		}
+		path = parent(path)
+	}
 }
 
 // has tells whether the inventory gives path a value: an absent key and an
 // explicit null both leave the default.
 func (v *validator) has(path string) bool {
-	n, _ := v.lookup(path)
-	return n != nil && !isNull(n)
+	g, ok := v.given[path]
+	return ok && !g.null
 }
 
 // expand resolves ~ and paths relative to the inventory's directory.
@@ -492,26 +451,12 @@ func (v *validator) validate() {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
-	// One pass for the lines of the keys: a lookup per key would be
-	// quadratic in a large map.
-	envNode, envLine := v.lookup("database.environment")
-	envLines := map[string]int{}
-	if envNode != nil && envNode.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(envNode.Content); i += 2 {
-			if k := envNode.Content[i]; envLines[k.Value] == 0 {
-				envLines[k.Value] = k.Line
-			}
-		}
-	}
 	for _, key := range keys {
 		path := "database.environment." + key
 		if v.underBad(path) {
 			continue
 		}
-		line := envLines[key]
-		if line == 0 {
-			line = envLine
-		}
+		line := v.lineOf(path)
 		switch {
 		case !envKeyRe.MatchString(key):
 			v.addAt(line, "database.environment", "%s is not a valid environment variable name", quote(key))
