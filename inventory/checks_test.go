@@ -68,3 +68,56 @@ func TestDeepMergeKeys(t *testing.T) {
 		})
 	}
 }
+
+// problemCase is one edit of goodInventory and the problem it must draw,
+// or "" when it must load.
+type problemCase struct {
+	name, old, new, problem string
+}
+
+func runProblemCases(t *testing.T, cases []problemCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := loadText(t, edit(t, c.old, c.new))
+			switch {
+			case c.problem == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.problem != "" && (err == nil || !strings.Contains(err.Error(), c.problem)):
+				t.Errorf("err = %v\nwant %q", err, c.problem)
+			}
+		})
+	}
+}
+
+const dbAddr = "database_address: 10.1.0.11"
+
+// TestLoopbackAndPrivilegedPorts: addresses other nodes cannot reach, the
+// loopback interface and ports PostgreSQL cannot listen on were accepted.
+func TestLoopbackAndPrivilegedPorts(t *testing.T) {
+	const loopback = ` names the host itself (a loopback address): other nodes and repmgr connect to it, so give an address or name they reach this host at`
+	runProblemCases(t, []problemCase{
+		{"localhost", dbAddr, "database_address: localhost", `inv.yaml:12: nodes[0].database_address: "localhost"` + loopback},
+		{"localhost upper", dbAddr, "database_address: LocalHost", `nodes[0].database_address: "LocalHost"` + loopback},
+		{"under localhost", dbAddr, "database_address: db.localhost", `nodes[0].database_address: "db.localhost"` + loopback},
+		{"localhost.localdomain", dbAddr, "database_address: localhost.localdomain", `"localhost.localdomain"` + loopback},
+		{"ip6-localhost", dbAddr, "database_address: ip6-localhost", `"ip6-localhost"` + loopback},
+		{"127.0.0.1", dbAddr, "database_address: 127.0.0.1", "nodes[0].database_address: 127.0.0.1 is a loopback address"},
+		{"127.3.2.1", dbAddr, "database_address: 127.3.2.1", "nodes[0].database_address: 127.3.2.1 is a loopback address"},
+		{"::1", dbAddr, "database_address: '::1'", "nodes[0].database_address: ::1: only IPv4 addresses are supported"},
+		{"127.1", dbAddr, "database_address: 127.1", `nodes[0].database_address: "127.1" is the IPv4 address 127.0.0.1 in inet_aton's short or numeric form: write it as 127.0.0.1`},
+		{"hex", dbAddr, "database_address: 0x7f000001", `"0x7f000001" is the IPv4 address 127.0.0.1 in inet_aton's short or numeric form`},
+		{"octal", dbAddr, "database_address: 10.1.0.011", `"10.1.0.011" is the IPv4 address 10.1.0.9 in inet_aton's short or numeric form: write it as 10.1.0.9`},
+		{"localhost witness", "ssh: {agent: true}\n", "ssh: {agent: true}\nwitness: {name: w-9, address: 10.2.0.9, database_address: localhost}\n", `witness.database_address: "localhost"` + loopback},
+		{"ssh to localhost", dbAddr, dbAddr + ", ssh: {address: localhost, port: 2201}", ""},
+		{"interface lo", "  interface: eth0\n", "  interface: lo\n", "inv.yaml:4: keepalived.interface: lo is the loopback interface: VRRP and the VIP need the interface on the nodes' network, the one carrying their address"},
+		{"node interface lo", dbAddr, dbAddr + ", interface: lo", "nodes[0].interface: lo is the loopback interface"},
+		{"port 22", "port: 5432", "port: 22", "inv.yaml:7: database.port: must be 1024..65535, got 22: the image runs PostgreSQL as its non-root user postgres, which cannot listen on a port below 1024"},
+		{"port 1023", "port: 5432", "port: 1023", "database.port: must be 1024..65535, got 1023: the image runs"},
+		{"port 1024", "port: 5432", "port: 1024", ""},
+		{"port 0", "port: 5432", "port: 0", "database.port: must be 1024..65535, got 0"},
+		{"ssh port clash", "ssh: {agent: true}", "ssh: {agent: true, port: 5432}", "inv.yaml:7: database.port: 5432 is also the SSH port of nodes[0], on the same host: PostgreSQL shares the host's network with sshd; choose another port"},
+		{"node ssh port clash", "address: 10.1.0.12}", "address: 10.1.0.12, ssh: {port: 5432}}", "database.port: 5432 is also the SSH port of nodes[1], on the same host"},
+		{"forwarded ssh port", "address: 10.1.0.12}", "address: 10.1.0.12, ssh: {address: bastion.example, port: 5432}}", ""},
+	})
+}

@@ -417,7 +417,13 @@ func (v *validator) validate() {
 	if !filepath.IsAbs(db.DataDir) || filepath.Clean(db.DataDir) == "/" || strings.ContainsAny(db.DataDir, ": \t") {
 		v.add("database.data_dir", "must be an absolute directory other than / without spaces or colons, got %s", quote(db.DataDir))
 	}
-	v.intRange("database.port", db.Port, 1, 65535, "")
+	if db.Port >= 1 && db.Port < 1024 {
+		// --network host: the port is the host's, and binding one below
+		// 1024 takes root (CAP_NET_BIND_SERVICE), which postgres has not.
+		v.add("database.port", "must be 1024..65535, got %d: the image runs PostgreSQL as its non-root user postgres, which cannot listen on a port below 1024", db.Port)
+	} else {
+		v.intRange("database.port", db.Port, 1024, 65535, "")
+	}
 	for _, s := range []struct {
 		path string
 		v    string
@@ -505,6 +511,8 @@ func (v *validator) checkInterface(path, name string) {
 		v.add(path, "is empty")
 	case !interfaceRe.MatchString(name) || name == "." || name == "..":
 		v.add(path, "%s is not a valid interface name (at most 15 bytes of letters, digits, '_', '.' or '-')", quote(name))
+	case name == "lo":
+		v.add(path, "lo is the loopback interface: VRRP and the VIP need the interface on the nodes' network, the one carrying their address")
 	}
 }
 
@@ -578,6 +586,22 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 		}
 		return a, false
 	}
+	// The container shares the host's network: a node whose sshd listens
+	// on the database port cannot run both. Only checked where SSH lands
+	// on the node itself (not through a forwarded port elsewhere), and not
+	// when ~/.ssh/config may set another port.
+	clashed := false
+	sshClash := func(p string, n Node) {
+		if clashed || n.SSH.Port != db.Port || db.Port < 1024 || inv.SSH.UseSSHConfig {
+			return
+		}
+		at := canonicalHost(n.SSH.Address)
+		if at != canonicalHost(n.Address) && at != canonicalHost(n.DatabaseAddress) && at != canonicalHost(n.UnicastSrcIP) {
+			return
+		}
+		clashed = true
+		v.add("database.port", "%d is also the SSH port of %s, on the same host: PostgreSQL shares the host's network with sshd; choose another port", db.Port, p)
+	}
 	primaryFound := false
 	for i, m := range members {
 		if i%256 == 0 && v.ctx.Err() != nil {
@@ -629,6 +653,7 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 				}
 			}
 			v.memberSSH(p, n, addrOK, func(ep string, given bool) { endpointOf(i, p, ep, given) })
+			sshClash(p, n)
 			continue
 		}
 		srcGiven := v.has(p + ".unicast_src_ip")
@@ -667,6 +692,7 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 		}
 		// An inherited port or user was checked where it was given.
 		v.memberSSH(p, n, addrOK, func(ep string, given bool) { endpointOf(i, p, ep, given) })
+		sshClash(p, n)
 	}
 	if db.Primary != "" && !primaryFound && len(inv.Nodes) > 0 || db.Primary == "" && v.has("database.primary") {
 		v.add("database.primary", "names no node: %s", quote(db.Primary))
@@ -709,8 +735,17 @@ func (v *validator) hostOrIPv4(path, val string, vip netip.Prefix, vipOK bool) b
 		}
 		return false
 	}
+	if a, ok := inetAton(val); ok {
+		// Not a name: libpq and the resolver read it as an address.
+		v.add(path, "%s is the IPv4 address %s in inet_aton's short or numeric form: write it as %s", quote(val), a, a)
+		return false
+	}
 	if !isHostname(val) {
 		v.add(path, "%s is neither an IPv4 address nor a hostname", quote(val))
+		return false
+	}
+	if isLoopbackName(val) {
+		v.add(path, "%s names the host itself (a loopback address): other nodes and repmgr connect to it, so give an address or name they reach this host at", quote(val))
 		return false
 	}
 	return true
