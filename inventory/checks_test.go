@@ -121,3 +121,23 @@ func TestLoopbackAndPrivilegedPorts(t *testing.T) {
 		{"forwarded ssh port", "address: 10.1.0.12}", "address: 10.1.0.12, ssh: {address: bastion.example, port: 5432}}", ""},
 	})
 }
+
+// TestTrailingDot: a fully qualified name with its trailing dot is a
+// hostname wherever one is accepted, and the same host as without it.
+func TestTrailingDot(t *testing.T) {
+	runProblemCases(t, []problemCase{
+		{"database_address", dbAddr, "database_address: db1.example.com.", ""},
+		{"ssh address", dbAddr, dbAddr + ", ssh: {address: db1.example.com.}", ""},
+		{"proxy_jump", "ssh: {agent: true}", "ssh: {agent: true, proxy_jump: [admin@bastion.example.com.:2222]}", ""},
+		{"node proxy_jump", dbAddr, dbAddr + ", ssh: {proxy_jump: [bastion.example.com.]}", ""},
+		{"witness", "ssh: {agent: true}\n", "ssh: {agent: true}\nwitness: {name: w-9, address: 10.2.0.9, database_address: w.example.com.}\n", ""},
+		{"dot alone", dbAddr, "database_address: .", `nodes[0].database_address: "." is neither an IPv4 address nor a hostname`},
+		{"two dots", dbAddr, "database_address: db1.example.com..", `"db1.example.com.." is neither an IPv4 address nor a hostname`},
+		{"localhost dot", dbAddr, "database_address: localhost.", `nodes[0].database_address: "localhost." names the host itself (a loopback address)`},
+	})
+	text := strings.Replace(goodInventory, dbAddr, "database_address: db1.example.com.", 1)
+	text = strings.Replace(text, "address: 10.1.0.12}", "address: 10.1.0.12, database_address: DB1.example.com}", 1)
+	if _, err := loadText(t, text); err == nil || !strings.Contains(err.Error(), "nodes[1].database_address: DB1.example.com is also nodes[0].database_address") {
+		t.Errorf("one host with and without the dot: %v", err)
+	}
+}

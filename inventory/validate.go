@@ -560,7 +560,7 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 	// claim records that node i uses addr in field, refusing an address
 	// another node uses in any of its fields.
 	claim := func(i int, field, addr string) {
-		key := strings.ToLower(addr)
+		key := canonicalHost(addr)
 		if o, ok := owners[key]; ok {
 			if o.node != i {
 				v.add(members[i].path+"."+field, "%s is also %s.%s", addr, members[o.node].path, o.field)
@@ -715,7 +715,7 @@ func (v *validator) memberSSH(p string, n Node, addrOK bool, endpoint func(ep st
 	}
 	if sshOK && portOK {
 		given := v.has(p+".ssh.address") || v.has(p+".ssh.port")
-		endpoint(strings.ToLower(n.SSH.Address)+" port "+strconv.Itoa(n.SSH.Port), given)
+		endpoint(canonicalHost(n.SSH.Address)+" port "+strconv.Itoa(n.SSH.Port), given)
 	}
 }
 
@@ -811,9 +811,11 @@ func (v *validator) sshHost(path, val string) bool {
 	return true
 }
 
-// isHostname checks DNS name syntax (RFC 1123). A name of digits and dots
-// only is a mistyped address, not a name.
+// isHostname checks DNS name syntax (RFC 1123), with or without the
+// trailing dot of a fully qualified name, which resolvers accept. A name of
+// digits and dots only is a mistyped address, not a name.
 func isHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
 	if len(s) == 0 || len(s) > 253 {
 		return false
 	}
