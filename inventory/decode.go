@@ -283,10 +283,9 @@ func (d *decoder) list(n *yaml.Node, path string, out reflect.Value) {
 		return
 	}
 	s := reflect.MakeSlice(out.Type(), len(n.Content), len(n.Content))
+	d.v.sawList(path, n.Content)
 	for i, item := range n.Content {
-		p := path + "[" + strconv.Itoa(i) + "]"
-		d.v.saw(p, item.Line, isNullValue(item))
-		d.value(item, p, s.Index(i))
+		d.value(item, path+"["+strconv.Itoa(i)+"]", s.Index(i))
 		if d.bombed {
 			break
 		}

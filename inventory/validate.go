@@ -34,8 +34,10 @@ type validator struct {
 	// bad holds the paths whose values could not be decoded: problems under
 	// them would only repeat that (a "missing" field that was given).
 	bad map[string]bool
-	// given holds every path the decoder reached.
+	// given holds every path the decoder reached, but list items, which
+	// lists holds by the list's path.
 	given map[string]givenKey
+	lists map[string][]givenKey
 }
 
 func (v *validator) markBad(path string) {
@@ -114,6 +116,36 @@ func (v *validator) saw(path string, line int, null bool) {
 	}
 }
 
+// sawList records the items of the list at path, in one entry: a list
+// may have a million of them.
+func (v *validator) sawList(path string, items []*yaml.Node) {
+	if _, ok := v.lists[path]; ok {
+		return
+	}
+	if v.lists == nil {
+		v.lists = map[string][]givenKey{}
+	}
+	g := make([]givenKey, len(items))
+	for i, n := range items {
+		g[i] = givenKey{n.Line, isNullValue(n)}
+	}
+	v.lists[path] = g
+}
+
+// givenAt returns what the decoder saw at path.
+func (v *validator) givenAt(path string) (givenKey, bool) {
+	if strings.HasSuffix(path, "]") {
+		i := strings.LastIndexByte(path, '[')
+		n, err := strconv.Atoi(path[i+1 : len(path)-1])
+		if items := v.lists[path[:i]]; err == nil && n >= 0 && n < len(items) {
+			return items[n], true
+		}
+		return givenKey{}, false
+	}
+	g, ok := v.given[path]
+	return g, ok
+}
+
 // parent is the path one level up: nodes[1].ssh for nodes[1].ssh.port,
 // nodes for nodes[1], "" for nodes.
 func parent(path string) string {
@@ -124,7 +156,7 @@ func parent(path string) string {
 // missing field.
 func (v *validator) lineOf(path string) int {
 	for {
-		if g, ok := v.given[path]; ok {
+		if g, ok := v.givenAt(path); ok {
 			return g.line
 		}
 		if path == "" {
@@ -137,7 +169,7 @@ func (v *validator) lineOf(path string) int {
 // has tells whether the inventory gives path a value: an absent key and an
 // explicit null both leave the default.
 func (v *validator) has(path string) bool {
-	g, ok := v.given[path]
+	g, ok := v.givenAt(path)
 	return ok && !g.null
 }
 
