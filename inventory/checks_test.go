@@ -75,17 +75,23 @@ type problemCase struct {
 	name, old, new, problem string
 }
 
+// wantProblem checks that err lists problem, or is nil for "".
+func wantProblem(t *testing.T, err error, problem string) {
+	t.Helper()
+	switch {
+	case problem == "" && err != nil:
+		t.Errorf("refused: %v", err)
+	case problem != "" && (err == nil || !strings.Contains(err.Error(), problem)):
+		t.Errorf("err = %v\nwant %q", err, problem)
+	}
+}
+
 func runProblemCases(t *testing.T, cases []problemCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := loadText(t, edit(t, c.old, c.new))
-			switch {
-			case c.problem == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case c.problem != "" && (err == nil || !strings.Contains(err.Error(), c.problem)):
-				t.Errorf("err = %v\nwant %q", err, c.problem)
-			}
+			wantProblem(t, err, c.problem)
 		})
 	}
 }

@@ -339,12 +339,6 @@ func (n Node) RepmgrNodeID() int {
 	return int(id) + repmgrIDBase
 }
 
-// reservedEnv are variables haup sets itself from the inventory.
-func reservedEnv(k string) bool {
-	return strings.HasPrefix(k, "REPMGR_") || strings.HasPrefix(k, "POSTGRESQL_PASSWORD") ||
-		strings.HasPrefix(k, "POSTGRESQL_POSTGRES_PASSWORD") || k == "POSTGRESQL_PORT_NUMBER"
-}
-
 // intRange checks an int field against an inclusive range.
 func (v *validator) intRange(path string, got, lo, hi int, unit string) bool {
 	if got < lo || got > hi {
@@ -498,8 +492,10 @@ func (v *validator) validate() {
 		switch {
 		case !envKeyRe.MatchString(key):
 			v.addAt(line, "database.environment", "%s is not a valid environment variable name", quote(key))
-		case reservedEnv(key):
-			v.addAt(line, path, "is set by haup from the inventory; set the matching inventory field instead")
+		default:
+			if why := checkEnv(key, db.Environment[key]); why != "" {
+				v.addAt(line, path, "%s", why)
+			}
 		}
 	}
 
