@@ -186,3 +186,26 @@ func TestEnvTableMatchesImage(t *testing.T) {
 		}
 	}
 }
+
+// TestImagePasswordLimits: what the image refuses or breaks on in the two
+// database passwords.
+func TestImagePasswordLimits(t *testing.T) {
+	for _, c := range []struct {
+		field, val, problem string
+	}{
+		{"postgres_password", strings.Repeat("é", 100), ""},
+		{"postgres_password", strings.Repeat("p", 101), "inv.yaml:8: database.postgres_password: is 101 characters; the image refuses a postgres password over 100 (libpostgresql.sh:77)"},
+		{"postgres_password", `it's a "quoted" \ $do$ & password`, ""},
+		{"repmgr_password", strings.Repeat("r", 101), ""},
+		{"repmgr_password", "it's a quoted $ password", ""},
+		{"repmgr_password", "ab$do$cd", "inv.yaml:9: database.repmgr_password: contains $do$, which ends the dollar-quoted block the image creates the repmgr user in"},
+		{"repmgr_password", "a:b", "database.repmgr_password: contains ':' or '\\', which the image's .pgpass file cannot hold"},
+	} {
+		t.Run(c.field+"="+c.val, func(t *testing.T) {
+			t.Setenv("HAUP_TEST_PASSWORD", c.val)
+			file := map[string]string{"postgres_password": "pg", "repmgr_password": "rm"}[c.field]
+			_, err := loadText(t, edit(t, c.field+": {file: secrets/"+file+"}", c.field+": {env: HAUP_TEST_PASSWORD}"))
+			wantProblem(t, err, c.problem)
+		})
+	}
+}

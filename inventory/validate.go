@@ -16,9 +16,14 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
+
+// maxPostgresPassword is the longest POSTGRESQL_PASSWORD the image
+// accepts, in characters.
+const maxPostgresPassword = 100
 
 // maxSecretSize bounds a secret file: a secret is a line, and reading
 // /dev/zero by mistake must not hang.
@@ -465,6 +470,17 @@ func (v *validator) validate() {
 	// where libpq ends it at a ':' and takes '\' as an escape.
 	if strings.ContainsAny(db.RepmgrPassword.Value(), ":\\") {
 		v.add("database.repmgr_password", "contains ':' or '\\', which the image's .pgpass file cannot hold")
+	}
+	// The image creates the repmgr user inside DO $do$ ... $do$
+	// (librepmgr.sh:346-351, libpostgresql.sh:1228-1238): the password's
+	// quotes are doubled, but a $do$ in it ends the block.
+	if strings.Contains(db.RepmgrPassword.Value(), "$do$") {
+		v.add("database.repmgr_password", "contains $do$, which ends the dollar-quoted block the image creates the repmgr user in")
+	}
+	// The image's own limit, counted in characters (LANG=en_US.UTF-8),
+	// on POSTGRESQL_PASSWORD only: REPMGR_PASSWORD has none.
+	if n := utf8.RuneCountInString(db.PostgresPassword.Value()); n > maxPostgresPassword {
+		v.add("database.postgres_password", "is %d characters; the image refuses a postgres password over %d (libpostgresql.sh:77)", n, maxPostgresPassword)
 	}
 	r := db.Repmgr
 	// 0 attempts: repmgr promotes after the first unanswered check.
