@@ -344,15 +344,6 @@ func (n Node) RepmgrNodeID() int {
 	return int(id) + repmgrIDBase
 }
 
-// intRange checks an int field against an inclusive range.
-func (v *validator) intRange(path string, got, lo, hi int, unit string) bool {
-	if got < lo || got > hi {
-		v.add(path, "must be %d..%d%s, got %d", lo, hi, unit, got)
-		return false
-	}
-	return true
-}
-
 // authPassOK tells whether keepalived.conf can hold p as auth_pass: one
 // token, without what its parser treats as a comment, a quote, a block, an
 // escape or a variable.
@@ -395,7 +386,7 @@ func (v *validator) validate() {
 	if !v.has("keepalived.virtual_router_id") {
 		v.add("keepalived.virtual_router_id", "missing: VRRP's router id, 1..255, unique on the network segment")
 	} else {
-		v.intRange("keepalived.virtual_router_id", k.VirtualRouterID, 1, 255, "")
+		v.inRange("keepalived.virtual_router_id", k.VirtualRouterID)
 	}
 	switch k.VRRPVersion {
 	case 2:
@@ -424,14 +415,14 @@ func (v *validator) validate() {
 		v.checkInterface("keepalived.interface", k.Interface)
 	}
 	c := k.Check
-	okInterval := v.intRange("keepalived.check.interval", c.Interval, 1, 3600, " seconds")
-	if v.intRange("keepalived.check.timeout", c.Timeout, 1, 3600, " seconds") && okInterval && c.Timeout > c.Interval {
+	okInterval := v.inRange("keepalived.check.interval", c.Interval)
+	if v.inRange("keepalived.check.timeout", c.Timeout) && okInterval && c.Timeout > c.Interval {
 		// haup-check ends itself at 80% of the timeout, so a check never
 		// overlaps the next one when the timeout is at most the interval.
 		v.add("keepalived.check.timeout", "must be at most the interval (%d s), so a slow check never overlaps the next one", c.Interval)
 	}
-	v.intRange("keepalived.check.fall", c.Fall, 1, 1000, "")
-	v.intRange("keepalived.check.rise", c.Rise, 1, 1000, "")
+	v.inRange("keepalived.check.fall", c.Fall)
+	v.inRange("keepalived.check.rise", c.Rise)
 
 	db := inv.Database
 	switch {
@@ -451,9 +442,10 @@ func (v *validator) validate() {
 	if db.Port >= 1 && db.Port < 1024 {
 		// --network host: the port is the host's, and binding one below
 		// 1024 takes root (CAP_NET_BIND_SERVICE), which postgres has not.
-		v.add("database.port", "must be 1024..65535, got %d: the image runs PostgreSQL as its non-root user postgres, which cannot listen on a port below 1024", db.Port)
+		f := fieldOf("database.port")
+		v.add("database.port", "must be %d..%d, got %d: the image runs PostgreSQL as its non-root user postgres, which cannot listen on a port below 1024", f.Min, f.Max, db.Port)
 	} else {
-		v.intRange("database.port", db.Port, 1024, 65535, "")
+		v.inRange("database.port", db.Port)
 	}
 	for _, s := range []struct {
 		path string
@@ -484,15 +476,16 @@ func (v *validator) validate() {
 	}
 	r := db.Repmgr
 	// 0 attempts: repmgr promotes after the first unanswered check.
-	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 0, 1000, "")
-	v.intRange("database.repmgr.reconnect_interval", r.ReconnectInterval, 1, 3600, " seconds")
-	v.intRange("database.repmgr.monitor_interval", r.MonitorInterval, 1, 3600, " seconds")
+	v.inRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts)
+	v.inRange("database.repmgr.reconnect_interval", r.ReconnectInterval)
+	v.inRange("database.repmgr.monitor_interval", r.MonitorInterval)
 	// libpq takes a connect_timeout of 1 for 2: refused rather than
 	// silently doubled.
 	if r.ConnectTimeout == 1 {
-		v.add("database.repmgr.connect_timeout", "must be 2..3600 seconds, got 1 (libpq waits at least 2 s: it would use 2)")
+		f := fieldOf("database.repmgr.connect_timeout")
+		v.add("database.repmgr.connect_timeout", "must be %d..%d%s, got 1 (libpq waits at least 2 s: it would use 2)", f.Min, f.Max, f.Unit)
 	} else {
-		v.intRange("database.repmgr.connect_timeout", r.ConnectTimeout, 2, 3600, " seconds")
+		v.inRange("database.repmgr.connect_timeout", r.ConnectTimeout)
 	}
 	keys := make([]string, 0, len(db.Environment))
 	for key := range db.Environment {
@@ -516,7 +509,7 @@ func (v *validator) validate() {
 	}
 
 	s := inv.SSH
-	v.intRange("ssh.port", s.Port, 1, 65535, "")
+	v.inRange("ssh.port", s.Port)
 	if v.has("ssh.user") && !userRe.MatchString(s.User) {
 		v.add("ssh.user", "%s is not a valid user name", quote(s.User))
 	}
@@ -730,9 +723,10 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 		// priority to; a node configured at 254 would tie with it and keep
 		// the VIP on an older primary (templates: track_file).
 		if n.Priority == 254 {
-			v.add(p+".priority", "must be 1..253, got 254: 254 is reserved for a newly promoted primary, which must outrank every configured priority")
+			f := fieldOf(p + ".priority")
+			v.add(p+".priority", "must be %d..%d, got 254: 254 is reserved for a newly promoted primary, which must outrank every configured priority", f.Min, f.Max)
 		} else {
-			v.intRange(p+".priority", n.Priority, 1, 253, "")
+			v.inRange(p+".priority", n.Priority)
 		}
 		// An inherited port or user was checked where it was given.
 		v.memberSSH(p, n, addrOK, func(ep string, given bool) { endpointOf(i, p, ep, given) })
@@ -746,9 +740,10 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 // memberSSH validates the ssh overrides of a node or the witness at p and
 // reports its endpoint when it is usable.
 func (v *validator) memberSSH(p string, n Node, addrOK bool, endpoint func(ep string, given bool)) {
-	portOK := v.inv.SSH.Port >= 1 && v.inv.SSH.Port <= 65535
+	f := fieldOf("ssh.port")
+	portOK := v.inv.SSH.Port >= f.Min && v.inv.SSH.Port <= f.Max
 	if v.has(p + ".ssh.port") {
-		portOK = v.intRange(p+".ssh.port", n.SSH.Port, 1, 65535, "")
+		portOK = v.inRange(p+".ssh.port", n.SSH.Port)
 	}
 	if v.has(p+".ssh.user") && !userRe.MatchString(n.SSH.User) {
 		v.add(p+".ssh.user", "%s is not a valid user name", quote(n.SSH.User))

@@ -1,0 +1,27 @@
+package inventory
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestFieldsCoverTypes: every field of the Go types has its entry in
+// Fields, in the same order, and no entry names a field that is gone.
+func TestFieldsCoverTypes(t *testing.T) {
+	paths, _ := fieldTypes()
+	var table []string
+	for _, f := range Fields {
+		table = append(table, f.Path)
+	}
+	if !slices.Equal(paths, table) {
+		t.Errorf("Fields paths differ from the types':\n got %v\nwant %v", table, paths)
+	}
+	for _, f := range Fields {
+		if f.Doc == "" {
+			t.Errorf("%s: no meaning", f.Path)
+		}
+		if f.Max > 0 && f.Min > f.Max {
+			t.Errorf("%s: bounds %d..%d", f.Path, f.Min, f.Max)
+		}
+	}
+}
