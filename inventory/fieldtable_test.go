@@ -25,3 +25,9 @@ func TestFieldsCoverTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceDoc fails when docs/reference/inventory.md differs from
+// what the code generates; -update (go generate ./inventory) rewrites it.
+func TestReferenceDoc(t *testing.T) {
+	golden(t, "../docs/reference/inventory.md", referenceMarkdown())
+}
