@@ -31,3 +31,9 @@ func TestFieldsCoverTypes(t *testing.T) {
 func TestReferenceDoc(t *testing.T) {
 	golden(t, "../docs/reference/inventory.md", referenceMarkdown())
 }
+
+// TestSchema fails when docs/reference/inventory.schema.json differs from
+// what the code generates; -update (go generate ./inventory) rewrites it.
+func TestSchema(t *testing.T) {
+	golden(t, "../docs/reference/inventory.schema.json", string(schemaJSON()))
+}
