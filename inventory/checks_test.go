@@ -111,9 +111,10 @@ func TestLoopbackAndPrivilegedPorts(t *testing.T) {
 		{"127.0.0.1", dbAddr, "database_address: 127.0.0.1", "nodes[0].database_address: 127.0.0.1 is a loopback address"},
 		{"127.3.2.1", dbAddr, "database_address: 127.3.2.1", "nodes[0].database_address: 127.3.2.1 is a loopback address"},
 		{"::1", dbAddr, "database_address: '::1'", "nodes[0].database_address: ::1: only IPv4 addresses are supported"},
-		{"127.1", dbAddr, "database_address: 127.1", `nodes[0].database_address: "127.1" is the IPv4 address 127.0.0.1 in inet_aton's short or numeric form: write it as 127.0.0.1`},
-		{"hex", dbAddr, "database_address: 0x7f000001", `"0x7f000001" is the IPv4 address 127.0.0.1 in inet_aton's short or numeric form`},
-		{"octal", dbAddr, "database_address: 10.1.0.011", `"10.1.0.011" is the IPv4 address 10.1.0.9 in inet_aton's short or numeric form: write it as 10.1.0.9`},
+		{"127.1", dbAddr, "database_address: 127.1", `nodes[0].database_address: "127.1" is read as the IPv4 address 127.0.0.1 (inet_aton's short or numeric form), a loopback address`},
+		{"hex", dbAddr, "database_address: 0x7f000001", `"0x7f000001" is read as the IPv4 address 127.0.0.1 (inet_aton's short or numeric form), a loopback address`},
+		{"octal", dbAddr, "database_address: 10.1.0.011", `"10.1.0.011" is read as the IPv4 address 10.1.0.9 (inet_aton's short or numeric form): write 10.1.0.9`},
+		{"zero", dbAddr, "database_address: 0", `"0" is read as the IPv4 address 0.0.0.0 (inet_aton's short or numeric form), the unspecified address`},
 		{"localhost witness", "ssh: {agent: true}\n", "ssh: {agent: true}\nwitness: {name: w-9, address: 10.2.0.9, database_address: localhost}\n", `witness.database_address: "localhost"` + loopback},
 		{"ssh to localhost", dbAddr, dbAddr + ", ssh: {address: localhost, port: 2201}", ""},
 		{"interface lo", "  interface: eth0\n", "  interface: lo\n", "inv.yaml:4: keepalived.interface: lo is the loopback interface: VRRP and the VIP need the interface on the nodes' network, the one carrying their address"},
@@ -145,5 +146,19 @@ func TestTrailingDot(t *testing.T) {
 	text = strings.Replace(text, "address: 10.1.0.12}", "address: 10.1.0.12, database_address: DB1.example.com}", 1)
 	if _, err := loadText(t, text); err == nil || !strings.Contains(err.Error(), "nodes[1].database_address: DB1.example.com is also nodes[0].database_address") {
 		t.Errorf("one host with and without the dot: %v", err)
+	}
+}
+
+func TestInetAton(t *testing.T) {
+	for s, want := range map[string]string{
+		"127.1": "127.0.0.1", "0x7f000001": "127.0.0.1", "0177.0.0.1": "127.0.0.1",
+		"10.1.0.011": "10.1.0.9", "10.65535": "10.0.255.255", "1.2.3.4": "1.2.3.4", "0": "0.0.0.0",
+		"1.2.3.4.5": "", "256.1": "", "1.16777216": "", "08": "", "": "", "1..2": "",
+		"db1": "", "0xg": "", "+1": "", "1e3": "", "4294967295": "255.255.255.255", "4294967296": "",
+	} {
+		a, ok := inetAton(s)
+		if got := a.String(); !ok && want != "" || ok && got != want {
+			t.Errorf("inetAton(%q) = %v %v, want %q", s, a, ok, want)
+		}
 	}
 }

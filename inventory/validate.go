@@ -776,7 +776,11 @@ func (v *validator) hostOrIPv4(path, val string, vip netip.Prefix, vipOK bool) b
 	}
 	if a, ok := inetAton(val); ok {
 		// Not a name: libpq and the resolver read it as an address.
-		v.add(path, "%s is the IPv4 address %s in inet_aton's short or numeric form: write it as %s", quote(val), a, a)
+		if why := unusable(a, netip.Prefix{}); why != "" {
+			v.add(path, "%s is read as the IPv4 address %s (inet_aton's short or numeric form), %s", quote(val), a, why)
+		} else {
+			v.add(path, "%s is read as the IPv4 address %s (inet_aton's short or numeric form): write %s", quote(val), a, a)
+		}
 		return false
 	}
 	if !isHostname(val) {
