@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// Field documents one inventory field. The table is read by the validator
+// fieldDoc documents one inventory field. The table is read by the validator
 // (integer bounds) and by the generated reference, docs/reference/
 // inventory.md; its paths are checked against the Go types, so a field
 // cannot be added without its entry.
-type Field struct {
+type fieldDoc struct {
 	// Path is the field's YAML path, with [] for any list index.
 	Path string
 	// Default is what an absent field takes, as the reference shows it;
@@ -27,8 +27,8 @@ type Field struct {
 	Doc string
 }
 
-// Fields is every field of the inventory, in file order.
-var Fields = []Field{
+// fieldTable is every field of the inventory, in file order.
+var fieldTable = []fieldDoc{
 	{Path: "keepalived.virtual_ipaddress", Default: "required", Allowed: "IPv4 address with prefix length /8../30, inside the nodes' subnet; not a node, network or broadcast address", Doc: "the VIP"},
 	{Path: "keepalived.virtual_router_id", Default: "required", Min: 1, Max: 255, Doc: "VRRP router id, unique on the network segment"},
 	{Path: "keepalived.vrrp_version", Default: itoa(DefaultVRRPVersion) + ", or 2 when auth_pass is given", Allowed: "2 or 3", Doc: "VRRP version 3 allows sub-second adverts and has no authentication; version 2 keeps PASS authentication with whole-second adverts (the VIP follows a promotion about 3 s later)"},
@@ -84,10 +84,10 @@ var Fields = []Field{
 func itoa(i int) string { return strconv.Itoa(i) }
 
 var (
-	fieldByPath = func() map[string]*Field {
-		m := make(map[string]*Field, len(Fields))
-		for i := range Fields {
-			m[Fields[i].Path] = &Fields[i]
+	fieldByPath = func() map[string]*fieldDoc {
+		m := make(map[string]*fieldDoc, len(fieldTable))
+		for i := range fieldTable {
+			m[fieldTable[i].Path] = &fieldTable[i]
 		}
 		return m
 	}()
@@ -95,7 +95,7 @@ var (
 )
 
 // fieldOf is the table's entry for a concrete path like nodes[1].priority.
-func fieldOf(path string) *Field {
+func fieldOf(path string) *fieldDoc {
 	f := fieldByPath[listIndexRe.ReplaceAllString(path, "[]")]
 	if f == nil {
 		panic("inventory: no field " + path)
@@ -103,7 +103,7 @@ func fieldOf(path string) *Field {
 	return f
 }
 
-// inRange checks an integer field against its bounds in Fields.
+// inRange checks an integer field against its bounds in fieldTable.
 func (v *validator) inRange(path string, got int) bool {
 	f := fieldOf(path)
 	if got < f.Min || got > f.Max {
@@ -114,7 +114,7 @@ func (v *validator) inRange(path string, got int) bool {
 }
 
 // fieldTypes lists every leaf field of the inventory types by path, with
-// its type as the reference names it: what Fields must document.
+// its type as the reference names it: what fieldTable must document.
 func fieldTypes() (paths []string, types map[string]string) {
 	types = map[string]string{}
 	var walk func(t reflect.Type, prefix string)

@@ -6,17 +6,17 @@ import (
 )
 
 // TestFieldsCoverTypes: every field of the Go types has its entry in
-// Fields, in the same order, and no entry names a field that is gone.
+// fieldTable, in the same order, and no entry names a field that is gone.
 func TestFieldsCoverTypes(t *testing.T) {
 	paths, _ := fieldTypes()
 	var table []string
-	for _, f := range Fields {
+	for _, f := range fieldTable {
 		table = append(table, f.Path)
 	}
 	if !slices.Equal(paths, table) {
-		t.Errorf("Fields paths differ from the types':\n got %v\nwant %v", table, paths)
+		t.Errorf("fieldTable paths differ from the types':\n got %v\nwant %v", table, paths)
 	}
-	for _, f := range Fields {
+	for _, f := range fieldTable {
 		if f.Doc == "" {
 			t.Errorf("%s: no meaning", f.Path)
 		}

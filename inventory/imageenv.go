@@ -348,9 +348,9 @@ var envAliases = []envAlias{
 }
 
 // HaupSetEnv lists every variable haup sets (or will set) in the database
-// container from the inventory; database.environment may set none of them.
-// tasks/ tests that each variable it sets is listed here.
-var HaupSetEnv = func() []string {
+// container from the inventory, sorted; database.environment may set none
+// of them. tasks/ tests that each variable it sets is listed here.
+func HaupSetEnv() []string {
 	var out []string
 	for _, e := range envVars {
 		if e.class == envHaup {
@@ -361,7 +361,7 @@ var HaupSetEnv = func() []string {
 	out = append(out, "REPMGR_PASSWORD_FILE", "POSTGRESQL_PASSWORD_FILE", "POSTGRESQL_POSTGRES_PASSWORD_FILE")
 	sort.Strings(out)
 	return out
-}()
+}
 
 var (
 	envByName = func() map[string]*envVar {

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// referenceMarkdown is docs/reference/inventory.md, generated from Fields,
+// referenceMarkdown is docs/reference/inventory.md, generated from fieldTable,
 // the Go types and the image's environment table.
 func referenceMarkdown() string {
 	var b strings.Builder
@@ -36,7 +36,7 @@ readable by others draws a warning) or ` + "`{env: NAME}`" + `.
 |---|---|---|---|---|
 `)
 	_, types := fieldTypes()
-	for _, f := range Fields {
+	for _, f := range fieldTable {
 		def := f.Default
 		if def == "" {
 			def = "none"
@@ -102,7 +102,7 @@ func cell(s string) string {
 }
 
 // rangeText is a field's valid values as the reference shows them.
-func (f Field) rangeText() string {
+func (f fieldDoc) rangeText() string {
 	var parts []string
 	if f.Max > 0 {
 		parts = append(parts, fmt.Sprintf("%d..%d%s", f.Min, f.Max, f.Unit))

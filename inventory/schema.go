@@ -10,7 +10,7 @@ import (
 )
 
 // schemaJSON is docs/reference/inventory.schema.json, a JSON Schema of the
-// inventory for editors, generated from Fields and the Go types. It holds
+// inventory for editors, generated from fieldTable and the Go types. It holds
 // the structure, types, bounds and defaults; the checks across fields
 // (subnets, duplicates, the image's limits) are haup validate's.
 func schemaJSON() []byte {
