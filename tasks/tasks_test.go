@@ -827,3 +827,25 @@ func TestStaleVIPOfADeadKeepalivedIsRemoved(t *testing.T) {
 		t.Errorf("second change = %q", second)
 	}
 }
+
+// TestContainerEnvIsHaupSet: every variable haup puts in the container's
+// environment is one the inventory refuses in database.environment (so an
+// operator cannot override it), the image's safety settings included.
+func TestContainerEnvIsHaupSet(t *testing.T) {
+	inv := loadExample(t)
+	set := map[string]bool{}
+	for _, k := range inventory.HaupSetEnv() {
+		set[k] = true
+	}
+	spec := containerSpec(inv, inv.Nodes[0])
+	for k := range spec.Env {
+		if !set[k] {
+			t.Errorf("%s is set by haup but not in inventory.HaupSetEnv(): an inventory could override it", k)
+		}
+	}
+	for k, v := range imageSafetyEnv {
+		if spec.Env[k] != v {
+			t.Errorf("%s = %q in the container, want %q", k, spec.Env[k], v)
+		}
+	}
+}
