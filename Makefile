@@ -77,7 +77,7 @@ bench: deps build
 	e2e=$$(./scripts/e2e-figures.sh fresh $(E2E_FIGURES) || echo '|TestEndToEnd'); \
 	HAUP_BENCH=1 $(GO) test -count=1 -p 1 -timeout 80m -v \
 	  -run "TestValidate50MB|TestCheckBenchmark|TestLabUpTimes|TestPromotionTime|TestLabImageBuildCold$$e2e" \
-	  -bench 'BenchmarkFailover|BenchmarkSoak' -benchtime 1x \
+	  -bench 'BenchmarkFailover|BenchmarkSoak|BenchmarkStatusWatch' -benchtime 1x \
 	  ./inventory ./healthcheck ./lab ./labimage ./e2e 2>&1 | grep -vE '^\s*$$|^=== (RUN|PAUSE|CONT)'
 	@echo "figures: $(BENCH_OUT)"; cat $(BENCH_OUT)
 

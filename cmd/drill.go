@@ -39,7 +39,7 @@ primaries, and the acknowledged writes missing afterwards.
 
 Faults:
   kill        docker kill of the primary's database container, then start
-  stop        docker stop (a clean shutdown), then start
+  stop        docker stop (PostgreSQL dies with repmgrd, the image's PID 1), then start
   freeze      SIGSTOP of the primary's postgres processes for --hold (30 s), then SIGCONT
   keepalived  systemctl stop keepalived on the primary for --hold (10 s), then start
   poweroff    the lab only: the primary's machine off, then on

@@ -38,7 +38,7 @@ type Fault struct {
 // Faults are the faults haup drill knows, by name.
 var Faults = []Fault{
 	{Name: "kill", Does: "kill the database container on %[1]s (docker kill %[2]s)", Undoes: "start it again (docker start %[2]s)", Failover: true},
-	{Name: "stop", Does: "stop the database container on %[1]s (docker stop %[2]s: a clean shutdown)", Undoes: "start it again (docker start %[2]s)", Failover: true},
+	{Name: "stop", Does: "stop the database container on %[1]s (docker stop %[2]s: repmgrd, the container's PID 1, ends and PostgreSQL dies with it)", Undoes: "start it again (docker start %[2]s)", Failover: true},
 	{Name: "freeze", Does: "freeze PostgreSQL on %[1]s (SIGSTOP to every postgres process of %[2]s)", Undoes: "thaw PostgreSQL on %[1]s (SIGCONT)", Failover: true, Hold: 30 * time.Second},
 	{Name: "keepalived", Does: "stop keepalived on %[1]s (systemctl stop keepalived)", Undoes: "start keepalived on %[1]s again", Hold: 10 * time.Second},
 	{Name: "poweroff", Does: "power %[1]s off (the lab takes its link down, then kills the machine)", Undoes: "power %[1]s on again", Lab: true, Failover: true},

@@ -119,6 +119,15 @@ func mustOnNode(t testing.TB, node, script string) string {
 	return strings.TrimSpace(out)
 }
 
+// pgIn runs a PostgreSQL client program in a node's database container as
+// the postgres superuser, over TCP with the password (the bitnami image's
+// pg_hba asks every connection for one); the password stays in the
+// container's environment, out of any command line.
+const pgIn = `docker exec pg sh -c 'PGPASSWORD=$(cat /run/secrets/haup/postgres-password) PGHOST=127.0.0.1 PGUSER=postgres PGPORT=$POSTGRESQL_PORT_NUMBER exec "$@"' sh `
+
+// pgInDetached is pgIn for a program left running in the background.
+const pgInDetached = `docker exec -d pg sh -c 'PGPASSWORD=$(cat /run/secrets/haup/postgres-password) PGHOST=127.0.0.1 PGUSER=postgres PGPORT=$POSTGRESQL_PORT_NUMBER exec "$@"' sh `
+
 func nodeName(i int) string     { return fmt.Sprintf("pg-%d", i) }
 func nodeNS(node string) string { return "haup-" + node }
 

@@ -74,7 +74,7 @@ func equalStrings(a, b []string) bool {
 func zeroLoss(t *testing.T) {
 	setZeroLoss(t, true)
 	primary, standby := primaryAndStandby(t)
-	if got := mustOnNode(t, primary, `docker exec pg psql -h /tmp -U postgres -tAc "SHOW synchronous_standby_names"`); got != "ANY 1 (*)" {
+	if got := mustOnNode(t, primary, pgIn+`psql -tAc "SHOW synchronous_standby_names"`); got != "ANY 1 (*)" {
 		t.Fatalf("synchronous_standby_names on %s: %q", primary, got)
 	}
 	d := runDrill(t, "kill")
@@ -92,7 +92,7 @@ func zeroLoss(t *testing.T) {
 	setZeroLoss(t, false)
 	primary, _ = primaryAndStandby(t)
 	deadline := time.Now().Add(10 * time.Second)
-	for mustOnNode(t, primary, `docker exec pg psql -h /tmp -U postgres -tAc "SHOW synchronous_standby_names"`) != "" {
+	for mustOnNode(t, primary, pgIn+`psql -tAc "SHOW synchronous_standby_names"`) != "" {
 		if time.Now().After(deadline) {
 			t.Fatal("synchronous_standby_names still set 10 s after zero-loss mode was turned off")
 		}

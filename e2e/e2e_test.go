@@ -44,7 +44,9 @@ func TestEndToEnd(t *testing.T) {
 		{"idempotent", func(t *testing.T) { idempotent(t, metrics) }},
 		{"drift", func(t *testing.T) { drift(t) }},
 		{"failover-kill-container", func(t *testing.T) { failoverKill(ctx, t) }},
+		{"status-watch", func(t *testing.T) { statusWatch(ctx, t) }},
 		{"failover-power-off", func(t *testing.T) { failoverPowerOff(ctx, t) }},
+		{"keepalived-killed", func(t *testing.T) { keepalivedKilled(ctx, t, metrics) }},
 		{"drill", func(t *testing.T) { drillStep(ctx, t) }},
 		{"zero-loss", func(t *testing.T) { zeroLoss(t) }},
 		{"status-verdicts", func(t *testing.T) { statusVerdicts(ctx, t) }},
@@ -62,6 +64,7 @@ func TestEndToEnd(t *testing.T) {
 		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},
 		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},
+		{"killed-switchovers", func(t *testing.T) { killedSwitchovers(ctx, t, metrics) }},
 		{"paused-failover", func(t *testing.T) { pausedFailover(t) }},
 		{"rolling-upgrade", func(t *testing.T) { rollingUpgrade(ctx, t, metrics) }},
 		{"password-rotation", func(t *testing.T) { passwordRotation(ctx, t) }},
@@ -447,7 +450,7 @@ func statusVerdicts(ctx context.Context, t *testing.T) {
 
 	// The standby's repmgrd stuck (frozen): it would not fail over, so the
 	// cluster is degraded, and a drill refuses to start; thawed, healthy.
-	mustOnNode(t, standby, "docker exec pg pkill -STOP -x repmgrd")
+	mustOnNode(t, standby, "kill -STOP $(docker inspect -f {{.State.Pid}} pg)") // repmgrd is the container's PID 1: signalled from the node, not from inside
 	reasons = waitStatus(t, "degraded", 2, 30*time.Second)
 	if !strings.Contains(reasons, standby+": repmgrd last reached its upstream") {
 		t.Errorf("stuck repmgrd: degraded for another reason: %s", reasons)
@@ -455,7 +458,7 @@ func statusVerdicts(ctx context.Context, t *testing.T) {
 	if r := haup(t, "drill", "--fault", "kill", "--yes", labInventory); r.code != 1 || !strings.Contains(r.stderr, "repmgrd last reached its upstream") {
 		t.Errorf("drill with a stuck repmgrd: exit %d, want 1 naming it:\n%s", r.code, r.stderr)
 	}
-	mustOnNode(t, standby, "docker exec pg pkill -CONT -x repmgrd")
+	mustOnNode(t, standby, "kill -CONT $(docker inspect -f {{.State.Pid}} pg)")
 	waitStatus(t, "healthy", 0, 30*time.Second)
 
 	// The primary killed, mid-failover: no primary and no VIP holder.

@@ -350,14 +350,15 @@ func rejoinCommand(ctx context.Context, t *testing.T) {
 		t.Fatalf("a refused rejoin moved the VIP: %v", h)
 	}
 	before := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l")
-	// A stopped standby, as after a broken disk or a long outage; a writer
+	// A standby whose database stopped inside its running container (a
+	// crash of PostgreSQL alone, an operator's pg_ctl stop); a writer
 	// through the VIP all along.
 	stop := vipWriter(ctx, t, "rejoin")
-	mustOnNode(t, standby, "docker stop pg >/dev/null")
+	mustOnNode(t, standby, "docker exec -u postgres pg pg_ctl stop -D /bitnami/postgresql/data -m immediate >/dev/null")
 	waitStatus(t, "degraded", 2, 60*time.Second)
 	id, _ := waitWrite(ctx, t, "before rejoin", 10*time.Second)
 	clones := func() string {
-		return mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'cloning a standby' || true")
+		return mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'Cloning data from primary node' || true")
 	}
 	clonesBefore := clones()
 	start := time.Now()
@@ -372,6 +373,14 @@ func rejoinCommand(ctx context.Context, t *testing.T) {
 	if after := mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null | wc -l"); after != before {
 		t.Errorf("the stopped standby was cloned (%s data directories kept aside before, %s after)", before, after)
 	}
+	// A stopped container: starting it runs the image's entrypoint, which
+	// clones a standby again; the plan says so.
+	mustOnNode(t, standby, "docker stop pg >/dev/null")
+	if r := mustHaup(t, 0, "rejoin", "--dry-run", standby, labInventory); !strings.Contains(r.stdout, "the image clones a standby again") {
+		t.Errorf("the rejoin plan of a stopped container does not say it is cloned:\n%s", r.stdout)
+	}
+	mustOnNode(t, standby, "docker start pg >/dev/null")
+	waitStatus(t, "healthy", 0, 120*time.Second)
 	// --clone clones at once, the old data kept aside.
 	id, _ = waitWrite(ctx, t, "before the clone", 10*time.Second)
 	mustHaup(t, 0, "rejoin", "--clone", standby, labInventory)
@@ -666,7 +675,7 @@ func watchPromotion(ctx context.Context, t *testing.T, node string, since time.T
 func repmgrdStuck(ctx context.Context, t *testing.T, metrics map[string]float64) {
 	waitStatus(t, "healthy", 0, 120*time.Second)
 	old, next := primaryAndStandby(t)
-	backend := mustOnNode(t, old, `docker exec pg psql -h /tmp -U postgres -tAc "SELECT pid FROM pg_stat_activity WHERE application_name = 'repmgr' AND client_addr = (SELECT client_addr FROM pg_stat_replication LIMIT 1)"`)
+	backend := mustOnNode(t, old, pgIn+`psql -tAc "SELECT pid FROM pg_stat_activity WHERE application_name = 'repmgr' AND client_addr = (SELECT client_addr FROM pg_stat_replication LIMIT 1)"`)
 	if backend == "" || strings.Contains(backend, "\n") {
 		t.Fatalf("the backend of %s's repmgrd on %s: %q", next, old, backend)
 	}

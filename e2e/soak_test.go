@@ -33,13 +33,13 @@ func BenchmarkSoak(b *testing.B) {
 		}
 		p := primary[0]
 		tl := func(node string) string {
-			return mustOnNode(b, node, `docker exec pg psql -h /tmp -U postgres -tAc "SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary ' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END"`)
+			return mustOnNode(b, node, pgIn+`psql -tAc "SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary ' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END"`)
 		}
 		before := map[string]string{"pg-0": tl("pg-0"), "pg-1": tl("pg-1")}
-		mustOnNode(b, p, "docker exec pg pgbench -h /tmp -U postgres -i -q -s 20 postgres >/dev/null 2>&1")
-		load := fmt.Sprintf(`docker exec -d pg pgbench -h /tmp -U postgres -c 64 -j 2 -T %d -N postgres; `+
+		mustOnNode(b, p, pgIn+"pgbench -i -q -s 20 postgres >/dev/null 2>&1")
+		load := fmt.Sprintf(pgInDetached+`pgbench -c 64 -j 2 -T %d -N postgres; `+
 			`for i in $(seq $(nproc)); do timeout %d sh -c 'while :; do :; done' >/dev/null 2>&1 & done; `+
-			`( end=$(( $(date +%%s) + %d )); while [ $(date +%%s) -lt $end ]; do sleep 10; docker exec pg psql -h /tmp -U postgres -c CHECKPOINT >/dev/null 2>&1; done ) >/dev/null 2>&1 &`, secs, secs, secs)
+			`( end=$(( $(date +%%s) + %d )); while [ $(date +%%s) -lt $end ]; do sleep 10; `+pgIn+`psql -c CHECKPOINT >/dev/null 2>&1; done ) >/dev/null 2>&1 &`, secs, secs, secs)
 		// Every background job's output goes to /dev/null: the SSH session
 		// returns at once, and the sampling below covers the load.
 		loadStart := time.Now()

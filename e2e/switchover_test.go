@@ -50,7 +50,7 @@ func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) 
 		before := len(gaps)
 		mu.Unlock()
 		imageClones := func() string {
-			return mustOnNode(t, from, "docker logs pg 2>&1 | grep -c 'cloning a standby' || true")
+			return mustOnNode(t, from, "docker logs pg 2>&1 | grep -c 'Cloning data from primary node' || true")
 		}
 		clonesBefore := imageClones()
 		r := mustHaup(t, 0, "switchover", "--to", to, labInventory)
@@ -153,7 +153,7 @@ func pausedFailover(t *testing.T) {
 	primary, standby := primaryAndStandby(t)
 	const agent = "/usr/local/libexec/haup/haup-check"
 	isStandby := func() string {
-		return mustOnNode(t, standby, `docker exec pg psql -h /tmp -U postgres -tAc "SELECT pg_is_in_recovery()"`)
+		return mustOnNode(t, standby, pgIn+`psql -tAc "SELECT pg_is_in_recovery()"`)
 	}
 	mustOnNode(t, standby, agent+" pause-failover -for 45s -why e2e")
 	reasons := waitStatus(t, "degraded", 2, 30*time.Second)

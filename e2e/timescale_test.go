@@ -113,7 +113,9 @@ func timescaleAcrossSwitchover(ctx context.Context, t *testing.T) {
 	if _, err := tsQuery(ctx, t, nodeAddr(old), `INSERT INTO ts_metrics VALUES (now(), 9, 9) RETURNING 'x'`); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Errorf("the rejoined %s takes writes: %v", old, err)
 	}
-	st := haup(t, "status", labInventory)
+	// The versions are a column of the wide table (the default one fits
+	// 80 columns and leaves them out).
+	st := haup(t, "status", "-o", "wide", labInventory)
 	if strings.Count(st.stdout, "ts 2.17.2") != 2 {
 		t.Errorf("status does not show TimescaleDB 2.17.2 on both nodes:\n%s", st.stdout)
 	}

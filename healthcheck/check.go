@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -42,26 +44,30 @@ type Report struct {
 	Stale *Stale `json:"stale,omitempty"`
 	// Fenced is set when a fencing of this node is in force.
 	Fenced bool `json:"fenced,omitempty"`
-	// Sync is the primary's zero-loss verdict (see ManageSync): "on: ...",
+	// Sync is the primary's zero-loss verdict (see agent.Decide): "on: ...",
 	// "suspended: ...", "waiting: ..." or "off"; empty elsewhere.
 	Sync string `json:"sync,omitempty"`
 	// Precedence is 1 for a passing primary newer than every peer's last
 	// seen timeline: keepalived raises its priority so it takes the VIP
-	// from an older primary that still passes (see Precedence).
+	// from an older primary that still passes (see agent.Decide).
 	Precedence int `json:"precedence,omitempty"`
 	// Witness is what the witness's database said (with a witness only).
 	Witness *PeerReport `json:"witness,omitempty"`
 	// Isolated is set when this primary sees neither a peer nor the
-	// witness on the network (see ManageIsolation).
+	// witness on the network (see agent.Decide).
 	Isolated bool `json:"isolated,omitempty"`
 	// Known is the local database's role when it last answered (carried
-	// over from check to check while it does not: see FrozenStale).
+	// over from check to check while it does not: see the agent's memory).
 	Known *Known `json:"known,omitempty"`
 
-	// What the local database said about synchronous replication, for
-	// ManageSync without another connection.
-	syncNames string
-	streaming int
+	// What the observation found besides, for the agent's decision and not
+	// on the wire: why the local database did not answer, as a code; and
+	// what it said about writes and synchronous replication.
+	LocalFault agent.Fault `json:"-"`
+	LocalError string      `json:"-"`
+	ReadOnly   bool        `json:"-"`
+	SyncNames  string      `json:"-"`
+	Streaming  int         `json:"-"`
 }
 
 // Known is what the local database last said about itself.
@@ -86,10 +92,13 @@ type PeerReport struct {
 	Error    string  `json:"error,omitempty"`
 	MS       float64 `json:"latency_ms"`
 
-	// seen: the host answered on the network, if only to refuse.
-	seen bool
-	// older: not waited for, last seen on an older timeline (olderPeers).
-	older bool
+	// Fault is why it did not answer, as a code (FaultNone when Error is
+	// empty); Seen: the host answered on the network, if only to refuse;
+	// Older: not waited for, last seen on an older timeline (see
+	// agent.Memory.OlderPeers). Not on the wire.
+	Fault agent.Fault `json:"-"`
+	Seen  bool        `json:"-"`
+	Older bool        `json:"-"`
 }
 
 // Unsettled names the peers that neither answered (if only to refuse) nor
@@ -101,11 +110,36 @@ type PeerReport struct {
 func (r Report) Unsettled() []string {
 	var out []string
 	for _, p := range r.Peers {
-		if p.Role == RoleDown && !p.seen && !p.older {
+		if p.Role == RoleDown && !p.Seen && !p.Older {
 			out = append(out, p.Name)
 		}
 	}
 	return out
+}
+
+// Observed is the report in the agent's terms.
+func (r Report) Observed() (agent.Local, []agent.Peer, *agent.Witness) {
+	local := agent.Local{Role: agent.Role(r.Role), Timeline: r.Timeline, LSN: r.LSN, At: r.At, ReadOnly: r.ReadOnly,
+		SyncNames: r.SyncNames, Streaming: r.Streaming, Fault: r.LocalFault, Error: r.LocalError}
+	var peers []agent.Peer
+	for _, p := range r.Peers {
+		peers = append(peers, agent.Peer{Name: p.Name, Role: agent.Role(p.Role), Timeline: p.Timeline, Fault: p.Fault, Seen: p.Seen, Older: p.Older})
+	}
+	var w *agent.Witness
+	if r.Witness != nil {
+		w = &agent.Witness{Name: r.Witness.Name, Seen: r.Witness.Seen}
+	}
+	return local, peers, w
+}
+
+// AgentConfig is the configuration in the agent's terms.
+func (cfg Config) AgentConfig() agent.Config {
+	c := agent.Config{Node: cfg.Node, Port: cfg.Port, DeadlineMillis: cfg.DeadlineMillis, Synchronous: cfg.Synchronous,
+		VIP: cfg.VIP != "", RepmgrdStaleS: cfg.RepmgrdStaleS, MemoryPath: memoryPath(cfg)}
+	if cfg.Witness != nil {
+		c.Witness = cfg.Witness.Name
+	}
+	return c
 }
 
 // LoadConfig reads the check's configuration and the password file.
@@ -230,33 +264,63 @@ func dbName(cfg Config) string {
 	return cfg.Database
 }
 
-// describe turns driver errors into short reasons.
+// Error is a database's failure to answer: its code for decisions, its
+// short message for people.
+type Error struct {
+	Code agent.Fault
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// FaultOf is err's code: FaultNone for nil, FaultOther for an error that
+// describe did not type.
+func FaultOf(err error) agent.Fault {
+	var e *Error
+	switch {
+	case err == nil:
+		return agent.FaultNone
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return agent.FaultOther
+}
+
+// describe turns driver errors into short, typed reasons. This is where
+// a driver's error is classified, once; nothing after it reads a message.
 func describe(ctx context.Context, err error) error {
 	var pgErr *pgconn.PgError
 	var netErr net.Error
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		return errors.New("timed out")
+		return &Error{agent.FaultTimeout, "timed out"}
 	case errors.As(err, &pgErr):
-		return fmt.Errorf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+		code := agent.FaultServer
+		if pgErr.Code == "28P01" { // invalid_password
+			code = agent.FaultAuth
+		}
+		return &Error{code, fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)}
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return errors.New("timed out")
-	case strings.Contains(err.Error(), "connection refused"):
-		return errors.New("connection refused")
+		return &Error{agent.FaultTimeout, "timed out"}
+	// The driver's text as well as the errno: a refusal wrapped by a
+	// layer that drops the errno is still one.
+	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused"):
+		return &Error{agent.FaultRefused, "connection refused"}
 	}
-	return err
+	return &Error{agent.FaultOther, err.Error()}
 }
 
-// Run performs one check. It never takes longer than cfg.DeadlineMillis.
-//
-// The rule: this node passes only if its own database answers as a primary
-// and no reachable peer is a primary on a newer timeline. A peer primary on
-// the same timeline is ambiguous (two primaries that never saw each other's
-// promotion), and then no node passes: with no VIP holder clients fail, but
-// they never write to the wrong primary. An unreachable peer does not count
-// against this node: that is exactly the case of a promoted standby whose old
-// primary is gone.
-func Run(ctx context.Context, cfg Config, password string) (r Report) {
+// Run performs one check with nothing remembered (see RunRecalling).
+func Run(ctx context.Context, cfg Config, password string) Report {
+	return RunRecalling(ctx, cfg, password, agent.Memory{})
+}
+
+// RunRecalling performs one check. It never takes longer than
+// cfg.DeadlineMillis. It observes the local database, the peers and the
+// witness at once; the verdict is agent.Assess's. mem tells which peers
+// were last seen on an older timeline and went unanswered: those are not
+// waited for (see agent.Memory.OlderPeers).
+func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Memory) (r Report) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
 	defer cancel()
@@ -279,11 +343,11 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			pr := PeerReport{Name: p.Name, Role: RoleDown}
 			got, err := ask(pctx, cfg, password, p.Host, p.Port)
 			if err != nil {
-				pr.Error = err.Error()
+				pr.Error, pr.Fault = err.Error(), FaultOf(err)
 			} else {
 				pr.Role, pr.Timeline = got.role, got.timeline
 			}
-			pr.seen = seen(err)
+			pr.Seen = FaultOf(err).Answered()
 			pr.MS = ms(time.Since(t))
 			r.Peers[i] = pr
 		}()
@@ -296,14 +360,15 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			t := time.Now()
 			err := askWitness(ctx, cfg, password, *w)
 			if err != nil {
-				r.Witness.Error = err.Error()
+				r.Witness.Error, r.Witness.Fault = err.Error(), FaultOf(err)
 			} else {
 				r.Witness.Role = "witness"
 			}
 			// The witness counts only when its database answers: its vote
-			// is its repmgr, not its host.
-			var pgErr *pgconn.PgError
-			r.Witness.seen = err == nil || errors.As(err, &pgErr)
+			// is its repmgr, not its host. (An error from its server
+			// counted too once, as a *pgconn.PgError, but query's errors
+			// are described: only an answer counts.)
+			r.Witness.Seen = err == nil
 			r.Witness.MS = ms(time.Since(t))
 		}()
 	}
@@ -313,36 +378,37 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 		wg.Wait()
 		for i := range r.Peers {
 			if r.Peers[i].Role == RoleDown {
-				r.Peers[i].Error = "not asked: the local database does not answer"
+				r.Peers[i].Error, r.Peers[i].Fault = "not asked: the local database does not answer", agent.FaultNotAsked
 			}
 		}
 		if r.Witness != nil && r.Witness.Role == RoleDown {
-			r.Witness.Error = "not asked: the local database does not answer"
+			r.Witness.Error, r.Witness.Fault = "not asked: the local database does not answer", agent.FaultNotAsked
 		}
-		r.Reason = "local database: " + err.Error()
+		r.LocalFault, r.LocalError = FaultOf(err), err.Error()
+		r.assess(cfg)
 		return r
 	}
 	r.Role, r.Timeline, r.LSN = local.role, local.timeline, local.lsn
-	r.syncNames, r.streaming = local.syncNames, local.streaming
+	r.ReadOnly, r.SyncNames, r.Streaming = local.readOnly, local.syncNames, local.streaming
 	if local.role != RolePrimary {
 		// The verdict is known, but a peer that answers at once is
-		// recorded (its timeline, see Precedence): the day this standby
+		// recorded (its timeline, see agent.Decide): the day this standby
 		// is promoted, it knows its old primary was on an older timeline.
 		waitPeers(&peersWG, olderPeerGrace)
 		cancel()
 		wg.Wait()
 		for i := range r.Peers {
 			if r.Peers[i].Role == RoleDown {
-				r.Peers[i].Error = "not asked: the local database is a standby"
+				r.Peers[i].Error, r.Peers[i].Fault = "not asked: the local database is a standby", agent.FaultNotAsked
 			}
 		}
 		if r.Witness != nil && r.Witness.Role == RoleDown {
-			r.Witness.Error = "not asked: the local database is a standby"
+			r.Witness.Error, r.Witness.Fault = "not asked: the local database is a standby", agent.FaultNotAsked
 		}
-		r.Reason = "local database is a standby (in recovery)"
+		r.assess(cfg)
 		return r
 	}
-	if older := olderPeers(cfg, local.timeline); older != nil {
+	if older := mem.OlderPeers(peerNames(cfg), local.timeline); older != nil {
 		// Every peer was last seen on a timeline older than this
 		// primary's: none can be a newer primary (it would have had to
 		// follow this node first, which this node would have seen), so a
@@ -354,46 +420,35 @@ func Run(ctx context.Context, cfg Config, password string) (r Report) {
 			pcancel()
 			peersWG.Wait()
 			for i := range r.Peers {
-				if p := &r.Peers[i]; p.Role == RoleDown && !p.seen {
+				if p := &r.Peers[i]; p.Role == RoleDown && !p.Seen {
 					p.Error = fmt.Sprintf("no answer within %s (last seen on timeline %d, older than ours)", olderPeerGrace, older[p.Name])
-					p.older = true
+					p.Fault, p.Older = agent.FaultNotAsked, true
 				}
 			}
 		}
 	}
 	wg.Wait()
-	for _, p := range r.Peers {
-		if p.Role != RolePrimary {
-			continue
-		}
-		switch {
-		case p.Timeline > local.timeline:
-			r.Reason = fmt.Sprintf("split brain: peer %s is a primary on newer timeline %d (ours %d); this primary is stale", p.Name, p.Timeline, local.timeline)
-			r.Stale = &Stale{Peer: p.Name, Timeline: p.Timeline}
-			return r
-		case p.Timeline == local.timeline:
-			r.Reason = fmt.Sprintf("split brain: peer %s is also a primary on timeline %d; neither may hold the VIP", p.Name, p.Timeline)
-			return r
-		}
-	}
-	if cfg.Witness != nil {
-		visible := r.Witness.seen
-		for _, p := range r.Peers {
-			visible = visible || p.seen
-		}
-		if !visible {
-			r.Isolated = true
-			r.Reason = fmt.Sprintf("isolated: primary on timeline %d sees neither its peers nor the witness %s on the network; it gives up the VIP and refuses writes", local.timeline, cfg.Witness.Name)
-			return r
-		}
-	}
-	if local.readOnly {
-		r.Reason = fmt.Sprintf("primary on timeline %d refuses writes (default_transaction_read_only is on): fenced", local.timeline)
-		return r
-	}
-	r.Pass = true
-	r.Reason = fmt.Sprintf("primary on timeline %d", local.timeline)
+	r.assess(cfg)
 	return r
+}
+
+// assess sets the verdict from what the report holds.
+func (r *Report) assess(cfg Config) {
+	local, peers, witness := r.Observed()
+	v := agent.Assess(cfg.AgentConfig(), local, peers, witness)
+	r.Pass, r.Reason, r.Isolated = v.Pass, v.Reason.Message, v.Isolated
+	r.Stale = nil
+	if v.Stale != nil {
+		r.Stale = &Stale{Peer: v.Stale.Peer, Timeline: v.Stale.Timeline}
+	}
+}
+
+func peerNames(cfg Config) []string {
+	var out []string
+	for _, p := range cfg.Peers {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 // waitPeers waits for wg at most d and says whether it is done.
@@ -413,33 +468,6 @@ func waitPeers(wg *sync.WaitGroup, d time.Duration) bool {
 // olderPeerGrace is how long a primary waits for peers last seen on an
 // older timeline: a peer that answers at all does so in a few ms.
 const olderPeerGrace = 50 * time.Millisecond
-
-// olderPeers returns the timelines last seen on the peers (see Precedence)
-// when every peer was last seen on a timeline older than timeline and went
-// unanswered at the last check; else nil.
-func olderPeers(cfg Config, timeline int) map[string]int {
-	path := cfg.PeerSeenPath
-	if path == "" {
-		path = PeerSeenPath
-	}
-	b, err := os.ReadFile(path)
-	if err != nil || len(cfg.Peers) == 0 {
-		return nil
-	}
-	seen := map[string]int{}
-	if json.Unmarshal(b, &seen) != nil {
-		return nil
-	}
-	for _, p := range cfg.Peers {
-		// Only a peer that did not answer the last check either: one that
-		// answered then is waited for, so a slow answer from a newer
-		// primary is never cut short.
-		if tl := seen[p.Name]; tl <= 0 || tl >= timeline || seen[silentKey(p.Name)] != 1 {
-			return nil
-		}
-	}
-	return seen
-}
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -493,7 +521,7 @@ type RepmgrdState struct {
 	UpstreamLastSeenS int `json:"upstream_last_seen_s"`
 	// WALReceiver is the local WAL receiver's state ("" when none runs),
 	// read with it by ReadRepmgrd for the standby's check (see
-	// FailoverUnderWay).
+	// agent.FailoverUnderWay).
 	WALReceiver string `json:"-"`
 }
 
@@ -538,9 +566,11 @@ FROM pg_stat_replication ORDER BY client_addr`
 const repmgrQuery = `SELECT n.node_id, n.node_name, n.type, n.active, coalesce(u.node_name, '')
 FROM repmgr.nodes n LEFT JOIN repmgr.nodes u ON u.node_id = n.upstream_node_id ORDER BY n.node_id`
 
-// Status runs the check, then reads replication and repmgr's view.
+// Status runs the check (recalling, as keepalived's runs do, which peers
+// need not be waited for), then reads replication and repmgr's view.
 func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusReport {
-	s := StatusReport{Report: Run(ctx, cfg, password)}
+	mem, _ := LoadMemory(cfg, BootID())
+	s := StatusReport{Report: RunRecalling(ctx, cfg, password, mem)}
 	if cfg.FencePath != "" {
 		s.PortClosed = PortClosed(cfg)
 	}

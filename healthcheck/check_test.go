@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -141,7 +142,10 @@ func (s *server) pid() int {
 
 func (s *server) config(peers ...*server) Config {
 	c := Config{Node: "pg-test", Host: "127.0.0.1", Port: s.port, User: "postgres", Database: "postgres", DeadlineMillis: 800,
-		PeerSeenPath: filepath.Join(s.dir, "peer-timelines.json")}
+		PeerSeenPath: filepath.Join(s.dir, "peer-timelines.json"), MemoryPath: filepath.Join(s.dir, "agent.json"),
+		PrecedencePath: filepath.Join(s.dir, "precedence"), StatePath: filepath.Join(s.dir, "check-last.json"),
+		SyncStatePath: filepath.Join(s.dir, "sync.json"), IsolationPath: filepath.Join(s.dir, "isolation.json"),
+		PortFencePath: filepath.Join(s.dir, "port-closed.json")}
 	for i, p := range peers {
 		c.Peers = append(c.Peers, Peer{Name: fmt.Sprintf("peer-%d", i), Host: "127.0.0.1", Port: p.port})
 	}
@@ -292,7 +296,8 @@ func TestBinary(t *testing.T) {
 	}{{p, 0, `"pass":true`}, {s, 1, `"role":"standby"`}} {
 		cfg := filepath.Join(dir, "check.json")
 		state := filepath.Join(dir, "run", "last.json")
-		os.WriteFile(cfg, []byte(fmt.Sprintf(`{"node":"n","host":"127.0.0.1","port":%d,"user":"postgres","password_file":%q,"deadline_ms":800,"state_path":%q}`, tc.srv.port, pw, state)), 0o644)
+		os.WriteFile(cfg, []byte(fmt.Sprintf(`{"node":"n","host":"127.0.0.1","port":%d,"user":"postgres","password_file":%q,"deadline_ms":800,"state_path":%q,"memory_path":%q,"precedence_path":%q}`,
+			tc.srv.port, pw, state, filepath.Join(dir, "agent.json"), filepath.Join(dir, "precedence"))), 0o644)
 		cmd := exec.Command(bin, "-config", cfg)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -328,21 +333,18 @@ func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
 	cfg.Peers = []Peer{{Name: "pg-old", Host: "127.0.0.1", Port: silent(t)}}
 	for _, c := range []struct {
 		name   string
-		seen   string
+		seen   map[string]agent.PeerMemory
 		waited bool
 	}{
-		{"last seen on an older timeline, silent since", `{"pg-old": 1, " silent pg-old": 1}`, false},
-		{"last seen on an older timeline, answered at the last check", `{"pg-old": 1}`, true},
-		{"never seen", `{}`, true},
-		{"last seen on this timeline", `{"pg-old": 2, " silent pg-old": 1}`, true},
-		{"no record", "", true},
+		{"last seen on an older timeline, silent since", map[string]agent.PeerMemory{"pg-old": {Timeline: 1, Silent: true}}, false},
+		{"last seen on an older timeline, answered at the last check", map[string]agent.PeerMemory{"pg-old": {Timeline: 1}}, true},
+		{"never seen", map[string]agent.PeerMemory{}, true},
+		{"last seen on this timeline", map[string]agent.PeerMemory{"pg-old": {Timeline: 2, Silent: true}}, true},
+		{"no record", nil, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			os.Remove(cfg.PeerSeenPath)
-			if c.seen != "" {
-				os.WriteFile(cfg.PeerSeenPath, []byte(c.seen), 0o644)
-			}
-			r := check(t, cfg, testPassword)
+			r := RunRecalling(context.Background(), cfg, testPassword, agent.Memory{Version: agent.MemoryVersion, Peers: c.seen})
+			t.Logf("pass=%v reason=%q in %.1f ms", r.Pass, r.Reason, r.LatencyMS)
 			if !r.Pass || r.Timeline != 2 {
 				t.Fatalf("promoted standby: %+v", r)
 			}
@@ -354,7 +356,7 @@ func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
 				t.Errorf("peer: %+v", r.Peers[0])
 			}
 			// A silent peer not judged by its older timeline is
-			// unsettled (see standbyDuties).
+			// unsettled (see agent.Decide's second look).
 			if u := r.Unsettled(); (len(u) == 1) != c.waited {
 				t.Errorf("unsettled %v, want the peer unsettled: %v", u, c.waited)
 			}

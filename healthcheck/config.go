@@ -33,18 +33,21 @@ type Config struct {
 	// a stale VIP holder, which it fences (see FenceVIPHolder).
 	VIP string `json:"vip,omitempty"`
 	// Synchronous is zero-loss mode: the primary's check makes commits wait
-	// for a standby by the rule of ManageSync. SyncStatePath overrides
-	// SyncStatePath (tests).
+	// for a standby by the agent's rule (see agent.Decide). SyncStatePath
+	// overrides SyncStatePath, where earlier agents kept its record (read
+	// once, to migrate).
 	Synchronous   bool   `json:"synchronous,omitempty"`
 	SyncStatePath string `json:"sync_state_path,omitempty"`
 	// PrecedencePath is the file keepalived tracks for this node's
-	// precedence (see Precedence); PeerSeenPath records the timelines last
-	// seen on the peers. Empty: the default paths.
+	// precedence (see agent.Decide); PeerSeenPath is where earlier agents
+	// recorded the timelines last seen on the peers (read once, to
+	// migrate). Empty: the default paths.
 	PrecedencePath string `json:"precedence_path,omitempty"`
 	PeerSeenPath   string `json:"peer_seen_path,omitempty"`
 	// Witness is the witness's database, when the inventory has one: a
 	// primary that sees neither a peer nor the witness is isolated (see
-	// ManageIsolation). IsolationPath overrides IsolationPath (tests).
+	// agent.Decide). IsolationPath overrides IsolationPath (read once, to
+	// migrate).
 	Witness       *Peer  `json:"witness,omitempty"`
 	IsolationPath string `json:"isolation_path,omitempty"`
 	// PausePath overrides PausePath, PortFencePath PortFencePath (tests).
@@ -53,8 +56,10 @@ type Config struct {
 	// RepmgrdStaleS is the longest a standby's repmgrd goes between two
 	// checks of its upstream (tasks.RepmgrdStaleS: monitor_interval +
 	// connect_timeout + 2 s); from it on the check resets repmgrd's stuck
-	// connections to the peers (see RepmgrdStuck). 0: never.
+	// connections to the peers (see agent.RepmgrdStuck). 0: never.
 	RepmgrdStaleS int `json:"repmgrd_stale_s,omitempty"`
+	// MemoryPath overrides MemoryPath, the agent's memory record (tests).
+	MemoryPath string `json:"memory_path,omitempty"`
 }
 
 // Peer is another node's database.
@@ -69,6 +74,9 @@ const (
 	ConfigPath = "/etc/haup/check.json"
 	BinaryPath = "/usr/local/libexec/haup/haup-check"
 	StatePath  = "/run/haup/check-last.json"
+	// MemoryPath is the agent's memory (agent.Memory): one record, kept
+	// across reboots.
+	MemoryPath = "/var/lib/haup/agent.json"
 	// FencePath survives a reboot: a fenced node stays fenced until it has
 	// rejoined as a standby.
 	FencePath = "/var/lib/haup/fence.json"

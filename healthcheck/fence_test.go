@@ -2,8 +2,11 @@ package healthcheck
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -110,4 +113,51 @@ func TestFenceVIPHolder(t *testing.T) {
 		t.Fatalf("old primary acted on the newer one: %q, %v", did, err)
 	}
 	_ = strconv.Itoa
+}
+
+// TestBinaryFencesAStalePrimary: keepalived's run of the built program on
+// the old primary of a forked pair decides, fences (record, writes
+// refused) and says so in one line; it keeps its memory in one record.
+func TestBinaryFencesAStalePrimary(t *testing.T) {
+	old, promoted := forkedPair(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "haup-check")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/haup-check").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte(testPassword+"\n"), 0o600)
+	cfg := old.config(promoted)
+	cfg.PasswordFile, cfg.FencePath = pw, filepath.Join(dir, "fence.json")
+	b, _ := json.Marshal(cfg)
+	config := filepath.Join(dir, "check.json")
+	os.WriteFile(config, b, 0o644)
+	var stderr strings.Builder
+	cmd := exec.Command(bin, "-config", config)
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	stale := "haup-check: fail: split brain: peer peer-0 is a primary on newer timeline 2 (ours 1); this primary is stale; "
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), stale) {
+		t.Fatalf("exit %v, stderr %q", err, stderr.String())
+	}
+	// No systemd here: the rejoin unit does not start, and says so (with
+	// systemctl's output, which may take more than one line).
+	if rest := strings.TrimPrefix(stderr.String(), stale); rest != "fenced: writes refused, rejoin started\n" && !strings.HasPrefix(rest, "fencing: start "+RejoinUnit) {
+		t.Errorf("the fencing's outcome: %q", rest)
+	}
+	rec, err := ReadFence(cfg.FencePath)
+	if err != nil || rec == nil || rec.Reason != strings.TrimSuffix(strings.TrimPrefix(stale, "haup-check: fail: "), "; ") || rec.PeerTimeline != 2 {
+		t.Fatalf("fence record %+v, %v", rec, err)
+	}
+	if err := old.exec("127.0.0.1", "INSERT INTO t VALUES (2)"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("the fenced primary still takes writes: %v", err)
+	}
+	mem, err := os.ReadFile(cfg.MemoryPath)
+	if err != nil || !strings.Contains(string(mem), `"known":{"role":"primary","timeline":1`) || !strings.Contains(string(mem), `"peer-0":{"timeline":2}`) {
+		t.Errorf("memory record %s, %v", mem, err)
+	}
+	if last := ReadState(cfg.StatePath); last == nil || !last.Fenced || last.Stale == nil || last.Pass {
+		t.Errorf("last report %+v", last)
+	}
 }

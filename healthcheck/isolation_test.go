@@ -1,11 +1,11 @@
 package healthcheck
 
 import (
-	"context"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/haup-project/haup/agent"
 )
 
 // silent is an address that accepts TCP connections and never answers, as a
@@ -34,11 +34,10 @@ func TestIsolatedPrimaryStepsDownAndBack(t *testing.T) {
 	cfg.DeadlineMillis = 300
 	cfg.Peers = []Peer{{Name: "pg-peer", Host: "127.0.0.1", Port: silent(t)}}
 	cfg.Witness = &Peer{Name: "wit-9", Host: "127.0.0.1", Port: silent(t)}
-	cfg.IsolationPath = filepath.Join(t.TempDir(), "isolation.json")
+	var mem agent.Memory
 	step := func() Report {
 		t.Helper()
-		r := ManageIsolation(context.Background(), cfg, testPassword, check(t, cfg, testPassword))
-		t.Logf("after isolation rule: %s", r.Reason)
+		r, _ := agentRun(t, cfg, &mem)
 		return r
 	}
 	insert := func() error { return p.exec("127.0.0.1", "INSERT INTO t VALUES (1)") }
@@ -50,9 +49,8 @@ func TestIsolatedPrimaryStepsDownAndBack(t *testing.T) {
 	if err := insert(); err != nil {
 		t.Fatalf("one isolated check already refuses writes: %v", err)
 	}
-	rec, _ := ReadIsolation(cfg)
-	if rec == nil || rec.Checks != 1 || rec.Fenced {
-		t.Fatalf("record after one check: %+v", rec)
+	if rec := mem.Isolation; rec == nil || rec.Checks != 1 || rec.Fenced {
+		t.Fatalf("record after one check: %+v", mem.Isolation)
 	}
 	r = step()
 	if r.Pass || !r.Isolated || !strings.Contains(r.Reason, "writes refused since") {
@@ -86,7 +84,7 @@ func TestIsolatedPrimaryStepsDownAndBack(t *testing.T) {
 	if !strings.Contains(r.Reason, "writes allowed again") {
 		t.Fatalf("peer back as a standby: %+v", r)
 	}
-	if rec, _ := ReadIsolation(cfg); rec != nil {
+	if rec := mem.Isolation; rec != nil {
 		t.Errorf("isolation record left: %+v", rec)
 	}
 	if err := insert(); err != nil {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/haup-project/haup/agent"
 )
 
 // NextSuffix marks a password being rotated in: haup writes the new
@@ -31,7 +33,7 @@ func NextPassword(cfg Config) (string, bool) {
 
 // AuthFailed tells whether a check failed on the password alone.
 func AuthFailed(r Report) bool {
-	return strings.Contains(r.Reason, "password authentication failed")
+	return r.LocalFault == agent.FaultAuth
 }
 
 // SetPassword sets role's password, read from file, inside the database

@@ -183,57 +183,15 @@ func eachFirewall(ctx context.Context, f func(fw string) error) error {
 	return errors.Join(errs...)
 }
 
-// FrozenStale tells whether r, a check whose local database did not
-// answer in time, finds this node a stale primary: the previous check saw
-// it primary on a timeline, and a peer answers now as a primary on a newer
-// one. A database that refuses connections is down, not frozen: nobody can
-// write to it, and the ordinary path fences it when it is back.
-func FrozenStale(r Report, prev *Report) *Stale {
-	k := prev.known()
-	if r.Role != RoleDown || !strings.Contains(r.Reason, "timed out") || k == nil || k.Role != RolePrimary || k.Timeline <= 0 {
-		return nil
-	}
-	for _, p := range r.Peers {
-		if p.Error == "" && p.Role == RolePrimary && p.Timeline > k.Timeline {
-			return &Stale{Peer: p.Name, Timeline: p.Timeline}
-		}
-	}
-	return nil
-}
-
-// known is what the local database last said, as of report r (nil: never).
-func (r *Report) known() *Known {
-	switch {
-	case r == nil:
-		return nil
-	case r.Role != RoleDown:
-		return &Known{Role: r.Role, Timeline: r.Timeline, LSN: r.LSN, At: r.At}
-	}
-	return r.Known
-}
-
-// CarryKnown records in r what the local database last said: its own
-// answer, or, when it did not answer, what the previous check knew.
-func CarryKnown(r *Report, prev *Report) {
-	if r.Role != RoleDown {
-		r.Known = r.known()
-		return
-	}
-	r.Known = prev.known()
-}
-
-// FenceFrozen fences a stale primary whose database does not answer: the
-// fencing is recorded, the port closed and the rejoin started (it stops
-// the database, keeps its data aside and brings it back as a standby).
-func FenceFrozen(ctx context.Context, cfg Config, prev *Report, st Stale) error {
+// FenceFrozen fences a stale primary whose database does not answer (the
+// agent's frozen-primary rule): the fencing is recorded with reason and
+// where the database last stood (k), the port closed and the rejoin
+// started (it stops the database, keeps its data aside and brings it back
+// as a standby).
+func FenceFrozen(ctx context.Context, cfg Config, reason string, k Known, st Stale) error {
 	if cfg.FencePath == "" {
 		return errors.New("no fence_path in the configuration")
 	}
-	k := prev.known()
-	if k == nil {
-		return errors.New("no record of the local database's role")
-	}
-	reason := fmt.Sprintf("stale primary on timeline %d, its database not answering, while %s is primary on timeline %d", k.Timeline, st.Peer, st.Timeline)
 	if rec, err := ReadFence(cfg.FencePath); err != nil {
 		return err
 	} else if rec == nil {

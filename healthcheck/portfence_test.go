@@ -9,39 +9,6 @@ import (
 	"testing"
 )
 
-// TestFrozenStale: only a check whose database timed out, after a check
-// that saw it primary, with a peer answering as primary on a newer
-// timeline, finds a frozen stale primary.
-func TestFrozenStale(t *testing.T) {
-	newer := PeerReport{Name: "pg-1", Role: RolePrimary, Timeline: 3}
-	down := Report{Role: RoleDown, Reason: "local database: timed out", Peers: []PeerReport{newer}}
-	prim := &Report{Role: RolePrimary, Timeline: 2}
-	for _, c := range []struct {
-		name string
-		r    Report
-		prev *Report
-		want bool
-	}{
-		{"frozen, peer newer", down, prim, true},
-		{"frozen, peer on the same timeline", Report{Role: RoleDown, Reason: down.Reason, Peers: []PeerReport{{Name: "pg-1", Role: RolePrimary, Timeline: 2}}}, prim, false},
-		{"frozen, peer a standby", Report{Role: RoleDown, Reason: down.Reason, Peers: []PeerReport{{Name: "pg-1", Role: RoleStandby, Timeline: 3}}}, prim, false},
-		{"frozen, peer unreachable", Report{Role: RoleDown, Reason: down.Reason, Peers: []PeerReport{{Name: "pg-1", Role: RoleDown, Error: "timed out"}}}, prim, false},
-		{"refused (down, not frozen)", Report{Role: RoleDown, Reason: "local database: connection refused", Peers: []PeerReport{newer}}, prim, false},
-		{"was a standby", down, &Report{Role: RoleStandby, Timeline: 2}, false},
-		{"no previous check", down, nil, false},
-		{"frozen for a while: the last answer carried over", down, &Report{Role: RoleDown, Known: &Known{Role: RolePrimary, Timeline: 2}}, true},
-		{"down for a while, last answered as a standby", down, &Report{Role: RoleDown, Known: &Known{Role: RoleStandby, Timeline: 2}}, false},
-		{"answers", Report{Role: RolePrimary, Timeline: 2, Peers: []PeerReport{newer}}, prim, false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			st := FrozenStale(c.r, c.prev)
-			if (st != nil) != c.want || (st != nil && (st.Peer != "pg-1" || st.Timeline != 3)) {
-				t.Errorf("FrozenStale = %+v, want stale %v", st, c.want)
-			}
-		})
-	}
-}
-
 // TestClosePortIsIdempotent: closing inserts each rule once (IPv4 and
 // IPv6), whatever the retries, and records the fence first; opening
 // removes the rules and the record.
@@ -99,25 +66,6 @@ func TestClosePortIsIdempotent(t *testing.T) {
 	}
 	if len(rules) != 0 || PortClosed(cfg) != nil {
 		t.Errorf("after opening: %d rules, record %+v", len(rules), PortClosed(cfg))
-	}
-}
-
-// TestCarryKnown: a check whose database answers records its role; one
-// whose database does not carries the last answer over.
-func TestCarryKnown(t *testing.T) {
-	r := Report{Role: RolePrimary, Timeline: 4, LSN: "0/1"}
-	CarryKnown(&r, nil)
-	down := Report{Role: RoleDown}
-	CarryKnown(&down, &r)
-	again := Report{Role: RoleDown}
-	CarryKnown(&again, &down)
-	if again.Known == nil || again.Known.Role != RolePrimary || again.Known.Timeline != 4 {
-		t.Errorf("carried over: %+v", again.Known)
-	}
-	none := Report{Role: RoleDown}
-	CarryKnown(&none, nil)
-	if none.Known != nil {
-		t.Errorf("nothing known: %+v", none.Known)
 	}
 }
 

@@ -98,9 +98,9 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 	if err := writeFence(cfg.FencePath, rec); err != nil {
 		return err
 	}
-	logf("stopping %s (hard fence)", cfg.Container)
-	if out, err := exec.CommandContext(ctx, "docker", "stop", "-t", "30", cfg.Container).CombinedOutput(); err != nil {
-		return fmt.Errorf("docker stop %s: %v: %s", cfg.Container, err, strings.TrimSpace(string(out)))
+	logf("stopping %s (hard fence; its database shut down cleanly first)", cfg.Container)
+	if err := StopContainer(ctx, cfg.Container, 60*time.Second); err != nil {
+		return err
 	}
 	data := filepath.Join(cfg.DataDir, "data")
 	if _, err := os.Stat(data); err == nil {
@@ -121,11 +121,15 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 	if out, err := exec.CommandContext(ctx, "docker", "start", cfg.Container).CombinedOutput(); err != nil {
 		return fmt.Errorf("docker start %s: %v: %s", cfg.Container, err, strings.TrimSpace(string(out)))
 	}
+	// The image clones the empty data directory from the primary: the wait
+	// lasts as long as the clone makes progress (the data directory
+	// grows), and ends after Wait without any.
 	wait := opts.Wait
 	if wait == 0 {
 		wait = 10 * time.Minute
 	}
 	deadline := time.Now().Add(wait)
+	size, lastLog := dirSize(data), time.Now()
 	for {
 		st := Status(ctx, cfg, password, "")
 		switch {
@@ -138,11 +142,18 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 		case st.Role == RolePrimary:
 			// The image found no primary while starting and made this
 			// node one: stop it again, the fence stays.
-			exec.Command("docker", "stop", "-t", "30", cfg.Container).Run()
+			StopContainer(context.WithoutCancel(ctx), cfg.Container, 60*time.Second)
 			return errors.New("the database came back as a primary (no primary was reachable while it started): stopped again")
 		}
+		if now := dirSize(data); now > size {
+			if time.Since(lastLog) >= 5*time.Second {
+				logf("cloning: %d MiB copied", now>>20)
+				lastLog = time.Now()
+			}
+			size, deadline = now, time.Now().Add(wait)
+		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the database does not stream after %s (last: %s)", wait, st.Reason)
+			return fmt.Errorf("the database does not stream, and its data directory has not grown for %s (last: %s)", wait, st.Reason)
 		}
 		select {
 		case <-ctx.Done():
@@ -150,4 +161,18 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// dirSize is the size of the files under dir (0 when it cannot be read).
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

@@ -33,6 +33,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/haup-project/haup/agent"
 )
 
 // RepmgrDatabase is the database holding repmgr's metadata and functions.
@@ -59,14 +61,9 @@ func ReadRepmgrd(ctx context.Context, cfg Config, password, repmgrDB string) (Re
 	return RepmgrdState{Running: rows[0][0] == "true", UpstreamLastSeenS: seen, WALReceiver: rows[2][0]}, rows[1][0] == "true", nil
 }
 
-// RepmgrdStuck says whether a standby's repmgrd should have its connections
-// reset: it runs, failover is not paused (a paused repmgrd still checks,
-// but nothing is to be gained), and it last reached its upstream at least
-// staleAfter seconds ago (repmgr counts whole seconds). -1 (no repmgrd has
-// reached it since the database started) is left alone: repmgrd is
-// starting, or the upstream was gone before.
-func RepmgrdStuck(st RepmgrdState, paused bool, staleAfter int) bool {
-	return staleAfter > 0 && st.Running && !paused && st.UpstreamLastSeenS >= staleAfter
+// Agent is the state in the agent's terms, with repmgr's pause flag.
+func (st RepmgrdState) Agent(paused bool) agent.Repmgrd {
+	return agent.Repmgrd{Running: st.Running, Paused: paused, UpstreamLastSeenS: st.UpstreamLastSeenS, WALReceiver: st.WALReceiver}
 }
 
 // Socket is one established TCP connection: local and remote address.

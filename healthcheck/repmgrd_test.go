@@ -7,29 +7,6 @@ import (
 	"testing"
 )
 
-func TestRepmgrdStuck(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		st     RepmgrdState
-		paused bool
-		stale  int
-		want   bool
-	}{
-		{"watching", RepmgrdState{Running: true, UpstreamLastSeenS: 1}, false, 3, false},
-		{"within a pass", RepmgrdState{Running: true, UpstreamLastSeenS: 2}, false, 3, false},
-		{"at the limit", RepmgrdState{Running: true, UpstreamLastSeenS: 3}, false, 3, true},
-		{"stuck", RepmgrdState{Running: true, UpstreamLastSeenS: 40}, false, 3, true},
-		{"stuck but paused", RepmgrdState{Running: true, UpstreamLastSeenS: 40}, true, 3, false},
-		{"not running", RepmgrdState{Running: false, UpstreamLastSeenS: 40}, false, 3, false},
-		{"never reached its upstream", RepmgrdState{Running: true, UpstreamLastSeenS: -1}, false, 3, false},
-		{"turned off", RepmgrdState{Running: true, UpstreamLastSeenS: 40}, false, 0, false},
-	} {
-		if got := RepmgrdStuck(tc.st, tc.paused, tc.stale); got != tc.want {
-			t.Errorf("%s: got %v", tc.name, got)
-		}
-	}
-}
-
 // ssEstablished is `ss -Htnpi state established` on a standby (10.77.0.12)
 // whose primary is 10.77.0.11: the WAL receiver's connection to it,
 // repmgrd's stuck one (nothing received for 9 s), repmgrd's ping (still

@@ -12,6 +12,28 @@ import (
 	"time"
 )
 
+// Follow prepares the stopped database as a standby of conninfo (see
+// PrepareFollow) and starts it on the data it has: inside the running
+// container, without the image's entrypoint (which would clone or rewind
+// it). A container that does not run is refused: starting it runs the
+// entrypoint, which decides alone what the data directory keeps.
+func Follow(ctx context.Context, cfg Config, conninfo string, timeout time.Duration) error {
+	if cfg.Container == "" {
+		return errors.New("no container in the configuration")
+	}
+	running, err := containerRunning(ctx, cfg.Container)
+	if err != nil {
+		return err
+	}
+	if !running {
+		return fmt.Errorf("container %s is not running: starting it would let the image re-sync the data directory alone; rejoin with a clone instead", cfg.Container)
+	}
+	if err := PrepareFollow(cfg, conninfo); err != nil {
+		return err
+	}
+	return StartDatabase(ctx, cfg.Container, timeout)
+}
+
 // Demote makes the local primary refuse writes (the soft fence: sessions
 // ended, new transactions read-only) and returns its WAL position
 // afterwards: every write it acknowledged is at or before that position.
@@ -91,6 +113,11 @@ func Promote(ctx context.Context, cfg Config, password, repmgrDB, oldPrimary str
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
 	if err != nil || local.role != RolePrimary {
 		return fmt.Errorf("not a primary after pg_promote (%v)", err)
+	}
+	if cfg.DataDir != "" {
+		if err := MarkPrimary(cfg.DataDir, time.Now()); err != nil {
+			return fmt.Errorf("promoted, but the image's primary lock: %w", err)
+		}
 	}
 	if repmgrDB == "" {
 		return nil
@@ -176,26 +203,36 @@ func WaitCaughtUp(ctx context.Context, cfg Config, password, lsn string, timeout
 
 // PrepareFollow makes the stopped database in cfg.DataDir start as a standby
 // of conninfo's primary: standby.signal, primary_conninfo in
-// postgresql.auto.conf, and the switchover's read-only setting removed (it
-// would make this node refuse writes the day it is promoted). The files keep
-// the data directory's owner.
+// postgresql.auto.conf, the switchover's read-only setting removed (it
+// would make this node refuse writes the day it is promoted), and the
+// image's primary lock removed (as its standby_follow event does). The
+// files keep the data directory's owner. The container may run (its
+// database stopped by StopDatabase): then Follow starts the database
+// inside it.
 func PrepareFollow(cfg Config, conninfo string) error {
 	if cfg.DataDir == "" {
 		return errors.New("no data_dir in the configuration")
 	}
 	data := filepath.Join(cfg.DataDir, "data")
 	if cfg.Container != "" {
-		// The container says whether the database runs; a postmaster.pid
-		// left by a killed container is stale.
-		out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", cfg.Container).Output()
+		running, err := containerRunning(context.Background(), cfg.Container)
 		if err != nil {
-			return fmt.Errorf("docker inspect %s: %w", cfg.Container, err)
+			return err
 		}
-		if strings.TrimSpace(string(out)) != "false" {
-			return fmt.Errorf("container %s is running: stop it first", cfg.Container)
+		if running {
+			// The image's pg_ctl says whether the database runs; a
+			// postmaster.pid alone may be stale.
+			err := exec.Command("docker", "exec", "-u", imageDaemonUser, cfg.Container, imagePGCtl, "status", "-D", ImageDataDir).Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+				return fmt.Errorf("the database in container %s is running (or its state is unknown: %v): stop it first", cfg.Container, err)
+			}
 		}
 	} else if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
 		return errors.New("the database is running (postmaster.pid exists): stop it first")
+	}
+	if err := unmarkPrimary(cfg.DataDir); err != nil {
+		return err
 	}
 	st, err := os.Stat(filepath.Join(data, "PG_VERSION"))
 	if err != nil {

@@ -3,10 +3,11 @@ package healthcheck
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/haup-project/haup/agent"
 )
 
 func syncNames(t *testing.T, cfg Config) string {
@@ -27,16 +28,15 @@ func commits(t *testing.T, cfg Config, d time.Duration) bool {
 	return err == nil
 }
 
-func manage(t *testing.T, cfg Config) string {
+// manage is one keepalived run through the agent; mem is its memory
+// across the test's runs.
+func manage(t *testing.T, cfg Config, mem *agent.Memory) string {
 	t.Helper()
-	r := Run(context.Background(), cfg, testPassword)
+	r, _ := agentRun(t, cfg, mem)
 	if !r.Pass {
 		t.Fatalf("primary does not pass: %s", r.Reason)
 	}
-	v, err := ManageSync(context.Background(), cfg, testPassword, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := r.Sync
 	// The reload takes effect in the backends at their next command.
 	time.Sleep(300 * time.Millisecond)
 	return v
@@ -48,20 +48,20 @@ func TestZeroLossRule(t *testing.T) {
 	p := newPrimary(t, "")
 	cfg := p.config()
 	cfg.Synchronous = true
-	cfg.SyncStatePath = filepath.Join(t.TempDir(), "sync.json")
+	var mem agent.Memory
 
 	// A new primary that no standby has streamed from: asynchronous.
-	if v := manage(t, cfg); !strings.HasPrefix(v, SyncSuspended+": no standby has streamed") || syncNames(t, cfg) != "" {
+	if v := manage(t, cfg, &mem); !strings.HasPrefix(v, SyncSuspended+": no standby has streamed") || syncNames(t, cfg) != "" {
 		t.Fatalf("no standby yet: %q, names %q", v, syncNames(t, cfg))
 	}
 	s := newStandby(t, p)
 	withPeer := p.config(s)
-	withPeer.Synchronous, withPeer.SyncStatePath = true, cfg.SyncStatePath
+	withPeer.Synchronous = true
 	deadline := time.Now().Add(10 * time.Second)
-	v := manage(t, withPeer)
+	v := manage(t, withPeer, &mem)
 	for !strings.HasPrefix(v, SyncOn) && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
-		v = manage(t, withPeer)
+		v = manage(t, withPeer, &mem)
 	}
 	if !strings.HasPrefix(v, SyncOn) || syncNames(t, cfg) != SyncNames {
 		t.Fatalf("standby streaming: %q, names %q", v, syncNames(t, cfg))
@@ -73,7 +73,7 @@ func TestZeroLossRule(t *testing.T) {
 	// The standby's database stops: its host answers (refused), it cannot
 	// be promoted, commits go on.
 	s.stop()
-	if v := manage(t, withPeer); !strings.HasPrefix(v, SyncSuspended+": the standby does not stream but answers") || syncNames(t, cfg) != "" {
+	if v := manage(t, withPeer, &mem); !strings.HasPrefix(v, SyncSuspended+": the standby does not stream but answers") || syncNames(t, cfg) != "" {
 		t.Fatalf("standby down: %q, names %q", v, syncNames(t, cfg))
 	}
 	if !commits(t, cfg, 2*time.Second) {
@@ -100,7 +100,7 @@ func TestZeroLossRule(t *testing.T) {
 	}()
 	silent := withPeer
 	silent.Peers = []Peer{{Name: "pg-silent", Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}}
-	if v := manage(t, silent); !strings.HasPrefix(v, SyncWaiting+": pg-silent streamed and does not answer") || syncNames(t, cfg) != SyncNames {
+	if v := manage(t, silent, &mem); !strings.HasPrefix(v, SyncWaiting+": pg-silent streamed and does not answer") || syncNames(t, cfg) != SyncNames {
 		t.Fatalf("silent standby: %q, names %q", v, syncNames(t, cfg))
 	}
 	if commits(t, cfg, time.Second) {
@@ -110,7 +110,7 @@ func TestZeroLossRule(t *testing.T) {
 	// Zero-loss mode off: haup's setting goes, commits go through.
 	off := silent
 	off.Synchronous = false
-	if v := manage(t, off); v != SyncOff || syncNames(t, cfg) != "" {
+	if v := manage(t, off, &mem); v != SyncOff || syncNames(t, cfg) != "" {
 		t.Fatalf("mode off: %q, names %q", v, syncNames(t, cfg))
 	}
 	if !commits(t, cfg, 2*time.Second) {
@@ -122,7 +122,7 @@ func TestZeroLossRule(t *testing.T) {
 	}
 	query(context.Background(), cfg, testPassword, "postgres", "SELECT pg_reload_conf()")
 	time.Sleep(200 * time.Millisecond)
-	if manage(t, off); syncNames(t, cfg) != "FIRST 1 (other)" {
+	if manage(t, off, &mem); syncNames(t, cfg) != "FIRST 1 (other)" {
 		t.Fatalf("the operator's setting was changed: %q", syncNames(t, cfg))
 	}
 }

@@ -69,6 +69,14 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
+// isNullValue is isNull through aliases.
+func isNullValue(n *yaml.Node) bool {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n != nil && isNull(n)
+}
+
 // describe names a value in a type error. Secrets are never echoed.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
@@ -275,6 +283,7 @@ func (d *decoder) list(n *yaml.Node, path string, out reflect.Value) {
 		return
 	}
 	s := reflect.MakeSlice(out.Type(), len(n.Content), len(n.Content))
+	d.v.sawList(path, n.Content)
 	for i, item := range n.Content {
 		d.value(item, path+"["+strconv.Itoa(i)+"]", s.Index(i))
 		if d.bombed {
@@ -447,7 +456,9 @@ func (d *decoder) structure(n *yaml.Node, path string, out reflect.Value) {
 				d.add(e.key.Line, "", "%s", msg)
 				return
 			}
-			d.value(e.val, joinPath(path, e.key.Value), out.Field(i))
+			p := joinPath(path, e.key.Value)
+			d.v.saw(p, e.key.Line, isNullValue(e.val))
+			d.value(e.val, p, out.Field(i))
 		})
 		if d.bombed {
 			return
@@ -464,7 +475,9 @@ func (d *decoder) stringMap(n *yaml.Node, path string, out reflect.Value) {
 	m := reflect.MakeMapWithSize(out.Type(), len(es))
 	for _, e := range es {
 		val := reflect.New(out.Type().Elem()).Elem()
-		d.decodeEntry(e, func() { d.value(e.val, joinPath(path, e.key.Value), val) })
+		p := joinPath(path, e.key.Value)
+		d.v.saw(p, e.key.Line, isNullValue(e.val))
+		d.decodeEntry(e, func() { d.value(e.val, p, val) })
 		if d.bombed {
 			break
 		}

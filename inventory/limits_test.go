@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,38 @@ func TestLoadHonoursContext(t *testing.T) {
 	// Unblock the abandoned read.
 	if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
 		f.Close()
+	}
+}
+
+// TestSecretFileNotRegular: a secret naming a FIFO nobody writes to once
+// blocked validate forever in open(2). Every kind of non-regular file is
+// refused at once, with what it is.
+func TestSecretFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for path, what := range map[string]string{
+		fifo:        "a named pipe (FIFO)",
+		sock:        "a socket",
+		dir:         "a directory",
+		"/dev/null": "a character device",
+	} {
+		start := time.Now()
+		_, err := loadText(t, edit(t, "{file: secrets/pg}", "{file: "+path+"}"))
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%s: took %v", what, took)
+		}
+		want := fmt.Sprintf("inv.yaml:8: database.postgres_password: secret file %s is %s, not a regular file: give a file holding the secret", path, what)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want %q", err, want)
+		}
 	}
 }

@@ -15,9 +15,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
+
+// maxPostgresPassword is the longest POSTGRESQL_PASSWORD the image
+// accepts, in characters.
+const maxPostgresPassword = 100
 
 // maxSecretSize bounds a secret file: a secret is a line, and reading
 // /dev/zero by mistake must not hang.
@@ -33,6 +39,10 @@ type validator struct {
 	// bad holds the paths whose values could not be decoded: problems under
 	// them would only repeat that (a "missing" field that was given).
 	bad map[string]bool
+	// given holds every path the decoder reached, but list items, which
+	// lists holds by the list's path.
+	given map[string]givenKey
+	lists map[string][]givenKey
 }
 
 func (v *validator) markBad(path string) {
@@ -93,92 +103,79 @@ func (v *validator) warn(path, format string, args ...any) {
 	v.warnings = append(v.warnings, p.String())
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
+// givenKey is what the decoder saw at a path: the line of its key (of the
+// list item, for an index) and whether its value is null.
+type givenKey struct {
+	line int
+	null bool
 }
 
-// find returns a mapping's key and value for key as the decoder sees them:
-// the first own key, else the first merged one.
-func find(m *yaml.Node, key string, depth int) (k, val *yaml.Node) {
-	m = deref(m)
-	if m == nil || m.Kind != yaml.MappingNode || depth > 10 {
-		return nil, nil
+// saw records that the decoder reached path. Decoding and validation
+// thereby agree on what is given, at any depth of aliases and merge keys.
+func (v *validator) saw(path string, line int, null bool) {
+	if v.given == nil {
+		v.given = map[string]givenKey{}
 	}
-	merges := 0
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		kn := deref(m.Content[i])
-		if kn.Kind == yaml.ScalarNode && kn.ShortTag() == "!!merge" {
-			merges++
-			continue
-		}
-		if kn.Kind == yaml.ScalarNode && kn.Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
+	if _, ok := v.given[path]; !ok {
+		v.given[path] = givenKey{line, null}
 	}
-	for i := 0; merges > 0 && i+1 < len(m.Content); i += 2 {
-		kn := deref(m.Content[i])
-		if kn.Kind != yaml.ScalarNode || kn.ShortTag() != "!!merge" {
-			continue
-		}
-		src := deref(m.Content[i+1])
-		if src != nil && src.Kind == yaml.SequenceNode {
-			for _, s := range src.Content {
-				if k, val := find(s, key, depth+1); k != nil {
-					return k, val
-				}
-			}
-		} else if k, val := find(src, key, depth+1); k != nil {
-			return k, val
-		}
-	}
-	return nil, nil
 }
 
-// lookup returns the value at a dotted path like nodes[1].ssh.port (nil
-// when absent) and the line of its key, or of its nearest existing parent.
-// It allocates nothing: validation calls it for every field of every node.
-func (v *validator) lookup(path string) (*yaml.Node, int) {
-	n := v.root
-	line := n.Line
-	for path != "" {
-		part, rest, _ := strings.Cut(path, ".")
-		path = rest
-		key, idxs, _ := strings.Cut(part, "[")
-		if key != "" {
-			k, val := find(n, key, 0)
-			if k == nil {
-				return nil, line
-			}
-			line, n = k.Line, val
-		}
-		for idxs != "" {
-			num, after, _ := strings.Cut(idxs, "]")
-			i, err := strconv.Atoi(num)
-			n = deref(n)
-			if err != nil || n == nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
-				return nil, line
-			}
-			n = n.Content[i]
-			line = n.Line
-			idxs = strings.TrimPrefix(after, "[")
-		}
+// sawList records the items of the list at path, in one entry: a list
+// may have a million of them.
+func (v *validator) sawList(path string, items []*yaml.Node) {
+	if _, ok := v.lists[path]; ok {
+		return
 	}
-	return deref(n), line
+	if v.lists == nil {
+		v.lists = map[string][]givenKey{}
+	}
+	g := make([]givenKey, len(items))
+	for i, n := range items {
+		g[i] = givenKey{n.Line, isNullValue(n)}
+	}
+	v.lists[path] = g
 }
 
+// givenAt returns what the decoder saw at path.
+func (v *validator) givenAt(path string) (givenKey, bool) {
+	if strings.HasSuffix(path, "]") {
+		i := strings.LastIndexByte(path, '[')
+		n, err := strconv.Atoi(path[i+1 : len(path)-1])
+		if items := v.lists[path[:i]]; err == nil && n >= 0 && n < len(items) {
+			return items[n], true
+		}
+		return givenKey{}, false
+	}
+	g, ok := v.given[path]
+	return g, ok
+}
+
+// parent is the path one level up: nodes[1].ssh for nodes[1].ssh.port,
+// nodes for nodes[1], "" for nodes.
+func parent(path string) string {
+	return path[:max(strings.LastIndexByte(path, '.'), strings.LastIndexByte(path, '['), 0)]
+}
+
+// lineOf is the line of path's key, or of its nearest given parent for a
+// missing field.
 func (v *validator) lineOf(path string) int {
-	_, line := v.lookup(path)
-	return line
+	for {
+		if g, ok := v.givenAt(path); ok {
+			return g.line
+		}
+		if path == "" {
+			return v.root.Line
+		}
+		path = parent(path)
+	}
 }
 
 // has tells whether the inventory gives path a value: an absent key and an
 // explicit null both leave the default.
 func (v *validator) has(path string) bool {
-	n, _ := v.lookup(path)
-	return n != nil && !isNull(n)
+	g, ok := v.givenAt(path)
+	return ok && !g.null
 }
 
 // expand resolves ~ and paths relative to the inventory's directory.
@@ -234,13 +231,18 @@ func (v *validator) resolve(path string, s *Secret) {
 		}
 		s.value = val
 	default:
-		b, err := readSecret(v.expand(s.File))
-		if err != nil {
+		b, mode, err := readSecret(v.expand(s.File))
+		var nr notRegularError
+		switch {
+		case errors.As(err, &nr):
+			v.add(path, "secret file %s is %s, not a regular file: give a file holding the secret", s.File, nr.what)
+			return
+		case err != nil:
 			v.add(path, "cannot read secret file %s: %v", s.File, err)
 			return
 		}
-		if st, err := os.Stat(v.expand(s.File)); err == nil && st.Mode().Perm()&0o077 != 0 {
-			v.warn(path, "secret file %s is readable by others (mode %04o); chmod 600 it", s.File, st.Mode().Perm())
+		if mode.Perm()&0o077 != 0 {
+			v.warn(path, "secret file %s is readable by others (mode %04o); chmod 600 it", s.File, mode.Perm())
 		}
 		// Editors end a file with a line break; the secret is the line.
 		s.value = strings.TrimRight(string(b), "\r\n")
@@ -250,33 +252,63 @@ func (v *validator) resolve(path string, s *Secret) {
 	}
 }
 
-// readSecret reads a regular file of at most maxSecretSize bytes: a pipe or
-// a device could block or never end.
-func readSecret(p string) ([]byte, error) {
-	f, err := os.Open(p)
+// readSecret reads a regular file of at most maxSecretSize bytes and
+// returns it with its mode. The file is opened without blocking (a FIFO
+// nobody writes to would block open itself) and its type is taken from the
+// opened descriptor, so a file swapped after a check cannot slip through:
+// a pipe, a device or a directory could block or never end.
+func readSecret(p string) ([]byte, fs.FileMode, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, err
+		// Opening a socket fails (ENXIO); say what the path is.
+		if st, serr := os.Stat(p); serr == nil && !st.Mode().IsRegular() {
+			err = notRegular(st.Mode())
+		}
+		return nil, 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
+		return nil, 0, notRegular(st.Mode())
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(b) > maxSecretSize {
-		return nil, fmt.Errorf("larger than %d bytes", maxSecretSize)
+		return nil, 0, fmt.Errorf("larger than %d bytes", maxSecretSize)
 	}
-	return b, nil
+	return b, st.Mode(), nil
+}
+
+// notRegularError is a secret file that is not a regular file.
+type notRegularError struct{ what string }
+
+func (e notRegularError) Error() string { return "is " + e.what + ", not a regular file" }
+
+// notRegular names what a secret file is instead of a regular file.
+func notRegular(m fs.FileMode) error {
+	what := "a special file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a block device"
+	}
+	return notRegularError{what}
 }
 
 var (
@@ -310,21 +342,6 @@ func (n Node) RepmgrNodeID() int {
 		return 0
 	}
 	return int(id) + repmgrIDBase
-}
-
-// reservedEnv are variables haup sets itself from the inventory.
-func reservedEnv(k string) bool {
-	return strings.HasPrefix(k, "REPMGR_") || strings.HasPrefix(k, "POSTGRESQL_PASSWORD") ||
-		strings.HasPrefix(k, "POSTGRESQL_POSTGRES_PASSWORD") || k == "POSTGRESQL_PORT_NUMBER"
-}
-
-// intRange checks an int field against an inclusive range.
-func (v *validator) intRange(path string, got, lo, hi int, unit string) bool {
-	if got < lo || got > hi {
-		v.add(path, "must be %d..%d%s, got %d", lo, hi, unit, got)
-		return false
-	}
-	return true
 }
 
 // authPassOK tells whether keepalived.conf can hold p as auth_pass: one
@@ -369,7 +386,7 @@ func (v *validator) validate() {
 	if !v.has("keepalived.virtual_router_id") {
 		v.add("keepalived.virtual_router_id", "missing: VRRP's router id, 1..255, unique on the network segment")
 	} else {
-		v.intRange("keepalived.virtual_router_id", k.VirtualRouterID, 1, 255, "")
+		v.inRange("keepalived.virtual_router_id", k.VirtualRouterID)
 	}
 	switch k.VRRPVersion {
 	case 2:
@@ -398,14 +415,14 @@ func (v *validator) validate() {
 		v.checkInterface("keepalived.interface", k.Interface)
 	}
 	c := k.Check
-	okInterval := v.intRange("keepalived.check.interval", c.Interval, 1, 3600, " seconds")
-	if v.intRange("keepalived.check.timeout", c.Timeout, 1, 3600, " seconds") && okInterval && c.Timeout > c.Interval {
+	okInterval := v.inRange("keepalived.check.interval", c.Interval)
+	if v.inRange("keepalived.check.timeout", c.Timeout) && okInterval && c.Timeout > c.Interval {
 		// haup-check ends itself at 80% of the timeout, so a check never
 		// overlaps the next one when the timeout is at most the interval.
 		v.add("keepalived.check.timeout", "must be at most the interval (%d s), so a slow check never overlaps the next one", c.Interval)
 	}
-	v.intRange("keepalived.check.fall", c.Fall, 1, 1000, "")
-	v.intRange("keepalived.check.rise", c.Rise, 1, 1000, "")
+	v.inRange("keepalived.check.fall", c.Fall)
+	v.inRange("keepalived.check.rise", c.Rise)
 
 	db := inv.Database
 	switch {
@@ -422,7 +439,14 @@ func (v *validator) validate() {
 	if !filepath.IsAbs(db.DataDir) || filepath.Clean(db.DataDir) == "/" || strings.ContainsAny(db.DataDir, ": \t") {
 		v.add("database.data_dir", "must be an absolute directory other than / without spaces or colons, got %s", quote(db.DataDir))
 	}
-	v.intRange("database.port", db.Port, 1, 65535, "")
+	if db.Port >= 1 && db.Port < 1024 {
+		// --network host: the port is the host's, and binding one below
+		// 1024 takes root (CAP_NET_BIND_SERVICE), which postgres has not.
+		f := fieldOf("database.port")
+		v.add("database.port", "must be %d..%d, got %d: the image runs PostgreSQL as its non-root user postgres, which cannot listen on a port below 1024", f.Min, f.Max, db.Port)
+	} else {
+		v.inRange("database.port", db.Port)
+	}
 	for _, s := range []struct {
 		path string
 		v    string
@@ -439,53 +463,53 @@ func (v *validator) validate() {
 	if strings.ContainsAny(db.RepmgrPassword.Value(), ":\\") {
 		v.add("database.repmgr_password", "contains ':' or '\\', which the image's .pgpass file cannot hold")
 	}
+	// The image creates the repmgr user inside DO $do$ ... $do$
+	// (librepmgr.sh:346-351, libpostgresql.sh:1228-1238): the password's
+	// quotes are doubled, but a $do$ in it ends the block.
+	if strings.Contains(db.RepmgrPassword.Value(), "$do$") {
+		v.add("database.repmgr_password", "contains $do$, which ends the dollar-quoted block the image creates the repmgr user in")
+	}
+	// The image's own limit, counted in characters (LANG=en_US.UTF-8),
+	// on POSTGRESQL_PASSWORD only: REPMGR_PASSWORD has none.
+	if n := utf8.RuneCountInString(db.PostgresPassword.Value()); n > maxPostgresPassword {
+		v.add("database.postgres_password", "is %d characters; the image refuses a postgres password over %d (libpostgresql.sh:77)", n, maxPostgresPassword)
+	}
 	r := db.Repmgr
 	// 0 attempts: repmgr promotes after the first unanswered check.
-	v.intRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts, 0, 1000, "")
-	v.intRange("database.repmgr.reconnect_interval", r.ReconnectInterval, 1, 3600, " seconds")
-	v.intRange("database.repmgr.monitor_interval", r.MonitorInterval, 1, 3600, " seconds")
+	v.inRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts)
+	v.inRange("database.repmgr.reconnect_interval", r.ReconnectInterval)
+	v.inRange("database.repmgr.monitor_interval", r.MonitorInterval)
 	// libpq takes a connect_timeout of 1 for 2: refused rather than
 	// silently doubled.
 	if r.ConnectTimeout == 1 {
-		v.add("database.repmgr.connect_timeout", "must be 2..3600 seconds, got 1 (libpq waits at least 2 s: it would use 2)")
+		f := fieldOf("database.repmgr.connect_timeout")
+		v.add("database.repmgr.connect_timeout", "must be %d..%d%s, got 1 (libpq waits at least 2 s: it would use 2)", f.Min, f.Max, f.Unit)
 	} else {
-		v.intRange("database.repmgr.connect_timeout", r.ConnectTimeout, 2, 3600, " seconds")
+		v.inRange("database.repmgr.connect_timeout", r.ConnectTimeout)
 	}
 	keys := make([]string, 0, len(db.Environment))
 	for key := range db.Environment {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
-	// One pass for the lines of the keys: a lookup per key would be
-	// quadratic in a large map.
-	envNode, envLine := v.lookup("database.environment")
-	envLines := map[string]int{}
-	if envNode != nil && envNode.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(envNode.Content); i += 2 {
-			if k := envNode.Content[i]; envLines[k.Value] == 0 {
-				envLines[k.Value] = k.Line
-			}
-		}
-	}
 	for _, key := range keys {
 		path := "database.environment." + key
 		if v.underBad(path) {
 			continue
 		}
-		line := envLines[key]
-		if line == 0 {
-			line = envLine
-		}
+		line := v.lineOf(path)
 		switch {
 		case !envKeyRe.MatchString(key):
 			v.addAt(line, "database.environment", "%s is not a valid environment variable name", quote(key))
-		case reservedEnv(key):
-			v.addAt(line, path, "is set by haup from the inventory; set the matching inventory field instead")
+		default:
+			if why := checkEnv(key, db.Environment[key]); why != "" {
+				v.addAt(line, path, "%s", why)
+			}
 		}
 	}
 
 	s := inv.SSH
-	v.intRange("ssh.port", s.Port, 1, 65535, "")
+	v.inRange("ssh.port", s.Port)
 	if v.has("ssh.user") && !userRe.MatchString(s.User) {
 		v.add("ssh.user", "%s is not a valid user name", quote(s.User))
 	}
@@ -524,6 +548,8 @@ func (v *validator) checkInterface(path, name string) {
 		v.add(path, "is empty")
 	case !interfaceRe.MatchString(name) || name == "." || name == "..":
 		v.add(path, "%s is not a valid interface name (at most 15 bytes of letters, digits, '_', '.' or '-')", quote(name))
+	case name == "lo":
+		v.add(path, "lo is the loopback interface: VRRP and the VIP need the interface on the nodes' network, the one carrying their address")
 	}
 }
 
@@ -571,7 +597,7 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 	// claim records that node i uses addr in field, refusing an address
 	// another node uses in any of its fields.
 	claim := func(i int, field, addr string) {
-		key := strings.ToLower(addr)
+		key := canonicalHost(addr)
 		if o, ok := owners[key]; ok {
 			if o.node != i {
 				v.add(members[i].path+"."+field, "%s is also %s.%s", addr, members[o.node].path, o.field)
@@ -596,6 +622,22 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 			return a, true
 		}
 		return a, false
+	}
+	// The container shares the host's network: a node whose sshd listens
+	// on the database port cannot run both. Only checked where SSH lands
+	// on the node itself (not through a forwarded port elsewhere), and not
+	// when ~/.ssh/config may set another port.
+	clashed := false
+	sshClash := func(p string, n Node) {
+		if clashed || n.SSH.Port != db.Port || db.Port < 1024 || inv.SSH.UseSSHConfig {
+			return
+		}
+		at := canonicalHost(n.SSH.Address)
+		if at != canonicalHost(n.Address) && at != canonicalHost(n.DatabaseAddress) && at != canonicalHost(n.UnicastSrcIP) {
+			return
+		}
+		clashed = true
+		v.add("database.port", "%d is also the SSH port of %s, on the same host: PostgreSQL shares the host's network with sshd; choose another port", db.Port, p)
 	}
 	primaryFound := false
 	for i, m := range members {
@@ -648,6 +690,7 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 				}
 			}
 			v.memberSSH(p, n, addrOK, func(ep string, given bool) { endpointOf(i, p, ep, given) })
+			sshClash(p, n)
 			continue
 		}
 		srcGiven := v.has(p + ".unicast_src_ip")
@@ -680,12 +723,14 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 		// priority to; a node configured at 254 would tie with it and keep
 		// the VIP on an older primary (templates: track_file).
 		if n.Priority == 254 {
-			v.add(p+".priority", "must be 1..253, got 254: 254 is reserved for a newly promoted primary, which must outrank every configured priority")
+			f := fieldOf(p + ".priority")
+			v.add(p+".priority", "must be %d..%d, got 254: 254 is reserved for a newly promoted primary, which must outrank every configured priority", f.Min, f.Max)
 		} else {
-			v.intRange(p+".priority", n.Priority, 1, 253, "")
+			v.inRange(p+".priority", n.Priority)
 		}
 		// An inherited port or user was checked where it was given.
 		v.memberSSH(p, n, addrOK, func(ep string, given bool) { endpointOf(i, p, ep, given) })
+		sshClash(p, n)
 	}
 	if db.Primary != "" && !primaryFound && len(inv.Nodes) > 0 || db.Primary == "" && v.has("database.primary") {
 		v.add("database.primary", "names no node: %s", quote(db.Primary))
@@ -695,9 +740,10 @@ func (v *validator) nodes(vip netip.Prefix, vipOK bool) {
 // memberSSH validates the ssh overrides of a node or the witness at p and
 // reports its endpoint when it is usable.
 func (v *validator) memberSSH(p string, n Node, addrOK bool, endpoint func(ep string, given bool)) {
-	portOK := v.inv.SSH.Port >= 1 && v.inv.SSH.Port <= 65535
+	f := fieldOf("ssh.port")
+	portOK := v.inv.SSH.Port >= f.Min && v.inv.SSH.Port <= f.Max
 	if v.has(p + ".ssh.port") {
-		portOK = v.intRange(p+".ssh.port", n.SSH.Port, 1, 65535, "")
+		portOK = v.inRange(p+".ssh.port", n.SSH.Port)
 	}
 	if v.has(p+".ssh.user") && !userRe.MatchString(n.SSH.User) {
 		v.add(p+".ssh.user", "%s is not a valid user name", quote(n.SSH.User))
@@ -708,7 +754,7 @@ func (v *validator) memberSSH(p string, n Node, addrOK bool, endpoint func(ep st
 	}
 	if sshOK && portOK {
 		given := v.has(p+".ssh.address") || v.has(p+".ssh.port")
-		endpoint(strings.ToLower(n.SSH.Address)+" port "+strconv.Itoa(n.SSH.Port), given)
+		endpoint(canonicalHost(n.SSH.Address)+" port "+strconv.Itoa(n.SSH.Port), given)
 	}
 }
 
@@ -728,8 +774,21 @@ func (v *validator) hostOrIPv4(path, val string, vip netip.Prefix, vipOK bool) b
 		}
 		return false
 	}
+	if a, ok := inetAton(val); ok {
+		// Not a name: libpq and the resolver read it as an address.
+		if why := unusable(a, netip.Prefix{}); why != "" {
+			v.add(path, "%s is read as the IPv4 address %s (inet_aton's short or numeric form), %s", quote(val), a, why)
+		} else {
+			v.add(path, "%s is read as the IPv4 address %s (inet_aton's short or numeric form): write %s", quote(val), a, a)
+		}
+		return false
+	}
 	if !isHostname(val) {
 		v.add(path, "%s is neither an IPv4 address nor a hostname", quote(val))
+		return false
+	}
+	if isLoopbackName(val) {
+		v.add(path, "%s names the host itself (a loopback address): other nodes and repmgr connect to it, so give an address or name they reach this host at", quote(val))
 		return false
 	}
 	return true
@@ -795,9 +854,11 @@ func (v *validator) sshHost(path, val string) bool {
 	return true
 }
 
-// isHostname checks DNS name syntax (RFC 1123). A name of digits and dots
-// only is a mistyped address, not a name.
+// isHostname checks DNS name syntax (RFC 1123), with or without the
+// trailing dot of a fully qualified name, which resolvers accept. A name of
+// digits and dots only is a mistyped address, not a name.
 func isHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
 	if len(s) == 0 || len(s) > 253 {
 		return false
 	}

@@ -179,6 +179,11 @@ func Collect(ctx context.Context, req Request) *Facts {
 	}
 	wg.Wait()
 	f.Lock = readLock()
+	if op, err := readOperation(OperationPath); err != nil {
+		f.OperationError = err.Error()
+	} else {
+		f.Operation = op
+	}
 	if req.Staging != "" {
 		if ents, err := os.ReadDir(req.Staging); err == nil {
 			for _, e := range ents {
@@ -272,6 +277,7 @@ func readKeepalived(ctx context.Context) Keepalived {
 	} else if !strings.Contains(err.Error(), "no packages found") {
 		errs = append(errs, err.Error())
 	}
+	k.Version = keepalivedVersion(ctx)
 	// is-active and is-enabled answer with a word and a non-zero exit for
 	// every state but the good one: the word is the fact.
 	act, _ := exec.CommandContext(ctx, "systemctl", "is-active", "keepalived").Output()
@@ -306,6 +312,29 @@ func readKeepalived(ctx context.Context) Keepalived {
 	}
 	k.Error = strings.Join(errs, "; ")
 	return k
+}
+
+// keepalivedVersion asks the keepalived binary its version; "" when there is
+// none or it does not say. It prints "Keepalived v2.2.8 (04/04,2023), ..."
+// on stderr (and exits 0 or 1, by version).
+func keepalivedVersion(ctx context.Context) string {
+	bin := findProgram("keepalived")
+	if bin == "" {
+		return ""
+	}
+	out, _ := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+	return parseKeepalivedVersion(string(out))
+}
+
+// parseKeepalivedVersion reads the version from `keepalived --version`.
+func parseKeepalivedVersion(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && strings.EqualFold(f[0], "keepalived") && strings.HasPrefix(f[1], "v") {
+			return strings.TrimPrefix(f[1], "v")
+		}
+	}
+	return ""
 }
 
 func statPath(p string) FileFact {
@@ -426,20 +455,24 @@ func readLock() *Lock {
 func missingTools(tools map[string]string) []string {
 	var missing []string
 	for name := range tools {
-		if _, err := exec.LookPath(name); err == nil {
-			continue
-		}
-		found := false
-		for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
-			if st, err := os.Stat(dir + "/" + name); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if findProgram(name) == "" {
 			missing = append(missing, name)
 		}
 	}
 	sort.Strings(missing)
 	return missing
+}
+
+// findProgram is the path of an executable name on PATH or in the system
+// directories, "" when there is none.
+func findProgram(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+		if st, err := os.Stat(dir + "/" + name); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return dir + "/" + name
+		}
+	}
+	return ""
 }

@@ -90,3 +90,19 @@ func TestMissingTools(t *testing.T) {
 		t.Errorf("missing: %v (sh is in /bin or /usr/bin)", got)
 	}
 }
+
+// TestParseKeepalivedVersion: the version as the binary prints it, from
+// Debian's and a hand build's banner; nothing from other output.
+func TestParseKeepalivedVersion(t *testing.T) {
+	for out, want := range map[string]string{
+		"Keepalived v2.2.8 (04/04,2023), git commit v2.2.7-154-g292b299e+\n\nCopyright(C) 2001-2023 Alexandre Cassen, <acassen@gmail.com>\n": "2.2.8",
+		"Keepalived v1.3.9 (10/21,2017)\n":                                 "1.3.9",
+		"Keepalived v2.3.2 (11/03,2024), git commit v2.3.1-35-gad1ff9af\n": "2.3.2",
+		"sh: keepalived: not found\n":                                      "",
+		"":                                                                 "",
+	} {
+		if got := parseKeepalivedVersion(out); got != want {
+			t.Errorf("%q: %q, want %q", out, got, want)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 // Version changes whenever the Facts format or what a fact means does: an
 // installed agent of another version is not asked (haup uploads its own
 // probe instead).
-const Version = 3
+const Version = 5
 
 // Request says what haup wants to know about a node. It holds no secret.
 type Request struct {
@@ -92,6 +92,11 @@ type Facts struct {
 	// Diverged lists the data directories kept aside by earlier fencings.
 	Diverged []string `json:"diverged,omitempty"`
 
+	// Operation is a multi-step operation haup began with this node and
+	// has not ended (OperationError: its record could not be read).
+	Operation      *Operation `json:"operation,omitempty"`
+	OperationError string     `json:"operation_error,omitempty"`
+
 	// Lock is the haup run holding this node, if any.
 	Lock *Lock `json:"lock,omitempty"`
 	// Staging lists leftovers of interrupted applies.
@@ -110,6 +115,10 @@ type Iface struct {
 type Keepalived struct {
 	// Package is the installed version, empty when not installed.
 	Package string `json:"package,omitempty"`
+	// Version is what the binary says it is (`keepalived --version`), the
+	// truth for a hand-built keepalived that dpkg does not know; empty when
+	// no keepalived binary answered.
+	Version string `json:"version,omitempty"`
 	// Active is `systemctl is-active` (active, inactive, failed, ...).
 	Active  string `json:"active"`
 	Enabled bool   `json:"enabled"`

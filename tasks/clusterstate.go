@@ -77,6 +77,7 @@ func clusterChanges(plan *Plan) {
 		np.Changes = append(np.Changes, rejoinChange(plan, np, why, blocked, current))
 	}
 	forgetWitnesses(plan, current)
+	interruptedOperations(plan)
 }
 
 // forgetWitnesses plans the removal, from repmgr's metadata on the current
@@ -167,16 +168,15 @@ func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change
 			target = n
 		}
 	}
-	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
+	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr passfile="+healthcheck.ImagePassfile+" application_name=%s connect_timeout=%d",
 		dbAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
-	container := shq(inv.Database.ContainerName)
 	c := clone
-	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (stop, point it at %s, start: no clone if its WAL is part of %s's history), "+
-		"and only if it does not stream within 45 s, stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
+	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
+		"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
 		primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)
+	agent := shq(healthcheck.BinaryPath)
 	c.do = func(ctx context.Context, h remote.Host) error {
-		_, err := h.Exec(ctx, "docker stop -t 60 "+container+" >/dev/null && "+shq(healthcheck.BinaryPath)+" follow "+shq(conninfo)+
-			" && docker start "+container+" >/dev/null\n")
+		_, err := h.Exec(ctx, agent+" stop-database -timeout 60s && "+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
 		if err == nil {
 			err = waitStreaming(ctx, h, ApplyOptions{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
 		}
@@ -231,7 +231,15 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 	}
 	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
 	ch := rejoinChange(plan, one, why, "", current)
-	if !clone && np.Facts.Fence == nil && np.Facts.Role() != healthcheck.RolePrimary {
+	switch {
+	case clone || np.Facts.Fence != nil || np.Facts.Role() == healthcheck.RolePrimary:
+	case !np.Facts.Container.Running():
+		// The image re-syncs a standby's data directory at every start of
+		// its container (repmgr standby clone, or pg_rewind that cannot
+		// run on a standby stopped without a shutdown checkpoint): the
+		// plan says so, and the data is kept aside before.
+		ch.Summary = "its container is not running, and the image clones a standby again whenever its container starts: " + ch.Summary
+	default:
 		ch = followChange(plan, np, ch, current[0])
 	}
 	one.Changes = []Change{ch}

@@ -77,6 +77,9 @@ type ContainerSpec struct {
 	Restart string            `json:"restart"`
 	Env     map[string]string `json:"env"`
 	Mounts  []Mount           `json:"mounts"`
+	// Tmpfs are directories of the container kept in memory, empty at
+	// every start.
+	Tmpfs []string `json:"tmpfs,omitempty"`
 }
 
 // Mount is a bind mount of the container.
@@ -113,7 +116,34 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
 		{Path: path.Dir(healthcheck.FencePath), Mode: 0o711},
 		{Path: inv.Database.DataDir, Mode: 0o700, UID: imageUID, GID: imageUID},
+		{Path: path.Join(inv.Database.DataDir, "conf"), Mode: 0o755},
+		{Path: path.Join(inv.Database.DataDir, "conf", "conf.d"), Mode: 0o755},
 	}
+}
+
+// postgresConfPath is haup's PostgreSQL settings file in the image's
+// mounted configuration directory (/bitnami/postgresql/conf/conf.d), which
+// the image copies into PostgreSQL's conf.d at every container start.
+func postgresConfPath(inv *inventory.Inventory) string {
+	return path.Join(inv.Database.DataDir, "conf", "conf.d", "haup.conf")
+}
+
+// postgresConf is haup's PostgreSQL settings: WAL kept for the standbys,
+// since haup runs without replication slots (see imageSafetyEnv), so that a
+// standby that reconnects after a short outage still finds its WAL, while a
+// lost standby never fills the primary's disk.
+func postgresConf() []byte {
+	return []byte(`# Managed by haup: changes are overwritten by the next haup apply.
+# The image copies this directory into PostgreSQL's conf.d when its container starts.
+
+# No replication slots: the primary keeps this much WAL for its standbys, and
+# no more; a standby further behind is cloned again.
+wal_keep_size = '1GB'
+`)
+}
+
+func postgresConfEffect([]byte) string {
+	return "PostgreSQL reads it when its container next starts (the image copies its conf.d then); no restart now"
 }
 
 // Systemd files haup manages.
@@ -145,7 +175,8 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	if err != nil {
 		return nil, err
 	}
-	unit := templates.Unit{Agent: healthcheck.BinaryPath, Config: KeepalivedConfPath}
+	unit := templates.Unit{Agent: healthcheck.BinaryPath, Config: KeepalivedConfPath,
+		VIP: inv.Keepalived.VirtualIPAddress, Interface: node.Interface}
 	dropIn, err := templates.RenderKeepalivedDropIn(unit)
 	if err != nil {
 		return nil, err
@@ -162,6 +193,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.RepmgrPassword.Value()), Password: true},
+		{Path: postgresConfPath(inv), Mode: 0o644, Content: postgresConf(), Effect: postgresConfEffect},
 		{Path: KeepalivedDropInPath, Mode: 0o644, Content: dropIn, Reloads: reloadsSystemd},
 		{Path: RejoinUnitPath, Mode: 0o644, Content: rejoin, Reloads: reloadsSystemd},
 		{Path: KeepalivedConfPath, Mode: 0o600, Content: conf, Validate: "keepalived -t -f %s", Reloads: reloadsKeepalived},
@@ -308,6 +340,9 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 		"REPMGR_MONITOR_INTERVAL_SECS": strconv.Itoa(db.Repmgr.MonitorInterval),
 		"REPMGR_CONNECT_TIMEOUT":       strconv.Itoa(db.Repmgr.ConnectTimeout),
 	}
+	for k, v := range imageSafetyEnv {
+		env[k] = v
+	}
 	for k, v := range db.Environment {
 		env[k] = v
 	}
@@ -322,7 +357,41 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 			{Source: postgresSecretPath, Target: secretsInContainer + "/postgres-password", ReadOnly: true},
 			{Source: repmgrSecretPath, Target: secretsInContainer + "/repmgr-password", ReadOnly: true},
 		},
+		// repmgrd is the container's PID 1 and records its pid in
+		// /tmp/repmgrd.pid, which a killed container keeps: started again,
+		// repmgrd reads pid 1 (itself) as a live repmgrd and refuses to
+		// start, for good. /tmp in memory starts empty every time.
+		Tmpfs: []string{"/tmp"},
 	}
+}
+
+// imageSafetyEnv are the bitnami image's settings haup fixes, each because
+// the image's default breaks a guarantee:
+//   - REPMGR_DEGRADED_MONITORING_TIMEOUT: by default repmgrd exits after 5 s
+//     of degraded monitoring (its database stopped, its failover paused, an
+//     election cancelled) and PostgreSQL dies with it, as repmgrd is PID 1:
+//     a switchover's target, or a standby isolated behind a witness, would
+//     lose its database. -1: repmgrd waits for good.
+//   - REPMGR_PRIMARY_VISIBILITY_CONSENSUS: with a witness, no standby
+//     promotes while another node still sees the primary.
+//   - REPMGR_USE_PASSFILE: repmgr's password goes to a 0600 .pgpass in the
+//     container, not into repmgr.nodes' conninfo (readable by every
+//     database user and copied to every node) nor into command lines.
+//   - REPMGR_USE_REPLICATION_SLOTS: no slots, so a lost standby never makes
+//     the primary keep WAL without bound; WAL kept for standbys is bounded by
+//     wal_keep_size (haup's conf.d file); a standby further behind is
+//     re-cloned.
+//   - REPMGR_USE_PGREWIND: a standby that starts on a cleanly stopped data
+//     directory of the primary's history is checked with pg_rewind (no
+//     rewind needed) instead of being cloned again in full.
+var imageSafetyEnv = map[string]string{
+	"REPMGR_DEGRADED_MONITORING_TIMEOUT":  "-1",
+	"REPMGR_PRIMARY_VISIBILITY_CONSENSUS": "true",
+	"REPMGR_USE_PASSFILE":                 "true",
+	"REPMGR_USE_REPLICATION_SLOTS":        "0",
+	"REPMGR_USE_PGREWIND":                 "yes",
+	// Production loads TimescaleDB beside the image's default pgaudit.
+	"POSTGRESQL_SHARED_PRELOAD_LIBRARIES": "pgaudit,timescaledb",
 }
 
 // runArgs is the `docker run` command for the spec. No secret is in it: the
@@ -336,6 +405,9 @@ func (s ContainerSpec) runArgs() []string {
 			v += ":ro"
 		}
 		args = append(args, "-v", v)
+	}
+	for _, d := range s.Tmpfs {
+		args = append(args, "--tmpfs", d+":rw,nosuid,nodev,mode=1777")
 	}
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {

@@ -265,7 +265,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	np.Resources++
 	add(containerChanges(d.Container, f, opts)...)
 	np.Resources++
-	add(serviceChanges(f, confSHA, reload, units)...)
+	add(serviceChanges(f, confSHA, reload, units, inv.Keepalived.VirtualIPAddress, d.Node.Interface)...)
 	np.Resources++
 	// The plan lists a node's changes in the order apply makes them.
 	sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })

@@ -13,8 +13,19 @@ import (
 // moment. What keepalived runs is read from the hash its unit's hooks record
 // at each start and reload, so an apply interrupted between writing the file
 // and reloading is finished by the next one.
-func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool) []Change {
+func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vip, iface string) []Change {
 	var out []Change
+	if !f.Keepalived.Running() && f.Iface.HoldsVIP {
+		// keepalived died without removing it (SIGKILL, the OOM killer, a
+		// unit without haup's restart): while it stays, this node answers
+		// for the VIP beside the node that holds it rightly.
+		out = append(out, Change{
+			Op: OpDelete, Kind: "vip", Name: vip,
+			Summary: fmt.Sprintf("remove it from %s: keepalived is not running (%s) and left it behind, so this node may answer for the VIP beside its rightful holder", iface, f.Keepalived.Active),
+			stage:   stageHost,
+			do:      execStep("remove the stale VIP", fmt.Sprintf("ip -4 addr del %s dev %s\n", shq(vip), shq(iface))),
+		})
+	}
 	if unitsChanged {
 		out = append(out, Change{
 			Op: OpUpdate, Kind: "service", Name: "systemd", Summary: "daemon-reload (haup's unit files changed)",

@@ -3,12 +3,9 @@ package tasks
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
@@ -33,9 +30,14 @@ type NodeStatus struct {
 	// Keepalived is the VRRP state (MASTER, BACKUP, FAULT, STOP) or the
 	// service state when keepalived is not running.
 	Keepalived string `json:"keepalived"`
-	HoldsVIP   bool   `json:"holds_vip"`
-	Role       string `json:"role"`
-	Timeline   int    `json:"timeline,omitempty"`
+	// KeepalivedVersion is what the keepalived binary says it is, or else
+	// the upstream part of its Debian package's version;
+	// KeepalivedPackage is that package's version as dpkg has it.
+	KeepalivedVersion string `json:"keepalived_version,omitempty"`
+	KeepalivedPackage string `json:"keepalived_package,omitempty"`
+	HoldsVIP          bool   `json:"holds_vip"`
+	Role              string `json:"role"`
+	Timeline          int    `json:"timeline,omitempty"`
 	// Container is the container's state and image.
 	Container      string                    `json:"container"`
 	Image          string                    `json:"image,omitempty"`
@@ -54,6 +56,11 @@ type NodeStatus struct {
 	Diverged []string                 `json:"diverged,omitempty"`
 	// Lock is the haup run holding the node.
 	Lock *probe.Lock `json:"lock,omitempty"`
+	// Operation is a multi-step operation begun with this node and not
+	// ended (a switchover killed half-way), OperationError an unreadable
+	// record of one.
+	Operation      *probe.Operation `json:"operation,omitempty"`
+	OperationError string           `json:"operation_error,omitempty"`
 	// FailoverPaused: repmgrd here will not fail over (a switchover's
 	// pause); Pause is its record on the node, when kept.
 	FailoverPaused bool                     `json:"failover_paused,omitempty"`
@@ -65,6 +72,10 @@ type NodeStatus struct {
 	// PortClosed: haup's frozen-primary fence has closed the database port
 	// to other hosts on this node.
 	PortClosed *healthcheck.PortFence `json:"port_closed,omitempty"`
+
+	// dbAddress is where the other nodes reach this node's database: the
+	// primary's replication rows name its standbys by it.
+	dbAddress string
 }
 
 // ClusterStatus is the whole cluster with its verdict.
@@ -115,7 +126,7 @@ const RoleUnknown = "unknown"
 // NodeStatusOf reads one node's status in one round trip, from the same
 // facts that plans are built on.
 func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins CheckBinaries) NodeStatus {
-	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown"}
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown", dbAddress: dbAddressOf(node)}
 	f, err := Gather(ctx, h, inv, node, bins)
 	if err != nil {
 		ns.Error = err.Error()
@@ -129,8 +140,12 @@ func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, 
 }
 
 func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts) NodeStatus {
-	ns := NodeStatus{Node: node.Name, Address: node.Address, Reachable: true, Role: RoleUnknown}
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Reachable: true, Role: RoleUnknown, dbAddress: dbAddressOf(node)}
 	k := f.Keepalived
+	ns.KeepalivedVersion, ns.KeepalivedPackage = k.Version, k.Package
+	if ns.KeepalivedVersion == "" {
+		ns.KeepalivedVersion = upstreamVersion(k.Package)
+	}
 	switch {
 	case k.Package == "" && k.Error == "":
 		ns.Keepalived = "not installed"
@@ -195,6 +210,11 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		l := *f.Lock
 		ns.Lock = &l
 	}
+	if f.Operation != nil {
+		op := *f.Operation
+		ns.Operation = &op
+	}
+	ns.OperationError = f.OperationError
 	switch {
 	case ns.Keepalived == "FAULT" && ns.Role == healthcheck.RoleStandby:
 		ns.KeepalivedNote = "normal on a standby: its check fails so it never takes the VIP"
@@ -204,6 +224,26 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.KeepalivedNote = "check passes; waiting to take the VIP"
 	}
 	return ns
+}
+
+// dbAddressOf is where the other nodes reach node's database.
+func dbAddressOf(n inventory.Node) string {
+	if n.DatabaseAddress != "" {
+		return n.DatabaseAddress
+	}
+	return n.Address
+}
+
+// upstreamVersion is the upstream part of a Debian version: no epoch
+// ("1:"), no Debian revision ("-0.2build1").
+func upstreamVersion(deb string) string {
+	if _, v, ok := strings.Cut(deb, ":"); ok {
+		deb = v
+	}
+	if i := strings.LastIndexByte(deb, '-'); i > 0 {
+		deb = deb[:i]
+	}
+	return deb
 }
 
 // repmgrdNote says why a standby's repmgrd would not promote it if the
@@ -241,7 +281,7 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 	var wg sync.WaitGroup
 	for i, n := range inv.Nodes {
 		if err, ok := unreachable[n.Name]; ok {
-			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown"}
+			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown", dbAddress: dbAddressOf(n)}
 			continue
 		}
 		wg.Add(1)
@@ -345,6 +385,16 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		degraded = append(degraded, "versions differ between nodes ("+strings.Join(parts, "; ")+")")
 	}
 	for _, n := range cs.Nodes {
+		if op := n.Operation; op != nil && (n.Lock == nil || stale(*n.Lock)) {
+			degraded = append(degraded, fmt.Sprintf("%s: a %s %s -> %s did not end (interrupted at %q, %s, by %s): `haup diff` shows how `haup apply` finishes or undoes it",
+				n.Node, op.Kind, op.From, op.To, op.Step, op.StepAt.Format("2006-01-02 15:04:05Z"), op.By))
+		}
+		if n.OperationError != "" {
+			degraded = append(degraded, n.Node+": "+n.OperationError)
+		}
+		if n.HoldsVIP && n.Reachable && strings.HasPrefix(n.Keepalived, "not ") {
+			critical = append(critical, fmt.Sprintf("%s carries the VIP but keepalived is %s: a stale address left by a killed keepalived; `haup apply` removes it and starts keepalived", n.Node, n.Keepalived))
+		}
 		if n.CheckNote != "" {
 			if n.HoldsVIP {
 				critical = append(critical, n.Node+" holds the VIP but "+n.CheckNote)
@@ -451,111 +501,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// Print writes the status table and the verdict line.
-func (cs *ClusterStatus) Print(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tREACHABLE\tKEEPALIVED\tVIP\tROLE\tTIMELINE\tREPLICATION\tCONTAINER\tVERSIONS\tLAST CHECK")
-	for _, n := range cs.Nodes {
-		reach := "yes"
-		if !n.Reachable {
-			reach = "no"
-		}
-		vip := "-"
-		if n.HoldsVIP {
-			vip = "yes"
-		}
-		tl := "-"
-		if n.Timeline > 0 {
-			tl = strconv.Itoa(n.Timeline)
-		}
-		repl := "-"
-		switch {
-		case n.Role == healthcheck.RoleStandby && len(n.Replication) > 0:
-			r := n.Replication[0]
-			repl = fmt.Sprintf("%s from %s, lag %d B, last replay %.0fs ago", r.State, r.Peer, r.LagBytes, r.LagSeconds)
-		case n.Role == healthcheck.RoleStandby:
-			repl = "not replicating"
-		case n.Role == healthcheck.RolePrimary:
-			repl = fmt.Sprintf("%d standby connected", len(n.Replication))
-		}
-		container := n.Container
-		if n.Image != "" {
-			container += " (" + n.Image + ")"
-		}
-		last := "-"
-		if n.LastCheck != nil {
-			verdict := "fail"
-			if n.LastCheck.Pass {
-				verdict = "pass"
-			}
-			last = fmt.Sprintf("%s %.0fs ago: %s", verdict, n.LastCheckAgeS, n.LastCheck.Reason)
-		}
-		versions := "-"
-		if n.PostgreSQL != "" {
-			versions = "pg " + n.PostgreSQL + ", ts " + orDash(n.TimescaleDB)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Node, reach, n.Keepalived, vip, n.Role, tl, repl, container, versions, last)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	for _, n := range cs.Nodes {
-		if n.Error != "" {
-			fmt.Fprintf(w, "%s: %s\n", n.Node, n.Error)
-		}
-		if n.StatusError != "" {
-			fmt.Fprintf(w, "%s: %s\n", n.Node, n.StatusError)
-		}
-		if n.CheckNote != "" {
-			fmt.Fprintf(w, "%s: %s\n", n.Node, n.CheckNote)
-		}
-		if pc := n.PortClosed; pc != nil {
-			fmt.Fprintf(w, "%s: database port %d closed to other hosts since %s: %s\n", n.Node, pc.Port, pc.At.Format("2006-01-02 15:04:05Z"), pc.Reason)
-		}
-		if n.Fence != nil {
-			fmt.Fprintf(w, "%s: fenced since %s (%s): %s\n", n.Node, n.Fence.At.Format("2006-01-02 15:04:05Z"), n.Fence.State, n.Fence.Reason)
-			if n.Fence.Error != "" {
-				fmt.Fprintf(w, "%s: rejoin: %s\n", n.Node, n.Fence.Error)
-			}
-		}
-		for _, d := range n.Diverged {
-			fmt.Fprintf(w, "%s: diverged data kept in %s\n", n.Node, d)
-		}
-		if n.Lock != nil {
-			fmt.Fprintf(w, "%s: locked by %s (%s) since %s\n", n.Node, n.Lock.Holder, n.Lock.Command, n.Lock.Since.Format("15:04:05Z"))
-		}
-		if n.KeepalivedNote != "" {
-			fmt.Fprintf(w, "%s: keepalived %s: %s\n", n.Node, n.Keepalived, n.KeepalivedNote)
-		}
-		if len(n.Repmgr) > 0 {
-			var parts []string
-			for _, r := range n.Repmgr {
-				p := r.Name + " " + r.Type
-				if !r.Active {
-					p += " (inactive)"
-				}
-				parts = append(parts, p)
-			}
-			fmt.Fprintf(w, "%s: repmgr sees %s\n", n.Node, strings.Join(parts, ", "))
-		}
-		switch {
-		case n.RepmgrdNote != "":
-			fmt.Fprintf(w, "%s: %s\n", n.Node, n.RepmgrdNote)
-		case n.Role == healthcheck.RoleStandby && n.Repmgrd != nil:
-			fmt.Fprintf(w, "%s: repmgrd watches its upstream (last reached %d s ago): automatic failover armed\n", n.Node, n.Repmgrd.UpstreamLastSeenS)
-		}
-	}
-	if ws := cs.Witness; ws != nil {
-		reg := "not registered with repmgr"
-		if ws.Registered {
-			reg = "registered with repmgr"
-		}
-		fmt.Fprintf(w, "witness %s (%s): container %s; the primary's check reaches its database: %s; %s\n",
-			ws.Node, ws.Address, ws.Container, ws.Seen, reg)
-		if ws.Error != "" {
-			fmt.Fprintf(w, "witness %s: %s\n", ws.Node, ws.Error)
-		}
-	}
-	fmt.Fprintf(w, "\nVerdict: %s: %s\n", cs.Verdict, strings.Join(cs.Reasons, "; "))
 }

@@ -103,7 +103,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: []NodeStatus{primary, ns}}
 		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
 		out.WriteString("== " + c.name + "\n")
-		cs.Print(&out)
+		cs.Print(&out, TableOptions{})
 		j, _ := json.MarshalIndent(ns, "", "  ")
 		out.Write(j)
 		out.WriteString("\n\n")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -99,12 +100,12 @@ func (sw *Switchover) Print(w io.Writer) {
 	steps := []string{
 		fmt.Sprintf("%s: pause repmgrd's automatic failover (it would race the promotion below; it resumes by itself after %s if haup is interrupted)", strings.Join(sw.pauseNodes(), ", "), pauseFor),
 		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here", from),
-		fmt.Sprintf("%s: stop its database cleanly (a shutdown checkpoint, its last WAL sent to %s)", from, to),
+		fmt.Sprintf("%s: stop its database cleanly inside the running container (a shutdown checkpoint, its last WAL sent to %s)", from, to),
 		fmt.Sprintf("%s: wait until it has received and replayed all of %s's WAL (at most 30 s, else %s starts again and takes writes, and nothing else changes)", to, from, from),
 		fmt.Sprintf("%s: promote (a new timeline), recorded in repmgr's metadata", to),
 		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s); writes succeed again", to, sw.CheckSeconds),
 		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.pauseNodes(), ", ")),
-		fmt.Sprintf("%s: start as a standby of %s, without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
+		fmt.Sprintf("%s: start its database as a standby of %s inside the running container, without the image's entrypoint and without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
@@ -199,16 +200,27 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 			defer l.release(context.WithoutCancel(ctx), h)
 		}
 	}
+	// The record on both nodes, before anything changes, lets the next
+	// plan finish or undo a switchover killed at any step.
+	rec := newOpRecord("switchover", from, to)
+	if err := rec.begin(ctx, probe.StepPause, hf, ht); err != nil {
+		return res, fmt.Errorf("%w (nothing was changed)", err)
+	}
+	ended := func() {
+		if err := rec.end(context.WithoutCancel(ctx), hf, ht); err != nil {
+			say(from, "the switchover ended, but its record stays (%v): the next `haup apply` removes it", err)
+		}
+	}
 	resume, err := pauseFailover(ctx, sw.pauseNodes(), hosts, say)
 	if err != nil {
+		ended()
 		return res, err
 	}
 	defer resume()
 	agent := shq(healthcheck.BinaryPath)
 	start := time.Now()
-	container := shq(sw.inv.Database.ContainerName)
 	say(from, "refusing writes")
-	out, err := hf.Exec(ctx, agent+" demote\n")
+	out, err := hf.Exec(ctx, rec.script(probe.StepDemote)+agent+" demote\n")
 	if err != nil {
 		return res, fmt.Errorf("%s: demote: %w (check %s: it may refuse writes; `haup-check undemote` on it lifts that)", from, err, from)
 	}
@@ -219,32 +231,33 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	undo := func(cause error) error {
 		uctx := context.WithoutCancel(ctx)
 		if stopped {
-			if _, err := hf.Exec(uctx, "docker start "+container+" >/dev/null\n"); err != nil {
-				return fmt.Errorf("%w; and %s's database could not be started again: %v: start it (docker start) and run `haup-check undemote` on it", cause, from, err)
+			if _, err := hf.Exec(uctx, agent+" start-database -timeout 60s\n"); err != nil {
+				return fmt.Errorf("%w; and %s's database could not be started again: %v: start it (haup-check start-database) and run `haup-check undemote` on it", cause, from, err)
 			}
 			if err := waitReady(uctx, hf, ApplyOptions{ReadyTimeout: 2 * time.Minute, PollInterval: 500 * time.Millisecond}); err != nil {
 				return fmt.Errorf("%w; and %s's database did not come back: %v", cause, from, err)
 			}
 		}
 		if _, err := hf.Exec(uctx, agent+" undemote\n"); err != nil {
-			return fmt.Errorf("%w; and %s could not take writes again: %v: run `haup-check undemote` on it", cause, from, err)
+			return fmt.Errorf("%w; and %s could not take writes again: %v: `haup apply` undoes the switchover", cause, from, err)
 		}
+		ended()
 		return fmt.Errorf("%w; switchover stopped, %s takes writes again and stays the primary", cause, from)
 	}
 	say(from, "stopping its database cleanly")
 	stopped = true
-	if _, err := hf.Exec(ctx, "docker stop -t 60 "+container+" >/dev/null\n"); err != nil {
+	if _, err := hf.Exec(ctx, rec.script(probe.StepStop)+agent+" stop-database -timeout 60s\n"); err != nil {
 		return res, undo(fmt.Errorf("%s: stop: %w", from, err))
 	}
 	say(to, "waiting until it has received and replayed all of %s's WAL (at least %s)", from, lsn)
-	if _, err := ht.Exec(ctx, agent+" wait-caught-up -timeout 30s "+shq(lsn)+"\n"); err != nil {
+	if _, err := ht.Exec(ctx, rec.script(probe.StepCatchUp)+agent+" wait-caught-up -timeout 30s "+shq(lsn)+"\n"); err != nil {
 		return res, undo(fmt.Errorf("%s: %w", to, err))
 	}
 	say(to, "promoting")
-	if _, err := ht.Exec(ctx, agent+" promote "+shq(from)+"\n"); err != nil {
+	if _, err := ht.Exec(ctx, rec.script(probe.StepPromote)+agent+" promote "+shq(from)+"\n"+rec.script(probe.StepVIP)); err != nil {
 		// Promoted or not? Only a node that is not a primary may be undone.
 		if r, cerr := ht.Exec(ctx, agent+" -json || true\n"); cerr == nil && strings.Contains(string(r.Stdout), `"role":"primary"`) {
-			return res, fmt.Errorf("%s: promoted, but: %w; %s is the primary now, run `haup rejoin %s` to finish", to, err, to, from)
+			return res, fmt.Errorf("%s: promoted, but: %w; %s is the primary now, `haup apply` finishes the switchover", to, err, to)
 		}
 		return res, undo(fmt.Errorf("%s: promote: %w", to, err))
 	}
@@ -262,10 +275,10 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	say(to, "holds the VIP %.1f s after writes were refused on %s", res.Outage.Seconds(), from)
 	resume()
 	rj := time.Now()
-	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
+	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr passfile="+healthcheck.ImagePassfile+" application_name=%s connect_timeout=%d",
 		dbAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)
 	say(from, "starting as a standby of %s, without a clone", to)
-	_, ferr := hf.Exec(ctx, agent+" follow "+shq(conninfo)+" && docker start "+container+" >/dev/null\n")
+	_, ferr := hf.Exec(ctx, rec.script(probe.StepFollow)+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
 	if ferr == nil {
 		ferr = waitStreaming(ctx, hf, ApplyOptions{ReadyTimeout: 60 * time.Second, PollInterval: 500 * time.Millisecond})
 	}
@@ -273,9 +286,10 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 		say(from, "does not stream without a clone (%v): re-cloning, its data kept aside", ferr)
 		res.FullClone = true
 		if _, err := hf.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
-			return res, fmt.Errorf("%s: rejoin: %w; %s is the primary; run `haup rejoin %s` to finish", from, err, to, from)
+			return res, fmt.Errorf("%s: rejoin: %w; %s is the primary; `haup apply` finishes the switchover", from, err, to)
 		}
 	}
+	ended()
 	res.Rejoin = time.Since(rj)
 	say(from, "streams from %s", to)
 	return res, nil

@@ -239,8 +239,8 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 	}
 	// Every file went through the staging area, never through a script.
 	up := hosts["pg-0"].(*remote.Fake).Uploaded()
-	if len(up) != 8 {
-		t.Errorf("%d files uploaded, want 8", len(up))
+	if len(up) != 9 {
+		t.Errorf("%d files uploaded, want 9", len(up))
 	}
 	for _, s := range hosts["pg-0"].(*remote.Fake).Calls() {
 		for _, secret := range inv.SecretValues() {
@@ -799,6 +799,53 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 		judge(cs, StatusOptions{})
 		if cs.Verdict == VerdictHealthy || !strings.Contains(strings.Join(cs.Reasons, "\n"), "pg-1: repmgrd's automatic failover is paused") {
 			t.Errorf("verdict %s: %q", cs.Verdict, cs.Reasons)
+		}
+	}
+}
+
+// TestStaleVIPOfADeadKeepalivedIsRemoved: keepalived killed leaves the VIP
+// on the interface; the plan removes it before starting keepalived again,
+// and a VIP on a node whose keepalived runs is keepalived's business.
+func TestStaleVIPOfADeadKeepalivedIsRemoved(t *testing.T) {
+	inv := loadExample(t)
+	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	f := convergedFacts(t, d, "primary")
+	f.Iface.HoldsVIP = true
+	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
+		t.Fatalf("a VIP held by a running keepalived is a change: %v", np.Changes)
+	}
+	f.Keepalived.Active = "failed"
+	np := Build(inv, d, f, Options{})
+	if len(np.Changes) != 2 {
+		t.Fatalf("changes = %v, want the VIP removed, then keepalived started", np.Changes)
+	}
+	first, second := np.Changes[0].String(), np.Changes[1].String()
+	if !strings.Contains(first, "- vip "+inv.Keepalived.VirtualIPAddress) || !strings.Contains(first, "keepalived is not running (failed)") {
+		t.Errorf("first change = %q", first)
+	}
+	if !strings.Contains(second, "service keepalived: enable and start") {
+		t.Errorf("second change = %q", second)
+	}
+}
+
+// TestContainerEnvIsHaupSet: every variable haup puts in the container's
+// environment is one the inventory refuses in database.environment (so an
+// operator cannot override it), the image's safety settings included.
+func TestContainerEnvIsHaupSet(t *testing.T) {
+	inv := loadExample(t)
+	set := map[string]bool{}
+	for _, k := range inventory.HaupSetEnv() {
+		set[k] = true
+	}
+	spec := containerSpec(inv, inv.Nodes[0])
+	for k := range spec.Env {
+		if !set[k] {
+			t.Errorf("%s is set by haup but not in inventory.HaupSetEnv(): an inventory could override it", k)
+		}
+	}
+	for k, v := range imageSafetyEnv {
+		if spec.Env[k] != v {
+			t.Errorf("%s = %q in the container, want %q", k, spec.Env[k], v)
 		}
 	}
 }

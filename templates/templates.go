@@ -80,6 +80,9 @@ type Unit struct {
 	Agent string
 	// Config is keepalived's configuration file.
 	Config string
+	// VIP (with its prefix length) and Interface are where keepalived puts
+	// the virtual address on this node.
+	VIP, Interface string
 }
 
 // RenderKeepalivedDropIn renders keepalived.service.d/haup.conf.

@@ -30,11 +30,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/probe"
 )
@@ -52,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rejoin(args[1:], stdout, stderr)
 		case "fence-vip":
 			return fenceVIP(args[1:], stdout, stderr)
-		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow", "forget-witness", "pause-failover", "resume-failover":
+		case "demote", "undemote", "wait-replay", "wait-caught-up", "promote", "follow", "stop-database", "start-database", "forget-witness", "pause-failover", "resume-failover":
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
@@ -123,7 +122,9 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 //	undemote             take writes again
 //	wait-replay LSN      wait (-timeout) until this standby replayed LSN
 //	wait-caught-up LSN   wait until the stopped old primary's last WAL is received and replayed
-//	follow CONNINFO      make this node's stopped database start as a standby of CONNINFO
+//	stop-database        shut the container's database down cleanly, the container kept running
+//	start-database       start it again inside the running container, on the data it has
+//	follow CONNINFO      start this node's stopped database as a standby of CONNINFO, inside its running container
 //	promote OLD_PRIMARY  promote this standby, record it in repmgr's metadata
 //	forget-witness NAME  remove a witness no longer in the inventory from repmgr's metadata (on the primary)
 //	pause-failover -for D -why W  pause repmgrd's failover here, its resume scheduled after D (a systemd timer)
@@ -163,7 +164,11 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	case step == "wait-caught-up" && len(rest) == 1:
 		err = healthcheck.WaitCaughtUp(ctx, cfg, password, rest[0], *timeout)
 	case step == "follow" && len(rest) == 1:
-		err = healthcheck.PrepareFollow(cfg, rest[0])
+		err = healthcheck.Follow(ctx, cfg, rest[0], *timeout)
+	case step == "stop-database" && len(rest) == 0:
+		err = healthcheck.StopDatabase(ctx, cfg.Container, *timeout)
+	case step == "start-database" && len(rest) == 0:
+		err = healthcheck.StartDatabase(ctx, cfg.Container, *timeout)
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
 	case step == "pause-failover" && len(rest) == 0 && *pauseFor > 0:
@@ -232,7 +237,7 @@ func setPassword(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = healthcheck.SetPassword(ctx, cfg, password, *role, *file)
-	if err != nil && strings.Contains(err.Error(), "password authentication failed") {
+	if healthcheck.FaultOf(err) == agent.FaultAuth {
 		// A rotation interrupted after the database took the new password.
 		if next, ok := healthcheck.NextPassword(cfg); ok {
 			err = healthcheck.SetPassword(ctx, cfg, next, *role, *file)
@@ -327,122 +332,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 		json.NewEncoder(stdout).Encode(healthcheck.Status(context.Background(), cfg, password, *status))
 		return 0
 	}
-	r := healthcheck.Run(context.Background(), cfg, password)
-	// During a password rotation the database may already have the new
-	// password while the live file still holds the old one.
-	if healthcheck.AuthFailed(r) {
-		if next, ok := healthcheck.NextPassword(cfg); ok {
-			password = next
-			r = healthcheck.Run(context.Background(), cfg, password)
-		}
-	}
-	// Only keepalived's own runs (no flags) record, fence and clear fences,
-	// so `haup status` shows what keepalived last saw, not a run by haup or
-	// a person.
-	keepalived := !*asJSON && !*verbose
-	if keepalived && r.Role == healthcheck.RoleStandby {
-		r = standbyDuties(cfg, password, r, begin)
-	}
-	var prev *healthcheck.Report
-	if keepalived {
-		prev = healthcheck.ReadState(cfg.StatePath)
-		healthcheck.CarryKnown(&r, prev)
-	}
-	if fence, err := healthcheck.ReadFence(cfg.FencePath); fence != nil || err != nil {
-		if err != nil {
-			// A fence record that cannot be read still fences: fail closed.
-			fence = &healthcheck.FenceRecord{Reason: "fence record unreadable: " + err.Error()}
-		}
-		r.Fenced = true
-		if r.Pass {
-			r.Pass = false
-			r.Reason = "fenced since " + fence.At.Format(time.RFC3339) + " (" + fence.Reason + "): this node may not hold the VIP until it streams as a standby"
-		}
-		if keepalived && r.Role == healthcheck.RoleStandby {
-			st := healthcheck.Status(context.Background(), cfg, password, "")
-			streaming := len(st.Replication) > 0 && st.Replication[0].State == "streaming"
-			if cleared, _ := healthcheck.ClearFenceIfRejoined(cfg, r, streaming); cleared {
-				r.Fenced = false
-			}
-		}
-	}
-	// With a witness: an isolated primary refuses writes, and the refusal
-	// is lifted once a standby answers again.
-	if keepalived {
-		r = healthcheck.ManageIsolation(context.Background(), cfg, password, r)
-	}
-	if keepalived && r.Stale != nil {
-		if err := healthcheck.Fence(context.Background(), cfg, password, r); err != nil {
-			r.Reason += "; fencing: " + err.Error()
-		} else {
-			r.Reason += "; fenced: writes refused, rejoin started"
-		}
-		r.Fenced = true
-	}
-	// A stale primary whose database does not answer (frozen, hung) is
-	// fenced from outside: its port closed, its rejoin started. The port
-	// opens again once its database answers as a standby (or no fencing is
-	// in force).
-	if keepalived {
-		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if st := healthcheck.FrozenStale(r, prev); st != nil {
-			r.Stale, r.Fenced = st, true
-			if err := healthcheck.FenceFrozen(fctx, cfg, prev, *st); err != nil {
-				r.Reason += "; fencing: " + err.Error()
-			} else {
-				r.Reason += "; fenced from outside: its port closed, rejoin started"
-			}
-		} else if pf := healthcheck.PortClosed(cfg); pf != nil {
-			fence, ferr := healthcheck.ReadFence(cfg.FencePath)
-			if r.Role == healthcheck.RoleStandby || (fence == nil && ferr == nil) {
-				if err := healthcheck.OpenPort(fctx, cfg); err != nil {
-					r.Reason += "; opening port: " + err.Error()
-				}
-			} else {
-				// Still fenced: the rules stay (put back if they went).
-				if err := healthcheck.ClosePort(fctx, cfg, pf.Reason); err != nil {
-					r.Reason += "; port fence: " + err.Error()
-				}
-				r.Pass = false
-				r.Reason += "; port " + strconv.Itoa(cfg.Port) + " closed since " + pf.At.Format(time.RFC3339) + " (" + pf.Reason + ")"
-			}
-		}
-		cancel()
-	}
-	// Zero-loss mode is the passing primary's business, at every run.
-	if keepalived && r.Pass {
-		// Bounded by the run's own end: the deadline is 80% of
-		// keepalived's timeout, and a standby promoted during this run
-		// has used most of it (see standbyDuties).
-		left := time.Until(begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond * 115 / 100))
-		sctx, cancel := context.WithTimeout(context.Background(), max(left, 100*time.Millisecond))
-		v, err := healthcheck.ManageSync(sctx, cfg, password, r)
-		cancel()
-		if err != nil {
-			r.Sync = "unknown: " + err.Error()
-		} else {
-			r.Sync = v
-		}
-	}
-	// A passing primary without the VIP asks, in a detached process so the
-	// check's verdict is not delayed, whether the VIP holder is a stale
-	// primary, and fences it.
-	if keepalived && r.Pass && cfg.VIP != "" && !healthcheck.HasLocalAddr(cfg.VIP) {
-		if self, err := os.Executable(); err == nil {
-			cmd := exec.Command(self, "fence-vip", "-config", *config)
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-			if cmd.Start() == nil {
-				cmd.Process.Release()
-			}
-		}
-	}
-	// A state file that cannot be written must not change the verdict.
-	if keepalived {
-		if v, err := healthcheck.WritePrecedence(cfg, r); err == nil {
-			r.Precedence = v
-		}
-		_ = healthcheck.WriteState(cfg.StatePath, r)
-	}
+	// Only keepalived's own runs (no flags) record, fence and clear fences.
+	c := &cycle{cfg: cfg, password: password, configPath: *config, keepalived: !*asJSON && !*verbose, begin: begin}
+	r, _ := c.run()
 	switch {
 	case *asJSON:
 		json.NewEncoder(stdout).Encode(r)
@@ -466,73 +358,3 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "haup-check: fail: %s\n", r.Reason)
 	return 1
 }
-
-// standbyDuties is a standby's part of keepalived's run, within the check's
-// deadline (keepalived must not find the check still running at its
-// timeout):
-//   - a repmgrd stuck on a query to a primary that hung under it gets its
-//     connections reset, so it goes on to its next check and, if the
-//     primary is gone, to the failover (see healthcheck.RepmgrdStuck);
-//   - while a failover is under way, the check watches the database for the
-//     promotion until promotedReserve before the deadline, and on seeing it
-//     checks the node again as a primary (see healthcheck.AwaitPromotion).
-//
-// It returns the report keepalived's verdict is made from.
-func standbyDuties(cfg healthcheck.Config, password string, r healthcheck.Report, begin time.Time) healthcheck.Report {
-	end := begin.Add(time.Duration(cfg.DeadlineMillis) * time.Millisecond)
-	var st *healthcheck.RepmgrdState
-	if left := time.Until(end); left > 100*time.Millisecond {
-		rctx, cancel := context.WithTimeout(context.Background(), left)
-		s, paused, err := healthcheck.ReadRepmgrd(rctx, cfg, password, healthcheck.RepmgrDatabase)
-		if err == nil {
-			st = &s
-		}
-		// From a missed pass on, repmgrd's connections are looked at: one
-		// its server's host does not even acknowledge is stuck from then
-		// on, one merely waiting from RepmgrdStaleS.
-		if err == nil && cfg.RepmgrdStaleS > 0 && healthcheck.RepmgrdStuck(s, paused, min(cfg.RepmgrdStaleS, healthcheck.FailoverAfterS)) {
-			unanswered := healthcheck.UnansweredAfterMS(cfg.RepmgrdStaleS)
-			socks, err := healthcheck.ResetRepmgrdConnections(rctx, cfg.Peers, cfg.RepmgrdStaleS*1000, unanswered)
-			did := fmt.Sprintf("repmgrd last reached its upstream %d s ago (limit %d s, %.1f s for a host that does not acknowledge): %d of its connections to the other nodes' databases reset", s.UpstreamLastSeenS, cfg.RepmgrdStaleS, float64(unanswered)/1000, len(socks))
-			for _, s := range socks {
-				did += " [" + s.Local + " -> " + s.Remote + "]"
-			}
-			if err != nil {
-				did += " (" + err.Error() + ")"
-			}
-			// Said only when something was done or failed: from a missed
-			// pass on, every run looks.
-			if len(socks) > 0 || err != nil {
-				r.Reason += "; " + did
-				exec.Command("logger", "-t", "haup-check", did).Run()
-			}
-		}
-		cancel()
-	}
-	watchUntil := end.Add(-promotedReserve)
-	// The usual case, a streaming standby, costs no further connection.
-	if time.Until(watchUntil) < healthcheck.PromotionPoll || (st != nil && !healthcheck.FailoverUnderWay(st.WALReceiver, st)) {
-		return r
-	}
-	wctx, cancel := context.WithDeadline(context.Background(), watchUntil)
-	promoted, _ := healthcheck.AwaitPromotion(wctx, cfg, password, st)
-	cancel()
-	if !promoted {
-		return r
-	}
-	again := healthcheck.Run(context.Background(), healthcheck.Within(cfg, end), password)
-	again.Reason += fmt.Sprintf(" (promoted during this check, %d ms after it began)", time.Since(begin).Milliseconds())
-	if u := again.Unsettled(); again.Pass && len(u) > 0 {
-		// Its peers had less than the whole deadline: one that did not
-		// answer may be a primary as new as this one. The next run, with
-		// its whole deadline, decides.
-		again.Pass = false
-		again.Reason += "; " + strings.Join(u, ", ") + " did not answer in the time left: the next check decides"
-	}
-	return again
-}
-
-// promotedReserve is the part of the deadline kept for checking a node
-// promoted during the check as a primary: its own database and its peers
-// (a peer last seen on an older timeline is given 50 ms).
-const promotedReserve = 250 * time.Millisecond

@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"context"
+	"math/rand"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// killedSwitchovers kills `haup switchover` (SIGKILL, as an operator's
+// machine lost mid-way) at random points spread over its whole run, from
+// before its plan prints to after its end, with a writer through the VIP.
+// After each: `haup diff` never says "No changes" while the cluster is not
+// healthy (it exits 2 with the repair), one `haup apply` brings the cluster
+// to healthy, and no acknowledged write is lost.
+func killedSwitchovers(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	const rounds = 10
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	// How long a whole switchover takes here, to spread the kills over it.
+	from, to := primaryAndStandby(t)
+	whole := mustHaup(t, 0, "switchover", "--to", to, labInventory).elapsed
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	t.Logf("a whole switchover %s -> %s took %.1f s", from, to, whole.Seconds())
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	stop := vipWriter(ctx, t, "killed switchover")
+	repaired := 0
+	for i := 0; i < rounds; i++ {
+		from, to := primaryAndStandby(t)
+		// Spread evenly over [0, 1.1 x whole], jittered within each slot.
+		slot := time.Duration(float64(whole) * 1.1 / rounds)
+		delay := time.Duration(i)*slot + time.Duration(rng.Int63n(int64(slot)))
+		cmd := exec.Command(build(t), "switchover", "--to", to, labInventory)
+		cmd.Dir = repoRoot
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-time.After(delay):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+		case <-done:
+		}
+		d := haup(t, "diff", labInventory)
+		v, reasons, _ := clusterStatus(t)
+		t.Logf("round %d: %s -> %s killed after %.2f s; diff exit %d; status %s (%s)", i+1, from, to, delay.Seconds(), d.code, v, reasons)
+		switch {
+		case d.code == 0 && v != "healthy":
+			t.Errorf("round %d: diff says the cluster is in sync while status is %s (%s)\n%s", i+1, v, reasons, d.stdout)
+		case d.code == 2:
+			a := haup(t, "apply", labInventory)
+			if a.code != 0 {
+				t.Errorf("round %d: the repairing apply failed (exit %d):\n%s%s", i+1, a.code, a.stdout, a.stderr)
+				continue
+			}
+		case d.code != 0:
+			t.Fatalf("round %d: diff exit %d:\n%s%s", i+1, d.code, d.stdout, d.stderr)
+		}
+		// One apply: healthy, and nothing left to do.
+		waitStatus(t, "healthy", 0, 180*time.Second)
+		if r := haup(t, "diff", labInventory); r.code != 0 {
+			t.Errorf("round %d: a second diff after the repair lists changes:\n%s", i+1, r.stdout)
+		} else {
+			repaired++
+		}
+	}
+	acked := stop()
+	lost := missingNotes(ctx, t, acked)
+	metrics["switchover_kill_rounds"] = rounds
+	metrics["switchover_kill_repaired_by_apply"] = float64(repaired)
+	metrics["switchover_kill_lost_acked_writes"] = float64(lost)
+	t.Logf("%d killed switchovers, %d repaired by one apply, %d of %d acknowledged writes lost", rounds, repaired, lost, len(acked))
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged writes lost across the killed switchovers", lost, len(acked))
+	}
+}
+
+// keepalivedKilled: keepalived SIGKILLed on the primary (the OOM killer, a
+// crash) must not leave the VIP behind: when the primary's database is then
+// killed and the standby promoted, no two nodes carry the VIP for more than
+// a second (100 ms samples).
+func keepalivedKilled(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	primary, standby := primaryAndStandby(t)
+	s := sampleVIP()
+	mustOnNode(t, primary, "systemctl kill -s KILL keepalived")
+	time.Sleep(500 * time.Millisecond)
+	mustOnNode(t, primary, "docker kill pg >/dev/null")
+	waitVIP(t, standby, 90*time.Second)
+	time.Sleep(3 * time.Second)
+	dual, samples := s.stop()
+	metrics["keepalived_kill_dual_vip_s"] = dual.Seconds()
+	t.Logf("keepalived killed on %s, then its database: two VIP holders for %.1f s (%d samples)", primary, dual.Seconds(), samples)
+	if dual > time.Second {
+		t.Errorf("two VIP holders for %s after keepalived was killed", dual)
+	}
+	if st := mustOnNode(t, primary, "systemctl is-active keepalived || true"); st != "active" {
+		t.Errorf("keepalived on %s is %q after its kill, want active (restarted)", primary, st)
+	}
+	mustOnNode(t, primary, "docker start pg >/dev/null")
+	waitStatus(t, "healthy", 0, 180*time.Second)
+}

@@ -1,0 +1,154 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The bitnami postgresql-repmgr image's layout inside the container
+// (scripts/postgresql-env.sh), which haup drives PostgreSQL through.
+const (
+	// ImageDataDir is the data directory inside the container; the host's
+	// data_dir is mounted at ImageVolumeDir.
+	ImageVolumeDir = "/bitnami/postgresql"
+	ImageDataDir   = ImageVolumeDir + "/data"
+	imagePGCtl     = "/opt/bitnami/postgresql/bin/pg_ctl"
+	imageConfFile  = "/opt/bitnami/postgresql/conf/postgresql.conf"
+	imageHBAFile   = "/opt/bitnami/postgresql/conf/pg_hba.conf"
+	imagePIDFile   = "/opt/bitnami/postgresql/tmp/postgresql.pid"
+	// imageDaemonUser runs PostgreSQL when the image runs as root, as
+	// production's does (POSTGRESQL_DAEMON_USER).
+	imageDaemonUser = "postgres"
+	// ImagePassfile is repmgr's password file, which haup has the image
+	// write (REPMGR_USE_PASSFILE): replication connections read the
+	// password there, never from a conninfo string.
+	ImagePassfile = "/opt/bitnami/repmgr/conf/.pgpass"
+)
+
+// containerRunning tells whether the container runs.
+func containerRunning(ctx context.Context, container string) (bool, error) {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.State.Running}}", container).Output()
+	if err != nil {
+		return false, fmt.Errorf("docker inspect %s: %w", container, err)
+	}
+	return strings.TrimSpace(string(out)) == "true", nil
+}
+
+// StopDatabase shuts the container's PostgreSQL down cleanly (a shutdown
+// checkpoint, every WAL record sent to the standbys that stream) and leaves
+// the container running. The image's PID 1 is repmgrd: `docker stop` ends it
+// and the kernel kills PostgreSQL with it, without a shutdown checkpoint, so
+// haup never stops the database that way. repmgrd waits in degraded
+// monitoring (haup sets REPMGR_DEGRADED_MONITORING_TIMEOUT=-1) until the
+// database is back, as a primary or as a standby. A database that is not
+// running is not an error.
+func StopDatabase(ctx context.Context, container string, timeout time.Duration) error {
+	running, err := containerRunning(ctx, container)
+	if err != nil || !running {
+		return err
+	}
+	secs := strconv.Itoa(max(1, int(timeout.Seconds())))
+	out, err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container,
+		imagePGCtl, "stop", "-D", ImageDataDir, "-m", "fast", "-w", "-t", secs).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "Is server running?") {
+		return fmt.Errorf("pg_ctl stop in %s: %v: %s", container, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// StopContainer stops the container with its database shut down cleanly
+// first (see StopDatabase).
+func StopContainer(ctx context.Context, container string, timeout time.Duration) error {
+	if err := StopDatabase(ctx, container, timeout); err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "stop", "-t", "10", container).CombinedOutput(); err != nil {
+		return fmt.Errorf("docker stop %s: %v: %s", container, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// StartDatabase starts PostgreSQL, unless it runs, inside the running container the way the
+// image's run.sh does (postgresql_start_bg), without the entrypoint, so the
+// data directory is used as it is: no clone, no rewind. Its log goes to the
+// container's log (PID 1's standard output). repmgrd, in degraded
+// monitoring meanwhile, picks the database up again.
+func StartDatabase(ctx context.Context, container string, timeout time.Duration) error {
+	if err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container, imagePGCtl, "status", "-D", ImageDataDir).Run(); err == nil {
+		return nil // running already
+	}
+	secs := strconv.Itoa(max(1, int(timeout.Seconds())))
+	out, err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container,
+		imagePGCtl, "start", "-D", ImageDataDir, "-w", "-t", secs, "-l", "/proc/1/fd/1",
+		"-o", "--config-file="+imageConfFile+" --external_pid_file="+imagePIDFile+" --hba_file="+imageHBAFile).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl start in %s: %v: %s", container, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// lockDir is where the image's repmgr event scripts keep the role locks
+// (REPMGR_LOCK_DIR, DATA_DIR/../lock on the host).
+func lockDir(dataDir string) string { return filepath.Join(dataDir, "lock") }
+
+// MarkPrimary records this node as the primary the way the image's
+// standby_promote event does (master.lock appended with the time, the
+// standby lock removed), so that the image, started again while the old
+// primary is down, keeps this node primary instead of waiting for
+// REPMGR_PRIMARY_HOST. haup's promotion uses pg_promote(), which fires no
+// repmgr event.
+func MarkPrimary(dataDir string, at time.Time) error {
+	dir := lockDir(dataDir)
+	uid, gid, err := dataOwner(dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	_ = os.Chown(dir, uid, gid)
+	f, err := os.OpenFile(filepath.Join(dir, "master.lock"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := fmt.Fprintln(f, at.UTC().Format("2006-01-02 15:04:05.000000-07"))
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return werr
+	}
+	_ = os.Chown(filepath.Join(dir, "master.lock"), uid, gid)
+	if err := os.Remove(filepath.Join(dir, "standby.lock")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// unmarkPrimary removes the primary lock, as the image's standby_follow
+// event does: the node follows another primary.
+func unmarkPrimary(dataDir string) error {
+	if err := os.Remove(filepath.Join(lockDir(dataDir), "master.lock")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// dataOwner is the owner of the data directory, which the files haup writes
+// into it take.
+func dataOwner(dataDir string) (int, int, error) {
+	st, err := os.Stat(filepath.Join(dataDir, "data"))
+	if err != nil {
+		return 0, 0, err
+	}
+	s := st.Sys().(*syscall.Stat_t)
+	return int(s.Uid), int(s.Gid), nil
+}

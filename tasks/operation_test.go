@@ -1,0 +1,93 @@
+package tasks
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/probe"
+)
+
+// interruptedPlan is the lab pair after a switchover pg-0 -> pg-1 killed
+// at step: pg-0's database in state fromRole ("" when stopped), pg-1 in
+// toRole on timeline toTL; the record on both nodes.
+func interruptedPlan(t *testing.T, step, fromRole, toRole string, toTL int) *Plan {
+	t.Helper()
+	inv := loadExample(t)
+	plan := &Plan{Inventory: inv}
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for i, n := range inv.Nodes {
+		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		role, tl := fromRole, 1
+		if i == 1 {
+			role, tl = toRole, toTL
+		}
+		f := convergedFacts(t, d, "standby")
+		if role == "" {
+			f.Database, f.DatabaseError = nil, "connection refused"
+		} else {
+			f.Database.Role, f.Database.Timeline = role, tl
+			if role == healthcheck.RolePrimary {
+				f.Database.Replication = nil
+			}
+		}
+		f.Operation = &probe.Operation{Kind: "switchover", From: inv.Nodes[0].Name, To: inv.Nodes[1].Name,
+			Step: step, StartedAt: at, StepAt: at.Add(time.Duration(i) * time.Second), By: "op@host pid 1"}
+		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+	}
+	clusterChanges(plan)
+	return plan
+}
+
+func TestInterruptedSwitchoverIsUndoneBeforeThePromotion(t *testing.T) {
+	for _, c := range []struct{ step, fromRole string }{
+		{probe.StepDemote, healthcheck.RolePrimary}, // killed with the old primary refusing writes
+		{probe.StepStop, ""},                        // its database stopped
+		{probe.StepCatchUp, ""},
+		{probe.StepPromote, ""}, // killed before pg_promote ran
+	} {
+		plan := interruptedPlan(t, c.step, c.fromRole, healthcheck.RoleStandby, 1)
+		if plan.Empty() {
+			t.Fatalf("%s: an interrupted switchover reads as in sync", c.step)
+		}
+		from, to := plan.Nodes[0].Changes, plan.Nodes[1].Changes
+		if len(from) != 2 || !strings.Contains(from[0].Summary, "undo the switchover pg-0 -> pg-1 interrupted at \""+c.step+"\"") ||
+			from[1].Kind != "operation" || len(to) != 1 || to[0].Kind != "operation" {
+			t.Fatalf("%s: plan:\n%s", c.step, planText(plan))
+		}
+		if from[0].stage >= from[1].stage {
+			t.Errorf("%s: the record is removed before the undo", c.step)
+		}
+	}
+}
+
+func TestInterruptedSwitchoverIsFinishedAfterThePromotion(t *testing.T) {
+	plan := interruptedPlan(t, probe.StepVIP, "", healthcheck.RolePrimary, 2)
+	from := plan.Nodes[0].Changes
+	if len(from) != 2 || !strings.HasPrefix(from[0].Summary, "finish the switchover pg-0 -> pg-1") ||
+		!strings.Contains(from[0].Summary, "rejoin as a standby of pg-1: first on the data it has") {
+		t.Fatalf("plan:\n%s", planText(plan))
+	}
+	// The old primary already follows: only the records go.
+	plan = interruptedPlan(t, probe.StepFollow, healthcheck.RoleStandby, healthcheck.RolePrimary, 2)
+	for _, np := range plan.Nodes {
+		if len(np.Changes) != 1 || np.Changes[0].Kind != "operation" {
+			t.Fatalf("plan:\n%s", planText(plan))
+		}
+	}
+}
+
+func TestUnknownOperationIsBlocked(t *testing.T) {
+	plan := interruptedPlan(t, probe.StepDemote, healthcheck.RolePrimary, healthcheck.RoleStandby, 1)
+	for _, np := range plan.Nodes {
+		np.Changes = nil
+		np.Facts.Operation.Kind = "resize"
+	}
+	clusterChanges(plan)
+	for _, np := range plan.Nodes {
+		if len(np.Changes) != 1 || np.Changes[0].Blocked == "" {
+			t.Fatalf("plan:\n%s", planText(plan))
+		}
+	}
+}
