@@ -1,6 +1,7 @@
 // Command benchdoc writes docs/measurements.md from a bench results file:
 // the flat JSON object `make bench` writes (BENCH_OUT, metric name to
-// number), stamped with the commit and the machine it was measured on.
+// number, or to text for the figures in textFigures), stamped with the
+// commit and the machine it was measured on.
 //
 //	go run ./internal/benchdoc -o docs/measurements.md docs/bench-results.json
 //
@@ -99,6 +100,9 @@ func (r Results) JSON() []byte {
 	for k, v := range r.Figures {
 		all[k] = v
 	}
+	for k, v := range r.Texts {
+		all[k] = v
+	}
 	for k, v := range map[string]string{"commit": r.Commit, "machine": r.Machine, "source": r.Source, "note": r.Note} {
 		if v != "" {
 			all[k] = v
@@ -112,6 +116,14 @@ func (r Results) JSON() []byte {
 type Results struct {
 	Commit, Machine, Source, Note string
 	Figures                       map[string]float64
+	// Texts are the figures that are text (textFigures).
+	Texts map[string]string
+}
+
+// textFigures are the figures measured as text, not numbers; any other
+// figure must be a number.
+var textFigures = map[string]bool{
+	"lab_keepalived_version": true,
 }
 
 // stampFields are the string fields of a results file; every other field
@@ -123,13 +135,21 @@ func parse(b []byte) (Results, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return Results{}, err
 	}
-	r := Results{Figures: map[string]float64{}}
+	r := Results{Figures: map[string]float64{}, Texts: map[string]string{}}
 	strs := map[string]*string{"commit": &r.Commit, "machine": &r.Machine, "source": &r.Source, "note": &r.Note}
 	for k, v := range raw {
 		if p, ok := strs[k]; ok {
 			if err := json.Unmarshal(v, p); err != nil {
 				return Results{}, fmt.Errorf("%s: want a string: %w", k, err)
 			}
+			continue
+		}
+		if textFigures[k] {
+			var t string
+			if err := json.Unmarshal(v, &t); err != nil {
+				return Results{}, fmt.Errorf("%s: want text: %w", k, err)
+			}
+			r.Texts[k] = t
 			continue
 		}
 		var f float64
@@ -247,6 +267,7 @@ var groups = []group{
 		{"validate_1mib_peak_mib", "its peak memory"},
 		{"lab_up_cold_s", "`haup lab up`, no caches"},
 		{"lab_up_warm_s", "`haup lab up`, caches warm"},
+		{"lab_keepalived_version", "keepalived the lab's nodes install from the lab mirror (`keepalived --version` after haup's install command)"},
 		{"lab_image_build_cold_s", "lab image build, TimescaleDB compiled (debootstrap roots cached)"},
 		{"lab_image_build_warm_s", "lab image re-imported from its caches"},
 		{"lab_image_mib", "lab image size"},
@@ -355,6 +376,9 @@ func render(r Results, source string) ([]byte, error) {
 		for _, f := range g.figures {
 			if v, ok := r.Figures[f.name]; ok {
 				rows = append(rows, []string{f.label, withUnit(f.name, v), "`" + f.name + "`"})
+				used[f.name] = true
+			} else if v, ok := r.Texts[f.name]; ok {
+				rows = append(rows, []string{f.label, v, "`" + f.name + "`"})
 				used[f.name] = true
 			}
 		}

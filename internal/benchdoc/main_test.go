@@ -36,7 +36,7 @@ func TestMeasurementsPage(t *testing.T) {
 }
 
 func TestRender(t *testing.T) {
-	r, err := parse([]byte(`{"commit":"abc1234","machine":"m","drill_kill_async_write_median_s":1.234,"check_mean_ms":22.81,"new_thing_s":3,"lab_image_mib":436.4}`))
+	r, err := parse([]byte(`{"commit":"abc1234","machine":"m","drill_kill_async_write_median_s":1.234,"check_mean_ms":22.81,"new_thing_s":3,"lab_image_mib":436.4,"lab_keepalived_version":"2.2.4"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +49,7 @@ func TestRender(t *testing.T) {
 		"| database container killed (`kill`) | 1.23 s | – |",
 		"| haup-check: mean | 22.8 ms | `check_mean_ms` |",
 		"| lab image size | 436 MiB | `lab_image_mib` |",
+		"| 2.2.4 | `lab_keepalived_version` |",
 		"## Other figures",
 		"| `new_thing_s` | 3 s |",
 	} {
@@ -71,6 +72,9 @@ func TestNeedsStamp(t *testing.T) {
 	}
 	if _, err := parse([]byte(`{"check_mean_ms":"fast"}`)); err == nil {
 		t.Error("a figure that is not a number was accepted")
+	}
+	if _, err := parse([]byte(`{"lab_keepalived_version":2.2}`)); err == nil {
+		t.Error("a text figure that is a number was accepted")
 	}
 	var out bytes.Buffer
 	dir := t.TempDir()
