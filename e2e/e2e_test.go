@@ -65,6 +65,7 @@ func TestEndToEnd(t *testing.T) {
 		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},
 		{"killed-switchovers", func(t *testing.T) { killedSwitchovers(ctx, t, metrics) }},
+		{"promoted-restart", func(t *testing.T) { promotedRestart(ctx, t) }},
 		{"paused-failover", func(t *testing.T) { pausedFailover(t) }},
 		{"rolling-upgrade", func(t *testing.T) { rollingUpgrade(ctx, t, metrics) }},
 		{"password-rotation", func(t *testing.T) { passwordRotation(ctx, t) }},

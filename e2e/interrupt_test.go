@@ -106,3 +106,26 @@ func keepalivedKilled(ctx context.Context, t *testing.T, metrics map[string]floa
 	mustOnNode(t, primary, "docker start pg >/dev/null")
 	waitStatus(t, "healthy", 0, 180*time.Second)
 }
+
+// promotedRestart: the node haup promoted restarts on its own while the old
+// primary is down. The image decides the role at every start from its
+// partners, its primary lock and REPMGR_PRIMARY_HOST: with the lock haup
+// wrote at the promotion it comes back as the primary, and takes writes.
+func promotedRestart(ctx context.Context, t *testing.T) {
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	from, to := primaryAndStandby(t)
+	mustHaup(t, 0, "switchover", "--to", to, labInventory)
+	waitStatus(t, "healthy", 0, 120*time.Second)
+	if lock := mustOnNode(t, to, "test -s /var/lib/haup-pg/lock/master.lock && echo yes || echo no"); lock != "yes" {
+		t.Errorf("%s was promoted by haup but has no primary lock", to)
+	}
+	mustOnNode(t, from, "docker stop pg >/dev/null")
+	mustOnNode(t, to, "docker restart pg >/dev/null")
+	start := time.Now()
+	waitVIP(t, to, 120*time.Second)
+	id, _ := waitWrite(ctx, t, "after the promoted node restarted", 60*time.Second)
+	t.Logf("%s restarted with %s down: primary with the VIP, writes back after %.1f s", to, from, time.Since(start).Seconds())
+	mustOnNode(t, from, "docker start pg >/dev/null")
+	waitStatus(t, "healthy", 0, 180*time.Second)
+	waitReplicated(ctx, t, nodeAddr(from), id, 60*time.Second)
+}
