@@ -284,7 +284,7 @@ func planRolling(plan *Plan) {
 		c.switchoverTo = target.Node.Name
 		c.Summary = strings.TrimSuffix(c.Summary, "; it runs the primary database")
 		if c.restart {
-			c.Summary = "restart: read repmgr's new password"
+			c.Summary = "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password"
 		}
 		c.Summary += fmt.Sprintf("; it runs the primary: a rolling change, after a switchover to %s (writes refused about 1-4 s, no acknowledged write lost), as %s's standby", target.Node.Name, target.Node.Name)
 		primary.Changes[i] = c
@@ -393,12 +393,12 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			if np.hasStage(stageContainer) {
 				continue // recreated anyway, which reads the file
 			}
+			// Recreated, not restarted: the image writes repmgr's .pgpass
+			// into the container's own layer only when it is absent, so a
+			// restarted container would keep the old password.
 			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "container", Name: container,
-				Summary: "restart: read repmgr's new password", stage: stageContainer, restart: true,
-				do: func(ctx context.Context, h remote.Host) error {
-					_, err := h.Exec(ctx, "docker restart -t 60 "+shq(container)+" >/dev/null\n")
-					return err
-				}})
+				Summary: "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password", stage: stageContainer, restart: true,
+				do: runContainer(containerSpec(plan.Inventory, np.Node), true)})
 		}
 	}
 	for _, np := range plan.Nodes {

@@ -9,6 +9,7 @@ import (
 
 	udiff "github.com/aymanbagabas/go-udiff"
 
+	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -79,7 +80,13 @@ func runContainer(spec ContainerSpec, replace bool) func(context.Context, remote
 	return func(ctx context.Context, h remote.Host) error {
 		var b strings.Builder
 		if replace {
-			fmt.Fprintf(&b, "docker rm -f %s >/dev/null && ", shq(spec.Name))
+			// The database is shut down cleanly first: docker rm -f (or
+			// stop) kills repmgrd, the image's PID 1, and PostgreSQL with
+			// it, without a shutdown checkpoint; the image then could only
+			// clone a standby again, where pg_rewind finds a cleanly
+			// stopped one in order. An agent that cannot stop it (not
+			// installed yet, no configuration) does not stop the change.
+			fmt.Fprintf(&b, "%s stop-database -timeout 60s >/dev/null 2>&1 || true; docker rm -f %s >/dev/null && ", shq(healthcheck.BinaryPath), shq(spec.Name))
 		}
 		args := spec.runArgs()
 		for i, a := range args {
