@@ -42,13 +42,19 @@ func TestCheckBenchmark(t *testing.T) {
 	pw := filepath.Join(dir, "pw")
 	os.WriteFile(pw, []byte(testPassword), 0o600)
 	os.Chown(pw, 1001, 1001)
+	// The image runs bitnami's scripts as root, which run PostgreSQL as a
+	// user of their own whose log file must be in a mounted directory (the
+	// image's is a link to /dev/stdout that only root may open).
+	logs := filepath.Join(dir, "logs")
+	os.Mkdir(logs, 0o755)
 	exec.Command("docker", "rm", "-f", name).Run()
 	run := exec.Command("docker", "run", "-d", "--name", name, "--network", "host",
-		"-v", pw+":/run/secrets/pw:ro",
+		"-v", pw+":/run/secrets/pw:ro", "-v", logs+":/opt/bitnami/postgresql/logs",
 		"-e", "POSTGRESQL_PASSWORD_FILE=/run/secrets/pw", "-e", "REPMGR_PASSWORD_FILE=/run/secrets/pw",
 		"-e", "REPMGR_NODE_NAME=bench-0", "-e", "REPMGR_NODE_NETWORK_NAME=127.0.0.1",
 		"-e", "REPMGR_PARTNER_NODES=127.0.0.1", "-e", "REPMGR_PRIMARY_HOST=127.0.0.1",
-		"-e", "POSTGRESQL_PORT_NUMBER="+strconv.Itoa(port), image)
+		"-e", "POSTGRESQL_PORT_NUMBER="+strconv.Itoa(port), "-e", "REPMGR_PORT_NUMBER="+strconv.Itoa(port),
+		"-e", "REPMGR_PRIMARY_PORT="+strconv.Itoa(port), image)
 	if out, err := run.CombinedOutput(); err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)
 	}
@@ -61,9 +67,16 @@ func TestCheckBenchmark(t *testing.T) {
 	cfg := filepath.Join(dir, "check.json")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`{"node":"bench-0","host":"127.0.0.1","port":%d,"user":"postgres","password_file":%q,"deadline_ms":1600}`, port, pw)), 0o644)
 
+	// bitnami's setup starts and stops PostgreSQL several times before
+	// run.sh execs repmgrd as PID 1: a check passing before that can be
+	// cut short by the next stop.
 	check := exec.Command(bin, "-config", cfg)
-	deadline := time.Now().Add(90 * time.Second)
-	for check.Run() != nil {
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		out, _ := exec.Command("docker", "exec", name, "cat", "/proc/1/comm").Output()
+		if strings.TrimSpace(string(out)) == "repmgrd" && check.Run() == nil {
+			break
+		}
 		if time.Now().After(deadline) {
 			logs, _ := exec.Command("docker", "logs", "--tail", "20", name).CombinedOutput()
 			t.Fatalf("the database did not become a passing primary\n%s", logs)

@@ -178,7 +178,29 @@ ln -s /tmp "$root/run/postgresql"
 nss=$(cd "$root" && find usr/lib -name libnss_wrapper.so | head -1)
 [ -n "$nss" ] || die "$ROOTFS has no libnss_wrapper.so"
 install -d -m 0755 "$root/opt/bitnami/postgresql" "$root/opt/bitnami/repmgr" "$root/opt/bitnami/common/lib" "$root/opt/bitnami/common/bin"
-ln -s /usr/lib/postgresql/$PG_MAJOR/bin "$root/opt/bitnami/postgresql/bin"
+# bin is a directory of links to Debian's programs but for psql: bitnami's
+# scripts take PostgreSQL's major version from `psql --version`
+# (libpostgresql.sh, postgresql_get_major_version), and Debian's prints
+# "psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", in which they find two
+# numbers ("15\n15"); their arithmetic on it fails and they configure a
+# PostgreSQL older than 12 (wal_keep_segments, recovery.conf). The wrapper
+# prints the version as bitnami's psql does and runs Debian's psql for
+# everything else.
+install -d -m 0755 "$root/opt/bitnami/postgresql/bin"
+for f in "$root/usr/lib/postgresql/$PG_MAJOR/bin/"*; do
+  ln -s "/usr/lib/postgresql/$PG_MAJOR/bin/${f##*/}" "$root/opt/bitnami/postgresql/bin/${f##*/}"
+done
+rm "$root/opt/bitnami/postgresql/bin/psql"
+cat > "$root/opt/bitnami/postgresql/bin/psql" <<WRAPPER
+#!/bin/sh
+# haup's lab image: Debian's psql, with a --version that bitnami's scripts
+# can read (labimage/build.sh, labimage/DIFFERENCES.md).
+case "\$*" in
+--version|-V) /usr/lib/postgresql/$PG_MAJOR/bin/psql --version | sed 's/ (Debian [^)]*)\$//' ;;
+*) exec /usr/lib/postgresql/$PG_MAJOR/bin/psql "\$@" ;;
+esac
+WRAPPER
+chmod 0755 "$root/opt/bitnami/postgresql/bin/psql"
 ln -s /usr/lib/postgresql/$PG_MAJOR/lib "$root/opt/bitnami/postgresql/lib"
 ln -s /usr/share/postgresql/$PG_MAJOR "$root/opt/bitnami/postgresql/share"
 ln -s "/$nss" "$root/opt/bitnami/common/lib/libnss_wrapper.so"
