@@ -41,7 +41,7 @@ var fieldTable = []fieldDoc{
 	{Path: "keepalived.check.rise", Default: itoa(DefaultCheckRise), Min: 1, Max: 1000, Doc: "passed checks before a node may take the VIP"},
 	{Path: "database.image", Default: "required", Allowed: "name:tag, name@sha256:... or name:tag@sha256:...", Doc: "the bitnami postgresql-repmgr image, e.g. wjy2020/timescaledb-repmgr:pg14.15-ts2.17.2"},
 	{Path: "database.container_name", Default: DefaultContainerName, Allowed: "a Docker container name", Doc: "the database container on every host"},
-	{Path: "database.data_dir", Default: DefaultDataDir, Allowed: "an absolute directory other than /, without spaces or colons", Doc: "the data directory on the host, mounted at /bitnami/postgresql and owned by UID 1001"},
+	{Path: "database.data_dir", Default: DefaultDataDir, Allowed: "an absolute directory other than /, without spaces or colons", Doc: "the data directory on the host, mounted at /bitnami/postgresql (the image keeps the database in data/ there, owned by its postgres user, and PostgreSQL's log in logs/)"},
 	{Path: "database.port", Default: itoa(DefaultDBPort), Min: 1024, Max: 65535, Allowed: "not a node's SSH port (PostgreSQL runs as a non-root user on the host's network)", Doc: "PostgreSQL's port on every host"},
 	{Path: "database.primary", Default: "the first node", Allowed: "a node's name", Doc: "the node that initialises the cluster (REPMGR_PRIMARY_HOST)"},
 	{Path: "database.postgres_password", Default: "required", Allowed: "one line of at most 100 characters (the image's limit)", Doc: "the postgres superuser's password, handed to the container as a file"},

@@ -66,6 +66,10 @@ type Dir struct {
 	Path     string
 	Mode     fs.FileMode
 	UID, GID int
+	// ImageOwned directories are created by haup when missing, then belong
+	// to the database image, which gives them to its own user at each
+	// start: their owner and mode are not compared.
+	ImageOwned bool
 }
 
 // ContainerSpec is everything haup decides about the database container. Its
@@ -115,7 +119,11 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 		{Path: path.Dir(KeepalivedConfPath), Mode: 0o755},
 		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
 		{Path: path.Dir(healthcheck.FencePath), Mode: 0o711},
-		{Path: inv.Database.DataDir, Mode: 0o700, UID: imageUID, GID: imageUID},
+		// The image runs PostgreSQL as the user postgres it creates at its
+		// first start (UID 1000 in the image), which must pass through the
+		// volume's root to its data directory (0700, its own).
+		{Path: inv.Database.DataDir, Mode: 0o755},
+		{Path: path.Join(inv.Database.DataDir, "logs"), Mode: 0o755, ImageOwned: true},
 		{Path: path.Join(inv.Database.DataDir, "conf"), Mode: 0o755},
 		{Path: path.Join(inv.Database.DataDir, "conf", "conf.d"), Mode: 0o755},
 	}
@@ -128,13 +136,18 @@ func postgresConfPath(inv *inventory.Inventory) string {
 	return path.Join(inv.Database.DataDir, "conf", "conf.d", "haup.conf")
 }
 
-// postgresConf is haup's PostgreSQL settings: WAL kept for the standbys,
+// postgresConf is haup's PostgreSQL settings: TimescaleDB preloaded, WAL kept for the standbys,
 // since haup runs without replication slots (see imageSafetyEnv), so that a
 // standby that reconnects after a short outage still finds its WAL, while a
 // lost standby never fills the primary's disk.
 func postgresConf() []byte {
 	return []byte(`# Managed by haup: changes are overwritten by the next haup apply.
 # The image copies this directory into PostgreSQL's conf.d when its container starts.
+
+# TimescaleDB loaded with repmgr, as production's conf.d/pg_custom.conf does
+# (this replaces the image's list, so repmgr is named too); no telemetry.
+shared_preload_libraries = 'repmgr,timescaledb'
+timescaledb.telemetry_level = off
 
 # No replication slots: the primary keeps this much WAL for its standbys, and
 # no more; a standby further behind is cloned again.
@@ -356,6 +369,10 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 			{Source: db.DataDir, Target: "/bitnami/postgresql"},
 			{Source: postgresSecretPath, Target: secretsInContainer + "/postgres-password", ReadOnly: true},
 			{Source: repmgrSecretPath, Target: secretsInContainer + "/repmgr-password", ReadOnly: true},
+			// PostgreSQL's log: the image's log file is a link to
+			// /dev/stdout that only root may open, so without a directory
+			// here PostgreSQL does not start after the image's setup.
+			{Source: path.Join(db.DataDir, "logs"), Target: "/opt/bitnami/postgresql/logs"},
 		},
 		// repmgrd is the container's PID 1 and records its pid in
 		// /tmp/repmgrd.pid, which a killed container keeps: started again,
@@ -390,8 +407,6 @@ var imageSafetyEnv = map[string]string{
 	"REPMGR_USE_PASSFILE":                 "true",
 	"REPMGR_USE_REPLICATION_SLOTS":        "0",
 	"REPMGR_USE_PGREWIND":                 "yes",
-	// Production loads TimescaleDB beside the image's default pgaudit.
-	"POSTGRESQL_SHARED_PRELOAD_LIBRARIES": "pgaudit,timescaledb",
 }
 
 // runArgs is the `docker run` command for the spec. No secret is in it: the
