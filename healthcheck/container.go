@@ -27,11 +27,25 @@ const (
 	// imageDaemonUser runs PostgreSQL when the image runs as root, as
 	// production's does (POSTGRESQL_DAEMON_USER).
 	imageDaemonUser = "postgres"
-	// ImagePassfile is repmgr's password file, which haup has the image
-	// write (REPMGR_USE_PASSFILE): replication connections read the
-	// password there, never from a conninfo string.
-	ImagePassfile = "/opt/bitnami/repmgr/conf/.pgpass"
+	// RepmgrPasswordFile is repmgr's password on the host (root-only),
+	// which the container reads at start (REPMGR_PASSWORD_FILE).
+	RepmgrPasswordFile = "/etc/haup/secrets/repmgr-password"
 )
+
+// withRepmgrPassword adds repmgr's password to a conninfo string, quoted as
+// libpq wants it. The image writes the same password into its own
+// primary_conninfo (the .pgpass it can write instead is root-only, which
+// the postgres user cannot read).
+func withRepmgrPassword(conninfo string) (string, error) {
+	b, err := os.ReadFile(RepmgrPasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("repmgr's password: %w", err)
+	}
+	pw := strings.TrimRight(string(b), "\n")
+	pw = strings.ReplaceAll(pw, `\`, `\\`)
+	pw = strings.ReplaceAll(pw, `'`, `\'`)
+	return conninfo + " password='" + pw + "'", nil
+}
 
 // containerRunning tells whether the container runs.
 func containerRunning(ctx context.Context, container string) (bool, error) {

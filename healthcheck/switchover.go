@@ -28,7 +28,11 @@ func Follow(ctx context.Context, cfg Config, conninfo string, timeout time.Durat
 	if !running {
 		return fmt.Errorf("container %s is not running: starting it would let the image re-sync the data directory alone; rejoin with a clone instead", cfg.Container)
 	}
-	if err := PrepareFollow(cfg, conninfo); err != nil {
+	full, err := withRepmgrPassword(conninfo)
+	if err != nil {
+		return err
+	}
+	if err := PrepareFollow(cfg, full); err != nil {
 		return err
 	}
 	return StartDatabase(ctx, cfg.Container, timeout)

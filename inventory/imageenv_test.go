@@ -197,9 +197,10 @@ func TestImagePasswordLimits(t *testing.T) {
 		{"postgres_password", strings.Repeat("p", 101), "inv.yaml:8: database.postgres_password: is 101 characters; the image refuses a postgres password over 100 (libpostgresql.sh:77)"},
 		{"postgres_password", `it's a "quoted" \ $do$ & password`, ""},
 		{"repmgr_password", strings.Repeat("r", 101), ""},
-		{"repmgr_password", "it's a quoted $ password", ""},
+		{"repmgr_password", "a quoted password", "database.repmgr_password: contains \" \", which the image writes unquoted into repmgr's connection strings and commands"},
 		{"repmgr_password", "ab$do$cd", "inv.yaml:9: database.repmgr_password: contains $do$, which ends the dollar-quoted block the image creates the repmgr user in"},
-		{"repmgr_password", "a:b", "database.repmgr_password: contains ':' or '\\', which the image's .pgpass file cannot hold"},
+		{"repmgr_password", "a'b", "database.repmgr_password: contains \"'\", which the image writes unquoted"},
+		{"repmgr_password", "a:b=c@d/e", ""},
 	} {
 		t.Run(c.field+"="+c.val, func(t *testing.T) {
 			t.Setenv("HAUP_TEST_PASSWORD", c.val)

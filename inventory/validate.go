@@ -458,10 +458,15 @@ func (v *validator) validate() {
 			v.add(s.path, "contains a NUL or another control character, which the image cannot pass on")
 		}
 	}
-	// The images write the repmgr password unescaped into a .pgpass line,
-	// where libpq ends it at a ':' and takes '\' as an escape.
-	if strings.ContainsAny(db.RepmgrPassword.Value(), ":\\") {
-		v.add("database.repmgr_password", "contains ':' or '\\', which the image's .pgpass file cannot hold")
+	// The image writes the repmgr password unquoted into repmgr's conninfo
+	// (conninfo='user=repmgr password=PW host=...' in repmgr.conf and
+	// repmgr.nodes, librepmgr.sh:527) and into primary_conninfo, where
+	// white space ends it, a quote ends the setting, and '\\' escapes; and
+	// into shell commands (promote_command's PGPASSWORD=PW), where $, ` and
+	// the shell's other characters act. (Its .pgpass alternative is written
+	// root-only, unreadable by the postgres user repmgr runs as.)
+	if i := strings.IndexAny(db.RepmgrPassword.Value(), " \t\\'\"`$&;|<>()*?[]{}!#~"); i >= 0 {
+		v.add("database.repmgr_password", "contains %q, which the image writes unquoted into repmgr's connection strings and commands: use letters, digits and - _ . , + = @ %% ^ / only", db.RepmgrPassword.Value()[i:i+1])
 	}
 	// The image creates the repmgr user inside DO $do$ ... $do$
 	// (librepmgr.sh:346-351, libpostgresql.sh:1228-1238): the password's

@@ -168,7 +168,7 @@ func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change
 			target = n
 		}
 	}
-	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr passfile="+healthcheck.ImagePassfile+" application_name=%s connect_timeout=%d",
+	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
 		dbAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
 	c := clone
 	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+

@@ -25,7 +25,7 @@ const (
 	VRRPStatePath      = probe.VRRPStatePath
 	secretsDir         = "/etc/haup/secrets"
 	postgresSecretPath = secretsDir + "/postgres-password"
-	repmgrSecretPath   = secretsDir + "/repmgr-password"
+	repmgrSecretPath   = healthcheck.RepmgrPasswordFile
 	// secretsInContainer is where the secret files appear in the container;
 	// the image reads them through the *_FILE variables.
 	secretsInContainer = "/run/secrets/haup"
@@ -391,9 +391,6 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 //     lose its database. -1: repmgrd waits for good.
 //   - REPMGR_PRIMARY_VISIBILITY_CONSENSUS: with a witness, no standby
 //     promotes while another node still sees the primary.
-//   - REPMGR_USE_PASSFILE: repmgr's password goes to a 0600 .pgpass in the
-//     container, not into repmgr.nodes' conninfo (readable by every
-//     database user and copied to every node) nor into command lines.
 //   - REPMGR_USE_REPLICATION_SLOTS: no slots, so a lost standby never makes
 //     the primary keep WAL without bound; WAL kept for standbys is bounded by
 //     wal_keep_size (haup's conf.d file); a standby further behind is
@@ -404,7 +401,6 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 var imageSafetyEnv = map[string]string{
 	"REPMGR_DEGRADED_MONITORING_TIMEOUT":  "-1",
 	"REPMGR_PRIMARY_VISIBILITY_CONSENSUS": "true",
-	"REPMGR_USE_PASSFILE":                 "true",
 	"REPMGR_USE_REPLICATION_SLOTS":        "0",
 	"REPMGR_USE_PGREWIND":                 "yes",
 }

@@ -275,7 +275,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	say(to, "holds the VIP %.1f s after writes were refused on %s", res.Outage.Seconds(), from)
 	resume()
 	rj := time.Now()
-	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr passfile="+healthcheck.ImagePassfile+" application_name=%s connect_timeout=%d",
+	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
 		dbAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)
 	say(from, "starting as a standby of %s, without a clone", to)
 	_, ferr := hf.Exec(ctx, rec.script(probe.StepFollow)+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
