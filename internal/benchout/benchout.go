@@ -74,3 +74,18 @@ func record[V float64 | string](path string, metrics map[string]V, format string
 	}
 	return os.Rename(tmp, path)
 }
+
+// Has tells whether the file at path already holds the figure name (a
+// figure an earlier test of the same run measured).
+func Has(path, name string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var all map[string]json.RawMessage
+	if json.Unmarshal(data, &all) != nil {
+		return false
+	}
+	_, ok := all[name]
+	return ok
+}
