@@ -89,7 +89,7 @@ func keepalivedKilled(ctx context.Context, t *testing.T, metrics map[string]floa
 	waitStatus(t, "healthy", 0, 120*time.Second)
 	primary, standby := primaryAndStandby(t)
 	s := sampleVIP()
-	mustOnNode(t, primary, "systemctl kill -s KILL keepalived")
+	mustOnNode(t, primary, "pkill -KILL -x keepalived") // every keepalived process: none can clean up
 	time.Sleep(500 * time.Millisecond)
 	mustOnNode(t, primary, "docker kill pg >/dev/null")
 	waitVIP(t, standby, 90*time.Second)
