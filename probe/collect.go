@@ -127,7 +127,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 	if req.Container != "" {
 		do(func() {
 			out, err := runOut(ctx, "docker", "container", "inspect", "--format",
-				`{{json .Image}} {{json .Config.Image}} {{json .State.Status}} {{json .State.StartedAt}} {{json (index .Config.Labels "io.haup.spec")}}`, req.Container)
+				`{{json .Image}} {{json .Config.Image}} {{json .State.Status}} {{json .State.StartedAt}} {{json (index .Config.Labels "io.haup.spec")}} {{json .HostConfig.Tmpfs}} {{json .GraphDriver.Data.MergedDir}}`, req.Container)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -213,7 +213,56 @@ func parseContainer(out string) (*Container, error) {
 			vals[i] = *v
 		}
 	}
-	return &Container{ImageID: vals[0], Image: vals[1], Status: vals[2], StartedAt: vals[3], Spec: vals[4]}, nil
+	c := &Container{ImageID: vals[0], Image: vals[1], Status: vals[2], StartedAt: vals[3], Spec: vals[4]}
+	// The image's own facts: what /tmp is, and what repmgr was configured
+	// with, read from the container's root filesystem on the host (no
+	// process started in the container). Older outputs end here.
+	var tmpfs map[string]string
+	var merged *string
+	if dec.Decode(&tmpfs) == nil && dec.Decode(&merged) == nil {
+		im := &ImageFacts{}
+		_, im.TmpInMemory = tmpfs["/tmp"]
+		if merged != nil && *merged != "" {
+			im.Repmgr, im.Error = readRepmgrConf(filepath.Join(*merged, ImageRepmgrConf))
+		} else {
+			im.Error = "the container's root filesystem is not visible to the host (storage driver)"
+		}
+		c.ImageFacts = im
+	}
+	return c, nil
+}
+
+// ImageRepmgrConf is repmgr's configuration in the bitnami image, which its
+// entrypoint writes at every start.
+const ImageRepmgrConf = "/opt/bitnami/repmgr/conf/repmgr.conf"
+
+// ImageRepmgrSettings are the repmgr settings haup relies on.
+var imageRepmgrSettings = []string{"degraded_monitoring_timeout", "primary_visibility_consensus", "use_replication_slots", "failover"}
+
+// readRepmgrConf reads the settings haup relies on from repmgr.conf; a
+// setting repeated takes its last value, as repmgr does.
+func readRepmgrConf(path string) (map[string]string, string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, ""
+		}
+		return nil, err.Error()
+	}
+	out := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if !ok {
+			continue
+		}
+		k = strings.TrimSpace(k)
+		for _, want := range imageRepmgrSettings {
+			if k == want {
+				out[k] = strings.Trim(strings.TrimSpace(v), `'"`)
+			}
+		}
+	}
+	return out, ""
 }
 
 func osRelease() (id, version string) {

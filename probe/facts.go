@@ -14,7 +14,7 @@ import (
 // Version changes whenever the Facts format or what a fact means does: an
 // installed agent of another version is not asked (haup uploads its own
 // probe instead).
-const Version = 5
+const Version = 6
 
 // Request says what haup wants to know about a node. It holds no secret.
 type Request struct {
@@ -158,6 +158,20 @@ type Container struct {
 	StartedAt string `json:"started_at"`
 	// Spec is haup's label with the spec it was created from.
 	Spec string `json:"spec"`
+	// ImageFacts are the database image's own facts haup depends on.
+	ImageFacts *ImageFacts `json:"image_facts,omitempty"`
+}
+
+// ImageFacts are what the bitnami image does on its own that haup's
+// guarantees depend on, as it runs, not as haup asked for it.
+type ImageFacts struct {
+	// TmpInMemory: /tmp is a tmpfs, so repmgrd's pid file (pid 1) does not
+	// outlive the container's run.
+	TmpInMemory bool `json:"tmp_in_memory"`
+	// Repmgr holds the repmgr.conf settings haup relies on, as the image
+	// wrote them (nil before its first start).
+	Repmgr map[string]string `json:"repmgr,omitempty"`
+	Error  string            `json:"error,omitempty"`
 }
 
 // Running reports whether the container is up.

@@ -60,6 +60,8 @@ type NodeStatus struct {
 	// ended (a switchover killed half-way), OperationError an unreadable
 	// record of one.
 	Operation      *probe.Operation `json:"operation,omitempty"`
+	// ImageFacts are the database image's own settings as it runs them.
+	ImageFacts *probe.ImageFacts `json:"image_facts,omitempty"`
 	OperationError string           `json:"operation_error,omitempty"`
 	// FailoverPaused: repmgrd here will not fail over (a switchover's
 	// pause); Pause is its record on the node, when kept.
@@ -168,6 +170,7 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Container = "absent"
 	default:
 		ns.Container, ns.Image = f.Container.Status, f.Container.Image
+		ns.ImageFacts = f.Container.ImageFacts
 	}
 	if db := f.Database; db != nil {
 		ns.Role, ns.Timeline = db.Role, db.Timeline
@@ -385,6 +388,7 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		degraded = append(degraded, "versions differ between nodes ("+strings.Join(parts, "; ")+")")
 	}
 	for _, n := range cs.Nodes {
+		degraded = append(degraded, imageUnsafe(n.Node, n.ImageFacts)...)
 		if op := n.Operation; op != nil && (n.Lock == nil || stale(*n.Lock)) {
 			degraded = append(degraded, fmt.Sprintf("%s: a %s %s -> %s did not end (interrupted at %q, %s, by %s): `haup diff` shows how `haup apply` finishes or undoes it",
 				n.Node, op.Kind, op.From, op.To, op.Step, op.StepAt.Format("2006-01-02 15:04:05Z"), op.By))
@@ -501,4 +505,36 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// imageUnsafe names each setting of the database image, as it runs, that
+// breaks one of haup's guarantees, with the fix. A container haup created
+// has haup's settings; one created otherwise (adopted, or edited by hand)
+// may not.
+func imageUnsafe(node string, im *probe.ImageFacts) []string {
+	if im == nil {
+		return nil
+	}
+	const fix = "; `haup apply` recreates the container with haup's settings"
+	var out []string
+	if !im.TmpInMemory {
+		out = append(out, node+": the container's /tmp is not in memory: killed, it keeps repmgrd's pid file (pid 1), and repmgrd refuses to start again, for good"+fix)
+	}
+	if im.Error != "" {
+		out = append(out, node+": the image's repmgr configuration could not be read: "+im.Error)
+	}
+	r := im.Repmgr
+	if r == nil {
+		return out
+	}
+	if v := r["degraded_monitoring_timeout"]; v != "-1" {
+		out = append(out, fmt.Sprintf("%s: repmgrd exits after %s s of degraded monitoring (degraded_monitoring_timeout), and PostgreSQL dies with it (PID 1): a paused or isolated standby loses its database%s", node, orDash(v), fix))
+	}
+	if v := r["primary_visibility_consensus"]; v != "true" {
+		out = append(out, fmt.Sprintf("%s: primary_visibility_consensus is %s: a witness does not veto the promotion of a standby that only it cut off%s", node, orDash(v), fix))
+	}
+	if v := r["use_replication_slots"]; v != "0" && v != "false" {
+		out = append(out, fmt.Sprintf("%s: use_replication_slots is %s: a lost standby makes the primary keep WAL without bound%s", node, orDash(v), fix))
+	}
+	return out
 }

@@ -39,3 +39,31 @@ func TestStatusNamesAnInterruptedOperation(t *testing.T) {
 		t.Errorf("verdict %s, reasons:\n%s", cs.Verdict, joined)
 	}
 }
+
+// TestStatusNamesTheImagesUnsafeSettings: a container running with the
+// image's defaults (not haup's) is degraded, each setting named with the fix;
+// haup's settings are not.
+func TestStatusNamesTheImagesUnsafeSettings(t *testing.T) {
+	safe := &probe.ImageFacts{TmpInMemory: true, Repmgr: map[string]string{
+		"degraded_monitoring_timeout": "-1", "primary_visibility_consensus": "true", "use_replication_slots": "0"}}
+	if got := imageUnsafe("pg-0", safe); len(got) != 0 {
+		t.Errorf("haup's settings reported unsafe: %v", got)
+	}
+	if got := imageUnsafe("pg-0", nil); len(got) != 0 {
+		t.Errorf("no facts (an older agent) reported unsafe: %v", got)
+	}
+	defaults := &probe.ImageFacts{Repmgr: map[string]string{
+		"degraded_monitoring_timeout": "5", "primary_visibility_consensus": "false", "use_replication_slots": "1"}}
+	got := strings.Join(imageUnsafe("pg-1", defaults), "\n")
+	for _, want := range []string{
+		"pg-1: the container's /tmp is not in memory",
+		"pg-1: repmgrd exits after 5 s of degraded monitoring",
+		"pg-1: primary_visibility_consensus is false",
+		"pg-1: use_replication_slots is 1",
+		"`haup apply` recreates the container",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
