@@ -59,10 +59,10 @@ type NodeStatus struct {
 	// Operation is a multi-step operation begun with this node and not
 	// ended (a switchover killed half-way), OperationError an unreadable
 	// record of one.
-	Operation      *probe.Operation `json:"operation,omitempty"`
+	Operation *probe.Operation `json:"operation,omitempty"`
 	// ImageFacts are the database image's own settings as it runs them.
-	ImageFacts *probe.ImageFacts `json:"image_facts,omitempty"`
-	OperationError string           `json:"operation_error,omitempty"`
+	ImageFacts     *probe.ImageFacts `json:"image_facts,omitempty"`
+	OperationError string            `json:"operation_error,omitempty"`
 	// FailoverPaused: repmgrd here will not fail over (a switchover's
 	// pause); Pause is its record on the node, when kept.
 	FailoverPaused bool                     `json:"failover_paused,omitempty"`
