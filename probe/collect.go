@@ -127,7 +127,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 	if req.Container != "" {
 		do(func() {
 			out, err := runOut(ctx, "docker", "container", "inspect", "--format",
-				`{{json .Image}} {{json .Config.Image}} {{json .State.Status}} {{json .State.StartedAt}} {{json (index .Config.Labels "io.haup.spec")}} {{json .HostConfig.Tmpfs}} {{json .GraphDriver.Data.MergedDir}}`, req.Container)
+				`{{json .Image}} {{json .Config.Image}} {{json .State.Status}} {{json .State.StartedAt}} {{json (index .Config.Labels "io.haup.spec")}} {{json .HostConfig.Tmpfs}} {{json .GraphDriver.Data.MergedDir}} {{json .State.Pid}}`, req.Container)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -219,8 +219,14 @@ func parseContainer(out string) (*Container, error) {
 	// process started in the container). Older outputs end here.
 	var tmpfs map[string]string
 	var merged *string
-	if dec.Decode(&tmpfs) == nil && dec.Decode(&merged) == nil {
+	var pid int
+	if dec.Decode(&tmpfs) == nil && dec.Decode(&merged) == nil && dec.Decode(&pid) == nil {
 		im := &ImageFacts{}
+		if pid > 0 {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
+				im.Init = strings.TrimSpace(string(b))
+			}
+		}
 		_, im.TmpInMemory = tmpfs["/tmp"]
 		if merged != nil && *merged != "" {
 			im.Repmgr, im.Error = readRepmgrConf(filepath.Join(*merged, ImageRepmgrConf))

@@ -168,6 +168,10 @@ type ImageFacts struct {
 	// TmpInMemory: /tmp is a tmpfs, so repmgrd's pid file (pid 1) does not
 	// outlive the container's run.
 	TmpInMemory bool `json:"tmp_in_memory"`
+	// Init is the program the container runs as its PID 1: repmgrd once
+	// the image's setup (clone, initdb, registration) has ended, bash or
+	// its scripts while it runs.
+	Init string `json:"init,omitempty"`
 	// Repmgr holds the repmgr.conf settings haup relies on, as the image
 	// wrote them (nil before its first start).
 	Repmgr map[string]string `json:"repmgr,omitempty"`

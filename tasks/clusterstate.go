@@ -72,6 +72,9 @@ func clusterChanges(plan *Plan) {
 			why = fmt.Sprintf("standby does not stream (%s)", state)
 		}
 		if why == "" {
+			if c, ok := downDatabaseChange(plan, np, current); ok {
+				np.Changes = append(np.Changes, c)
+			}
 			continue
 		}
 		np.Changes = append(np.Changes, rejoinChange(plan, np, why, blocked, current))
@@ -408,4 +411,42 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 
 func isStreaming(f *Facts) bool {
 	return f.Role() == healthcheck.RoleStandby && len(f.Database.Replication) > 0 && f.Database.Replication[0].State == "streaming"
+}
+
+// settled tells whether the node's container runs with the image's setup
+// over: repmgrd is its PID 1. During the setup (a clone, initdb, a
+// registration) the database stops and starts on its own.
+func settled(f *Facts) bool {
+	c := f.Container
+	return c.Running() && c.ImageFacts != nil && c.ImageFacts.Init == "repmgrd"
+}
+
+// downDatabaseChange starts a database that is down inside its running
+// container, the image's setup over. On the bitnami image that container
+// stays up (repmgrd waits in degraded monitoring for good, as haup sets it),
+// and nothing else starts the database again: with a current primary
+// elsewhere it starts as that primary's standby on its own data (a clone,
+// its data kept aside, only if it does not stream); with no primary at all
+// it starts in the role its data has. A node in an interrupted operation
+// is left to that operation's end.
+func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, bool) {
+	f := np.Facts
+	if f.Role() != healthcheck.RoleDown || !settled(f) || f.Fence != nil || f.Operation != nil {
+		return Change{}, false
+	}
+	why := "its database is down inside its running container, and nothing starts it again (the image's repmgrd only waits)"
+	switch {
+	case len(current) == 1 && current[0] != np.Node.Name:
+		c := followChange(plan, np, rejoinChange(plan, np, why, "", current), current[0])
+		c.Summary = why + ": " + c.Summary
+		return c, true
+	case len(current) == 0:
+		agent := shq(healthcheck.BinaryPath)
+		return Change{Op: OpUpdate, Kind: "database", Name: np.Node.Name,
+			Summary: why + ", and no node is primary: start it inside its container on its own data, in the role its data has (a primary's comes back as the primary, a standby's as a standby)",
+			stage:   stageRejoin,
+			do:      execStep("start the database", agent+" start-database -timeout 120s\n"),
+		}, true
+	}
+	return Change{}, false
 }

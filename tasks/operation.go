@@ -123,7 +123,7 @@ func interruptedOperations(plan *Plan) {
 		// Promoted: finish. The old primary's database, stopped, starts as
 		// the new primary's standby; a stale primary is left to the rules
 		// of clusterChanges (it rejoins).
-		if from.Facts.Role() == "" && from.Facts.Fence == nil {
+		if r := from.Facts.Role(); r != healthcheck.RolePrimary && r != healthcheck.RoleStandby && from.Facts.Fence == nil {
 			c := followChange(plan, from, rejoinChange(plan, from, "the "+what+" after the promotion", "", []string{to.Node.Name}), to.Node.Name)
 			c.Summary = "finish the " + what + ": " + c.Summary
 			from.Changes = append(from.Changes, c)

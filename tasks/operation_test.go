@@ -91,3 +91,46 @@ func TestUnknownOperationIsBlocked(t *testing.T) {
 		}
 	}
 }
+
+// TestDownDatabaseInARunningContainer: on the bitnami image a database that
+// stopped inside its container stays down (repmgrd only waits): the plan
+// starts it, as the current primary's standby or, with no primary, in its
+// own role; not while the image's setup still runs.
+func TestDownDatabaseInARunningContainer(t *testing.T) {
+	inv := loadExample(t)
+	build := func(settledInit string, otherRole string) *Plan {
+		plan := &Plan{Inventory: inv}
+		for i, n := range inv.Nodes {
+			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			f := convergedFacts(t, d, "standby")
+			f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
+			if i == 0 {
+				f.Database.Role, f.Database.Replication = healthcheck.RoleDown, nil
+				f.Container.ImageFacts.Init = settledInit
+			} else {
+				f.Database.Role = otherRole
+				if otherRole == healthcheck.RoleDown {
+					f.Database.Replication = nil
+				}
+			}
+			plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+		}
+		clusterChanges(plan)
+		return plan
+	}
+	plan := build("repmgrd", healthcheck.RolePrimary)
+	if c := plan.Nodes[0].Changes; len(c) != 1 || !strings.Contains(c[0].Summary, "its database is down inside its running container") ||
+		!strings.Contains(c[0].Summary, "rejoin as a standby of pg-1: first on the data it has") {
+		t.Fatalf("plan:\n%s", planText(plan))
+	}
+	if plan.Empty() {
+		t.Fatal("a database down in its container reads as in sync")
+	}
+	if plan := build("bash", healthcheck.RolePrimary); len(plan.Nodes[0].Changes) != 0 {
+		t.Errorf("a database down during the image's setup is started:\n%s", planText(plan))
+	}
+	plan = build("repmgrd", healthcheck.RoleDown)
+	if c := plan.Nodes[0].Changes; len(c) != 1 || !strings.Contains(c[0].Summary, "no node is primary: start it inside its container") {
+		t.Fatalf("plan:\n%s", planText(plan))
+	}
+}
