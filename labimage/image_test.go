@@ -617,4 +617,13 @@ func TestLabImageBuildCold(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Which entrypoint the figures of this run were measured on: the
+	// image's label, bitnami@<the vendored scripts' commit>.
+	entry := sh(t, "docker", "image", "inspect", "-f", `{{index .Config.Labels "io.haup.entrypoint"}}`, image)
+	if !strings.HasPrefix(entry, "bitnami@") {
+		t.Errorf("the image's entrypoint label is %q, want bitnami@<commit>", entry)
+	}
+	if err := benchout.RecordStrings(benchout.Path(), map[string]string{"lab_image_entrypoint": entry}); err != nil {
+		t.Fatal(err)
+	}
 }

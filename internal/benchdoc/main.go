@@ -124,6 +124,7 @@ type Results struct {
 // figure must be a number.
 var textFigures = map[string]bool{
 	"lab_keepalived_version": true,
+	"lab_image_entrypoint":   true,
 }
 
 // stampFields are the string fields of a results file; every other field
@@ -268,7 +269,8 @@ var groups = []group{
 		{"lab_up_cold_s", "`haup lab up`, no caches"},
 		{"lab_up_warm_s", "`haup lab up`, caches warm"},
 		{"lab_keepalived_version", "keepalived the lab's nodes install from the lab mirror (`keepalived --version` after haup's install command)"},
-		{"lab_image_build_cold_s", "lab image build, TimescaleDB compiled (debootstrap roots cached)"},
+		{"lab_image_entrypoint", "the lab image's entrypoint: bitnami's scripts, at their vendored commit"},
+		{"lab_image_build_cold_s", "lab image build, repmgr and TimescaleDB compiled (debootstrap roots cached)"},
 		{"lab_image_build_warm_s", "lab image re-imported from its caches"},
 		{"lab_image_mib", "lab image size"},
 		{"promotion_s", "lab image alone: promotion after the primary is killed (its own repmgr timings)"},
