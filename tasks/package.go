@@ -11,7 +11,10 @@ import (
 // configuration already on the node. Its output is kept in memory, never in a
 // file left on the node, and shown only when it fails. The package lists are refreshed only when
 // the first try fails, so a node with fresh lists pays for no update.
-const installKeepalived = `export DEBIAN_FRONTEND=noninteractive; inst() { apt-get install -y -q -o Dpkg::Options::=--force-confold keepalived; }; out=$(inst 2>&1) || out=$( { apt-get update -q && inst; } 2>&1) || { printf '%s\n' "$out" | tail -20 >&2; exit 1; }
+// Recommended packages are not installed: keepalived recommends ipvsadm, the
+// LVS tools, which haup does not use (and whose init script failed on a lab
+// node, failing the whole install).
+const installKeepalived = `export DEBIAN_FRONTEND=noninteractive; inst() { apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold keepalived; }; out=$(inst 2>&1) || out=$( { apt-get update -q && inst; } 2>&1) || { printf '%s\n' "$out" | tail -20 >&2; exit 1; }
 `
 
 // InstallKeepalivedScript is the script a node runs to install keepalived:
@@ -23,7 +26,7 @@ func packageChanges(f *Facts) []Change {
 		return nil
 	}
 	return []Change{{
-		Op: OpCreate, Kind: "package", Name: "keepalived", Summary: "install with apt",
+		Op: OpCreate, Kind: "package", Name: "keepalived", Summary: "install with apt (without recommended packages: haup uses no LVS)",
 		stage: stageHost,
 		do: func(ctx context.Context, h remote.Host) error {
 			if _, err := h.Exec(ctx, installKeepalived); err != nil {
