@@ -508,6 +508,10 @@ type StatusReport struct {
 	// PortClosed is the frozen-primary fence's closing of the database
 	// port to other hosts, while in force (see FenceFrozen).
 	PortClosed *PortFence `json:"port_closed,omitempty"`
+	// Settling: the database image's setup still runs in the container
+	// (its PID 1 is not repmgrd yet); it stops and starts PostgreSQL on
+	// its own meanwhile, so an answer now says nothing about a minute later.
+	Settling bool `json:"settling,omitempty"`
 }
 
 // RepmgrdState is what repmgr's shared memory says of the local repmgrd.
@@ -571,6 +575,9 @@ FROM repmgr.nodes n LEFT JOIN repmgr.nodes u ON u.node_id = n.upstream_node_id O
 func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusReport {
 	mem, _ := LoadMemory(cfg, BootID())
 	s := StatusReport{Report: RunRecalling(ctx, cfg, password, mem)}
+	if cfg.Container != "" {
+		s.Settling = ContainerSettling(ctx, cfg.Container)
+	}
 	if cfg.FencePath != "" {
 		s.PortClosed = PortClosed(cfg)
 	}

@@ -166,3 +166,19 @@ func dataOwner(dataDir string) (int, int, error) {
 	s := st.Sys().(*syscall.Stat_t)
 	return int(s.Uid), int(s.Gid), nil
 }
+
+// ContainerSettling tells whether the container runs with the image's
+// setup not over: its PID 1 is not repmgrd yet (run.sh execs repmgrd last).
+// A container that does not run, or cannot be asked, is not settling.
+func ContainerSettling(ctx context.Context, container string) bool {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.State.Running}} {{.State.Pid}}", container).Output()
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 || f[0] != "true" || f[1] == "0" {
+		return false
+	}
+	comm, err := os.ReadFile("/proc/" + f[1] + "/comm")
+	return err == nil && strings.TrimSpace(string(comm)) != "repmgrd"
+}

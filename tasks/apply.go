@@ -262,10 +262,13 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 		}
 		var st healthcheck.StatusReport
 		if json.Unmarshal(res.Stdout, &st) == nil {
-			if st.Role == healthcheck.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" {
+			if st.Role == healthcheck.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" && !st.Settling {
 				return nil
 			}
 			last = st.Role + " " + st.Reason
+			if st.Settling {
+				last += " (the image's setup still runs)"
+			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)
@@ -323,22 +326,22 @@ func containerOrder(plan *Plan) (first int, rest []int) {
 // primary or standby.
 func waitReady(ctx context.Context, h remote.Host, opts ApplyOptions) error {
 	deadline := time.Now().Add(opts.ReadyTimeout)
-	script := shq(healthcheck.BinaryPath) + " -json || true\n"
+	script := shq(healthcheck.BinaryPath) + " -status repmgr || true\n"
 	last := ""
 	for {
 		res, err := h.Exec(ctx, script)
 		if err != nil {
 			return fmt.Errorf("wait for database: %w", err)
 		}
-		var rep struct {
-			Role   string `json:"role"`
-			Reason string `json:"reason"`
-		}
+		var rep healthcheck.StatusReport
 		if json.Unmarshal(res.Stdout, &rep) == nil {
-			if rep.Role == "primary" || rep.Role == "standby" {
+			if (rep.Role == "primary" || rep.Role == "standby") && !rep.Settling {
 				return nil
 			}
 			last = rep.Reason
+			if rep.Settling {
+				last += " (the image's setup still runs)"
+			}
 		} else {
 			last = strings.TrimSpace(string(res.Stdout) + " " + string(res.Stderr))
 		}

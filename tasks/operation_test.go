@@ -1,9 +1,13 @@
 package tasks
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/haup-project/haup/remote"
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/probe"
@@ -132,5 +136,24 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 	plan = build("repmgrd", healthcheck.RoleDown)
 	if c := plan.Nodes[0].Changes; len(c) != 1 || !strings.Contains(c[0].Summary, "no node is primary: start it inside its container") {
 		t.Fatalf("plan:\n%s", planText(plan))
+	}
+}
+
+// TestWaitStreamingWaitsForTheImagesSetup: a standby that streams while the
+// image's setup still runs (it restarts PostgreSQL on its own, several
+// times) is not yet a standby to go on with.
+func TestWaitStreamingWaitsForTheImagesSetup(t *testing.T) {
+	h := remote.NewFake("pg-1")
+	calls := 0
+	h.On(healthcheck.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
+		calls++
+		settling := calls < 3
+		return remote.Result{Stdout: []byte(fmt.Sprintf(`{"role":"standby","replication":[{"peer":"pg-0","state":"streaming"}],"settling":%t}`, settling))}, nil
+	})
+	if err := waitStreaming(context.Background(), h, ApplyOptions{ReadyTimeout: 5 * time.Second, PollInterval: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 {
+		t.Errorf("went on after %d looks, want 3 (the first two while the image's setup ran)", calls)
 	}
 }

@@ -211,7 +211,7 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 		h := remote.NewFake(n.Name)
 		h.On("docker run", record(n.Name+" run")).
 			On("systemctl enable --now keepalived", record(n.Name+" keepalived")).
-			On(healthcheck.BinaryPath+" -json || true", func(s string) (remote.Result, error) {
+			On(healthcheck.BinaryPath+" -status repmgr || true", func(s string) (remote.Result, error) {
 				record(n.Name + " ready?")(s)
 				return remote.Result{Stdout: []byte(`{"role":"primary"}`)}, nil
 			}).
