@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgconn"
 	"os"
 	"strings"
 
@@ -53,8 +54,39 @@ func SetPassword(ctx context.Context, cfg Config, password, role, file string) e
 	if err != nil {
 		return err
 	}
-	_, err = query(ctx, cfg, password, dbName(cfg), "ALTER ROLE "+pgIdent(role)+" PASSWORD '"+v+"'")
-	return err
+	if _, err = query(ctx, cfg, password, dbName(cfg), "ALTER ROLE "+pgIdent(role)+" PASSWORD '"+v+"'"); err != nil {
+		return err
+	}
+	if role == "repmgr" {
+		return setRepmgrConninfoPassword(ctx, cfg, password, secret)
+	}
+	return nil
+}
+
+// setRepmgrConninfoPassword puts repmgr's new password into every node's
+// conninfo in repmgr's metadata, where the bitnami image keeps it (its
+// passfile alternative is unreadable by repmgr, see tasks' imageSafetyEnv):
+// a standby's repmgrd and a cloning node reach the primary with the
+// primary's recorded conninfo, which the primary never registers again, so
+// after a rotation they would keep the old password and never connect. The
+// password travels as a bound parameter, never in the statement's text.
+func setRepmgrConninfoPassword(ctx context.Context, cfg Config, password, secret string) error {
+	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, "repmgr", "haup-set-password")
+	if err != nil {
+		return err
+	}
+	conn, err := pgconn.ConnectConfig(ctx, pc)
+	if err != nil {
+		return describe(ctx, err)
+	}
+	defer conn.Close(context.Background())
+	const stmt = `UPDATE repmgr.nodes SET conninfo = regexp_replace(conninfo, '(^|\s)password=\S*', '\1password=' || $1)
+  WHERE conninfo ~ '(^|\s)password='`
+	res := conn.ExecParams(ctx, stmt, [][]byte{[]byte(secret)}, nil, nil, nil).Read()
+	if res.Err != nil {
+		return fmt.Errorf("repmgr's metadata: %w", describe(ctx, res.Err))
+	}
+	return nil
 }
 
 // scramVerifier is PostgreSQL's stored form of a SCRAM-SHA-256 password.
