@@ -112,16 +112,22 @@ type Desired struct {
 
 // dirSpecs lists the directories haup manages, parents before children.
 func dirSpecs(inv *inventory.Inventory) []Dir {
-	return []Dir{
+	return append([]Dir{
 		{Path: path.Dir(healthcheck.BinaryPath), Mode: 0o755},
 		{Path: path.Dir(healthcheck.ConfigPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
 		{Path: path.Dir(KeepalivedConfPath), Mode: 0o755},
 		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
 		{Path: path.Dir(healthcheck.FencePath), Mode: 0o711},
-		// The image runs PostgreSQL as the user postgres it creates at its
-		// first start (UID 1000 in the image), which must pass through the
-		// volume's root to its data directory (0700, its own).
+	}, volumeDirs(inv)...)
+}
+
+// volumeDirs are the database volume's directories, on a node and on the
+// witness alike. The image runs PostgreSQL as the user postgres it creates
+// at its first start (UID 1000 in the image), which must pass through the
+// volume's root to its data directory (0700, its own).
+func volumeDirs(inv *inventory.Inventory) []Dir {
+	return []Dir{
 		{Path: inv.Database.DataDir, Mode: 0o755},
 		{Path: path.Join(inv.Database.DataDir, "logs"), Mode: 0o755, ImageOwned: true},
 		{Path: path.Join(inv.Database.DataDir, "conf"), Mode: 0o755},

@@ -31,11 +31,10 @@ func witnessProbeRequest(inv *inventory.Inventory) probe.Request {
 }
 
 func witnessDirs(inv *inventory.Inventory) []Dir {
-	return []Dir{
+	return append([]Dir{
 		{Path: path.Dir(healthcheck.BinaryPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
-		{Path: inv.Database.DataDir, Mode: 0o700, UID: imageUID, GID: imageUID},
-	}
+	}, volumeDirs(inv)...)
 }
 
 func witnessFiles(inv *inventory.Inventory, check []byte) []File {
@@ -45,6 +44,7 @@ func witnessFiles(inv *inventory.Inventory, check []byte) []File {
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.RepmgrPassword.Value()), Password: true},
+		{Path: postgresConfPath(inv), Mode: 0o644, Content: postgresConf(), Effect: postgresConfEffect},
 	}
 }
 
