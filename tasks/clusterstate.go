@@ -64,7 +64,7 @@ func clusterChanges(plan *Plan) {
 			if f.Fence.Error != "" {
 				why += ": " + f.Fence.Error
 			}
-		case f.Role() == healthcheck.RoleStandby && !isStreaming(f) && len(current) == 1:
+		case f.Role() == healthcheck.RoleStandby && !isStreaming(f) && len(current) == 1 && !settling(f):
 			state := "stopped"
 			if len(f.Database.Replication) > 0 && f.Database.Replication[0].State != "" {
 				state = f.Database.Replication[0].State
@@ -419,6 +419,15 @@ func isStreaming(f *Facts) bool {
 func settled(f *Facts) bool {
 	c := f.Container
 	return c.Running() && c.ImageFacts != nil && c.ImageFacts.Init == "repmgrd"
+}
+
+// settling tells whether the image's setup still runs in the node's
+// container (its PID 1 is known and not repmgrd): it stops and starts the
+// database on its own meanwhile, so a standby that does not stream is not
+// yet one to rejoin.
+func settling(f *Facts) bool {
+	c := f.Container
+	return c.Running() && c.ImageFacts != nil && c.ImageFacts.Init != "" && c.ImageFacts.Init != "repmgrd"
 }
 
 // downDatabaseChange starts a database that is down inside its running

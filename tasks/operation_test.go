@@ -157,3 +157,35 @@ func TestWaitStreamingWaitsForTheImagesSetup(t *testing.T) {
 		t.Errorf("went on after %d looks, want 3 (the first two while the image's setup ran)", calls)
 	}
 }
+
+// TestSettlingStandbyIsNotRejoined: a standby that does not stream while the
+// image's setup still runs in its container (it restarts PostgreSQL on its
+// own) is left to the setup, not cloned again.
+func TestSettlingStandbyIsNotRejoined(t *testing.T) {
+	inv := loadExample(t)
+	plan := &Plan{Inventory: inv}
+	for i, n := range inv.Nodes {
+		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		role := healthcheck.RolePrimary
+		if i == 1 {
+			role = healthcheck.RoleStandby
+		}
+		f := convergedFacts(t, d, role)
+		f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
+		if i == 1 {
+			f.Database.Replication = nil
+			f.Container.ImageFacts.Init = "bash"
+		}
+		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+	}
+	clusterChanges(plan)
+	if len(plan.Nodes[1].Changes) != 0 {
+		t.Fatalf("a settling standby is rejoined:\n%s", planText(plan))
+	}
+	plan.Nodes[1].Changes = nil
+	plan.Nodes[1].Facts.Container.ImageFacts.Init = "repmgrd"
+	clusterChanges(plan)
+	if len(plan.Nodes[1].Changes) != 1 {
+		t.Fatalf("a settled standby that does not stream is not rejoined:\n%s", planText(plan))
+	}
+}
