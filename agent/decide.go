@@ -69,7 +69,10 @@ type Decision struct {
 	// Precedence is 0 or 1 once written (see decidePrecedence).
 	Precedence int
 	// Known is what the local database last said, for the report.
-	Known   *Known
+	Known *Known
+	// Gate is the promotion gate's record to publish (a standby's; nil on
+	// a primary and in runs that do not remember).
+	Gate    *Gate
 	Actions []Action
 	// Memory is what to keep; Keep is false when the record must not be
 	// written (it could not be read: it stays for repair).
@@ -189,10 +192,15 @@ func Decide(cfg Config, obs Observation, mem Memory) Decision {
 	if bad {
 		d.Memory = mem
 		known = nil
+		if local.Role != RolePrimary {
+			d.Gate = &Gate{Version: GateVersion, Node: cfg.Node, Boot: obs.Boot, At: obs.Now.UTC(), Code: CodeMemoryUnreadable,
+				Reason: "promotion refused: the agent's memory " + cfg.MemoryPath + " is unreadable (" + mem.Problem + ")"}
+		}
 	} else {
 		d.Memory = mem.clone()
 		d.Keep = true
 		decideIsolation(cfg, obs, &d)
+		decideEligibility(cfg, obs, &d)
 	}
 	planned := obs.Fence != nil
 	if d.Stale != nil {
@@ -439,7 +447,7 @@ func decideSync(cfg Config, obs Observation, d *Decision) {
 	want, verdict := "", ""
 	switch {
 	case obs.Local.Streaming > 0:
-		st.StandbySeen = true
+		st.StandbySeen, st.Answering = true, 0
 		want, verdict = SyncNames, SyncOn+": commits wait until a standby has them"
 	case !st.StandbySeen:
 		verdict = SyncSuspended + ": no standby has streamed from this primary on timeline " + strconv.Itoa(obs.Local.Timeline) + "; commits are asynchronous until one does"
@@ -455,9 +463,16 @@ func decideSync(cfg Config, obs Observation, d *Decision) {
 				silent = append(silent, p.Name)
 			}
 		}
-		if len(silent) == 0 {
-			verdict = SyncSuspended + ": the standby does not stream but answers (" + strings.Join(answering, ", ") + "), so it cannot be promoted; commits are asynchronous until it streams"
-		} else {
+		switch {
+		case len(silent) == 0 && st.Answering+1 >= SuspendAfterRuns:
+			st.Answering = SuspendAfterRuns
+			verdict = SyncSuspended + ": the standby does not stream but answers (" + strings.Join(answering, ", ") + "), so its gate refuses its promotion; commits are asynchronous until it streams"
+		case len(silent) == 0:
+			st.Answering++
+			want = SyncNames
+			verdict = SyncWaiting + ": the standby answers without streaming (" + strings.Join(answering, ", ") + "); commits wait, and from its " + strconv.Itoa(SuspendAfterRuns) + "rd check in a row go through without it (its promotion gate has seen it by then)"
+		default:
+			st.Answering = 0
 			want = SyncNames
 			verdict = SyncWaiting + ": " + strings.Join(silent, ", ") + " streamed and does not answer: it may be cut off and promoted, so commits wait for it (database.synchronous: false lets them through)"
 		}

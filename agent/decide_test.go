@@ -441,6 +441,8 @@ func TestZeroLoss(t *testing.T) {
 	seenOn2.Sync = &SyncMemory{Timeline: 2, StandbySeen: true}
 	seenOn1 := remembered()
 	seenOn1.Sync = &SyncMemory{Timeline: 1, StandbySeen: true}
+	answered2 := remembered()
+	answered2.Sync = &SyncMemory{Timeline: 2, StandbySeen: true, Answering: SuspendAfterRuns - 1}
 	names := func(want string) func(*testing.T, Decision) {
 		return func(t *testing.T, d Decision) {
 			for _, a := range d.Actions {
@@ -455,7 +457,7 @@ func TestZeroLoss(t *testing.T) {
 			pass: true, code: CodePrimary, actions: []Kind{ActSetSync, ActWritePrecedence}, settle: ok,
 			check: func(t *testing.T, d Decision) {
 				names(SyncNames)(t, d)
-				if d.Sync != "on: commits wait until a standby has them" || *d.Memory.Sync != (SyncMemory{2, true}) {
+				if d.Sync != "on: commits wait until a standby has them" || *d.Memory.Sync != (SyncMemory{Timeline: 2, StandbySeen: true}) {
 					t.Errorf("sync %q memory %+v", d.Sync, d.Memory.Sync)
 				}
 			}},
@@ -469,24 +471,32 @@ func TestZeroLoss(t *testing.T) {
 		{name: "already set: nothing to do", cfg: sync, obs: func() Observation { l := streaming; l.SyncNames = SyncNames; return seen(l) }(),
 			pass: true, code: CodePrimary, actions: []Kind{ActWritePrecedence},
 			check: func(t *testing.T, d Decision) {
-				if !strings.HasPrefix(d.Sync, SyncOn+":") || *d.Memory.Sync != (SyncMemory{2, true}) {
+				if !strings.HasPrefix(d.Sync, SyncOn+":") || *d.Memory.Sync != (SyncMemory{Timeline: 2, StandbySeen: true}) {
 					t.Errorf("sync %q memory %+v", d.Sync, d.Memory.Sync)
 				}
 			}},
 		{name: "no standby streamed on this timeline: suspended", cfg: sync, obs: seen(primary(2), silentPeer("pg-1")), mem: seenOn1,
 			pass: true, code: CodePrimary, actions: []Kind{ActWritePrecedence},
 			check: func(t *testing.T, d Decision) {
-				if d.Sync != "suspended: no standby has streamed from this primary on timeline 2; commits are asynchronous until one does" || *d.Memory.Sync != (SyncMemory{2, false}) {
+				if d.Sync != "suspended: no standby has streamed from this primary on timeline 2; commits are asynchronous until one does" || *d.Memory.Sync != (SyncMemory{Timeline: 2}) {
 					t.Errorf("sync %q memory %+v", d.Sync, d.Memory.Sync)
 				}
 			}},
-		{name: "the standby answers but does not stream: suspended, haup's setting reset", cfg: sync,
+		{name: "the standby answers but does not stream: commits wait, the runs counted", cfg: sync,
 			obs: seen(waitingNames, refusedPeer("pg-1"), peer("pg-2", RoleStandby, 2)), mem: seenOn2,
+			pass: true, code: CodePrimary, actions: []Kind{ActWritePrecedence},
+			check: func(t *testing.T, d Decision) {
+				if d.Sync != "waiting: the standby answers without streaming (pg-1 database down, pg-2 standby); commits wait, and from its 3rd check in a row go through without it (its promotion gate has seen it by then)" || d.Memory.Sync.Answering != 1 {
+					t.Errorf("sync %q memory %+v", d.Sync, d.Memory.Sync)
+				}
+			}},
+		{name: "the standby answers but does not stream, the 3rd run in a row: suspended, haup's setting reset", cfg: sync,
+			obs: seen(waitingNames, refusedPeer("pg-1"), peer("pg-2", RoleStandby, 2)), mem: answered2,
 			pass: true, code: CodePrimary, actions: []Kind{ActSetSync, ActWritePrecedence}, settle: ok,
 			check: func(t *testing.T, d Decision) {
 				names("")(t, d)
-				if d.Sync != "suspended: the standby does not stream but answers (pg-1 database down, pg-2 standby), so it cannot be promoted; commits are asynchronous until it streams" {
-					t.Errorf("sync %q", d.Sync)
+				if d.Sync != "suspended: the standby does not stream but answers (pg-1 database down, pg-2 standby), so its gate refuses its promotion; commits are asynchronous until it streams" || d.Memory.Sync.Answering != SuspendAfterRuns {
+					t.Errorf("sync %q memory %+v", d.Sync, d.Memory.Sync)
 				}
 			}},
 		{name: "the standby streamed and does not answer: commits wait", cfg: sync, obs: seen(primary(2), silentPeer("pg-1")), mem: seenOn2,

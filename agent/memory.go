@@ -64,6 +64,9 @@ type PeerMemory struct {
 type SyncMemory struct {
 	Timeline    int  `json:"timeline"`
 	StandbySeen bool `json:"standby_seen"`
+	// Answering counts the runs in a row that saw the standby answer
+	// without streaming (see SuspendAfterRuns).
+	Answering int `json:"answering,omitempty"`
 }
 
 // Isolation is the isolation rule's record (see decideIsolation).

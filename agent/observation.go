@@ -71,6 +71,8 @@ type Config struct {
 	RepmgrdStaleS int
 	// MemoryPath is where the memory record is kept, for messages.
 	MemoryPath string
+	// MaxLag bounds an asynchronous promotion's loss (the promotion gate).
+	MaxLag MaxLag
 }
 
 // Observation is what one run saw, taken once, before any decision.
@@ -106,6 +108,9 @@ type Observation struct {
 	PromotedAfterMS int64
 	// VIPHeld: the VIP is on one of this host's interfaces.
 	VIPHeld bool
+	// Gate is the promotion gate's record the last run published (nil:
+	// none, or unreadable).
+	Gate *Gate
 }
 
 // Local is what the local database said about itself.
@@ -122,6 +127,11 @@ type Local struct {
 	// standbys streaming from a primary.
 	SyncNames string
 	Streaming int
+	// ReceiveLSN is a standby's last WAL received and flushed; Receiver
+	// its WAL receiver's session while it streams ("" when it does not):
+	// the receiver's pid and the server's start time.
+	ReceiveLSN string
+	Receiver   string
 	// Fault and Error: why it did not answer (Role is RoleDown).
 	Fault Fault
 	Error string
@@ -132,7 +142,11 @@ type Peer struct {
 	Name     string
 	Role     Role
 	Timeline int
-	Fault    Fault
+	// LSN is its WAL position (a primary's current one), SyncNames its
+	// synchronous_standby_names.
+	LSN       string
+	SyncNames string
+	Fault     Fault
 	// Seen: its host answered on the network, if only to refuse.
 	Seen bool
 	// Older: not waited for, last seen on an older timeline than ours.

@@ -68,6 +68,8 @@ type Report struct {
 	ReadOnly   bool        `json:"-"`
 	SyncNames  string      `json:"-"`
 	Streaming  int         `json:"-"`
+	ReceiveLSN string      `json:"-"`
+	Receiver   string      `json:"-"`
 }
 
 // Known is what the local database last said about itself.
@@ -99,6 +101,10 @@ type PeerReport struct {
 	Fault agent.Fault `json:"-"`
 	Seen  bool        `json:"-"`
 	Older bool        `json:"-"`
+	// LSN and SyncNames: a peer primary's WAL position and
+	// synchronous_standby_names (the promotion gate's).
+	LSN       string `json:"-"`
+	SyncNames string `json:"-"`
 }
 
 // Unsettled names the peers that neither answered (if only to refuse) nor
@@ -120,10 +126,10 @@ func (r Report) Unsettled() []string {
 // Observed is the report in the agent's terms.
 func (r Report) Observed() (agent.Local, []agent.Peer, *agent.Witness) {
 	local := agent.Local{Role: agent.Role(r.Role), Timeline: r.Timeline, LSN: r.LSN, At: r.At, ReadOnly: r.ReadOnly,
-		SyncNames: r.SyncNames, Streaming: r.Streaming, Fault: r.LocalFault, Error: r.LocalError}
+		SyncNames: r.SyncNames, Streaming: r.Streaming, ReceiveLSN: r.ReceiveLSN, Receiver: r.Receiver, Fault: r.LocalFault, Error: r.LocalError}
 	var peers []agent.Peer
 	for _, p := range r.Peers {
-		peers = append(peers, agent.Peer{Name: p.Name, Role: agent.Role(p.Role), Timeline: p.Timeline, Fault: p.Fault, Seen: p.Seen, Older: p.Older})
+		peers = append(peers, agent.Peer{Name: p.Name, Role: agent.Role(p.Role), Timeline: p.Timeline, LSN: p.LSN, SyncNames: p.SyncNames, Fault: p.Fault, Seen: p.Seen, Older: p.Older})
 	}
 	var w *agent.Witness
 	if r.Witness != nil {
@@ -135,7 +141,14 @@ func (r Report) Observed() (agent.Local, []agent.Peer, *agent.Witness) {
 // AgentConfig is the configuration in the agent's terms.
 func (cfg Config) AgentConfig() agent.Config {
 	c := agent.Config{Node: cfg.Node, Port: cfg.Port, DeadlineMillis: cfg.DeadlineMillis, Synchronous: cfg.Synchronous,
-		VIP: cfg.VIP != "", RepmgrdStaleS: cfg.RepmgrdStaleS, MemoryPath: memoryPath(cfg)}
+		VIP: cfg.VIP != "", RepmgrdStaleS: cfg.RepmgrdStaleS, MemoryPath: memoryPath(cfg),
+		MaxLag: agent.DefaultMaxLag}
+	if cfg.MaxLagBytes != nil {
+		c.MaxLag.Bytes = *cfg.MaxLagBytes
+	}
+	if cfg.MaxLagSeconds != nil {
+		c.MaxLag.Seconds = *cfg.MaxLagSeconds
+	}
 	if cfg.Witness != nil {
 		c.Witness = cfg.Witness.Name
 	}
@@ -178,6 +191,9 @@ type probe struct {
 	// streaming from a primary (zero-loss mode reads both).
 	syncNames string
 	streaming int
+	// receiveLSN and receiver: a standby's last WAL received, and its WAL
+	// receiver's session while it streams (pid@server start).
+	receiveLSN, receiver string
 }
 
 // roleQuery answers role, timeline and WAL position in one round trip. On a
@@ -192,7 +208,10 @@ const roleQuery = `SELECT pg_is_in_recovery(),
   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END,
   current_setting('default_transaction_read_only'),
   current_setting('synchronous_standby_names'),
-  (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming')`
+  (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'),
+  CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_receive_lsn()::text, '') ELSE '' END,
+  coalesce((SELECT pid::text || '@' || extract(epoch FROM pg_postmaster_start_time())::bigint::text
+            FROM pg_stat_wal_receiver WHERE status = 'streaming'), '')`
 
 // connConfig is the one way haup-check reaches a database: one attempt (no
 // fallbacks to other hosts or TLS), TimescaleDB not loaded.
@@ -223,7 +242,7 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 	if res.Err != nil {
 		return probe{}, describe(ctx, res.Err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 6 {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 8 {
 		return probe{}, fmt.Errorf("unexpected answer: %d rows", len(res.Rows))
 	}
 	row := res.Rows[0]
@@ -243,6 +262,7 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 	p.readOnly = string(row[3]) == "on"
 	p.syncNames = string(row[4])
 	p.streaming, _ = strconv.Atoi(string(row[5]))
+	p.receiveLSN, p.receiver = string(row[6]), string(row[7])
 	return p, nil
 }
 
@@ -346,6 +366,7 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 				pr.Error, pr.Fault = err.Error(), FaultOf(err)
 			} else {
 				pr.Role, pr.Timeline = got.role, got.timeline
+				pr.LSN, pr.SyncNames = got.lsn, got.syncNames
 			}
 			pr.Seen = FaultOf(err).Answered()
 			pr.MS = ms(time.Since(t))
@@ -390,11 +411,18 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 	}
 	r.Role, r.Timeline, r.LSN = local.role, local.timeline, local.lsn
 	r.ReadOnly, r.SyncNames, r.Streaming = local.readOnly, local.syncNames, local.streaming
+	r.ReceiveLSN, r.Receiver = local.receiveLSN, local.receiver
 	if local.role != RolePrimary {
 		// The verdict is known, but a peer that answers at once is
 		// recorded (its timeline, see agent.Decide): the day this standby
 		// is promoted, it knows its old primary was on an older timeline.
-		waitPeers(&peersWG, olderPeerGrace)
+		// A standby that does not stream waits longer: whether its primary
+		// still answers decides its promotion gate (agent.Eligibility).
+		grace := olderPeerGrace
+		if local.receiver == "" {
+			grace = outOfSyncPeerGrace
+		}
+		waitPeers(&peersWG, grace)
 		cancel()
 		wg.Wait()
 		for i := range r.Peers {
@@ -468,6 +496,11 @@ func waitPeers(wg *sync.WaitGroup, d time.Duration) bool {
 // olderPeerGrace is how long a primary waits for peers last seen on an
 // older timeline: a peer that answers at all does so in a few ms.
 const olderPeerGrace = 50 * time.Millisecond
+
+// outOfSyncPeerGrace is how long a standby that does not stream waits for
+// its peers: a primary that answers at all shows that it may be writing
+// without this standby (see agent.Eligibility).
+const outOfSyncPeerGrace = 250 * time.Millisecond
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 

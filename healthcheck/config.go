@@ -60,6 +60,13 @@ type Config struct {
 	RepmgrdStaleS int `json:"repmgrd_stale_s,omitempty"`
 	// MemoryPath overrides MemoryPath, the agent's memory record (tests).
 	MemoryPath string `json:"memory_path,omitempty"`
+	// MaxLagBytes and MaxLagSeconds bound what an asynchronous promotion
+	// may lose (database.max_lag_on_failover; the promotion gate); absent:
+	// agent.DefaultMaxLag's.
+	MaxLagBytes   *int64 `json:"max_lag_bytes,omitempty"`
+	MaxLagSeconds *int   `json:"max_lag_seconds,omitempty"`
+	// GateDir overrides GateDir (tests).
+	GateDir string `json:"gate_dir,omitempty"`
 }
 
 // Peer is another node's database.
@@ -80,6 +87,17 @@ const (
 	// FencePath survives a reboot: a fenced node stays fenced until it has
 	// rejoined as a standby.
 	FencePath = "/var/lib/haup/fence.json"
+	// GateDir holds the promotion gate's record (GateFile, written by the
+	// agent at each keepalived run of a standby) and an operator's
+	// acceptance of a promotion's loss (OverrideFile). The database
+	// container has it read-only at GateInContainer, with the check's
+	// program at BinInContainer: repmgrd's failover_validation_command and
+	// the container's start gate read it there.
+	GateDir         = "/var/lib/haup/gate"
+	GateFile        = "promotion.json"
+	OverrideFile    = "accept-data-loss.json"
+	GateInContainer = "/opt/haup/gate"
+	BinInContainer  = "/opt/haup/bin"
 	// RejoinUnit is the systemd unit that fences hard and rejoins; the check
 	// starts it without waiting (keepalived bounds the check's run time).
 	RejoinUnit = "haup-rejoin.service"

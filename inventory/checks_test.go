@@ -162,3 +162,27 @@ func TestInetAton(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxLagOnFailover: the asynchronous promotion bound, its types, range,
+// and its refusal in zero-loss mode, each with the line.
+func TestMaxLagOnFailover(t *testing.T) {
+	const port = "  port: 5432\n"
+	runProblemCases(t, []problemCase{
+		{"both", port, port + "  max_lag_on_failover: {bytes: 1048576, seconds: 30}\n", ""},
+		{"zero is a limit", port, port + "  max_lag_on_failover: {bytes: 0, seconds: 0}\n", ""},
+		{"negative bytes", port, port + "  max_lag_on_failover: {bytes: -1}\n", "inv.yaml:8: database.max_lag_on_failover.bytes: must be 0..1099511627776 bytes, got -1"},
+		{"too many seconds", port, port + "  max_lag_on_failover: {seconds: 86401}\n", "inv.yaml:8: database.max_lag_on_failover.seconds: must be 0..86400 seconds, got 86401"},
+		{"a string", port, port + "  max_lag_on_failover: {seconds: 10s}\n", "inv.yaml:8: database.max_lag_on_failover.seconds: expected an integer"},
+		{"a fraction", port, port + "  max_lag_on_failover: {seconds: 1.5}\n", "database.max_lag_on_failover.seconds: expected an integer, got"},
+		{"a scalar", port, port + "  max_lag_on_failover: 10\n", "inv.yaml:8: database.max_lag_on_failover: expected a mapping"},
+		{"unknown key", port, port + "  max_lag_on_failover: {minutes: 1}\n", `inv.yaml:8: unknown field "minutes" in database.max_lag_on_failover (it has bytes and seconds)`},
+		{"zero-loss", port, port + "  synchronous: true\n  max_lag_on_failover: {seconds: 5}\n", "inv.yaml:9: database.max_lag_on_failover: applies to asynchronous mode only"},
+	})
+	inv, err := loadText(t, goodInventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.Database.MaxLagOnFailover; got != (MaxLag{Bytes: DefaultMaxLagBytes, Seconds: DefaultMaxLagSeconds}) {
+		t.Errorf("default %+v", got)
+	}
+}

@@ -26,6 +26,10 @@ const (
 	// connect_timeout (2 s, libpq's minimum) is tried once more, and then
 	// the standby is promoted. A switchover pauses this (PauseFailover).
 	DefaultReconnectAttempts = 0
+	// DefaultMaxLagBytes and DefaultMaxLagSeconds: one WAL segment, ten
+	// seconds of writes (agent.DefaultMaxLag).
+	DefaultMaxLagBytes   = 16 << 20
+	DefaultMaxLagSeconds = 10
 	DefaultReconnectInterval = 1
 	DefaultMonitorInterval   = 1
 	DefaultConnectTimeout    = 2
@@ -75,6 +79,8 @@ func applyDefaults(inv *Inventory, has func(path string) bool) {
 	orInt("database.repmgr.reconnect_interval", &db.Repmgr.ReconnectInterval, DefaultReconnectInterval)
 	orInt("database.repmgr.monitor_interval", &db.Repmgr.MonitorInterval, DefaultMonitorInterval)
 	orInt("database.repmgr.connect_timeout", &db.Repmgr.ConnectTimeout, DefaultConnectTimeout)
+	orInt("database.max_lag_on_failover.bytes", &db.MaxLagOnFailover.Bytes, DefaultMaxLagBytes)
+	orInt("database.max_lag_on_failover.seconds", &db.MaxLagOnFailover.Seconds, DefaultMaxLagSeconds)
 	if len(inv.Nodes) > 0 {
 		orString("database.primary", &db.Primary, inv.Nodes[0].Name)
 	}

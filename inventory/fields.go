@@ -11,6 +11,7 @@ var typesByName = map[string]reflect.Type{
 	"Check":      reflect.TypeOf(Check{}),
 	"Database":   reflect.TypeOf(Database{}),
 	"Repmgr":     reflect.TypeOf(Repmgr{}),
+	"MaxLag":     reflect.TypeOf(MaxLag{}),
 	"SSH":        reflect.TypeOf(SSH{}),
 	"Node":       reflect.TypeOf(Node{}),
 	"NodeSSH":    reflect.TypeOf(NodeSSH{}),

@@ -51,6 +51,8 @@ var fieldTable = []fieldDoc{
 	{Path: "database.repmgr.monitor_interval", Default: itoa(DefaultMonitorInterval), Min: 1, Max: 3600, Unit: " seconds", Doc: "how often repmgrd on a standby checks its primary (REPMGR_MONITOR_INTERVAL_SECS)"},
 	{Path: "database.repmgr.connect_timeout", Default: itoa(DefaultConnectTimeout), Min: 2, Max: 3600, Unit: " seconds", Doc: "how long repmgrd waits for a connection (REPMGR_CONNECT_TIMEOUT; libpq's minimum is 2)"},
 	{Path: "database.synchronous", Default: "false", Doc: "zero-loss mode: a commit waits until a standby has it; turned on or off by an apply, without a restart"},
+	{Path: "database.max_lag_on_failover.bytes", Default: itoa(DefaultMaxLagBytes), Min: 0, Max: 1 << 40, Unit: " bytes", Doc: "asynchronous mode: a standby more than this far behind when it last streamed is not promoted automatically (refused with database.synchronous: true, where only a standby in sync is)"},
+	{Path: "database.max_lag_on_failover.seconds", Default: itoa(DefaultMaxLagSeconds), Min: 0, Max: 86400, Unit: " seconds", Doc: "asynchronous mode: a standby the primary may have written without for longer than this (from its last streaming check to the primary's last answer) is not promoted automatically"},
 	{Path: "database.environment", Allowed: "see \"database.environment\" below", Doc: "extra, non-secret environment for the database container"},
 	{Path: "ssh.user", Default: DefaultSSHUser, Allowed: "a user name", Doc: "the SSH user; another than root needs passwordless sudo"},
 	{Path: "ssh.port", Default: itoa(DefaultSSHPort), Min: 1, Max: 65535, Doc: "the SSH port"},

@@ -344,6 +344,8 @@ func sectionName(typ string) string {
 		return "a node's ssh"
 	case "Witness":
 		return "witness (a witness has no interface, priority or unicast_src_ip)"
+	case "MaxLag":
+		return "database.max_lag_on_failover (it has bytes and seconds)"
 	}
 	return strings.ToLower(typ)
 }

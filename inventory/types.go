@@ -107,8 +107,19 @@ type Database struct {
 	// Synchronous (zero-loss mode): the primary acknowledges a commit only
 	// once a standby has it, so a failover loses no acknowledged write.
 	Synchronous bool `yaml:"synchronous"`
+	// MaxLagOnFailover bounds what an automatic promotion may lose in
+	// asynchronous mode (the promotion gate).
+	MaxLagOnFailover MaxLag `yaml:"max_lag_on_failover"`
 	// Environment is extra, non-secret environment for the container.
 	Environment map[string]string `yaml:"environment"`
+}
+
+// MaxLag bounds an asynchronous promotion's loss: how far behind the standby
+// was when it last streamed, and for how long the primary may have written
+// without it.
+type MaxLag struct {
+	Bytes   int `yaml:"bytes"`
+	Seconds int `yaml:"seconds"`
 }
 
 // Repmgr holds the failover timings passed to the image (REPMGR_* variables).

@@ -479,6 +479,11 @@ func (v *validator) validate() {
 	if n := utf8.RuneCountInString(db.PostgresPassword.Value()); n > maxPostgresPassword {
 		v.add("database.postgres_password", "is %d characters; the image refuses a postgres password over %d (libpostgresql.sh:77)", n, maxPostgresPassword)
 	}
+	v.inRange("database.max_lag_on_failover.bytes", db.MaxLagOnFailover.Bytes)
+	v.inRange("database.max_lag_on_failover.seconds", db.MaxLagOnFailover.Seconds)
+	if db.Synchronous && v.has("database.max_lag_on_failover") {
+		v.add("database.max_lag_on_failover", "applies to asynchronous mode only: with database.synchronous: true only a standby in sync is promoted, whatever its lag")
+	}
 	r := db.Repmgr
 	// 0 attempts: repmgr promotes after the first unanswered check.
 	v.inRange("database.repmgr.reconnect_attempts", r.ReconnectAttempts)

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -84,6 +85,10 @@ type ContainerSpec struct {
 	// Tmpfs are directories of the container kept in memory, empty at
 	// every start.
 	Tmpfs []string `json:"tmpfs,omitempty"`
+	// RepmgrConf is the sha256 of haup's repmgr.conf (repmgrConf), which
+	// the image reads at the container's start only: a new one recreates
+	// the container.
+	RepmgrConf string `json:"repmgr_conf,omitempty"`
 }
 
 // Mount is a bind mount of the container.
@@ -119,6 +124,8 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 		{Path: path.Dir(KeepalivedConfPath), Mode: 0o755},
 		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
 		{Path: path.Dir(healthcheck.FencePath), Mode: 0o711},
+		{Path: healthcheck.GateDir, Mode: 0o755},
+		{Path: repmgrConfDir, Mode: 0o755},
 	}, volumeDirs(inv)...)
 }
 
@@ -159,6 +166,25 @@ timescaledb.telemetry_level = off
 # no more; a standby further behind is cloned again.
 wal_keep_size = '1GB'
 `)
+}
+
+// repmgrConfDir is haup's repmgr settings on the host, mounted read-only
+// where the image merges a repmgr.conf into the one it writes at every
+// start (REPMGR_MOUNTED_CONF_DIR, librepmgr.sh:587-592).
+const repmgrConfDir = "/etc/haup/repmgr"
+
+// repmgrConf is haup's part of repmgr.conf: the promotion gate. repmgrd
+// runs failover_validation_command on the standby it elected, before
+// promoting it; a non-zero exit cancels the promotion and repmgrd elects
+// again election_rerun_interval seconds later (repmgrd-physical.c). The
+// image drops its own lines for keys given here, by substring: no blank
+// line and no comment, which would drop every line of its own.
+func repmgrConf() []byte {
+	return []byte("failover_validation_command='" + healthcheck.BinInContainer + "/haup-check gate'\nelection_rerun_interval=5\n")
+}
+
+func repmgrConfEffect([]byte) string {
+	return "the image reads it when the container starts (the container is recreated for it)"
 }
 
 func postgresConfEffect([]byte) string {
@@ -213,6 +239,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.RepmgrPassword.Value()), Password: true},
 		{Path: postgresConfPath(inv), Mode: 0o644, Content: postgresConf(), Effect: postgresConfEffect},
+		{Path: path.Join(repmgrConfDir, "repmgr.conf"), Mode: 0o644, Content: repmgrConf(), Effect: repmgrConfEffect},
 		{Path: KeepalivedDropInPath, Mode: 0o644, Content: dropIn, Reloads: reloadsSystemd},
 		{Path: RejoinUnitPath, Mode: 0o644, Content: rejoin, Reloads: reloadsSystemd},
 		{Path: KeepalivedConfPath, Mode: 0o600, Content: conf, Validate: "keepalived -t -f %s", Reloads: reloadsKeepalived},
@@ -304,6 +331,10 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		Synchronous:    inv.Database.Synchronous,
 		RepmgrdStaleS:  RepmgrdStaleS(inv.Database.Repmgr),
 	}
+	if !inv.Database.Synchronous {
+		b, sec := int64(inv.Database.MaxLagOnFailover.Bytes), inv.Database.MaxLagOnFailover.Seconds
+		cfg.MaxLagBytes, cfg.MaxLagSeconds = &b, &sec
+	}
 	for _, p := range peers(inv, node) {
 		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
 	}
@@ -379,7 +410,13 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 			// /dev/stdout that only root may open, so without a directory
 			// here PostgreSQL does not start after the image's setup.
 			{Source: path.Join(db.DataDir, "logs"), Target: "/opt/bitnami/postgresql/logs"},
+			// The promotion gate: the agent's record, its program, and the
+			// repmgr.conf that makes repmgrd ask it.
+			{Source: healthcheck.GateDir, Target: healthcheck.GateInContainer, ReadOnly: true},
+			{Source: path.Dir(healthcheck.BinaryPath), Target: healthcheck.BinInContainer, ReadOnly: true},
+			{Source: repmgrConfDir, Target: "/bitnami/repmgr/conf", ReadOnly: true},
 		},
+		RepmgrConf: fmt.Sprintf("%x", sha256.Sum256(repmgrConf())),
 		// repmgrd is the container's PID 1 and records its pid in
 		// /tmp/repmgrd.pid, which a killed container keeps: started again,
 		// repmgrd reads pid 1 (itself) as a live repmgrd and refuses to

@@ -239,8 +239,8 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 	}
 	// Every file went through the staging area, never through a script.
 	up := hosts["pg-0"].(*remote.Fake).Uploaded()
-	if len(up) != 9 {
-		t.Errorf("%d files uploaded, want 9", len(up))
+	if len(up) != 10 {
+		t.Errorf("%d files uploaded, want 10", len(up))
 	}
 	for _, s := range hosts["pg-0"].(*remote.Fake).Calls() {
 		for _, secret := range inv.SecretValues() {

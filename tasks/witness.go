@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
@@ -54,6 +55,14 @@ func witnessFiles(inv *inventory.Inventory, check []byte) []File {
 func witnessContainerSpec(inv *inventory.Inventory) ContainerSpec {
 	spec := containerSpec(inv, inv.WitnessNode())
 	spec.Env["REPMGR_NODE_TYPE"] = "witness"
+	// A witness is never promoted: no promotion gate.
+	var mounts []Mount
+	for _, m := range spec.Mounts {
+		if !strings.HasPrefix(m.Target, "/opt/haup/") && m.Target != "/bitnami/repmgr/conf" {
+			mounts = append(mounts, m)
+		}
+	}
+	spec.Mounts, spec.RepmgrConf = mounts, ""
 	return spec
 }
 

@@ -79,6 +79,12 @@ func (c *cycle) run() (healthcheck.Report, agent.Decision) {
 			r.Reason += "; agent memory: " + err.Error()
 		}
 	}
+	if d.Gate != nil {
+		// Nor one of the promotion gate: an old record refuses promotions.
+		if err := healthcheck.WriteGate(c.cfg, d.Gate); err != nil {
+			r.Reason += "; promotion gate: " + err.Error()
+		}
+	}
 	// A state file that cannot be written must not change the verdict.
 	_ = healthcheck.WriteState(c.cfg.StatePath, r)
 	return r, d
@@ -104,6 +110,10 @@ func (c *cycle) observe(r healthcheck.Report, boot string) agent.Observation {
 		obs.PortClosed = &agent.PortFence{At: pf.At, Port: pf.Port, Reason: pf.Reason}
 	}
 	obs.VIPHeld = c.cfg.VIP != "" && healthcheck.HasLocalAddr(c.cfg.VIP)
+	if r.Role != healthcheck.RolePrimary {
+		// An unreadable record is none: the gate starts from refusal.
+		obs.Gate, _ = healthcheck.LastGate(c.cfg)
+	}
 	if r.Role == healthcheck.RoleStandby {
 		deadline := c.begin.Add(time.Duration(c.cfg.DeadlineMillis) * time.Millisecond)
 		if time.Until(deadline) > 100*time.Millisecond {

@@ -19,6 +19,8 @@
 //	haup-check update-extensions   bring timescaledb and repmgr to the image's versions (the primary)
 //	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
 //	haup-check resume-failover     resume repmgrd's failover after a switchover's pause
+//	haup-check gate [-dir D]       the promotion gate: exit 0 when this standby may be promoted
+//	                               (repmgrd's failover_validation_command, inside the container)
 package main
 
 import (
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
+		case "gate":
+			return gate(args[1:], stdout, stderr)
 		case "update-extensions":
 			return updateExtensions(args[1:], stdout, stderr)
 		case "set-password":
@@ -357,4 +361,29 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "haup-check: fail: %s\n", r.Reason)
 	return 1
+}
+
+// gate is the promotion gate as repmgrd's failover_validation_command runs
+// it inside the database container: it exits 0 when the record the agent
+// keeps (agent.Gate) lets this standby be promoted, else 1, with the reason
+// on stdout for repmgrd's log.
+func gate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check gate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "the gate's directory (default: "+healthcheck.GateInContainer+" inside the container, else "+healthcheck.GateDir+")")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		*dir = healthcheck.GateDir
+		if _, err := os.Stat(healthcheck.GateInContainer); err == nil {
+			*dir = healthcheck.GateInContainer
+		}
+	}
+	ok, code, reason := healthcheck.GateVerdict(*dir, time.Now())
+	fmt.Fprintf(stdout, "haup promotion gate: %s (%s)\n", reason, code)
+	if !ok {
+		return 1
+	}
+	return 0
 }
