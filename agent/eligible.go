@@ -85,8 +85,8 @@ const GateVersion = 1
 // MaxLag bounds what an asynchronous promotion may lose. Zero values are
 // limits, not "none": the inventory's default is applied before.
 type MaxLag struct {
-	Bytes   int64
-	Seconds int
+	Bytes   int64 `json:"bytes"`
+	Seconds int   `json:"seconds"`
 }
 
 // DefaultMaxLag is database.max_lag_on_failover's default: one WAL segment
@@ -144,17 +144,17 @@ type Override struct {
 	Reason string    `json:"reason"`
 }
 
-// Allows says whether a promotion may go ahead at now, on the host of boot,
-// and why (a code and a message for repmgrd's log and haup status).
-func (g *Gate) Allows(now time.Time, boot string, o *Override) (bool, Code, string) {
+// Allows says whether a promotion may go ahead at now, and why (a code and a
+// message for repmgrd's log and haup status). A record of an earlier boot is
+// old: the agent's first run after a boot finds the gap (GateUnobserved).
+// The boot is not compared here: inside a container it may read another
+// boot id than its host's (systemd-nspawn gives its guests their own).
+func (g *Gate) Allows(now time.Time, o *Override) (bool, Code, string) {
 	if o != nil && now.Before(o.Until) {
 		return true, GateOverride, fmt.Sprintf("promotion allowed by %s until %s: %s", o.By, o.Until.UTC().Format(time.RFC3339), o.Reason)
 	}
 	if g == nil {
 		return false, GateNoRecord, "no gate record: haup's agent has not observed this standby (is keepalived running?)"
-	}
-	if g.Boot != boot {
-		return false, GateStale, "the gate record is of an earlier boot of this host"
 	}
 	if age := now.Sub(g.At); age > GateFreshFor || age < -GateFreshFor {
 		return false, GateStale, fmt.Sprintf("the gate record is %.1f s old: haup's agent does not observe this standby (is keepalived running?)", age.Seconds())

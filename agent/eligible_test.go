@@ -143,7 +143,7 @@ func TestEligibility(t *testing.T) {
 				t.Errorf("record %+v", g)
 			}
 			// The gate reads it the same way just after.
-			ok, code, _ := g.Allows(c.obs.Now.Add(time.Second), "boot-1", nil)
+			ok, code, _ := g.Allows(c.obs.Now.Add(time.Second), nil)
 			if ok != c.ok || code != c.want {
 				t.Errorf("Allows = %v %s", ok, code)
 			}
@@ -178,21 +178,19 @@ func TestGateAllows(t *testing.T) {
 		name string
 		g    *Gate
 		now  time.Time
-		boot string
 		o    *Override
 		ok   bool
 		code Code
 	}{
-		{"fresh and eligible", g, t0.Add(time.Second), "b", nil, true, GateEligible},
-		{"no record", nil, t0, "b", nil, false, GateNoRecord},
-		{"another boot", g, t0, "c", nil, false, GateStale},
-		{"4 s old", g, t0.Add(4 * time.Second), "b", nil, false, GateStale},
-		{"from the future", g, t0.Add(-4 * time.Second), "b", nil, false, GateStale},
-		{"an override", nil, t0, "b", &Override{Until: t0.Add(time.Minute), By: "haup promote"}, true, GateOverride},
-		{"an expired override", nil, t0.Add(time.Hour), "b", &Override{Until: t0.Add(time.Minute)}, false, GateNoRecord},
+		{"fresh and eligible", g, t0.Add(time.Second), nil, true, GateEligible},
+		{"no record", nil, t0, nil, false, GateNoRecord},
+		{"4 s old", g, t0.Add(4 * time.Second), nil, false, GateStale},
+		{"from the future", g, t0.Add(-4 * time.Second), nil, false, GateStale},
+		{"an override", nil, t0, &Override{Until: t0.Add(time.Minute), By: "haup promote"}, true, GateOverride},
+		{"an expired override", nil, t0.Add(time.Hour), &Override{Until: t0.Add(time.Minute)}, false, GateNoRecord},
 	}
 	for _, c := range cases {
-		ok, code, msg := c.g.Allows(c.now, c.boot, c.o)
+		ok, code, msg := c.g.Allows(c.now, c.o)
 		if ok != c.ok || code != c.code || msg == "" {
 			t.Errorf("%s: %v %s %q", c.name, ok, code, msg)
 		}

@@ -67,14 +67,14 @@ func readJSON[T any](path string, v **T) error {
 	return nil
 }
 
-// GateVerdict is the promotion gate's answer, read from dir at now, on
-// this host's boot: repmgrd's failover_validation_command exits with it.
+// GateVerdict is the promotion gate's answer, read from dir at now:
+// repmgrd's failover_validation_command exits with it.
 func GateVerdict(dir string, now time.Time) (bool, agent.Code, string) {
 	g, o, err := ReadGate(dir)
 	if err != nil {
 		return false, agent.GateNoRecord, "promotion refused: the gate record cannot be read: " + err.Error()
 	}
-	return g.Allows(now, BootID(), o)
+	return g.Allows(now, o)
 }
 
 // WriteOverride records an operator's acceptance of a promotion's loss

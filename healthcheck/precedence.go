@@ -61,6 +61,11 @@ func writeAtomic(path string, b []byte, mode os.FileMode) error {
 	if err := os.WriteFile(tmp, b, mode); err != nil {
 		return err
 	}
+	// The mode as asked, whatever the umask (keepalived's is 077).
+	if err := os.Chmod(tmp, mode); err != nil {
+		os.Remove(tmp)
+		return err
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err

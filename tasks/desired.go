@@ -89,6 +89,10 @@ type ContainerSpec struct {
 	// the image reads at the container's start only: a new one recreates
 	// the container.
 	RepmgrConf string `json:"repmgr_conf,omitempty"`
+	// Entrypoint and Command replace the image's: haup's start gate, which
+	// runs the image's own entrypoint and command once it allows the start.
+	Entrypoint string   `json:"entrypoint,omitempty"`
+	Command    []string `json:"command,omitempty"`
 }
 
 // Mount is a bind mount of the container.
@@ -417,6 +421,10 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 			{Source: repmgrConfDir, Target: "/bitnami/repmgr/conf", ReadOnly: true},
 		},
 		RepmgrConf: fmt.Sprintf("%x", sha256.Sum256(repmgrConf())),
+		// The start gate (healthcheck.StartGate) before the image's own
+		// entrypoint, at every start of the container.
+		Entrypoint: healthcheck.BinInContainer + "/haup-check",
+		Command:    append([]string{"start-gate", "--"}, healthcheck.ImageEntrypoint...),
 		// repmgrd is the container's PID 1 and records its pid in
 		// /tmp/repmgrd.pid, which a killed container keeps: started again,
 		// repmgrd reads pid 1 (itself) as a live repmgrd and refuses to
@@ -471,7 +479,10 @@ func (s ContainerSpec) runArgs() []string {
 	for _, k := range keys {
 		args = append(args, "-e", k+"="+s.Env[k])
 	}
-	return append(args, s.Image)
+	if s.Entrypoint != "" {
+		args = append(args, "--entrypoint", s.Entrypoint)
+	}
+	return append(append(args, s.Image), s.Command...)
 }
 
 // vipAddr is the VIP without its prefix length.

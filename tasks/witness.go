@@ -62,7 +62,7 @@ func witnessContainerSpec(inv *inventory.Inventory) ContainerSpec {
 			mounts = append(mounts, m)
 		}
 	}
-	spec.Mounts, spec.RepmgrConf = mounts, ""
+	spec.Mounts, spec.RepmgrConf, spec.Entrypoint, spec.Command = mounts, "", "", nil
 	return spec
 }
 

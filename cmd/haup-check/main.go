@@ -19,6 +19,8 @@
 //	haup-check update-extensions   bring timescaledb and repmgr to the image's versions (the primary)
 //	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
 //	haup-check resume-failover     resume repmgrd's failover after a switchover's pause
+//	haup-check start-gate -- CMD...  the database container's entrypoint: keep diverged data
+//	                               aside, then exec CMD (the image's entrypoint)
 //	haup-check gate [-dir D]       the promotion gate: exit 0 when this standby may be promoted
 //	                               (repmgrd's failover_validation_command, inside the container)
 package main
@@ -59,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return watch(args[1:], stdout, stderr)
 		case "gate":
 			return gate(args[1:], stdout, stderr)
+		case "start-gate":
+			return startGate(args[1:], stdout, stderr)
 		case "update-extensions":
 			return updateExtensions(args[1:], stdout, stderr)
 		case "set-password":
@@ -386,4 +390,36 @@ func gate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// startGate is the database container's entrypoint: the start gate
+// (healthcheck.StartGate), then the image's own entrypoint in its place, so
+// the image's process tree is as without it.
+func startGate(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: haup-check start-gate -- ENTRYPOINT [ARG...]")
+		return 2
+	}
+	env, err := healthcheck.StartGateEnvFrom(os.Getenv)
+	if err != nil {
+		// Without the partners' answers the image could clone over data
+		// that must be kept: the container stops, Docker starts it again.
+		fmt.Fprintf(stderr, "haup start gate: %v: not starting the database\n", err)
+		time.Sleep(5 * time.Second)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err = healthcheck.StartGate(ctx, env, healthcheck.VolumeInContainer, healthcheck.GateInContainer, stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintf(stderr, "haup start gate: %v\n", err)
+		return 1
+	}
+	if err := syscall.Exec(args[0], args, os.Environ()); err != nil {
+		fmt.Fprintf(stderr, "haup start gate: exec %s: %v\n", args[0], err)
+	}
+	return 1
 }

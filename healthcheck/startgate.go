@@ -1,0 +1,425 @@
+package healthcheck
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/haup-project/haup/agent"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The start gate runs as the database container's entrypoint, before the
+// image's own (bitnami's entrypoint.sh, then run.sh), at every start of the
+// container: at boot by Docker's restart policy, by haup, by the rejoin
+// unit. The image decides alone what a starting node's data becomes: a
+// standby's is rewound or cloned again (`repmgr standby clone --force`
+// deletes the directory), an old primary's too once it sees a newer
+// primary, and a standby that finds no primary may start as one. So, before
+// the image runs:
+//   - data that may hold writes the current primary lacks (it was a
+//     primary, or its WAL goes past the point where the primary's timeline
+//     forked from it) is moved aside, never deleted, with a record of what
+//     it holds past the fork; without the disk space for the clone that
+//     follows, the database does not start;
+//   - a primary on an older timeline than this node's data is not followed
+//     (its clone would delete the newer writes): the gate waits until it is
+//     gone;
+//   - a standby's data the image would start as the primary (no primary
+//     found) starts only if the promotion gate allows it.
+
+// Container paths of the image (bitnami's postgresql-env.sh).
+const (
+	VolumeInContainer = "/bitnami/postgresql"
+	imageBinDir       = "/opt/bitnami/postgresql/bin"
+	imageLockFile     = "/bitnami/postgresql/lock/master.lock"
+)
+
+// ImageEntrypoint is the image's own entrypoint and command, which the
+// start gate runs once it allows the start.
+var ImageEntrypoint = []string{"/opt/bitnami/scripts/postgresql-repmgr/entrypoint.sh", "/opt/bitnami/scripts/postgresql-repmgr/run.sh"}
+
+// DivergedPrefix names the directories the start gate keeps data in, in
+// the volume (DATA_DIR/diverged-<time>), with KeptRecordFile beside data.
+const (
+	DivergedPrefix = "diverged-"
+	KeptRecordFile = "kept.json"
+)
+
+// KeptRecord says what a kept data directory holds.
+type KeptRecord struct {
+	At   time.Time `json:"at"`
+	Node string    `json:"node"`
+	// Timeline and EndLSN: where its last WAL record begins; ForkLSN where the current
+	// primary's history left that timeline ("" when it never was on it).
+	Timeline  int    `json:"timeline"`
+	EndLSN    string `json:"end_lsn"`
+	ForkLSN   string `json:"fork_lsn,omitempty"`
+	PastFork  int64  `json:"past_fork_bytes"`
+	State     string `json:"state"`
+	Primary   string `json:"primary"`
+	PrimaryTL int    `json:"primary_timeline"`
+	SizeBytes int64  `json:"size_bytes"`
+	Reason    string `json:"reason"`
+}
+
+// Control is what pg_controldata says of a data directory.
+type Control struct {
+	State      string
+	Timeline   int
+	Checkpoint string
+	MinRecov   string
+}
+
+// WasPrimary: the data directory was last a primary's (running or shut
+// down), not a standby's.
+func (c Control) WasPrimary() bool {
+	return c.State == "in production" || c.State == "shut down" || c.State == "shutting down"
+}
+
+// ParseControl reads pg_controldata's output.
+func ParseControl(out string) (Control, error) {
+	var c Control
+	for _, line := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "Database cluster state":
+			c.State = v
+		case "Latest checkpoint's TimeLineID":
+			c.Timeline, _ = strconv.Atoi(v)
+		case "Latest checkpoint location":
+			c.Checkpoint = v
+		case "Minimum recovery ending location":
+			c.MinRecov = v
+		}
+	}
+	if c.State == "" || c.Timeline == 0 {
+		return c, errors.New("pg_controldata: no cluster state or timeline in its output")
+	}
+	return c, nil
+}
+
+// ForkPoint is where history (a timeline history file's text) left
+// timeline tl; false when tl is not in it.
+func ForkPoint(history string, tl int) (string, bool) {
+	for _, line := range strings.Split(history, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == strconv.Itoa(tl) {
+			return f[1], true
+		}
+	}
+	return "", false
+}
+
+var walRecRe = regexp.MustCompile(`lsn: ([0-9A-F]+/[0-9A-F]+), prev`)
+
+// LastRecord reads, from pg_waldump's output, where the last valid WAL
+// record begins. A timeline's fork point is the end of the last record the
+// new timeline took from it, so data whose last record begins at or past
+// the fork holds writes the new timeline lacks.
+func LastRecord(out string) (string, bool) {
+	if m := walRecRe.FindAllStringSubmatch(out, -1); len(m) > 0 {
+		return m[len(m)-1][1], true
+	}
+	return "", false
+}
+
+// startPeer is a partner's database as the start gate found it.
+type startPeer struct {
+	Host     string
+	Primary  bool
+	Timeline int
+	LSN      string
+	History  string
+}
+
+// StartGateEnv is what the start gate reads of the container's environment.
+type StartGateEnv struct {
+	Node, Self, PrimaryHost string
+	Partners                []string
+	Port                    int
+	User, Password, DB      string
+}
+
+// StartGateEnvFrom reads the image's variables.
+func StartGateEnvFrom(getenv func(string) string) (StartGateEnv, error) {
+	e := StartGateEnv{Node: getenv("REPMGR_NODE_NAME"), Self: getenv("REPMGR_NODE_NETWORK_NAME"), PrimaryHost: getenv("REPMGR_PRIMARY_HOST"),
+		User: or(getenv("REPMGR_USERNAME"), "repmgr"), DB: or(getenv("REPMGR_DATABASE"), "repmgr"), Port: 5432}
+	if p := getenv("REPMGR_PRIMARY_PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return e, fmt.Errorf("REPMGR_PRIMARY_PORT %q: %w", p, err)
+		}
+		e.Port = n
+	}
+	for _, p := range strings.Split(getenv("REPMGR_PARTNER_NODES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			e.Partners = append(e.Partners, p)
+		}
+	}
+	e.Password = getenv("REPMGR_PASSWORD")
+	if f := getenv("REPMGR_PASSWORD_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return e, fmt.Errorf("repmgr password: %w", err)
+		}
+		e.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	return e, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// StartVerdict is what the start gate decides.
+type StartVerdict struct {
+	// Wait: do not start the database now (Reason); try again later.
+	Wait bool
+	// Keep: move the data directory aside first (Record says what it holds).
+	Keep   bool
+	Record KeptRecord
+	Reason string
+}
+
+// DecideStart is the start gate's rule (pure): local is the data
+// directory's control data (nil: no data directory), end where its WAL
+// ends, peers the partners that answered, lock whether the image's primary
+// lock is there, gate the promotion gate's verdict.
+func DecideStart(env StartGateEnv, local *Control, end string, peers []startPeer, lock bool, gate func() (bool, string)) StartVerdict {
+	if local == nil {
+		return StartVerdict{Reason: "no data directory: the image initialises or clones it"}
+	}
+	var primaries []startPeer
+	for _, p := range peers {
+		if p.Primary {
+			primaries = append(primaries, p)
+		}
+	}
+	sort.Slice(primaries, func(i, j int) bool { return primaries[i].Timeline > primaries[j].Timeline })
+	if len(primaries) == 0 {
+		if !local.WasPrimary() && !lock && env.PrimaryHost == env.Self {
+			// The image finds no primary, and this node is the one named
+			// to start as primary: it would promote this standby's data.
+			if ok, why := gate(); !ok {
+				return StartVerdict{Wait: true, Reason: "no primary answers, and the image would start this standby's data as the primary: " + why}
+			}
+			return StartVerdict{Reason: "no primary answers; the promotion gate allows this standby to start as the primary"}
+		}
+		return StartVerdict{Reason: "no other primary answers: the image decides from this node's data"}
+	}
+	p := primaries[0]
+	rec := KeptRecord{Node: env.Node, Timeline: local.Timeline, EndLSN: end, State: local.State, Primary: p.Host, PrimaryTL: p.Timeline}
+	endPos, endOK := agent.ParseLSN(end)
+	switch {
+	case local.Timeline > p.Timeline:
+		return StartVerdict{Wait: true, Reason: fmt.Sprintf("%s is a primary on timeline %d, older than this node's data (timeline %d): following it would delete the newer writes; waiting until it is fenced", p.Host, p.Timeline, local.Timeline)}
+	case local.Timeline == p.Timeline:
+		if !local.WasPrimary() {
+			return StartVerdict{Reason: fmt.Sprintf("a standby of %s's timeline %d", p.Host, p.Timeline)}
+		}
+		rec.Reason = fmt.Sprintf("this node's data was a primary on timeline %d, which %s is primary on too", local.Timeline, p.Host)
+		return StartVerdict{Keep: true, Record: rec, Reason: rec.Reason}
+	}
+	fork, ok := ForkPoint(p.History, local.Timeline)
+	if !ok {
+		rec.Reason = fmt.Sprintf("%s's timeline %d does not come from this node's timeline %d", p.Host, p.Timeline, local.Timeline)
+		return StartVerdict{Keep: true, Record: rec, Reason: rec.Reason}
+	}
+	rec.ForkLSN = fork
+	forkPos, _ := agent.ParseLSN(fork)
+	if !endOK {
+		if !local.WasPrimary() {
+			return StartVerdict{Reason: "a standby's data whose WAL end is unknown (the image re-syncs it)"}
+		}
+		rec.Reason = fmt.Sprintf("this node's data was a primary on timeline %d; where its WAL ends is unknown, so it may hold writes past %s's fork at %s", local.Timeline, p.Host, fork)
+		return StartVerdict{Keep: true, Record: rec, Reason: rec.Reason}
+	}
+	if endPos < forkPos {
+		return StartVerdict{Reason: fmt.Sprintf("its last WAL record begins at %s, before %s's fork at %s: nothing to keep", end, p.Host, fork)}
+	}
+	rec.PastFork = int64(endPos - forkPos)
+	rec.Reason = fmt.Sprintf("its WAL (timeline %d) goes on past the fork at %s where %s's timeline %d began (its last record at %s): writes the primary lacks", local.Timeline, fork, p.Host, p.Timeline, end)
+	return StartVerdict{Keep: true, Record: rec, Reason: rec.Reason}
+}
+
+// StartGate observes, decides and acts until the start may go ahead, then
+// returns (the caller execs the image's entrypoint). log gets one line per
+// decision.
+func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, log io.Writer) error {
+	data := filepath.Join(volume, "data")
+	for {
+		local, end, err := readLocal(ctx, data)
+		if err != nil {
+			// Unreadable control data: the image would clone over it;
+			// keep it instead.
+			fmt.Fprintf(log, "haup start gate: %v\n", err)
+		}
+		peers := askPartners(ctx, env)
+		_, lockErr := os.Stat(filepath.Join(volume, "lock", "master.lock"))
+		v := DecideStart(env, local, end, peers, lockErr == nil, func() (bool, string) {
+			ok, _, why := GateVerdict(gateDir, time.Now())
+			return ok, why
+		})
+		if err != nil && local == nil && exists(filepath.Join(data, "PG_VERSION")) {
+			v = StartVerdict{Keep: true, Reason: "its control data cannot be read (" + err.Error() + ")", Record: KeptRecord{Node: env.Node, Reason: err.Error()}}
+		}
+		switch {
+		case v.Wait:
+			fmt.Fprintf(log, "haup start gate: waiting: %s\n", v.Reason)
+		case v.Keep:
+			v.Record.At = time.Now().UTC()
+			dir, err := keepAside(volume, data, v.Record)
+			if err == nil {
+				fmt.Fprintf(log, "haup start gate: data kept in %s: %s\n", dir, v.Reason)
+				return nil
+			}
+			fmt.Fprintf(log, "haup start gate: waiting: %s, but it cannot be kept: %v\n", v.Reason, err)
+		default:
+			fmt.Fprintf(log, "haup start gate: %s\n", v.Reason)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// readLocal reads the data directory's control data and where its WAL
+// ends (nil: no data directory).
+func readLocal(ctx context.Context, data string) (*Control, string, error) {
+	if !exists(filepath.Join(data, "PG_VERSION")) {
+		return nil, "", nil
+	}
+	out, err := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_controldata"), "-D", data).Output()
+	if err != nil {
+		return nil, "", fmt.Errorf("pg_controldata: %w", err)
+	}
+	c, err := ParseControl(string(out))
+	if err != nil {
+		return nil, "", err
+	}
+	return &c, walEnd(ctx, data, c.Timeline), nil
+}
+
+// walEnd finds where the last WAL record of timeline tl begins: pg_waldump
+// over its last segments, newest first, until one has a valid record.
+func walEnd(ctx context.Context, data string, tl int) string {
+	prefix := fmt.Sprintf("%08X", tl)
+	names, _ := filepath.Glob(filepath.Join(data, "pg_wal", prefix+"????????????????"))
+	sort.Strings(names)
+	for i := len(names) - 1; i >= 0 && i >= len(names)-3; i-- {
+		out, _ := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"), "--timeline", strconv.Itoa(tl), filepath.Base(names[i])).CombinedOutput()
+		if walRecRe.Match(out) {
+			if end, ok := LastRecord(string(out)); ok {
+				return end
+			}
+		}
+	}
+	return ""
+}
+
+// askPartners asks every partner but this node whether it is a primary,
+// with its timeline, position and timeline history.
+func askPartners(ctx context.Context, env StartGateEnv) []startPeer {
+	var out []startPeer
+	for _, host := range env.Partners {
+		h, port := host, env.Port
+		if hh, pp, ok := strings.Cut(host, ":"); ok {
+			if n, err := strconv.Atoi(pp); err == nil {
+				h, port = hh, n
+			}
+		}
+		if h == env.Self {
+			continue
+		}
+		if p, err := askPartner(ctx, env, h, port); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+const partnerQuery = `SELECT pg_is_in_recovery(),
+  CASE WHEN pg_is_in_recovery() THEN 0 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
+  CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END`
+
+func askPartner(ctx context.Context, env StartGateEnv, host string, port int) (startPeer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-start-gate connect_timeout=3", host, port, env.User, env.DB))
+	if err != nil {
+		return startPeer{}, err
+	}
+	pc.Password = env.Password
+	pc.Fallbacks = nil
+	noExtensions(pc)
+	conn, err := pgconn.ConnectConfig(ctx, pc)
+	if err != nil {
+		return startPeer{}, err
+	}
+	defer conn.Close(context.Background())
+	res := conn.ExecParams(ctx, partnerQuery, nil, nil, nil, nil).Read()
+	if res.Err != nil || len(res.Rows) != 1 {
+		return startPeer{}, fmt.Errorf("%s: %v", host, res.Err)
+	}
+	row := res.Rows[0]
+	p := startPeer{Host: host, Primary: string(row[0]) == "f", LSN: string(row[2])}
+	p.Timeline, _ = strconv.Atoi(string(row[1]))
+	if p.Primary && p.Timeline > 1 {
+		h := conn.ExecParams(ctx, `SELECT pg_read_file('pg_wal/' || $1 || '.history')`, [][]byte{[]byte(fmt.Sprintf("%08X", p.Timeline))}, nil, nil, nil).Read()
+		if h.Err != nil || len(h.Rows) != 1 {
+			return startPeer{}, fmt.Errorf("%s: its timeline history: %v", host, h.Err)
+		}
+		p.History = string(h.Rows[0][0])
+	}
+	return p, nil
+}
+
+// keepAside moves data into volume/diverged-<time>/data with its record,
+// after checking that the volume has room for the clone that follows (the
+// kept copy stays where it is, on the same file system).
+func keepAside(volume, data string, rec KeptRecord) (string, error) {
+	rec.SizeBytes = dirSize(data)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(volume, &st); err != nil {
+		return "", err
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < rec.SizeBytes+rec.SizeBytes/10 {
+		return "", fmt.Errorf("the volume has %d MiB free, and the clone that follows needs about %d MiB: free space, or move the data directory away by hand", free>>20, (rec.SizeBytes+rec.SizeBytes/10)>>20)
+	}
+	dir := filepath.Join(volume, DivergedPrefix+rec.At.Format("20060102T150405Z"))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", err
+	}
+	b, _ := json.MarshalIndent(rec, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, KeptRecordFile), append(b, '\n'), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.Rename(data, filepath.Join(dir, "data")); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
