@@ -28,8 +28,8 @@ const (
 	DefaultReconnectAttempts = 0
 	// DefaultMaxLagBytes and DefaultMaxLagSeconds: one WAL segment, ten
 	// seconds of writes (agent.DefaultMaxLag).
-	DefaultMaxLagBytes   = 16 << 20
-	DefaultMaxLagSeconds = 10
+	DefaultMaxLagBytes       = 16 << 20
+	DefaultMaxLagSeconds     = 10
 	DefaultReconnectInterval = 1
 	DefaultMonitorInterval   = 1
 	DefaultConnectTimeout    = 2
