@@ -52,10 +52,26 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	steps := []struct {
-		name string
-		run  func(t *testing.T)
-	}{
+	steps := e2eSteps(ctx, metrics)
+	for _, s := range steps {
+		if !t.Run(s.name, s.run) {
+			t.Fatalf("step %s failed; the steps after it need its result", s.name)
+		}
+	}
+	if err := benchout.Record(benchout.Path(), metrics); err != nil {
+		t.Error(err)
+	}
+}
+
+type e2eStep struct {
+	name string
+	run  func(t *testing.T)
+}
+
+// e2eSteps are the end-to-end suite's steps, in order: each needs the
+// cluster as the ones before left it.
+func e2eSteps(ctx context.Context, metrics map[string]float64) []e2eStep {
+	return []e2eStep{
 		{"greenfield", func(t *testing.T) { greenfield(ctx, t, metrics) }},
 		{"idempotent", func(t *testing.T) { idempotent(t, metrics) }},
 		{"drift", func(t *testing.T) { drift(t) }},
@@ -65,6 +81,8 @@ func TestEndToEnd(t *testing.T) {
 		{"keepalived-killed", func(t *testing.T) { keepalivedKilled(ctx, t, metrics) }},
 		{"drill", func(t *testing.T) { drillStep(ctx, t) }},
 		{"zero-loss", func(t *testing.T) { zeroLoss(t) }},
+		{"double-fault-zero-loss", func(t *testing.T) { doubleFaultZeroLoss(ctx, t, metrics) }},
+		{"double-fault-async", func(t *testing.T) { doubleFaultAsync(ctx, t, metrics) }},
 		{"status-verdicts", func(t *testing.T) { statusVerdicts(ctx, t) }},
 		{"interrupted-apply", func(t *testing.T) { interruptedApply(t) }},
 		{"killed-applies", func(t *testing.T) { killedApplies(t) }},
@@ -90,14 +108,32 @@ func TestEndToEnd(t *testing.T) {
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 		{"witness-partition", func(t *testing.T) { witnessPartition(t, metrics) }},
 	}
-	for _, s := range steps {
+}
+
+// TestSteps runs the steps named in HAUP_E2E_STEPS (comma-separated) on the
+// lab as it is, for a developer who changed one: `make lab` first. Without
+// the variable it has nothing to do.
+func TestSteps(t *testing.T) {
+	names := os.Getenv("HAUP_E2E_STEPS")
+	if names == "" {
+		t.Skip("HAUP_E2E_STEPS names no step (TestEndToEnd runs them all)")
+	}
+	needRoot(t)
+	metrics := map[string]float64{}
+	byName := map[string]e2eStep{}
+	for _, s := range e2eSteps(context.Background(), metrics) {
+		byName[s.name] = s
+	}
+	for _, n := range strings.Split(names, ",") {
+		s, ok := byName[strings.TrimSpace(n)]
+		if !ok {
+			t.Fatalf("no step %q", n)
+		}
 		if !t.Run(s.name, s.run) {
-			t.Fatalf("step %s failed; the steps after it need its result", s.name)
+			break
 		}
 	}
-	if err := benchout.Record(benchout.Path(), metrics); err != nil {
-		t.Error(err)
-	}
+	t.Logf("figures: %v", metrics)
 }
 
 func greenfield(ctx context.Context, t *testing.T, metrics map[string]float64) {

@@ -266,7 +266,13 @@ func DecideStart(env StartGateEnv, local *Control, end string, peers []startPeer
 // decision.
 func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, log io.Writer) error {
 	data := filepath.Join(volume, "data")
-	for {
+	others := 0
+	for _, p := range env.Partners {
+		if h, _, _ := strings.Cut(p, ":"); h != env.Self {
+			others++
+		}
+	}
+	for try := 1; ; try++ {
 		local, end, err := readLocal(ctx, data)
 		if err != nil {
 			// Unreadable control data: the image would clone over it;
@@ -281,6 +287,12 @@ func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, lo
 		})
 		if err != nil && local == nil && exists(filepath.Join(data, "PG_VERSION")) {
 			v = StartVerdict{Keep: true, Reason: "its control data cannot be read (" + err.Error() + ")", Record: KeptRecord{Node: env.Node, Reason: err.Error()}}
+		}
+		if !v.Wait && !v.Keep && local != nil && local.WasPrimary() && len(peers) < others && try <= silentPartnerTries {
+			// A primary's data, and a partner did not answer: it may be a
+			// newer primary that the image would find a moment later and
+			// clone this data from, deleting it. Give it a while.
+			v = StartVerdict{Wait: true, Reason: fmt.Sprintf("this node's data was a primary, and %d of %d partners did not answer (try %d of %d)", others-len(peers), others, try, silentPartnerTries)}
 		}
 		switch {
 		case v.Wait:
@@ -304,6 +316,10 @@ func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, lo
 		}
 	}
 }
+
+// silentPartnerTries is how many times, 5 s apart, a primary's data waits
+// for a partner that does not answer before the image decides.
+const silentPartnerTries = 6
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 

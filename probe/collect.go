@@ -174,6 +174,11 @@ func Collect(ctx context.Context, req Request) *Facts {
 			db, dbErr, last, age, fence, diverged := readDatabase(ctx)
 			mu.Lock()
 			f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, f.Diverged = db, dbErr, last, age, fence, diverged
+			if g, gerr := healthcheck.LastGate(healthcheck.Config{}); gerr != nil {
+				f.GateError = gerr.Error()
+			} else {
+				f.Gate = g
+			}
 			mu.Unlock()
 		})
 	}
@@ -484,6 +489,7 @@ func readDatabase(ctx context.Context) (*healthcheck.StatusReport, string, *heal
 	var diverged []string
 	if cfg.DataDir != "" {
 		diverged, _ = filepath.Glob(filepath.Clean(cfg.DataDir) + ".diverged-*")
+		diverged = append(diverged, keptByStartGate(cfg.DataDir)...)
 	}
 	// The node's own view: every node is probed, so asking the peers here
 	// would only repeat their answers at the cost of a connection each.
@@ -530,4 +536,28 @@ func findProgram(name string) string {
 		}
 	}
 	return ""
+}
+
+// keptByStartGate describes the data directories the container's start
+// gate kept in the volume (healthcheck.StartGate), from their records.
+func keptByStartGate(dataDir string) []string {
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, healthcheck.DivergedPrefix+"*"))
+	var out []string
+	for _, d := range dirs {
+		var rec healthcheck.KeptRecord
+		b, err := os.ReadFile(filepath.Join(d, healthcheck.KeptRecordFile))
+		if err == nil {
+			err = json.Unmarshal(b, &rec)
+		}
+		if err != nil {
+			out = append(out, d+" (no readable record: "+err.Error()+")")
+			continue
+		}
+		desc := fmt.Sprintf("%s (%d MiB, kept %s by the start gate: %s", d, rec.SizeBytes>>20, rec.At.Format("2006-01-02 15:04:05Z"), rec.Reason)
+		if rec.ForkLSN != "" {
+			desc += fmt.Sprintf("; timeline %d from %s to at least %s", rec.Timeline, rec.ForkLSN, rec.EndLSN)
+		}
+		out = append(out, desc+")")
+	}
+	return out
 }

@@ -5,6 +5,7 @@
 package probe
 
 import (
+	"github.com/haup-project/haup/agent"
 	"io/fs"
 	"time"
 
@@ -91,6 +92,10 @@ type Facts struct {
 	Fence *healthcheck.FenceRecord `json:"fence,omitempty"`
 	// Diverged lists the data directories kept aside by earlier fencings.
 	Diverged []string `json:"diverged,omitempty"`
+	// Gate is the promotion gate's record (a standby's), GateError why it
+	// could not be read.
+	Gate      *agent.Gate `json:"gate,omitempty"`
+	GateError string      `json:"gate_error,omitempty"`
 
 	// Operation is a multi-step operation haup began with this node and
 	// has not ended (OperationError: its record could not be read).

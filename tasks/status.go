@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"github.com/haup-project/haup/agent"
 	"sort"
 	"strings"
 	"sync"
@@ -54,6 +55,9 @@ type NodeStatus struct {
 	// Fence is a fencing in force; Diverged the data kept aside by fencings.
 	Fence    *healthcheck.FenceRecord `json:"fence,omitempty"`
 	Diverged []string                 `json:"diverged,omitempty"`
+	// Promotion is a standby's promotion gate, as its agent last decided
+	// (with its age taken into account), for the verdict without a primary.
+	Promotion *Promotion `json:"promotion,omitempty"`
 	// Lock is the haup run holding the node.
 	Lock *probe.Lock `json:"lock,omitempty"`
 	// Operation is a multi-step operation begun with this node and not
@@ -209,6 +213,15 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Fence = &fc
 	}
 	ns.Diverged = f.Diverged
+	if ns.Role == healthcheck.RoleStandby || ns.Role == healthcheck.RoleDown {
+		switch {
+		case f.GateError != "":
+			ns.Promotion = &Promotion{Code: string(agent.GateNoRecord), Reason: "promotion gate record unreadable: " + f.GateError}
+		case f.Gate != nil:
+			ok, code, why := f.Gate.Allows(f.Gate.At.Add(time.Duration(f.LastCheckAgeS*float64(time.Second))), nil)
+			ns.Promotion = &Promotion{Allowed: ok, Code: string(code), Reason: why, LagBytes: f.Gate.LagBytes, WindowS: f.Gate.WindowS}
+		}
+	}
 	if f.Lock != nil {
 		l := *f.Lock
 		ns.Lock = &l
@@ -342,6 +355,15 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 	return cs
 }
 
+// Promotion is a standby's promotion gate in the status.
+type Promotion struct {
+	Allowed  bool    `json:"allowed"`
+	Code     string  `json:"code"`
+	Reason   string  `json:"reason"`
+	LagBytes int64   `json:"lag_bytes"`
+	WindowS  float64 `json:"window_s"`
+}
+
 func judge(cs *ClusterStatus, opts StatusOptions) {
 	var critical, degraded []string
 	var primaries, holders []string
@@ -356,7 +378,14 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 	sort.Strings(primaries)
 	switch len(primaries) {
 	case 0:
-		critical = append(critical, "no primary: no database answers as primary")
+		msg := "no primary: no database answers as primary"
+		for _, n := range cs.Nodes {
+			if p := n.Promotion; p != nil && !p.Allowed && n.Role == healthcheck.RoleStandby {
+				msg += fmt.Sprintf("; %s is not promoted automatically (%s): writes stay down until the primary returns, or `haup promote %s --accept-data-loss` (it may lack up to %d bytes and %.0f s of writes, or more where its gate could not tell)",
+					n.Node, p.Reason, n.Node, p.LagBytes, p.WindowS)
+			}
+		}
+		critical = append(critical, msg)
 	case 1:
 		cs.Primary = primaries[0]
 	default:

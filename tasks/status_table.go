@@ -375,6 +375,9 @@ func (cs *ClusterStatus) printNotes(w io.Writer) {
 		for _, d := range n.Diverged {
 			fmt.Fprintf(w, "%s: diverged data kept in %s\n", n.Node, d)
 		}
+		if p := n.Promotion; p != nil && n.Role != healthcheck.RolePrimary {
+			fmt.Fprintf(w, "%s: promotion gate (%s): %s\n", n.Node, p.Code, strings.TrimPrefix(strings.TrimPrefix(p.Reason, "promotion allowed: "), "promotion refused: "))
+		}
 		if n.Lock != nil {
 			fmt.Fprintf(w, "%s: locked by %s (%s) since %s\n", n.Node, n.Lock.Holder, n.Lock.Command, n.Lock.Since.Format("15:04:05Z"))
 		}

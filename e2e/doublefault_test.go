@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Double faults: the standby's database is down for a while (its host up),
+// writes are acknowledged meanwhile, then the primary's node loses power and
+// the standby's database comes back. Zero-loss mode: the standby is not
+// promoted (it may lack writes), no acknowledged write is lost, and the old
+// primary, powered on again, is the primary with all of them. Asynchronous
+// mode, within database.max_lag_on_failover: the standby is promoted and
+// loses at most what the bound allows; the old primary's diverged data is
+// kept aside by the start gate, not deleted, and it rejoins by itself.
+
+// ackedWriter writes through the VIP every 50 ms and remembers, with the
+// time, each write that was acknowledged.
+type ackedWriter struct {
+	mu    sync.Mutex
+	notes []string
+	at    []time.Time
+	stop  context.CancelFunc
+	done  sync.WaitGroup
+}
+
+func startAckedWriter(ctx context.Context, t *testing.T, tag string) *ackedWriter {
+	w := &ackedWriter{}
+	wctx, stop := context.WithCancel(ctx)
+	w.stop = stop
+	w.done.Add(1)
+	go func() {
+		defer w.done.Done()
+		for i := 0; wctx.Err() == nil; i++ {
+			note := fmt.Sprintf("%s %d %d", tag, time.Now().UnixNano(), i)
+			if _, err := writeThroughVIP(wctx, t, note); err == nil {
+				w.mu.Lock()
+				w.notes, w.at = append(w.notes, note), append(w.at, time.Now())
+				w.mu.Unlock()
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+func (w *ackedWriter) finish() ([]string, []time.Time) {
+	w.stop()
+	w.done.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.notes, w.at
+}
+
+// lostNotes returns the indexes of the acknowledged notes the primary
+// behind the VIP lacks.
+func lostNotes(ctx context.Context, t *testing.T, notes []string) []int {
+	t.Helper()
+	conn, err := connect(ctx, t, vip, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var lost []int
+	for i, note := range notes {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM haup_e2e WHERE note = $1`, note).Scan(&n); err != nil || n == 0 {
+			lost = append(lost, i)
+		}
+	}
+	return lost
+}
+
+const agentBin = "/usr/local/libexec/haup/haup-check"
+
+// gateOf reads a node's promotion gate record.
+func gateOf(t *testing.T, node string) (eligible bool, code, reason string) {
+	out, err := onNode(t, node, "cat /var/lib/haup/gate/promotion.json")
+	if err != nil {
+		return false, "", err.Error()
+	}
+	var g struct {
+		Eligible bool   `json:"eligible"`
+		Code     string `json:"code"`
+		Reason   string `json:"reason"`
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		return false, "", err.Error()
+	}
+	return g.Eligible, g.Code, g.Reason
+}
+
+// standbyDownThenPrimaryLost runs the double fault and returns the writer's
+// acknowledged notes and times, and when the primary lost power.
+func standbyDownThenPrimaryLost(ctx context.Context, t *testing.T, primary, standby string, down time.Duration) ([]string, []time.Time, time.Time) {
+	w := startAckedWriter(ctx, t, "doublefault")
+	time.Sleep(2 * time.Second)
+	mustOnNode(t, standby, agentBin+" stop-database -timeout 60s")
+	time.Sleep(down)
+	lostAt := time.Now()
+	mustHaup(t, 0, "lab", "power-off", primary)
+	// The writer has nowhere to write until a promotion; stop it now, so
+	// its list is what was acknowledged before the fault.
+	notes, at := w.finish()
+	mustOnNode(t, standby, agentBin+" start-database -timeout 120s")
+	return notes, at, lostAt
+}
+
+func doubleFaultZeroLoss(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	setZeroLoss(t, true)
+	defer setZeroLoss(t, false)
+	primary, standby := primaryAndStandby(t)
+	notes, _, _ := standbyDownThenPrimaryLost(ctx, t, primary, standby, 8*time.Second)
+	t.Logf("%d writes acknowledged with %s's database down, then %s powered off", len(notes), standby, primary)
+	// repmgrd elects the standby and asks the gate every 5 s: no promotion.
+	deadline := time.Now().Add(25 * time.Second)
+	for time.Now().Before(deadline) {
+		if r := role(t, standby); r == "primary" {
+			_, code, why := gateOf(t, standby)
+			t.Fatalf("%s was promoted although it may lack acknowledged writes (gate %s: %s)", standby, code, why)
+		}
+		if h := vipHolders(); len(h) != 0 {
+			t.Fatalf("VIP holders with the primary off and the standby ineligible: %v", h)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	eligible, code, why := gateOf(t, standby)
+	if eligible {
+		t.Fatalf("%s's gate allows its promotion: %s", standby, why)
+	}
+	st := haup(t, "status", labInventory)
+	if st.code != 2 || !strings.Contains(st.stdout, "haup promote "+standby+" --accept-data-loss") {
+		t.Errorf("status without an eligible standby: exit %d\n%s", st.code, st.stdout)
+	}
+	t.Logf("%s not promoted, its gate: %s (%s)", standby, code, why)
+	if logs := mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'haup promotion gate: promotion refused' || true"); logs == "0" {
+		t.Errorf("repmgrd never asked the gate")
+	}
+	// The old primary comes back: the primary again, with every write.
+	mustHaup(t, 0, "lab", "power-on", primary)
+	waitVIP(t, primary, 3*time.Minute)
+	waitHealthy(t, 3*time.Minute)
+	lost := lostNotes(ctx, t, notes)
+	t.Logf("zero-loss double fault: %d of %d acknowledged writes lost", len(lost), len(notes))
+	if len(lost) != 0 {
+		t.Errorf("zero-loss mode lost %d acknowledged writes", len(lost))
+	}
+	metrics["doublefault_sync_lost_acked_writes"] = float64(len(lost))
+}
+
+func doubleFaultAsync(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	const boundS = 10 // database.max_lag_on_failover.seconds, the default
+	primary, standby := primaryAndStandby(t)
+	before := mustOnNode(t, primary, "ls -d /var/lib/haup-pg/diverged-* 2>/dev/null | wc -l")
+	notes, at, lostAt := standbyDownThenPrimaryLost(ctx, t, primary, standby, 4*time.Second)
+	waitRole(t, standby, "primary", 60*time.Second)
+	waitVIP(t, standby, 30*time.Second)
+	lost := lostNotes(ctx, t, notes)
+	var first time.Time
+	if len(lost) > 0 {
+		first = at[lost[0]]
+	}
+	span := 0.0
+	if !first.IsZero() {
+		span = lostAt.Sub(first).Seconds()
+	}
+	t.Logf("asynchronous double fault: %s promoted; %d of %d acknowledged writes lost, from %.1f s before the primary's loss (bound %d s)", standby, len(lost), len(notes), span, boundS)
+	if span > boundS {
+		t.Errorf("lost writes span %.1f s, over max_lag_on_failover's %d s", span, boundS)
+	}
+	metrics["doublefault_async_lost_acked_writes"] = float64(len(lost))
+	metrics["doublefault_async_lost_span_s"] = span
+	metrics["doublefault_async_bound_s"] = boundS
+	// The old primary comes back: its data past the fork is kept aside by
+	// the start gate and it rejoins as a standby, with no command.
+	mustHaup(t, 0, "lab", "power-on", primary)
+	waitRole(t, primary, "standby", 4*time.Minute)
+	waitHealthy(t, 3*time.Minute)
+	kept := mustOnNode(t, primary, "ls -d /var/lib/haup-pg/diverged-* 2>/dev/null | wc -l")
+	deleted := 0
+	if len(lost) > 0 && kept == before {
+		deleted = 1
+		t.Errorf("%s's diverged data (%d writes the new primary lacks) was not kept", primary, len(lost))
+	}
+	if kept != before {
+		rec := mustOnNode(t, primary, "cat $(ls -d /var/lib/haup-pg/diverged-* | tail -1)/kept.json")
+		t.Logf("kept: %s", rec)
+		if !strings.Contains(rec, `"past_fork_bytes"`) {
+			t.Errorf("kept record: %s", rec)
+		}
+		if st := haup(t, "status", labInventory); !strings.Contains(st.stdout, "kept") {
+			t.Errorf("status does not list the kept data:\n%s", st.stdout)
+		}
+		mustOnNode(t, primary, "rm -rf /var/lib/haup-pg/diverged-*")
+	}
+	metrics["diverged_copies_deleted"] = float64(deleted)
+}
