@@ -76,7 +76,10 @@ func lostNotes(ctx context.Context, t *testing.T, notes []string) []int {
 	return lost
 }
 
-const agentBin = "/usr/local/libexec/haup/haup-check"
+const (
+	agentBin        = "/usr/local/libexec/haup/haup-check"
+	gateInContainer = "/opt/haup/bin/haup-check gate"
+)
 
 // gateOf reads a node's promotion gate record.
 func gateOf(t *testing.T, node string) (eligible bool, code, reason string) {
@@ -134,12 +137,15 @@ func doubleFaultZeroLoss(ctx context.Context, t *testing.T, metrics map[string]f
 		t.Fatalf("%s's gate allows its promotion: %s", standby, why)
 	}
 	st := haup(t, "status", labInventory)
-	if st.code != 2 || !strings.Contains(st.stdout, "haup promote "+standby+" --accept-data-loss") {
+	if st.code != 3 || !strings.Contains(st.stdout, "haup promote "+standby+" --accept-data-loss") {
 		t.Errorf("status without an eligible standby: exit %d\n%s", st.code, st.stdout)
 	}
 	t.Logf("%s not promoted, its gate: %s (%s)", standby, code, why)
-	if logs := mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'haup promotion gate: promotion refused' || true"); logs == "0" {
+	if logs := mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'failover validation command returned a non-zero value' || true"); logs == "0" {
 		t.Errorf("repmgrd never asked the gate")
+	}
+	if _, err := onNode(t, standby, "docker exec -u postgres pg "+gateInContainer); err == nil {
+		t.Errorf("the gate, asked in %s's container, allows the promotion", standby)
 	}
 	// The old primary comes back: the primary again, with every write.
 	mustHaup(t, 0, "lab", "power-on", primary)
