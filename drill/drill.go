@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/shellquote"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/tasks"
@@ -566,7 +567,7 @@ func watchNode(ctx context.Context, env Env, node string, mon *Monitor) {
 
 // inject puts the fault in place and returns how to undo it.
 func inject(ctx context.Context, env Env, p *Plan) (func(context.Context) error, error) {
-	c := shellQuote(env.Inventory.Database.ContainerName)
+	c := shellquote.Quote(env.Inventory.Database.ContainerName)
 	node := p.Target
 	onNode := func(script string) func(context.Context) error {
 		return func(ctx context.Context) error {
@@ -614,8 +615,6 @@ func inject(ctx context.Context, env Env, p *Plan) (func(context.Context) error,
 	}
 	return nil, fmt.Errorf("fault %q has no injection", p.Fault.Name)
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
