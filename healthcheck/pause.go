@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // A switchover stops the old primary before it promotes the target. With
@@ -93,7 +95,7 @@ func PauseFailover(ctx context.Context, cfg Config, password, repmgrDB string, d
 	}
 	now := time.Now().UTC()
 	rec, _ := json.Marshal(PauseRecord{At: now, Until: now.Add(d), Why: why})
-	if err := writeAtomic(pausePath(cfg), append(rec, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(pausePath(cfg), append(rec, '\n'), 0o644); err != nil {
 		return err
 	}
 	if _, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(true)`); err != nil {

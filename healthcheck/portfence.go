@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // The port fence: a primary whose database does not answer (frozen, hung)
@@ -115,7 +117,7 @@ func ClosePort(ctx context.Context, cfg Config, reason string) error {
 		at = pf.At
 	}
 	b, _ := json.Marshal(PortFence{At: at, Port: cfg.Port, Reason: reason})
-	if err := writeAtomic(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	return eachFirewall(ctx, func(fw string) error {
@@ -206,7 +208,7 @@ func FenceFrozen(ctx context.Context, cfg Config, reason string, k Known, st Sta
 	// the firewall), then the rules.
 	b, _ := json.Marshal(PortFence{At: time.Now().UTC(), Port: cfg.Port, Reason: reason})
 	if PortClosed(cfg) == nil {
-		if err := writeAtomic(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
+		if err := atomicfile.Write(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // Follow prepares the stopped database as a standby of conninfo (see
@@ -257,19 +259,14 @@ func PrepareFollow(cfg Config, conninfo string) error {
 		kept = append(kept, l)
 	}
 	kept = append(kept, "primary_conninfo = '"+strings.ReplaceAll(conninfo, "'", "''")+"'")
-	for _, f := range []struct {
-		path    string
-		content string
-	}{
-		{auto + ".haup-new", strings.Join(kept, "\n") + "\n"},
-		{filepath.Join(data, "standby.signal"), ""},
-	} {
-		if err := os.WriteFile(f.path, []byte(f.content), 0o600); err != nil {
-			return err
-		}
-		if err := os.Chown(f.path, uid, gid); err != nil {
-			return err
-		}
+	// standby.signal first: the read-only setting leaves postgresql.auto.conf
+	// only once the database can no longer start as a primary.
+	signal := filepath.Join(data, "standby.signal")
+	if err := os.WriteFile(signal, nil, 0o600); err != nil {
+		return err
 	}
-	return os.Rename(auto+".haup-new", auto)
+	if err := os.Chown(signal, uid, gid); err != nil {
+		return err
+	}
+	return atomicfile.WriteOwned(auto, []byte(strings.Join(kept, "\n")+"\n"), 0o600, uid, gid)
 }
