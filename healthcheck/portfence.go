@@ -171,15 +171,15 @@ func OpenPort(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// eachFirewall runs f for IPv4 and IPv6 at once. Both run to their end and
+// both errors count: a family whose rules fail must not stop the other's.
 func eachFirewall(ctx context.Context, f func(fw string) error) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, fw := range []string{"iptables", "ip6tables"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = f(fw)
-		}()
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)

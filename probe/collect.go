@@ -91,10 +91,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	do := func(fn func()) {
-		wg.Add(1)
-		go func() { defer wg.Done(); fn() }()
-	}
+	do := wg.Go
 	// The three docker questions go out at once: each costs a CLI start.
 	do(func() {
 		v, err := runOut(ctx, "docker", "version", "--format", "{{.Server.Version}}")

@@ -67,12 +67,12 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	}
 	// runStage runs the changes of stage s on the nodes at idx, in parallel.
 	runStage := func(s stage, idx []int) error {
+		// Every node's error: a failure on one node does not stop the
+		// others' changes, and each node's recap tells what it did.
 		var wg sync.WaitGroup
 		for _, i := range idx {
 			np := plan.Nodes[i]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for _, c := range np.Changes {
 					if c.stage != s {
 						continue
@@ -90,7 +90,7 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 					recaps[i].Changed++
 					mu.Unlock()
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		var errs []error
