@@ -63,15 +63,15 @@ func dialAll(ctx context.Context, inv *inventory.Inventory, f connFlags) (tasks.
 	failed := map[string]error{}
 	userCfg, cfgErr := readSSHConfig(inv)
 	var mu sync.Mutex
+	// Every node's error: status reports the unreachable nodes beside the
+	// others, and connect names every node that failed.
 	var wg sync.WaitGroup
 	for _, n := range inv.Hosts() {
 		if cfgErr != nil {
 			failed[n.Name] = cfgErr
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			c, err := withSSHConfig(sshConfig(inv, n, f), userCfg, n.SSH.Address)
 			var h *remote.SSHHost
 			if err == nil {
@@ -84,7 +84,7 @@ func dialAll(ctx context.Context, inv *inventory.Inventory, f connFlags) (tasks.
 				return
 			}
 			hosts[n.Name] = h
-		}()
+		})
 	}
 	wg.Wait()
 	return hosts, failed

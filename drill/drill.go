@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/poll"
+	"github.com/haup-project/haup/internal/shellquote"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/tasks"
@@ -278,17 +280,15 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	defer func() { stopWriter(); <-writerDone }()
 
 	// Every node seen and writes flowing before the fault.
-	ready := time.Now().Add(20 * time.Second)
-	for !(mon.Seen() && len(w.Acked()) >= 5) {
-		if time.Now().After(ready) {
-			_, _, last := w.Counts()
-			return nil, fmt.Errorf("before the fault: nodes seen %v, writes acknowledged %d (last error: %s); nothing was injected", mon.Seen(), len(w.Acked()), last)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	err = poll.Until(ctx, 20*time.Second, 100*time.Millisecond, func() (bool, error) {
+		return mon.Seen() && len(w.Acked()) >= 5, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		_, _, last := w.Counts()
+		return nil, fmt.Errorf("before the fault: nodes seen %v, writes acknowledged %d (last error: %s); nothing was injected", mon.Seen(), len(w.Acked()), last)
+	}
+	if err != nil {
+		return nil, err
 	}
 
 	// The fault.
@@ -410,25 +410,20 @@ wait:
 		}
 	}
 	var after *tasks.ClusterStatus
-	for {
+	err = poll.Until(ctx, time.Until(deadline), time.Second, func() (bool, error) {
 		st, serr := env.Status(ctx)
-		if serr == nil && st.Verdict == tasks.VerdictHealthy {
-			after = st
-			res.HealthyS = round2(time.Since(undoAt).Seconds())
-			break
-		}
 		if serr == nil {
 			after = st
 		}
-		if time.Now().After(deadline) {
-			res.HealthyS = -1
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-time.After(time.Second):
-		}
+		return serr == nil && st.Verdict == tasks.VerdictHealthy, nil
+	})
+	switch {
+	case err == nil:
+		res.HealthyS = round2(time.Since(undoAt).Seconds())
+	case errors.Is(err, poll.ErrTimeout):
+		res.HealthyS = -1
+	default:
+		return res, err
 	}
 	// A second of writes on the settled cluster, then the count.
 	time.Sleep(time.Second)
@@ -566,7 +561,7 @@ func watchNode(ctx context.Context, env Env, node string, mon *Monitor) {
 
 // inject puts the fault in place and returns how to undo it.
 func inject(ctx context.Context, env Env, p *Plan) (func(context.Context) error, error) {
-	c := shellQuote(env.Inventory.Database.ContainerName)
+	c := shellquote.Quote(env.Inventory.Database.ContainerName)
 	node := p.Target
 	onNode := func(script string) func(context.Context) error {
 		return func(ctx context.Context) error {
@@ -614,8 +609,6 @@ func inject(ctx context.Context, env Env, p *Plan) (func(context.Context) error,
 	}
 	return nil, fmt.Errorf("fault %q has no injection", p.Fault.Name)
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 

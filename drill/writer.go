@@ -72,9 +72,7 @@ func (w *Writer) connect(ctx context.Context) (*pgx.Conn, error) {
 	results := make(chan result)
 	var opened sync.WaitGroup
 	open := func() {
-		opened.Add(1)
-		go func() {
-			defer opened.Done()
+		opened.Go(func() {
 			c, err := pgx.ConnectConfig(cctx, cc.Copy())
 			select {
 			case results <- result{c, err}:
@@ -83,7 +81,7 @@ func (w *Writer) connect(ctx context.Context) (*pgx.Conn, error) {
 					c.Close(context.Background())
 				}
 			}
-		}()
+		})
 	}
 	// The connections not used are closed by their goroutines once the
 	// attempt is over (cctx done); wait for them so none outlives it.

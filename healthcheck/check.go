@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/internal/atomicfile"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -513,7 +514,7 @@ func WriteState(path string, r Report) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'), 0o644)
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
 // StatusReport is Run's report plus what `haup status` shows: replication

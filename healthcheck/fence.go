@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // FenceRecord is written when a stale primary is fenced and kept until the
@@ -63,7 +65,7 @@ func writeFence(path string, r *FenceRecord) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'), 0o600)
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
 
 // softFence makes the stale primary refuse writes at once, within the

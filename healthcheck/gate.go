@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/haup-project/haup/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func WriteGate(cfg Config, g *agent.Gate) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, GateFile), append(b, '\n'), 0o644)
+	return atomicfile.Write(filepath.Join(dir, GateFile), append(b, '\n'), 0o644)
 }
 
 // LastGate is the record this node's agent last published.
@@ -88,7 +89,7 @@ func WriteOverride(cfg Config, o agent.Override) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, OverrideFile), append(b, '\n'), 0o644)
+	return atomicfile.Write(filepath.Join(dir, OverrideFile), append(b, '\n'), 0o644)
 }
 
 // RemoveOverride ends an override (the promotion happened, or was given up).

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 func memoryPath(cfg Config) string {
@@ -80,7 +81,7 @@ func SaveMemory(cfg Config, m, was agent.Memory, migrated bool) error {
 			return nil
 		}
 	}
-	if err := writeAtomic(memoryPath(cfg), m.Encode(), 0o600); err != nil {
+	if err := atomicfile.Write(memoryPath(cfg), m.Encode(), 0o600); err != nil {
 		return err
 	}
 	if migrated {

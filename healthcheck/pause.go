@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/internal/poll"
 )
 
 // A switchover stops the old primary before it promotes the target. With
@@ -93,7 +96,7 @@ func PauseFailover(ctx context.Context, cfg Config, password, repmgrDB string, d
 	}
 	now := time.Now().UTC()
 	rec, _ := json.Marshal(PauseRecord{At: now, Until: now.Add(d), Why: why})
-	if err := writeAtomic(pausePath(cfg), append(rec, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(pausePath(cfg), append(rec, '\n'), 0o644); err != nil {
 		return err
 	}
 	if _, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(true)`); err != nil {
@@ -106,20 +109,16 @@ func PauseFailover(ctx context.Context, cfg Config, password, repmgrDB string, d
 // to wait while the database does not answer (the timer may fire while the
 // database restarts), then removes the record and the timer.
 func ResumeFailover(ctx context.Context, cfg Config, password, repmgrDB string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		_, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(false)`)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("repmgr.repmgrd_pause(false): %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+	var last error
+	err := poll.Until(ctx, wait, time.Second, func() (bool, error) {
+		_, last = query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(false)`)
+		return last == nil, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("repmgr.repmgrd_pause(false): %w", last)
+	}
+	if err != nil {
+		return err
 	}
 	if err := os.Remove(pausePath(cfg)); err != nil && !os.IsNotExist(err) {
 		return err

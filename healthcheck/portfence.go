@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // The port fence: a primary whose database does not answer (frozen, hung)
@@ -115,7 +117,7 @@ func ClosePort(ctx context.Context, cfg Config, reason string) error {
 		at = pf.At
 	}
 	b, _ := json.Marshal(PortFence{At: at, Port: cfg.Port, Reason: reason})
-	if err := writeAtomic(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	return eachFirewall(ctx, func(fw string) error {
@@ -169,15 +171,15 @@ func OpenPort(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// eachFirewall runs f for IPv4 and IPv6 at once. Both run to their end and
+// both errors count: a family whose rules fail must not stop the other's.
 func eachFirewall(ctx context.Context, f func(fw string) error) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, fw := range []string{"iptables", "ip6tables"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = f(fw)
-		}()
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -206,7 +208,7 @@ func FenceFrozen(ctx context.Context, cfg Config, reason string, k Known, st Sta
 	// the firewall), then the rules.
 	b, _ := json.Marshal(PortFence{At: time.Now().UTC(), Port: cfg.Port, Reason: reason})
 	if PortClosed(cfg) == nil {
-		if err := writeAtomic(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
+		if err := atomicfile.Write(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}

@@ -1,11 +1,11 @@
 package healthcheck
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // Precedence: which of two passing primaries keeps the VIP.
@@ -49,26 +49,5 @@ func WritePrecedence(cfg Config, v int) error {
 	if err == nil && strings.TrimSpace(string(cur)) == strconv.Itoa(v) {
 		return nil
 	}
-	return writeAtomic(path, []byte(strconv.Itoa(v)+"\n"), 0o644)
-}
-
-// writeAtomic writes b to path through a temporary file in its directory.
-func writeAtomic(path string, b []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		return err
-	}
-	// The mode as asked, whatever the umask (keepalived's is 077).
-	if err := os.Chmod(tmp, mode); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.Write(path, []byte(strconv.Itoa(v)+"\n"), 0o644)
 }

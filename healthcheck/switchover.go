@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/internal/poll"
 )
 
 // Follow prepares the stopped database as a standby of conninfo (see
@@ -73,28 +76,24 @@ func Undemote(ctx context.Context, cfg Config, password string) error {
 
 // WaitReplay waits until the local standby has replayed lsn.
 func WaitReplay(ctx context.Context, cfg Config, password, lsn string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	last := ""
-	for {
+	err := poll.Until(ctx, timeout, 50*time.Millisecond, func() (bool, error) {
 		rows, err := query(ctx, cfg, password, dbName(cfg),
 			fmt.Sprintf(`SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn, coalesce(pg_last_wal_replay_lsn()::text, '')`, quoteLSN(lsn)))
 		if err == nil && len(rows) == 1 {
 			if rows[0][0] == "t" {
-				return nil
+				return true, nil
 			}
 			last = rows[0][1]
 		} else if err != nil {
 			last = err.Error()
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not replayed up to %s within %s (at %s)", lsn, timeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("not replayed up to %s within %s (at %s)", lsn, timeout, last)
 	}
+	return err
 }
 
 // quoteLSN keeps an LSN ("16/B374D848") from carrying anything else.
@@ -177,32 +176,28 @@ func sqlString(s string) string {
 // old primary's WAL ends where this node's new timeline will begin, and it
 // can follow this node without a clone.
 func WaitCaughtUp(ctx context.Context, cfg Config, password, lsn string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	q := fmt.Sprintf(`SELECT coalesce(pg_last_wal_receive_lsn() >= '%s'::pg_lsn, false),
   coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), false),
   coalesce((SELECT status FROM pg_stat_wal_receiver), 'stopped'),
   coalesce(pg_last_wal_receive_lsn()::text, '') || ' / ' || coalesce(pg_last_wal_replay_lsn()::text, '')`, quoteLSN(lsn))
 	last := ""
-	for {
+	err := poll.Until(ctx, timeout, 50*time.Millisecond, func() (bool, error) {
 		rows, err := query(ctx, cfg, password, dbName(cfg), q)
 		if err == nil && len(rows) == 1 {
 			r := rows[0]
 			if r[0] == "t" && r[1] == "t" && r[2] != "streaming" {
-				return nil
+				return true, nil
 			}
 			last = "received / replayed " + r[3] + ", receiver " + r[2]
 		} else if err != nil {
 			last = err.Error()
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the old primary's last WAL (at least %s) not received and replayed within %s (%s)", lsn, timeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("the old primary's last WAL (at least %s) not received and replayed within %s (%s)", lsn, timeout, last)
 	}
+	return err
 }
 
 // PrepareFollow makes the stopped database in cfg.DataDir start as a standby
@@ -257,19 +252,14 @@ func PrepareFollow(cfg Config, conninfo string) error {
 		kept = append(kept, l)
 	}
 	kept = append(kept, "primary_conninfo = '"+strings.ReplaceAll(conninfo, "'", "''")+"'")
-	for _, f := range []struct {
-		path    string
-		content string
-	}{
-		{auto + ".haup-new", strings.Join(kept, "\n") + "\n"},
-		{filepath.Join(data, "standby.signal"), ""},
-	} {
-		if err := os.WriteFile(f.path, []byte(f.content), 0o600); err != nil {
-			return err
-		}
-		if err := os.Chown(f.path, uid, gid); err != nil {
-			return err
-		}
+	// standby.signal first: the read-only setting leaves postgresql.auto.conf
+	// only once the database can no longer start as a primary.
+	signal := filepath.Join(data, "standby.signal")
+	if err := os.WriteFile(signal, nil, 0o600); err != nil {
+		return err
 	}
-	return os.Rename(auto+".haup-new", auto)
+	if err := os.Chown(signal, uid, gid); err != nil {
+		return err
+	}
+	return atomicfile.WriteOwned(auto, []byte(strings.Join(kept, "\n")+"\n"), 0o600, uid, gid)
 }

@@ -1,4 +1,4 @@
-package inventory
+package inventory_test
 
 import (
 	"context"
@@ -14,11 +14,9 @@ import (
 	"testing"
 
 	"github.com/haup-project/haup/healthcheck"
-	"github.com/haup-project/haup/templates"
+	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/tasks"
 )
-
-// notifyPath is tasks.NotifyPath (tasks imports this package).
-const notifyPath = "/usr/local/libexec/haup/vrrp-notify"
 
 // FuzzLoad: no input makes Load panic, and every inventory Load accepts
 // renders, for each node, a keepalived.conf that keepalived's own config
@@ -37,7 +35,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// testdata/ holds the secrets the seeds name.
-		inv, _, err := parse(context.Background(), "testdata/fuzz.yaml", data)
+		inv, _, err := inventory.Parse(context.Background(), "testdata/fuzz.yaml", data)
 		if err != nil {
 			if inv != nil {
 				t.Fatalf("an inventory and an error: %v", err)
@@ -85,7 +83,7 @@ nodes:
 		if err := errors.Join(os.WriteFile(path, []byte(inv), 0o600), os.WriteFile(filepath.Join(dir, "auth"), []byte(auth), 0o600)); err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := parse(context.Background(), path, []byte(inv))
+		got, _, err := inventory.Parse(context.Background(), path, []byte(inv))
 		if err == nil {
 			checkAccepted(t, got)
 		}
@@ -94,7 +92,7 @@ nodes:
 
 // checkAccepted renders every node's keepalived.conf and, when it can,
 // runs keepalived -t on the first three.
-func checkAccepted(t *testing.T, inv *Inventory) {
+func checkAccepted(t *testing.T, inv *inventory.Inventory) {
 	for i, n := range inv.Nodes {
 		conf, err := renderKeepalived(inv, n)
 		if err != nil {
@@ -109,34 +107,20 @@ func checkAccepted(t *testing.T, inv *Inventory) {
 	}
 }
 
-// renderKeepalived fills the template as tasks/desired.go does.
-func renderKeepalived(inv *Inventory, node Node) ([]byte, error) {
-	k := inv.Keepalived
-	var peers []string
-	for _, p := range inv.Nodes {
-		if p.Name != node.Name {
-			peers = append(peers, p.UnicastSrcIP)
+// renderKeepalived is the node's keepalived.conf as haup renders it (haup
+// render's way: no agent binary).
+func renderKeepalived(inv *inventory.Inventory, n inventory.Node) ([]byte, error) {
+	noBinary := func(string, string) ([]byte, error) { return nil, nil }
+	d, err := tasks.DesiredState(inv, n, "amd64", noBinary)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range d.Files {
+		if f.Path == tasks.KeepalivedConfPath {
+			return f.Content, nil
 		}
 	}
-	return templates.RenderKeepalived(templates.Keepalived{
-		NodeName:         node.Name,
-		CheckCommand:     healthcheck.BinaryPath,
-		NotifyCommand:    notifyPath,
-		Interval:         k.Check.Interval,
-		Timeout:          k.Check.Timeout,
-		Fall:             k.Check.Fall,
-		Rise:             k.Check.Rise,
-		Interface:        node.Interface,
-		VirtualRouterID:  k.VirtualRouterID,
-		Priority:         node.Priority,
-		VRRPVersion:      k.VRRPVersion,
-		AdvertInt:        k.AdvertInt.String(),
-		UnicastSrcIP:     node.UnicastSrcIP,
-		UnicastPeers:     peers,
-		PrecedenceFile:   healthcheck.PrecedencePath,
-		AuthPass:         k.AuthPass.Value(),
-		VirtualIPAddress: k.VirtualIPAddress,
-	})
+	return nil, fmt.Errorf("no %s among the files", tasks.KeepalivedConfPath)
 }
 
 // keepalivedUsable: keepalived -t needs root for its namespaces, and is
@@ -159,7 +143,7 @@ var keepalivedUsable = sync.OnceValue(func() bool {
 // its address (keepalived -t fails on a missing interface), and a private
 // mount namespace where the check and notify programs sit at their secure
 // paths. It returns keepalived's output.
-func keepalivedTest(t *testing.T, conf []byte, n Node, vip string) (string, error) {
+func keepalivedTest(t *testing.T, conf []byte, n inventory.Node, vip string) (string, error) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(path, conf, 0o600); err != nil {
@@ -176,7 +160,7 @@ mkdir -p %[1]s %[2]s
 printf '#!/bin/sh\nexit 0\n' > %[3]s
 printf '#!/bin/sh\nexit 0\n' > %[4]s
 chmod 0755 %[3]s %[4]s
-keepalived -t -f "$3"`, filepath.Dir(healthcheck.BinaryPath), filepath.Dir(notifyPath), healthcheck.BinaryPath, notifyPath)
+keepalived -t -f "$3"`, filepath.Dir(healthcheck.BinaryPath), filepath.Dir(tasks.NotifyPath), healthcheck.BinaryPath, tasks.NotifyPath)
 	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private",
 		"sh", "-c", script, "sh", n.Interface, fmt.Sprintf("%s/%d", n.UnicastSrcIP, bits), path)
 	out, err := cmd.CombinedOutput()

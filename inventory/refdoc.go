@@ -30,6 +30,17 @@ Secrets are references, so an inventory can be committed: ` + "`{file: PATH}`" +
 pipe, socket, device or directory; a trailing newline is dropped; a file
 readable by others draws a warning) or ` + "`{env: NAME}`" + `.
 
+Editors can check an inventory as it is typed:
+[inventory.schema.json](inventory.schema.json) is a JSON Schema generated
+from the same field table as this page (fields, types, bounds, defaults and
+their meanings). With the YAML language server (VS Code's YAML extension,
+Neovim's yamlls and others), put
+` + "`# yaml-language-server: $schema=PATH/TO/inventory.schema.json`" + ` on the
+inventory's first line, or map the schema to your inventory's file name in
+the editor's settings. The schema sees one field at a time; the checks across
+fields (addresses and subnets, duplicates, the image's variables) are
+` + "`haup validate`" + `'s.
+
 ## Fields
 
 | field | type | default | valid values | meaning |

@@ -68,11 +68,11 @@ func schemaJSON() []byte {
 			s["oneOf"] = []any{secretSchema("env"), secretSchema("file")}
 		case t == "list of strings":
 			s["type"] = "array"
-			s["items"] = map[string]any{"type": "string"}
+			s["items"] = map[string]any{"type": scalarTypes}
 		case t == "mapping of strings":
 			s["type"] = "object"
 			s["propertyNames"] = map[string]any{"pattern": envKeyRe.String()}
-			s["additionalProperties"] = map[string]any{"type": "string"}
+			s["additionalProperties"] = map[string]any{"type": scalarTypes}
 		case t == "list of mappings":
 			item := schemaObject()
 			objects[p+"[]"] = item
@@ -89,7 +89,7 @@ func schemaJSON() []byte {
 			s = o
 			objects[p] = s
 		default:
-			s["type"] = "string"
+			s["type"] = scalarTypes
 		}
 		parent := parentOf(p)
 		name := p[strings.LastIndexByte(p, '.')+1:]
@@ -117,6 +117,10 @@ func schemaJSON() []byte {
 	return append(b, '\n')
 }
 
+// scalarTypes are the JSON types of a string field: haup takes any YAML
+// scalar as written (`version: 1.10`, `MAX: 100`).
+var scalarTypes = []string{"string", "number", "boolean"}
+
 // schemaObject is an object schema that refuses unknown keys, as haup does.
 func schemaObject() map[string]any {
 	return map[string]any{"type": "object", "properties": map[string]any{}, "additionalProperties": false, "required": []string{}}
@@ -126,7 +130,7 @@ func schemaObject() map[string]any {
 func secretSchema(key string) map[string]any {
 	return map[string]any{
 		"type":                 "object",
-		"properties":           map[string]any{key: map[string]any{"type": "string", "minLength": 1}},
+		"properties":           map[string]any{key: map[string]any{"type": scalarTypes, "minLength": 1}},
 		"required":             []string{key},
 		"additionalProperties": false,
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // Paths on the node that the probe reads and the node agent writes.
@@ -50,14 +51,7 @@ func RecordLoaded(conf string) error {
 	}
 	sum := sha256.Sum256(b)
 	rec, _ := json.Marshal(Loaded{SHA256: hex.EncodeToString(sum[:]), At: time.Now().UTC()})
-	if err := os.MkdirAll(filepath.Dir(KeepalivedLoadedPath), 0o755); err != nil {
-		return err
-	}
-	tmp := KeepalivedLoadedPath + ".tmp"
-	if err := os.WriteFile(tmp, append(rec, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, KeepalivedLoadedPath)
+	return atomicfile.Write(KeepalivedLoadedPath, append(rec, '\n'), 0o644)
 }
 
 // runOut runs a program and returns its trimmed stdout, or an error with its
@@ -97,10 +91,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	do := func(fn func()) {
-		wg.Add(1)
-		go func() { defer wg.Done(); fn() }()
-	}
+	do := wg.Go
 	// The three docker questions go out at once: each costs a CLI start.
 	do(func() {
 		v, err := runOut(ctx, "docker", "version", "--format", "{{.Server.Version}}")
@@ -458,10 +449,7 @@ func readFile(p string, text bool) FileFact {
 	}
 	ff.SHA256, ff.Content = hex.EncodeToString(h.Sum(nil)), content
 	if key != "" {
-		tmp := fmt.Sprintf("%s.%d", hashCachePath, os.Getpid())
-		if os.WriteFile(tmp, []byte(key+"\t"+ff.SHA256+"\n"), 0o600) == nil {
-			os.Rename(tmp, hashCachePath)
-		}
+		atomicfile.Write(hashCachePath, []byte(key+"\t"+ff.SHA256+"\n"), 0o600)
 	}
 	return ff
 }

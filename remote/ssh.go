@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/haup-project/haup/internal/shellquote"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -405,7 +406,7 @@ func (h *SSHHost) Put(ctx context.Context, data []byte) (string, error) {
 		// through but not list, then handed to the login user for SFTP.
 		// mkdir fails if the name exists, so nobody can prepare it for us.
 		script := fmt.Sprintf("mkdir -p -m 0711 %s && chmod 0711 %s %s && mkdir -m 0700 %s && chown %s %s\n",
-			StagingRoot, path.Dir(StagingRoot), StagingRoot, dir, shellWord(h.cfg.User), dir)
+			StagingRoot, path.Dir(StagingRoot), StagingRoot, dir, shellquote.Quote(h.cfg.User), dir)
 		if _, err := h.Exec(ctx, script); err != nil {
 			h.stageMu.Unlock()
 			return "", fmt.Errorf("staging dir: %w", err)
@@ -441,9 +442,6 @@ func (h *SSHHost) Put(ctx context.Context, data []byte) (string, error) {
 	}
 	return p, nil
 }
-
-// shellWord quotes s for a POSIX shell.
-func shellWord(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Close implements Host.
 func (h *SSHHost) Close() error {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -66,12 +67,12 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	}
 	// runStage runs the changes of stage s on the nodes at idx, in parallel.
 	runStage := func(s stage, idx []int) error {
+		// Every node's error: a failure on one node does not stop the
+		// others' changes, and each node's recap tells what it did.
 		var wg sync.WaitGroup
 		for _, i := range idx {
 			np := plan.Nodes[i]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for _, c := range np.Changes {
 					if c.stage != s {
 						continue
@@ -89,7 +90,7 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 					recaps[i].Changed++
 					mu.Unlock()
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		var errs []error
@@ -252,33 +253,29 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 
 // waitStreaming polls the node until its database streams from a primary.
 func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
-	deadline := time.Now().Add(opts.ReadyTimeout)
 	script := shq(healthcheck.BinaryPath) + " -status repmgr || true\n"
 	last := ""
-	for {
+	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
 		res, err := h.Exec(ctx, script)
 		if err != nil {
-			return fmt.Errorf("wait for streaming: %w", err)
+			return false, fmt.Errorf("wait for streaming: %w", err)
 		}
 		var st healthcheck.StatusReport
 		if json.Unmarshal(res.Stdout, &st) == nil {
 			if st.Role == healthcheck.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" && !st.Settling {
-				return nil
+				return true, nil
 			}
 			last = st.Role + " " + st.Reason
 			if st.Settling {
 				last += " (the image's setup still runs)"
 			}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(opts.PollInterval):
-		}
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)
 	}
+	return err
 }
 
 // containerOrder picks the node whose container goes first: the node running
@@ -325,18 +322,17 @@ func containerOrder(plan *Plan) (first int, rest []int) {
 // waitReady polls the node's health check until its database answers as
 // primary or standby.
 func waitReady(ctx context.Context, h remote.Host, opts ApplyOptions) error {
-	deadline := time.Now().Add(opts.ReadyTimeout)
 	script := shq(healthcheck.BinaryPath) + " -status repmgr || true\n"
 	last := ""
-	for {
+	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
 		res, err := h.Exec(ctx, script)
 		if err != nil {
-			return fmt.Errorf("wait for database: %w", err)
+			return false, fmt.Errorf("wait for database: %w", err)
 		}
 		var rep healthcheck.StatusReport
 		if json.Unmarshal(res.Stdout, &rep) == nil {
 			if (rep.Role == "primary" || rep.Role == "standby") && !rep.Settling {
-				return nil
+				return true, nil
 			}
 			last = rep.Reason
 			if rep.Settling {
@@ -345,13 +341,10 @@ func waitReady(ctx context.Context, h remote.Host, opts ApplyOptions) error {
 		} else {
 			last = strings.TrimSpace(string(res.Stdout) + " " + string(res.Stderr))
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the database did not answer within %s (last check: %s)", opts.ReadyTimeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(opts.PollInterval):
-		}
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("the database did not answer within %s (last check: %s)", opts.ReadyTimeout, last)
 	}
+	return err
 }

@@ -35,30 +35,28 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 	plan := &Plan{Inventory: inv, Nodes: make([]*NodePlan, len(inv.Nodes))}
 	facts := make([]*Facts, len(inv.Nodes))
 	errs := make([]error, len(inv.Nodes))
+	// Every node's error, not the first (errgroup's): the operator fixes
+	// all the unreachable nodes from one run.
 	var wg sync.WaitGroup
 	for i, node := range inv.Nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			f, err := Gather(ctx, hosts[node.Name], inv, node, bins)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", node.Name, err)
 				return
 			}
 			facts[i] = f
-		}()
+		})
 	}
 	var wf *Facts
 	var werr error
 	if inv.HasWitness() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			wf, werr = GatherWitness(ctx, hosts[inv.Witness.Name], inv, bins)
 			if werr != nil {
 				werr = fmt.Errorf("%s (witness): %w", inv.Witness.Name, werr)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(append(errs, werr)...); err != nil {

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -187,5 +188,27 @@ func TestSettlingStandbyIsNotRejoined(t *testing.T) {
 	clusterChanges(plan)
 	if len(plan.Nodes[1].Changes) != 1 {
 		t.Fatalf("a settled standby that does not stream is not rejoined:\n%s", planText(plan))
+	}
+}
+
+// TestWaitReadyTimesOutWithTheLastLook: out of time, the waits say what
+// the node last answered; an ended context ends them with its error.
+func TestWaitReadyTimesOutWithTheLastLook(t *testing.T) {
+	h := remote.NewFake("pg-1")
+	h.On(healthcheck.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
+		return remote.Result{Stdout: []byte(`{"role":"down","reason":"connection refused","settling":true}`)}, nil
+	})
+	err := waitReady(context.Background(), h, ApplyOptions{ReadyTimeout: 0, PollInterval: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 0s (last check: connection refused (the image's setup still runs))") {
+		t.Errorf("waitReady: %v", err)
+	}
+	err = waitStreaming(context.Background(), h, ApplyOptions{ReadyTimeout: 0, PollInterval: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "not streaming within 0s (last: down connection refused (the image's setup still runs))") {
+		t.Errorf("waitStreaming: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := waitReady(ctx, h, ApplyOptions{ReadyTimeout: time.Hour, PollInterval: time.Hour}); !errors.Is(err, context.Canceled) {
+		t.Errorf("waitReady with its context ended: %v", err)
 	}
 }

@@ -294,17 +294,16 @@ type StatusOptions struct {
 // holds their connection errors.
 func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts, unreachable map[string]error, bins CheckBinaries, opts StatusOptions) *ClusterStatus {
 	cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: make([]NodeStatus, len(inv.Nodes))}
+	// Every node's answer, errors included: each is a row of the status.
 	var wg sync.WaitGroup
 	for i, n := range inv.Nodes {
 		if err, ok := unreachable[n.Name]; ok {
 			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown", dbAddress: dbAddressOf(n)}
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			cs.Nodes[i] = NodeStatusOf(ctx, hosts[n.Name], inv, n, bins)
-		}()
+		})
 	}
 	if inv.HasWitness() {
 		w := inv.WitnessNode()
@@ -312,9 +311,7 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 		if err, ok := unreachable[w.Name]; ok {
 			cs.Witness.Error = err.Error()
 		} else {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				f, err := GatherWitness(ctx, hosts[w.Name], inv, bins)
 				if err != nil {
 					cs.Witness.Error = err.Error()
@@ -331,7 +328,7 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 				default:
 					cs.Witness.Container = f.Container.Status
 				}
-			}()
+			})
 		}
 	}
 	wg.Wait()

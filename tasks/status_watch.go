@@ -202,9 +202,7 @@ func (w *Watch) Run(ctx context.Context) (last *ClusterStatus, stats map[string]
 	release := func(c *watchConn) {
 		h := c.host
 		c.host = nil
-		closing.Add(1)
-		go func() {
-			defer closing.Done()
+		closing.Go(func() {
 			var st remote.Stats
 			if s, ok := h.(interface{ Stats() remote.Stats }); ok {
 				st = s.Stats()
@@ -214,7 +212,7 @@ func (w *Watch) Run(ctx context.Context) (last *ClusterStatus, stats map[string]
 			c.stats.Connections += st.Connections
 			c.stats.Sessions += st.Sessions
 			statsMu.Unlock()
-		}()
+		})
 	}
 	accept := func(r dialResult) {
 		c := conns[r.node]
@@ -238,12 +236,10 @@ func (w *Watch) Run(ctx context.Context) (last *ClusterStatus, stats map[string]
 				continue
 			}
 			c.dialing = true
-			dials.Add(1)
-			go func() {
-				defer dials.Done()
+			dials.Go(func() {
 				h, err := w.Dial(dialCtx, n)
 				results <- dialResult{n.Name, h, err}
-			}()
+			})
 		}
 	}
 	defer func() {

@@ -2,13 +2,15 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/haup-project/haup/inventory"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/poll"
+	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -262,14 +264,14 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 		return res, undo(fmt.Errorf("%s: promote: %w", to, err))
 	}
 	vipCheck := fmt.Sprintf("ip -o -4 addr show dev %s | grep -qF ' %s/'\n", shq(sw.To.Node.Interface), sw.vip)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if _, err := ht.Exec(ctx, vipCheck); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return res, fmt.Errorf("%s is the primary but did not take the VIP within 60 s: see `haup status`", to)
-		}
-		time.Sleep(100 * time.Millisecond)
+	switch err := poll.Until(ctx, 60*time.Second, 100*time.Millisecond, func() (bool, error) {
+		_, err := ht.Exec(ctx, vipCheck)
+		return err == nil, nil
+	}); {
+	case errors.Is(err, poll.ErrTimeout):
+		return res, fmt.Errorf("%s is the primary but did not take the VIP within 60 s: see `haup status`", to)
+	case err != nil:
+		return res, fmt.Errorf("%s is the primary; waiting for it to take the VIP: %w", to, err)
 	}
 	res.Outage = time.Since(start)
 	say(to, "holds the VIP %.1f s after writes were refused on %s", res.Outage.Seconds(), from)

@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/haup-project/haup/internal/atomicfile"
 )
 
 // Path is the file named by BENCH_OUT, default bench-results.json in the
@@ -63,16 +64,7 @@ func record[V float64 | string](path string, metrics map[string]V, format string
 	if err != nil {
 		return err
 	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, append(out, '\n'), 0o644)
 }
 
 // Has tells whether the file at path already holds the figure name (a
