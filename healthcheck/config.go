@@ -60,6 +60,10 @@ type Config struct {
 	RepmgrdStaleS int `json:"repmgrd_stale_s,omitempty"`
 	// MemoryPath overrides MemoryPath, the agent's memory record (tests).
 	MemoryPath string `json:"memory_path,omitempty"`
+	// MetricsDir is node_exporter's textfile directory: keepalived's runs
+	// have `haup-check metrics` write MetricsFile there every
+	// MetricsEvery. Empty: no metrics.
+	MetricsDir string `json:"metrics_dir,omitempty"`
 }
 
 // Peer is another node's database.

@@ -19,6 +19,7 @@
 //	haup-check update-extensions   bring timescaledb and repmgr to the image's versions (the primary)
 //	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
 //	haup-check resume-failover     resume repmgrd's failover after a switchover's pause
+//	haup-check metrics             write the metrics file once (keepalived's runs start it every 5 s)
 package main
 
 import (
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
+		case "metrics":
+			return writeMetrics(args[1:], stdout, stderr)
 		case "update-extensions":
 			return updateExtensions(args[1:], stdout, stderr)
 		case "set-password":
