@@ -23,7 +23,14 @@ const metricsEvery = 5 * time.Second
 
 // metricsLock keeps one writer at a time; its modification time is the
 // last writer's start, which tells keepalived's runs when the next is due.
-const metricsLock = "/run/haup/metrics.lock"
+// It lies beside the check's report: /run/haup/metrics.lock on a node.
+func metricsLock(cfg healthcheck.Config) string {
+	state := cfg.StatePath
+	if state == "" {
+		state = healthcheck.StatePath
+	}
+	return filepath.Join(filepath.Dir(state), "metrics.lock")
+}
 
 // startMetrics starts a detached `haup-check metrics` when metrics are on
 // and the last one started metricsEvery ago or more. It is started apart,
@@ -34,7 +41,7 @@ func (c *cycle) startMetrics() {
 	if c.cfg.MetricsDir == "" {
 		return
 	}
-	if st, err := os.Stat(metricsLock); err == nil && time.Since(st.ModTime()) < metricsEvery-500*time.Millisecond {
+	if st, err := os.Stat(metricsLock(c.cfg)); err == nil && time.Since(st.ModTime()) < metricsEvery-500*time.Millisecond {
 		return
 	}
 	self, err := os.Executable()
@@ -68,11 +75,12 @@ func writeMetrics(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "haup-check: metrics: off (%s has no metrics_dir: the inventory's metrics.textfile_dir)\n", *config)
 		return 1
 	}
-	if err := os.MkdirAll(filepath.Dir(metricsLock), 0o755); err != nil {
+	lockPath := metricsLock(cfg)
+	if err := os.MkdirAll(filepath.Dir(lockPath), 0o755); err != nil {
 		fmt.Fprintf(stderr, "haup-check: metrics: %v\n", err)
 		return 1
 	}
-	lock, err := os.OpenFile(metricsLock, os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		fmt.Fprintf(stderr, "haup-check: metrics: %v\n", err)
 		return 1
@@ -82,7 +90,7 @@ func writeMetrics(args []string, stdout, stderr io.Writer) int {
 		return 0 // another one is at work
 	}
 	now := time.Now()
-	os.Chtimes(metricsLock, now, now)
+	os.Chtimes(lockPath, now, now)
 	ctx, cancel := context.WithTimeout(context.Background(), metricsEvery)
 	defer cancel()
 	v := metrics.View{
