@@ -60,6 +60,7 @@ lab-down: build
 
 # Benchmarks print tables and merge their figures into $(BENCH_OUT): the
 # validation of a 50 MB inventory, the health check against the recipe's,
+# the agent's cost per write of the metrics file (metrics_scrape_ms),
 # lab up cold and warm and the keepalived version its nodes install
 # (lab_keepalived_version), the image's promotion time, its build with
 # TimescaleDB compiled (the debootstrap roots kept), and on the lab greenfield/no-op apply,
@@ -76,9 +77,9 @@ bench: deps build
 	fi
 	e2e=$$(./scripts/e2e-figures.sh fresh $(E2E_FIGURES) || echo '|TestEndToEnd'); \
 	HAUP_BENCH=1 $(GO) test -count=1 -p 1 -timeout 80m -v \
-	  -run "TestValidate50MB|TestCheckBenchmark|TestLabUpTimes|TestPromotionTime|TestLabImageBuildCold$$e2e" \
+	  -run "TestValidate50MB|TestCheckBenchmark|TestMetricsScrapeCost|TestLabUpTimes|TestPromotionTime|TestLabImageBuildCold$$e2e" \
 	  -bench 'BenchmarkFailover|BenchmarkSoak|BenchmarkStatusWatch' -benchtime 1x \
-	  ./inventory ./healthcheck ./lab ./labimage ./e2e 2>&1 | grep -vE '^\s*$$|^=== (RUN|PAUSE|CONT)'
+	  ./inventory ./healthcheck ./metrics ./lab ./labimage ./e2e 2>&1 | grep -vE '^\s*$$|^=== (RUN|PAUSE|CONT)'
 	@echo "figures: $(BENCH_OUT)"; cat $(BENCH_OUT)
 
 clean:

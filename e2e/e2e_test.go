@@ -77,6 +77,7 @@ func e2eSteps(ctx context.Context, metrics map[string]float64) []e2eStep {
 		{"drift", func(t *testing.T) { drift(t) }},
 		{"failover-kill-container", func(t *testing.T) { failoverKill(ctx, t) }},
 		{"status-watch", func(t *testing.T) { statusWatch(ctx, t) }},
+		{"metrics", func(t *testing.T) { metricsStep(ctx, t) }},
 		{"failover-power-off", func(t *testing.T) { failoverPowerOff(ctx, t) }},
 		{"keepalived-killed", func(t *testing.T) { keepalivedKilled(ctx, t, metrics) }},
 		{"drill", func(t *testing.T) { drillStep(ctx, t) }},

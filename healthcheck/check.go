@@ -31,8 +31,10 @@ type Report struct {
 	Node string `json:"node"`
 	// Pass is true only when this node may hold the VIP.
 	Pass bool `json:"pass"`
-	// Reason says why the check passed or failed, in one line.
+	// Reason says why the check passed or failed, in one line; Code is
+	// its kind (agent.Code), for machines.
 	Reason   string `json:"reason"`
+	Code     string `json:"code,omitempty"`
 	Role     string `json:"role"`
 	Timeline int    `json:"timeline,omitempty"`
 	// LSN is the current WAL position (primary) or last replayed one.
@@ -40,6 +42,9 @@ type Report struct {
 	Peers     []PeerReport `json:"peers,omitempty"`
 	LatencyMS float64      `json:"latency_ms"`
 	At        time.Time    `json:"at"`
+	// DurationMS is keepalived's whole run, from its start to its
+	// verdict, actions included.
+	DurationMS float64 `json:"duration_ms,omitempty"`
 	// Stale is set when this node's database is a primary and a reachable
 	// peer is a primary on a newer timeline: it must be fenced.
 	Stale *Stale `json:"stale,omitempty"`
@@ -546,6 +551,12 @@ type StatusReport struct {
 	// (its PID 1 is not repmgrd yet); it stops and starts PostgreSQL on
 	// its own meanwhile, so an answer now says nothing about a minute later.
 	Settling bool `json:"settling,omitempty"`
+	// LastFailover is when repmgrd last promoted a standby by itself, as
+	// repmgr's events record it (replicated: every node tells the
+	// cluster's); nil when it never has or could not be read.
+	LastFailover *time.Time `json:"last_failover,omitempty"`
+	// AgentVersion is the version of the haup-check that answered.
+	AgentVersion string `json:"agent_version,omitempty"`
 }
 
 // RepmgrdState is what repmgr's shared memory says of the local repmgrd.
@@ -608,7 +619,7 @@ FROM repmgr.nodes n LEFT JOIN repmgr.nodes u ON u.node_id = n.upstream_node_id O
 // need not be waited for), then reads replication and repmgr's view.
 func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusReport {
 	mem, _ := LoadMemory(cfg, BootID())
-	s := StatusReport{Report: RunRecalling(ctx, cfg, password, mem)}
+	s := StatusReport{Report: RunRecalling(ctx, cfg, password, mem), AgentVersion: AgentVersion()}
 	if cfg.Container != "" {
 		s.Settling = ContainerSettling(ctx, cfg.Container)
 	}
@@ -662,8 +673,20 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 		id, _ := strconv.Atoi(r[0])
 		s.Repmgr = append(s.Repmgr, RepmgrNode{ID: id, Name: r[1], Type: r[2], Active: r[3] == "t", Upstream: r[4]})
 	}
+	// Apart, so an events table that cannot be read costs only this.
+	if rows, err := query(ctx, cfg, password, repmgrDB, lastFailoverQuery); err == nil && len(rows) == 1 && len(rows[0]) == 1 && rows[0][0] != "" {
+		if sec, err := strconv.ParseFloat(rows[0][0], 64); err == nil {
+			at := time.UnixMilli(int64(sec * 1000)).UTC()
+			s.LastFailover = &at
+		}
+	}
 	return s
 }
+
+// lastFailoverQuery is when repmgrd last promoted a standby (its event
+// repmgrd_failover_promote; a switchover's promotion is not a failover).
+const lastFailoverQuery = `SELECT coalesce(extract(epoch FROM max(event_timestamp))::text, '') FROM repmgr.events
+WHERE event = 'repmgrd_failover_promote' AND successful`
 
 func query(ctx context.Context, cfg Config, password, db, sql string) ([][]string, error) {
 	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, db, "haup-status")

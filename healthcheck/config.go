@@ -67,6 +67,10 @@ type Config struct {
 	MaxLagSeconds *int   `json:"max_lag_seconds,omitempty"`
 	// GateDir overrides GateDir (tests).
 	GateDir string `json:"gate_dir,omitempty"`
+	// MetricsDir is node_exporter's textfile directory: keepalived's runs
+	// have `haup-check metrics` write MetricsFile there every
+	// MetricsEvery. Empty: no metrics.
+	MetricsDir string `json:"metrics_dir,omitempty"`
 }
 
 // Peer is another node's database.

@@ -17,6 +17,7 @@ var typesByName = map[string]reflect.Type{
 	"NodeSSH":    reflect.TypeOf(NodeSSH{}),
 	"Witness":    reflect.TypeOf(Witness{}),
 	"Secret":     reflect.TypeOf(Secret{}),
+	"Metrics":    reflect.TypeOf(Metrics{}),
 }
 
 // knownFields lists the YAML keys of the named inventory type.

@@ -81,6 +81,8 @@ var fieldTable = []fieldDoc{
 	{Path: "witness.ssh.port", Default: "ssh.port", Min: 1, Max: 65535, Doc: "its SSH port"},
 	{Path: "witness.ssh.user", Default: "ssh.user", Allowed: "a user name", Doc: "its SSH user"},
 	{Path: "witness.ssh.proxy_jump", Default: "ssh.proxy_jump", Allowed: "as ssh.proxy_jump", Doc: "its bastions"},
+	{Path: "metrics", Doc: "haup's metrics for Prometheus: every node's agent writes them for node_exporter's textfile collector (see docs/operations/metrics.md); absent: off"},
+	{Path: "metrics.textfile_dir", Default: "required with metrics", Allowed: "an absolute, clean directory other than / (no '.' or '..' parts, no doubled or trailing '/'), without spaces or control characters", Doc: "the directory node_exporter's textfile collector reads (Debian's prometheus-node-exporter: /var/lib/prometheus/node-exporter); the agent writes haup.prom there, and apply creates the directory when it is missing"},
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -134,7 +136,7 @@ func fieldTypes() (paths []string, types map[string]string) {
 			case ft == reflect.TypeOf(Hundredths(0)):
 				types[p] = "seconds, at most two decimals"
 			case ft.Kind() == reflect.Struct:
-				if p == "witness" {
+				if p == "witness" || p == "metrics" {
 					types[p] = "mapping"
 					paths = append(paths, p)
 				}

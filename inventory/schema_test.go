@@ -42,6 +42,9 @@ func TestSchemaAgreesWithHaup(t *testing.T) {
 	good, _ := filepath.Glob("testdata/good-*.yaml")
 	examples, _ := filepath.Glob("../examples/*.yaml")
 	for _, p := range append(good, examples...) {
+		if strings.HasPrefix(filepath.Base(p), "alerts") {
+			continue // Prometheus rules and their tests, not inventories
+		}
 		if _, err := Load(p); err != nil {
 			t.Fatalf("%s: haup refuses it: %v", p, err)
 		}

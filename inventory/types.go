@@ -25,6 +25,19 @@ type Inventory struct {
 	// PostgreSQL of the same image in repmgr's witness role. It gives the
 	// pair a majority; absent when Name is empty.
 	Witness Witness `yaml:"witness"`
+	// Metrics is haup's metrics for Prometheus; off when the section is
+	// absent (Enabled false).
+	Metrics Metrics `yaml:"metrics"`
+}
+
+// Metrics has every node's agent write haup's view of the node in the
+// Prometheus text format, for node_exporter's textfile collector.
+type Metrics struct {
+	// TextfileDir is the directory the collector reads; the agent writes
+	// haup.prom there.
+	TextfileDir string `yaml:"textfile_dir"`
+	// Enabled: the section is given (set by validation, from the YAML).
+	Enabled bool `yaml:"-"`
 }
 
 // Witness is the witness host. It is reached and validated like a node but

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -550,6 +551,7 @@ func (v *validator) validate() {
 	}
 
 	v.nodes(vip, vipErr == nil)
+	v.metrics()
 }
 
 func (v *validator) checkInterface(path, name string) {
@@ -560,6 +562,31 @@ func (v *validator) checkInterface(path, name string) {
 		v.add(path, "%s is not a valid interface name (at most 15 bytes of letters, digits, '_', '.' or '-')", quote(name))
 	case name == "lo":
 		v.add(path, "lo is the loopback interface: VRRP and the VIP need the interface on the nodes' network, the one carrying their address")
+	}
+}
+
+// metrics validates the metrics section: absent or null is off; given, it
+// needs a directory the agent can write haup.prom into by its name alone.
+func (v *validator) metrics() {
+	if !v.has("metrics") {
+		return
+	}
+	v.inv.Metrics.Enabled = true
+	dir := v.inv.Metrics.TextfileDir
+	const want = "the directory node_exporter's textfile collector reads, e.g. /var/lib/prometheus/node-exporter"
+	switch {
+	case !v.has("metrics.textfile_dir"):
+		v.add("metrics.textfile_dir", "missing: %s", want)
+	case dir == "":
+		v.add("metrics.textfile_dir", "is empty: %s (or remove the metrics section to turn metrics off)", want)
+	case !strings.HasPrefix(dir, "/"):
+		v.add("metrics.textfile_dir", "%s is relative: give an absolute directory, %s", quote(dir), want)
+	case strings.IndexFunc(dir, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+		v.add("metrics.textfile_dir", "%s holds a space or a control character", quote(dir))
+	case dir == "/":
+		v.add("metrics.textfile_dir", "is /: give the collector's own directory")
+	case path.Clean(dir) != dir:
+		v.add("metrics.textfile_dir", "%s is not a clean path (a '.' or '..' part, a doubled or trailing '/'): write %s", quote(dir), quote(path.Clean(dir)))
 	}
 }
 

@@ -162,7 +162,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 	})
 	if req.Database {
 		do(func() {
-			db, dbErr, last, age, fence, diverged := readDatabase(ctx)
+			db, dbErr, last, age, fence, diverged := readDatabase(ctx, healthcheck.ConfigPath)
 			mu.Lock()
 			f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, f.Diverged = db, dbErr, last, age, fence, diverged
 			if g, gerr := healthcheck.LastGate(healthcheck.Config{}); gerr != nil {
@@ -457,16 +457,30 @@ func readFile(p string, text bool) FileFact {
 // hashCachePath keeps the hash of the one large file haup reads, the agent.
 const hashCachePath = "/run/haup/agent-sha256"
 
-// readDatabase asks the local database and peers with the installed check
-// configuration, and reads the check's last result and any fencing.
-func readDatabase(ctx context.Context) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []string) {
+// DatabaseFacts are the database's facts alone, read with the check's
+// configuration at configPath as Collect reads them (Database,
+// DatabaseError, LastCheck, LastCheckAgeS, Fence, Diverged): what the
+// agent's metrics show.
+func DatabaseFacts(ctx context.Context, configPath string) *Facts {
+	f := &Facts{Version: Version, At: time.Now().UTC()}
+	f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, f.Diverged = readDatabase(ctx, configPath)
+	return f
+}
+
+// readDatabase asks the local database with the check configuration at
+// configPath, and reads the check's last result and any fencing.
+func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []string) {
+	cfg, pw, err := healthcheck.LoadConfig(configPath)
+	statePath := healthcheck.StatePath
+	if err == nil && cfg.StatePath != "" {
+		statePath = cfg.StatePath
+	}
 	var last *healthcheck.Report
 	var age float64
-	if r := healthcheck.ReadState(healthcheck.StatePath); r != nil && !r.At.IsZero() {
+	if r := healthcheck.ReadState(statePath); r != nil && !r.At.IsZero() {
 		last = r
 		age = time.Since(r.At).Seconds()
 	}
-	cfg, pw, err := healthcheck.LoadConfig(healthcheck.ConfigPath)
 	if err != nil {
 		return nil, err.Error(), last, age, nil, nil
 	}

@@ -4,7 +4,8 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "deps: run as root (the lab creates namespaces and nspawn nodes)" >&2; exit 1; }
 pkgs=(docker.io keepalived openssh-server postgresql-15 postgresql-15-repmgr systemd-container
-      debootstrap docker-registry dpkg-dev sudo iproute2 iptables ca-certificates)
+      debootstrap docker-registry dpkg-dev sudo iproute2 iptables ca-certificates
+      prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

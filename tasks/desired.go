@@ -13,6 +13,7 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/metrics"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/templates"
 )
@@ -71,6 +72,10 @@ type Dir struct {
 	// to the database image, which gives them to its own user at each
 	// start: their owner and mode are not compared.
 	ImageOwned bool
+	// Shared directories are created by haup when missing and belong to
+	// another program (node_exporter's textfile directory): their owner
+	// and mode are not compared either.
+	Shared bool
 }
 
 // ContainerSpec is everything haup decides about the database container. Its
@@ -121,7 +126,7 @@ type Desired struct {
 
 // dirSpecs lists the directories haup manages, parents before children.
 func dirSpecs(inv *inventory.Inventory) []Dir {
-	return append([]Dir{
+	dirs := append([]Dir{
 		{Path: path.Dir(healthcheck.BinaryPath), Mode: 0o755},
 		{Path: path.Dir(healthcheck.ConfigPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
@@ -131,6 +136,10 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 		{Path: healthcheck.GateDir, Mode: 0o755},
 		{Path: repmgrConfDir, Mode: 0o755},
 	}, volumeDirs(inv)...)
+	if inv.Metrics.Enabled {
+		dirs = append(dirs, Dir{Path: inv.Metrics.TextfileDir, Mode: 0o755, Shared: true})
+	}
+	return dirs
 }
 
 // volumeDirs are the database volume's directories, on a node and on the
@@ -334,6 +343,7 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		VIP:            vipAddr(inv),
 		Synchronous:    inv.Database.Synchronous,
 		RepmgrdStaleS:  RepmgrdStaleS(inv.Database.Repmgr),
+		MetricsDir:     inv.Metrics.TextfileDir,
 	}
 	if !inv.Database.Synchronous {
 		b, sec := int64(inv.Database.MaxLagOnFailover.Bytes), inv.Database.MaxLagOnFailover.Seconds
@@ -517,6 +527,9 @@ func checkEffect(inv *inventory.Inventory) func(old []byte) string {
 			case !inv.HasWitness() && was.Witness != nil:
 				out = append(out, "witness "+was.Witness.Name+" off: a primary keeps the VIP and its writes whatever it sees (two-node behaviour; no restart)")
 			}
+			if m := metricsEffect(inv, was.MetricsDir); m != "" {
+				out = append(out, m)
+			}
 			if stale := RepmgrdStaleS(inv.Database.Repmgr); len(old) > 0 && was.RepmgrdStaleS != stale {
 				out = append(out, fmt.Sprintf("stuck repmgrd reset after %d s: from the next check, a standby whose repmgrd has not reached its upstream for %d s has repmgrd's stuck connections to the other nodes reset (was %s; no restart)",
 					stale, stale, map[bool]string{true: "never", false: fmt.Sprintf("after %d s", was.RepmgrdStaleS)}[was.RepmgrdStaleS == 0]))
@@ -524,6 +537,21 @@ func checkEffect(inv *inventory.Inventory) func(old []byte) string {
 		}
 		return strings.Join(out, "; ")
 	}
+}
+
+// metricsEffect says what turning the metrics on, off or elsewhere does:
+// the agent writes (or stops writing) haup.prom from its next check.
+func metricsEffect(inv *inventory.Inventory, was string) string {
+	now := inv.Metrics.TextfileDir
+	switch {
+	case now == was:
+		return ""
+	case was == "":
+		return "metrics on: from the next check the agent writes " + path.Join(now, metrics.FileName) + " every 5 s for node_exporter's textfile collector (no restart)"
+	case now == "":
+		return "metrics off: the agent stops writing " + path.Join(was, metrics.FileName) + "; the last file stays until you delete it (no restart)"
+	}
+	return "metrics moved: the agent writes " + path.Join(now, metrics.FileName) + " instead of " + path.Join(was, metrics.FileName) + ", which stays until you delete it (no restart)"
 }
 
 // zeroLossEffect says what turning zero-loss mode on or off does: the

@@ -15,7 +15,7 @@ func dirChanges(d Dir, actual FileFact) []Change {
 	switch {
 	case !actual.Exists:
 		c = Change{Op: OpCreate, Kind: "dir", Name: d.Path, Summary: fmt.Sprintf("mode %04o, owner %d:%d", d.Mode, d.UID, d.GID)}
-	case d.ImageOwned:
+	case d.ImageOwned || d.Shared:
 		return nil
 	case actual.Mode != d.Mode || actual.UID != d.UID || actual.GID != d.GID:
 		c = Change{Op: OpUpdate, Kind: "dir", Name: d.Path, Summary: attrSummary(actual, d.Mode, d.UID, d.GID)}

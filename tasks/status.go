@@ -78,6 +78,11 @@ type NodeStatus struct {
 	// PortClosed: haup's frozen-primary fence has closed the database port
 	// to other hosts on this node.
 	PortClosed *healthcheck.PortFence `json:"port_closed,omitempty"`
+	// LastFailover is when repmgrd last promoted a standby by itself, as
+	// the node's copy of repmgr's events says; AgentVersion the version of
+	// the haup-check that answered.
+	LastFailover *time.Time `json:"last_failover,omitempty"`
+	AgentVersion string     `json:"agent_version,omitempty"`
 
 	// dbAddress is where the other nodes reach this node's database: the
 	// primary's replication rows name its standbys by it.
@@ -180,6 +185,7 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Role, ns.Timeline = db.Role, db.Timeline
 		ns.Replication, ns.Repmgr = db.Replication, db.Repmgr
 		ns.PostgreSQL, ns.TimescaleDB = db.PostgreSQL, db.TimescaleDB
+		ns.LastFailover, ns.AgentVersion = db.LastFailover, db.AgentVersion
 		ns.FailoverPaused, ns.Pause = db.FailoverPaused, db.Pause
 		ns.Repmgrd, ns.PortClosed = db.Repmgrd, db.PortClosed
 		if db.Role == healthcheck.RoleStandby {

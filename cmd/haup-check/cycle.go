@@ -62,6 +62,7 @@ func (c *cycle) run() (healthcheck.Report, agent.Decision) {
 	d = agent.Settle(d, results)
 
 	r.Pass, r.Reason, r.Fenced, r.Isolated = d.Pass, d.Message(), d.Fenced, d.Isolated
+	r.Code = string(d.Reason.Code)
 	r.Stale = nil
 	if d.Stale != nil {
 		r.Stale = &healthcheck.Stale{Peer: d.Stale.Peer, Timeline: d.Stale.Timeline}
@@ -85,8 +86,10 @@ func (c *cycle) run() (healthcheck.Report, agent.Decision) {
 			r.Reason += "; promotion gate: " + err.Error()
 		}
 	}
+	r.DurationMS = float64(time.Since(c.begin).Microseconds()) / 1000
 	// A state file that cannot be written must not change the verdict.
 	_ = healthcheck.WriteState(c.cfg.StatePath, r)
+	c.startMetrics()
 	return r, d
 }
 

@@ -23,6 +23,7 @@
 //	                               aside, then exec CMD (the image's entrypoint)
 //	haup-check gate [-dir D]       the promotion gate: exit 0 when this standby may be promoted
 //	                               (repmgrd's failover_validation_command, inside the container)
+//	haup-check metrics             write the metrics file once (keepalived's runs start it every 5 s)
 package main
 
 import (
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return gate(args[1:], stdout, stderr)
 		case "start-gate":
 			return startGate(args[1:], stdout, stderr)
+		case "metrics":
+			return writeMetrics(args[1:], stdout, stderr)
 		case "update-extensions":
 			return updateExtensions(args[1:], stdout, stderr)
 		case "set-password":
