@@ -12,6 +12,7 @@ func subcommands() []*cobra.Command {
 		newStatusCmd(),
 		newRejoinCmd(),
 		newSwitchoverCmd(),
+		newPromoteCmd(),
 		newDrillCmd(),
 		newLabCmd(),
 		newVersionCmd(),

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Double faults: the standby's database is down for a while (its host up),
@@ -141,6 +145,17 @@ func doubleFaultZeroLoss(ctx context.Context, t *testing.T, metrics map[string]f
 		t.Errorf("status without an eligible standby: exit %d\n%s", st.code, st.stdout)
 	}
 	t.Logf("%s not promoted, its gate: %s (%s)", standby, code, why)
+	// haup promote: refused without --accept-data-loss, and for the
+	// unreachable old primary; the plan says what the standby may lack.
+	if r := haup(t, "promote", standby, labInventory); r.code != 1 || !strings.Contains(r.stderr, "promotion gate refuses it") || !strings.Contains(r.stderr, "--accept-data-loss") {
+		t.Errorf("promote without --accept-data-loss: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := haup(t, "promote", primary, "--accept-data-loss", labInventory); r.code != 1 || !strings.Contains(r.stderr, "cannot be reached") {
+		t.Errorf("promote of the unreachable old primary: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := haup(t, "promote", standby, "--accept-data-loss", "--dry-run", labInventory); r.code != 0 || !strings.Contains(r.stdout, "Data loss accepted: "+standby+" may lack acknowledged writes") {
+		t.Errorf("promote --dry-run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	if logs := mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'failover validation command returned a non-zero value' || true"); logs == "0" {
 		t.Errorf("repmgrd never asked the gate")
 	}
@@ -151,6 +166,9 @@ func doubleFaultZeroLoss(ctx context.Context, t *testing.T, metrics map[string]f
 	mustHaup(t, 0, "lab", "power-on", primary)
 	waitVIP(t, primary, 3*time.Minute)
 	waitHealthy(t, 3*time.Minute)
+	if r := haup(t, "promote", standby, "--accept-data-loss", labInventory); r.code != 1 || !strings.Contains(r.stderr, primary+" answers as a primary") {
+		t.Errorf("promote with a live primary: exit %d\n%s", r.code, r.stderr)
+	}
 	lost := lostNotes(ctx, t, notes)
 	t.Logf("zero-loss double fault: %d of %d acknowledged writes lost", len(lost), len(notes))
 	if len(lost) != 0 {
@@ -205,4 +223,64 @@ func doubleFaultAsync(ctx context.Context, t *testing.T, metrics map[string]floa
 		mustOnNode(t, primary, "rm -rf /var/lib/haup-pg/diverged-*")
 	}
 	metrics["diverged_copies_deleted"] = float64(deleted)
+}
+
+// doubleFaultBeyondBound: asynchronous mode with max_lag_on_failover at 2 s
+// and the standby's database down for 4 s: no automatic promotion; the
+// operator's haup promote --accept-data-loss promotes it; the old primary's
+// data is kept when it returns.
+func doubleFaultBeyondBound(ctx context.Context, t *testing.T) {
+	inv := withMaxLagSeconds(t, 2)
+	mustHaup(t, 0, "apply", inv)
+	defer mustHaup(t, 0, "apply", labInventory)
+	waitHealthy(t, 2*time.Minute)
+	primary, standby := primaryAndStandby(t)
+	notes, _, _ := standbyDownThenPrimaryLost(ctx, t, primary, standby, 4*time.Second)
+	time.Sleep(12 * time.Second)
+	if r := role(t, standby); r != "standby" {
+		t.Fatalf("%s is %s: promoted beyond max_lag_on_failover", standby, r)
+	}
+	if ok, code, why := gateOf(t, standby); ok || code != "lag-seconds" {
+		t.Errorf("gate: %v %s %s", ok, code, why)
+	}
+	r := mustHaup(t, 0, "promote", standby, "--accept-data-loss", inv)
+	if !strings.Contains(r.stdout, "Promoted: "+standby+" is the primary and holds the VIP") {
+		t.Errorf("promote output:\n%s", r.stdout)
+	}
+	lost := lostNotes(ctx, t, notes)
+	t.Logf("beyond the bound: %s promoted by haup promote --accept-data-loss; %d of %d acknowledged writes lost", standby, len(lost), len(notes))
+	mustHaup(t, 0, "lab", "power-on", primary)
+	waitRole(t, primary, "standby", 4*time.Minute)
+	waitHealthy(t, 3*time.Minute)
+	if len(lost) > 0 {
+		if kept := mustOnNode(t, primary, "ls -d /var/lib/haup-pg/diverged-* 2>/dev/null | wc -l"); kept == "0" {
+			t.Errorf("%s's data with %d writes the new primary lacks was not kept", primary, len(lost))
+		}
+	}
+	mustOnNode(t, primary, "rm -rf /var/lib/haup-pg/diverged-*")
+}
+
+// withMaxLagSeconds writes the lab's inventory with
+// database.max_lag_on_failover.seconds set, beside it.
+func withMaxLagSeconds(t *testing.T, seconds int) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot, labInventory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := doc["database"].(map[string]any)
+	db["max_lag_on_failover"] = map[string]any{"seconds": seconds}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(repoRoot, ".lab", "inventory-max-lag.yaml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	return path
 }

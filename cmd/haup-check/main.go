@@ -21,6 +21,7 @@
 //	haup-check resume-failover     resume repmgrd's failover after a switchover's pause
 //	haup-check start-gate -- CMD...  the database container's entrypoint: keep diverged data
 //	                               aside, then exec CMD (the image's entrypoint)
+//	haup-check accept-data-loss -for D -by WHO | -end  an operator's acceptance of a promotion's loss (haup promote)
 //	haup-check gate [-dir D]       the promotion gate: exit 0 when this standby may be promoted
 //	                               (repmgrd's failover_validation_command, inside the container)
 //	haup-check metrics             write the metrics file once (keepalived's runs start it every 5 s)
@@ -64,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return gate(args[1:], stdout, stderr)
 		case "start-gate":
 			return startGate(args[1:], stdout, stderr)
+		case "accept-data-loss":
+			return acceptDataLoss(args[1:], stdout, stderr)
 		case "metrics":
 			return writeMetrics(args[1:], stdout, stderr)
 		case "update-extensions":
@@ -425,4 +428,40 @@ func startGate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "haup start gate: exec %s: %v\n", args[0], err)
 	}
 	return 1
+}
+
+// acceptDataLoss records (or, with -end, removes) an operator's acceptance
+// of a promotion's loss, for at most -for: the gate then allows it.
+func acceptDataLoss(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check accept-data-loss", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	d := fs.Duration("for", 0, "how long the acceptance holds (at most 10m)")
+	by := fs.String("by", "", "who accepts, for the record")
+	end := fs.Bool("end", false, "remove the acceptance")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return 2
+	}
+	cfg, _, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: accept-data-loss: %v\n", err)
+		return 1
+	}
+	if *end {
+		if err := healthcheck.RemoveOverride(cfg); err != nil {
+			fmt.Fprintf(stderr, "haup-check: accept-data-loss: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if *d <= 0 || *d > 10*time.Minute || *by == "" {
+		fmt.Fprintln(stderr, "haup-check: accept-data-loss: -for between 1ns and 10m and -by are required")
+		return 2
+	}
+	o := agent.Override{Until: time.Now().Add(*d).UTC(), By: *by, Reason: "an operator accepted the data loss"}
+	if err := healthcheck.WriteOverride(cfg, o); err != nil {
+		fmt.Fprintf(stderr, "haup-check: accept-data-loss: %v\n", err)
+		return 1
+	}
+	return 0
 }
