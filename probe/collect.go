@@ -180,6 +180,11 @@ func Collect(ctx context.Context, req Request) *Facts {
 	} else {
 		f.Operation = op
 	}
+	if op, err := readOperation(ApplyRecordPath); err != nil {
+		f.ApplyError = err.Error()
+	} else {
+		f.Apply = op
+	}
 	if req.Staging != "" {
 		if ents, err := os.ReadDir(req.Staging); err == nil {
 			for _, e := range ents {

@@ -101,6 +101,10 @@ type Facts struct {
 	// has not ended (OperationError: its record could not be read).
 	Operation      *Operation `json:"operation,omitempty"`
 	OperationError string     `json:"operation_error,omitempty"`
+	// Apply is the record of an apply under way or interrupted
+	// (ApplyRecordPath), ApplyError an unreadable one.
+	Apply      *Operation `json:"apply,omitempty"`
+	ApplyError string     `json:"apply_error,omitempty"`
 
 	// Lock is the haup run holding this node, if any.
 	Lock *Lock `json:"lock,omitempty"`

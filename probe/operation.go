@@ -15,6 +15,13 @@ import (
 // finishes or undoes it.
 const OperationPath = "/var/lib/haup/operation.json"
 
+// ApplyRecordPath holds the record of an apply (or a rejoin, or any plan
+// haup carries out) under way on this node: written before its first
+// change, brought up to date at each stage, removed at its end. A run killed
+// half-way leaves it, and the next plan says so (the desired state's own
+// changes finish it).
+const ApplyRecordPath = "/var/lib/haup/apply.json"
+
 // Operation is one multi-step operation in progress.
 type Operation struct {
 	// Kind is the operation: "switchover".

@@ -35,6 +35,9 @@ type ApplyOptions struct {
 	ReadyTimeout time.Duration
 	// PollInterval is how often readiness is asked.
 	PollInterval time.Duration
+	// Operation names the run in the nodes' apply record ("apply" when
+	// empty; "rejoin"...).
+	Operation string
 }
 
 // Apply carries out exactly the changes of plan. Nodes work in parallel
@@ -133,6 +136,23 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if err := errors.Join(lockErrs...); err != nil {
 		return recaps, fmt.Errorf("nothing was changed:\n%w", err)
 	}
+	// The record of this run on every node it changes, brought up to
+	// date at each stage and removed at the end: a run killed or failed
+	// half-way leaves it for the next plan and for status to name.
+	kind := opts.Operation
+	if kind == "" {
+		kind = "apply"
+	}
+	rec := newApplyRecord(kind)
+	stepTo := func(step string, stages ...stage) error {
+		if len(locked) == 0 || !plan.hasAny(stages...) {
+			return nil
+		}
+		return rec.step(ctx, step, locked)
+	}
+	if err := stepTo("packages, directories, files, images", stageHost, stagePassword, stageSwap, stageContainer, stageRejoin, stageService); err != nil {
+		return recaps, fmt.Errorf("nothing was changed:\n%w", err)
+	}
 	if err := runStage(stageHost, all); err != nil {
 		return recaps, err
 	}
@@ -142,11 +162,17 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if err := runStage(stageSwap, all); err != nil {
 		return recaps, err
 	}
+	if err := stepTo("containers", stageContainer); err != nil {
+		return recaps, err
+	}
 	if from, to := plan.rolling(); from != nil {
 		if err := applyRolling(ctx, plan, hosts, opts, from, to, runStage, progress); err != nil {
 			return recaps, err
 		}
 	} else if err := applyContainers(ctx, plan, hosts, opts, runStage, progress, recaps); err != nil {
+		return recaps, err
+	}
+	if err := stepTo("rejoins", stageRejoin); err != nil {
 		return recaps, err
 	}
 	if err := runStage(stageRejoin, all); err != nil {
@@ -156,6 +182,9 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	// process in the window between the files and the reloads.
 	if os.Getenv("HAUP_TEST_KILL_BEFORE_SERVICES") == "1" {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
+	if err := stepTo("services (keepalived, units)", stageService); err != nil {
+		return recaps, err
 	}
 	if err := runStage(stageService, all); err != nil {
 		return recaps, err
@@ -173,6 +202,12 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 			}
 			recaps[i].Changed++
 		}
+	}
+	if len(locked) == 0 {
+		return recaps, nil
+	}
+	if err := rec.end(ctx, locked...); err != nil {
+		return recaps, err
 	}
 	return recaps, nil
 }

@@ -81,6 +81,7 @@ func clusterChanges(plan *Plan) {
 	}
 	forgetWitnesses(plan, current)
 	interruptedOperations(plan)
+	interruptedApplies(plan)
 }
 
 // forgetWitnesses plans the removal, from repmgr's metadata on the current

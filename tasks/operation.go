@@ -3,10 +3,12 @@ package tasks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
@@ -20,6 +22,9 @@ import (
 // same script as the step, and removed from every node at the end.
 type opRecord struct {
 	op probe.Operation
+	// path is where it is kept: probe.OperationPath, or for an apply
+	// probe.ApplyRecordPath.
+	path string
 }
 
 func newOpRecord(kind, from, to string) *opRecord {
@@ -30,7 +35,7 @@ func newOpRecord(kind, from, to string) *opRecord {
 	host, _ := os.Hostname()
 	now := time.Now().UTC()
 	return &opRecord{op: probe.Operation{Kind: kind, From: from, To: to, StartedAt: now,
-		By: fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())}}
+		By: fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())}, path: probe.OperationPath}
 }
 
 // script writes the record with step as the step under way (atomically:
@@ -41,7 +46,7 @@ func (r *opRecord) script(step string) string {
 	if err != nil {
 		panic(err) // strings and times only
 	}
-	p := probe.OperationPath
+	p := r.path
 	return fmt.Sprintf("mkdir -p %s && cat > %s.tmp <<'HAUP_RECORD'\n%s\nHAUP_RECORD\nmv -f %s.tmp %s\n",
 		shq(path.Dir(p)), shq(p), b, shq(p), shq(p))
 }
@@ -61,7 +66,7 @@ func (r *opRecord) begin(ctx context.Context, step string, hosts ...remote.Host)
 func (r *opRecord) end(ctx context.Context, hosts ...remote.Host) error {
 	var errs []error
 	for _, h := range hosts {
-		if _, err := h.Exec(ctx, clearOpScript); err != nil {
+		if _, err := h.Exec(ctx, "rm -f "+shq(r.path)+"\n"); err != nil {
 			errs = append(errs, &remote.StepError{Host: h.Name(), Step: "remove the " + r.op.Kind + "'s record", Err: err})
 		}
 	}
@@ -140,5 +145,56 @@ func interruptedOperations(plan *Plan) {
 	}
 	for _, np := range holders {
 		np.Changes = append(np.Changes, clear(np))
+	}
+}
+
+// newApplyRecord is the record of an apply (kind: "apply", "rejoin"...).
+func newApplyRecord(kind string) *opRecord {
+	r := newOpRecord(kind, "", "")
+	r.path = probe.ApplyRecordPath
+	return r
+}
+
+// step brings the record up to date on every host, in parallel; a host
+// that cannot be written to fails the apply before the step.
+func (r *opRecord) step(ctx context.Context, step string, hosts []remote.Host) error {
+	s := r.script(step)
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Go(func() {
+			if _, err := h.Exec(ctx, s); err != nil {
+				errs[i] = &remote.StepError{Host: h.Name(), Step: "record the " + r.op.Kind, Err: err}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// interruptedApplies: a node holding the record of an apply that is not
+// running any more (no lock, or the lock's holder is gone) was left
+// half-way by a killed or failed run. The desired state's changes in this
+// plan finish it; the plan says so, with a change that clears the record
+// (the next apply's own record takes its place and is removed at its end),
+// so diff does not say "No changes" about a cluster an apply left half-way.
+func interruptedApplies(plan *Plan) {
+	pending := 0
+	for _, np := range plan.all() {
+		pending += len(np.Changes)
+	}
+	for _, np := range plan.all() {
+		rec := np.Facts.Apply
+		if rec == nil || (np.Facts.Lock != nil && !stale(*np.Facts.Lock)) {
+			continue
+		}
+		what := fmt.Sprintf("%s begun %s by %s did not end (at %q, %s)", rec.Kind, rec.StartedAt.Format("2006-01-02 15:04:05Z"), rec.By, rec.Step, rec.StepAt.Format("15:04:05Z"))
+		how := "the other changes of this plan finish it"
+		if pending == 0 {
+			how = "nothing is left to do: the cluster matches the inventory"
+		}
+		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: "operation", Name: rec.Kind,
+			Summary: "the " + what + "; " + how + "; its record is cleared",
+			stage:   stageService, do: func(context.Context, remote.Host) error { return nil }})
 	}
 }

@@ -212,3 +212,40 @@ func TestWaitReadyTimesOutWithTheLastLook(t *testing.T) {
 		t.Errorf("waitReady with its context ended: %v", err)
 	}
 }
+
+// TestInterruptedApply: the record of an apply that did not end makes the
+// plan say so, even when nothing else is left to do; a live run's does not.
+func TestInterruptedApply(t *testing.T) {
+	inv := loadExample(t)
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	build := func(lock *probe.Lock) *Plan {
+		plan := &Plan{Inventory: inv}
+		for i, n := range inv.Nodes {
+			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			role := "standby"
+			if i == 0 {
+				role = "primary"
+			}
+			f := convergedFacts(t, d, role)
+			if i == 1 {
+				f.Apply = &probe.Operation{Kind: "rejoin", Step: "containers", StartedAt: at, StepAt: at, By: "op@host pid 1"}
+				f.Lock = lock
+			}
+			plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+		}
+		clusterChanges(plan)
+		return plan
+	}
+	plan := build(nil)
+	if plan.Empty() {
+		t.Fatal("an apply left half-way reads as in sync")
+	}
+	c := plan.Nodes[1].Changes
+	if len(c) != 1 || !strings.Contains(c[0].String(), `- operation rejoin: the rejoin begun 2026-12-04 10:00:00Z by op@host pid 1 did not end (at "containers", 10:00:00Z); nothing is left to do: the cluster matches the inventory; its record is cleared`) {
+		t.Fatalf("changes: %v", c)
+	}
+	live := &probe.Lock{Holder: "op@elsewhere pid 2", Host: "elsewhere", PID: 2, Expires: time.Now().Add(time.Hour)}
+	if plan := build(live); !plan.Empty() {
+		t.Errorf("a run under way reads as interrupted:\n%s", planText(plan))
+	}
+}

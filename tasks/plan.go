@@ -108,6 +108,20 @@ func (p *Plan) all() []*NodePlan {
 	return append(append([]*NodePlan(nil), p.Nodes...), p.Witness)
 }
 
+// hasAny tells whether a node has a change of one of the stages.
+func (p *Plan) hasAny(stages ...stage) bool {
+	for _, np := range p.Nodes {
+		for _, c := range np.Changes {
+			for _, s := range stages {
+				if c.stage == s {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // Order is the order of work apply follows, one line per stage that has
 // changes, as diff prints it.
 func (p *Plan) Order() []string {

@@ -64,6 +64,9 @@ type NodeStatus struct {
 	// ended (a switchover killed half-way), OperationError an unreadable
 	// record of one.
 	Operation *probe.Operation `json:"operation,omitempty"`
+	// Apply is the record of a haup run (apply, rejoin) on this node that
+	// is under way, or did not end.
+	Apply *probe.Operation `json:"apply,omitempty"`
 	// ImageFacts are the database image's own settings as it runs them.
 	ImageFacts     *probe.ImageFacts `json:"image_facts,omitempty"`
 	OperationError string            `json:"operation_error,omitempty"`
@@ -237,6 +240,13 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Operation = &op
 	}
 	ns.OperationError = f.OperationError
+	if f.Apply != nil {
+		a := *f.Apply
+		ns.Apply = &a
+	}
+	if f.ApplyError != "" {
+		ns.OperationError = strings.TrimSpace(ns.OperationError + " " + f.ApplyError)
+	}
 	switch {
 	case ns.Keepalived == "FAULT" && ns.Role == healthcheck.RoleStandby:
 		ns.KeepalivedNote = "normal on a standby: its check fails so it never takes the VIP"
@@ -427,6 +437,10 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		}
 		if n.OperationError != "" {
 			degraded = append(degraded, n.Node+": "+n.OperationError)
+		}
+		if a := n.Apply; a != nil && (n.Lock == nil || stale(*n.Lock)) {
+			degraded = append(degraded, fmt.Sprintf("%s: a haup %s begun %s by %s did not end (at %q): `haup diff` shows what is left, `haup apply` finishes it",
+				n.Node, a.Kind, a.StartedAt.Format("2006-01-02 15:04:05Z"), a.By, a.Step))
 		}
 		if n.HoldsVIP && n.Reachable && strings.HasPrefix(n.Keepalived, "not ") {
 			critical = append(critical, fmt.Sprintf("%s carries the VIP but keepalived is %s: a stale address left by a killed keepalived; `haup apply` removes it and starts keepalived", n.Node, n.Keepalived))

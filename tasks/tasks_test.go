@@ -389,7 +389,8 @@ func TestLeftoverStagingIsRemoved(t *testing.T) {
 }
 
 // TestApplyLocksChangesAndReleasesInOrder: a one-file change on a converged
-// node runs exactly lock, upload and install, reload, release, in that order.
+// node runs exactly lock, the run's record, upload and install, the record's
+// step, reload, the record removed, release, in that order.
 func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
 	inv := loadExample(t)
 	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
@@ -401,8 +402,11 @@ func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
 	ok := func(string) (remote.Result, error) { return remote.Result{}, nil }
 	h := remote.NewFake("pg-0").
 		Expect("set -C", ok).
+		Expect(`"step":"packages, directories, files, images"`, ok).
 		Expect("keepalived -t", ok).
+		Expect(`"step":"services (keepalived, units)"`, ok).
 		Expect("systemctl reload keepalived", ok).
+		Expect("rm -f /var/lib/haup/apply.json", ok).
 		Expect("rm -f /run/haup/lock", ok)
 	if _, err := Apply(context.Background(), plan, Hosts{"pg-0": h}, ApplyOptions{}); err != nil {
 		t.Fatal(err)
