@@ -53,7 +53,9 @@ var Families = []Family{
 	{Name: "haup_replication_lag_bytes", Labels: []string{"peer"}, JSON: []string{"replication[].lag_bytes"}, Help: "How far replay trails the primary's WAL, per replication link (on a standby its WAL receiver, on the primary each standby)."},
 	{Name: "haup_replication_lag_seconds", Labels: []string{"peer"}, JSON: []string{"replication[].lag_seconds"}, Help: "How old the last replayed transaction is, per replication link."},
 	{Name: "haup_replication_streaming", Labels: []string{"peer"}, JSON: []string{"replication[].state"}, Help: "1 when the replication link streams."},
-	{Name: "haup_diverged", JSON: []string{"diverged"}, Help: "Data directories kept aside by earlier fencings (diverged copies), to look at and delete."},
+	{Name: "haup_diverged", JSON: []string{"diverged"}, Help: "Data directories kept aside (by fencings, rejoins and the container's start gate: diverged copies), to look at and delete."},
+	{Name: "haup_promotion_allowed", Labels: []string{"code"}, JSON: []string{"promotion.allowed", "promotion.code"}, Help: "A standby's promotion gate: 1 when it may be promoted automatically (it holds every acknowledged write, or is within max_lag_on_failover), 0 when not; the code says why. Absent on a primary."},
+	{Name: "haup_promotion_lag_bytes", JSON: []string{"promotion.lag_bytes"}, Help: "A standby's bytes behind the primary when it last streamed with the primary answering, as its promotion gate knows."},
 	{Name: "haup_failover_paused", JSON: []string{"failover_paused"}, Help: "1 while repmgrd's automatic failover is paused on this node."},
 	{Name: "haup_repmgrd_running", JSON: []string{"repmgrd.running"}, Help: "1 when repmgrd runs beside the database (on a standby, what promotes it)."},
 	{Name: "haup_repmgrd_upstream_last_seen_seconds", JSON: []string{"repmgrd.upstream_last_seen_s"}, Help: "How long ago repmgrd last reached its upstream; -1 when it has not since the database started."},
@@ -164,6 +166,16 @@ func (v View) samples(name string) []sample {
 		if f.Database != nil || f.DatabaseError == "" {
 			return one(float64(len(f.Diverged)))
 		}
+	case "haup_promotion_allowed", "haup_promotion_lag_bytes":
+		g := f.Gate
+		if g == nil || db == nil || db.Role == healthcheck.RolePrimary {
+			return nil
+		}
+		ok, code, _ := g.Allows(v.At, nil)
+		if name == "haup_promotion_lag_bytes" {
+			return one(float64(g.LagBytes))
+		}
+		return []sample{{[]string{string(code)}, b2f(ok)}}
 	case "haup_failover_paused":
 		if db != nil && db.Role != healthcheck.RoleDown {
 			return one(b2f(db.FailoverPaused))

@@ -469,6 +469,11 @@ const hashCachePath = "/run/haup/agent-sha256"
 func DatabaseFacts(ctx context.Context, configPath string) *Facts {
 	f := &Facts{Version: Version, At: time.Now().UTC()}
 	f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, f.Diverged = readDatabase(ctx, configPath)
+	if g, err := healthcheck.LastGate(healthcheck.Config{}); err != nil {
+		f.GateError = err.Error()
+	} else {
+		f.Gate = g
+	}
 	return f
 }
 
