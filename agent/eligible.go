@@ -19,8 +19,10 @@ import (
 //     streaming, so the standby's own runs see the same thing first.
 //   - asynchronous mode: what it may lack is bounded by MaxLag: the bytes it
 //     was behind when it last streamed with the primary answering, and the
-//     seconds from then until the primary was last seen writing without it
-//     (or, when the agent did not observe, until now).
+//     seconds since, for as long as it has not streamed: a primary it cannot
+//     see may be writing without it all the same (so the bound must exceed
+//     the time repmgrd takes to notice a lost primary: the inventory checks
+//     it).
 //
 // The agent publishes the gate's record at each keepalived run (Gate); the
 // failover_validation_command haup gives repmgrd reads it (Gate.Allows), and
@@ -207,13 +209,18 @@ func decideEligibility(cfg Config, obs Observation, d *Decision) {
 		set(false, GateLocalDown, "its database was down at "+now.Format(time.RFC3339))
 	case !streaming:
 		e.PendingLSN, e.Receiver = "", ""
-		if primary != nil {
+		if primary != nil || !cfg.Synchronous {
+			// Asynchronous mode: a primary this standby cannot see may be
+			// writing all the same (a cut between them), so the time
+			// without streaming counts, whatever the primary's answer.
 			e.PrimarySeenAt = now
+		}
+		if primary != nil && cfg.Synchronous {
 			set(false, GateOutOfSync, fmt.Sprintf("it did not stream at %s while %s answered as the primary", now.Format(time.RFC3339), primary.Name))
 		}
-		// The primary silent: it may be lost (a failover) or cut off from
-		// this standby, which is then cut off from it too; what was true
-		// stays true.
+		// Zero-loss mode, the primary silent: it may be lost (a failover)
+		// or cut off from this standby, which is then cut off from it too,
+		// and its commits wait: what was true stays true.
 	default:
 		newSession := e.Receiver != "" && e.Receiver != local.Receiver
 		if newSession {

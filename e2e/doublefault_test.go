@@ -181,7 +181,7 @@ func doubleFaultAsync(ctx context.Context, t *testing.T, metrics map[string]floa
 	const boundS = 10 // database.max_lag_on_failover.seconds, the default
 	primary, standby := primaryAndStandby(t)
 	before := mustOnNode(t, primary, "ls -d /var/lib/haup-pg/diverged-* 2>/dev/null | wc -l")
-	notes, at, lostAt := standbyDownThenPrimaryLost(ctx, t, primary, standby, 4*time.Second)
+	notes, at, lostAt := standbyDownThenPrimaryLost(ctx, t, primary, standby, 3*time.Second)
 	waitRole(t, standby, "primary", 60*time.Second)
 	waitVIP(t, standby, 30*time.Second)
 	lost := lostNotes(ctx, t, notes)
@@ -225,17 +225,18 @@ func doubleFaultAsync(ctx context.Context, t *testing.T, metrics map[string]floa
 	metrics["diverged_copies_deleted"] = float64(deleted)
 }
 
-// doubleFaultBeyondBound: asynchronous mode with max_lag_on_failover at 2 s
-// and the standby's database down for 4 s: no automatic promotion; the
+// doubleFaultBeyondBound: asynchronous mode with max_lag_on_failover at 6 s
+// (the least the lab's repmgr timings allow) and the standby's database
+// down for 10 s: no automatic promotion; the
 // operator's haup promote --accept-data-loss promotes it; the old primary's
 // data is kept when it returns.
 func doubleFaultBeyondBound(ctx context.Context, t *testing.T) {
-	inv := withMaxLagSeconds(t, 2)
+	inv := withMaxLagSeconds(t, 6)
 	mustHaup(t, 0, "apply", inv)
 	defer mustHaup(t, 0, "apply", labInventory)
 	waitHealthy(t, 2*time.Minute)
 	primary, standby := primaryAndStandby(t)
-	notes, _, _ := standbyDownThenPrimaryLost(ctx, t, primary, standby, 4*time.Second)
+	notes, _, _ := standbyDownThenPrimaryLost(ctx, t, primary, standby, 10*time.Second)
 	time.Sleep(12 * time.Second)
 	if r := role(t, standby); r != "standby" {
 		t.Fatalf("%s is %s: promoted beyond max_lag_on_failover", standby, r)

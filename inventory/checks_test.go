@@ -169,7 +169,9 @@ func TestMaxLagOnFailover(t *testing.T) {
 	const port = "  port: 5432\n"
 	runProblemCases(t, []problemCase{
 		{"both", port, port + "  max_lag_on_failover: {bytes: 1048576, seconds: 30}\n", ""},
-		{"zero is a limit", port, port + "  max_lag_on_failover: {bytes: 0, seconds: 0}\n", ""},
+		{"zero bytes is a limit", port, port + "  max_lag_on_failover: {bytes: 0, seconds: 6}\n", ""},
+		{"below repmgrd's detection", port, port + "  max_lag_on_failover: {seconds: 5}\n", "inv.yaml:8: database.max_lag_on_failover.seconds: is 5, but repmgrd takes up to 4 s to notice a lost primary with these database.repmgr timings, and the bound counts that time: no standby would ever be promoted automatically; give at least 6"},
+		{"slower repmgrd", port, port + "  max_lag_on_failover: {seconds: 10}\n  repmgr: {reconnect_attempts: 3}\n", "database.max_lag_on_failover.seconds: is 10, but repmgrd takes up to 13 s"},
 		{"negative bytes", port, port + "  max_lag_on_failover: {bytes: -1}\n", "inv.yaml:8: database.max_lag_on_failover.bytes: must be 0..1099511627776 bytes, got -1"},
 		{"too many seconds", port, port + "  max_lag_on_failover: {seconds: 86401}\n", "inv.yaml:8: database.max_lag_on_failover.seconds: must be 0..86400 seconds, got 86401"},
 		{"a string", port, port + "  max_lag_on_failover: {seconds: 10s}\n", "inv.yaml:8: database.max_lag_on_failover.seconds: expected an integer"},

@@ -484,6 +484,8 @@ func (v *validator) validate() {
 	v.inRange("database.max_lag_on_failover.seconds", db.MaxLagOnFailover.Seconds)
 	if db.Synchronous && v.has("database.max_lag_on_failover") {
 		v.add("database.max_lag_on_failover", "applies to asynchronous mode only: with database.synchronous: true only a standby in sync is promoted, whatever its lag")
+	} else if min := MinMaxLagSeconds(db.Repmgr); v.has("database.max_lag_on_failover.seconds") && db.MaxLagOnFailover.Seconds >= 0 && db.MaxLagOnFailover.Seconds < min {
+		v.add("database.max_lag_on_failover.seconds", "is %d, but repmgrd takes up to %d s to notice a lost primary with these database.repmgr timings, and the bound counts that time: no standby would ever be promoted automatically; give at least %d", db.MaxLagOnFailover.Seconds, min-2, min)
 	}
 	r := db.Repmgr
 	// 0 attempts: repmgr promotes after the first unanswered check.
@@ -956,4 +958,13 @@ func (inv *Inventory) SecretValues() []string {
 		}
 	}
 	return out
+}
+
+// MinMaxLagSeconds is the least database.max_lag_on_failover.seconds that
+// lets a standby be promoted at all: the promotion gate counts the time
+// since the standby last streamed, which includes the time repmgrd takes to
+// notice the lost primary (a monitor interval, then each attempt's connect
+// timeout and wait), and two of the agent's one-second checks.
+func MinMaxLagSeconds(r Repmgr) int {
+	return r.MonitorInterval + (r.ReconnectAttempts+1)*(r.ConnectTimeout+r.ReconnectInterval) + 2
 }
