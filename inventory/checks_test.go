@@ -201,6 +201,10 @@ func TestAllowedClients(t *testing.T) {
 		{"duplicate", port, port + "  allowed_clients:\n    - 10.2.0.0/16\n    - 10.2.0.0/16\n", `inv.yaml:10: database.allowed_clients[1]: "10.2.0.0/16" repeats database.allowed_clients[0] (line 9)`},
 		{"IPv6", port, port + "  allowed_clients: [\"::1/128\"]\n", `database.allowed_clients[0]: "::1/128" is IPv6`},
 	})
+	named := strings.Replace(edit(t, port, port+"  allowed_clients: []\n"), "address: 10.1.0.12}", "address: 10.1.0.12, database_address: db1.example}", 1)
+	if _, err := loadText(t, named); err == nil || !strings.Contains(err.Error(), `inv.yaml:14: nodes[1].database_address: "db1.example" is a hostname: with database.allowed_clients give an IPv4 address`) {
+		t.Errorf("a node's hostname with allowed_clients: %v", err)
+	}
 	for _, c := range []struct {
 		name, yaml string
 		given      bool

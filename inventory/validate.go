@@ -972,6 +972,19 @@ func (v *validator) allowedClients() {
 		return
 	}
 	v.inv.Database.AllowedClientsGiven = true
+	// PostgreSQL matches a client by its address; a hostname would need
+	// reverse DNS at every connection, and haup writes the nodes' own.
+	byName := func(path, addr string) {
+		if _, err := netip.ParseAddr(addr); addr != "" && err != nil && !v.underBad(path) {
+			v.add(path, "%s is a hostname: with database.allowed_clients give an IPv4 address, which haup lets through PostgreSQL's rules", quote(addr))
+		}
+	}
+	for i, n := range v.inv.Nodes {
+		byName(fmt.Sprintf("nodes[%d].database_address", i), n.DatabaseAddress)
+	}
+	if v.inv.HasWitness() {
+		byName("witness.database_address", v.inv.Witness.DatabaseAddress)
+	}
 	seen := map[netip.Prefix]int{}
 	for i, c := range v.inv.Database.AllowedClients {
 		p := fmt.Sprintf("%s[%d]", key, i)
