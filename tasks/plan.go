@@ -267,6 +267,10 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	np.Resources++
 	add(serviceChanges(f, confSHA, reload, units, inv.Keepalived.VirtualIPAddress, d.Node.Interface)...)
 	np.Resources++
+	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[hbaPath], secrets); len(cs) > 0 || d.HBA != nil {
+		add(cs...)
+		np.Resources++
+	}
 	// The plan lists a node's changes in the order apply makes them.
 	sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	return np
