@@ -46,7 +46,7 @@ var stageNames = map[stage]string{
 	stageSwap:      "password: the staged password moved into place (nodes in parallel)",
 	stageContainer: "containers",
 	stageRejoin:    "rejoin: nodes that must follow the current primary (nodes in parallel)",
-	stageService:   "services: systemd and keepalived (nodes in parallel)",
+	stageService:   "services: systemd, keepalived, who may connect to PostgreSQL (nodes in parallel)",
 }
 
 // Change is one planned change on one node.
