@@ -122,7 +122,7 @@ type Desired struct {
 	Dirs      []Dir
 	Files     []File
 	Container ContainerSpec
-	// HBA is haup's pg_hba.conf (hbaPath), nil when
+	// HBA is haup's pg_hba.conf (HBAPath), nil when
 	// database.allowed_clients is absent: planned apart from Files, after
 	// the containers (hbaChanges).
 	HBA []byte

@@ -41,7 +41,7 @@ func probeRequest(inv *inventory.Inventory, node inventory.Node) probe.Request {
 	}
 	// haup's pg_hba.conf, also when allowed_clients is absent: a file left
 	// from before is removed.
-	req.Files = append(req.Files, probe.FileRequest{Path: hbaPath, Text: true})
+	req.Files = append(req.Files, probe.FileRequest{Path: HBAPath, Text: true})
 	for _, d := range dirSpecs(inv) {
 		req.Dirs = append(req.Dirs, d.Path)
 	}

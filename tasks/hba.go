@@ -42,9 +42,9 @@ const (
 	settleWaitS = 300
 )
 
-// hbaPath is haup's pg_hba.conf on the host, in the directory mounted at
+// HBAPath is haup's pg_hba.conf on the host, in the directory mounted at
 // /bitnami/repmgr/conf.
-var hbaPath = path.Join(repmgrConfDir, "pg_hba.conf")
+var HBAPath = path.Join(repmgrConfDir, "pg_hba.conf")
 
 // renderHBA is haup's pg_hba.conf, the same on every host, or nil when
 // database.allowed_clients is absent (the image's own rules).
@@ -119,16 +119,16 @@ func hbaChanges(want []byte, container string, actual FileFact, secrets []string
 			return nil
 		}
 		return []Change{{
-			Op: OpDelete, Kind: "file", Name: hbaPath,
+			Op: OpDelete, Kind: "file", Name: HBAPath,
 			Summary: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
 				strings.Replace(hbaCost, "installed in", "the image's rules installed in", 1) +
 				"; the image writes the same rules itself at the container's next start",
-			Diff:  maskedDiff(hbaPath, actual.Content, nil, secrets),
+			Diff:  maskedDiff(HBAPath, actual.Content, nil, secrets),
 			stage: stageService,
 			do:    replaceHBA(container, []byte(imageHBA), ""),
 		}}
 	}
-	f := File{Path: hbaPath, Mode: 0o644, Content: want}
+	f := File{Path: HBAPath, Mode: 0o644, Content: want}
 	cs := fileChanges(f, actual, secrets)
 	for i := range cs {
 		cs[i].stage = stageService
@@ -140,7 +140,7 @@ func hbaChanges(want []byte, container string, actual FileFact, secrets []string
 		} else {
 			cs[i].Summary += "; only the nodes and database.allowed_clients may connect, PostgreSQL refuses every other address: " + hbaCost
 		}
-		cs[i].do = replaceHBA(container, want, hbaPath)
+		cs[i].do = replaceHBA(container, want, HBAPath)
 	}
 	return cs
 }
@@ -177,7 +177,7 @@ fi
 `, settleWaitS, settleWaitS, pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir),
 			pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir))
 		if hostPath == "" {
-			fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(hbaPath))
+			fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(HBAPath))
 		} else {
 			fmt.Fprintf(&b, "p=%s; { [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m 0644 -o 0 -g 0 \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", shq(hostPath))
 		}

@@ -24,7 +24,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 		t.Fatal("allowed_clients absent, yet a pg_hba.conf")
 	}
 	f := convergedFacts(t, before, "primary")
-	f.Files[hbaPath] = FileFact{}
+	f.Files[HBAPath] = FileFact{}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, before, f, Options{})}}); !p.Empty() {
 		t.Fatalf("allowed_clients absent, a plan:\n%s", planText(p))
 	}
@@ -39,7 +39,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 		text.WriteString("## " + title + "\n")
 		text.WriteString(planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
 		for _, c := range np.Changes {
-			if c.Kind != "file" || c.Name != hbaPath || c.stage != stageService {
+			if c.Kind != "file" || c.Name != HBAPath || c.stage != stageService {
 				t.Errorf("%s: %s (stage %d): only pg_hba.conf should change, after the containers", title, c, c.stage)
 			}
 		}
@@ -52,7 +52,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 	plan("allowed_clients: [10.2.0.0/16] on a running pair")
 
 	d, _ := DesiredState(inv, n, "amd64", fakeCheck)
-	f.Files[hbaPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
+	f.Files[HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}); !p.Empty() {
 		t.Fatalf("allowed clients applied, still a plan:\n%s", planText(p))
 	}
@@ -87,7 +87,7 @@ func TestReplaceHBAScript(t *testing.T) {
 		name, host string
 		content    []byte
 	}{
-		{"install", hbaPath, []byte("host all all 10.2.0.0/16 md5\n")},
+		{"install", HBAPath, []byte("host all all 10.2.0.0/16 md5\n")},
 		{"remove", "", []byte(imageHBA)},
 	} {
 		h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })

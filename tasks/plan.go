@@ -267,7 +267,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	np.Resources++
 	add(serviceChanges(f, confSHA, reload, units, inv.Keepalived.VirtualIPAddress, d.Node.Interface)...)
 	np.Resources++
-	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[hbaPath], secrets); len(cs) > 0 || d.HBA != nil {
+	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets); len(cs) > 0 || d.HBA != nil {
 		add(cs...)
 		np.Resources++
 	}
