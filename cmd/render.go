@@ -39,7 +39,11 @@ Exit status: 0 written, 1 error.`,
 				if err != nil {
 					return fmt.Errorf("%s: %w", n.Name, err)
 				}
-				for _, f := range d.Files {
+				files := d.Files
+				if d.HBA != nil {
+					files = append(files, tasks.File{Path: tasks.HBAPath, Mode: 0o644, Content: d.HBA})
+				}
+				for _, f := range files {
 					if f.Binary {
 						continue
 					}

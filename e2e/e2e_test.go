@@ -108,6 +108,7 @@ func e2eSteps(ctx context.Context, metrics map[string]float64) []e2eStep {
 		{"repmgr-password-rotation", func(t *testing.T) { repmgrPasswordRotation(ctx, t) }},
 		{"timescaledb-across-switchover", func(t *testing.T) { timescaleAcrossSwitchover(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
+		{"allowed-clients", func(t *testing.T) { allowedClients(ctx, t) }},
 		{"witness-partition", func(t *testing.T) { witnessPartition(t, metrics) }},
 	}
 }

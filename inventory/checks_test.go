@@ -188,3 +188,40 @@ func TestMaxLagOnFailover(t *testing.T) {
 		t.Errorf("default %+v", got)
 	}
 }
+
+// TestAllowedClients: absent keeps the image's rules, [] lets only the
+// nodes in, null is refused as ambiguous, and a list is kept as given.
+func TestAllowedClients(t *testing.T) {
+	const port = "  port: 5432\n"
+	runProblemCases(t, []problemCase{
+		{"two networks", port, port + "  allowed_clients: [10.2.0.0/16, 192.0.2.7/32]\n", ""},
+		{"empty", port, port + "  allowed_clients: []\n", ""},
+		{"null", port, port + "  allowed_clients:\n", "inv.yaml:8: database.allowed_clients: is null: write [] to let only the nodes connect, or remove the key"},
+		{"a scalar", port, port + "  allowed_clients: 10.2.0.0/16\n", "inv.yaml:8: database.allowed_clients: expected a list"},
+		{"host bits", port, port + "  allowed_clients: [10.0.0.5/24]\n", `inv.yaml:8: database.allowed_clients[0]: "10.0.0.5/24" has host bits set: write 10.0.0.0/24 for the network, or 10.0.0.5/32 for the one address`},
+		{"not a CIDR", port, port + "  allowed_clients:\n    - 10.2.0.0/16\n    - office\n", `inv.yaml:10: database.allowed_clients[1]: "office" is not a CIDR`},
+		{"duplicate", port, port + "  allowed_clients:\n    - 10.2.0.0/16\n    - 10.2.0.0/16\n", `inv.yaml:10: database.allowed_clients[1]: "10.2.0.0/16" repeats database.allowed_clients[0] (line 9)`},
+		{"IPv6", port, port + "  allowed_clients: [\"::1/128\"]\n", `database.allowed_clients[0]: "::1/128" is IPv6`},
+	})
+	named := strings.Replace(edit(t, port, port+"  allowed_clients: []\n"), "address: 10.1.0.12}", "address: 10.1.0.12, database_address: db1.example}", 1)
+	if _, err := loadText(t, named); err == nil || !strings.Contains(err.Error(), `inv.yaml:14: nodes[1].database_address: "db1.example" is a hostname: with database.allowed_clients give an IPv4 address`) {
+		t.Errorf("a node's hostname with allowed_clients: %v", err)
+	}
+	for _, c := range []struct {
+		name, yaml string
+		given      bool
+		want       []string
+	}{
+		{"absent", "", false, nil},
+		{"empty", "  allowed_clients: []\n", true, nil},
+		{"list", "  allowed_clients: [10.2.0.0/16]\n", true, []string{"10.2.0.0/16"}},
+	} {
+		inv, err := loadText(t, edit(t, port, port+c.yaml))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := inv.Database; got.AllowedClientsGiven != c.given || fmt.Sprint(got.AllowedClients) != fmt.Sprint(c.want) {
+			t.Errorf("%s: given %v, clients %v; want %v, %v", c.name, got.AllowedClientsGiven, got.AllowedClients, c.given, c.want)
+		}
+	}
+}

@@ -54,6 +54,7 @@ var fieldTable = []fieldDoc{
 	{Path: "database.max_lag_on_failover.bytes", Default: itoa(DefaultMaxLagBytes), Min: 0, Max: 1 << 40, Unit: " bytes", Doc: "asynchronous mode: a standby more than this far behind when it last streamed is not promoted automatically (refused with database.synchronous: true, where only a standby in sync is)"},
 	{Path: "database.max_lag_on_failover.seconds", Default: itoa(DefaultMaxLagSeconds), Min: 0, Max: 86400, Unit: " seconds", Doc: "asynchronous mode: a standby the primary may have written without for longer than this (from its last streaming check to the primary's last answer) is not promoted automatically"},
 	{Path: "database.environment", Allowed: "see \"database.environment\" below", Doc: "extra, non-secret environment for the database container"},
+	{Path: "database.allowed_clients", Default: "the image's own rules (any address may try a password)", Allowed: "IPv4 networks as CIDRs with their host bits clear (10.1.0.0/16, 192.0.2.7/32), each once; [] for the nodes alone", Doc: "who may connect: the nodes (their addresses, the witness's, the VIP) and these networks; PostgreSQL refuses every other address, IPv6 ones included. Applied by a reload, without a restart"},
 	{Path: "ssh.user", Default: DefaultSSHUser, Allowed: "a user name", Doc: "the SSH user; another than root needs passwordless sudo"},
 	{Path: "ssh.port", Default: itoa(DefaultSSHPort), Min: 1, Max: 65535, Doc: "the SSH port"},
 	{Path: "ssh.identity_files", Doc: "private keys (encrypted ones through the agent)"},

@@ -125,6 +125,15 @@ type Database struct {
 	MaxLagOnFailover MaxLag `yaml:"max_lag_on_failover"`
 	// Environment is extra, non-secret environment for the container.
 	Environment map[string]string `yaml:"environment"`
+	// AllowedClients are the IPv4 networks (CIDRs, host bits clear) whose
+	// clients may connect to the database, besides the nodes, the witness
+	// and the VIP; all other addresses are refused by PostgreSQL (haup's
+	// pg_hba.conf). Only with AllowedClientsGiven: an absent key keeps the
+	// image's own rules (any address may try a password).
+	AllowedClients []string `yaml:"allowed_clients"`
+	// AllowedClientsGiven: the key is given, even as an empty list (only
+	// the nodes). Set by validation, from the YAML.
+	AllowedClientsGiven bool `yaml:"-"`
 }
 
 // MaxLag bounds an asynchronous promotion's loss: how far behind the standby

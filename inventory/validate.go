@@ -554,6 +554,7 @@ func (v *validator) validate() {
 
 	v.nodes(vip, vipErr == nil)
 	v.metrics()
+	v.allowedClients()
 }
 
 func (v *validator) checkInterface(path, name string) {
@@ -967,4 +968,74 @@ func (inv *Inventory) SecretValues() []string {
 // timeout and wait), and two of the agent's one-second checks.
 func MinMaxLagSeconds(r Repmgr) int {
 	return r.MonitorInterval + (r.ReconnectAttempts+1)*(r.ConnectTimeout+r.ReconnectInterval) + 2
+}
+
+// allowedClients validates database.allowed_clients: absent keeps the
+// image's own rules; given (an empty list too), every entry must be an IPv4
+// network that haup can write into pg_hba.conf as it is meant.
+func (v *validator) allowedClients() {
+	const key = "database.allowed_clients"
+	if g, ok := v.givenAt(key); ok && g.null {
+		v.add(key, "is null: write [] to let only the nodes connect, or remove the key to keep the image's own rules (any address may try a password)")
+		return
+	}
+	if !v.has(key) {
+		return
+	}
+	v.inv.Database.AllowedClientsGiven = true
+	// PostgreSQL matches a client by its address; a hostname would need
+	// reverse DNS at every connection, and haup writes the nodes' own.
+	byName := func(path, addr string) {
+		if _, err := netip.ParseAddr(addr); addr != "" && err != nil && !v.underBad(path) {
+			v.add(path, "%s is a hostname: with database.allowed_clients give an IPv4 address, which haup lets through PostgreSQL's rules", quote(addr))
+		}
+	}
+	for i, n := range v.inv.Nodes {
+		byName(fmt.Sprintf("nodes[%d].database_address", i), n.DatabaseAddress)
+	}
+	if v.inv.HasWitness() {
+		byName("witness.database_address", v.inv.Witness.DatabaseAddress)
+	}
+	seen := map[netip.Prefix]int{}
+	for i, c := range v.inv.Database.AllowedClients {
+		p := fmt.Sprintf("%s[%d]", key, i)
+		if v.underBad(p) {
+			continue
+		}
+		pfx, why := clientNetwork(c)
+		if why != "" {
+			v.add(p, "%s", why)
+			continue
+		}
+		if j, dup := seen[pfx]; dup {
+			v.add(p, "%s repeats %s[%d] (line %d)", quote(c), key, j, v.lineOf(fmt.Sprintf("%s[%d]", key, j)))
+			continue
+		}
+		seen[pfx] = i
+		if pfx.Bits() == 0 {
+			v.warn(p, "0.0.0.0/0 lets every IPv4 address try a password, as the image's own rules do (IPv6 clients are still refused)")
+		}
+	}
+}
+
+// clientNetwork parses one database.allowed_clients entry, or says what is
+// wrong with it.
+func clientNetwork(c string) (netip.Prefix, string) {
+	pfx, err := netip.ParsePrefix(c)
+	if err != nil {
+		if a, aerr := netip.ParseAddr(c); aerr == nil {
+			if a.Is4() {
+				return pfx, fmt.Sprintf("%s has no prefix length: write %s/32 for this one address", quote(c), c)
+			}
+			return pfx, fmt.Sprintf("%s is IPv6: haup's nodes, VIP and clients are IPv4 only, and every IPv6 client is refused", quote(c))
+		}
+		return pfx, fmt.Sprintf("%s is not a CIDR: give an IPv4 network as ADDRESS/LENGTH, e.g. 10.1.0.0/16 or 192.0.2.7/32", quote(c))
+	}
+	switch {
+	case !pfx.Addr().Is4():
+		return pfx, fmt.Sprintf("%s is IPv6: haup's nodes, VIP and clients are IPv4 only, and every IPv6 client is refused", quote(c))
+	case pfx.Masked() != pfx:
+		return pfx, fmt.Sprintf("%s has host bits set: write %s for the network, or %s/32 for the one address", quote(c), pfx.Masked(), pfx.Addr())
+	}
+	return pfx, ""
 }

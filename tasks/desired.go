@@ -122,6 +122,10 @@ type Desired struct {
 	Dirs      []Dir
 	Files     []File
 	Container ContainerSpec
+	// HBA is haup's pg_hba.conf (HBAPath), nil when
+	// database.allowed_clients is absent: planned apart from Files, after
+	// the containers (hbaChanges).
+	HBA []byte
 }
 
 // dirSpecs lists the directories haup manages, parents before children.
@@ -274,7 +278,11 @@ func DesiredState(inv *inventory.Inventory, node inventory.Node, goarch string, 
 	if err != nil {
 		return nil, err
 	}
-	return &Desired{Node: node, Dirs: dirSpecs(inv), Files: files, Container: containerSpec(inv, node)}, nil
+	hba, err := renderHBA(inv)
+	if err != nil {
+		return nil, err
+	}
+	return &Desired{Node: node, Dirs: dirSpecs(inv), Files: files, Container: containerSpec(inv, node), HBA: hba}, nil
 }
 
 func peers(inv *inventory.Inventory, node inventory.Node) []inventory.Node {

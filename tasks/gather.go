@@ -39,6 +39,9 @@ func probeRequest(inv *inventory.Inventory, node inventory.Node) probe.Request {
 	for _, f := range files {
 		req.Files = append(req.Files, probe.FileRequest{Path: f.Path, Text: !f.Binary && !f.Sensitive})
 	}
+	// haup's pg_hba.conf, also when allowed_clients is absent: a file left
+	// from before is removed.
+	req.Files = append(req.Files, probe.FileRequest{Path: HBAPath, Text: true})
 	for _, d := range dirSpecs(inv) {
 		req.Dirs = append(req.Dirs, d.Path)
 	}

@@ -46,7 +46,7 @@ var stageNames = map[stage]string{
 	stageSwap:      "password: the staged password moved into place (nodes in parallel)",
 	stageContainer: "containers",
 	stageRejoin:    "rejoin: nodes that must follow the current primary (nodes in parallel)",
-	stageService:   "services: systemd and keepalived (nodes in parallel)",
+	stageService:   "services: systemd, keepalived, who may connect to PostgreSQL (nodes in parallel)",
 }
 
 // Change is one planned change on one node.
@@ -281,6 +281,10 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	np.Resources++
 	add(serviceChanges(f, confSHA, reload, units, inv.Keepalived.VirtualIPAddress, d.Node.Interface)...)
 	np.Resources++
+	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets); len(cs) > 0 || d.HBA != nil {
+		add(cs...)
+		np.Resources++
+	}
 	// The plan lists a node's changes in the order apply makes them.
 	sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	return np

@@ -90,3 +90,28 @@ func RenderKeepalivedDropIn(u Unit) ([]byte, error) { return render("keepalived-
 
 // RenderRejoinUnit renders haup-rejoin.service.
 func RenderRejoinUnit(u Unit) ([]byte, error) { return render("haup-rejoin.service.tmpl", u) }
+
+// HBA is the data of haup's pg_hba.conf, the same on every host: the
+// cluster's own addresses, then the allowed clients' networks.
+type HBA struct {
+	// Members are the nodes', the witness's and the VIP's addresses, each
+	// once, as /32 networks.
+	Members []HBAMember
+	// Clients are database.allowed_clients, as given (validated CIDRs).
+	Clients []string
+}
+
+// HBAMember is one address of the cluster's own, with what it is.
+type HBAMember struct {
+	// Name says whose address it is ("pg-0 (address, database_address)").
+	Name string
+	CIDR string
+}
+
+// RenderHBA renders pg_hba.conf.
+func RenderHBA(h HBA) ([]byte, error) {
+	if len(h.Members) == 0 {
+		return nil, fmt.Errorf("pg_hba.conf: no member addresses")
+	}
+	return render("pg_hba.conf.tmpl", h)
+}

@@ -56,3 +56,26 @@ func TestNotifyGolden(t *testing.T) {
 	}
 	golden(t, "vrrp-notify.sh", got)
 }
+
+func TestHBAGolden(t *testing.T) {
+	members := []HBAMember{
+		{Name: "pg-0 (address, database_address)", CIDR: "10.77.0.11/32"},
+		{Name: "pg-1 (address)", CIDR: "10.77.0.12/32"},
+		{Name: "pg-1 (database_address)", CIDR: "10.78.0.12/32"},
+		{Name: "the VIP", CIDR: "10.77.0.100/32"},
+	}
+	got, err := RenderHBA(HBA{Members: members, Clients: []string{"10.2.0.0/16", "192.0.2.7/32"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "pg_hba.conf", got)
+	// [] in the inventory: the nodes alone.
+	got, err = RenderHBA(HBA{Members: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "pg_hba-nodes-only.conf", got)
+	if _, err := RenderHBA(HBA{}); err == nil {
+		t.Error("rendering without members succeeded")
+	}
+}

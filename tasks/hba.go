@@ -1,0 +1,189 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path"
+	"strings"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/templates"
+)
+
+// Who may connect (database.allowed_clients). The image writes its own
+// pg_hba.conf at every start of the container (md5 from any address,
+// librepmgr.sh:426-445 then libpostgresql.sh:307-311) unless a pg_hba.conf
+// is in REPMGR_MOUNTED_CONF_DIR, which haup mounts from repmgrConfDir: then
+// it copies that one in place of its own and leaves it as it is
+// (librepmgr.sh:488-492, :865-867). It does so only when the container
+// starts, so haup also installs the file in the running container and
+// reloads PostgreSQL: a change costs a reload, never a restart.
+//
+// The file is written after the containers (stageService), never before a
+// container's first start: at a first start on an empty data directory the
+// image sets the postgres password over 127.0.0.1 without one
+// (libpostgresql.sh:484), which haup's rules, md5 for everyone, refuse.
+// For the same reason a primary or witness whose data directory is emptied
+// by hand, with the file in place, cannot initialise again until the file
+// is removed (docs/operations/allowed-clients.md).
+const (
+	// hbaInContainer is the file PostgreSQL runs with (--hba_file,
+	// POSTGRESQL_PGHBA_FILE), which the image fills at each start.
+	hbaInContainer   = "/opt/bitnami/postgresql/conf/pg_hba.conf"
+	pgCtlInContainer = "/opt/bitnami/postgresql/bin/pg_ctl"
+	// pgUserInContainer runs PostgreSQL in the image, and may signal it.
+	pgUserInContainer = "postgres"
+	// settleWaitS bounds the wait for the image's setup to end (PID 1
+	// becomes repmgrd) before the file goes into the container: during the
+	// setup the image writes the file itself.
+	settleWaitS = 300
+)
+
+// HBAPath is haup's pg_hba.conf on the host, in the directory mounted at
+// /bitnami/repmgr/conf.
+var HBAPath = path.Join(repmgrConfDir, "pg_hba.conf")
+
+// renderHBA is haup's pg_hba.conf, the same on every host, or nil when
+// database.allowed_clients is absent (the image's own rules).
+func renderHBA(inv *inventory.Inventory) ([]byte, error) {
+	if !inv.Database.AllowedClientsGiven {
+		return nil, nil
+	}
+	return templates.RenderHBA(templates.HBA{Members: hbaMembers(inv), Clients: inv.Database.AllowedClients})
+}
+
+// hbaMembers are the cluster's own addresses, in inventory order, each
+// once: every node's and the witness's address, unicast_src_ip and
+// database_address, then the VIP (a node that holds it may connect from
+// it).
+func hbaMembers(inv *inventory.Inventory) []templates.HBAMember {
+	var out []templates.HBAMember
+	seen := map[netip.Addr]bool{}
+	host := func(name string, fields [][2]string) {
+		var order []netip.Addr
+		named := map[netip.Addr][]string{}
+		for _, f := range fields {
+			a, err := netip.ParseAddr(f[1])
+			if err != nil || !a.Is4() || seen[a] {
+				continue
+			}
+			if _, ok := named[a]; !ok {
+				order = append(order, a)
+			}
+			named[a] = append(named[a], f[0])
+		}
+		for _, a := range order {
+			seen[a] = true
+			out = append(out, templates.HBAMember{Name: name + " (" + strings.Join(named[a], ", ") + ")", CIDR: a.String() + "/32"})
+		}
+	}
+	for _, n := range inv.Nodes {
+		host(n.Name, [][2]string{{"address", n.Address}, {"unicast_src_ip", n.UnicastSrcIP}, {"database_address", dbAddress(n)}})
+	}
+	if inv.HasWitness() {
+		w := inv.WitnessNode()
+		host("witness "+w.Name, [][2]string{{"address", w.Address}, {"database_address", dbAddress(w)}})
+	}
+	host("the VIP", [][2]string{{"held by the primary's node", vipAddr(inv)}})
+	return out
+}
+
+// imageHBA is the image's own pg_hba.conf as it runs (librepmgr.sh:433-444
+// with haup's settings: repmgr's user and database, no TLS, a password set,
+// so every trust made md5 by libpostgresql.sh:307-311). haup reloads
+// PostgreSQL with it when allowed_clients is removed, so the database takes
+// again what the image gives it at its next start.
+const imageHBA = `host     all            repmgr    0.0.0.0/0    md5
+host     repmgr         repmgr    0.0.0.0/0    md5
+host     repmgr         repmgr    ::/0    md5
+host     replication      repmgr    0.0.0.0/0    md5
+host     replication      repmgr    ::/0    md5
+#hostssl     all             all             0.0.0.0/0               cert
+#hostssl     all             all             ::/0                    cert
+host     all              all       0.0.0.0/0    md5
+host     all              all       ::/0         md5
+local    all              all                    md5
+`
+
+// hbaCost is what every change of the rules costs, as the plan says it.
+const hbaCost = "installed in the running container and PostgreSQL reloaded (no restart, the VIP stays; connections already open stay until they close)"
+
+// hbaChanges plans haup's pg_hba.conf: written, changed or removed, each
+// with the running database's rules replaced by a reload.
+func hbaChanges(want []byte, container string, actual FileFact, secrets []string) []Change {
+	if want == nil {
+		if !actual.Exists {
+			return nil
+		}
+		return []Change{{
+			Op: OpDelete, Kind: "file", Name: HBAPath,
+			Summary: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
+				strings.Replace(hbaCost, "installed in", "the image's rules installed in", 1) +
+				"; the image writes the same rules itself at the container's next start",
+			Diff:  maskedDiff(HBAPath, actual.Content, nil, secrets),
+			stage: stageService,
+			do:    replaceHBA(container, []byte(imageHBA), ""),
+		}}
+	}
+	f := File{Path: HBAPath, Mode: 0o644, Content: want}
+	cs := fileChanges(f, actual, secrets)
+	for i := range cs {
+		cs[i].stage = stageService
+		if actual.Exists && actual.SHA256 == sha256hex(want) {
+			continue // owner or mode only: chmodFile, nothing reloads
+		}
+		if actual.Exists {
+			cs[i].Summary += "; who may connect changes: " + hbaCost
+		} else {
+			cs[i].Summary += "; only the nodes and database.allowed_clients may connect, PostgreSQL refuses every other address: " + hbaCost
+		}
+		cs[i].do = replaceHBA(container, want, HBAPath)
+	}
+	return cs
+}
+
+// replaceHBA installs content as the running database's pg_hba.conf and
+// reloads PostgreSQL, then writes it to hostPath (or removes the file
+// there, kept as .haup-bak, when hostPath is ""). The container comes
+// first: an apply interrupted in between leaves the host's file as it was,
+// so the next plan shows the change again and makes both.
+func replaceHBA(container string, content []byte, hostPath string) func(context.Context, remote.Host) error {
+	return func(ctx context.Context, h remote.Host) error {
+		staged, err := h.Put(ctx, content)
+		if err != nil {
+			return fmt.Errorf("pg_hba.conf: upload: %w", err)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "t=%s; c=%s; dst=%s\n", shq(staged), shq(container), shq(hbaInContainer))
+		// The container's setup writes the file itself: wait until PID 1
+		// is repmgrd (run.sh execs it last); a container that does not run
+		// reads the host's file when it starts.
+		fmt.Fprintf(&b, `running() { [ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ]; }
+settled() { pid=$(docker inspect -f '{{.State.Pid}}' "$c" 2>/dev/null) || return 0; [ "$pid" = 0 ] || [ "$(cat /proc/$pid/comm 2>/dev/null)" = repmgrd ]; }
+i=0
+while running && ! settled; do
+  if [ $i -ge %d ]; then echo "the image's setup still runs in container $c after %d s: pg_hba.conf not installed" >&2; exit 4; fi
+  sleep 1; i=$((i+1))
+done
+if running; then
+  docker exec -i -u 0 "$c" sh -c 'cat >"$1.haup-new" && chmod 0644 "$1.haup-new" && mv -f "$1.haup-new" "$1"' sh "$dst" <"$t" || exit 5
+  if docker exec -u %s "$c" %s status -D %s >/dev/null 2>&1; then
+    docker exec -u %s "$c" %s reload -D %s >/dev/null || exit 6
+  fi
+fi
+`, settleWaitS, settleWaitS, pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir),
+			pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir))
+		if hostPath == "" {
+			fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(HBAPath))
+		} else {
+			fmt.Fprintf(&b, "p=%s; { [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m 0644 -o 0 -g 0 \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", shq(hostPath))
+		}
+		if _, err := h.Exec(ctx, b.String()); err != nil {
+			return &remote.StepError{Host: h.Name(), Step: "pg_hba.conf: install and reload", Err: err}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,108 @@
+package tasks
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/haup-project/haup/remote"
+)
+
+// TestAllowedClientsPlan: on a running pair, allowing clients writes haup's
+// pg_hba.conf after the containers, with a reload and no restart (no
+// container change); applied, the plan is empty; a changed list is an
+// update, and removing the key removes the file and reloads the image's own
+// rules. Absent from the start, nothing is planned.
+func TestAllowedClientsPlan(t *testing.T) {
+	inv := loadExample(t)
+	n := inv.Nodes[0]
+	before, err := DesiredState(inv, n, "amd64", fakeCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.HBA != nil {
+		t.Fatal("allowed_clients absent, yet a pg_hba.conf")
+	}
+	f := convergedFacts(t, before, "primary")
+	f.Files[HBAPath] = FileFact{}
+	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, before, f, Options{})}}); !p.Empty() {
+		t.Fatalf("allowed_clients absent, a plan:\n%s", planText(p))
+	}
+
+	var text strings.Builder
+	plan := func(title string) *NodePlan {
+		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		np := Build(inv, d, f, Options{})
+		text.WriteString("## " + title + "\n")
+		text.WriteString(planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
+		for _, c := range np.Changes {
+			if c.Kind != "file" || c.Name != HBAPath || c.stage != stageService {
+				t.Errorf("%s: %s (stage %d): only pg_hba.conf should change, after the containers", title, c, c.stage)
+			}
+		}
+		if len(np.Changes) != 1 {
+			t.Errorf("%s: %d changes, want 1", title, len(np.Changes))
+		}
+		return np
+	}
+	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = []string{"10.2.0.0/16"}, true
+	plan("allowed_clients: [10.2.0.0/16] on a running pair")
+
+	d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+	f.Files[HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
+	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}); !p.Empty() {
+		t.Fatalf("allowed clients applied, still a plan:\n%s", planText(p))
+	}
+
+	inv.Database.AllowedClients = []string{"10.2.0.0/16", "192.0.2.7/32"}
+	plan("a client added")
+
+	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = nil, false
+	plan("allowed_clients removed")
+	golden(t, "hba-plan.txt", []byte(text.String()))
+}
+
+// TestHBAOfAWitnessCluster: the rules name every address of the cluster
+// once (a node's database_address apart from its address, the witness,
+// the VIP), then the clients; [] leaves the nodes alone.
+func TestHBAOfAWitnessCluster(t *testing.T) {
+	inv := witnessInventory(t)
+	inv.Nodes[1].DatabaseAddress = "10.99.0.12"
+	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = []string{}, true
+	got, err := renderHBA(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "hba-witness.conf", got)
+}
+
+// TestReplaceHBAScript: the rules go into the running container and
+// PostgreSQL reloads before the host's file is written, from an upload
+// (never through the script); removing them reloads the image's own.
+func TestReplaceHBAScript(t *testing.T) {
+	for _, c := range []struct {
+		name, host string
+		content    []byte
+	}{
+		{"install", HBAPath, []byte("host all all 10.2.0.0/16 md5\n")},
+		{"remove", "", []byte(imageHBA)},
+	} {
+		h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
+		if err := replaceHBA("pg0", c.content, c.host)(context.Background(), h); err != nil {
+			t.Fatal(err)
+		}
+		calls := h.Calls()
+		if len(calls) != 1 {
+			t.Fatalf("%s: %d scripts, want 1", c.name, len(calls))
+		}
+		for _, up := range h.Uploaded() {
+			if string(up) != string(c.content) {
+				t.Errorf("%s: uploaded %q", c.name, up)
+			}
+		}
+		golden(t, "hba-"+c.name+"-script.sh", []byte(calls[0]))
+	}
+}
