@@ -80,6 +80,9 @@ type Control struct {
 	Timeline   int
 	Checkpoint string
 	MinRecov   string
+	// RedoFile is the WAL segment the last checkpoint's redo starts in:
+	// the WAL after it is what a restart would replay.
+	RedoFile string
 }
 
 // WasPrimary: the data directory was last a primary's (running or shut
@@ -106,6 +109,8 @@ func ParseControl(out string) (Control, error) {
 			c.Checkpoint = v
 		case "Minimum recovery ending location":
 			c.MinRecov = v
+		case "Latest checkpoint's REDO WAL file":
+			c.RedoFile = v
 		}
 	}
 	if c.State == "" || c.Timeline == 0 {
@@ -337,24 +342,22 @@ func readLocal(ctx context.Context, data string) (*Control, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return &c, walEnd(ctx, data, c.Timeline), nil
+	return &c, walEnd(ctx, data, c), nil
 }
 
-// walEnd finds where the last WAL record of timeline tl begins: pg_waldump
-// over its last segments, newest first, until one has a valid record.
-func walEnd(ctx context.Context, data string, tl int) string {
-	prefix := fmt.Sprintf("%08X", tl)
-	names, _ := filepath.Glob(filepath.Join(data, "pg_wal", prefix+"????????????????"))
-	sort.Strings(names)
-	for i := len(names) - 1; i >= 0 && i >= len(names)-3; i-- {
-		out, _ := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"), "--timeline", strconv.Itoa(tl), filepath.Base(names[i])).CombinedOutput()
-		if walRecRe.Match(out) {
-			if end, ok := LastRecord(string(out)); ok {
-				return end
-			}
-		}
+// walEnd finds where the last WAL record begins: pg_waldump from the
+// segment the last checkpoint's redo starts in, reading on through the
+// following segments until the WAL ends (recycled segments ahead of it hold
+// no valid record at the right address, so it stops there). "" when it
+// cannot tell.
+func walEnd(ctx context.Context, data string, c Control) string {
+	if c.RedoFile == "" {
+		return ""
 	}
-	return ""
+	out, _ := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
+		"--timeline", strconv.Itoa(c.Timeline), c.RedoFile).CombinedOutput()
+	end, _ := LastRecord(string(out))
+	return end
 }
 
 // askPartners asks every partner but this node whether it is a primary,

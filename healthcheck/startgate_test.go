@@ -11,11 +11,12 @@ Latest checkpoint location:           0/5000060
 Latest checkpoint's REDO location:    0/5000028
 Latest checkpoint's TimeLineID:       1
 Minimum recovery ending location:     0/0
+Latest checkpoint's REDO WAL file:    000000010000000000000005
 `
 
 func TestParseControl(t *testing.T) {
 	c, err := ParseControl(controlOut)
-	if err != nil || c != (Control{State: "in production", Timeline: 1, Checkpoint: "0/5000060", MinRecov: "0/0"}) || !c.WasPrimary() {
+	if err != nil || c != (Control{State: "in production", Timeline: 1, Checkpoint: "0/5000060", MinRecov: "0/0", RedoFile: "000000010000000000000005"}) || !c.WasPrimary() {
 		t.Fatalf("%+v %v", c, err)
 	}
 	for _, s := range []string{"in archive recovery", "shut down in recovery", "starting up"} {
