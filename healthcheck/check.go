@@ -219,6 +219,9 @@ const roleQuery = `SELECT pg_is_in_recovery(),
   coalesce((SELECT pid::text || '@' || extract(epoch FROM pg_postmaster_start_time())::bigint::text
             FROM pg_stat_wal_receiver WHERE status = 'streaming'), '')`
 
+// roleColumns is how many columns roleQuery answers (watchQuery adds one).
+const roleColumns = 8
+
 // connConfig is the one way haup-check reaches a database: one attempt (no
 // fallbacks to other hosts or TLS), TimescaleDB not loaded.
 func connConfig(cfg Config, password, host string, port int, db, app string) (*pgconn.Config, error) {
@@ -248,7 +251,7 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 	if res.Err != nil {
 		return probe{}, describe(ctx, res.Err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 8 {
+	if len(res.Rows) != 1 || len(res.Rows[0]) != roleColumns {
 		return probe{}, fmt.Errorf("unexpected answer: %d rows", len(res.Rows))
 	}
 	row := res.Rows[0]

@@ -73,6 +73,13 @@ func TestZeroLossRule(t *testing.T) {
 	// The standby's database stops: its host answers (refused), it cannot
 	// be promoted, commits go on.
 	s.stop()
+	// Commits wait for two checks (the standby's promotion gate sees it
+	// first), and go through from the third in a row.
+	for i := 1; i < agent.SuspendAfterRuns; i++ {
+		if v := manage(t, withPeer, &mem); !strings.HasPrefix(v, SyncWaiting+": the standby answers without streaming") || syncNames(t, cfg) != SyncNames {
+			t.Fatalf("standby down, check %d: %q, names %q", i, v, syncNames(t, cfg))
+		}
+	}
 	if v := manage(t, withPeer, &mem); !strings.HasPrefix(v, SyncSuspended+": the standby does not stream but answers") || syncNames(t, cfg) != "" {
 		t.Fatalf("standby down: %q, names %q", v, syncNames(t, cfg))
 	}

@@ -82,14 +82,14 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 				// A query cut short leaves the connection unusable.
 				conn.Close(context.Background())
 				conn = nil
-			case len(res.Rows) == 1 && len(res.Rows[0]) == 7:
+			case len(res.Rows) == 1 && len(res.Rows[0]) == roleColumns+1:
 				row := res.Rows[0]
 				switch {
 				case string(row[0]) == "t":
 					s.DB = DBStandby
 				case string(row[3]) == "on":
 					s.DB = DBReadOnly
-				case string(row[6]) == "t":
+				case string(row[roleColumns]) == "t":
 					s.DB = DBBlocked
 				default:
 					s.DB = DBWritable
