@@ -12,6 +12,8 @@ func subcommands() []*cobra.Command {
 		newStatusCmd(),
 		newRejoinCmd(),
 		newSwitchoverCmd(),
+		newPauseCmd(),
+		newResumeCmd(),
 		newDrillCmd(),
 		newLabCmd(),
 		newVersionCmd(),
