@@ -13,6 +13,8 @@ func subcommands() []*cobra.Command {
 		newRejoinCmd(),
 		newSwitchoverCmd(),
 		newPromoteCmd(),
+		newPauseCmd(),
+		newResumeCmd(),
 		newDrillCmd(),
 		newLabCmd(),
 		newVersionCmd(),

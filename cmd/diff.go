@@ -120,6 +120,11 @@ changes. Progress goes to stderr as "node: ..."; a recap follows.
 A plan that would recreate the container of the running primary stops before
 changing anything unless --allow-primary-restart is given.
 
+While automatic failover is paused for maintenance (haup pause), apply keeps
+the pause and plans no rolling change (its switchover would end the pause):
+the primary's new container waits for haup resume, or restarts in place with
+--allow-primary-restart (writes stop meanwhile; no failover races it).
+
 Given a plan saved by "haup diff -out FILE", apply gathers every node again and
 carries out that plan only if every node is in the state the plan saw and the
 plan is the same; otherwise it refuses, naming the node, and changes nothing.

@@ -46,8 +46,9 @@ Faults:
   partition   the lab only: all traffic between the primary and the other nodes
               dropped for --hold (60 s), then restored
 
-It asks for confirmation unless --yes, refuses a cluster that is not healthy,
-undoes its fault whatever happens, and drops its table.
+It asks for confirmation unless --yes, refuses a cluster that is not healthy
+or paused for maintenance (haup pause), undoes its fault whatever happens, and
+drops its table.
 
 Exit status: 0 the guarantees held (one VIP holder and one writable primary at
 every sample, no acknowledged write lost in zero-loss mode, writes resumed,

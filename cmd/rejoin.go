@@ -24,7 +24,9 @@ that it clones from the current primary: what the health check does by itself to
 a stale primary.
 
 It refuses the current primary, and a cluster without exactly one current
-primary. The plan is printed first; --dry-run prints only the plan.
+primary. The plan is printed first; --dry-run prints only the plan. During a
+maintenance pause (haup pause), a node that rejoined by a clone is paused
+again.
 
 Exit status: 0 success, 1 error or refusal.`,
 		Example: "  haup rejoin pg-1 inventory.yaml\n  haup rejoin --dry-run pg-1",

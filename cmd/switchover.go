@@ -22,7 +22,8 @@ follows it, and the old primary rejoins as its standby. haup drives every step
 over its own SSH connections; the database nodes need no SSH between them.
 
 It prints its plan first; --dry-run prints only the plan. It refuses a cluster
-that is not healthy, with the reason. If a step fails before the promotion, the
+that is not healthy, with the reason, and one paused for maintenance (haup
+pause: the switchover's own resume would end the pause; haup resume first). If a step fails before the promotion, the
 old primary takes writes again; after it, the new primary stays the one
 writable primary and the message says how to finish.
 

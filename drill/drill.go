@@ -120,6 +120,10 @@ func Prepare(ctx context.Context, env Env, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m := st.Maintenance; m != nil {
+		return nil, fmt.Errorf("refusing: automatic failover is paused for maintenance until %s on %s: a drill measures a failover; `haup resume` first",
+			m.Until.UTC().Format("2006-01-02 15:04:05Z"), strings.Join(m.Paused, ", "))
+	}
 	if st.Verdict != tasks.VerdictHealthy {
 		return nil, fmt.Errorf("refusing: the cluster is %s (%s); a drill starts from a healthy cluster", st.Verdict, strings.Join(st.Reasons, "; "))
 	}

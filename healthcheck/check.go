@@ -629,6 +629,11 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	if cfg.FencePath != "" {
 		s.PortClosed = PortClosed(cfg)
 	}
+	// The record is on the host: a maintenance pause is seen while the
+	// database is down too.
+	if rec, err := ReadPause(pausePath(cfg)); err == nil {
+		s.Pause = rec
+	}
 	if s.Role == RoleDown {
 		return s
 	}
@@ -668,9 +673,6 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	if n := len(rows); n > 0 && len(rows[n-1]) == 1 {
 		s.FailoverPaused = rows[n-1][0] == "true"
 		rows = rows[:n-1]
-	}
-	if rec, err := ReadPause(pausePath(cfg)); err == nil {
-		s.Pause = rec
 	}
 	for _, r := range rows {
 		id, _ := strconv.Atoi(r[0])

@@ -40,7 +40,23 @@ type PauseRecord struct {
 	At    time.Time `json:"at"`
 	Until time.Time `json:"until"`
 	Why   string    `json:"why"`
+	// Kind is PauseMaintenance for `haup pause`; absent (records of
+	// earlier agents) or PauseSwitchover for a switchover's own pause.
+	Kind string `json:"kind,omitempty"`
+	// By is who paused (user@host of the haup run), when known.
+	By string `json:"by,omitempty"`
 }
+
+// The kinds of pause. A switchover's pause is haup's own, for the minutes
+// of one switchover; a maintenance pause is an operator's (`haup pause`),
+// which apply keeps and only `haup resume` or its own timer ends.
+const (
+	PauseSwitchover  = "switchover"
+	PauseMaintenance = "maintenance"
+)
+
+// Maintenance reports whether r is an operator's maintenance pause.
+func (r *PauseRecord) Maintenance() bool { return r != nil && r.Kind == PauseMaintenance }
 
 func pausePath(cfg Config) string {
 	if cfg.PausePath != "" {
@@ -82,20 +98,30 @@ func runSystemctl(ctx context.Context, name string, args ...string) error {
 // d: the resume is scheduled before the pause is set, so that whatever
 // happens to the caller afterwards, failover resumes by itself.
 func PauseFailover(ctx context.Context, cfg Config, password, repmgrDB string, d time.Duration, why string) error {
+	return PauseFailoverAs(ctx, cfg, password, repmgrDB, d, PauseRecord{Why: why, Kind: PauseSwitchover})
+}
+
+// PauseFailoverAs is PauseFailover with the record's kind, reason and
+// author (At and Until are set here, by this node's clock).
+func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string, d time.Duration, r PauseRecord) error {
 	if d < time.Second {
 		return errors.New("a pause must last at least 1s")
+	}
+	if r.Kind != PauseSwitchover && r.Kind != PauseMaintenance {
+		return fmt.Errorf("unknown kind of pause %q (switchover or maintenance)", r.Kind)
 	}
 	// A timer of an earlier pause is replaced.
 	_ = systemctl(ctx, "systemctl", "stop", PauseUnit+".timer", PauseUnit+".service")
 	_ = systemctl(ctx, "systemctl", "reset-failed", PauseUnit+".timer", PauseUnit+".service")
 	secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
 	if err := systemctl(ctx, "systemd-run", "--quiet", "--unit="+PauseUnit, "--on-active="+secs, "--timer-property=AccuracySec=1s",
-		"--description=haup: resume repmgrd's automatic failover after a switchover's pause",
+		"--description=haup: resume repmgrd's automatic failover after a "+r.Kind+" pause",
 		BinaryPath, "resume-failover", "-wait", "1h"); err != nil {
 		return fmt.Errorf("schedule the resume (nothing paused): %w", err)
 	}
 	now := time.Now().UTC()
-	rec, _ := json.Marshal(PauseRecord{At: now, Until: now.Add(d), Why: why})
+	r.At, r.Until = now, now.Add(d)
+	rec, _ := json.Marshal(r)
 	if err := atomicfile.Write(pausePath(cfg), append(rec, '\n'), 0o644); err != nil {
 		return err
 	}
@@ -130,3 +156,19 @@ func ResumeFailover(ctx context.Context, cfg Config, password, repmgrDB string, 
 
 // pausedQuery reads repmgr's pause flag on the local node.
 const pausedQuery = `SELECT coalesce(repmgr.repmgrd_is_paused(), false)::text`
+
+// KeepMaintenancePause pauses this node's repmgrd again when a maintenance
+// pause is recorded here and has not run out: a rejoin that cloned the data
+// directory lost repmgr's own flag (repmgr keeps it in the data directory,
+// under the node's id), and the node would fail over in the middle of the
+// maintenance. It reports whether it paused.
+func KeepMaintenancePause(ctx context.Context, cfg Config, password, repmgrDB string) (bool, error) {
+	rec, err := ReadPause(pausePath(cfg))
+	if err != nil || !rec.Maintenance() || !time.Now().Before(rec.Until) {
+		return false, err
+	}
+	if _, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(true)`); err != nil {
+		return false, fmt.Errorf("repmgr.repmgrd_pause(true): %w", err)
+	}
+	return true, nil
+}

@@ -2,6 +2,7 @@ package healthcheck
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,5 +192,67 @@ func TestRepmgrdState(t *testing.T) {
 	exec(`SELECT repmgr.set_repmgrd_pid(2147483646, NULL)`)
 	if got := state(); got.Running {
 		t.Errorf("repmgrd gone: got %+v", got)
+	}
+}
+
+// TestMaintenancePause: `haup pause`'s record says maintenance, why and who;
+// status shows it with the database down too; a node whose flag was lost
+// (a rejoin's clone) is paused again while the maintenance lasts, and not
+// after it or for a switchover's pause.
+func TestMaintenancePause(t *testing.T) {
+	p := repmgrPrimary(t)
+	cfg := p.config()
+	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
+	var runs []string
+	systemctl = func(ctx context.Context, name string, args ...string) error {
+		if name == "systemd-run" {
+			runs = append(runs, strings.Join(args, " "))
+		}
+		return nil
+	}
+	t.Cleanup(func() { systemctl = runSystemctl })
+	ctx := context.Background()
+	if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.set_local_node_id(7)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, PauseRecord{Kind: "holiday"}); err == nil || isPaused(t, cfg) {
+		t.Fatalf("an unknown kind of pause: %v", err)
+	}
+	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, PauseRecord{Kind: PauseMaintenance, Why: "disk swap", By: "ops@laptop"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || !strings.Contains(runs[0], "--on-active=3600 ") || !strings.Contains(runs[0], "after a maintenance pause") {
+		t.Errorf("resume scheduled as %q", runs)
+	}
+	st := Status(ctx, cfg, testPassword, "repmgr")
+	if !st.FailoverPaused || !st.Pause.Maintenance() || st.Pause.Why != "disk swap" || st.Pause.By != "ops@laptop" || st.Pause.Until.Sub(st.Pause.At) != time.Hour {
+		t.Errorf("status: paused %v, record %+v", st.FailoverPaused, st.Pause)
+	}
+
+	// A clone loses repmgr's flag: the rejoin sets it again.
+	if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.repmgrd_pause(false)`); err != nil {
+		t.Fatal(err)
+	}
+	if paused, err := KeepMaintenancePause(ctx, cfg, testPassword, "repmgr"); err != nil || !paused || !isPaused(t, cfg) {
+		t.Errorf("in maintenance: paused again %v (%v)", paused, err)
+	}
+	for _, rec := range []PauseRecord{
+		{Kind: PauseMaintenance, At: time.Now().Add(-2 * time.Hour), Until: time.Now().Add(-time.Hour)},
+		{Kind: PauseSwitchover, At: time.Now(), Until: time.Now().Add(time.Hour)},
+	} {
+		b, _ := json.Marshal(rec)
+		os.WriteFile(cfg.PausePath, b, 0o644)
+		query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.repmgrd_pause(false)`)
+		if paused, err := KeepMaintenancePause(ctx, cfg, testPassword, "repmgr"); err != nil || paused || isPaused(t, cfg) {
+			t.Errorf("%s until %s: paused again %v (%v)", rec.Kind, rec.Until, paused, err)
+		}
+	}
+
+	// The record is on the host: seen with the database down.
+	b, _ := json.Marshal(PauseRecord{Kind: PauseMaintenance, Why: "disk swap", At: time.Now(), Until: time.Now().Add(time.Hour)})
+	os.WriteFile(cfg.PausePath, b, 0o644)
+	p.stop()
+	if st := Status(ctx, cfg, testPassword, "repmgr"); st.Role != RoleDown || !st.Pause.Maintenance() {
+		t.Errorf("database down: role %s, record %+v", st.Role, st.Pause)
 	}
 }

@@ -138,6 +138,13 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 				return err
 			}
 			logf("streaming from %s", st.Replication[0].Peer)
+			// A clone does not carry this node's pause: a maintenance
+			// in force goes on here too.
+			if paused, err := KeepMaintenancePause(ctx, cfg, password, RepmgrDatabase); err != nil {
+				logf("the maintenance pause of repmgrd's failover could not be set again: %v (`haup pause` sets it)", err)
+			} else if paused {
+				logf("repmgrd's automatic failover paused again: the maintenance pause is in force")
+			}
 			return nil
 		case st.Role == RolePrimary:
 			// The image found no primary while starting and made this

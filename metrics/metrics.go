@@ -57,6 +57,7 @@ var Families = []Family{
 	{Name: "haup_promotion_allowed", Labels: []string{"code"}, JSON: []string{"promotion.allowed", "promotion.code"}, Help: "A standby's promotion gate: 1 when it may be promoted automatically (it holds every acknowledged write, or is within max_lag_on_failover), 0 when not; the code says why. Absent on a primary."},
 	{Name: "haup_promotion_lag_bytes", JSON: []string{"promotion.lag_bytes"}, Help: "A standby's bytes behind the primary when it last streamed with the primary answering, as its promotion gate knows."},
 	{Name: "haup_failover_paused", JSON: []string{"failover_paused"}, Help: "1 while repmgrd's automatic failover is paused on this node."},
+	{Name: "haup_maintenance_until_timestamp_seconds", JSON: []string{"pause.until"}, Help: "While this node's automatic failover is paused for maintenance (haup pause): when the pause ends by itself (Unix time); absent otherwise."},
 	{Name: "haup_repmgrd_running", JSON: []string{"repmgrd.running"}, Help: "1 when repmgrd runs beside the database (on a standby, what promotes it)."},
 	{Name: "haup_repmgrd_upstream_last_seen_seconds", JSON: []string{"repmgrd.upstream_last_seen_s"}, Help: "How long ago repmgrd last reached its upstream; -1 when it has not since the database started."},
 	{Name: "haup_port_closed", JSON: []string{"port_closed"}, Help: "1 while haup's fence closes the database port to other hosts."},
@@ -179,6 +180,10 @@ func (v View) samples(name string) []sample {
 	case "haup_failover_paused":
 		if db != nil && db.Role != healthcheck.RoleDown {
 			return one(b2f(db.FailoverPaused))
+		}
+	case "haup_maintenance_until_timestamp_seconds":
+		if db != nil && db.Pause.Maintenance() {
+			return one(unix(db.Pause.Until))
 		}
 	case "haup_repmgrd_running":
 		if db != nil && db.Repmgrd != nil {

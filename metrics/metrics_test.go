@@ -39,6 +39,7 @@ func views() map[string]View {
 				Replication:    []healthcheck.Replication{{Peer: "", State: "stopped"}},
 				Repmgrd:        &healthcheck.RepmgrdState{Running: false, UpstreamLastSeenS: -1},
 				FailoverPaused: true,
+				Pause:          &healthcheck.PauseRecord{At: at.Add(-time.Minute), Until: at.Add(time.Hour), Why: "disk swap", Kind: healthcheck.PauseMaintenance, By: "ops@laptop"},
 				PostgreSQL:     "14.15",
 				TimescaleDB:    "2.17.2",
 			},

@@ -45,7 +45,9 @@ func clusterChanges(plan *Plan) {
 	for _, np := range plan.Nodes {
 		f := np.Facts
 		np.Changes = append(leftoverChanges(f), np.Changes...)
-		if f.Database != nil && f.Database.FailoverPaused {
+		// A maintenance pause is the operator's: only `haup resume` or its
+		// own timer ends it (one overdue is resumed like any other).
+		if f.Database != nil && f.Database.FailoverPaused && !inMaintenance(f.Database.Pause, time.Now()) {
 			np.Changes = append(np.Changes, resumeFailoverChange(f.Database.Pause))
 		}
 
@@ -117,7 +119,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 func resumeFailoverChange(rec *healthcheck.PauseRecord) Change {
 	since := "no record of the pause on the node"
 	if rec != nil {
-		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), rec.Why, rec.Until.Format("15:04:05Z"))
+		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), pauseWho(rec), rec.Until.Format("15:04:05Z"))
 	}
 	return Change{Op: OpUpdate, Kind: "repmgrd", Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
@@ -265,6 +267,9 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 // switchover to a standby, then the old primary's container, as a standby:
 // one switchover's write outage instead of a failover (or two).
 func planRolling(plan *Plan) {
+	if maintenanceBlocksRolling(plan) {
+		return
+	}
 	var primary, target *NodePlan
 	primaries := 0
 	for _, np := range plan.Nodes {
@@ -352,6 +357,10 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	streaming := false
 	for _, np := range plan.Nodes {
 		streaming = streaming || isStreaming(np.Facts) && np.Facts.Fence == nil
+	}
+	if restart && planMaintenance(plan, time.Now()) != nil {
+		block("rotating repmgr's password restarts every container in turn, the primary's after a switchover, which would end the maintenance pause of automatic failover: `haup resume` first")
+		return
 	}
 	if restart && (!streaming || !primary.Facts.Iface.HoldsVIP || primary.Facts.Fence != nil) {
 		block("rotating repmgr's password restarts every container in turn, the primary's after a switchover: that needs a streaming standby and the VIP on the primary")

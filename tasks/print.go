@@ -5,6 +5,7 @@ import (
 	"github.com/haup-project/haup/inventory"
 	"io"
 	"strings"
+	"time"
 )
 
 // Style colours plan output; the zero value prints plain text.
@@ -96,7 +97,11 @@ func (p *Plan) Print(w io.Writer, st Style) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Note: %s.\n\n", inventory.PartitionNote(p.Inventory))
+	fmt.Fprintf(w, "Note: %s.\n", inventory.PartitionNote(p.Inventory))
+	if m := maintenanceNote(p, time.Now()); m != "" {
+		fmt.Fprintf(w, "Note: %s.\n", m)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, p.Summary())
 }
 

@@ -103,6 +103,9 @@ type ClusterStatus struct {
 	Nodes    []NodeStatus `json:"nodes"`
 	// Witness is the witness host, when the inventory has one.
 	Witness *WitnessStatus `json:"witness,omitempty"`
+	// Maintenance is an operator's pause of automatic failover in force
+	// (`haup pause`).
+	Maintenance *Maintenance `json:"maintenance,omitempty"`
 }
 
 // WitnessStatus is what haup knows of the witness: its host and container,
@@ -455,14 +458,14 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		if n.Fence != nil {
 			degraded = append(degraded, fmt.Sprintf("%s is fenced (%s): %s", n.Node, n.Fence.State, n.Fence.Reason))
 		}
-		if n.FailoverPaused {
+		if n.FailoverPaused && !inMaintenance(n.Pause, time.Now()) {
 			when := "no resume is scheduled on the node: `haup apply` resumes it"
 			switch {
 			case n.Pause != nil && time.Now().After(n.Pause.Until.Add(time.Minute)):
 				when = fmt.Sprintf("by %s at %s; its automatic resume was due at %s and has not happened (a reboot, or the database down for an hour): `haup apply` resumes it",
-					n.Pause.Why, n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
+					pauseWho(n.Pause), n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
 			case n.Pause != nil:
-				when = fmt.Sprintf("by %s at %s; it resumes by itself at %s, or at `haup apply`", n.Pause.Why, n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
+				when = fmt.Sprintf("by %s at %s; it resumes by itself at %s, or at `haup apply`", pauseWho(n.Pause), n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
 			}
 			degraded = append(degraded, n.Node+": repmgrd's automatic failover is paused ("+when+"): no failover if the primary is lost meanwhile")
 		}
@@ -514,6 +517,12 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		} else if lag := n.Replication[0].LagSeconds; opts.MaxLag > 0 && lag > opts.MaxLag.Seconds() && n.Replication[0].LagBytes > 0 {
 			degraded = append(degraded, fmt.Sprintf("%s: replication lags %.0f s (over %s)", n.Node, lag, opts.MaxLag))
 		}
+	}
+	// Degraded, not healthy with a note: a cluster that will not fail
+	// over is one failure from an outage, and alerts should say so while
+	// it lasts; the line says it is a maintenance, and until when.
+	if cs.Maintenance = statusMaintenance(cs, time.Now()); cs.Maintenance != nil {
+		degraded = append(degraded, cs.Maintenance.line())
 	}
 	if w := cs.Witness; w != nil {
 		const cost = ": repmgr will not promote the standby while the witness is gone (no majority), and a primary that also loses sight of its standby refuses writes"

@@ -29,6 +29,9 @@ type Switchover struct {
 // only standby) can lose no acknowledged write, and returns it. It refuses a
 // cluster that is not healthy, with the reason.
 func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
+	if m := planMaintenance(plan, time.Now()); m != nil {
+		return nil, fmt.Errorf("refusing: %s; a switchover resumes repmgrd's failover when it ends, which would end the maintenance: `haup resume` first (and `haup pause` again after)", m.line())
+	}
 	var primaries, standbys, holders []*NodePlan
 	for _, np := range plan.Nodes {
 		f := np.Facts

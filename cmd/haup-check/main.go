@@ -141,7 +141,7 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 //	follow CONNINFO      start this node's stopped database as a standby of CONNINFO, inside its running container
 //	promote OLD_PRIMARY  promote this standby, record it in repmgr's metadata
 //	forget-witness NAME  remove a witness no longer in the inventory from repmgr's metadata (on the primary)
-//	pause-failover -for D -why W  pause repmgrd's failover here, its resume scheduled after D (a systemd timer)
+//	pause-failover -for D -why W [-kind K -by WHO]  pause repmgrd's failover here, its resume scheduled after D (a systemd timer); K switchover (default) or maintenance
 //	resume-failover [-wait D]     resume it, retrying while the database does not answer
 func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check "+step, flag.ContinueOnError)
@@ -150,6 +150,8 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the step may take")
 	pauseFor := fs.Duration("for", 0, "pause-failover: when the resume runs by itself")
 	why := fs.String("why", "", "pause-failover: why, for haup status")
+	kind := fs.String("kind", healthcheck.PauseSwitchover, "pause-failover: switchover or maintenance (haup pause)")
+	by := fs.String("by", "", "pause-failover: who paused, for haup status")
 	wait := fs.Duration("wait", 0, "resume-failover: how long to retry while the database does not answer")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -186,7 +188,7 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
 	case step == "pause-failover" && len(rest) == 0 && *pauseFor > 0:
-		err = healthcheck.PauseFailover(ctx, cfg, password, "repmgr", *pauseFor, *why)
+		err = healthcheck.PauseFailoverAs(ctx, cfg, password, "repmgr", *pauseFor, healthcheck.PauseRecord{Why: *why, Kind: *kind, By: *by})
 	case step == "resume-failover" && len(rest) == 0:
 		err = healthcheck.ResumeFailover(ctx, cfg, password, "repmgr", *wait)
 	case step == "forget-witness" && len(rest) == 1:

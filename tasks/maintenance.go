@@ -1,0 +1,463 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/haup-project/haup/healthcheck"
+)
+
+// Maintenance mode: `haup pause` turns repmgrd's automatic failover off on
+// every data node (the primary too, as `repmgr service pause` does), each
+// node with its own resume scheduled (healthcheck.PauseFailoverAs), so a
+// forgotten pause ends by itself; `haup resume` ends it sooner. The nodes'
+// pause records (kind maintenance) are the only state: status, diff, the
+// switchover and the metrics all read them.
+//
+// While it lasts: apply keeps it (no resume planned) and plans no rolling
+// change, whose switchover would end it; `haup switchover` and `haup drill`
+// refuse; a rejoin pauses the rejoined node again.
+
+// The bounds of `haup pause --for`.
+const (
+	// MinPause: the resume is a timer on each node, and pausing every node
+	// takes a few seconds; a shorter pause would end on one node before
+	// another is paused.
+	MinPause = 20 * time.Second
+	// MaxPause: a maintenance longer than a week is a cluster without
+	// failover, not a maintenance.
+	MaxPause = 7 * 24 * time.Hour
+	// DefaultPause is --for's default.
+	DefaultPause = time.Hour
+	// maxReason bounds --reason, which status prints on one line.
+	maxReason = 200
+)
+
+// CheckPauseInput refuses a duration or a reason `haup pause` cannot use,
+// before anything connects.
+func CheckPauseInput(d time.Duration, reason string) error {
+	switch {
+	case d <= 0:
+		return fmt.Errorf("--for %s: a pause must last a positive time (at least %s, at most %s)", d, MinPause, fmtDuration(MaxPause))
+	case d < MinPause:
+		return fmt.Errorf("--for %s: shorter than %s, the least a pause of every node lasts (each node's resume is a timer of its own)", d, MinPause)
+	case d > MaxPause:
+		return fmt.Errorf("--for %s: longer than %s, the longest maintenance haup allows: automatic failover would be off for that long", d, fmtDuration(MaxPause))
+	case len(reason) > maxReason:
+		return fmt.Errorf("--reason: %d bytes, at most %d", len(reason), maxReason)
+	}
+	for _, r := range reason {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("--reason: %q holds a control character; one line of text", reason)
+		}
+	}
+	return nil
+}
+
+// fmtDuration prints whole days as days, the rest as Go does.
+func fmtDuration(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd (%s)", d/(24*time.Hour), d)
+	}
+	return d.String()
+}
+
+// inMaintenance reports whether rec is a maintenance pause that has not run
+// out (a minute of grace for its timer): an overdue one is a pause whose
+// resume failed, which apply resumes like any other.
+func inMaintenance(rec *healthcheck.PauseRecord, now time.Time) bool {
+	return rec.Maintenance() && now.Before(rec.Until.Add(time.Minute))
+}
+
+// Maintenance is a maintenance pause in force, as the nodes record it.
+type Maintenance struct {
+	// Paused are the nodes with the record; NotPaused the nodes whose
+	// database answers that it is not paused (their repmgrd may promote).
+	Paused    []string  `json:"paused"`
+	NotPaused []string  `json:"not_paused,omitempty"`
+	At        time.Time `json:"at"`
+	// Until is the earliest of the nodes' own resumes.
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason,omitempty"`
+	By     string    `json:"by,omitempty"`
+}
+
+// line is the maintenance as status and the plan print it.
+func (m *Maintenance) line() string {
+	s := "maintenance: automatic failover paused until " + m.Until.UTC().Format("2006-01-02 15:04:05Z") + " ("
+	if m.Reason != "" {
+		s += m.Reason + "; "
+	}
+	if m.By != "" {
+		s += "by " + m.By + " "
+	}
+	s += "at " + m.At.UTC().Format("2006-01-02 15:04:05Z") + ") on " + strings.Join(m.Paused, ", ") +
+		": if the primary is lost, no standby is promoted and writes stop until it returns; `haup resume` ends it sooner"
+	if len(m.NotPaused) > 0 {
+		s += "; NOT paused on " + strings.Join(m.NotPaused, ", ") + " (its repmgrd may promote): `haup pause` again"
+	}
+	return s
+}
+
+// maintenanceFrom gathers the maintenance from each node's record, its
+// pause flag and whether its database answers; nil when no node is in
+// maintenance.
+func maintenanceFrom(nodes []string, rec func(i int) *healthcheck.PauseRecord, answers func(i int) (up, paused bool), now time.Time) *Maintenance {
+	var m *Maintenance
+	for i, n := range nodes {
+		r := rec(i)
+		if !inMaintenance(r, now) {
+			continue
+		}
+		if m == nil {
+			m = &Maintenance{At: r.At, Until: r.Until, Reason: r.Why, By: r.By}
+		}
+		m.Paused = append(m.Paused, n)
+		if r.Until.Before(m.Until) {
+			m.Until = r.Until
+		}
+		if r.At.After(m.At) {
+			// The latest pause's words: a pause again replaces the earlier.
+			m.At, m.Reason, m.By = r.At, r.Why, r.By
+		}
+	}
+	if m == nil {
+		return nil
+	}
+	for i, n := range nodes {
+		if up, paused := answers(i); up && !paused {
+			m.NotPaused = append(m.NotPaused, n)
+			if inMaintenance(rec(i), now) {
+				m.Paused = remove(m.Paused, n)
+			}
+		}
+	}
+	return m
+}
+
+func remove(list []string, s string) []string {
+	var out []string
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// statusMaintenance is the cluster's maintenance as status sees it.
+func statusMaintenance(cs *ClusterStatus, now time.Time) *Maintenance {
+	var names []string
+	for _, n := range cs.Nodes {
+		names = append(names, n.Node)
+	}
+	return maintenanceFrom(names,
+		func(i int) *healthcheck.PauseRecord { return cs.Nodes[i].Pause },
+		func(i int) (bool, bool) {
+			n := cs.Nodes[i]
+			up := n.Role == healthcheck.RolePrimary || n.Role == healthcheck.RoleStandby
+			return up, n.FailoverPaused
+		}, now)
+}
+
+// planMaintenance is the cluster's maintenance as a plan's facts show it.
+func planMaintenance(plan *Plan, now time.Time) *Maintenance {
+	var names []string
+	for _, np := range plan.Nodes {
+		names = append(names, np.Node.Name)
+	}
+	return maintenanceFrom(names,
+		func(i int) *healthcheck.PauseRecord {
+			if db := plan.Nodes[i].Facts.Database; db != nil {
+				return db.Pause
+			}
+			return nil
+		},
+		func(i int) (bool, bool) {
+			f := plan.Nodes[i].Facts
+			role := f.Role()
+			up := role == healthcheck.RolePrimary || role == healthcheck.RoleStandby
+			return up, up && f.Database.FailoverPaused
+		}, now)
+}
+
+// maintenanceNote is the plan's note on a maintenance in force: what apply
+// does and does not do while it lasts.
+func maintenanceNote(plan *Plan, now time.Time) string {
+	m := planMaintenance(plan, now)
+	if m == nil {
+		return ""
+	}
+	return m.line() + ". apply keeps the pause (no resume), and plans no rolling change (its switchover would end the pause)"
+}
+
+// PauseOp is a planned `haup pause` or `haup resume`: the nodes it changes,
+// checked against their facts.
+type PauseOp struct {
+	// Resume: a resume, else a pause.
+	Resume bool
+	For    time.Duration
+	Reason string
+	By     string
+	// Nodes are the nodes changed, in inventory order, with their roles.
+	Nodes []string
+	roles map[string]string
+	// Replaces is the maintenance in force that a pause replaces.
+	Replaces *Maintenance
+	now      time.Time
+}
+
+// Operator is who runs haup, as pause records and locks name them.
+func Operator() string {
+	host, _ := os.Hostname()
+	who := "unknown"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	return who + "@" + host
+}
+
+// PlanPause checks that every data node can be paused for d and returns the
+// pause. It refuses a cluster with no primary (a pause would keep repmgrd
+// from bringing writes back), a node whose database does not answer (its
+// repmgrd would fail over once it starts, unpaused) and a node whose agent
+// is not the one this haup installs (apply first).
+func PlanPause(plan *Plan, d time.Duration, reason, by string, now time.Time) (*PauseOp, error) {
+	if err := CheckPauseInput(d, reason); err != nil {
+		return nil, err
+	}
+	op := &PauseOp{For: d, Reason: reason, By: by, roles: map[string]string{}, now: now}
+	var primaries []string
+	for _, np := range plan.Nodes {
+		f := np.Facts
+		role := f.Role()
+		switch role {
+		case healthcheck.RolePrimary:
+			primaries = append(primaries, np.Node.Name)
+		case healthcheck.RoleStandby:
+		default:
+			why := role
+			if why == "" {
+				why = "unknown: " + f.DatabaseError
+			}
+			return nil, fmt.Errorf("refusing: %s's database does not answer (%s): its repmgrd cannot be paused, and would fail over once it starts; bring it back (or `haup rejoin %s`) first (nothing was changed)", np.Node.Name, why, np.Node.Name)
+		}
+		if agentPending(np) {
+			return nil, fmt.Errorf("refusing: %s runs another haup-check than this haup installs: `haup apply` first (nothing was changed)", np.Node.Name)
+		}
+		op.Nodes = append(op.Nodes, np.Node.Name)
+		op.roles[np.Node.Name] = role
+	}
+	if len(primaries) == 0 {
+		return nil, errors.New("refusing: the cluster has no primary: a pause keeps repmgrd from promoting a standby, the only way writes come back by themselves; `haup status` says why there is none (nothing was changed)")
+	}
+	op.Replaces = planMaintenance(plan, now)
+	return op, nil
+}
+
+// PlanResume returns the resume of every node whose failover is paused
+// (for maintenance or left by a switchover), or refuses when none is.
+func PlanResume(plan *Plan, now time.Time) (*PauseOp, error) {
+	op := &PauseOp{Resume: true, roles: map[string]string{}, now: now}
+	for _, np := range plan.Nodes {
+		f := np.Facts
+		if f.Database == nil || !f.Database.FailoverPaused && f.Database.Pause == nil {
+			continue
+		}
+		if agentPending(np) {
+			return nil, fmt.Errorf("refusing: %s runs another haup-check than this haup installs: `haup apply` first, which also resumes a pause that is not a maintenance (nothing was changed)", np.Node.Name)
+		}
+		op.Nodes = append(op.Nodes, np.Node.Name)
+		op.roles[np.Node.Name] = f.Role()
+	}
+	if len(op.Nodes) == 0 {
+		return nil, errors.New("refusing: automatic failover is not paused on any node: nothing to resume (nothing was changed)")
+	}
+	op.Replaces = planMaintenance(plan, now)
+	return op, nil
+}
+
+// agentPending: the plan replaces the node's agent, so the one there may
+// not know the steps the pause needs.
+func agentPending(np *NodePlan) bool {
+	for _, c := range np.Changes {
+		if c.Kind == "file" && c.Name == healthcheck.BinaryPath {
+			return true
+		}
+	}
+	return false
+}
+
+// Print writes the operation as a plan: each node's change and what it
+// costs.
+func (op *PauseOp) Print(w io.Writer) {
+	nodes := append([]string(nil), op.Nodes...)
+	sort.Strings(nodes)
+	if op.Resume {
+		fmt.Fprintln(w, "Resume automatic failover")
+		if m := op.Replaces; m != nil {
+			fmt.Fprintf(w, "  ends the %s\n", m.line())
+		}
+		for _, n := range op.Nodes {
+			fmt.Fprintf(w, "  ~ %s (%s): resume repmgrd's automatic failover; its scheduled resume (haup-resume-failover.timer) removed\n", n, orDash(op.roles[n]))
+		}
+		fmt.Fprintln(w, "\nCost: none: no restart, no reload, no switchover; clients see nothing.")
+		fmt.Fprintln(w, "After it: a lost primary is failed over as usual.")
+		return
+	}
+	until := op.now.Add(op.For).UTC().Format("2006-01-02 15:04:05Z")
+	reason := op.Reason
+	if reason == "" {
+		reason = "no reason given"
+	}
+	fmt.Fprintf(w, "Pause automatic failover for maintenance: %s, until about %s (%s; by %s)\n", op.For, until, reason, op.By)
+	if m := op.Replaces; m != nil {
+		fmt.Fprintf(w, "  replaces the %s\n", m.line())
+	}
+	for _, n := range op.Nodes {
+		fmt.Fprintf(w, "  ~ %s (%s): pause repmgrd's automatic failover; it resumes by itself after %s (haup-resume-failover.timer on the node)\n", n, op.roles[n], op.For)
+	}
+	fmt.Fprintln(w, "\nCost: none: no restart, no reload, no switchover; clients see nothing.")
+	fmt.Fprintln(w, "While paused: if the primary is lost, no standby is promoted: writes stop until the primary returns, or until `haup resume` (then repmgrd fails over as usual).")
+	fmt.Fprintln(w, "haup status says degraded and names the pause; apply keeps it; switchover and drill refuse; a rejoined node is paused again.")
+}
+
+// RunPause pauses every node, standbys first, under the nodes' locks. A
+// node that fails undoes the pauses already made: all or nothing.
+func RunPause(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer) error {
+	say := func(node, format string, args ...any) {
+		fmt.Fprintf(progress, "%s: %s\n", node, fmt.Sprintf(format, args...))
+	}
+	release, err := lockNodes(ctx, op, hosts, "pause")
+	if err != nil {
+		return err
+	}
+	defer release()
+	agent := shq(healthcheck.BinaryPath)
+	// Standbys first: they are the ones that would promote.
+	order := append([]string(nil), op.Nodes...)
+	sort.SliceStable(order, func(i, j int) bool {
+		return op.roles[order[i]] != healthcheck.RolePrimary && op.roles[order[j]] == healthcheck.RolePrimary
+	})
+	var done []string
+	for _, n := range order {
+		say(n, "pausing repmgrd's automatic failover for %s", op.For)
+		script := fmt.Sprintf("%s pause-failover -for %s -kind %s -why %s -by %s\n", agent, op.For, healthcheck.PauseMaintenance, shq(op.Reason), shq(op.By))
+		if _, err := hosts[n].Exec(ctx, script); err != nil {
+			if op.Replaces != nil {
+				// Undoing would end the earlier maintenance too: the
+				// nodes stay paused, some until the new time.
+				return fmt.Errorf("%s: pause: %w; %s paused anew for %s, the others keep the earlier pause: `haup status` shows each, `haup pause` again or `haup resume`", n, err, orDash(strings.Join(done, ", ")), op.For)
+			}
+			if undo := resumeNodes(context.WithoutCancel(ctx), done, hosts, say); undo != nil {
+				return fmt.Errorf("%s: pause: %w; and undoing the pauses already made failed: %v (each resumes by itself within %s)", n, err, undo, op.For)
+			}
+			return fmt.Errorf("%s: pause: %w; the nodes paused before were resumed: nothing was changed", n, err)
+		}
+		done = append(done, n)
+	}
+	return nil
+}
+
+// RunResume resumes every node of op, under the nodes' locks; a node that
+// fails is named, with when it resumes by itself.
+func RunResume(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer) error {
+	say := func(node, format string, args ...any) {
+		fmt.Fprintf(progress, "%s: %s\n", node, fmt.Sprintf(format, args...))
+	}
+	release, err := lockNodes(ctx, op, hosts, "resume")
+	if err != nil {
+		return err
+	}
+	defer release()
+	return resumeNodes(ctx, op.Nodes, hosts, say)
+}
+
+// resumeNodes resumes repmgrd's failover on the nodes, each tried whatever
+// the others did; the errors are joined, each naming its node.
+func resumeNodes(ctx context.Context, nodes []string, hosts Hosts, say func(node, format string, args ...any)) error {
+	var errs []error
+	for _, n := range nodes {
+		if _, err := hosts[n].Exec(ctx, shq(healthcheck.BinaryPath)+" resume-failover -wait 30s\n"); err != nil {
+			errs = append(errs, fmt.Errorf("%s: resume: %w (its own timer still resumes it; `haup status` shows it)", n, err))
+			continue
+		}
+		say(n, "repmgrd's automatic failover resumed")
+	}
+	return errors.Join(errs...)
+}
+
+// lockNodes takes the lock of every node of op (two runs never interleave
+// with a switchover or an apply) and returns its release.
+func lockNodes(ctx context.Context, op *PauseOp, hosts Hosts, command string) (func(), error) {
+	l, err := newNodeLock(command)
+	if err != nil {
+		return nil, err
+	}
+	var held []string
+	release := func() {
+		for _, n := range held {
+			l.release(context.WithoutCancel(ctx), hosts[n])
+		}
+	}
+	for _, n := range op.Nodes {
+		h := hosts[n]
+		if h == nil {
+			release()
+			return nil, fmt.Errorf("%s is not connected (nothing was changed)", n)
+		}
+		if err := l.acquire(ctx, h); err != nil {
+			release()
+			return nil, fmt.Errorf("%s: %w (nothing was changed)", n, err)
+		}
+		held = append(held, n)
+	}
+	return release, nil
+}
+
+// maintenanceBlocksRolling keeps a maintenance pause from ending in a
+// rolling change's switchover: the primary's container change stays as
+// without a streaming standby (blocked without --allow-primary-restart,
+// which restarts the primary in place: writes stop meanwhile, and no
+// failover races it), and says why.
+func maintenanceBlocksRolling(plan *Plan) bool {
+	if planMaintenance(plan, time.Now()) == nil {
+		return false
+	}
+	for _, np := range plan.Nodes {
+		for i, c := range np.Changes {
+			if c.Blocked != "" && c.stage == stageContainer {
+				np.Changes[i].Blocked += "; no rolling change while automatic failover is paused for maintenance (its switchover would end the pause): `haup resume` first, or --allow-primary-restart restarts the primary in place (writes stop meanwhile, no failover)"
+			}
+		}
+	}
+	return true
+}
+
+// pauseWho names who paused, for the lines about a left-over pause: a
+// switchover's record says "switchover"; a maintenance pause (overdue, or
+// not in force) says it was `haup pause`, why and by whom.
+func pauseWho(rec *healthcheck.PauseRecord) string {
+	if !rec.Maintenance() {
+		return rec.Why
+	}
+	s := "haup pause"
+	var parts []string
+	for _, p := range []string{rec.Why, rec.By} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, "; ") + ")"
+	}
+	return s
+}
