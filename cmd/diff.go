@@ -18,6 +18,7 @@ import (
 type planFlags struct {
 	conn                connFlags
 	allowPrimaryRestart bool
+	removeKept          bool
 	noColor             bool
 }
 
@@ -26,6 +27,11 @@ func (f *planFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.allowPrimaryRestart, "allow-primary-restart", false,
 		"allow recreating the container of a node that runs (or may run) the primary database")
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "never colour the output")
+}
+
+// registerRemoveKept adds --remove-kept (diff and apply only).
+func (f *planFlags) registerRemoveKept(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.removeKept, "remove-kept", false, "plan the removal of the data directories kept aside on the nodes (diverged copies, listed by haup status)")
 }
 
 // plan loads the inventory, connects to every node and builds the plan.
@@ -42,7 +48,7 @@ func (f *planFlags) plan(cmd *cobra.Command, args []string) (*tasks.Plan, tasks.
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	plan, err := tasks.PlanCluster(ctx, inv, hosts, checkbin.Lookup, tasks.Options{AllowPrimaryRestart: f.allowPrimaryRestart})
+	plan, err := tasks.PlanCluster(ctx, inv, hosts, checkbin.Lookup, tasks.Options{AllowPrimaryRestart: f.allowPrimaryRestart, RemoveKept: f.removeKept})
 	if err != nil {
 		closeAll()
 		return nil, nil, nil, err
@@ -103,6 +109,7 @@ Exit status: 0 the cluster matches the inventory, 2 changes are pending,
 		},
 	}
 	f.register(cmd)
+	f.registerRemoveKept(cmd)
 	cmd.Flags().StringVarP(&out, "out", "o", "", "save the plan to this file for haup apply FILE")
 	return cmd
 }
@@ -171,6 +178,7 @@ Exit status: 0 success (including nothing to do), 1 error.`,
 		},
 	}
 	f.register(cmd)
+	f.registerRemoveKept(cmd)
 	return cmd
 }
 

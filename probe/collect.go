@@ -164,7 +164,8 @@ func Collect(ctx context.Context, req Request) *Facts {
 		do(func() {
 			db, dbErr, last, age, fence, diverged := readDatabase(ctx, healthcheck.ConfigPath)
 			mu.Lock()
-			f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, f.Diverged = db, dbErr, last, age, fence, diverged
+			f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence = db, dbErr, last, age, fence
+			f.setKept(diverged)
 			if g, gerr := healthcheck.LastGate(healthcheck.Config{}); gerr != nil {
 				f.GateError = gerr.Error()
 			} else {
@@ -468,7 +469,9 @@ const hashCachePath = "/run/haup/agent-sha256"
 // agent's metrics show.
 func DatabaseFacts(ctx context.Context, configPath string) *Facts {
 	f := &Facts{Version: Version, At: time.Now().UTC()}
-	f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, f.Diverged = readDatabase(ctx, configPath)
+	var kept []KeptCopy
+	f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, kept = readDatabase(ctx, configPath)
+	f.setKept(kept)
 	if g, err := healthcheck.LastGate(healthcheck.Config{}); err != nil {
 		f.GateError = err.Error()
 	} else {
@@ -479,7 +482,7 @@ func DatabaseFacts(ctx context.Context, configPath string) *Facts {
 
 // readDatabase asks the local database with the check configuration at
 // configPath, and reads the check's last result and any fencing.
-func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []string) {
+func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []KeptCopy) {
 	cfg, pw, err := healthcheck.LoadConfig(configPath)
 	statePath := healthcheck.StatePath
 	if err == nil && cfg.StatePath != "" {
@@ -498,11 +501,7 @@ func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusRe
 	if ferr != nil {
 		fence = &healthcheck.FenceRecord{State: "fenced", Reason: "fence record unreadable: " + ferr.Error()}
 	}
-	var diverged []string
-	if cfg.DataDir != "" {
-		diverged, _ = filepath.Glob(filepath.Clean(cfg.DataDir) + ".diverged-*")
-		diverged = append(diverged, keptByStartGate(cfg.DataDir)...)
-	}
+	diverged := KeptCopies(cfg.DataDir)
 	// The node's own view: every node is probed, so asking the peers here
 	// would only repeat their answers at the cost of a connection each.
 	cfg.Peers = nil
@@ -550,11 +549,19 @@ func findProgram(name string) string {
 	return ""
 }
 
-// keptByStartGate describes the data directories the container's start
-// gate kept in the volume (healthcheck.StartGate), from their records.
-func keptByStartGate(dataDir string) []string {
+// KeptCopies lists the data directories kept aside beside dataDir (by
+// fencings and rejoins: DATA_DIR.diverged-*) and in it (by the container's
+// start gate: DATA_DIR/diverged-*, with their records).
+func KeptCopies(dataDir string) []KeptCopy {
+	if dataDir == "" {
+		return nil
+	}
+	var out []KeptCopy
+	old, _ := filepath.Glob(filepath.Clean(dataDir) + ".diverged-*")
+	for _, d := range old {
+		out = append(out, KeptCopy{Path: d})
+	}
 	dirs, _ := filepath.Glob(filepath.Join(dataDir, healthcheck.DivergedPrefix+"*"))
-	var out []string
 	for _, d := range dirs {
 		var rec healthcheck.KeptRecord
 		b, err := os.ReadFile(filepath.Join(d, healthcheck.KeptRecordFile))
@@ -562,14 +569,26 @@ func keptByStartGate(dataDir string) []string {
 			err = json.Unmarshal(b, &rec)
 		}
 		if err != nil {
-			out = append(out, d+" (no readable record: "+err.Error()+")")
+			out = append(out, KeptCopy{Path: d, Reason: "no readable record: " + err.Error()})
 			continue
 		}
-		desc := fmt.Sprintf("%s (%d MiB, kept %s by the start gate: %s", d, rec.SizeBytes>>20, rec.At.Format("2006-01-02 15:04:05Z"), rec.Reason)
+		desc := fmt.Sprintf("%d MiB, kept %s by the start gate: %s", rec.SizeBytes>>20, rec.At.Format("2006-01-02 15:04:05Z"), rec.Reason)
 		if rec.ForkLSN != "" {
 			desc += fmt.Sprintf("; timeline %d from %s to at least %s", rec.Timeline, rec.ForkLSN, rec.EndLSN)
 		}
-		out = append(out, desc+")")
+		out = append(out, KeptCopy{Path: d, SizeBytes: rec.SizeBytes, At: rec.At, Reason: desc})
 	}
 	return out
+}
+
+// setKept records the kept copies, and their one-line descriptions.
+func (f *Facts) setKept(kept []KeptCopy) {
+	f.Kept, f.Diverged = kept, nil
+	for _, k := range kept {
+		d := k.Path
+		if k.Reason != "" {
+			d += " (" + k.Reason + ")"
+		}
+		f.Diverged = append(f.Diverged, d)
+	}
 }

@@ -92,6 +92,8 @@ type Facts struct {
 	Fence *healthcheck.FenceRecord `json:"fence,omitempty"`
 	// Diverged lists the data directories kept aside by earlier fencings.
 	Diverged []string `json:"diverged,omitempty"`
+	// Kept is the same list, each with its path and what is known of it.
+	Kept []KeptCopy `json:"kept,omitempty"`
 	// Gate is the promotion gate's record (a standby's), GateError why it
 	// could not be read.
 	Gate      *agent.Gate `json:"gate,omitempty"`
@@ -214,3 +216,12 @@ func (f *Facts) Role() string {
 // Debian package of each: ss resets a standby's stuck repmgrd connections,
 // iptables closes a frozen stale primary's port.
 var CheckTools = map[string]string{"ss": "iproute2", "iptables": "iptables"}
+
+// KeptCopy is a data directory kept aside (by a fencing, a rejoin or the
+// container's start gate).
+type KeptCopy struct {
+	Path      string    `json:"path"`
+	SizeBytes int64     `json:"size_bytes,omitempty"`
+	At        time.Time `json:"at,omitzero"`
+	Reason    string    `json:"reason,omitempty"`
+}

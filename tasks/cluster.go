@@ -97,5 +97,6 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 		return nil, err
 	}
 	clusterChanges(plan)
+	keptChanges(plan, opts)
 	return plan, nil
 }

@@ -214,6 +214,9 @@ type Options struct {
 	// AllowPrimaryRestart lets a plan recreate the container of a node whose
 	// database is (or may be) the primary.
 	AllowPrimaryRestart bool
+	// RemoveKept plans the removal of the data directories kept aside on
+	// the nodes (diverged copies): never without it.
+	RemoveKept bool
 }
 
 // Empty reports whether nothing would change.

@@ -101,6 +101,9 @@ func (p *Plan) Print(w io.Writer, st Style) {
 	if m := maintenanceNote(p, time.Now()); m != "" {
 		fmt.Fprintf(w, "Note: %s.\n", m)
 	}
+	if m := keptNote(p); m != "" {
+		fmt.Fprintf(w, "Note: %s.\n", m)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, p.Summary())
 }
