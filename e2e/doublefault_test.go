@@ -156,9 +156,8 @@ func doubleFaultZeroLoss(ctx context.Context, t *testing.T, metrics map[string]f
 	if r := haup(t, "promote", standby, "--accept-data-loss", "--dry-run", labInventory); r.code != 0 || !strings.Contains(r.stdout, "Data loss accepted: "+standby+" may lack acknowledged writes") {
 		t.Errorf("promote --dry-run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if logs := mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'failover validation command returned a non-zero value' || true"); logs == "0" {
-		t.Errorf("repmgrd never asked the gate")
-	}
+	// repmgrd may not even try (it has not reached its upstream since its
+	// database started); when it does, the gate refuses. Asked directly:
 	if _, err := onNode(t, standby, "docker exec -u postgres pg "+gateInContainer); err == nil {
 		t.Errorf("the gate, asked in %s's container, allows the promotion", standby)
 	}
@@ -184,6 +183,10 @@ func doubleFaultAsync(ctx context.Context, t *testing.T, metrics map[string]floa
 	notes, at, lostAt := standbyDownThenPrimaryLost(ctx, t, primary, standby, 3*time.Second)
 	waitRole(t, standby, "primary", 60*time.Second)
 	waitVIP(t, standby, 30*time.Second)
+	// repmgrd promoted it, and asked the gate first.
+	if logs := mustOnNode(t, standby, "docker logs pg 2>&1 | grep -c 'failover validation command returned zero' || true"); logs == "0" {
+		t.Errorf("repmgrd promoted %s without asking the gate", standby)
+	}
 	lost := lostNotes(ctx, t, notes)
 	var first time.Time
 	if len(lost) > 0 {
