@@ -121,7 +121,6 @@ type Task struct {
 	mu      sync.Mutex
 	printed time.Time // the last update shown; zero: none yet
 	shown   string    // its text
-	status  string    // the state it showed, for a Status update
 	ended   bool
 
 	// The figures: done of total (total < 0: unknown) in unit ("" for
@@ -165,7 +164,7 @@ func (t *Task) figures(done, total int64, unit string) {
 }
 
 // Status records a state without figures ("waiting for checkpoint to
-// finish") and shows it when an update is due; a new text is due at once.
+// finish") and shows it when an update is due.
 func (t *Task) Status(format string, args ...any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -186,20 +185,15 @@ func (t *Task) maybeShow(now time.Time) {
 	if line == t.shown {
 		return
 	}
-	if !t.printed.IsZero() && now.Sub(t.printed) < t.p.every && !t.statusChanged() {
+	// A wait shorter than every shows no update; a longer one an update
+	// at most every every. A quarter of it is slack: samples taken every
+	// every over SSH come a little early or late.
+	gap := t.p.every - t.p.every/4
+	if now.Sub(t.start) < gap || !t.printed.IsZero() && now.Sub(t.printed) < gap {
 		return
 	}
-	t.printed, t.shown, t.status = now, line, ""
-	if t.kind == 2 {
-		t.status = t.text
-	}
+	t.printed, t.shown = now, line
 	t.p.update(line)
-}
-
-// statusChanged: the shown update is a different state's text (a phase
-// change is shown at once).
-func (t *Task) statusChanged() bool {
-	return t.kind == 2 && t.status != t.text
 }
 
 // line is the update as shown: `node: what: X of Y (P%), R/s, ETA D`,

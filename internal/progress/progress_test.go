@@ -2,15 +2,13 @@ package progress
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/haup-project/haup/internal/testenv"
+)
 
 // clock is a fake clock the test moves on by hand.
 type clock struct{ t time.Time }
@@ -19,10 +17,13 @@ func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // script reports a clone, a pull and a wait the same way on any output, with
-// samples more frequent than Every (some are not shown) and lines between.
+// samples more frequent than Every (some are not shown), a wait shorter than
+// Every (no update) and lines between.
 func script(p *Writer, c *clock) {
 	p.Printf("pg-2", "starting pg: it clones from pg-1")
 	clone := p.Start("pg-2", "cloning from pg-1")
+	clone.Status("waiting for checkpoint to finish") // under Every: not shown
+	c.advance(2 * time.Second)
 	clone.Status("waiting for checkpoint to finish")
 	c.advance(time.Second)
 	clone.Bytes(0, 1<<30)
@@ -62,19 +63,7 @@ func TestGolden(t *testing.T) {
 			script(New(&buf, Options{Terminal: tc.tty, Now: c.now}), c)
 			// The terminal's control sequences made visible.
 			got := strings.NewReplacer("\r", "<CR>", "\x1b[K", "<EL>").Replace(buf.String())
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, got)
-			}
+			testenv.Golden(t, filepath.Join("testdata", tc.name+".golden"), []byte(got))
 		})
 	}
 }
