@@ -164,7 +164,10 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		i := len(plan.Nodes)
 		for _, c := range w.Changes {
 			progress(w.Node.Name, "%s", c)
-			if err := c.do(ctx, hosts[w.Node.Name]); err != nil {
+			stop := startWatch(ctx, c.watch, hosts[w.Node.Name], rep)
+			err := c.do(ctx, hosts[w.Node.Name])
+			stop()
+			if err != nil {
 				recaps[i].Failed++
 				recaps[i].Err = err
 				progress(w.Node.Name, "failed: %v", err)
