@@ -158,3 +158,43 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestWatchPullAndCatchUp: the pull's layers and the catch-up's bytes left
+// are read over the node's connection and reported, until stopped.
+func TestWatchPullAndCatchUp(t *testing.T) {
+	asked := make(chan struct{}, 100)
+	h := remote.NewFake("pg-1").
+		On("cat "+shq(pullLog("example/pg:16")), func(string) (remote.Result, error) {
+			asked <- struct{}{}
+			return remote.Result{Stdout: []byte("a2318d6c47ec: Already exists\n0c6cfd2d8d4e: Pulling fs layer\n9bd1a8e6dfbb: Pull complete\n")}, nil
+		}).
+		On("progress replay "+shq("0/3000060"), func(string) (remote.Result, error) {
+			asked <- struct{}{}
+			return remote.Result{Stdout: []byte(`{"receive_left":0,"replay_left":1536}`)}, nil
+		})
+	for _, tc := range []struct {
+		w    watch
+		want string
+	}{
+		{watchPull("example/pg:16"), "pg-1: pulling example/pg:16: 2 of 3 layers\n"},
+		{watchCatchUp("0/3000060", "pg-0"), "pg-1: catching up with pg-0's last WAL: 0 B left to receive, 1.5 KiB to replay"},
+	} {
+		var buf syncBuffer
+		stop := startWatch(context.Background(), tc.w, h, progress.New(&buf, progress.Options{Every: 10 * time.Millisecond}))
+		for range 3 {
+			select {
+			case <-asked:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the watch does not ask the node")
+			}
+		}
+		stop()
+		for len(asked) > 0 {
+			<-asked
+		}
+		got := buf.String()
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("no update:\n%s", got)
+		}
+	}
+}
