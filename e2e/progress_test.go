@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,19 @@ func rejoinProgress(ctx context.Context, t *testing.T) {
 		}
 	})
 	id, _ := waitWrite(ctx, t, "before the clone with progress", 10*time.Second)
+	// The clone keeps the standby's old data (the bulk table with it) aside:
+	// this step removes the directory it made, for the lab's disk.
+	kept := func() string {
+		return mustOnNode(t, standby, "ls -d /var/lib/haup-pg.diverged-* 2>/dev/null || true")
+	}
+	keptBefore := kept()
+	defer func() {
+		for _, d := range strings.Fields(kept()) {
+			if !slices.Contains(strings.Fields(keptBefore), d) {
+				mustOnNode(t, standby, "rm -rf "+d)
+			}
+		}
+	}()
 
 	cmd := exec.Command(build(t), "rejoin", "--clone", standby, labInventory)
 	cmd.Dir = repoRoot
