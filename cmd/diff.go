@@ -168,7 +168,7 @@ Exit status: 0 success (including nothing to do), 1 error.`,
 			if plan.Empty() {
 				return nil
 			}
-			recaps, err := tasks.Apply(cmd.Context(), plan, hosts, tasks.ApplyOptions{Progress: cmd.ErrOrStderr()})
+			recaps, err := tasks.Apply(cmd.Context(), plan, hosts, tasks.ApplyOptions{Progress: progressOut(cmd)})
 			fmt.Fprintln(out)
 			tasks.PrintRecap(out, recaps)
 			if err != nil {

@@ -47,7 +47,7 @@ Exit status: 0 success, 1 error or refusal.`,
 			if dryRun {
 				return nil
 			}
-			recaps, err := tasks.Apply(cmd.Context(), plan, hosts, tasks.ApplyOptions{Progress: cmd.ErrOrStderr(), Operation: "rejoin"})
+			recaps, err := tasks.Apply(cmd.Context(), plan, hosts, tasks.ApplyOptions{Progress: progressOut(cmd), Operation: "rejoin"})
 			fmt.Fprintln(out)
 			tasks.PrintRecap(out, recaps)
 			if err != nil {

@@ -45,7 +45,7 @@ Exit status: 0 success, 1 error or refusal.`,
 			if dryRun {
 				return nil
 			}
-			res, err := tasks.RunSwitchover(cmd.Context(), sw, hosts, cmd.ErrOrStderr())
+			res, err := tasks.RunSwitchover(cmd.Context(), sw, hosts, progressOut(cmd))
 			if err != nil {
 				return fmt.Errorf("switchover failed: %w", err)
 			}

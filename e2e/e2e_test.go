@@ -98,6 +98,7 @@ func e2eSteps(ctx context.Context, metrics map[string]float64) []e2eStep {
 		{"postgres-cut", func(t *testing.T) { postgresCut(ctx, t, metrics) }},
 		{"database-network-cut", func(t *testing.T) { databaseNetworkCut(ctx, t, metrics) }},
 		{"rejoin-command", func(t *testing.T) { rejoinCommand(ctx, t) }},
+		{"rejoin-progress", func(t *testing.T) { rejoinProgress(ctx, t) }},
 		{"maintenance-mode", func(t *testing.T) { maintenanceMode(ctx, t) }},
 		{"switchover-refusals", func(t *testing.T) { switchoverRefusals(t) }},
 		{"switchover", func(t *testing.T) { switchovers(ctx, t, metrics) }},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/poll"
+	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -49,9 +50,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if err := plan.Blocked(); err != nil {
 		return nil, fmt.Errorf("the plan has changes that need a flag, nothing was changed:\n%w", err)
 	}
-	if opts.Progress == nil {
-		opts.Progress = io.Discard
-	}
+	rep := progress.From(opts.Progress)
+	opts.Progress = rep
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 5 * time.Minute
 	}
@@ -63,11 +63,7 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		recaps[i] = Recap{Node: n.Node.Name, OK: n.Resources - len(n.Changes)}
 	}
 	var mu sync.Mutex
-	progress := func(node, format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(opts.Progress, "%s: %s\n", node, fmt.Sprintf(format, args...))
-	}
+	progress := rep.Printf
 	// runStage runs the changes of stage s on the nodes at idx, in parallel.
 	runStage := func(s stage, idx []int) error {
 		// Every node's error: a failure on one node does not stop the
@@ -81,7 +77,10 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 						continue
 					}
 					progress(np.Node.Name, "%s", c)
-					if err := c.do(ctx, hosts[np.Node.Name]); err != nil {
+					stop := startWatch(ctx, c.watch, hosts[np.Node.Name], rep)
+					err := c.do(ctx, hosts[np.Node.Name])
+					stop()
+					if err != nil {
 						mu.Lock()
 						recaps[i].Failed++
 						recaps[i].Err = err
@@ -194,7 +193,10 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		i := len(plan.Nodes)
 		for _, c := range w.Changes {
 			progress(w.Node.Name, "%s", c)
-			if err := c.do(ctx, hosts[w.Node.Name]); err != nil {
+			stop := startWatch(ctx, c.watch, hosts[w.Node.Name], rep)
+			err := c.do(ctx, hosts[w.Node.Name])
+			stop()
+			if err != nil {
 				recaps[i].Failed++
 				recaps[i].Err = err
 				progress(w.Node.Name, "failed: %v", err)
@@ -241,14 +243,24 @@ func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOpt
 func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions, from *NodePlan, to string,
 	runStage func(stage, []int) error, progress func(node, format string, args ...any)) error {
 	fromIdx := -1
+	var standbys []int
 	for i, np := range plan.Nodes {
 		if np == from {
 			fromIdx = i
-			continue
+		} else if np.hasStage(stageContainer) {
+			standbys = append(standbys, i)
 		}
-		if !np.hasStage(stageContainer) {
-			continue
-		}
+	}
+	// The steps: each standby, the switchover, the old primary, the
+	// extensions.
+	step, steps := 0, len(standbys)+3
+	next := func(node, format string, args ...any) {
+		step++
+		progress(node, "rolling change, step %d of %d: %s", step, steps, fmt.Sprintf(format, args...))
+	}
+	for _, i := range standbys {
+		np := plan.Nodes[i]
+		next(np.Node.Name, "its container, then a wait until it streams from %s again", from.Node.Name)
 		if err := runStage(stageContainer, []int{i}); err != nil {
 			return err
 		}
@@ -257,6 +269,7 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 			return fmt.Errorf("%s: %w; the primary %s is untouched", np.Node.Name, err, from.Node.Name)
 		}
 	}
+	next(to, "switchover from %s: %s refuses writes, %s catches up and is promoted", from.Node.Name, from.Node.Name, to)
 	sw, err := PlanSwitchover(plan, to)
 	if err != nil {
 		return fmt.Errorf("rolling change: %w; the standbys are done, the primary %s is untouched", err, from.Node.Name)
@@ -266,6 +279,7 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 		return fmt.Errorf("rolling change: switchover: %w", err)
 	}
 	progress(to, "the primary; writes were refused for %.1f s", res.Outage.Seconds())
+	next(from.Node.Name, "its container, then a wait until it streams from %s", to)
 	if err := runStage(stageContainer, []int{fromIdx}); err != nil {
 		return err
 	}
@@ -273,7 +287,7 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 	if err := waitStreaming(ctx, hosts[from.Node.Name], opts); err != nil {
 		return fmt.Errorf("%s: %w; %s is the primary", from.Node.Name, err, to)
 	}
-	progress(to, "updating extensions the new image brings")
+	next(to, "updating the extensions the new image brings")
 	out, err := hosts[to].Exec(ctx, shq(healthcheck.BinaryPath)+" update-extensions\n")
 	if err != nil {
 		return fmt.Errorf("%s: update extensions: %w", to, err)
@@ -286,10 +300,13 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 	return nil
 }
 
-// waitStreaming polls the node until its database streams from a primary.
+// waitStreaming polls the node until its database streams from a primary;
+// a long wait is reported on opts.Progress with the state last seen.
 func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
 	script := shq(healthcheck.BinaryPath) + " -status repmgr || true\n"
 	last := ""
+	task := progress.From(opts.Progress).Start(h.Name(), "not streaming yet")
+	defer task.Stop()
 	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
 		res, err := h.Exec(ctx, script)
 		if err != nil {
@@ -304,6 +321,7 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 			if st.Settling {
 				last += " (the image's setup still runs)"
 			}
+			task.Status("%s", last)
 		}
 		return false, nil
 	})

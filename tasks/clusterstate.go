@@ -152,6 +152,7 @@ func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []strin
 			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
 		Blocked: blocked,
 		stage:   stageRejoin,
+		watch:   watchClone(dbAddress(np.Node)),
 		do: func(ctx context.Context, h remote.Host) error {
 			// The unit serialises this with a rejoin the check may have
 			// started already; it waits until the node streams.

@@ -16,8 +16,9 @@ func imageChanges(image string, f *Facts) []Change {
 	return []Change{{
 		Op: OpCreate, Kind: "image", Name: image, Summary: "pull",
 		stage: stageHost,
+		watch: watchPull(image),
 		do: func(ctx context.Context, h remote.Host) error {
-			if _, err := h.Exec(ctx, "docker pull -q "+shq(image)+" >/dev/null\n"); err != nil {
+			if _, err := h.Exec(ctx, pullScript(image)); err != nil {
 				return fmt.Errorf("pull %s: %w", image, err)
 			}
 			return nil

@@ -64,6 +64,9 @@ type Change struct {
 
 	stage stage
 	do    func(ctx context.Context, h remote.Host) error
+	// watch, when set, reports the progress of do's long wait (a clone,
+	// an image pull) while do runs.
+	watch watch
 	// switchoverTo, on the primary's container change of a rolling change,
 	// names the standby that takes the primary role before it.
 	switchoverTo string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/poll"
+	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
@@ -186,13 +187,12 @@ func RunSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 
 // runSwitchover is RunSwitchover; lock false is for a caller (apply) that
 // holds the nodes' locks already.
-func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io.Writer, lock bool) (SwitchoverResult, error) {
+func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer, lock bool) (SwitchoverResult, error) {
 	var res SwitchoverResult
 	from, to := sw.From.Node.Name, sw.To.Node.Name
 	hf, ht := hosts[from], hosts[to]
-	say := func(node, format string, args ...any) {
-		fmt.Fprintf(progress, "%s: %s\n", node, fmt.Sprintf(format, args...))
-	}
+	rep := progress.From(w)
+	say := rep.Printf
 	if lock {
 		l, err := newNodeLock("switchover")
 		if err != nil {
@@ -255,7 +255,10 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 		return res, undo(fmt.Errorf("%s: stop: %w", from, err))
 	}
 	say(to, "waiting until it has received and replayed all of %s's WAL (at least %s)", from, lsn)
-	if _, err := ht.Exec(ctx, rec.script(probe.StepCatchUp)+agent+" wait-caught-up -timeout 30s "+shq(lsn)+"\n"); err != nil {
+	stop := startWatch(ctx, watchCatchUp(lsn, from), ht, rep)
+	_, err = ht.Exec(ctx, rec.script(probe.StepCatchUp)+agent+" wait-caught-up -timeout 30s "+shq(lsn)+"\n")
+	stop()
+	if err != nil {
 		return res, undo(fmt.Errorf("%s: %w", to, err))
 	}
 	say(to, "promoting")
@@ -285,12 +288,15 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, progress io
 	say(from, "starting as a standby of %s, without a clone", to)
 	_, ferr := hf.Exec(ctx, rec.script(probe.StepFollow)+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
 	if ferr == nil {
-		ferr = waitStreaming(ctx, hf, ApplyOptions{ReadyTimeout: 60 * time.Second, PollInterval: 500 * time.Millisecond})
+		ferr = waitStreaming(ctx, hf, ApplyOptions{Progress: rep, ReadyTimeout: 60 * time.Second, PollInterval: 500 * time.Millisecond})
 	}
 	if ferr != nil {
 		say(from, "does not stream without a clone (%v): re-cloning, its data kept aside", ferr)
 		res.FullClone = true
-		if _, err := hf.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
+		stop := startWatch(ctx, watchClone(dbAddress(sw.From.Node)), hf, rep)
+		_, err := hf.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n")
+		stop()
+		if err != nil {
 			return res, fmt.Errorf("%s: rejoin: %w; %s is the primary; `haup apply` finishes the switchover", from, err, to)
 		}
 	}

@@ -18,6 +18,8 @@
 //	haup-check set-password -role R -file F  set R's password inside the database from F (the primary)
 //	haup-check update-extensions   bring timescaledb and repmgr to the image's versions (the primary)
 //	haup-check watch [-interval D] [-for D]  one JSON line per interval: VIP held, database state (haup drill)
+//	haup-check progress clone      the base backups the current primary sends, as JSON (haup's clone progress)
+//	haup-check progress replay LSN the bytes this standby has left to receive and replay to LSN, as JSON
 //	haup-check resume-failover     resume repmgrd's failover after a switchover's pause
 //	haup-check start-gate -- CMD...  the database container's entrypoint: keep diverged data
 //	                               aside, then exec CMD (the image's entrypoint)
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return switchoverStep(args[0], args[1:], stdout, stderr)
 		case "watch":
 			return watch(args[1:], stdout, stderr)
+		case "progress":
+			return progress(args[1:], stdout, stderr)
 		case "gate":
 			return gate(args[1:], stdout, stderr)
 		case "start-gate":
@@ -199,6 +203,43 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "haup-check: %s: %v\n", step, err)
+		return 1
+	}
+	return 0
+}
+
+// progress prints one sample of a long wait haup reports: a clone (on the
+// node that clones) or a switchover's catch-up (on its target). It always
+// exits 0 with JSON once the request is understood: what could not be read
+// is in the answer's error.
+func progress(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("haup-check progress", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 || !(rest[0] == "clone" && len(rest) == 1 || rest[0] == "replay" && len(rest) == 2) {
+		fmt.Fprintln(stderr, "usage: haup-check progress clone | replay LSN")
+		return 2
+	}
+	cfg, password, err := healthcheck.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "haup-check: progress: %v\n", err)
+		return 1
+	}
+	// Asking every peer, then the primary: two of the check's deadlines.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Duration(cfg.DeadlineMillis)*time.Millisecond)
+	defer cancel()
+	var answer any
+	if rest[0] == "clone" {
+		answer = healthcheck.CloneProgressOf(ctx, cfg, password)
+	} else {
+		answer = healthcheck.ReplayProgressOf(ctx, cfg, password, rest[1])
+	}
+	if err := json.NewEncoder(stdout).Encode(answer); err != nil {
+		fmt.Fprintf(stderr, "haup-check: progress: %v\n", err)
 		return 1
 	}
 	return 0
