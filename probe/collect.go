@@ -119,6 +119,12 @@ func Collect(ctx context.Context, req Request) *Facts {
 		do(func() {
 			out, err := runOut(ctx, "docker", "container", "inspect", "--format",
 				`{{json .Image}} {{json .Config.Image}} {{json .State.Status}} {{json .State.StartedAt}} {{json (index .Config.Labels "io.haup.spec")}} {{json .HostConfig.Tmpfs}} {{json .GraphDriver.Data.MergedDir}} {{json .State.Pid}}`, req.Container)
+			var gate string
+			if c, perr := parseContainer(out); err == nil && perr == nil && c.ImageFacts != nil && c.ImageFacts.Init == "haup-check" {
+				// The start gate holds the start: its last word says why.
+				logs, _ := runOut(ctx, "docker", "logs", "--tail", "20", req.Container)
+				gate = LastStartGateLine(logs)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -128,6 +134,9 @@ func Collect(ctx context.Context, req Request) *Facts {
 					f.ContainerError = perr.Error()
 				} else {
 					f.Container = c
+					if c.ImageFacts != nil {
+						c.ImageFacts.StartGate = gate
+					}
 				}
 			case strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "No such object"):
 			default:
@@ -591,4 +600,17 @@ func (f *Facts) setKept(kept []KeptCopy) {
 		}
 		f.Diverged = append(f.Diverged, d)
 	}
+}
+
+// LastStartGateLine is the last line of the container's log that the start
+// gate wrote (healthcheck.StartGate), without its prefix.
+func LastStartGateLine(logs string) string {
+	const prefix = "haup start gate: "
+	last := ""
+	for _, l := range strings.Split(logs, "\n") {
+		if i := strings.Index(l, prefix); i >= 0 {
+			last = strings.TrimSpace(l[i+len(prefix):])
+		}
+	}
+	return last
 }

@@ -106,3 +106,13 @@ func TestParseKeepalivedVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestLastStartGateLine(t *testing.T) {
+	logs := "haup start gate: waiting: no primary answers, ...: promotion refused: x\nother\n2026 haup start gate: waiting: this node's data was a primary, and 1 of 1 partners did not answer (try 2 of 6)\n"
+	if got := LastStartGateLine(logs); got != "waiting: this node's data was a primary, and 1 of 1 partners did not answer (try 2 of 6)" {
+		t.Errorf("%q", got)
+	}
+	if got := LastStartGateLine("nothing\n"); got != "" {
+		t.Errorf("%q", got)
+	}
+}

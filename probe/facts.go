@@ -183,6 +183,9 @@ type ImageFacts struct {
 	// the image's setup (clone, initdb, registration) has ended, bash or
 	// its scripts while it runs.
 	Init string `json:"init,omitempty"`
+	// StartGate is what haup's start gate last said, while it holds the
+	// container's start (Init is haup-check).
+	StartGate string `json:"start_gate,omitempty"`
 	// Repmgr holds the repmgr.conf settings haup relies on, as the image
 	// wrote them (nil before its first start).
 	Repmgr map[string]string `json:"repmgr,omitempty"`

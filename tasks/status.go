@@ -572,6 +572,9 @@ func imageUnsafe(node string, im *probe.ImageFacts) []string {
 	}
 	const fix = "; `haup apply` recreates the container with haup's settings"
 	var out []string
+	if im.StartGate != "" {
+		out = append(out, node+": the container's start is held by haup's start gate: "+im.StartGate+" (docs/concepts/promotion-gate.md)")
+	}
 	if !im.TmpInMemory {
 		out = append(out, node+": the container's /tmp is not in memory: killed, it keeps repmgrd's pid file (pid 1), and repmgrd refuses to start again, for good"+fix)
 	}
