@@ -111,7 +111,11 @@ func quoteLSN(lsn string) string {
 // would) so that repmgrd keeps watching the right upstream.
 func Promote(ctx context.Context, cfg Config, password, repmgrDB, oldPrimary string) error {
 	if _, err := query(ctx, cfg, password, dbName(cfg), `SELECT pg_promote(true, 60)`); err != nil {
-		return fmt.Errorf("pg_promote: %w", err)
+		// Promoted meanwhile by another (repmgrd, allowed by the same
+		// acceptance): the rest still applies.
+		if local, aerr := ask(ctx, cfg, password, cfg.Host, cfg.Port); aerr != nil || local.role != RolePrimary {
+			return fmt.Errorf("pg_promote: %w", err)
+		}
 	}
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
 	if err != nil || local.role != RolePrimary {
