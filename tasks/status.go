@@ -396,9 +396,14 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 	case 0:
 		msg := "no primary: no database answers as primary"
 		for _, n := range cs.Nodes {
-			if p := n.Promotion; p != nil && !p.Allowed && n.Role == healthcheck.RoleStandby {
+			p := n.Promotion
+			switch {
+			case p != nil && !p.Allowed && n.Role == healthcheck.RoleStandby:
 				msg += fmt.Sprintf("; %s is not promoted automatically (%s): writes stay down until the primary returns, or `haup promote %s --accept-data-loss` (it may lack up to %d bytes and %.0f s of writes, or more where its gate could not tell)",
 					n.Node, p.Reason, n.Node, p.LagBytes, p.WindowS)
+			case p != nil && p.Allowed && n.Role == healthcheck.RoleStandby:
+				msg += fmt.Sprintf("; %s's promotion gate allows its promotion (%s): if repmgrd does not promote it within seconds (it gives up when its own database was down as the primary was lost), `haup promote %s`",
+					n.Node, p.Reason, n.Node)
 			}
 		}
 		critical = append(critical, msg)
