@@ -214,6 +214,7 @@ var groups = []group{
 	}},
 	{"Double faults: the promotion gate and the start gate", "The standby's database down (zero-loss 8 s, asynchronous 3 s) while writes are acknowledged, then the primary's node powered off, then the standby's database back; a writer through the VIP records every acknowledged commit.", []figure{
 		{"doublefault_sync_lost_acked_writes", "zero-loss: acknowledged writes lost (no automatic promotion; the old primary returns with them)"},
+		{"doublefault_sync_nodedown_lost_acked_writes", "zero-loss, the standby's node powered off instead, and back first: acknowledged writes lost (not promoted at its boot)"},
 		{"doublefault_async_lost_acked_writes", "asynchronous, within max_lag_on_failover: acknowledged writes lost"},
 		{"doublefault_async_lost_span_s", "asynchronous: the lost writes span, seconds before the primary's loss"},
 		{"doublefault_async_bound_s", "asynchronous: max_lag_on_failover.seconds the loss was held to"},
