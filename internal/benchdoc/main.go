@@ -212,7 +212,7 @@ var groups = []group{
 		{"sync_standby_kill_write_stall_s", "the only standby's database killed for 15 s: longest time without an acknowledged write"},
 		{"sync_standby_poweroff_write_stall_s", "the only standby's node powered off for 15 s: longest time without an acknowledged write"},
 	}},
-	{"Double faults: the promotion gate and the start gate", "The standby's database down (zero-loss 8 s, asynchronous 3 s) while writes are acknowledged, then the primary's node powered off, then the standby's database back; a writer through the VIP records every acknowledged commit.", []figure{
+	{"Double faults: the promotion gate and the start gate", "The standby away while writes are acknowledged (zero-loss: its database down 8 s; asynchronous: its WAL receiver stopped 3 s), then the primary's node powered off, then the standby's database back; a writer through the VIP records every acknowledged commit.", []figure{
 		{"doublefault_sync_lost_acked_writes", "zero-loss: acknowledged writes lost (no automatic promotion; the old primary returns with them)"},
 		{"doublefault_sync_nodedown_lost_acked_writes", "zero-loss, the standby's node powered off instead, and back first: acknowledged writes lost (not promoted at its boot)"},
 		{"doublefault_async_lost_acked_writes", "asynchronous, within max_lag_on_failover: acknowledged writes lost"},
