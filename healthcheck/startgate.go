@@ -1,6 +1,7 @@
 package healthcheck
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,9 +43,11 @@ import (
 // Container paths of the image (bitnami's postgresql-env.sh).
 const (
 	VolumeInContainer = "/bitnami/postgresql"
-	imageBinDir       = "/opt/bitnami/postgresql/bin"
 	imageLockFile     = "/bitnami/postgresql/lock/master.lock"
 )
+
+// imageBinDir is PostgreSQL's programs in the image (a variable for tests).
+var imageBinDir = "/opt/bitnami/postgresql/bin"
 
 // ImageEntrypoint is the image's own entrypoint and command, which the
 // start gate runs once it allows the start.
@@ -80,9 +83,9 @@ type Control struct {
 	Timeline   int
 	Checkpoint string
 	MinRecov   string
-	// RedoFile is the WAL segment the last checkpoint's redo starts in:
-	// the WAL after it is what a restart would replay.
-	RedoFile string
+	// Redo is where the last checkpoint's redo starts: the WAL from there
+	// on is what a restart would replay.
+	Redo string
 }
 
 // WasPrimary: the data directory was last a primary's (running or shut
@@ -109,8 +112,8 @@ func ParseControl(out string) (Control, error) {
 			c.Checkpoint = v
 		case "Minimum recovery ending location":
 			c.MinRecov = v
-		case "Latest checkpoint's REDO WAL file":
-			c.RedoFile = v
+		case "Latest checkpoint's REDO location":
+			c.Redo = v
 		}
 	}
 	if c.State == "" || c.Timeline == 0 {
@@ -345,18 +348,32 @@ func readLocal(ctx context.Context, data string) (*Control, string, error) {
 	return &c, walEnd(ctx, data, c), nil
 }
 
-// walEnd finds where the last WAL record begins: pg_waldump from the
-// segment the last checkpoint's redo starts in, reading on through the
-// following segments until the WAL ends (recycled segments ahead of it hold
-// no valid record at the right address, so it stops there). "" when it
-// cannot tell.
+// walEnd finds where the last WAL record begins: pg_waldump from the last
+// checkpoint's redo location on, to the end of the valid WAL (given a
+// segment file instead, pg_waldump reads that one segment only). Its output
+// is read as it comes, keeping the last record only. "" when it cannot tell.
 func walEnd(ctx context.Context, data string, c Control) string {
-	if c.RedoFile == "" {
+	if c.Redo == "" {
 		return ""
 	}
-	out, _ := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
-		"--timeline", strconv.Itoa(c.Timeline), c.RedoFile).CombinedOutput()
-	end, _ := LastRecord(string(out))
+	cmd := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
+		"--timeline", strconv.Itoa(c.Timeline), "--start", c.Redo)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return ""
+	}
+	if err := cmd.Start(); err != nil {
+		return ""
+	}
+	end := ""
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if m := walRecRe.FindSubmatch(sc.Bytes()); m != nil {
+			end = string(m[1])
+		}
+	}
+	cmd.Wait() // it ends with an error where the WAL ends
 	return end
 }
 

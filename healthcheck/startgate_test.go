@@ -1,6 +1,10 @@
 package healthcheck
 
 import (
+	"context"
+	"strconv"
+
+	"github.com/haup-project/haup/agent"
 	"strings"
 	"testing"
 )
@@ -11,12 +15,12 @@ Latest checkpoint location:           0/5000060
 Latest checkpoint's REDO location:    0/5000028
 Latest checkpoint's TimeLineID:       1
 Minimum recovery ending location:     0/0
-Latest checkpoint's REDO WAL file:    000000010000000000000005
+Latest checkpoint's REDO location:    0/5000028
 `
 
 func TestParseControl(t *testing.T) {
 	c, err := ParseControl(controlOut)
-	if err != nil || c != (Control{State: "in production", Timeline: 1, Checkpoint: "0/5000060", MinRecov: "0/0", RedoFile: "000000010000000000000005"}) || !c.WasPrimary() {
+	if err != nil || c != (Control{State: "in production", Timeline: 1, Checkpoint: "0/5000060", MinRecov: "0/0", Redo: "0/5000028"}) || !c.WasPrimary() {
 		t.Fatalf("%+v %v", c, err)
 	}
 	for _, s := range []string{"in archive recovery", "shut down in recovery", "starting up"} {
@@ -112,5 +116,29 @@ func TestStartGateEnv(t *testing.T) {
 	env["REPMGR_PRIMARY_PORT"], env["REPMGR_PASSWORD_FILE"] = "", "/nonexistent"
 	if _, err := StartGateEnvFrom(func(k string) string { return env[k] }); err == nil {
 		t.Error("a missing password file read")
+	}
+}
+
+// TestWALEndOfACrashedPrimary: readLocal finds the last record of a
+// primary stopped without a checkpoint, several segments past its last
+// checkpoint's redo (pg_waldump given only a segment file reads that one).
+func TestWALEndOfACrashedPrimary(t *testing.T) {
+	s := newPrimary(t, "")
+	s.run("psql", "-h", s.dir, "-p", strconv.Itoa(s.port), "-U", "postgres", "-d", "postgres", "-qc", "CHECKPOINT",
+		"-c", "CREATE TABLE t AS SELECT g, repeat('x', 200) FROM generate_series(1, 150000) g")
+	want := strings.TrimSpace(s.run("psql", "-h", s.dir, "-p", strconv.Itoa(s.port), "-U", "postgres", "-d", "postgres", "-tAc", "SELECT pg_current_wal_insert_lsn()"))
+	s.stop()
+	was := imageBinDir
+	imageBinDir = pgBin
+	defer func() { imageBinDir = was }()
+	c, end, err := readLocal(context.Background(), s.data())
+	if err != nil || c == nil || !c.WasPrimary() {
+		t.Fatalf("%+v %v", c, err)
+	}
+	e, ok1 := agent.ParseLSN(end)
+	redo, ok2 := agent.ParseLSN(c.Redo)
+	w, ok3 := agent.ParseLSN(want)
+	if !ok1 || !ok2 || !ok3 || e < redo+32<<20 || e >= w {
+		t.Fatalf("last record %s, redo %s, insert position %s", end, c.Redo, want)
 	}
 }
