@@ -312,10 +312,21 @@ cmd_up() {
     die "a lab with $existing nodes exists; run \`haup lab down\` first"
   fi
   mkdir -p "$CACHE" "$STATE/nodes" "$STATE/run"
+  # The lab image (two debootstraps and the compiles) shares nothing with the
+  # nodes' root file system and the package mirror: it builds beside them.
+  "$REPO/scripts/host-dockerd.sh"
+  local image_log=$CACHE/image-build.log image_pid
+  log "building the lab image beside the nodes' root file system (log: $image_log)"
+  HAUP_LAB_IMAGE=$LAB_IMAGE "$REPO/labimage/build.sh" >"$image_log" 2>&1 &
+  image_pid=$!
   base_rootfs
   make_mirror
   network_up
   services_up
+  if ! wait "$image_pid"; then
+    tail -30 "$image_log" >&2
+    die "the lab image did not build; see $image_log"
+  fi
   push_image
   ssh_material
   local i all=()
