@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Double faults: the standby's database is down for a while (its host up),
@@ -291,26 +287,10 @@ func doubleFaultBeyondBound(ctx context.Context, t *testing.T) {
 // withMaxLagSeconds writes the lab's inventory with
 // database.max_lag_on_failover.seconds set, beside it.
 func withMaxLagSeconds(t *testing.T, seconds int) string {
-	b, err := os.ReadFile(filepath.Join(repoRoot, labInventory))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	db, _ := doc["database"].(map[string]any)
-	db["max_lag_on_failover"] = map[string]any{"seconds": seconds}
-	out, err := yaml.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(repoRoot, ".lab", "inventory-max-lag.yaml")
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(path) })
-	return path
+	return labInventoryWith(t, "inventory-max-lag.yaml", func(doc map[string]any) {
+		db, _ := doc["database"].(map[string]any)
+		db["max_lag_on_failover"] = map[string]any{"seconds": seconds}
+	})
 }
 
 // doubleFaultStandbyNodeDown: zero-loss mode, the standby's node powered

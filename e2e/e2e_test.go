@@ -245,6 +245,20 @@ func equalMaps(a, b map[string]string) bool {
 // withCheckInterval writes a copy of the lab inventory, beside it so its
 // relative paths still resolve, with another check interval.
 func withCheckInterval(t *testing.T, interval int) string {
+	return labInventoryWith(t, "inventory-drift.yaml", func(doc map[string]any) {
+		k, _ := doc["keepalived"].(map[string]any)
+		check, _ := k["check"].(map[string]any)
+		if check == nil {
+			check = map[string]any{}
+		}
+		check["interval"] = interval
+		k["check"] = check
+	})
+}
+
+// labInventoryWith writes the lab's inventory, changed by change, as
+// .lab/NAME (removed at the test's end) and returns its path.
+func labInventoryWith(t *testing.T, name string, change func(doc map[string]any)) string {
 	b, err := os.ReadFile(filepath.Join(repoRoot, labInventory))
 	if err != nil {
 		t.Fatal(err)
@@ -253,18 +267,12 @@ func withCheckInterval(t *testing.T, interval int) string {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	k, _ := doc["keepalived"].(map[string]any)
-	check, _ := k["check"].(map[string]any)
-	if check == nil {
-		check = map[string]any{}
-	}
-	check["interval"] = interval
-	k["check"] = check
+	change(doc)
 	out, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(repoRoot, ".lab", "inventory-drift.yaml")
+	path := filepath.Join(repoRoot, ".lab", name)
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}

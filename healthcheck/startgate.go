@@ -43,7 +43,6 @@ import (
 // Container paths of the image (bitnami's postgresql-env.sh).
 const (
 	VolumeInContainer = "/bitnami/postgresql"
-	imageLockFile     = "/bitnami/postgresql/lock/master.lock"
 )
 
 // imageBinDir is PostgreSQL's programs in the image (a variable for tests).
