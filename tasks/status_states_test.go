@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/haup-project/haup/agent"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,20 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		{"locked", func() NodeStatus {
 			f := standby()
 			f.Lock = &probe.Lock{Holder: "ops@laptop pid 4242", Command: "apply", Since: at}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
+		{"an apply that did not end", func() NodeStatus {
+			f := standby()
+			f.Apply = &probe.Operation{Kind: "apply", Step: "containers", StartedAt: at, StepAt: at, By: "ops@laptop pid 4242"}
+			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
+		}},
+		{"promotion gate refuses, a copy kept", func() NodeStatus {
+			f := standby()
+			f.Gate = &agent.Gate{Version: agent.GateVersion, Node: "pg-1", At: at, Mode: "zero-loss", Code: agent.GateLocalDown,
+				Reason: "promotion refused: its database was down at 2026-12-04T11:59:00Z", Since: at}
+			f.LastCheckAgeS = 1
+			f.Kept = []probe.KeptCopy{{Path: "/data/timescaledb/diverged-20261204T115900Z", SizeBytes: 64 << 20, At: at, Reason: "64 MiB, kept by the start gate"}}
+			f.Diverged = []string{"/data/timescaledb/diverged-20261204T115900Z (64 MiB, kept by the start gate)"}
 			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
 		}},
 	}
