@@ -41,6 +41,10 @@ const (
 	// ActFenceVIPHolder starts, detached, the fencing of a VIP holder that
 	// is a primary on an older timeline.
 	ActFenceVIPHolder Kind = "fence-vip-holder"
+	// ActEndPause resumes repmgrd's failover whose pause (its record's At)
+	// ran out PauseGrace ago and was not resumed by its timer, and removes
+	// the record.
+	ActEndPause Kind = "end-pause"
 	// ActWritePrecedence writes Precedence to the file keepalived tracks
 	// (when it differs).
 	ActWritePrecedence Kind = "write-precedence"
@@ -71,6 +75,8 @@ type Action struct {
 	Sync    *SyncMemory
 	// Precedence is ActWritePrecedence's value.
 	Precedence int
+	// Pause is the pause ActEndPause ends.
+	Pause *Pause
 }
 
 // String is the action as a plan line.
@@ -85,6 +91,10 @@ func (a Action) String() string {
 		return fmt.Sprintf("write precedence %d", a.Precedence)
 	case ActWatchPromotion:
 		return "watch for the promotion until " + a.Until.UTC().Format(time.RFC3339Nano)
+	case ActEndPause:
+		if a.Pause != nil {
+			return "end the " + a.Pause.Kind + " pause of failover due at " + a.Pause.Until.UTC().Format(time.RFC3339)
+		}
 	}
 	return string(a.Kind)
 }

@@ -140,7 +140,8 @@ func (d *Decision) note(code Code, text string) {
 //     fence in force is kept (fenced, not a standby) or opened.
 //  9. zero-loss mode, on a passing primary.
 //  10. a passing primary without the VIP has its holder checked.
-//  11. precedence, and what to remember.
+//  11. a pause of repmgrd's failover overdue by PauseGrace is ended.
+//  12. precedence, and what to remember.
 //
 // Only keepalived's own runs (obs.Keepalived) act and remember; other runs
 // get the verdict of rules 1, 4 and 5.
@@ -240,8 +241,20 @@ func Decide(cfg Config, obs Observation, mem Memory) Decision {
 		known = &Known{Role: local.Role, Timeline: local.Timeline, LSN: local.LSN, At: local.At}
 	}
 	d.Known = known
+	decidePause(obs, &d)
 	d.act(Action{Kind: ActWritePrecedence, Precedence: p}, "")
 	return d
+}
+
+// decidePause ends a pause of repmgrd's failover that ran out PauseGrace
+// ago: its timer should have resumed it and did not (lost at a reboot,
+// failed, or still retrying a database that did not answer). Failover is
+// then resumed as the pause's author asked, whatever the role.
+func decidePause(obs Observation, d *Decision) {
+	if p := obs.Pause; p != nil && obs.Now.After(p.Until.Add(PauseGrace)) {
+		pause := *p
+		d.act(Action{Kind: ActEndPause, Pause: &pause}, NotePauseEnded)
+	}
 }
 
 // deadline is the check's deadline, which bounded some actions each.

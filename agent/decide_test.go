@@ -689,3 +689,33 @@ func TestRulesTogether(t *testing.T) {
 		t.Errorf("codes %v", got)
 	}
 }
+
+func TestPauseRunOut(t *testing.T) {
+	paused := func(o Observation, until time.Time) Observation {
+		o.Pause = &Pause{Kind: "maintenance", At: until.Add(-time.Minute), Until: until}
+		return o
+	}
+	p := seen(primary(1), peer("pg-1", RoleStandby, 1))
+	downStandby := seen(down(FaultRefused, "connection refused"), peer("pg-1", RolePrimary, 1))
+	person := paused(p, t0.Add(-time.Hour))
+	person.Keepalived = false
+	due := "2026-12-04T11:59:54Z"
+	runRules(t, []rule{
+		{name: "in force: kept", obs: paused(p, t0.Add(time.Minute)), pass: true, code: CodePrimary, actions: []Kind{ActWritePrecedence}},
+		{name: "just run out: its timer has the grace", obs: paused(p, t0.Add(-PauseGrace+time.Second)), pass: true, code: CodePrimary, actions: []Kind{ActWritePrecedence}},
+		{name: "overdue on the primary: ended", obs: paused(p, t0.Add(-6*time.Second)), pass: true, code: CodePrimary,
+			actions: []Kind{ActEndPause, ActWritePrecedence}, settle: ok,
+			message: "primary on timeline 1; failover paused (maintenance) until " + due + " resumed by the agent: its timer had not",
+			check: func(t *testing.T, d Decision) {
+				if a := d.Actions[0]; a.Pause == nil || !a.Pause.Until.Equal(t0.Add(-6*time.Second)) || a.Pause.Kind != "maintenance" {
+					t.Errorf("end-pause action %+v", a)
+				}
+			}},
+		{name: "overdue on a node whose database is down: tried, and said", obs: paused(downStandby, t0.Add(-6*time.Second)), code: CodeLocalDown,
+			actions: []Kind{ActEndPause, ActWritePrecedence}, settle: func(d Decision) []Result { return failing(d, "connection refused") },
+			message: "local database: connection refused; failover paused (maintenance) until " + due + " and not resumed: connection refused"},
+		{name: "overdue with the memory unreadable: still ended", obs: paused(p, t0.Add(-6*time.Second)), mem: Memory{Problem: "bad json"},
+			code: CodeMemoryUnreadable, actions: []Kind{ActEndPause, ActWritePrecedence}},
+		{name: "a run by a person does not act", obs: person, pass: true, code: CodePrimary, actions: nil},
+	})
+}

@@ -111,7 +111,22 @@ type Observation struct {
 	// Gate is the promotion gate's record the last run published (nil:
 	// none, or unreadable).
 	Gate *Gate
+	// Pause is the pause of repmgrd's failover recorded on this node
+	// (a switchover's or `haup pause`); nil when none.
+	Pause *Pause
 }
+
+// Pause is a pause of repmgrd's failover, as its record says: its kind
+// (switchover or maintenance), when it was set and when it ends.
+type Pause struct {
+	Kind      string
+	At, Until time.Time
+}
+
+// PauseGrace is how long after its end a pause's own timer has to resume
+// it before the agent does (the timer fires at the end; a reboot loses
+// it, and a timer that fails leaves failover paused for good).
+const PauseGrace = 5 * time.Second
 
 // Local is what the local database said about itself.
 type Local struct {

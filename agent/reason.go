@@ -42,6 +42,7 @@ const (
 	NotePortKept        Code = "port-kept"
 	NotePortClosed      Code = "port-closed"
 	NoteMemoryWrite     Code = "memory-write"
+	NotePauseEnded      Code = "pause-ended"
 )
 
 // Reason is the verdict's reason.

@@ -58,6 +58,15 @@ func Settle(d Decision, results []Result) Decision {
 			} else {
 				d.Sync = "unknown: " + r.Err
 			}
+		case ActEndPause:
+			if a.Pause != nil {
+				due := a.Pause.Until.UTC().Format(time.RFC3339)
+				if r.OK() {
+					text[i] = "; failover paused (" + a.Pause.Kind + ") until " + due + " resumed by the agent: its timer had not"
+				} else {
+					text[i] = "; failover paused (" + a.Pause.Kind + ") until " + due + " and not resumed: " + r.Err
+				}
+			}
 		case ActWritePrecedence:
 			if r.OK() {
 				d.Precedence = a.Precedence

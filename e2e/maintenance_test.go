@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/haup-project/haup/healthcheck"
 )
 
 // maintenanceMode: haup pause and resume on the lab. Bad input is refused
@@ -64,10 +66,22 @@ func maintenanceMode(ctx context.Context, t *testing.T) {
 	mustHaup(t, 0, "resume", labInventory)
 	waitStatus(t, "healthy", 0, 90*time.Second)
 
-	// A short pause ends by itself: each node's timer resumes it.
+	// A short pause ends by itself: each node's timer resumes it; on the
+	// standby the timer is lost (as at a reboot of its node), and its
+	// agent resumes it once the pause is overdue.
 	mustHaup(t, 0, "pause", "--for", "20s", labInventory)
 	waitStatus(t, "degraded", 2, 15*time.Second)
-	waitStatus(t, "healthy", 0, 60*time.Second)
+	mustOnNode(t, standby, "systemctl stop haup-resume-failover.timer")
+	if v, reasons := waitVerdict(t, "healthy", 60*time.Second); v != "healthy" {
+		for _, n := range []string{primary, standby} {
+			out, _ := onNode(t, n, "date -u +%T.%N; cat "+healthcheck.PausePath+"; systemctl list-timers --all --no-pager | grep haup; journalctl --no-pager -o short-precise -n 40 -u haup-resume-failover.service -u haup-resume-failover.timer")
+			t.Logf("%s:\n%s", n, out)
+		}
+		t.Fatalf("the pause of 20s did not end by itself: status is %s (%s)", v, reasons)
+	}
+	if out, _ := onNode(t, standby, "journalctl --no-pager -t haup-check --since -2min"); !strings.Contains(out, "its timer had not resumed it") {
+		t.Errorf("%s: the agent did not say it resumed the overdue pause:\n%s", standby, out)
+	}
 	for _, n := range []string{primary, standby} {
 		if out, _ := onNode(t, n, "systemctl is-active haup-resume-failover.timer"); strings.TrimSpace(out) == "active" {
 			t.Errorf("%s: the resume timer is still active after the pause ended", n)
@@ -78,4 +92,18 @@ func maintenanceMode(ctx context.Context, t *testing.T) {
 	d := drill(ctx, t, func(node string) { mustOnNode(t, node, "docker kill pg >/dev/null") },
 		func(node string) { mustOnNode(t, node, "docker start pg >/dev/null") })
 	t.Logf("after the maintenance: VIP moved in %.1f s, first write after %.1f s", d.vip.Seconds(), d.write.Seconds())
+}
+
+// waitVerdict waits up to timeout for status to say want (its exit code
+// agreeing) and returns the last verdict and reasons, for the caller to
+// explain a timeout.
+func waitVerdict(t *testing.T, want string, timeout time.Duration) (string, string) {
+	t.Helper()
+	var v, reasons string
+	for start := time.Now(); time.Since(start) < timeout; time.Sleep(500 * time.Millisecond) {
+		if v, reasons, _ = clusterStatus(t); v == want {
+			break
+		}
+	}
+	return v, reasons
 }

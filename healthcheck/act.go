@@ -51,6 +51,10 @@ func Do(ctx context.Context, cfg Config, password string, r Report, a agent.Acti
 		err = ClosePort(ctx, cfg, a.Reason)
 	case agent.ActSetSync:
 		err = SetSyncNames(ctx, cfg, password, a.Names)
+	case agent.ActEndPause:
+		if a.Pause != nil {
+			err = EndPause(ctx, cfg, password, a.Pause.At)
+		}
 	case agent.ActWritePrecedence:
 		err = WritePrecedence(cfg, a.Precedence)
 	}

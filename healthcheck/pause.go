@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/haup-project/haup/internal/atomicfile"
@@ -119,6 +121,11 @@ func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string,
 		BinaryPath, "resume-failover", "-wait", "1h"); err != nil {
 		return fmt.Errorf("schedule the resume (nothing paused): %w", err)
 	}
+	unlock, err := lockPause(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("%w (its resume stays scheduled)", err)
+	}
+	defer unlock()
 	now := time.Now().UTC()
 	r.At, r.Until = now, now.Add(d)
 	rec, _ := json.Marshal(r)
@@ -131,22 +138,93 @@ func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string,
 	return nil
 }
 
+// lockPause serialises the changes of the pause (its record and repmgr's
+// flag) on this node: the agent's end of an overdue pause never undoes a
+// pause set meanwhile. The lock is an flock on a file beside the record,
+// released when the process ends, so a killed holder leaves none.
+func lockPause(ctx context.Context, cfg Config) (func(), error) {
+	path := pausePath(cfg) + ".lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			return func() { f.Close() }, nil
+		} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: held by another change of the pause: %w", path, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// resumeAttempt bounds one try of a resume: a database that accepts the
+// connection and then hangs must not keep the resume from trying again.
+const resumeAttempt = 10 * time.Second
+
+// resumeOnce lifts repmgr's pause flag and checks that it is lifted, under
+// the pause's lock; when at is set, only while the recorded pause is the
+// one set at at (none recorded: already resumed, nothing to do). The
+// record goes once the flag is lifted.
+func resumeOnce(ctx context.Context, cfg Config, password, repmgrDB string, at *time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, resumeAttempt)
+	defer cancel()
+	unlock, err := lockPause(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if at != nil {
+		rec, err := ReadPause(pausePath(cfg))
+		if err != nil {
+			return err
+		}
+		if rec == nil || !rec.At.Equal(*at) {
+			return nil
+		}
+	}
+	rows, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(false); `+pausedQuery)
+	if err != nil {
+		return fmt.Errorf("repmgr.repmgrd_pause(false): %w", err)
+	}
+	if n := len(rows); n == 0 || len(rows[n-1]) != 1 || rows[n-1][0] != "false" {
+		return fmt.Errorf("repmgr.repmgrd_pause(false): repmgrd_is_paused() still says %v", rows)
+	}
+	if err := os.Remove(pausePath(cfg)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// EndPause is the agent's end of a pause that ran out and that its timer
+// did not end (agent.ActEndPause): the pause recorded at at, if it still
+// is the one recorded, is resumed and its record removed.
+func EndPause(ctx context.Context, cfg Config, password string, at time.Time) error {
+	return resumeOnce(ctx, cfg, password, RepmgrDatabase, &at)
+}
+
 // ResumeFailover lifts a pause: repmgrd fails over again. It retries for up
 // to wait while the database does not answer (the timer may fire while the
 // database restarts), then removes the record and the timer.
 func ResumeFailover(ctx context.Context, cfg Config, password, repmgrDB string, wait time.Duration) error {
 	var last error
 	err := poll.Until(ctx, wait, time.Second, func() (bool, error) {
-		_, last = query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(false)`)
+		last = resumeOnce(ctx, cfg, password, repmgrDB, nil)
 		return last == nil, nil
 	})
 	if errors.Is(err, poll.ErrTimeout) {
-		return fmt.Errorf("repmgr.repmgrd_pause(false): %w", last)
+		return last
 	}
 	if err != nil {
-		return err
-	}
-	if err := os.Remove(pausePath(cfg)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	// Stopping the timer from its own service is harmless: the service runs on.
@@ -172,3 +250,6 @@ func KeepMaintenancePause(ctx context.Context, cfg Config, password, repmgrDB st
 	}
 	return true, nil
 }
+
+// PausePathOrDefault is where this node records a pause of failover.
+func (cfg Config) PausePathOrDefault() string { return pausePath(cfg) }

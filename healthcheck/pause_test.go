@@ -256,3 +256,67 @@ func TestMaintenancePause(t *testing.T) {
 		t.Errorf("database down: role %s, record %+v", st.Role, st.Pause)
 	}
 }
+
+// TestEndPause: the agent's end of an overdue pause resumes only the pause
+// it saw (one set meanwhile is kept), waits for a change of the pause in
+// progress (the lock), and removes the record once repmgr's flag is lifted.
+func TestEndPause(t *testing.T) {
+	p := repmgrPrimary(t)
+	cfg := p.config()
+	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
+	systemctl = func(ctx context.Context, name string, args ...string) error { return nil }
+	t.Cleanup(func() { systemctl = runSystemctl })
+	ctx := context.Background()
+	if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.set_local_node_id(7)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", 20*time.Second, PauseRecord{Kind: PauseMaintenance}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ReadPause(cfg.PausePath)
+	if err != nil || rec == nil {
+		t.Fatalf("record %+v: %v", rec, err)
+	}
+
+	// Another pause than the one seen (replaced meanwhile): kept.
+	if err := EndPause(ctx, cfg, testPassword, rec.At.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if !isPaused(t, cfg) {
+		t.Error("a pause set after the one the agent saw was ended")
+	}
+	if _, err := os.Stat(cfg.PausePath); err != nil {
+		t.Errorf("the record of a pause set meanwhile went: %v", err)
+	}
+
+	// A change of the pause under way holds the lock: the end waits, and
+	// gives up with its context.
+	unlock, err := lockPause(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	err = EndPause(short, cfg, testPassword, rec.At)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "held by another change of the pause") {
+		t.Errorf("end while the lock is held: %v", err)
+	}
+	if !isPaused(t, cfg) {
+		t.Error("ended while another change of the pause held the lock")
+	}
+	unlock()
+
+	if err := EndPause(ctx, cfg, testPassword, rec.At); err != nil {
+		t.Fatal(err)
+	}
+	if isPaused(t, cfg) {
+		t.Error("still paused after the agent ended the pause")
+	}
+	if _, err := os.Stat(cfg.PausePath); !os.IsNotExist(err) {
+		t.Errorf("the record is left: %v", err)
+	}
+	// Nothing recorded: nothing to do.
+	if err := EndPause(ctx, cfg, testPassword, rec.At); err != nil {
+		t.Errorf("end with no record: %v", err)
+	}
+}

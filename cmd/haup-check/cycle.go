@@ -113,6 +113,13 @@ func (c *cycle) observe(r healthcheck.Report, boot string) agent.Observation {
 		obs.PortClosed = &agent.PortFence{At: pf.At, Port: pf.Port, Reason: pf.Reason}
 	}
 	obs.VIPHeld = c.cfg.VIP != "" && healthcheck.HasLocalAddr(c.cfg.VIP)
+	// An unreadable record is left to its timer, haup status and apply.
+	if p, err := healthcheck.ReadPause(c.cfg.PausePathOrDefault()); err == nil && p != nil {
+		obs.Pause = &agent.Pause{Kind: p.Kind, At: p.At, Until: p.Until}
+		if obs.Pause.Kind == "" {
+			obs.Pause.Kind = healthcheck.PauseSwitchover
+		}
+	}
 	if r.Role != healthcheck.RolePrimary {
 		// An unreadable record is none: the gate starts from refusal.
 		obs.Gate, _ = healthcheck.LastGate(c.cfg)
@@ -168,6 +175,10 @@ func (c *cycle) carryOut(d agent.Decision, r healthcheck.Report, obs agent.Obser
 				if line := agent.ResetLine(a, res); line != "" {
 					exec.Command("logger", "-t", "haup-check", line).Run()
 				}
+			}
+			if a.Kind == agent.ActEndPause && res.OK() && a.Pause != nil {
+				exec.Command("logger", "-t", "haup-check", "repmgrd's failover resumed: its "+a.Pause.Kind+" pause ran out at "+
+					a.Pause.Until.UTC().Format(time.RFC3339)+" and its timer had not resumed it").Run()
 			}
 		}
 		results = append(results, res)
