@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/haup-project/haup/healthcheck"
 	"os"
 	"strings"
 	"sync"
@@ -122,8 +123,30 @@ func repmgrPasswordRotation(ctx context.Context, t *testing.T) {
 			t.Errorf("%s keeps a staged password: %s", n, out)
 		}
 	}
+	// The password is in no repmgr record, no primary_conninfo and no
+	// command line: it travels in the passfile the start gate writes,
+	// readable by PostgreSQL's user alone.
+	primary, standby := primaryAndStandby(t)
+	if out := mustOnNode(t, primary, pgIn+`psql -d repmgr -tAc "SELECT node_name || ': ' || conninfo FROM repmgr.nodes"`); strings.Contains(out, "password=") || !strings.Contains(out, "passfile=") {
+		t.Errorf("repmgr.nodes holds a password, or no passfile:\n%s", out)
+	}
+	for _, n := range []string{primary, standby} {
+		if out := mustOnNode(t, n, `docker exec pg stat -c '%a %U' `+healthcheck.PassfileInContainer); out != "600 postgres" {
+			t.Errorf("%s: the passfile is %q, want mode 600 owned by postgres", n, out)
+		}
+		if out := mustOnNode(t, n, "ps -eo args"); strings.Contains(out, neu) {
+			t.Errorf("%s: the new password is in a command line", n)
+		}
+	}
+	if out := mustOnNode(t, standby, "docker exec pg grep primary_conninfo /bitnami/postgresql/data/postgresql.auto.conf"); strings.Contains(out, "password=") {
+		t.Errorf("%s: primary_conninfo holds a password: %s", standby, strings.ReplaceAll(out, neu, "***"))
+	}
+	// A standby restarted after the rotation streams again with the new
+	// password (nothing kept the old one).
+	mustOnNode(t, standby, "docker restart pg >/dev/null")
+	waitHealthy(t, 2*time.Minute)
 	d := runDrill(t, "kill")
-	t.Logf("kill drill after the repmgr rotation: write %.2f s, held %v %v", d.WriteS, d.Held, d.Broken)
+	t.Logf("kill drill after the repmgr rotation and a standby restart: write %.2f s, held %v %v", d.WriteS, d.Held, d.Broken)
 	if !d.Held {
 		t.Errorf("failover after the repmgr password rotation: %v", d.Broken)
 	}

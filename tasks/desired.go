@@ -411,6 +411,11 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 		"REPMGR_RECONNECT_INTERVAL":    strconv.Itoa(db.Repmgr.ReconnectInterval),
 		"REPMGR_MONITOR_INTERVAL_SECS": strconv.Itoa(db.Repmgr.MonitorInterval),
 		"REPMGR_CONNECT_TIMEOUT":       strconv.Itoa(db.Repmgr.ConnectTimeout),
+		// repmgr's password in a passfile the start gate writes, not in
+		// repmgr's conninfo, repmgr.nodes and primary_conninfo
+		// (healthcheck/passfile.go).
+		"REPMGR_USE_PASSFILE":  "true",
+		"REPMGR_PASSFILE_PATH": healthcheck.PassfileInContainer,
 	}
 	for k, v := range imageSafetyEnv {
 		env[k] = v

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
@@ -55,14 +54,16 @@ func witnessFiles(inv *inventory.Inventory, check []byte) []File {
 func witnessContainerSpec(inv *inventory.Inventory) ContainerSpec {
 	spec := containerSpec(inv, inv.WitnessNode())
 	spec.Env["REPMGR_NODE_TYPE"] = "witness"
-	// A witness is never promoted: no promotion gate.
+	// A witness is never promoted: no promotion gate. It keeps haup-check
+	// as its entrypoint, which writes repmgr's passfile (and skips the
+	// start gate's rules for a witness).
 	var mounts []Mount
 	for _, m := range spec.Mounts {
-		if !strings.HasPrefix(m.Target, "/opt/haup/") && m.Target != "/bitnami/repmgr/conf" {
+		if m.Target != healthcheck.GateInContainer && m.Target != "/bitnami/repmgr/conf" {
 			mounts = append(mounts, m)
 		}
 	}
-	spec.Mounts, spec.RepmgrConf, spec.Entrypoint, spec.Command = mounts, "", "", nil
+	spec.Mounts, spec.RepmgrConf = mounts, ""
 	return spec
 }
 

@@ -461,7 +461,15 @@ func startGate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err = healthcheck.StartGate(ctx, env, healthcheck.VolumeInContainer, healthcheck.GateInContainer, stdout)
+	if os.Getenv("REPMGR_NODE_TYPE") != "witness" {
+		// A witness's database is its own, never cloned nor promoted.
+		err = healthcheck.StartGate(ctx, env, healthcheck.VolumeInContainer, healthcheck.GateInContainer, stdout)
+	}
+	if err == nil {
+		if err = healthcheck.PreparePassfile(ctx, env, os.Getenv); err != nil {
+			err = fmt.Errorf("repmgr's passfile: %w: not starting the database", err)
+		}
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintf(stderr, "haup start gate: %v\n", err)
