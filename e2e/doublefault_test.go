@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/haup-project/haup/healthcheck"
 	"strings"
 	"sync"
 	"testing"
@@ -236,8 +237,16 @@ func doubleFaultAsync(ctx context.Context, t *testing.T, metrics map[string]floa
 		if !strings.Contains(rec, `"past_fork_bytes"`) {
 			t.Errorf("kept record: %s", rec)
 		}
-		if st := haup(t, "status", labInventory); !strings.Contains(st.stdout, "kept") {
-			t.Errorf("status does not list the kept data:\n%s", st.stdout)
+		// The record lists the transactions committed past the fork: at
+		// least the lost writes, each its own transaction.
+		var kr healthcheck.KeptRecord
+		if err := json.Unmarshal([]byte(rec), &kr); err != nil {
+			t.Errorf("kept record: %v", err)
+		} else if kr.CommitsFrom == "" || (kr.CommitsComplete && kr.CommitCount < len(lost)) {
+			t.Errorf("kept record lists %d transactions past the fork (from %q, whole %v), %d acknowledged writes were lost", kr.CommitCount, kr.CommitsFrom, kr.CommitsComplete, len(lost))
+		}
+		if st := haup(t, "status", labInventory); !strings.Contains(st.stdout, "kept") || !strings.Contains(st.stdout, "committed past the fork") {
+			t.Errorf("status does not list the kept data and its transactions:\n%s", st.stdout)
 		}
 		mustOnNode(t, primary, "rm -rf /var/lib/haup-pg/diverged-*")
 	}

@@ -74,6 +74,94 @@ type KeptRecord struct {
 	PrimaryTL int    `json:"primary_timeline"`
 	SizeBytes int64  `json:"size_bytes"`
 	Reason    string `json:"reason"`
+	// Commits are the transactions its WAL commits from CommitsFrom on
+	// (the fork, or when the WAL there is gone, the last checkpoint's
+	// redo: then CommitsComplete is false), at most MaxKeptCommits of
+	// them, the latest; CommitCount counts them all. Read with pg_waldump
+	// when the data is kept; absent when its WAL cannot be read.
+	CommitsFrom     string       `json:"commits_from,omitempty"`
+	CommitsComplete bool         `json:"commits_complete,omitempty"`
+	CommitCount     int          `json:"commit_count,omitempty"`
+	Commits         []KeptCommit `json:"commits,omitempty"`
+}
+
+// KeptCommit is a transaction committed in kept data: its id, where its
+// commit record is, and the commit time its record gives.
+type KeptCommit struct {
+	XID  uint64 `json:"xid"`
+	LSN  string `json:"lsn"`
+	Time string `json:"time"`
+}
+
+// MaxKeptCommits bounds the commits a kept record lists.
+const MaxKeptCommits = 1000
+
+// commitRe matches a commit record of pg_waldump's output: the
+// transaction, its position and the commit time.
+var commitRe = regexp.MustCompile(`tx: +(\d+), lsn: ([0-9A-F]+/[0-9A-F]+), prev [0-9A-F]+/[0-9A-F]+, desc: COMMIT(?:_PREPARED \d+:)? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+)`)
+
+// ParseCommits reads pg_waldump's output for commit records past from
+// (from itself included), keeping the latest max of them, and counts all.
+func ParseCommits(r io.Reader, from uint64, max int) ([]KeptCommit, int) {
+	var out []KeptCommit
+	n := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		m := commitRe.FindSubmatch(sc.Bytes())
+		if m == nil {
+			continue
+		}
+		if pos, ok := agent.ParseLSN(string(m[2])); !ok || pos < from {
+			continue
+		}
+		xid, err := strconv.ParseUint(string(m[1]), 10, 64)
+		if err != nil {
+			continue
+		}
+		n++
+		out = append(out, KeptCommit{XID: xid, LSN: string(m[2]), Time: string(m[3])})
+		if len(out) > max {
+			out = out[len(out)-max:]
+		}
+	}
+	return out, n
+}
+
+// readCommits fills rec's commits from the data directory's WAL: from the
+// fork, or, when the WAL there was recycled, from the last checkpoint's
+// redo (incomplete). Nothing when neither can be read.
+func readCommits(ctx context.Context, data string, c *Control, rec *KeptRecord) {
+	if c == nil || rec.ForkLSN == "" {
+		return
+	}
+	fork, ok := agent.ParseLSN(rec.ForkLSN)
+	if !ok {
+		return
+	}
+	for _, start := range []string{rec.ForkLSN, c.Redo} {
+		if start == "" {
+			continue
+		}
+		cmd := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
+			"--timeline", strconv.Itoa(rec.Timeline), "--start", start, "--rmgr", "Transaction")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			return
+		}
+		commits, n := ParseCommits(out, fork, MaxKeptCommits)
+		cmd.Wait() // it ends with an error where the WAL ends
+		if n == 0 && strings.Contains(stderr.String(), "could not find") {
+			continue // the WAL at start is gone: try from the redo
+		}
+		rec.CommitsFrom, rec.CommitsComplete, rec.CommitCount, rec.Commits = start, start == rec.ForkLSN, n, commits
+		return
+	}
 }
 
 // Control is what pg_controldata says of a data directory.
@@ -306,6 +394,7 @@ func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, lo
 			fmt.Fprintf(log, "haup start gate: waiting: %s\n", v.Reason)
 		case v.Keep:
 			v.Record.At = time.Now().UTC()
+			readCommits(ctx, data, local, &v.Record)
 			dir, err := keepAside(volume, data, v.Record)
 			if err == nil {
 				fmt.Fprintf(log, "haup start gate: data kept in %s: %s\n", dir, v.Reason)

@@ -2,11 +2,15 @@ package healthcheck
 
 import (
 	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 
 	"github.com/haup-project/haup/agent"
 	"strings"
 	"testing"
+	"time"
 )
 
 const controlOut = `pg_control version number:            1300
@@ -140,5 +144,56 @@ func TestWALEndOfACrashedPrimary(t *testing.T) {
 	w, ok3 := agent.ParseLSN(want)
 	if !ok1 || !ok2 || !ok3 || e < redo+32<<20 || e >= w {
 		t.Fatalf("last record %s, redo %s, insert position %s", end, c.Redo, want)
+	}
+}
+
+// TestKeptCommits: the record of kept data lists the transactions its WAL
+// commits past the fork, read with pg_waldump from the real WAL of a
+// primary stopped without a checkpoint: those before the fork are not
+// listed, the count is of all, the list keeps the latest; a fork whose WAL
+// was recycled is read from the last checkpoint's redo, said incomplete.
+func TestKeptCommits(t *testing.T) {
+	s := newPrimary(t, "")
+	psql := func(args ...string) string {
+		return strings.TrimSpace(s.run("psql", append([]string{"-h", s.dir, "-p", strconv.Itoa(s.port), "-U", "postgres", "-d", "postgres", "-tAq"}, args...)...))
+	}
+	psql("-c", "CREATE TABLE t (i int)", "-c", "INSERT INTO t VALUES (0)")
+	fork := psql("-c", "SELECT pg_current_wal_insert_lsn()")
+	for i := 1; i <= 5; i++ {
+		psql("-c", fmt.Sprintf("INSERT INTO t VALUES (%d)", i))
+	}
+	last := psql("-c", "INSERT INTO t VALUES (6) RETURNING txid_current()::text")
+	s.stop()
+	was := imageBinDir
+	imageBinDir = pgBin
+	defer func() { imageBinDir = was }()
+	c, _, err := readLocal(context.Background(), s.data())
+	if err != nil || c == nil {
+		t.Fatalf("%+v %v", c, err)
+	}
+	rec := KeptRecord{Timeline: c.Timeline, ForkLSN: fork}
+	readCommits(context.Background(), s.data(), c, &rec)
+	if rec.CommitCount != 6 || len(rec.Commits) != 6 || !rec.CommitsComplete || rec.CommitsFrom != fork {
+		t.Fatalf("commits past %s: %+v", fork, rec)
+	}
+	if got := strconv.FormatUint(rec.Commits[5].XID, 10); !strings.HasPrefix(last, got) && last != got {
+		t.Errorf("last commit xid %s, want %s", got, last)
+	}
+	if ts := rec.Commits[0].Time; !strings.HasPrefix(ts, time.Now().UTC().Format("2006-")) {
+		t.Errorf("commit time %q", ts)
+	}
+
+	// The list keeps the latest; the count is of all.
+	out, _ := exec.Command(filepath.Join(pgBin, "pg_waldump"), "--path", filepath.Join(s.data(), "pg_wal"), "--start", fork, "--rmgr", "Transaction").Output()
+	got, n := ParseCommits(strings.NewReader(string(out)), 0, 2)
+	if n != 6 || len(got) != 2 || got[1] != rec.Commits[5] {
+		t.Errorf("bounded: %d commits, kept %+v", n, got)
+	}
+
+	// A fork before the oldest WAL: read from the redo, incomplete.
+	gone := KeptRecord{Timeline: c.Timeline, ForkLSN: "0/10"}
+	readCommits(context.Background(), s.data(), c, &gone)
+	if gone.CommitsComplete || gone.CommitsFrom != c.Redo {
+		t.Errorf("a recycled fork: %+v", gone)
 	}
 }

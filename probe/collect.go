@@ -585,9 +585,38 @@ func KeptCopies(dataDir string) []KeptCopy {
 		if rec.ForkLSN != "" {
 			desc += fmt.Sprintf("; timeline %d from %s to at least %s", rec.Timeline, rec.ForkLSN, rec.EndLSN)
 		}
-		out = append(out, KeptCopy{Path: d, SizeBytes: rec.SizeBytes, At: rec.At, Reason: desc})
+		if rec.CommitsFrom != "" {
+			desc += "; " + keptCommits(rec)
+		}
+		out = append(out, KeptCopy{Path: d, SizeBytes: rec.SizeBytes, At: rec.At, Reason: desc, Commits: rec.CommitCount, CommitsComplete: rec.CommitsComplete})
 	}
 	return out
+}
+
+// keptCommits says what a kept record lists of the transactions committed
+// past the fork: how many, the first and last (id and time), and whether
+// the count is whole (the WAL from the fork was there) or a least.
+func keptCommits(rec healthcheck.KeptRecord) string {
+	if rec.CommitCount == 0 {
+		if rec.CommitsComplete {
+			return "no transaction committed past the fork"
+		}
+		return "no transaction committed since " + rec.CommitsFrom + " (the WAL from the fork to there was recycled)"
+	}
+	s := fmt.Sprintf("%d transactions committed past the fork", rec.CommitCount)
+	if !rec.CommitsComplete {
+		s = fmt.Sprintf("at least %d transactions committed past the fork (counted from %s; the WAL before was recycled)", rec.CommitCount, rec.CommitsFrom)
+	}
+	if n := len(rec.Commits); n > 0 {
+		first, last := rec.Commits[0], rec.Commits[n-1]
+		s += fmt.Sprintf(", xid %d at %s to xid %d at %s", first.XID, first.Time, last.XID, last.Time)
+		if n < rec.CommitCount {
+			s += fmt.Sprintf(" (the latest %d listed in %s)", n, healthcheck.KeptRecordFile)
+		} else {
+			s += " (listed in " + healthcheck.KeptRecordFile + ")"
+		}
+	}
+	return s
 }
 
 // setKept records the kept copies, and their one-line descriptions.

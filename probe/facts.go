@@ -227,4 +227,9 @@ type KeptCopy struct {
 	SizeBytes int64     `json:"size_bytes,omitempty"`
 	At        time.Time `json:"at,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
+	// Commits counts the transactions committed past the fork that the
+	// start gate's record lists; CommitsComplete: from the fork on (else
+	// from the last checkpoint, the WAL before having been recycled).
+	Commits         int  `json:"commits,omitempty"`
+	CommitsComplete bool `json:"commits_complete,omitempty"`
 }
