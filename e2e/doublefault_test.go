@@ -117,6 +117,9 @@ func standbyDownThenPrimaryLost(ctx context.Context, t *testing.T, primary, stan
 		mustOnNode(t, standby, agentBin+" stop-database -timeout 60s")
 	case "receiver":
 		mustOnNode(t, standby, pgIn+`psql -qc "ALTER SYSTEM SET primary_conninfo = ''" -c "SELECT pg_reload_conf()"`)
+	case "cut":
+		// Every packet between the two, VRRP too; the host reaches both.
+		mustHaup(t, 0, "lab", "cut", primary, standby)
 	}
 	time.Sleep(down)
 	lostAt := time.Now()
@@ -129,6 +132,8 @@ func standbyDownThenPrimaryLost(ctx context.Context, t *testing.T, primary, stan
 		mustOnNode(t, standby, agentBin+" start-database -timeout 120s")
 	case "receiver":
 		mustOnNode(t, standby, pgIn+`psql -qc "ALTER SYSTEM RESET primary_conninfo" -c "SELECT pg_reload_conf()"`)
+	case "cut":
+		mustHaup(t, 0, "lab", "restore", primary, standby)
 	}
 	return notes, at, lostAt
 }
@@ -339,4 +344,83 @@ func doubleFaultStandbyNodeDown(ctx context.Context, t *testing.T, metrics map[s
 		t.Errorf("%d acknowledged writes lost", len(lost))
 	}
 	metrics["doublefault_sync_nodedown_lost_acked_writes"] = float64(len(lost))
+}
+
+// doubleFaultCut: the standby cut off from the primary (every packet, VRRP
+// too) for a while, writes acknowledged meanwhile, the primary's node
+// powered off, the cut restored. Zero-loss mode: the primary's commits wait
+// for the silent standby, so nothing acknowledged is lost, whether or not
+// the standby is promoted. Asynchronous mode: the standby is promoted and
+// the loss is within max_lag_on_failover. Each time the old primary then
+// returns and the cluster converges with no command, its diverged data kept.
+func doubleFaultCut(ctx context.Context, t *testing.T, metrics map[string]float64) {
+	for _, mode := range []struct {
+		name string
+		sync bool
+		cut  time.Duration
+	}{{"zero-loss", true, 8 * time.Second}, {"asynchronous", false, 3 * time.Second}} {
+		setZeroLoss(t, mode.sync)
+		waitHealthy(t, 2*time.Minute)
+		primary, standby := primaryAndStandby(t)
+		before := mustOnNode(t, primary, "ls -d /var/lib/haup-pg/diverged-* 2>/dev/null | wc -l")
+		notes, at, lostAt := standbyDownThenPrimaryLost(ctx, t, primary, standby, mode.cut, "cut")
+		// Promoted or not, by the gate's verdict; whichever, nothing
+		// acknowledged may be missing from whoever is primary next.
+		promoted := waitRoleWithin(t, standby, "primary", 30*time.Second)
+		eligible, code, why := gateOf(t, standby)
+		t.Logf("%s: %d writes acknowledged with %s cut off for %s, then %s powered off: %s promoted %v (gate %v %s: %s)",
+			mode.name, len(notes), standby, mode.cut, primary, standby, promoted, eligible, code, why)
+		var lost []int
+		if promoted {
+			waitVIP(t, standby, 30*time.Second)
+			lost = lostNotes(ctx, t, notes)
+		}
+		mustHaup(t, 0, "lab", "power-on", primary)
+		if promoted {
+			waitRole(t, primary, "standby", 4*time.Minute)
+		} else {
+			waitVIP(t, primary, 3*time.Minute)
+		}
+		waitHealthy(t, 4*time.Minute)
+		if !promoted {
+			lost = lostNotes(ctx, t, notes)
+		}
+		span := 0.0
+		if len(lost) > 0 {
+			span = lostAt.Sub(at[lost[0]]).Seconds()
+		}
+		t.Logf("%s cut-off double fault: %d of %d acknowledged writes lost (span %.1f s)", mode.name, len(lost), len(notes), span)
+		if mode.sync {
+			if len(lost) != 0 {
+				t.Errorf("zero-loss mode lost %d acknowledged writes", len(lost))
+			}
+			metrics["doublefault_sync_cut_lost_acked_writes"] = float64(len(lost))
+		} else {
+			if !promoted {
+				t.Errorf("asynchronous mode, %s cut off for %s: not promoted (gate %s: %s)", standby, mode.cut, code, why)
+			}
+			if span > 10 {
+				t.Errorf("lost writes span %.1f s, over max_lag_on_failover's 10 s", span)
+			}
+			metrics["doublefault_async_cut_lost_acked_writes"] = float64(len(lost))
+		}
+		if len(lost) > 0 {
+			if kept := mustOnNode(t, primary, "ls -d /var/lib/haup-pg/diverged-* 2>/dev/null | wc -l"); kept == before {
+				t.Errorf("%s's diverged data (%d writes the new primary lacks) was not kept", primary, len(lost))
+			}
+		}
+		mustOnNode(t, primary, "rm -rf /var/lib/haup-pg/diverged-*")
+	}
+	setZeroLoss(t, false)
+}
+
+// waitRoleWithin reports whether node's database answers as want within
+// timeout.
+func waitRoleWithin(t *testing.T, node, want string, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if role(t, node) == want {
+			return true
+		}
+	}
+	return false
 }

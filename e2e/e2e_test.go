@@ -86,6 +86,7 @@ func e2eSteps(ctx context.Context, metrics map[string]float64) []e2eStep {
 		{"double-fault-async", func(t *testing.T) { doubleFaultAsync(ctx, t, metrics) }},
 		{"double-fault-beyond-bound", func(t *testing.T) { doubleFaultBeyondBound(ctx, t) }},
 		{"double-fault-standby-node-down", func(t *testing.T) { doubleFaultStandbyNodeDown(ctx, t, metrics) }},
+		{"double-fault-cut", func(t *testing.T) { doubleFaultCut(ctx, t, metrics) }},
 		{"status-verdicts", func(t *testing.T) { statusVerdicts(ctx, t) }},
 		{"interrupted-apply", func(t *testing.T) { interruptedApply(t) }},
 		{"killed-applies", func(t *testing.T) { killedApplies(t) }},
