@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,11 @@ func witnessPartition(t *testing.T, metrics map[string]float64) {
 			t.Errorf("the isolated primary stepped down after %.1f s (bound 3.8 s)", d.StepDownS)
 		}
 		if d.PromotedS < 0 || d.VIPS < 0 || d.Verdict != "healthy" || d.Primary == "" {
-			t.Errorf("after the partition: promoted %.1f s, VIP %.1f s, verdict %s", d.PromotedS, d.VIPS, d.Verdict)
+			// What the drill's writer and monitor could not see: who holds
+			// the VIP now, and where the host sends it.
+			neigh, _ := exec.Command("ip", "neigh", "show", vip).CombinedOutput()
+			t.Errorf("after the partition: promoted %.1f s, VIP %.1f s, verdict %s (held %v %v); VIP holders now %v; the host's neighbour entry: %s",
+				d.PromotedS, d.VIPS, d.Verdict, d.Held, d.Broken, vipHolders(), strings.TrimSpace(string(neigh)))
 		}
 		waitWitnessHealthy(t, 2*time.Minute)
 		primary, standby := primaryAndStandby(t)
