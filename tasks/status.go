@@ -521,6 +521,14 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 			degraded = append(degraded, fmt.Sprintf("%s: replication is %s", n.Node, state))
 		} else if lag := n.Replication[0].LagSeconds; opts.MaxLag > 0 && lag > opts.MaxLag.Seconds() && n.Replication[0].LagBytes > 0 {
 			degraded = append(degraded, fmt.Sprintf("%s: replication lags %.0f s (over %s)", n.Node, lag, opts.MaxLag))
+		} else if p := n.Promotion; p == nil || !p.Allowed {
+			// It streams, yet repmgrd would not promote it (the gate asks
+			// the agent's record): one failure from an outage.
+			why := "no promotion gate record (is its agent running?)"
+			if p != nil {
+				why = p.Code + ": " + strings.TrimPrefix(p.Reason, "promotion refused: ")
+			}
+			degraded = append(degraded, fmt.Sprintf("%s: its promotion gate refuses an automatic promotion (%s): if the primary is lost, writes stop until it returns or `haup promote %s --accept-data-loss`", n.Node, why, n.Node))
 		}
 	}
 	// Degraded, not healthy with a note: a cluster that will not fail

@@ -141,7 +141,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 func TestZeroLossVerdicts(t *testing.T) {
 	inv := loadExample(t)
 	standby := NodeStatus{Node: "pg-1", Address: "192.168.89.133", Reachable: true, Keepalived: "FAULT", Role: healthcheck.RoleStandby, Timeline: 2,
-		Container: "running", Replication: []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming"}}}
+		Container: "running", Replication: []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming"}}, Promotion: gateAllows}
 	for _, tc := range []struct {
 		sync, verdict, reason string
 	}{
@@ -171,7 +171,7 @@ func TestWitnessStatusVerdicts(t *testing.T) {
 		return &ClusterStatus{VIP: "10.77.0.100/24", Nodes: []NodeStatus{
 			{Node: "pg-0", Reachable: true, Role: healthcheck.RolePrimary, HoldsVIP: true, Keepalived: "MASTER", Container: "running"},
 			{Node: "pg-1", Reachable: true, Role: healthcheck.RoleStandby, Keepalived: "FAULT", Container: "running",
-				Replication: []healthcheck.Replication{{State: "streaming"}}},
+				Replication: []healthcheck.Replication{{State: "streaming"}}, Promotion: gateAllows},
 		}, Witness: &WitnessStatus{Node: "witness-9", Reachable: true, Container: "running", Seen: "yes", Registered: true}}
 	}
 	cases := []struct {

@@ -14,7 +14,7 @@ func streaming(lag float64) []healthcheck.Replication {
 
 func TestVerdicts(t *testing.T) {
 	primary := NodeStatus{Node: "pg-0", Reachable: true, Keepalived: "MASTER", HoldsVIP: true, Role: "primary", Timeline: 2}
-	standby := NodeStatus{Node: "pg-1", Reachable: true, Keepalived: "FAULT", Role: "standby", Timeline: 2, Replication: streaming(0)}
+	standby := NodeStatus{Node: "pg-1", Reachable: true, Keepalived: "FAULT", Role: "standby", Timeline: 2, Replication: streaming(0), Promotion: gateAllows}
 	with := func(n NodeStatus, f func(*NodeStatus)) NodeStatus { f(&n); return n }
 	for _, tc := range []struct {
 		name    string
@@ -70,3 +70,6 @@ func TestCheckEffectRepmgrdReset(t *testing.T) {
 		t.Errorf("same limit: %q", got)
 	}
 }
+
+// gateAllows is a healthy standby's promotion gate, as status shows it.
+var gateAllows = &Promotion{Allowed: true, Code: "eligible", Reason: "promotion allowed: within max_lag_on_failover: 0 bytes behind, 0 s of writes at most"}

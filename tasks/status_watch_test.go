@@ -30,7 +30,7 @@ func drillFrames(t testing.TB) []*ClusterStatus {
 		return NodeStatus{Node: name, Address: addr, dbAddress: addr, Reachable: true, Keepalived: "FAULT", KeepalivedVersion: "2.2.8",
 			Role: healthcheck.RoleStandby, Timeline: tl, Container: "running", Image: "wjy2020/timescaledb-repmgr:pg14.15-ts2.17.2",
 			PostgreSQL: "14.15", TimescaleDB: "2.17.2", Replication: []healthcheck.Replication{{Peer: from, State: "streaming", LagSeconds: 40}},
-			LastCheck: &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)"}}
+			LastCheck: &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)"}, Promotion: gateAllows}
 	}
 	p0, s1 := primary("pg-0", "192.168.89.131", 2), standby("pg-1", "192.168.89.133", "192.168.89.131", 2)
 	p0.Replication = []healthcheck.Replication{{Peer: "192.168.89.133", State: "streaming"}}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
@@ -83,6 +84,8 @@ func convergedFacts(t *testing.T, d *Desired, role string) *Facts {
 	f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: role, Timeline: 1}}
 	if role == "standby" {
 		f.Database.Replication = []healthcheck.Replication{{Peer: "pg-0", State: "streaming"}}
+		f.Gate = &agent.Gate{Version: agent.GateVersion, Node: d.Node.Name, At: time.Now(), Eligible: true, Code: agent.GateEligible,
+			Reason: "promotion allowed: within max_lag_on_failover: 0 bytes behind, 0 s of writes at most"}
 	}
 	return f
 }
