@@ -112,6 +112,9 @@ func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) 
 // does not stream and a cluster without a VIP holder are refused, with
 // nothing changed.
 func switchoverRefusals(t *testing.T) {
+	// From a healthy cluster: the step before may end as its old primary
+	// streams again, its fencing not yet cleared.
+	waitStatus(t, "healthy", 0, 2*time.Minute)
 	primary, standby := primaryAndStandby(t)
 	for _, tc := range []struct {
 		args []string

@@ -30,6 +30,19 @@ type Switchover struct {
 // only standby) can lose no acknowledged write, and returns it. It refuses a
 // cluster that is not healthy, with the reason.
 func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
+	// A target the inventory does not name is bad input, whatever the
+	// cluster's state.
+	if to != "" {
+		var names []string
+		found := false
+		for _, n := range plan.Inventory.Nodes {
+			names = append(names, n.Name)
+			found = found || n.Name == to
+		}
+		if !found {
+			return nil, fmt.Errorf("no node %q in the inventory (its database nodes: %s)", to, strings.Join(names, ", "))
+		}
+	}
 	if m := planMaintenance(plan, time.Now()); m != nil {
 		return nil, fmt.Errorf("refusing: %s; a switchover resumes repmgrd's failover when it ends, which would end the maintenance: `haup resume` first (and `haup pause` again after)", m.line())
 	}

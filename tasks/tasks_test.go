@@ -469,6 +469,7 @@ func TestPlanSwitchoverRefusals(t *testing.T) {
 		want     string
 	}{
 		{"unknown node", "pg-9", nil, `no node "pg-9"`},
+		{"unknown node, a node fenced: the input first", "pg-9", func(p, s *Facts) { s.Fence = &healthcheck.FenceRecord{State: "rejoining"} }, `no node "pg-9" in the inventory (its database nodes: pg-0, pg-1)`},
 		{"to the primary", "pg-0", nil, "already the primary"},
 		{"standby not streaming", "", func(p, s *Facts) { s.Database.Replication = nil }, "not a streaming standby"},
 		{"standby down", "", func(p, s *Facts) { s.Database.Role = "down" }, "not a streaming standby (down)"},
