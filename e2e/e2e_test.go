@@ -377,6 +377,9 @@ func drill(ctx context.Context, t testing.TB, fail, recover func(node string)) d
 	if h := vipHolders(); len(h) != 1 || h[0] != next {
 		t.Fatalf("after %s rejoined, VIP holders are %v, want [%s]", old, h, next)
 	}
+	// The next step starts from a healthy cluster: the rejoined node's
+	// fencing record goes at its agent's next run.
+	waitHealthy(t, 2*time.Minute)
 	return drillResult{vip: vipAt, write: writeAt}
 }
 
