@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
@@ -47,6 +48,8 @@ func sampleFacts() map[string]*probe.Facts {
 	s.Database.Replication = []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0, LagSeconds: 58}}
 	s.Database.Repmgrd = &healthcheck.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
 	s.LastCheck = &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)", At: at}
+	s.Gate = &agent.Gate{Version: agent.GateVersion, Node: "pg-1", At: at, Eligible: true, Code: agent.GateEligible,
+		Reason: "promotion allowed: within max_lag_on_failover: 0 bytes behind, 0 s of writes at most"}
 	return map[string]*probe.Facts{"pg-0": p, "pg-1": s}
 }
 
