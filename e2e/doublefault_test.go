@@ -307,18 +307,27 @@ func withMaxLagSeconds(t *testing.T, seconds int) string {
 	})
 }
 
-// doubleFaultStandbyNodeDown: zero-loss mode, the standby's node powered
-// off (the primary's commits wait for it), the primary's node powered off,
-// the standby's node back first. Whatever the image decides at its start
-// (it may be the node named to start as primary), nothing is promoted: the
-// standby's record is of before its boot, its start gate holds a start as
-// primary, its gate refuses. The primary back: the primary again, every
-// acknowledged write there.
+// doubleFaultStandbyNodeDown: the standby's node powered off, the
+// primary's node powered off, the standby's node back first; in zero-loss
+// mode (the primary's commits wait for the standby), then in asynchronous
+// mode (they do not: the standby cannot show what it lacks). Whatever the
+// image decides at its start (it may be the node named to start as
+// primary), nothing is promoted: the standby's record is of before its
+// boot, its start gate holds a start as primary, its gate refuses. The
+// primary back: the primary again, every acknowledged write there.
 func doubleFaultStandbyNodeDown(ctx context.Context, t *testing.T, metrics map[string]float64) {
-	setZeroLoss(t, true)
-	defer setZeroLoss(t, false)
+	for _, mode := range []string{"sync", "async"} {
+		setZeroLoss(t, mode == "sync")
+		waitHealthy(t, 2*time.Minute)
+		lost := standbyNodeDownThenPrimary(ctx, t, mode)
+		metrics["doublefault_"+mode+"_nodedown_lost_acked_writes"] = float64(len(lost))
+	}
+	setZeroLoss(t, false)
+}
+
+func standbyNodeDownThenPrimary(ctx context.Context, t *testing.T, mode string) []int {
 	primary, standby := primaryAndStandby(t)
-	w := startAckedWriter(ctx, t, "doublefault-node")
+	w := startAckedWriter(ctx, t, "doublefault-node-"+mode)
 	time.Sleep(2 * time.Second)
 	mustHaup(t, 0, "lab", "power-off", standby)
 	time.Sleep(5 * time.Second)
@@ -328,22 +337,22 @@ func doubleFaultStandbyNodeDown(ctx context.Context, t *testing.T, metrics map[s
 	deadline := time.Now().Add(40 * time.Second)
 	for time.Now().Before(deadline) {
 		if r := role(t, standby); r == "primary" {
-			t.Fatalf("%s came back as the primary while it may lack acknowledged writes", standby)
+			t.Fatalf("%s (%s): %s came back as the primary while it may lack acknowledged writes", mode, standby, standby)
 		}
 		if h := vipHolders(); len(h) != 0 {
-			t.Fatalf("VIP holders with the primary off: %v", h)
+			t.Fatalf("%s: VIP holders with the primary off: %v", mode, h)
 		}
 		time.Sleep(time.Second)
 	}
-	t.Logf("%d writes acknowledged before %s lost power (%s was off); %s back alone for 40 s: not promoted", len(notes), primary, standby, standby)
+	t.Logf("%s: %d writes acknowledged before %s lost power (%s was off); %s back alone for 40 s: not promoted", mode, len(notes), primary, standby, standby)
 	mustHaup(t, 0, "lab", "power-on", primary)
 	waitVIP(t, primary, 3*time.Minute)
 	waitHealthy(t, 4*time.Minute)
 	lost := lostNotes(ctx, t, notes)
 	if len(lost) != 0 {
-		t.Errorf("%d acknowledged writes lost", len(lost))
+		t.Errorf("%s: %d acknowledged writes lost", mode, len(lost))
 	}
-	metrics["doublefault_sync_nodedown_lost_acked_writes"] = float64(len(lost))
+	return lost
 }
 
 // doubleFaultCut: the standby cut off from the primary (every packet, VRRP
