@@ -631,7 +631,7 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	}
 	// The record is on the host: a maintenance pause is seen while the
 	// database is down too.
-	if rec, err := ReadPause(pausePath(cfg)); err == nil {
+	if rec, err := ReadPause(cfg.PauseFile()); err == nil {
 		s.Pause = rec
 	}
 	if s.Role == RoleDown {

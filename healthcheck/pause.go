@@ -60,7 +60,9 @@ const (
 // Maintenance reports whether r is an operator's maintenance pause.
 func (r *PauseRecord) Maintenance() bool { return r != nil && r.Kind == PauseMaintenance }
 
-func pausePath(cfg Config) string {
+// PauseFile is where this node records a pause of failover (PausePath,
+// unless the configuration names another, as tests do).
+func (cfg Config) PauseFile() string {
 	if cfg.PausePath != "" {
 		return cfg.PausePath
 	}
@@ -129,7 +131,7 @@ func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string,
 	now := time.Now().UTC()
 	r.At, r.Until = now, now.Add(d)
 	rec, _ := json.Marshal(r)
-	if err := atomicfile.Write(pausePath(cfg), append(rec, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(cfg.PauseFile(), append(rec, '\n'), 0o644); err != nil {
 		return err
 	}
 	if _, err := query(ctx, cfg, password, repmgrDB, `SELECT repmgr.repmgrd_pause(true)`); err != nil {
@@ -143,7 +145,7 @@ func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string,
 // pause set meanwhile. The lock is an flock on a file beside the record,
 // released when the process ends, so a killed holder leaves none.
 func lockPause(ctx context.Context, cfg Config) (func(), error) {
-	path := pausePath(cfg) + ".lock"
+	path := cfg.PauseFile() + ".lock"
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -184,7 +186,7 @@ func resumeOnce(ctx context.Context, cfg Config, password, repmgrDB string, at *
 	}
 	defer unlock()
 	if at != nil {
-		rec, err := ReadPause(pausePath(cfg))
+		rec, err := ReadPause(cfg.PauseFile())
 		if err != nil {
 			return err
 		}
@@ -199,7 +201,7 @@ func resumeOnce(ctx context.Context, cfg Config, password, repmgrDB string, at *
 	if n := len(rows); n == 0 || len(rows[n-1]) != 1 || rows[n-1][0] != "false" {
 		return fmt.Errorf("repmgr.repmgrd_pause(false): repmgrd_is_paused() still says %v", rows)
 	}
-	if err := os.Remove(pausePath(cfg)); err != nil && !os.IsNotExist(err) {
+	if err := os.Remove(cfg.PauseFile()); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	return nil
@@ -241,7 +243,7 @@ const pausedQuery = `SELECT coalesce(repmgr.repmgrd_is_paused(), false)::text`
 // under the node's id), and the node would fail over in the middle of the
 // maintenance. It reports whether it paused.
 func KeepMaintenancePause(ctx context.Context, cfg Config, password, repmgrDB string) (bool, error) {
-	rec, err := ReadPause(pausePath(cfg))
+	rec, err := ReadPause(cfg.PauseFile())
 	if err != nil || !rec.Maintenance() || !time.Now().Before(rec.Until) {
 		return false, err
 	}
@@ -250,6 +252,3 @@ func KeepMaintenancePause(ctx context.Context, cfg Config, password, repmgrDB st
 	}
 	return true, nil
 }
-
-// PausePathOrDefault is where this node records a pause of failover.
-func (cfg Config) PausePathOrDefault() string { return pausePath(cfg) }

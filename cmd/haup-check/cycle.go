@@ -114,7 +114,7 @@ func (c *cycle) observe(r healthcheck.Report, boot string) agent.Observation {
 	}
 	obs.VIPHeld = c.cfg.VIP != "" && healthcheck.HasLocalAddr(c.cfg.VIP)
 	// An unreadable record is left to its timer, haup status and apply.
-	if p, err := healthcheck.ReadPause(c.cfg.PausePathOrDefault()); err == nil && p != nil {
+	if p, err := healthcheck.ReadPause(c.cfg.PauseFile()); err == nil && p != nil {
 		obs.Pause = &agent.Pause{Kind: p.Kind, At: p.At, Until: p.Until}
 		if obs.Pause.Kind == "" {
 			obs.Pause.Kind = healthcheck.PauseSwitchover
