@@ -223,10 +223,11 @@ const roleQuery = `SELECT pg_is_in_recovery(),
 const roleColumns = 8
 
 // connConfig is the one way haup-check reaches a database: one attempt (no
-// fallbacks to other hosts or TLS), TimescaleDB not loaded.
+// fallbacks to other hosts or to clear text), TimescaleDB not loaded, TLS as
+// Config.TLSRootCert says.
 func connConfig(cfg Config, password, host string, port int, db, app string) (*pgconn.Config, error) {
-	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=%s",
-		host, port, cfg.User, db, app))
+	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s %s application_name=%s",
+		host, port, cfg.User, db, sslParams(cfg.TLSRootCert, host == cfg.Host), app))
 	if err != nil {
 		return nil, err
 	}
@@ -720,4 +721,19 @@ func query(ctx context.Context, cfg Config, password, db, sql string) ([][]strin
 		}
 	}
 	return out, nil
+}
+
+// sslParams are the TLS settings of a connection: sslmode=disable without a
+// CA; with one, verify-full, or verify-ca to the local database over
+// loopback (its certificate need not name the loopback address: loopback
+// traffic does not leave the node).
+func sslParams(rootCert string, local bool) string {
+	if rootCert == "" {
+		return "sslmode=disable"
+	}
+	mode := "verify-full"
+	if local {
+		mode = "verify-ca"
+	}
+	return "sslmode=" + mode + " sslrootcert='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(rootCert) + "'"
 }

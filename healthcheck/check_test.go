@@ -363,3 +363,15 @@ func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
 		})
 	}
 }
+
+func TestSSLParams(t *testing.T) {
+	if got := sslParams("", false); got != "sslmode=disable" {
+		t.Errorf("no CA: %q", got)
+	}
+	if got := sslParams("/etc/haup/tls/ca.crt", false); got != "sslmode=verify-full sslrootcert='/etc/haup/tls/ca.crt'" {
+		t.Errorf("peer: %q", got)
+	}
+	if got := sslParams(`/a b/it's\ca.crt`, true); got != `sslmode=verify-ca sslrootcert='/a b/it\'s\\ca.crt'` {
+		t.Errorf("local, quoted: %q", got)
+	}
+}

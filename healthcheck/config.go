@@ -71,6 +71,12 @@ type Config struct {
 	// have `haup-check metrics` write MetricsFile there every
 	// MetricsEvery. Empty: no metrics.
 	MetricsDir string `json:"metrics_dir,omitempty"`
+	// TLSRootCert is the CA certificate (a path on the node) of the
+	// cluster's database certificates (database.tls): when set, every
+	// connection of the agent uses TLS, verify-full to the peers and the
+	// witness, verify-ca to the local database over loopback (which does
+	// not leave the node). Empty: TLS off, connections in clear text.
+	TLSRootCert string `json:"tls_root_cert,omitempty"`
 }
 
 // Peer is another node's database.
