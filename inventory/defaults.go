@@ -33,6 +33,9 @@ const (
 	DefaultReconnectInterval = 1
 	DefaultMonitorInterval   = 1
 	DefaultConnectTimeout    = 2
+	// DefaultTLSMinValidDays: a given certificate must stay valid a month
+	// more; an issued one is renewed a month before it expires.
+	DefaultTLSMinValidDays = 30
 )
 
 // applyDefaults fills every field the inventory does not give. Whether it is
@@ -75,6 +78,10 @@ func applyDefaults(inv *Inventory, has func(path string) bool) {
 	orInt("database.port", &db.Port, DefaultDBPort)
 	orString("database.container_name", &db.ContainerName, DefaultContainerName)
 	orString("database.data_dir", &db.DataDir, DefaultDataDir)
+	if !has("database.tls.require") {
+		db.TLS.Require = true
+	}
+	orInt("database.tls.min_valid_days", &db.TLS.MinValidDays, DefaultTLSMinValidDays)
 	orInt("database.repmgr.reconnect_attempts", &db.Repmgr.ReconnectAttempts, DefaultReconnectAttempts)
 	orInt("database.repmgr.reconnect_interval", &db.Repmgr.ReconnectInterval, DefaultReconnectInterval)
 	orInt("database.repmgr.monitor_interval", &db.Repmgr.MonitorInterval, DefaultMonitorInterval)

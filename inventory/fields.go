@@ -18,6 +18,7 @@ var typesByName = map[string]reflect.Type{
 	"Witness":    reflect.TypeOf(Witness{}),
 	"Secret":     reflect.TypeOf(Secret{}),
 	"Metrics":    reflect.TypeOf(Metrics{}),
+	"TLS":        reflect.TypeOf(TLS{}),
 }
 
 // knownFields lists the YAML keys of the named inventory type.

@@ -55,6 +55,12 @@ var fieldTable = []fieldDoc{
 	{Path: "database.max_lag_on_failover.seconds", Default: itoa(DefaultMaxLagSeconds), Min: 0, Max: 86400, Unit: " seconds", Doc: "asynchronous mode: a standby the primary may have written without for longer than this (from its last streaming check to the primary's last answer) is not promoted automatically"},
 	{Path: "database.environment", Allowed: "see \"database.environment\" below", Doc: "extra, non-secret environment for the database container"},
 	{Path: "database.allowed_clients", Default: "the image's own rules (any address may try a password)", Allowed: "IPv4 networks as CIDRs with their host bits clear (10.1.0.0/16, 192.0.2.7/32), each once; [] for the nodes alone", Doc: "who may connect: the nodes (their addresses, the witness's, the VIP) and these networks; PostgreSQL refuses every other address, IPv6 ones included. Applied by a reload, without a restart"},
+	{Path: "database.tls", Doc: "TLS for client and replication traffic (see docs/operations/tls.md): with ca_file, cert_file and key_file the operator's certificate, otherwise a CA haup creates beside the inventory (INVENTORY-tls/, keys 0600) and a server certificate it issues and renews from it; absent: off, all traffic in clear text. Turning it on or off recreates the containers one by one (a rolling change with a switchover); a new certificate costs a reload"},
+	{Path: "database.tls.ca_file", Default: "haup's own CA", Allowed: "a PEM file of the CA certificate(s) that issued cert_file; relative to the inventory's directory; only with cert_file and key_file", Doc: "what clients, replication and haup's agent verify the database's certificate against (sslrootcert)"},
+	{Path: "database.tls.cert_file", Default: "issued by haup", Allowed: "a PEM certificate for servers, valid now and for min_valid_days more, chaining to ca_file (intermediates after it in the file), naming the VIP, every node's and the witness's database_address and 127.0.0.1 (the image's scripts connect there with verify-full)", Doc: "the database's certificate, the same on every node"},
+	{Path: "database.tls.key_file", Default: "issued by haup", Allowed: "the unencrypted PEM private key of cert_file, mode 0600", Doc: "installed root-only on the nodes; the container gets a copy owned by its database user"},
+	{Path: "database.tls.require", Default: "true", Allowed: "true or false", Doc: "true: PostgreSQL refuses connections without TLS from any address but the node itself (hostssl rules); false: TLS offered, clear text still accepted"},
+	{Path: "database.tls.min_valid_days", Default: "30", Allowed: "an integer from 1 to 3650", Doc: "a given certificate that expires sooner is refused; haup renews its issued certificate this long before it expires; status says degraded below it"},
 	{Path: "ssh.user", Default: DefaultSSHUser, Allowed: "a user name", Doc: "the SSH user; another than root needs passwordless sudo"},
 	{Path: "ssh.port", Default: itoa(DefaultSSHPort), Min: 1, Max: 65535, Doc: "the SSH port"},
 	{Path: "ssh.identity_files", Doc: "private keys (encrypted ones through the agent)"},
@@ -137,7 +143,7 @@ func fieldTypes() (paths []string, types map[string]string) {
 			case ft == reflect.TypeOf(Hundredths(0)):
 				types[p] = "seconds, at most two decimals"
 			case ft.Kind() == reflect.Struct:
-				if p == "witness" || p == "metrics" {
+				if p == "witness" || p == "metrics" || p == "database.tls" {
 					types[p] = "mapping"
 					paths = append(paths, p)
 				}

@@ -65,12 +65,16 @@ const (
 	whyImageSets   = "the image sets it itself"
 	whyUnused      = "the image's scripts never read it"
 	whyLDAP        = "LDAP authentication would replace the pg_hba.conf rules repmgr and haup's health check log in with; haup does not support it"
-	whyTLS         = "TLS needs certificate files inside the container, which haup does not mount (not supported yet)"
+	whyClientCert  = "a CA file makes the image require client certificates (hostssl ... cert) of every TLS client before any password rule (librepmgr.sh:429-440), which repmgr, replication and haup's health check do not have; database.tls verifies the server's certificate instead"
 	whySecret      = "a secret in the container's environment shows in docker inspect and in haup's plans; haup passes secrets only as files"
 	whyFencing     = "part of repmgr's fencing of an isolated primary, which haup configures (REPMGR_FENCE_OLD_PRIMARY)"
 	whyPGAudit     = "haup's shared_preload_libraries do not load pgaudit, so pgaudit settings do nothing"
 	whySynchronous = "synchronous replication is haup's zero-loss mode; set database.synchronous instead"
 )
+
+// libpqTLSEnv are libpq's variables haup sets with database.tls, read by
+// every client in the container.
+var libpqTLSEnv = map[string]bool{"PGSSLMODE": true, "PGSSLROOTCERT": true}
 
 // envVars are the variables the image reads, in the order of
 // postgresql-env.sh.
@@ -132,12 +136,12 @@ var envVars = []envVar{
 	{name: "POSTGRESQL_POSTGRES_PASSWORD", line: 312, class: envHaup, field: "database.postgres_password"},
 	{name: "POSTGRESQL_REPLICATION_PASSWORD", line: 453, class: envNoEffect, why: "the image sets it from REPMGR_PASSWORD"},
 	{name: "POSTGRESQL_INITSCRIPTS_PASSWORD", line: 316, class: envBreaks, why: whySecret},
-	{name: "POSTGRESQL_ENABLE_TLS", line: 318, class: envBreaks, why: whyTLS},
-	{name: "POSTGRESQL_TLS_CERT_FILE", line: 320, class: envBreaks, why: whyTLS},
-	{name: "POSTGRESQL_TLS_KEY_FILE", line: 322, class: envBreaks, why: whyTLS},
-	{name: "POSTGRESQL_TLS_CA_FILE", line: 324, class: envBreaks, why: whyTLS},
-	{name: "POSTGRESQL_TLS_CRL_FILE", line: 326, class: envBreaks, why: whyTLS},
-	{name: "POSTGRESQL_TLS_PREFER_SERVER_CIPHERS", line: 328, class: envBreaks, why: whyTLS},
+	{name: "POSTGRESQL_ENABLE_TLS", line: 318, class: envHaup, field: "database.tls"},
+	{name: "POSTGRESQL_TLS_CERT_FILE", line: 320, class: envHaup, field: "database.tls.cert_file"},
+	{name: "POSTGRESQL_TLS_KEY_FILE", line: 322, class: envHaup, field: "database.tls.key_file"},
+	{name: "POSTGRESQL_TLS_CA_FILE", line: 324, class: envBreaks, why: whyClientCert},
+	{name: "POSTGRESQL_TLS_CRL_FILE", line: 326, class: envBreaks, why: "only checks client certificates, which haup does not use (" + whyClientCert + ")"},
+	{name: "POSTGRESQL_TLS_PREFER_SERVER_CIPHERS", line: 328, class: envTuning, why: "yes or no", check: oneOf("yes", "no")},
 	{name: "POSTGRESQL_SHARED_PRELOAD_LIBRARIES", line: 330, class: envHaup, why: "the libraries the image's TimescaleDB and repmgr need"},
 	{name: "POSTGRESQL_PGAUDIT_LOG", line: 332, class: envNoEffect, why: whyPGAudit},
 	{name: "POSTGRESQL_PGAUDIT_LOG_CATALOG", line: 334, class: envNoEffect, why: whyPGAudit},
@@ -359,6 +363,9 @@ func HaupSetEnv() []string {
 	}
 	// Secrets reach the container only as files.
 	out = append(out, "REPMGR_PASSWORD_FILE", "POSTGRESQL_PASSWORD_FILE", "POSTGRESQL_POSTGRES_PASSWORD_FILE")
+	for k := range libpqTLSEnv {
+		out = append(out, k)
+	}
 	sort.Strings(out)
 	return out
 }
@@ -412,6 +419,9 @@ var envPrefixes = []string{"REPMGR_", "POSTGRESQL_", "POSTGRES_"}
 // checkEnv says what is wrong with setting name to val in
 // database.environment, or "".
 func checkEnv(name, val string) string {
+	if libpqTLSEnv[name] {
+		return "is set by haup from database.tls: libpq's TLS settings for every client in the container (repmgr, replication, the image's scripts)"
+	}
 	if e, ok := envByName[name]; ok {
 		return e.problem(val)
 	}

@@ -33,7 +33,9 @@ func TestEnvironmentClasses(t *testing.T) {
 		{"REPMGR_DATABASE", "rm", "REPMGR_DATABASE: is refused: changes the repmgr database"},
 		{"POSTGRESQL_DATA_DIR", "/data", "POSTGRESQL_DATA_DIR: is refused: data outside /bitnami/postgresql is outside haup's mount"},
 		{"POSTGRESQL_FSYNC", "off", "POSTGRESQL_FSYNC: is refused: fsync off loses committed transactions"},
-		{"POSTGRESQL_ENABLE_TLS", "yes", "POSTGRESQL_ENABLE_TLS: is refused: TLS needs certificate files inside the container"},
+		{"POSTGRESQL_ENABLE_TLS", "yes", "POSTGRESQL_ENABLE_TLS: is set by haup from the inventory; set database.tls instead"},
+		{"POSTGRESQL_TLS_CA_FILE", "/ca.crt", "POSTGRESQL_TLS_CA_FILE: is refused: a CA file makes the image require client certificates"},
+		{"PGSSLMODE", "disable", "PGSSLMODE: is set by haup from database.tls"},
 		{"POSTGRESQL_CLUSTER_APP_NAME", "x", "synchronous replication is haup's zero-loss mode; set database.synchronous instead (postgresql-env.sh:248)"},
 		{"POSTGRESQL_LDAP_BIND_PASSWORD", "x", "a secret in the container's environment"},
 		// No effect.
@@ -95,7 +97,8 @@ func TestHaupSetEnv(t *testing.T) {
 		REPMGR_PRIMARY_VISIBILITY_CONSENSUS REPMGR_USE_PASSFILE REPMGR_PASSFILE_PATH
 		REPMGR_USE_REPLICATION_SLOTS REPMGR_USE_PGREWIND REPMGR_FENCE_OLD_PRIMARY
 		REPMGR_FAILOVER POSTGRESQL_SHARED_PRELOAD_LIBRARIES POSTGRESQL_NUM_SYNCHRONOUS_REPLICAS
-		POSTGRESQL_SYNCHRONOUS_COMMIT_MODE REPMGR_PGHBA_TRUST_ALL`)
+		POSTGRESQL_SYNCHRONOUS_COMMIT_MODE REPMGR_PGHBA_TRUST_ALL
+		POSTGRESQL_ENABLE_TLS POSTGRESQL_TLS_CERT_FILE POSTGRESQL_TLS_KEY_FILE PGSSLMODE PGSSLROOTCERT`)
 	slices.Sort(want)
 	if got := HaupSetEnv(); !slices.Equal(got, want) {
 		t.Errorf("HaupSetEnv() = %v\nwant %v", got, want)

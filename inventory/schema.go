@@ -101,7 +101,7 @@ func schemaJSON() []byte {
 	// A section with required fields is required itself (keepalived,
 	// database); the witness is optional as a whole.
 	for p, o := range objects {
-		if p == "" || p == "witness" || p == "metrics" || strings.HasSuffix(p, "[]") || len(o["required"].([]string)) == 0 {
+		if p == "" || p == "witness" || p == "metrics" || p == "database.tls" || strings.HasSuffix(p, "[]") || len(o["required"].([]string)) == 0 {
 			continue
 		}
 		parent := objects[p[:max(strings.LastIndexByte(p, '.'), 0)]]

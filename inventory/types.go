@@ -134,7 +134,33 @@ type Database struct {
 	// AllowedClientsGiven: the key is given, even as an empty list (only
 	// the nodes). Set by validation, from the YAML.
 	AllowedClientsGiven bool `yaml:"-"`
+	// TLS encrypts client and replication traffic; off when the section is
+	// absent (Enabled false).
+	TLS TLS `yaml:"tls"`
 }
+
+// TLS is the database's TLS: the operator's certificate files (all three
+// given) or, with none given, a CA haup creates beside the inventory and a
+// server certificate it issues from it.
+type TLS struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Require: clients that do not use TLS are refused (haup's
+	// pg_hba.conf has hostssl rules only).
+	Require bool `yaml:"require"`
+	// MinValidDays: a given certificate that expires sooner is refused; an
+	// issued one is renewed by the plan.
+	MinValidDays int `yaml:"min_valid_days"`
+	// Enabled: the section is given (set by validation, from the YAML).
+	Enabled bool `yaml:"-"`
+	// Set by validation when the files are given: their content, read once
+	// (the paths above made absolute).
+	CA, Cert, Key []byte `yaml:"-"`
+}
+
+// Issued tells whether haup issues the certificates (no files given).
+func (t TLS) Issued() bool { return t.Enabled && t.CertFile == "" }
 
 // MaxLag bounds an asynchronous promotion's loss: how far behind the standby
 // was when it last streamed, and for how long the primary may have written

@@ -17,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
+	"github.com/haup-project/haup/internal/tlsca"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -555,6 +557,7 @@ func (v *validator) validate() {
 	v.nodes(vip, vipErr == nil)
 	v.metrics()
 	v.allowedClients()
+	v.tls()
 }
 
 func (v *validator) checkInterface(path, name string) {
@@ -1038,4 +1041,97 @@ func clientNetwork(c string) (netip.Prefix, string) {
 		return pfx, fmt.Sprintf("%s has host bits set: write %s for the network, or %s/32 for the one address", quote(c), pfx.Masked(), pfx.Addr())
 	}
 	return pfx, ""
+}
+
+// TLSNames are what the database's certificate must name: the VIP, every
+// node's and the witness's database_address, and 127.0.0.1, where the
+// image's own scripts connect (with verify-full, as every client in the
+// container does).
+func (inv *Inventory) TLSNames() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	if p, err := netip.ParsePrefix(inv.Keepalived.VirtualIPAddress); err == nil {
+		add(p.Addr().String())
+	}
+	for _, n := range inv.Nodes {
+		add(n.DatabaseAddress)
+	}
+	if inv.HasWitness() {
+		add(inv.Witness.DatabaseAddress)
+	}
+	add("127.0.0.1")
+	return out
+}
+
+// tls validates database.tls: absent or null is off; given, either all three
+// files (read and checked against each other, the cluster's addresses and
+// the clock) or none (haup issues the certificate).
+func (v *validator) tls() {
+	const key = "database.tls"
+	if !v.has(key) || v.underBad(key) || v.badWithin(key) {
+		return
+	}
+	t := &v.inv.Database.TLS
+	t.Enabled = true
+	if d := t.MinValidDays; d < 1 || d > 3650 {
+		v.add(key+".min_valid_days", "%d is out of range: give a number of days from 1 to 3650", d)
+	}
+	files := []struct {
+		name string
+		path *string
+		dst  *[]byte
+	}{{"ca_file", &t.CAFile, &t.CA}, {"cert_file", &t.CertFile, &t.Cert}, {"key_file", &t.KeyFile, &t.Key}}
+	var given, missing []string
+	for _, f := range files {
+		if v.has(key + "." + f.name) {
+			given = append(given, f.name)
+		} else {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(given) == 0 {
+		return // issued by haup
+	}
+	if len(missing) > 0 {
+		v.add(key+"."+given[0], "%s given without %s: give ca_file, cert_file and key_file, or none of them for a certificate haup issues", strings.Join(given, " and "), strings.Join(missing, " and "))
+		return
+	}
+	ok := true
+	for _, f := range files {
+		p := key + "." + f.name
+		if *f.path == "" {
+			v.add(p, "is empty: give a PEM file's path")
+			ok = false
+			continue
+		}
+		b, mode, err := readSecret(v.expand(*f.path))
+		var nr notRegularError
+		switch {
+		case errors.As(err, &nr):
+			v.add(p, "%s is %s, not a regular file: give a PEM file", *f.path, nr.what)
+			ok = false
+			continue
+		case err != nil:
+			v.add(p, "cannot read %s: %v", *f.path, err)
+			ok = false
+			continue
+		}
+		if f.name == "key_file" && mode.Perm()&0o077 != 0 {
+			v.add(p, "%s is readable by others (mode %04o): a private key must be private; chmod 600 it", *f.path, mode.Perm())
+			ok = false
+		}
+		*f.dst = b
+	}
+	if !ok {
+		return
+	}
+	for _, pr := range tlsca.Check(t.CA, t.Cert, t.Key, v.inv.TLSNames(), time.Now(), time.Duration(t.MinValidDays)*24*time.Hour) {
+		v.add(key+"."+pr.File+"_file", "%s %s", map[string]string{"ca": t.CAFile, "cert": t.CertFile, "key": t.KeyFile}[pr.File], pr.Msg)
+	}
 }
