@@ -35,6 +35,15 @@ func loadInventory(cmd *cobra.Command, path string) (*inventory.Inventory, error
 	if err != nil {
 		return nil, err
 	}
+	// haup's own CA and certificate (database.tls without files): created,
+	// or issued again, before anything is planned from them.
+	did, err := tasks.PrepareTLS(inv, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if did != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "haup: database.tls: %s\n", did)
+	}
 	return inv, nil
 }
 

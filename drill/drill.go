@@ -263,7 +263,7 @@ func Run(ctx context.Context, env Env, p *Plan) (res *Result, err error) {
 	go mon.Run(wctx)
 
 	vip := strings.SplitN(inv.Keepalived.VirtualIPAddress, "/", 2)[0]
-	w := &Writer{Addr: vip, Port: inv.Database.Port, Password: inv.Database.PostgresPassword.Value(),
+	w := &Writer{Addr: vip, Port: inv.Database.Port, Password: inv.Database.PostgresPassword.Value(), RootCAs: tlsRootCAs(inv),
 		Table: tableName(time.Now()), Every: 50 * time.Millisecond, Timeout: time.Second}
 	if err := w.Exec(ctx, "CREATE TABLE "+quoteIdent(w.Table)+" (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())", 10*time.Second); err != nil {
 		return nil, fmt.Errorf("creating the drill's table through the VIP %s: %w (nothing was changed)", vip, err)
@@ -688,4 +688,13 @@ func orNone(s []string) string {
 		return "-"
 	}
 	return strings.Join(sorted(s), ",")
+}
+
+// tlsRootCAs is the CA the writer verifies the database with over TLS, or
+// nil when database.tls is off.
+func tlsRootCAs(inv *inventory.Inventory) []byte {
+	if !inv.Database.TLS.Enabled {
+		return nil
+	}
+	return inv.Database.TLS.CA
 }

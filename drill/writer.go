@@ -2,6 +2,8 @@ package drill
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"slices"
@@ -19,7 +21,10 @@ type Writer struct {
 	Addr     string // VIP
 	Port     int
 	Password string
-	Table    string
+	// RootCAs (PEM), when set: writes over TLS, the database's certificate
+	// verified as sslmode=verify-full does (database.tls).
+	RootCAs []byte
+	Table   string
 	// Every is the pause between attempts; Timeout bounds one attempt.
 	Every, Timeout time.Duration
 
@@ -33,11 +38,23 @@ type Writer struct {
 }
 
 func (w *Writer) config(ctx context.Context) (*pgx.ConnConfig, error) {
-	dsn := fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable application_name=haup-drill connect_timeout=1",
-		w.Addr, w.Port)
+	ssl := "disable"
+	if len(w.RootCAs) > 0 {
+		ssl = "require" // verified below, as verify-full does
+	}
+	dsn := fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=%s application_name=haup-drill connect_timeout=1",
+		w.Addr, w.Port, ssl)
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if len(w.RootCAs) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(w.RootCAs) {
+			return nil, fmt.Errorf("database.tls: no CA certificate to verify the database with")
+		}
+		// verify-full: the chain to the cluster's CA and the VIP's name.
+		cc.TLSConfig = &tls.Config{RootCAs: pool, ServerName: w.Addr, MinVersion: tls.VersionTLS12}
 	}
 	cc.Password = w.Password
 	cc.Fallbacks = nil

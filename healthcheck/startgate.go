@@ -493,7 +493,13 @@ const partnerQuery = `SELECT pg_is_in_recovery(),
 func askPartner(ctx context.Context, env StartGateEnv, host string, port int) (startPeer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=haup-start-gate connect_timeout=3", host, port, env.User, env.DB))
+	// With database.tls, libpq's PGSSLMODE and PGSSLROOTCERT in the
+	// container's environment say how (pgconn reads them too).
+	ssl := "sslmode=disable"
+	if os.Getenv("PGSSLMODE") != "" {
+		ssl = ""
+	}
+	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s %s application_name=haup-start-gate connect_timeout=3", host, port, env.User, env.DB, ssl))
 	if err != nil {
 		return startPeer{}, err
 	}

@@ -1079,6 +1079,21 @@ func (v *validator) tls() {
 	}
 	t := &v.inv.Database.TLS
 	t.Enabled = true
+	if t.Require && !v.inv.Database.AllowedClientsGiven {
+		// haup writes pg_hba.conf for hostssl rules; PostgreSQL matches a
+		// client by its address.
+		byName := func(path, addr string) {
+			if _, err := netip.ParseAddr(addr); addr != "" && err != nil && !v.underBad(path) {
+				v.add(path, "%s is a hostname: with database.tls.require give an IPv4 address, which haup lets through PostgreSQL's rules", quote(addr))
+			}
+		}
+		for i, n := range v.inv.Nodes {
+			byName(fmt.Sprintf("nodes[%d].database_address", i), n.DatabaseAddress)
+		}
+		if v.inv.HasWitness() {
+			byName("witness.database_address", v.inv.Witness.DatabaseAddress)
+		}
+	}
 	if d := t.MinValidDays; d < 1 || d > 3650 {
 		v.add(key+".min_valid_days", "%d is out of range: give a number of days from 1 to 3650", d)
 	}

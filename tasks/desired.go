@@ -143,7 +143,7 @@ func dirSpecs(inv *inventory.Inventory) []Dir {
 	if inv.Metrics.Enabled {
 		dirs = append(dirs, Dir{Path: inv.Metrics.TextfileDir, Mode: 0o755, Shared: true})
 	}
-	return dirs
+	return append(dirs, tlsDirs(inv)...)
 }
 
 // volumeDirs are the database volume's directories, on a node and on the
@@ -218,6 +218,9 @@ const (
 const (
 	reloadsKeepalived = "keepalived"
 	reloadsSystemd    = "systemd"
+	// reloadsTLS: PostgreSQL takes the file with a reload
+	// (tlsReloadChange).
+	reloadsTLS = "tls"
 )
 
 // managedFiles lists every file haup places on node, each with everything
@@ -247,7 +250,9 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	if err != nil {
 		return nil, err
 	}
-	return []File{
+	// The TLS files first: a container recreated for TLS finds them at its
+	// start.
+	return append(tlsFiles(inv), []File{
 		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check, Effect: checkProgramEffect},
 		{Path: NotifyPath, Mode: 0o755, Content: notify},
 		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: checkEffect(inv)},
@@ -260,7 +265,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 		{Path: KeepalivedDropInPath, Mode: 0o644, Content: dropIn, Reloads: reloadsSystemd},
 		{Path: RejoinUnitPath, Mode: 0o644, Content: rejoin, Reloads: reloadsSystemd},
 		{Path: KeepalivedConfPath, Mode: 0o600, Content: conf, Validate: "keepalived -t -f %s", Reloads: reloadsKeepalived},
-	}, nil
+	}...), nil
 }
 
 // CheckBinaries returns the haup-check program built for a node's OS and
@@ -352,6 +357,7 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		Synchronous:    inv.Database.Synchronous,
 		RepmgrdStaleS:  RepmgrdStaleS(inv.Database.Repmgr),
 		MetricsDir:     inv.Metrics.TextfileDir,
+		TLSRootCert:    tlsRootCert(inv),
 	}
 	if !inv.Database.Synchronous {
 		b, sec := int64(inv.Database.MaxLagOnFailover.Bytes), inv.Database.MaxLagOnFailover.Seconds
@@ -420,6 +426,9 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 	for k, v := range imageSafetyEnv {
 		env[k] = v
 	}
+	for k, v := range tlsEnv(inv) {
+		env[k] = v
+	}
 	for k, v := range db.Environment {
 		env[k] = v
 	}
@@ -429,7 +438,7 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 		Network: "host",
 		Restart: "unless-stopped",
 		Env:     env,
-		Mounts: []Mount{
+		Mounts: append([]Mount{
 			{Source: db.DataDir, Target: "/bitnami/postgresql"},
 			{Source: postgresSecretPath, Target: secretsInContainer + "/postgres-password", ReadOnly: true},
 			{Source: repmgrSecretPath, Target: secretsInContainer + "/repmgr-password", ReadOnly: true},
@@ -442,7 +451,7 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 			{Source: healthcheck.GateDir, Target: healthcheck.GateInContainer, ReadOnly: true},
 			{Source: path.Dir(healthcheck.BinaryPath), Target: healthcheck.BinInContainer, ReadOnly: true},
 			{Source: repmgrConfDir, Target: "/bitnami/repmgr/conf", ReadOnly: true},
-		},
+		}, tlsMounts(inv)...),
 		RepmgrConf: fmt.Sprintf("%x", sha256.Sum256(repmgrConf())),
 		// The start gate (healthcheck.StartGate) before the image's own
 		// entrypoint, at every start of the container.

@@ -47,12 +47,15 @@ const (
 var HBAPath = path.Join(repmgrConfDir, "pg_hba.conf")
 
 // renderHBA is haup's pg_hba.conf, the same on every host, or nil when
-// database.allowed_clients is absent (the image's own rules).
+// database.allowed_clients is absent and TLS not required (the image's own
+// rules).
 func renderHBA(inv *inventory.Inventory) ([]byte, error) {
-	if !inv.Database.AllowedClientsGiven {
+	tls := inv.Database.TLS.Enabled && inv.Database.TLS.Require
+	if !inv.Database.AllowedClientsGiven && !tls {
 		return nil, nil
 	}
-	return templates.RenderHBA(templates.HBA{Members: hbaMembers(inv), Clients: inv.Database.AllowedClients})
+	return templates.RenderHBA(templates.HBA{Members: hbaMembers(inv), Clients: inv.Database.AllowedClients,
+		AnyClient: !inv.Database.AllowedClientsGiven, TLS: tls})
 }
 
 // hbaMembers are the cluster's own addresses, in inventory order, each

@@ -257,7 +257,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 		add(dirChanges(dir, f.Dirs[dir.Path])...)
 		np.Resources++
 	}
-	reload, confSHA, units := "", "", false
+	reload, confSHA, units, tls := "", "", false, false
 	for _, file := range d.Files {
 		cs := fileChanges(file, f.Files[file.Path], secrets)
 		if len(cs) > 0 && file.Password && f.Container != nil && f.Files[file.Path].Exists &&
@@ -277,14 +277,20 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 			}
 		case reloadsSystemd:
 			units = units || len(cs) > 0
+		case reloadsTLS:
+			tls = tls || f.Files[file.Path].SHA256 != sha256hex(file.Content)
 		}
 		add(cs...)
 		np.Resources++
 	}
 	add(imageChanges(d.Container.Image, f)...)
 	np.Resources++
-	add(containerChanges(d.Container, f, opts)...)
+	ccs := containerChanges(d.Container, f, opts)
+	add(ccs...)
 	np.Resources++
+	if tls && len(ccs) == 0 && f.Container != nil {
+		add(tlsReloadChange(d.Container.Name))
+	}
 	add(serviceChanges(f, confSHA, reload, units, inv.Keepalived.VirtualIPAddress, d.Node.Interface)...)
 	np.Resources++
 	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets); len(cs) > 0 || d.HBA != nil {

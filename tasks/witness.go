@@ -34,18 +34,18 @@ func witnessDirs(inv *inventory.Inventory) []Dir {
 	return append([]Dir{
 		{Path: path.Dir(healthcheck.BinaryPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
-	}, volumeDirs(inv)...)
+	}, append(volumeDirs(inv), tlsDirs(inv)...)...)
 }
 
 func witnessFiles(inv *inventory.Inventory, check []byte) []File {
-	return []File{
+	return append(tlsFiles(inv), []File{
 		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check},
 		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.RepmgrPassword.Value()), Password: true},
 		{Path: postgresConfPath(inv), Mode: 0o644, Content: postgresConf(), Effect: postgresConfEffect},
-	}
+	}...)
 }
 
 // witnessContainerSpec is a node's container spec for the witness: its own
@@ -97,11 +97,14 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 		add(dirChanges(dir, f.Dirs[dir.Path])...)
 		np.Resources++
 	}
-	passwords := false
+	passwords, tls := false, false
 	for _, file := range witnessFiles(inv, check) {
 		cs := fileChanges(file, f.Files[file.Path], secrets)
 		if len(cs) > 0 && file.Password && f.Files[file.Path].Exists {
 			passwords = true
+		}
+		if file.Reloads == reloadsTLS && f.Files[file.Path].SHA256 != sha256hex(file.Content) {
+			tls = true
 		}
 		add(cs...)
 		np.Resources++
@@ -128,6 +131,9 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 				return runContainer(spec, false)(ctx, h)
 			},
 		}}
+	}
+	if tls && len(cs) == 0 && f.Container != nil {
+		cs = append(cs, tlsReloadChange(spec.Name))
 	}
 	add(cs...)
 	np.Resources++

@@ -99,6 +99,20 @@ type HBA struct {
 	Members []HBAMember
 	// Clients are database.allowed_clients, as given (validated CIDRs).
 	Clients []string
+	// AnyClient: database.allowed_clients is absent, every address may
+	// try a password (over TLS: the file exists for TLS alone).
+	AnyClient bool
+	// TLS: database.tls.require; every address but the node's own must
+	// use TLS (hostssl rules).
+	TLS bool
+}
+
+// Type is the rules' connection type for the nodes and the clients.
+func (h HBA) Type() string {
+	if h.TLS {
+		return "hostssl"
+	}
+	return "host"
 }
 
 // HBAMember is one address of the cluster's own, with what it is.

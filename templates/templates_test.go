@@ -75,6 +75,17 @@ func TestHBAGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "pg_hba-nodes-only.conf", got)
+	// database.tls.require, with allowed_clients and without.
+	got, err = RenderHBA(HBA{Members: members, Clients: []string{"10.2.0.0/16"}, TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "pg_hba-tls.conf", got)
+	got, err = RenderHBA(HBA{Members: members, AnyClient: true, TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "pg_hba-tls-any-client.conf", got)
 	if _, err := RenderHBA(HBA{}); err == nil {
 		t.Error("rendering without members succeeded")
 	}

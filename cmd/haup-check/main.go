@@ -77,6 +77,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return updateExtensions(args[1:], stdout, stderr)
 		case "set-password":
 			return setPassword(args[1:], stdout, stderr)
+		case "tls-key":
+			// In the database container, as root: the mounted TLS key
+			// copied again for PostgreSQL's user, before a reload.
+			if err := healthcheck.PrepareTLSKey(context.Background(), os.Getenv); err != nil {
+				fmt.Fprintf(stderr, "haup-check: tls-key: %v\n", err)
+				return 1
+			}
+			return 0
 		case "record-config":
 			if len(args) != 2 {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
@@ -468,6 +476,11 @@ func startGate(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		if err = healthcheck.PreparePassfile(ctx, env, os.Getenv); err != nil {
 			err = fmt.Errorf("repmgr's passfile: %w: not starting the database", err)
+		}
+	}
+	if err == nil {
+		if err = healthcheck.PrepareTLSKey(ctx, os.Getenv); err != nil {
+			err = fmt.Errorf("%w: not starting the database", err)
 		}
 	}
 	stop()

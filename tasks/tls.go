@@ -1,0 +1,214 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/internal/tlsca"
+	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/remote"
+)
+
+// The database's TLS (database.tls): the certificate files haup installs
+// on every host, the image's TLS settings and libpq's, and a new
+// certificate taken by a reload.
+
+// TLSStoreDir is where haup keeps the CA it creates and the certificate it
+// issues for an inventory: beside it, INVENTORY-tls/ (0700; keys 0600).
+func TLSStoreDir(inventoryPath string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(inventoryPath, ".yaml"), ".yml")
+	return base + "-tls"
+}
+
+// The files of TLSStoreDir.
+const (
+	storeCACert  = "ca.crt"
+	storeCAKey   = "ca.key"
+	storeSrvCert = "server.crt"
+	storeSrvKey  = "server.key"
+)
+
+// PrepareTLS fills database.tls's files when haup issues them: the CA
+// beside the inventory (created once), and the server certificate, issued
+// again when it is missing, not from this CA, names too few of the
+// cluster's addresses, or expires within min_valid_days. It returns what it
+// did ("" when nothing). Given files (cert_file...) were read by
+// validation; nothing to do.
+func PrepareTLS(inv *inventory.Inventory, now time.Time) (string, error) {
+	t := &inv.Database.TLS
+	if !t.Issued() {
+		return "", nil
+	}
+	dir := TLSStoreDir(inv.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("database.tls: haup's CA directory: %w", err)
+	}
+	read := func(name string) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return b, err
+	}
+	var did []string
+	ca, err := read(storeCACert)
+	if err != nil {
+		return "", err
+	}
+	caKey, err := read(storeCAKey)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case ca == nil && caKey == nil:
+		if ca, caKey, err = tlsca.IssueCA("haup CA for "+filepath.Base(inv.Path), now); err != nil {
+			return "", err
+		}
+		// The key first: a CA certificate without its key would stop
+		// every later run.
+		if err := atomicfile.Write(filepath.Join(dir, storeCAKey), caKey, 0o600); err != nil {
+			return "", err
+		}
+		if err := atomicfile.Write(filepath.Join(dir, storeCACert), ca, 0o644); err != nil {
+			return "", err
+		}
+		did = append(did, "created a CA in "+dir)
+	case ca == nil || caKey == nil:
+		missing := storeCACert
+		if caKey == nil {
+			missing = storeCAKey
+		}
+		return "", fmt.Errorf("database.tls: haup's CA in %s is incomplete (%s is missing): restore it from a backup, or remove the directory to have haup create a new CA, which every client must then trust instead", dir, missing)
+	}
+	cert, err := read(storeSrvCert)
+	if err != nil {
+		return "", err
+	}
+	key, err := read(storeSrvKey)
+	if err != nil {
+		return "", err
+	}
+	minValid := time.Duration(t.MinValidDays) * 24 * time.Hour
+	why := ""
+	if cert == nil || key == nil {
+		why = "issued the database's certificate"
+	} else if ps := tlsca.Check(ca, cert, key, inv.TLSNames(), now, minValid); len(ps) > 0 {
+		why = "issued the database's certificate again: it " + strings.TrimPrefix(ps[0].Msg, "is ")
+		if ps[0].File == "key" {
+			why = "issued the database's certificate again: its key " + ps[0].Msg
+		}
+	}
+	if why != "" {
+		if cert, key, err = tlsca.IssueServer(ca, caKey, inv.TLSNames(), now); err != nil {
+			return "", err
+		}
+		if err := atomicfile.Write(filepath.Join(dir, storeSrvKey+".new"), key, 0o600); err != nil {
+			return "", err
+		}
+		if err := atomicfile.Write(filepath.Join(dir, storeSrvCert), cert, 0o644); err != nil {
+			return "", err
+		}
+		if err := os.Rename(filepath.Join(dir, storeSrvKey+".new"), filepath.Join(dir, storeSrvKey)); err != nil {
+			return "", err
+		}
+		did = append(did, why)
+	}
+	t.CA, t.Cert, t.Key = ca, cert, key
+	return strings.Join(did, "; "), nil
+}
+
+// tlsDirs is TLSDir when database.tls is on.
+func tlsDirs(inv *inventory.Inventory) []Dir {
+	if !inv.Database.TLS.Enabled {
+		return nil
+	}
+	return []Dir{{Path: healthcheck.TLSDir, Mode: 0o755}}
+}
+
+// tlsFiles are the CA, the certificate and its key on a host, when
+// database.tls is on; a change of any of them is taken by a reload.
+func tlsFiles(inv *inventory.Inventory) []File {
+	t := inv.Database.TLS
+	if !t.Enabled {
+		return nil
+	}
+	effect := func([]byte) string {
+		return "the database's TLS certificate changes: " + tlsReloadCost
+	}
+	return []File{
+		{Path: path.Join(healthcheck.TLSDir, healthcheck.TLSCAFile), Mode: 0o644, Content: t.CA, Reloads: reloadsTLS, Effect: effect},
+		{Path: path.Join(healthcheck.TLSDir, healthcheck.TLSCertFile), Mode: 0o644, Content: t.Cert, Reloads: reloadsTLS, Effect: effect},
+		{Path: path.Join(healthcheck.TLSDir, healthcheck.TLSKeyFile), Mode: 0o600, Content: t.Key, Sensitive: true, Reloads: reloadsTLS},
+	}
+}
+
+// tlsEnv are the container's TLS settings: the image's (its certificate
+// and the key the start gate copies) and libpq's for every client in the
+// container, repmgr, replication and the image's scripts (verify-full).
+func tlsEnv(inv *inventory.Inventory) map[string]string {
+	if !inv.Database.TLS.Enabled {
+		return nil
+	}
+	return map[string]string{
+		"POSTGRESQL_ENABLE_TLS":    "yes",
+		"POSTGRESQL_TLS_CERT_FILE": path.Join(healthcheck.TLSInContainer, healthcheck.TLSCertFile),
+		"POSTGRESQL_TLS_KEY_FILE":  healthcheck.TLSKeyInContainer,
+		"PGSSLMODE":                "verify-full",
+		"PGSSLROOTCERT":            path.Join(healthcheck.TLSInContainer, healthcheck.TLSCAFile),
+	}
+}
+
+// tlsMounts mounts TLSDir in the container, read-only.
+func tlsMounts(inv *inventory.Inventory) []Mount {
+	if !inv.Database.TLS.Enabled {
+		return nil
+	}
+	return []Mount{{Source: healthcheck.TLSDir, Target: healthcheck.TLSInContainer, ReadOnly: true}}
+}
+
+// tlsRootCert is the CA the agent verifies the databases with, or "".
+func tlsRootCert(inv *inventory.Inventory) string {
+	if !inv.Database.TLS.Enabled {
+		return ""
+	}
+	return path.Join(healthcheck.TLSDir, healthcheck.TLSCAFile)
+}
+
+// tlsReloadCost is what a new certificate costs, as the plan says it.
+const tlsReloadCost = "PostgreSQL reloads it in the running container (no restart, the VIP stays; new connections use it, open ones keep theirs)"
+
+// tlsReloadChange takes new TLS files into the running database: the key
+// copied again for PostgreSQL's user, then a reload. Planned when a TLS
+// file changes and the container stays (a recreated one reads them at its
+// start).
+func tlsReloadChange(container string) Change {
+	return Change{
+		Op: OpUpdate, Kind: "database", Name: "TLS certificate",
+		Summary: "take the new certificate: " + tlsReloadCost,
+		stage:   stageService,
+		do: func(ctx context.Context, h remote.Host) error {
+			script := fmt.Sprintf(`c=%s
+[ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] || exit 0
+docker exec -u 0 "$c" %s tls-key || exit 5
+if docker exec -u %s "$c" %s status -D %s >/dev/null 2>&1; then
+  docker exec -u %s "$c" %s reload -D %s >/dev/null || exit 6
+fi
+`, shq(container), shq(healthcheck.BinInContainer+"/haup-check"),
+				pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir),
+				pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir))
+			if _, err := h.Exec(ctx, script); err != nil {
+				return &remote.StepError{Host: h.Name(), Step: "TLS certificate: copy the key and reload", Err: err}
+			}
+			return nil
+		},
+	}
+}
