@@ -24,6 +24,7 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Paths on the node that the probe reads and the node agent writes.
@@ -171,11 +172,11 @@ func Collect(ctx context.Context, req Request) *Facts {
 	})
 	if req.Database {
 		do(func() {
-			db, dbErr, last, age, fence, diverged := readDatabase(ctx, healthcheck.ConfigPath)
+			db, dbErr, last, age, fence, diverged := readDatabase(ctx, nodeapi.ConfigPath)
 			mu.Lock()
 			f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence = db, dbErr, last, age, fence
 			f.setKept(diverged)
-			if g, gerr := healthcheck.LastGate(healthcheck.Config{}); gerr != nil {
+			if g, gerr := healthcheck.LastGate(nodeapi.Config{}); gerr != nil {
 				f.GateError = gerr.Error()
 			} else {
 				f.Gate = g
@@ -481,7 +482,7 @@ func DatabaseFacts(ctx context.Context, configPath string) *Facts {
 	var kept []KeptCopy
 	f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, kept = readDatabase(ctx, configPath)
 	f.setKept(kept)
-	if g, err := healthcheck.LastGate(healthcheck.Config{}); err != nil {
+	if g, err := healthcheck.LastGate(nodeapi.Config{}); err != nil {
 		f.GateError = err.Error()
 	} else {
 		f.Gate = g
@@ -491,13 +492,13 @@ func DatabaseFacts(ctx context.Context, configPath string) *Facts {
 
 // readDatabase asks the local database with the check configuration at
 // configPath, and reads the check's last result and any fencing.
-func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []KeptCopy) {
+func readDatabase(ctx context.Context, configPath string) (*nodeapi.StatusReport, string, *nodeapi.Report, float64, *nodeapi.FenceRecord, []KeptCopy) {
 	cfg, pw, err := healthcheck.LoadConfig(configPath)
-	statePath := healthcheck.StatePath
+	statePath := nodeapi.StatePath
 	if err == nil && cfg.StatePath != "" {
 		statePath = cfg.StatePath
 	}
-	var last *healthcheck.Report
+	var last *nodeapi.Report
 	var age float64
 	if r := healthcheck.ReadState(statePath); r != nil && !r.At.IsZero() {
 		last = r
@@ -508,13 +509,13 @@ func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusRe
 	}
 	fence, ferr := healthcheck.ReadFence(cfg.FencePath)
 	if ferr != nil {
-		fence = &healthcheck.FenceRecord{State: "fenced", Reason: "fence record unreadable: " + ferr.Error()}
+		fence = &nodeapi.FenceRecord{State: "fenced", Reason: "fence record unreadable: " + ferr.Error()}
 	}
 	diverged := KeptCopies(cfg.DataDir)
 	// The node's own view: every node is probed, so asking the peers here
 	// would only repeat their answers at the cost of a connection each.
 	cfg.Peers = nil
-	st := healthcheck.Status(ctx, cfg, pw, healthcheck.RepmgrDatabase)
+	st := healthcheck.Status(ctx, cfg, pw, nodeapi.RepmgrDatabase)
 	return &st, "", last, age, fence, diverged
 }
 
@@ -570,10 +571,10 @@ func KeptCopies(dataDir string) []KeptCopy {
 	for _, d := range old {
 		out = append(out, KeptCopy{Path: d})
 	}
-	dirs, _ := filepath.Glob(filepath.Join(dataDir, healthcheck.DivergedPrefix+"*"))
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, nodeapi.DivergedPrefix+"*"))
 	for _, d := range dirs {
-		var rec healthcheck.KeptRecord
-		b, err := os.ReadFile(filepath.Join(d, healthcheck.KeptRecordFile))
+		var rec nodeapi.KeptRecord
+		b, err := os.ReadFile(filepath.Join(d, nodeapi.KeptRecordFile))
 		if err == nil {
 			err = json.Unmarshal(b, &rec)
 		}
@@ -596,7 +597,7 @@ func KeptCopies(dataDir string) []KeptCopy {
 // keptCommits says what a kept record lists of the transactions committed
 // past the fork: how many, the first and last (id and time), and whether
 // the count is whole (the WAL from the fork was there) or a least.
-func keptCommits(rec healthcheck.KeptRecord) string {
+func keptCommits(rec nodeapi.KeptRecord) string {
 	if rec.CommitCount == 0 {
 		if rec.CommitsComplete {
 			return "no transaction committed past the fork"
@@ -611,9 +612,9 @@ func keptCommits(rec healthcheck.KeptRecord) string {
 		first, last := rec.Commits[0], rec.Commits[n-1]
 		s += fmt.Sprintf(", xid %d at %s to xid %d at %s", first.XID, first.Time, last.XID, last.Time)
 		if n < rec.CommitCount {
-			s += fmt.Sprintf(" (the latest %d listed in %s)", n, healthcheck.KeptRecordFile)
+			s += fmt.Sprintf(" (the latest %d listed in %s)", n, nodeapi.KeptRecordFile)
 		} else {
-			s += " (listed in " + healthcheck.KeptRecordFile + ")"
+			s += " (listed in " + nodeapi.KeptRecordFile + ")"
 		}
 	}
 	return s
