@@ -71,7 +71,7 @@ var Families = []Family{
 var Roles = []string{nodeapi.RolePrimary, nodeapi.RoleStandby, nodeapi.RoleDown, "unknown"}
 
 // View is what one write of the file shows: the node's facts as the
-// agent reads them (probe.DatabaseFacts), whether it holds the VIP, the
+// agent reads them (nodeprobe.DatabaseFacts), whether it holds the VIP, the
 // agent's version and the time of the write.
 type View struct {
 	Node     string

@@ -1,7 +1,8 @@
 // Package probe is haup's one observation of a node. The same Go types are
-// filled on the node, by `haup-check facts` (Collect), and read by haup, which
-// plans, reports status and fences from them. Every value that could not be
-// read carries its error: a failing probe is never reported as "absent".
+// filled on the node, by `haup-check facts` (nodeprobe.Collect), and read by
+// haup, which plans, reports status and fences from them. Every value that
+// could not be read carries its error: a failing probe is never reported as
+// "absent".
 package probe
 
 import (

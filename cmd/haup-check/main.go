@@ -45,6 +45,7 @@ import (
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
+	"github.com/haup-project/haup/probe/nodeprobe"
 )
 
 func main() {
@@ -83,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
 				return 2
 			}
-			if err := probe.RecordLoaded(args[1]); err != nil {
+			if err := nodeprobe.RecordLoaded(args[1]); err != nil {
 				fmt.Fprintf(stderr, "haup-check: record-config: %v\n", err)
 				return 1
 			}
@@ -105,7 +106,7 @@ func facts(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := json.NewEncoder(stdout).Encode(probe.Collect(ctx, req)); err != nil {
+	if err := json.NewEncoder(stdout).Encode(nodeprobe.Collect(ctx, req)); err != nil {
 		fmt.Fprintf(stderr, "haup-check: facts: %v\n", err)
 		return 1
 	}

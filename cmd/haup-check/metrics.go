@@ -14,7 +14,7 @@ import (
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/metrics"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/probe"
+	"github.com/haup-project/haup/probe/nodeprobe"
 )
 
 // metricsEvery is how often keepalived's runs have the metrics file
@@ -96,7 +96,7 @@ func writeMetrics(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	v := metrics.View{
 		Node:     cfg.Node,
-		Facts:    probe.DatabaseFacts(ctx, *config),
+		Facts:    nodeprobe.DatabaseFacts(ctx, *config),
 		HoldsVIP: cfg.VIP != "" && healthcheck.HasLocalAddr(cfg.VIP),
 		Agent:    healthcheck.AgentVersion(),
 		At:       time.Now(),
