@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/haup-project/haup/checkbin"
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -59,7 +59,7 @@ Exit status: 0 promoted, 1 error or refusal.`,
 			deadline := time.Now().Add(30 * time.Second)
 			for time.Now().Before(deadline) {
 				ns := tasks.NodeStatusOf(ctx, hosts[node], inv, nodeNamed(inv, node), checkbin.Lookup)
-				if ns.Role == healthcheck.RolePrimary && ns.HoldsVIP {
+				if ns.Role == nodeapi.RolePrimary && ns.HoldsVIP {
 					fmt.Fprintf(out, "\nPromoted: %s is the primary and holds the VIP.\n", node)
 					return nil
 				}

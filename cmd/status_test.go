@@ -18,9 +18,9 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/haup-project/haup/agent"
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/tasks"
@@ -37,17 +37,17 @@ func sampleFacts() map[string]*probe.Facts {
 			Iface:      probe.Iface{Found: true, HoldsVIP: vip},
 			Keepalived: probe.Keepalived{Package: "1:2.2.8-1", Version: "2.2.8", Active: "active", Enabled: true, State: vrrp},
 			Container:  &probe.Container{Image: image, Status: "running"},
-			Database: &healthcheck.StatusReport{Report: healthcheck.Report{Role: role, Timeline: 2},
+			Database: &nodeapi.StatusReport{Report: nodeapi.Report{Role: role, Timeline: 2},
 				PostgreSQL: "14.15", TimescaleDB: "2.17.2"},
 			Files: map[string]probe.FileFact{}, Dirs: map[string]probe.FileFact{}}
 	}
-	p := node(healthcheck.RolePrimary, "MASTER", true)
-	p.Database.Replication = []healthcheck.Replication{{Peer: "192.168.89.133", State: "streaming"}}
-	p.LastCheck = &healthcheck.Report{Pass: true, Reason: "primary on timeline 2; pg-1 streams from it", At: at}
-	s := node(healthcheck.RoleStandby, "FAULT", false)
-	s.Database.Replication = []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0, LagSeconds: 58}}
-	s.Database.Repmgrd = &healthcheck.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
-	s.LastCheck = &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)", At: at}
+	p := node(nodeapi.RolePrimary, "MASTER", true)
+	p.Database.Replication = []nodeapi.Replication{{Peer: "192.168.89.133", State: "streaming"}}
+	p.LastCheck = &nodeapi.Report{Pass: true, Reason: "primary on timeline 2; pg-1 streams from it", At: at}
+	s := node(nodeapi.RoleStandby, "FAULT", false)
+	s.Database.Replication = []nodeapi.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0, LagSeconds: 58}}
+	s.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
+	s.LastCheck = &nodeapi.Report{Pass: false, Reason: "local database is a standby (in recovery)", At: at}
 	s.Gate = &agent.Gate{Version: agent.GateVersion, Node: "pg-1", At: at, Eligible: true, Code: agent.GateEligible,
 		Reason: "promotion allowed: within max_lag_on_failover: 0 bytes behind, 0 s of writes at most"}
 	return map[string]*probe.Facts{"pg-0": p, "pg-1": s}

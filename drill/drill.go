@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/internal/shellquote"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/tasks"
 )
@@ -237,7 +237,7 @@ type Result struct {
 	Events   []Event  `json:"events"`
 }
 
-const watchCommand = "exec " + healthcheck.BinaryPath + " watch -interval 100ms -for 1h\n"
+const watchCommand = "exec " + nodeapi.BinaryPath + " watch -interval 100ms -for 1h\n"
 
 // Run carries the drill out. It undoes its fault whatever happens after the
 // injection, and drops its table when the cluster lets it.

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Tick is how often the monitor looks at the nodes' latest samples, and how
@@ -65,7 +65,7 @@ type Monitor struct {
 }
 
 type sampleAt struct {
-	s  healthcheck.WatchSample
+	s  nodeapi.WatchSample
 	at time.Time // when the node took it, on this machine's clock
 	// vipSince and writableSince are when the node's current run of
 	// samples holding the VIP (taking writes) began; zero outside one.
@@ -109,7 +109,7 @@ func (m *Monitor) Feed(node string, r io.Reader) {
 	m.mu.Unlock()
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		var s healthcheck.WatchSample
+		var s nodeapi.WatchSample
 		if json.Unmarshal(sc.Bytes(), &s) != nil {
 			continue
 		}
@@ -118,7 +118,7 @@ func (m *Monitor) Feed(node string, r io.Reader) {
 }
 
 // add records a sample of node that arrived at arrived.
-func (m *Monitor) add(node string, s healthcheck.WatchSample, arrived time.Time) {
+func (m *Monitor) add(node string, s nodeapi.WatchSample, arrived time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	at := arrived
@@ -143,9 +143,9 @@ func (m *Monitor) add(node string, s healthcheck.WatchSample, arrived time.Time)
 			n.vipSince = prev.vipSince
 		}
 	}
-	if s.DB == healthcheck.DBWritable {
+	if s.DB == nodeapi.DBWritable {
 		n.writableSince = at
-		if cont && prev.s.DB == healthcheck.DBWritable {
+		if cont && prev.s.DB == nodeapi.DBWritable {
 			n.writableSince = prev.writableSince
 		}
 	}
@@ -192,7 +192,7 @@ func (m *Monitor) look() {
 		if s.s.VIP {
 			holders = append(holders, n)
 		}
-		if s.s.DB == healthcheck.DBWritable {
+		if s.s.DB == nodeapi.DBWritable {
 			writable = append(writable, n)
 		}
 	}

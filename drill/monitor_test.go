@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // feed sets a node's latest sample as if it had just arrived.
@@ -16,16 +16,16 @@ func feed(m *Monitor, node string, vip bool, db string) {
 
 func TestMonitorCountsTwoHoldersAndTwoWriters(t *testing.T) {
 	m := NewMonitor([]string{"pg-0", "pg-1"})
-	feed(m, "pg-0", true, healthcheck.DBWritable)
-	feed(m, "pg-1", false, healthcheck.DBStandby)
+	feed(m, "pg-0", true, nodeapi.DBWritable)
+	feed(m, "pg-1", false, nodeapi.DBStandby)
 	m.look()
-	feed(m, "pg-1", true, healthcheck.DBWritable)
-	feed(m, "pg-0", true, healthcheck.DBWritable)
+	feed(m, "pg-1", true, nodeapi.DBWritable)
+	feed(m, "pg-0", true, nodeapi.DBWritable)
 	m.look()
-	feed(m, "pg-1", true, healthcheck.DBWritable)
-	feed(m, "pg-0", true, healthcheck.DBWritable)
+	feed(m, "pg-1", true, nodeapi.DBWritable)
+	feed(m, "pg-0", true, nodeapi.DBWritable)
 	m.look()
-	feed(m, "pg-0", false, healthcheck.DBReadOnly)
+	feed(m, "pg-0", false, nodeapi.DBReadOnly)
 	m.look()
 	dv, dw, looks := m.Totals()
 	if looks != 4 || dv != 2*Tick || dw != 2*Tick {
@@ -47,8 +47,8 @@ func TestMonitorCountsTwoHoldersAndTwoWriters(t *testing.T) {
 // a holder nor a writer, whatever it said last.
 func TestMonitorStaleSamplesAreUnseen(t *testing.T) {
 	m := NewMonitor([]string{"pg-0", "pg-1"})
-	feed(m, "pg-0", true, healthcheck.DBWritable)
-	feed(m, "pg-1", true, healthcheck.DBWritable)
+	feed(m, "pg-0", true, nodeapi.DBWritable)
+	feed(m, "pg-1", true, nodeapi.DBWritable)
 	m.mu.Lock()
 	s := m.latest["pg-0"]
 	s.at = s.at.Add(-2 * fresh)
@@ -71,8 +71,8 @@ func TestMonitorWaitsForTheState(t *testing.T) {
 	m := NewMonitor([]string{"pg-0", "pg-1"})
 	vip := m.When(0, soleWritableHolder("pg-0"))
 	prom := m.When(0, writableOther("pg-0"))
-	feed(m, "pg-0", true, healthcheck.DBWritable)
-	feed(m, "pg-1", false, healthcheck.DBStandby)
+	feed(m, "pg-0", true, nodeapi.DBWritable)
+	feed(m, "pg-1", false, nodeapi.DBStandby)
 	m.look()
 	select {
 	case <-vip:
@@ -81,8 +81,8 @@ func TestMonitorWaitsForTheState(t *testing.T) {
 		t.Fatal("the old primary taking writes matched")
 	default:
 	}
-	feed(m, "pg-0", false, healthcheck.DBUnknown)
-	feed(m, "pg-1", false, healthcheck.DBWritable)
+	feed(m, "pg-0", false, nodeapi.DBUnknown)
+	feed(m, "pg-1", false, nodeapi.DBWritable)
 	m.look()
 	select {
 	case <-prom:
@@ -94,7 +94,7 @@ func TestMonitorWaitsForTheState(t *testing.T) {
 		t.Fatal("matched with no VIP holder")
 	default:
 	}
-	feed(m, "pg-1", true, healthcheck.DBWritable)
+	feed(m, "pg-1", true, nodeapi.DBWritable)
 	m.look()
 	select {
 	case <-vip:

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"strings"
 	"sync"
 	"testing"
@@ -244,7 +244,7 @@ func doubleFaultAsync(ctx context.Context, t *testing.T, metrics map[string]floa
 		}
 		// The record lists the transactions committed past the fork: at
 		// least the lost writes, each its own transaction.
-		var kr healthcheck.KeptRecord
+		var kr nodeapi.KeptRecord
 		if err := json.Unmarshal([]byte(rec), &kr); err != nil {
 			t.Errorf("kept record: %v", err)
 		} else if kr.CommitsFrom == "" || (kr.CommitsComplete && kr.CommitCount < len(lost)) {

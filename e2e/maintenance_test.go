@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // maintenanceMode: haup pause and resume on the lab. Bad input is refused
@@ -74,7 +74,7 @@ func maintenanceMode(ctx context.Context, t *testing.T) {
 	mustOnNode(t, standby, "systemctl stop haup-resume-failover.timer")
 	if v, reasons := waitVerdict(t, "healthy", 60*time.Second); v != "healthy" {
 		for _, n := range []string{primary, standby} {
-			out, _ := onNode(t, n, "date -u +%T.%N; cat "+healthcheck.PausePath+"; systemctl list-timers --all --no-pager | grep haup; journalctl --no-pager -o short-precise -n 40 -u haup-resume-failover.service -u haup-resume-failover.timer")
+			out, _ := onNode(t, n, "date -u +%T.%N; cat "+nodeapi.PausePath+"; systemctl list-timers --all --no-pager | grep haup; journalctl --no-pager -o short-precise -n 40 -u haup-resume-failover.service -u haup-resume-failover.timer")
 			t.Logf("%s:\n%s", n, out)
 		}
 		t.Fatalf("the pause of 20s did not end by itself: status is %s (%s)", v, reasons)

@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"context"
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"os"
 	"strings"
 	"sync"
@@ -131,7 +131,7 @@ func repmgrPasswordRotation(ctx context.Context, t *testing.T) {
 		t.Errorf("repmgr.nodes holds a password, or no passfile:\n%s", out)
 	}
 	for _, n := range []string{primary, standby} {
-		if out := mustOnNode(t, n, `docker exec pg stat -c '%a %U' `+healthcheck.PassfileInContainer); out != "600 postgres" {
+		if out := mustOnNode(t, n, `docker exec pg stat -c '%a %U' `+nodeapi.PassfileInContainer); out != "600 postgres" {
 			t.Errorf("%s: the passfile is %q, want mode 600 owned by postgres", n, out)
 		}
 		if out := mustOnNode(t, n, "ps -eo args"); strings.Contains(out, neu) {

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Do carries out one of the agent's actions on this node; ctx bounds it.
 // r is the run's report (the fence record takes its timeline and position).
 // The runner does the rest itself: the promotion watch (it observes again)
 // and the detached fencing of the VIP holder.
-func Do(ctx context.Context, cfg Config, password string, r Report, a agent.Action) agent.Result {
+func Do(ctx context.Context, cfg nodeapi.Config, password string, r nodeapi.Report, a agent.Action) agent.Result {
 	res := agent.Result{}
 	var err error
 	switch a.Kind {
@@ -32,17 +33,17 @@ func Do(ctx context.Context, cfg Config, password string, r Report, a agent.Acti
 		f := r
 		f.Reason = a.Reason
 		if a.Stale != nil {
-			f.Stale = &Stale{Peer: a.Stale.Peer, Timeline: a.Stale.Timeline}
+			f.Stale = &nodeapi.Stale{Peer: a.Stale.Peer, Timeline: a.Stale.Timeline}
 		}
 		err = Fence(ctx, cfg, password, f)
 	case agent.ActFenceFrozen:
-		var k Known
+		var k nodeapi.Known
 		if a.Known != nil {
-			k = Known{Role: string(a.Known.Role), Timeline: a.Known.Timeline, LSN: a.Known.LSN, At: a.Known.At}
+			k = nodeapi.Known{Role: string(a.Known.Role), Timeline: a.Known.Timeline, LSN: a.Known.LSN, At: a.Known.At}
 		}
-		var st Stale
+		var st nodeapi.Stale
 		if a.Stale != nil {
-			st = Stale{Peer: a.Stale.Peer, Timeline: a.Stale.Timeline}
+			st = nodeapi.Stale{Peer: a.Stale.Peer, Timeline: a.Stale.Timeline}
 		}
 		err = FenceFrozen(ctx, cfg, a.Reason, k, st)
 	case agent.ActOpenPort:
@@ -66,7 +67,7 @@ func Do(ctx context.Context, cfg Config, password string, r Report, a agent.Acti
 }
 
 // WALStreaming tells whether the local standby's WAL receiver streams.
-func WALStreaming(ctx context.Context, cfg Config, password string) bool {
+func WALStreaming(ctx context.Context, cfg nodeapi.Config, password string) bool {
 	rows, err := query(ctx, cfg, password, dbName(cfg), walReceiverQuery)
 	return err == nil && len(rows) == 1 && len(rows[0]) == 1 && rows[0][0] == "streaming"
 }

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // agentRun is one keepalived run through the agent on a real database, as
 // cmd/haup-check's cycle does it (without the promotion watch, the VIP and
 // the memory file): mem is the memory before and after.
-func agentRun(t *testing.T, cfg Config, mem *agent.Memory) (Report, agent.Decision) {
+func agentRun(t *testing.T, cfg nodeapi.Config, mem *agent.Memory) (nodeapi.Report, agent.Decision) {
 	t.Helper()
 	begin := time.Now()
 	if mem.Version == 0 {

@@ -15,155 +15,13 @@ import (
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Roles a database can report.
-const (
-	RolePrimary = "primary"
-	RoleStandby = "standby"
-	RoleDown    = "down"
-)
-
-// Report is the outcome of one check. It is printed by -json and written to
-// Config.StatePath for `haup status`.
-type Report struct {
-	Node string `json:"node"`
-	// Pass is true only when this node may hold the VIP.
-	Pass bool `json:"pass"`
-	// Reason says why the check passed or failed, in one line; Code is
-	// its kind (agent.Code), for machines.
-	Reason   string `json:"reason"`
-	Code     string `json:"code,omitempty"`
-	Role     string `json:"role"`
-	Timeline int    `json:"timeline,omitempty"`
-	// LSN is the current WAL position (primary) or last replayed one.
-	LSN       string       `json:"lsn,omitempty"`
-	Peers     []PeerReport `json:"peers,omitempty"`
-	LatencyMS float64      `json:"latency_ms"`
-	At        time.Time    `json:"at"`
-	// DurationMS is keepalived's whole run, from its start to its
-	// verdict, actions included.
-	DurationMS float64 `json:"duration_ms,omitempty"`
-	// Stale is set when this node's database is a primary and a reachable
-	// peer is a primary on a newer timeline: it must be fenced.
-	Stale *Stale `json:"stale,omitempty"`
-	// Fenced is set when a fencing of this node is in force.
-	Fenced bool `json:"fenced,omitempty"`
-	// Sync is the primary's zero-loss verdict (see agent.Decide): "on: ...",
-	// "suspended: ...", "waiting: ..." or "off"; empty elsewhere.
-	Sync string `json:"sync,omitempty"`
-	// Precedence is 1 for a passing primary newer than every peer's last
-	// seen timeline: keepalived raises its priority so it takes the VIP
-	// from an older primary that still passes (see agent.Decide).
-	Precedence int `json:"precedence,omitempty"`
-	// Witness is what the witness's database said (with a witness only).
-	Witness *PeerReport `json:"witness,omitempty"`
-	// Isolated is set when this primary sees neither a peer nor the
-	// witness on the network (see agent.Decide).
-	Isolated bool `json:"isolated,omitempty"`
-	// Known is the local database's role when it last answered (carried
-	// over from check to check while it does not: see the agent's memory).
-	Known *Known `json:"known,omitempty"`
-
-	// What the observation found besides, for the agent's decision and not
-	// on the wire: why the local database did not answer, as a code; and
-	// what it said about writes and synchronous replication.
-	LocalFault agent.Fault `json:"-"`
-	LocalError string      `json:"-"`
-	ReadOnly   bool        `json:"-"`
-	SyncNames  string      `json:"-"`
-	Streaming  int         `json:"-"`
-	ReceiveLSN string      `json:"-"`
-	Receiver   string      `json:"-"`
-}
-
-// Known is what the local database last said about itself.
-type Known struct {
-	Role     string    `json:"role"`
-	Timeline int       `json:"timeline,omitempty"`
-	LSN      string    `json:"lsn,omitempty"`
-	At       time.Time `json:"at"`
-}
-
-// Stale names the newer primary that superseded this node's.
-type Stale struct {
-	Peer     string `json:"peer"`
-	Timeline int    `json:"timeline"`
-}
-
-// PeerReport is what a peer's database said.
-type PeerReport struct {
-	Name     string  `json:"name"`
-	Role     string  `json:"role"`
-	Timeline int     `json:"timeline,omitempty"`
-	Error    string  `json:"error,omitempty"`
-	MS       float64 `json:"latency_ms"`
-
-	// Fault is why it did not answer, as a code (FaultNone when Error is
-	// empty); Seen: the host answered on the network, if only to refuse;
-	// Older: not waited for, last seen on an older timeline (see
-	// agent.Memory.OlderPeers). Not on the wire.
-	Fault agent.Fault `json:"-"`
-	Seen  bool        `json:"-"`
-	Older bool        `json:"-"`
-	// LSN and SyncNames: a peer primary's WAL position and
-	// synchronous_standby_names (the promotion gate's).
-	LSN       string `json:"-"`
-	SyncNames string `json:"-"`
-}
-
-// Unsettled names the peers that neither answered (if only to refuse) nor
-// were last seen on an older timeline: their silence may only mean the
-// time given was short, and one of them could be a primary as new as this
-// node. A check given its whole deadline counts them as unreachable; one
-// run again in what is left of a deadline (a standby promoted during it)
-// must not.
-func (r Report) Unsettled() []string {
-	var out []string
-	for _, p := range r.Peers {
-		if p.Role == RoleDown && !p.Seen && !p.Older {
-			out = append(out, p.Name)
-		}
-	}
-	return out
-}
-
-// Observed is the report in the agent's terms.
-func (r Report) Observed() (agent.Local, []agent.Peer, *agent.Witness) {
-	local := agent.Local{Role: agent.Role(r.Role), Timeline: r.Timeline, LSN: r.LSN, At: r.At, ReadOnly: r.ReadOnly,
-		SyncNames: r.SyncNames, Streaming: r.Streaming, ReceiveLSN: r.ReceiveLSN, Receiver: r.Receiver, Fault: r.LocalFault, Error: r.LocalError}
-	var peers []agent.Peer
-	for _, p := range r.Peers {
-		peers = append(peers, agent.Peer{Name: p.Name, Role: agent.Role(p.Role), Timeline: p.Timeline, LSN: p.LSN, SyncNames: p.SyncNames, Fault: p.Fault, Seen: p.Seen, Older: p.Older})
-	}
-	var w *agent.Witness
-	if r.Witness != nil {
-		w = &agent.Witness{Name: r.Witness.Name, Seen: r.Witness.Seen}
-	}
-	return local, peers, w
-}
-
-// AgentConfig is the configuration in the agent's terms.
-func (cfg Config) AgentConfig() agent.Config {
-	c := agent.Config{Node: cfg.Node, Port: cfg.Port, DeadlineMillis: cfg.DeadlineMillis, Synchronous: cfg.Synchronous,
-		VIP: cfg.VIP != "", RepmgrdStaleS: cfg.RepmgrdStaleS, MemoryPath: memoryPath(cfg),
-		MaxLag: agent.DefaultMaxLag}
-	if cfg.MaxLagBytes != nil {
-		c.MaxLag.Bytes = *cfg.MaxLagBytes
-	}
-	if cfg.MaxLagSeconds != nil {
-		c.MaxLag.Seconds = *cfg.MaxLagSeconds
-	}
-	if cfg.Witness != nil {
-		c.Witness = cfg.Witness.Name
-	}
-	return c
-}
-
 // LoadConfig reads the check's configuration and the password file.
-func LoadConfig(path string) (Config, string, error) {
-	var cfg Config
+func LoadConfig(path string) (nodeapi.Config, string, error) {
+	var cfg nodeapi.Config
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, "", fmt.Errorf("config: %w", err)
@@ -225,7 +83,7 @@ const roleColumns = 8
 // connConfig is the one way haup-check reaches a database: one attempt (no
 // fallbacks to other hosts or to clear text), TimescaleDB not loaded, TLS as
 // Config.TLSRootCert says.
-func connConfig(cfg Config, password, host string, port int, db, app string) (*pgconn.Config, error) {
+func connConfig(cfg nodeapi.Config, password, host string, port int, db, app string) (*pgconn.Config, error) {
 	pc, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s %s application_name=%s",
 		host, port, cfg.User, db, sslParams(cfg.TLSRootCert, host == cfg.Host), app))
 	if err != nil {
@@ -238,7 +96,7 @@ func connConfig(cfg Config, password, host string, port int, db, app string) (*p
 }
 
 // ask connects to host:port and runs roleQuery before ctx's deadline.
-func ask(ctx context.Context, cfg Config, password, host string, port int) (probe, error) {
+func ask(ctx context.Context, cfg nodeapi.Config, password, host string, port int) (probe, error) {
 	pc, err := connConfig(cfg, password, host, port, dbName(cfg), "haup-check")
 	if err != nil {
 		return probe{}, err
@@ -259,9 +117,9 @@ func ask(ctx context.Context, cfg Config, password, host string, port int) (prob
 	var p probe
 	switch string(row[0]) {
 	case "t":
-		p.role = RoleStandby
+		p.role = nodeapi.RoleStandby
 	case "f":
-		p.role = RolePrimary
+		p.role = nodeapi.RolePrimary
 	default:
 		return probe{}, fmt.Errorf("unexpected answer to pg_is_in_recovery(): %q", row[0])
 	}
@@ -287,7 +145,7 @@ func noExtensions(pc *pgconn.Config) {
 	pc.RuntimeParams["timescaledb.disable_load"] = "on"
 }
 
-func dbName(cfg Config) string {
+func dbName(cfg nodeapi.Config) string {
 	if cfg.Database == "" {
 		return "postgres"
 	}
@@ -341,7 +199,7 @@ func describe(ctx context.Context, err error) error {
 }
 
 // Run performs one check with nothing remembered (see RunRecalling).
-func Run(ctx context.Context, cfg Config, password string) Report {
+func Run(ctx context.Context, cfg nodeapi.Config, password string) nodeapi.Report {
 	return RunRecalling(ctx, cfg, password, agent.Memory{})
 }
 
@@ -350,11 +208,11 @@ func Run(ctx context.Context, cfg Config, password string) Report {
 // witness at once; the verdict is agent.Assess's. mem tells which peers
 // were last seen on an older timeline and went unanswered: those are not
 // waited for (see agent.Memory.OlderPeers).
-func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Memory) (r Report) {
+func RunRecalling(ctx context.Context, cfg nodeapi.Config, password string, mem agent.Memory) (r nodeapi.Report) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
 	defer cancel()
-	r = Report{Node: cfg.Node, Role: RoleDown, At: start.UTC()}
+	r = nodeapi.Report{Node: cfg.Node, Role: nodeapi.RoleDown, At: start.UTC()}
 	defer func() { r.LatencyMS = ms(time.Since(start)) }()
 
 	// Ask the peers at the same time as the local database, so the whole
@@ -362,7 +220,7 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 	var wg, peersWG sync.WaitGroup
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
-	r.Peers = make([]PeerReport, len(cfg.Peers))
+	r.Peers = make([]nodeapi.PeerReport, len(cfg.Peers))
 	for i, p := range cfg.Peers {
 		wg.Add(1)
 		peersWG.Add(1)
@@ -370,7 +228,7 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 			defer wg.Done()
 			defer peersWG.Done()
 			t := time.Now()
-			pr := PeerReport{Name: p.Name, Role: RoleDown}
+			pr := nodeapi.PeerReport{Name: p.Name, Role: nodeapi.RoleDown}
 			got, err := ask(pctx, cfg, password, p.Host, p.Port)
 			if err != nil {
 				pr.Error, pr.Fault = err.Error(), FaultOf(err)
@@ -384,7 +242,7 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 		}()
 	}
 	if w := cfg.Witness; w != nil {
-		r.Witness = &PeerReport{Name: w.Name, Role: RoleDown}
+		r.Witness = &nodeapi.PeerReport{Name: w.Name, Role: nodeapi.RoleDown}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -408,21 +266,21 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 		cancel() // the verdict is known: do not wait for the peers
 		wg.Wait()
 		for i := range r.Peers {
-			if r.Peers[i].Role == RoleDown {
+			if r.Peers[i].Role == nodeapi.RoleDown {
 				r.Peers[i].Error, r.Peers[i].Fault = "not asked: the local database does not answer", agent.FaultNotAsked
 			}
 		}
-		if r.Witness != nil && r.Witness.Role == RoleDown {
+		if r.Witness != nil && r.Witness.Role == nodeapi.RoleDown {
 			r.Witness.Error, r.Witness.Fault = "not asked: the local database does not answer", agent.FaultNotAsked
 		}
 		r.LocalFault, r.LocalError = FaultOf(err), err.Error()
-		r.assess(cfg)
+		assess(&r, cfg)
 		return r
 	}
 	r.Role, r.Timeline, r.LSN = local.role, local.timeline, local.lsn
 	r.ReadOnly, r.SyncNames, r.Streaming = local.readOnly, local.syncNames, local.streaming
 	r.ReceiveLSN, r.Receiver = local.receiveLSN, local.receiver
-	if local.role != RolePrimary {
+	if local.role != nodeapi.RolePrimary {
 		// The verdict is known, but a peer that answers at once is
 		// recorded (its timeline, see agent.Decide): the day this standby
 		// is promoted, it knows its old primary was on an older timeline.
@@ -436,14 +294,14 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 		cancel()
 		wg.Wait()
 		for i := range r.Peers {
-			if r.Peers[i].Role == RoleDown {
+			if r.Peers[i].Role == nodeapi.RoleDown {
 				r.Peers[i].Error, r.Peers[i].Fault = "not asked: the local database is a standby", agent.FaultNotAsked
 			}
 		}
-		if r.Witness != nil && r.Witness.Role == RoleDown {
+		if r.Witness != nil && r.Witness.Role == nodeapi.RoleDown {
 			r.Witness.Error, r.Witness.Fault = "not asked: the local database is a standby", agent.FaultNotAsked
 		}
-		r.assess(cfg)
+		assess(&r, cfg)
 		return r
 	}
 	if older := mem.OlderPeers(peerNames(cfg), local.timeline); older != nil {
@@ -458,7 +316,7 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 			pcancel()
 			peersWG.Wait()
 			for i := range r.Peers {
-				if p := &r.Peers[i]; p.Role == RoleDown && !p.Seen {
+				if p := &r.Peers[i]; p.Role == nodeapi.RoleDown && !p.Seen {
 					p.Error = fmt.Sprintf("no answer within %s (last seen on timeline %d, older than ours)", olderPeerGrace, older[p.Name])
 					p.Fault, p.Older = agent.FaultNotAsked, true
 				}
@@ -466,22 +324,22 @@ func RunRecalling(ctx context.Context, cfg Config, password string, mem agent.Me
 		}
 	}
 	wg.Wait()
-	r.assess(cfg)
+	assess(&r, cfg)
 	return r
 }
 
 // assess sets the verdict from what the report holds.
-func (r *Report) assess(cfg Config) {
+func assess(r *nodeapi.Report, cfg nodeapi.Config) {
 	local, peers, witness := r.Observed()
 	v := agent.Assess(cfg.AgentConfig(), local, peers, witness)
 	r.Pass, r.Reason, r.Isolated = v.Pass, v.Reason.Message, v.Isolated
 	r.Stale = nil
 	if v.Stale != nil {
-		r.Stale = &Stale{Peer: v.Stale.Peer, Timeline: v.Stale.Timeline}
+		r.Stale = &nodeapi.Stale{Peer: v.Stale.Peer, Timeline: v.Stale.Timeline}
 	}
 }
 
-func peerNames(cfg Config) []string {
+func peerNames(cfg nodeapi.Config) []string {
 	var out []string
 	for _, p := range cfg.Peers {
 		out = append(out, p.Name)
@@ -515,7 +373,7 @@ const outOfSyncPeerGrace = 250 * time.Millisecond
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // WriteState writes the report atomically to path, for `haup status`.
-func WriteState(path string, r Report) error {
+func WriteState(path string, r nodeapi.Report) error {
 	if path == "" {
 		return nil
 	}
@@ -526,58 +384,6 @@ func WriteState(path string, r Report) error {
 	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
-// StatusReport is Run's report plus what `haup status` shows: replication
-// and repmgr's view of the cluster.
-type StatusReport struct {
-	Report
-	// Replication is, on a standby, its WAL receiver; on a primary, one
-	// entry per connected standby.
-	Replication []Replication `json:"replication,omitempty"`
-	// Repmgr is repmgr's record of the cluster as this node sees it.
-	Repmgr      []RepmgrNode `json:"repmgr,omitempty"`
-	StatusError string       `json:"status_error,omitempty"`
-	// PostgreSQL is the server version; TimescaleDB the extension's version
-	// in the check's database (or the version available, when not created).
-	PostgreSQL  string `json:"postgresql,omitempty"`
-	TimescaleDB string `json:"timescaledb,omitempty"`
-	// FailoverPaused: repmgrd on this node will not fail over (a
-	// switchover's pause, see PauseFailover); Pause is its record, when
-	// one is kept on the node.
-	FailoverPaused bool         `json:"failover_paused,omitempty"`
-	Pause          *PauseRecord `json:"pause,omitempty"`
-	// Repmgrd is repmgrd on this node as its database knows it; nil when
-	// repmgr's metadata could not be read.
-	Repmgrd *RepmgrdState `json:"repmgrd,omitempty"`
-	// PortClosed is the frozen-primary fence's closing of the database
-	// port to other hosts, while in force (see FenceFrozen).
-	PortClosed *PortFence `json:"port_closed,omitempty"`
-	// Settling: the database image's setup still runs in the container
-	// (its PID 1 is not repmgrd yet); it stops and starts PostgreSQL on
-	// its own meanwhile, so an answer now says nothing about a minute later.
-	Settling bool `json:"settling,omitempty"`
-	// LastFailover is when repmgrd last promoted a standby by itself, as
-	// repmgr's events record it (replicated: every node tells the
-	// cluster's); nil when it never has or could not be read.
-	LastFailover *time.Time `json:"last_failover,omitempty"`
-	// AgentVersion is the version of the haup-check that answered.
-	AgentVersion string `json:"agent_version,omitempty"`
-}
-
-// RepmgrdState is what repmgr's shared memory says of the local repmgrd.
-type RepmgrdState struct {
-	// Running: a repmgrd registered its pid with this database and that
-	// process exists.
-	Running bool `json:"running"`
-	// UpstreamLastSeenS is how many seconds ago repmgrd last saw its
-	// upstream (a standby's repmgrd records it at every check); -1 when
-	// it never has since the database started.
-	UpstreamLastSeenS int `json:"upstream_last_seen_s"`
-	// WALReceiver is the local WAL receiver's state ("" when none runs),
-	// read with it by ReadRepmgrd for the standby's check (see
-	// agent.FailoverUnderWay).
-	WALReceiver string `json:"-"`
-}
-
 // repmgrdQuery reads the local repmgrd's liveness: its registered pid is a
 // live process, and when it last reached its upstream.
 const repmgrdQuery = `SELECT coalesce(repmgr.repmgrd_is_running(), false)::text, coalesce(repmgr.get_upstream_last_seen(), -1)::text`
@@ -585,26 +391,6 @@ const repmgrdQuery = `SELECT coalesce(repmgr.repmgrd_is_running(), false)::text,
 const versionQuery = `SELECT current_setting('server_version'),
   coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'),
            (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'), '')`
-
-// Replication is one replication link.
-type Replication struct {
-	// Peer is the sending primary (on a standby) or the receiving standby.
-	Peer  string `json:"peer"`
-	State string `json:"state"`
-	// LagBytes is how far replay trails the primary's WAL; LagSeconds how
-	// old the last replayed transaction is (standby side only).
-	LagBytes   int64   `json:"lag_bytes"`
-	LagSeconds float64 `json:"lag_seconds"`
-}
-
-// RepmgrNode is a row of repmgr.nodes.
-type RepmgrNode struct {
-	ID       int    `json:"id"`
-	Name     string `json:"name"`
-	Type     string `json:"type"`
-	Active   bool   `json:"active"`
-	Upstream string `json:"upstream,omitempty"`
-}
 
 const standbyReplQuery = `SELECT coalesce(sender_host, ''), coalesce(status, 'stopped'),
   coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint,
@@ -621,9 +407,9 @@ FROM repmgr.nodes n LEFT JOIN repmgr.nodes u ON u.node_id = n.upstream_node_id O
 
 // Status runs the check (recalling, as keepalived's runs do, which peers
 // need not be waited for), then reads replication and repmgr's view.
-func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusReport {
+func Status(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string) nodeapi.StatusReport {
 	mem, _ := LoadMemory(cfg, BootID())
-	s := StatusReport{Report: RunRecalling(ctx, cfg, password, mem), AgentVersion: AgentVersion()}
+	s := nodeapi.StatusReport{Report: RunRecalling(ctx, cfg, password, mem), AgentVersion: AgentVersion()}
 	if cfg.Container != "" {
 		s.Settling = ContainerSettling(ctx, cfg.Container)
 	}
@@ -635,13 +421,13 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	if rec, err := ReadPause(cfg.PauseFile()); err == nil {
 		s.Pause = rec
 	}
-	if s.Role == RoleDown {
+	if s.Role == nodeapi.RoleDown {
 		return s
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
 	defer cancel()
 	q := primaryReplQuery
-	if s.Role == RoleStandby {
+	if s.Role == nodeapi.RoleStandby {
 		q = standbyReplQuery
 	}
 	rows, err := query(ctx, cfg, password, dbName(cfg), versionQuery+";"+q)
@@ -656,7 +442,7 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	for _, r := range rows {
 		lagB, _ := strconv.ParseInt(r[2], 10, 64)
 		lagS, _ := strconv.ParseFloat(r[3], 64)
-		s.Replication = append(s.Replication, Replication{Peer: r[0], State: r[1], LagBytes: lagB, LagSeconds: lagS})
+		s.Replication = append(s.Replication, nodeapi.Replication{Peer: r[0], State: r[1], LagBytes: lagB, LagSeconds: lagS})
 	}
 	if repmgrDB == "" {
 		return s
@@ -677,7 +463,7 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 	}
 	for _, r := range rows {
 		id, _ := strconv.Atoi(r[0])
-		s.Repmgr = append(s.Repmgr, RepmgrNode{ID: id, Name: r[1], Type: r[2], Active: r[3] == "t", Upstream: r[4]})
+		s.Repmgr = append(s.Repmgr, nodeapi.RepmgrNode{ID: id, Name: r[1], Type: r[2], Active: r[3] == "t", Upstream: r[4]})
 	}
 	// Apart, so an events table that cannot be read costs only this.
 	if rows, err := query(ctx, cfg, password, repmgrDB, lastFailoverQuery); err == nil && len(rows) == 1 && len(rows[0]) == 1 && rows[0][0] != "" {
@@ -694,7 +480,7 @@ func Status(ctx context.Context, cfg Config, password, repmgrDB string) StatusRe
 const lastFailoverQuery = `SELECT coalesce(extract(epoch FROM max(event_timestamp))::text, '') FROM repmgr.events
 WHERE event = 'repmgrd_failover_promote' AND successful`
 
-func query(ctx context.Context, cfg Config, password, db, sql string) ([][]string, error) {
+func query(ctx context.Context, cfg nodeapi.Config, password, db, sql string) ([][]string, error) {
 	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, db, "haup-status")
 	if err != nil {
 		return nil, err

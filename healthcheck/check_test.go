@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -140,19 +141,19 @@ func (s *server) pid() int {
 	return pid
 }
 
-func (s *server) config(peers ...*server) Config {
-	c := Config{Node: "pg-test", Host: "127.0.0.1", Port: s.port, User: "postgres", Database: "postgres", DeadlineMillis: 800,
+func (s *server) config(peers ...*server) nodeapi.Config {
+	c := nodeapi.Config{Node: "pg-test", Host: "127.0.0.1", Port: s.port, User: "postgres", Database: "postgres", DeadlineMillis: 800,
 		PeerSeenPath: filepath.Join(s.dir, "peer-timelines.json"), MemoryPath: filepath.Join(s.dir, "agent.json"),
 		PrecedencePath: filepath.Join(s.dir, "precedence"), StatePath: filepath.Join(s.dir, "check-last.json"),
 		SyncStatePath: filepath.Join(s.dir, "sync.json"), IsolationPath: filepath.Join(s.dir, "isolation.json"),
 		PortFencePath: filepath.Join(s.dir, "port-closed.json")}
 	for i, p := range peers {
-		c.Peers = append(c.Peers, Peer{Name: fmt.Sprintf("peer-%d", i), Host: "127.0.0.1", Port: p.port})
+		c.Peers = append(c.Peers, nodeapi.Peer{Name: fmt.Sprintf("peer-%d", i), Host: "127.0.0.1", Port: p.port})
 	}
 	return c
 }
 
-func check(t *testing.T, cfg Config, password string) Report {
+func check(t *testing.T, cfg nodeapi.Config, password string) nodeapi.Report {
 	t.Helper()
 	r := Run(context.Background(), cfg, password)
 	t.Logf("%s: pass=%v role=%s tl=%d reason=%q in %.1f ms", t.Name(), r.Pass, r.Role, r.Timeline, r.Reason, r.LatencyMS)
@@ -162,11 +163,11 @@ func check(t *testing.T, cfg Config, password string) Report {
 func TestPrimaryPassesStandbyFails(t *testing.T) {
 	p := newPrimary(t, "")
 	s := newStandby(t, p)
-	if r := check(t, p.config(s), testPassword); !r.Pass || r.Role != RolePrimary || r.Timeline != 1 {
+	if r := check(t, p.config(s), testPassword); !r.Pass || r.Role != nodeapi.RolePrimary || r.Timeline != 1 {
 		t.Errorf("primary: %+v", r)
 	}
 	r := check(t, s.config(p), testPassword)
-	if r.Pass || r.Role != RoleStandby || !strings.Contains(r.Reason, "standby") {
+	if r.Pass || r.Role != nodeapi.RoleStandby || !strings.Contains(r.Reason, "standby") {
 		t.Errorf("standby: %+v", r)
 	}
 }
@@ -175,7 +176,7 @@ func TestStoppedServerFailsFast(t *testing.T) {
 	p := newPrimary(t, "")
 	p.stop()
 	r := check(t, p.config(), testPassword)
-	if r.Pass || r.Role != RoleDown || !strings.Contains(r.Reason, "refused") {
+	if r.Pass || r.Role != nodeapi.RoleDown || !strings.Contains(r.Reason, "refused") {
 		t.Errorf("stopped: %+v", r)
 	}
 }
@@ -262,7 +263,7 @@ func TestSplitBrainOnlyPromotedPasses(t *testing.T) {
 func TestUnreachablePeerDoesNotBlock(t *testing.T) {
 	p := newPrimary(t, "")
 	cfg := p.config()
-	cfg.Peers = []Peer{{Name: "dead", Host: "127.0.0.1", Port: freePort(t)}}
+	cfg.Peers = []nodeapi.Peer{{Name: "dead", Host: "127.0.0.1", Port: freePort(t)}}
 	r := check(t, cfg, testPassword)
 	if !r.Pass || r.Peers[0].Error == "" {
 		t.Errorf("unreachable peer: %+v", r)
@@ -330,7 +331,7 @@ func TestPromotedPrimaryDoesNotWaitForAnOlderPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := s.config()
-	cfg.Peers = []Peer{{Name: "pg-old", Host: "127.0.0.1", Port: silent(t)}}
+	cfg.Peers = []nodeapi.Peer{{Name: "pg-old", Host: "127.0.0.1", Port: silent(t)}}
 	for _, c := range []struct {
 		name   string
 		seen   map[string]agent.PeerMemory

@@ -11,25 +11,20 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // The bitnami postgresql-repmgr image's layout inside the container
 // (scripts/postgresql-env.sh), which haup drives PostgreSQL through.
 const (
-	// ImageDataDir is the data directory inside the container; the host's
-	// data_dir is mounted at ImageVolumeDir.
-	ImageVolumeDir = "/bitnami/postgresql"
-	ImageDataDir   = ImageVolumeDir + "/data"
-	imagePGCtl     = "/opt/bitnami/postgresql/bin/pg_ctl"
-	imageConfFile  = "/opt/bitnami/postgresql/conf/postgresql.conf"
-	imageHBAFile   = "/opt/bitnami/postgresql/conf/pg_hba.conf"
-	imagePIDFile   = "/opt/bitnami/postgresql/tmp/postgresql.pid"
+	imagePGCtl    = "/opt/bitnami/postgresql/bin/pg_ctl"
+	imageConfFile = "/opt/bitnami/postgresql/conf/postgresql.conf"
+	imageHBAFile  = "/opt/bitnami/postgresql/conf/pg_hba.conf"
+	imagePIDFile  = "/opt/bitnami/postgresql/tmp/postgresql.pid"
 	// imageDaemonUser runs PostgreSQL when the image runs as root, as
 	// production's does (POSTGRESQL_DAEMON_USER).
 	imageDaemonUser = "postgres"
-	// RepmgrPasswordFile is repmgr's password on the host (root-only),
-	// which the container reads at start (REPMGR_PASSWORD_FILE).
-	RepmgrPasswordFile = "/etc/haup/secrets/repmgr-password"
 )
 
 // withRepmgrPassword adds repmgr's password to a conninfo string, quoted as
@@ -37,7 +32,7 @@ const (
 // primary_conninfo (the .pgpass it can write instead is root-only, which
 // the postgres user cannot read).
 func withRepmgrPassword(conninfo string) (string, error) {
-	b, err := os.ReadFile(RepmgrPasswordFile)
+	b, err := os.ReadFile(nodeapi.RepmgrPasswordFile)
 	if err != nil {
 		return "", fmt.Errorf("repmgr's password: %w", err)
 	}
@@ -71,7 +66,7 @@ func StopDatabase(ctx context.Context, container string, timeout time.Duration) 
 	}
 	secs := strconv.Itoa(max(1, int(timeout.Seconds())))
 	out, err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container,
-		imagePGCtl, "stop", "-D", ImageDataDir, "-m", "fast", "-w", "-t", secs).CombinedOutput()
+		imagePGCtl, "stop", "-D", nodeapi.ImageDataDir, "-m", "fast", "-w", "-t", secs).CombinedOutput()
 	if err != nil && !strings.Contains(string(out), "Is server running?") {
 		return fmt.Errorf("pg_ctl stop in %s: %v: %s", container, err, strings.TrimSpace(string(out)))
 	}
@@ -96,12 +91,12 @@ func StopContainer(ctx context.Context, container string, timeout time.Duration)
 // container's log (PID 1's standard output). repmgrd, in degraded
 // monitoring meanwhile, picks the database up again.
 func StartDatabase(ctx context.Context, container string, timeout time.Duration) error {
-	if err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container, imagePGCtl, "status", "-D", ImageDataDir).Run(); err == nil {
+	if err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container, imagePGCtl, "status", "-D", nodeapi.ImageDataDir).Run(); err == nil {
 		return nil // running already
 	}
 	secs := strconv.Itoa(max(1, int(timeout.Seconds())))
 	out, err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container,
-		imagePGCtl, "start", "-D", ImageDataDir, "-w", "-t", secs, "-l", "/proc/1/fd/1",
+		imagePGCtl, "start", "-D", nodeapi.ImageDataDir, "-w", "-t", secs, "-l", "/proc/1/fd/1",
 		"-o", "--config-file="+imageConfFile+" --external_pid_file="+imagePIDFile+" --hba_file="+imageHBAFile).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("pg_ctl start in %s: %v: %s", container, err, strings.TrimSpace(string(out)))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // UpdateExtensions brings every database's timescaledb and repmgr
@@ -13,11 +15,11 @@ import (
 // UPDATE as the first command of a fresh session, with its old library not
 // loaded: each update gets a connection of its own with
 // timescaledb.disable_load on. It returns one line per update made.
-func UpdateExtensions(ctx context.Context, cfg Config, password string) ([]string, error) {
+func UpdateExtensions(ctx context.Context, cfg nodeapi.Config, password string) ([]string, error) {
 	return updateExtensions(ctx, cfg, password, "'timescaledb', 'repmgr'")
 }
 
-func updateExtensions(ctx context.Context, cfg Config, password, names string) ([]string, error) {
+func updateExtensions(ctx context.Context, cfg nodeapi.Config, password, names string) ([]string, error) {
 	dbs, err := query(ctx, cfg, password, dbName(cfg), "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1")
 	if err != nil {
 		return nil, err
@@ -41,7 +43,7 @@ func updateExtensions(ctx context.Context, cfg Config, password, names string) (
 	return done, nil
 }
 
-func alterExtension(ctx context.Context, cfg Config, password, db, ext string) error {
+func alterExtension(ctx context.Context, cfg nodeapi.Config, password, db, ext string) error {
 	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, db, "haup-update")
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -19,8 +20,8 @@ func TestFaultsAreTyped(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cfg := Config{Node: "pg-0", Host: "127.0.0.1", Port: closed, User: "postgres", DeadlineMillis: 300,
-		Peers: []Peer{{Name: "pg-1", Host: "127.0.0.1", Port: closed}}}
+	cfg := nodeapi.Config{Node: "pg-0", Host: "127.0.0.1", Port: closed, User: "postgres", DeadlineMillis: 300,
+		Peers: []nodeapi.Peer{{Name: "pg-1", Host: "127.0.0.1", Port: closed}}}
 	r := Run(context.Background(), cfg, "pw")
 	if r.LocalFault != agent.FaultRefused || r.Reason != "local database: connection refused" || r.LocalError != "connection refused" {
 		t.Errorf("refused: %q %q", r.LocalFault, r.Reason)
@@ -60,7 +61,7 @@ func TestFaultsAreTyped(t *testing.T) {
 // left as it is.
 func TestMemoryFile(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{MemoryPath: filepath.Join(dir, "agent.json"), StatePath: filepath.Join(dir, "last.json"),
+	cfg := nodeapi.Config{MemoryPath: filepath.Join(dir, "agent.json"), StatePath: filepath.Join(dir, "last.json"),
 		PeerSeenPath: filepath.Join(dir, "seen.json"), SyncStatePath: filepath.Join(dir, "sync.json"), IsolationPath: filepath.Join(dir, "isolation.json")}
 	m, migrated := LoadMemory(cfg, "b")
 	if migrated || !m.Equal(agent.Memory{Version: 1, Boot: "b"}) || m.Problem != "" {

@@ -13,31 +13,11 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/nodeapi"
 )
 
-// FenceRecord is written when a stale primary is fenced and kept until the
-// node streams again as a standby. While it exists the check fails, so a
-// fenced node never takes the VIP, even if it comes back as a primary.
-type FenceRecord struct {
-	At     time.Time `json:"at"`
-	Node   string    `json:"node"`
-	Reason string    `json:"reason"`
-	// Timeline and LSN are where this node's database stood when fenced.
-	Timeline int    `json:"timeline,omitempty"`
-	LSN      string `json:"lsn,omitempty"`
-	// Peer and PeerTimeline name the newer primary.
-	Peer         string `json:"peer,omitempty"`
-	PeerTimeline int    `json:"peer_timeline,omitempty"`
-	// State is fenced, rejoining, waiting or failed; Error says why it waits
-	// or failed.
-	State string `json:"state"`
-	Error string `json:"error,omitempty"`
-	// KeptAt is where the diverged data directory was moved, never deleted.
-	KeptAt string `json:"kept_at,omitempty"`
-}
-
 // ReadFence returns the fencing in force at path, or nil.
-func ReadFence(path string) (*FenceRecord, error) {
+func ReadFence(path string) (*nodeapi.FenceRecord, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -48,15 +28,15 @@ func ReadFence(path string) (*FenceRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r FenceRecord
+	var r nodeapi.FenceRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		// A record that cannot be read still fences: fail closed.
-		return &FenceRecord{State: "fenced", Reason: "unreadable fence record: " + err.Error()}, nil
+		return &nodeapi.FenceRecord{State: "fenced", Reason: "unreadable fence record: " + err.Error()}, nil
 	}
 	return &r, nil
 }
 
-func writeFence(path string, r *FenceRecord) error {
+func writeFence(path string, r *nodeapi.FenceRecord) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -84,7 +64,7 @@ var softFence = []string{
 }
 
 // fenceAt runs the soft fence on the database at host.
-func fenceAt(ctx context.Context, cfg Config, password, host string) error {
+func fenceAt(ctx context.Context, cfg nodeapi.Config, password, host string) error {
 	c := cfg
 	c.Host = host
 	for _, stmt := range softFence {
@@ -99,7 +79,7 @@ func fenceAt(ctx context.Context, cfg Config, password, host string) error {
 // primary: it records the fencing, refuses writes at once and starts the
 // rejoin unit without waiting for it. Errors are returned for the report;
 // the check fails whatever happens.
-func Fence(ctx context.Context, cfg Config, password string, r Report) error {
+func Fence(ctx context.Context, cfg nodeapi.Config, password string, r nodeapi.Report) error {
 	if cfg.FencePath == "" {
 		return errors.New("no fence_path in the configuration")
 	}
@@ -108,7 +88,7 @@ func Fence(ctx context.Context, cfg Config, password string, r Report) error {
 		return err
 	}
 	if rec == nil {
-		rec = &FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: r.Reason, Timeline: r.Timeline, LSN: r.LSN, State: "fenced"}
+		rec = &nodeapi.FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: r.Reason, Timeline: r.Timeline, LSN: r.LSN, State: "fenced"}
 		if r.Stale != nil {
 			rec.Peer, rec.PeerTimeline = r.Stale.Peer, r.Stale.Timeline
 		}
@@ -122,8 +102,8 @@ func Fence(ctx context.Context, cfg Config, password string, r Report) error {
 	if err := fenceAt(ctx, cfg, password, cfg.Host); err != nil {
 		errs = append(errs, fmt.Errorf("refuse writes: %w", err))
 	}
-	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", RejoinUnit).CombinedOutput(); err != nil {
-		errs = append(errs, fmt.Errorf("start %s: %v: %s", RejoinUnit, err, strings.TrimSpace(string(out))))
+	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", nodeapi.RejoinUnit).CombinedOutput(); err != nil {
+		errs = append(errs, fmt.Errorf("start %s: %v: %s", nodeapi.RejoinUnit, err, strings.TrimSpace(string(out))))
 	}
 	return errors.Join(errs...)
 }
@@ -131,8 +111,8 @@ func Fence(ctx context.Context, cfg Config, password string, r Report) error {
 // ClearFenceIfRejoined removes the fence record once the node's database is
 // a standby that streams: the node then takes part in failover again. The
 // record is kept in the history next to it.
-func ClearFenceIfRejoined(cfg Config, r Report, streaming bool) (bool, error) {
-	if cfg.FencePath == "" || r.Role != RoleStandby || !streaming {
+func ClearFenceIfRejoined(cfg nodeapi.Config, r nodeapi.Report, streaming bool) (bool, error) {
+	if cfg.FencePath == "" || r.Role != nodeapi.RoleStandby || !streaming {
 		return false, nil
 	}
 	rec, err := ReadFence(cfg.FencePath)
@@ -155,21 +135,21 @@ func ClearFenceIfRejoined(cfg Config, r Report, streaming bool) (bool, error) {
 // fails on the read-only setting, its keepalived gives the VIP up, and this
 // node, whose check passes, takes it. A VIP that does not answer, or answers
 // as a standby or as a primary on our timeline or a newer one, is left alone.
-func FenceVIPHolder(ctx context.Context, cfg Config, password string) (string, error) {
+func FenceVIPHolder(ctx context.Context, cfg nodeapi.Config, password string) (string, error) {
 	if cfg.VIP == "" {
 		return "", nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.DeadlineMillis)*time.Millisecond)
 	defer cancel()
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
-	if err != nil || local.role != RolePrimary || local.readOnly {
+	if err != nil || local.role != nodeapi.RolePrimary || local.readOnly {
 		return "", err
 	}
 	holder, err := ask(ctx, cfg, password, cfg.VIP, cfg.Port)
 	if err != nil {
 		return "", nil // nobody answers at the VIP: nothing to fence
 	}
-	if holder.role != RolePrimary || holder.timeline >= local.timeline {
+	if holder.role != nodeapi.RolePrimary || holder.timeline >= local.timeline {
 		return "", nil
 	}
 	return fmt.Sprintf("the VIP holder is a primary on older timeline %d (ours %d): told it to refuse writes", holder.timeline, local.timeline),

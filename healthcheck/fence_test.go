@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // exec runs sql on s as postgres and returns the error.
@@ -57,7 +59,7 @@ func TestStalePrimaryIsMarkedAndFenced(t *testing.T) {
 	// The rejoin unit cannot start here (no systemd): the soft fence and the
 	// record must still be in place.
 	err := Fence(context.Background(), cfg, testPassword, r)
-	if err == nil || !strings.Contains(err.Error(), RejoinUnit) {
+	if err == nil || !strings.Contains(err.Error(), nodeapi.RejoinUnit) {
 		t.Logf("fence: %v", err)
 	}
 	if err := old.exec("127.0.0.1", "INSERT INTO t VALUES (2)"); err == nil || !strings.Contains(err.Error(), "read-only") {
@@ -108,7 +110,7 @@ func TestFenceVIPHolder(t *testing.T) {
 	}
 	// The other way round nothing happens: the old primary never fences a
 	// newer one.
-	back := Config{Node: "old", Host: "127.0.0.2", Port: old.port, User: "postgres", Database: "postgres", DeadlineMillis: 800, VIP: "127.0.0.1"}
+	back := nodeapi.Config{Node: "old", Host: "127.0.0.2", Port: old.port, User: "postgres", Database: "postgres", DeadlineMillis: 800, VIP: "127.0.0.1"}
 	if did, err := FenceVIPHolder(context.Background(), back, testPassword); did != "" || err != nil {
 		t.Fatalf("old primary acted on the newer one: %q, %v", did, err)
 	}
@@ -143,7 +145,7 @@ func TestBinaryFencesAStalePrimary(t *testing.T) {
 	}
 	// No systemd here: the rejoin unit does not start, and says so (with
 	// systemctl's output, which may take more than one line).
-	if rest := strings.TrimPrefix(stderr.String(), stale); rest != "fenced: writes refused, rejoin started\n" && !strings.HasPrefix(rest, "fencing: start "+RejoinUnit) {
+	if rest := strings.TrimPrefix(stderr.String(), stale); rest != "fenced: writes refused, rejoin started\n" && !strings.HasPrefix(rest, "fencing: start "+nodeapi.RejoinUnit) {
 		t.Errorf("the fencing's outcome: %q", rest)
 	}
 	rec, err := ReadFence(cfg.FencePath)

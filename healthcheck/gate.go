@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // gateDir is where the promotion gate's files are.
-func gateDir(cfg Config) string { return orDefault(cfg.GateDir, GateDir) }
+func gateDir(cfg nodeapi.Config) string { return orDefault(cfg.GateDir, nodeapi.GateDir) }
 
 // WriteGate publishes the promotion gate's record (agent.Decision.Gate) for
 // repmgrd's failover_validation_command and the container's start gate. It
 // holds no secret: world-readable, so the image's postgres user reads it.
-func WriteGate(cfg Config, g *agent.Gate) error {
+func WriteGate(cfg nodeapi.Config, g *agent.Gate) error {
 	b, err := json.Marshal(g)
 	if err != nil {
 		return err
@@ -28,13 +29,13 @@ func WriteGate(cfg Config, g *agent.Gate) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(dir, GateFile), append(b, '\n'), 0o644)
+	return atomicfile.Write(filepath.Join(dir, nodeapi.GateFile), append(b, '\n'), 0o644)
 }
 
 // LastGate is the record this node's agent last published.
-func LastGate(cfg Config) (*agent.Gate, error) {
+func LastGate(cfg nodeapi.Config) (*agent.Gate, error) {
 	var g *agent.Gate
-	err := readJSON(filepath.Join(gateDir(cfg), GateFile), &g)
+	err := readJSON(filepath.Join(gateDir(cfg), nodeapi.GateFile), &g)
 	return g, err
 }
 
@@ -43,10 +44,10 @@ func LastGate(cfg Config) (*agent.Gate, error) {
 func ReadGate(dir string) (*agent.Gate, *agent.Override, error) {
 	var g *agent.Gate
 	var o *agent.Override
-	if err := readJSON(filepath.Join(dir, GateFile), &g); err != nil {
+	if err := readJSON(filepath.Join(dir, nodeapi.GateFile), &g); err != nil {
 		return nil, nil, err
 	}
-	if err := readJSON(filepath.Join(dir, OverrideFile), &o); err != nil {
+	if err := readJSON(filepath.Join(dir, nodeapi.OverrideFile), &o); err != nil {
 		return g, nil, err
 	}
 	return g, o, nil
@@ -80,7 +81,7 @@ func GateVerdict(dir string, now time.Time) (bool, agent.Code, string) {
 
 // WriteOverride records an operator's acceptance of a promotion's loss
 // until until (haup promote --accept-data-loss).
-func WriteOverride(cfg Config, o agent.Override) error {
+func WriteOverride(cfg nodeapi.Config, o agent.Override) error {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return err
@@ -89,12 +90,12 @@ func WriteOverride(cfg Config, o agent.Override) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(dir, OverrideFile), append(b, '\n'), 0o644)
+	return atomicfile.Write(filepath.Join(dir, nodeapi.OverrideFile), append(b, '\n'), 0o644)
 }
 
 // RemoveOverride ends an override (the promotion happened, or was given up).
-func RemoveOverride(cfg Config) error {
-	err := os.Remove(filepath.Join(gateDir(cfg), OverrideFile))
+func RemoveOverride(cfg nodeapi.Config) error {
+	err := os.Remove(filepath.Join(gateDir(cfg), nodeapi.OverrideFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

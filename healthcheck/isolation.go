@@ -2,6 +2,8 @@ package healthcheck
 
 import (
 	"context"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Isolation: with a witness, a primary that can see neither its peer nor the
@@ -35,7 +37,7 @@ import (
 const IsolationPath = "/var/lib/haup/isolation.json"
 
 // askWitness runs SELECT 1 on the witness's database.
-func askWitness(ctx context.Context, cfg Config, password string, w Peer) error {
+func askWitness(ctx context.Context, cfg nodeapi.Config, password string, w nodeapi.Peer) error {
 	c := cfg
 	c.Host, c.Port = w.Host, w.Port
 	_, err := query(ctx, c, password, "postgres", "SELECT 1")
@@ -45,6 +47,6 @@ func askWitness(ctx context.Context, cfg Config, password string, w Peer) error 
 // RefuseWrites is the isolation rule's step down: the local database
 // refuses writes (default_transaction_read_only on, client sessions ended),
 // as the stale-primary fence does. Undemote lifts it.
-func RefuseWrites(ctx context.Context, cfg Config, password string) error {
+func RefuseWrites(ctx context.Context, cfg nodeapi.Config, password string) error {
 	return fenceAt(ctx, cfg, password, cfg.Host)
 }

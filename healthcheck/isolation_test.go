@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // silent is an address that accepts TCP connections and never answers, as a
@@ -32,10 +33,10 @@ func TestIsolatedPrimaryStepsDownAndBack(t *testing.T) {
 	s := newStandby(t, p)
 	cfg := p.config()
 	cfg.DeadlineMillis = 300
-	cfg.Peers = []Peer{{Name: "pg-peer", Host: "127.0.0.1", Port: silent(t)}}
-	cfg.Witness = &Peer{Name: "wit-9", Host: "127.0.0.1", Port: silent(t)}
+	cfg.Peers = []nodeapi.Peer{{Name: "pg-peer", Host: "127.0.0.1", Port: silent(t)}}
+	cfg.Witness = &nodeapi.Peer{Name: "wit-9", Host: "127.0.0.1", Port: silent(t)}
 	var mem agent.Memory
-	step := func() Report {
+	step := func() nodeapi.Report {
 		t.Helper()
 		r, _ := agentRun(t, cfg, &mem)
 		return r

@@ -8,14 +8,10 @@ import (
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/nodeapi"
 )
 
-func memoryPath(cfg Config) string {
-	if cfg.MemoryPath != "" {
-		return cfg.MemoryPath
-	}
-	return MemoryPath
-}
+func memoryPath(cfg nodeapi.Config) string { return cfg.MemoryFile() }
 
 func orDefault(path, def string) string {
 	if path != "" {
@@ -42,7 +38,7 @@ func BootID() string {
 // repaired or removed). An absent record is built once from the files of
 // earlier agents (migrated is then true: SaveMemory removes them once the
 // record is written); with none of those either, the memory is empty.
-func LoadMemory(cfg Config, boot string) (m agent.Memory, migrated bool) {
+func LoadMemory(cfg nodeapi.Config, boot string) (m agent.Memory, migrated bool) {
 	b, err := os.ReadFile(memoryPath(cfg))
 	switch {
 	case err == nil:
@@ -64,8 +60,8 @@ func LoadMemory(cfg Config, boot string) (m agent.Memory, migrated bool) {
 		return []byte{}
 	}
 	l := agent.Legacy{
-		LastReport: read(orDefault(cfg.StatePath, StatePath)),
-		PeerSeen:   read(orDefault(cfg.PeerSeenPath, PeerSeenPath)),
+		LastReport: read(orDefault(cfg.StatePath, nodeapi.StatePath)),
+		PeerSeen:   read(orDefault(cfg.PeerSeenPath, nodeapi.PeerSeenPath)),
 		Sync:       read(orDefault(cfg.SyncStatePath, SyncStatePath)),
 		Isolation:  read(orDefault(cfg.IsolationPath, IsolationPath)),
 	}
@@ -75,7 +71,7 @@ func LoadMemory(cfg Config, boot string) (m agent.Memory, migrated bool) {
 // SaveMemory writes the record atomically when it differs from was (or
 // migrated is set), then, after a migration, removes the files of earlier
 // agents (not the last report: it is haup status's).
-func SaveMemory(cfg Config, m, was agent.Memory, migrated bool) error {
+func SaveMemory(cfg nodeapi.Config, m, was agent.Memory, migrated bool) error {
 	if !migrated && m.Equal(was) {
 		if _, err := os.Stat(memoryPath(cfg)); err == nil {
 			return nil
@@ -85,7 +81,7 @@ func SaveMemory(cfg Config, m, was agent.Memory, migrated bool) error {
 		return err
 	}
 	if migrated {
-		for _, p := range []string{orDefault(cfg.PeerSeenPath, PeerSeenPath), orDefault(cfg.SyncStatePath, SyncStatePath), orDefault(cfg.IsolationPath, IsolationPath)} {
+		for _, p := range []string{orDefault(cfg.PeerSeenPath, nodeapi.PeerSeenPath), orDefault(cfg.SyncStatePath, SyncStatePath), orDefault(cfg.IsolationPath, IsolationPath)} {
 			os.Remove(p)
 		}
 	}

@@ -23,9 +23,6 @@ import (
 // start gate writes it first, owned by the user PostgreSQL will run as, in
 // the container's /tmp (a tmpfs: gone when the container stops).
 
-// PassfileInContainer is REPMGR_PASSFILE_PATH, in the container's /tmp.
-const PassfileInContainer = "/tmp/haup-repmgr.pgpass"
-
 // The image's scripts that define and create its database user.
 var (
 	imageLibOS  = "/opt/bitnami/scripts/libos.sh"

@@ -13,19 +13,15 @@ import (
 	"strings"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
-// NextSuffix marks a password being rotated in: haup writes the new
-// password beside the live file, sets it inside the database, then moves it
-// over the live file. While both exist the agent tries the live one first.
-const NextSuffix = ".next"
-
 // NextPassword reads the password being rotated in, if there is one.
-func NextPassword(cfg Config) (string, bool) {
+func NextPassword(cfg nodeapi.Config) (string, bool) {
 	if cfg.PasswordFile == "" {
 		return "", false
 	}
-	b, err := os.ReadFile(cfg.PasswordFile + NextSuffix)
+	b, err := os.ReadFile(cfg.PasswordFile + nodeapi.NextSuffix)
 	if err != nil {
 		return "", false
 	}
@@ -33,7 +29,7 @@ func NextPassword(cfg Config) (string, bool) {
 }
 
 // AuthFailed tells whether a check failed on the password alone.
-func AuthFailed(r Report) bool {
+func AuthFailed(r nodeapi.Report) bool {
 	return r.LocalFault == agent.FaultAuth
 }
 
@@ -41,7 +37,7 @@ func AuthFailed(r Report) bool {
 // (on the primary; standbys get it by replication). The statement carries a
 // SCRAM-SHA-256 verifier computed here, never the password, so no server
 // log can show it.
-func SetPassword(ctx context.Context, cfg Config, password, role, file string) error {
+func SetPassword(ctx context.Context, cfg nodeapi.Config, password, role, file string) error {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -70,7 +66,7 @@ func SetPassword(ctx context.Context, cfg Config, password, role, file string) e
 // primary's recorded conninfo, which the primary never registers again, so
 // after a rotation they would keep the old password and never connect. The
 // password travels as a bound parameter, never in the statement's text.
-func setRepmgrConninfoPassword(ctx context.Context, cfg Config, password, secret string) error {
+func setRepmgrConninfoPassword(ctx context.Context, cfg nodeapi.Config, password, secret string) error {
 	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, "repmgr", "haup-set-password")
 	if err != nil {
 		return err

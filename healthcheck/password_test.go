@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // TestPasswordRotation: the new password staged beside the live file, set
@@ -21,11 +23,11 @@ func TestPasswordRotation(t *testing.T) {
 		t.Fatal("a next password without a file")
 	}
 	const newPassword = "n3w-Secret-value"
-	os.WriteFile(cfg.PasswordFile+NextSuffix, []byte(newPassword+"\n"), 0o600)
+	os.WriteFile(cfg.PasswordFile+nodeapi.NextSuffix, []byte(newPassword+"\n"), 0o600)
 	if next, ok := NextPassword(cfg); !ok || next != newPassword {
 		t.Fatalf("next password %q %v", next, ok)
 	}
-	if err := SetPassword(context.Background(), cfg, testPassword, "postgres", cfg.PasswordFile+NextSuffix); err != nil {
+	if err := SetPassword(context.Background(), cfg, testPassword, "postgres", cfg.PasswordFile+nodeapi.NextSuffix); err != nil {
 		t.Fatal(err)
 	}
 	if r := Run(context.Background(), cfg, testPassword); r.Pass || !AuthFailed(r) {

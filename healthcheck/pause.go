@@ -15,6 +15,7 @@ import (
 
 	"github.com/haup-project/haup/internal/atomicfile"
 	"github.com/haup-project/haup/internal/poll"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // A switchover stops the old primary before it promotes the target. With
@@ -34,43 +35,10 @@ import (
 // fired) is still seen, and apply resumes it.
 const (
 	PauseUnit = "haup-resume-failover"
-	PausePath = "/var/lib/haup/failover-pause.json"
 )
-
-// PauseRecord is a pause in force, as recorded by PauseFailover.
-type PauseRecord struct {
-	At    time.Time `json:"at"`
-	Until time.Time `json:"until"`
-	Why   string    `json:"why"`
-	// Kind is PauseMaintenance for `haup pause`; absent (records of
-	// earlier agents) or PauseSwitchover for a switchover's own pause.
-	Kind string `json:"kind,omitempty"`
-	// By is who paused (user@host of the haup run), when known.
-	By string `json:"by,omitempty"`
-}
-
-// The kinds of pause. A switchover's pause is haup's own, for the minutes
-// of one switchover; a maintenance pause is an operator's (`haup pause`),
-// which apply keeps and only `haup resume` or its own timer ends.
-const (
-	PauseSwitchover  = "switchover"
-	PauseMaintenance = "maintenance"
-)
-
-// Maintenance reports whether r is an operator's maintenance pause.
-func (r *PauseRecord) Maintenance() bool { return r != nil && r.Kind == PauseMaintenance }
-
-// PauseFile is where this node records a pause of failover (PausePath,
-// unless the configuration names another, as tests do).
-func (cfg Config) PauseFile() string {
-	if cfg.PausePath != "" {
-		return cfg.PausePath
-	}
-	return PausePath
-}
 
 // ReadPause returns the recorded pause, or nil when none is recorded.
-func ReadPause(path string) (*PauseRecord, error) {
+func ReadPause(path string) (*nodeapi.PauseRecord, error) {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -78,7 +46,7 @@ func ReadPause(path string) (*PauseRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r PauseRecord
+	var r nodeapi.PauseRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
@@ -101,17 +69,17 @@ func runSystemctl(ctx context.Context, name string, args ...string) error {
 // PauseFailover pauses repmgrd's automatic failover on this node for at most
 // d: the resume is scheduled before the pause is set, so that whatever
 // happens to the caller afterwards, failover resumes by itself.
-func PauseFailover(ctx context.Context, cfg Config, password, repmgrDB string, d time.Duration, why string) error {
-	return PauseFailoverAs(ctx, cfg, password, repmgrDB, d, PauseRecord{Why: why, Kind: PauseSwitchover})
+func PauseFailover(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string, d time.Duration, why string) error {
+	return PauseFailoverAs(ctx, cfg, password, repmgrDB, d, nodeapi.PauseRecord{Why: why, Kind: nodeapi.PauseSwitchover})
 }
 
 // PauseFailoverAs is PauseFailover with the record's kind, reason and
 // author (At and Until are set here, by this node's clock).
-func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string, d time.Duration, r PauseRecord) error {
+func PauseFailoverAs(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string, d time.Duration, r nodeapi.PauseRecord) error {
 	if d < time.Second {
 		return errors.New("a pause must last at least 1s")
 	}
-	if r.Kind != PauseSwitchover && r.Kind != PauseMaintenance {
+	if r.Kind != nodeapi.PauseSwitchover && r.Kind != nodeapi.PauseMaintenance {
 		return fmt.Errorf("unknown kind of pause %q (switchover or maintenance)", r.Kind)
 	}
 	// A timer of an earlier pause is replaced.
@@ -120,7 +88,7 @@ func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string,
 	secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
 	if err := systemctl(ctx, "systemd-run", "--quiet", "--unit="+PauseUnit, "--on-active="+secs, "--timer-property=AccuracySec=1s",
 		"--description=haup: resume repmgrd's automatic failover after a "+r.Kind+" pause",
-		BinaryPath, "resume-failover", "-wait", "1h"); err != nil {
+		nodeapi.BinaryPath, "resume-failover", "-wait", "1h"); err != nil {
 		return fmt.Errorf("schedule the resume (nothing paused): %w", err)
 	}
 	unlock, err := lockPause(ctx, cfg)
@@ -144,7 +112,7 @@ func PauseFailoverAs(ctx context.Context, cfg Config, password, repmgrDB string,
 // flag) on this node: the agent's end of an overdue pause never undoes a
 // pause set meanwhile. The lock is an flock on a file beside the record,
 // released when the process ends, so a killed holder leaves none.
-func lockPause(ctx context.Context, cfg Config) (func(), error) {
+func lockPause(ctx context.Context, cfg nodeapi.Config) (func(), error) {
 	path := cfg.PauseFile() + ".lock"
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
@@ -177,7 +145,7 @@ const resumeAttempt = 10 * time.Second
 // the pause's lock; when at is set, only while the recorded pause is the
 // one set at at (none recorded: already resumed, nothing to do). The
 // record goes once the flag is lifted.
-func resumeOnce(ctx context.Context, cfg Config, password, repmgrDB string, at *time.Time) error {
+func resumeOnce(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string, at *time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, resumeAttempt)
 	defer cancel()
 	unlock, err := lockPause(ctx, cfg)
@@ -210,14 +178,14 @@ func resumeOnce(ctx context.Context, cfg Config, password, repmgrDB string, at *
 // EndPause is the agent's end of a pause that ran out and that its timer
 // did not end (agent.ActEndPause): the pause recorded at at, if it still
 // is the one recorded, is resumed and its record removed.
-func EndPause(ctx context.Context, cfg Config, password string, at time.Time) error {
-	return resumeOnce(ctx, cfg, password, RepmgrDatabase, &at)
+func EndPause(ctx context.Context, cfg nodeapi.Config, password string, at time.Time) error {
+	return resumeOnce(ctx, cfg, password, nodeapi.RepmgrDatabase, &at)
 }
 
 // ResumeFailover lifts a pause: repmgrd fails over again. It retries for up
 // to wait while the database does not answer (the timer may fire while the
 // database restarts), then removes the record and the timer.
-func ResumeFailover(ctx context.Context, cfg Config, password, repmgrDB string, wait time.Duration) error {
+func ResumeFailover(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string, wait time.Duration) error {
 	var last error
 	err := poll.Until(ctx, wait, time.Second, func() (bool, error) {
 		last = resumeOnce(ctx, cfg, password, repmgrDB, nil)
@@ -242,7 +210,7 @@ const pausedQuery = `SELECT coalesce(repmgr.repmgrd_is_paused(), false)::text`
 // directory lost repmgr's own flag (repmgr keeps it in the data directory,
 // under the node's id), and the node would fail over in the middle of the
 // maintenance. It reports whether it paused.
-func KeepMaintenancePause(ctx context.Context, cfg Config, password, repmgrDB string) (bool, error) {
+func KeepMaintenancePause(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string) (bool, error) {
 	rec, err := ReadPause(cfg.PauseFile())
 	if err != nil || !rec.Maintenance() || !time.Now().Before(rec.Until) {
 		return false, err

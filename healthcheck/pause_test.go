@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // repmgrPrimary is a primary with repmgr preloaded and its extension in
@@ -29,7 +31,7 @@ func repmgrPrimary(t *testing.T) *server {
 	return p
 }
 
-func isPaused(t *testing.T, cfg Config) bool {
+func isPaused(t *testing.T, cfg nodeapi.Config) bool {
 	t.Helper()
 	rows, err := query(context.Background(), cfg, testPassword, "repmgr", pausedQuery)
 	if err != nil {
@@ -75,7 +77,7 @@ func TestPauseFailover(t *testing.T) {
 		t.Fatal("not paused")
 	}
 	run := strings.Join(calls, "\n")
-	if !strings.Contains(run, "systemd-run --quiet --unit="+PauseUnit+" --on-active=90 ") || !strings.Contains(run, BinaryPath+" resume-failover") {
+	if !strings.Contains(run, "systemd-run --quiet --unit="+PauseUnit+" --on-active=90 ") || !strings.Contains(run, nodeapi.BinaryPath+" resume-failover") {
 		t.Errorf("resume not scheduled as expected:\n%s", run)
 	}
 	st := Status(ctx, cfg, testPassword, "repmgr")
@@ -155,7 +157,7 @@ func TestRepmgrdState(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	state := func() RepmgrdState {
+	state := func() nodeapi.RepmgrdState {
 		t.Helper()
 		st := Status(ctx, cfg, testPassword, "repmgr")
 		if st.Repmgrd == nil {
@@ -164,7 +166,7 @@ func TestRepmgrdState(t *testing.T) {
 		return *st.Repmgrd
 	}
 	exec(`SELECT repmgr.set_local_node_id(7)`)
-	if got := state(); got != (RepmgrdState{Running: false, UpstreamLastSeenS: -1}) {
+	if got := state(); got != (nodeapi.RepmgrdState{Running: false, UpstreamLastSeenS: -1}) {
 		t.Errorf("no repmgrd: got %+v", got)
 	}
 	// A live process of the database's own user stands for repmgrd (the
@@ -175,7 +177,7 @@ func TestRepmgrdState(t *testing.T) {
 	}
 	pid := strings.SplitN(string(pm), "\n", 2)[0]
 	exec(`SELECT repmgr.set_repmgrd_pid(` + pid + `, NULL)`)
-	if got := state(); got != (RepmgrdState{Running: true, UpstreamLastSeenS: -1}) {
+	if got := state(); got != (nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1}) {
 		t.Errorf("repmgrd starting: got %+v", got)
 	}
 	exec(`SELECT repmgr.set_upstream_last_seen(8)`)
@@ -184,7 +186,7 @@ func TestRepmgrdState(t *testing.T) {
 	}
 	// The check's own read: the same state, and the pause.
 	exec(`SELECT repmgr.repmgrd_pause(true)`)
-	if st, paused, err := ReadRepmgrd(ctx, cfg, testPassword, RepmgrDatabase); err != nil || !st.Running || st.UpstreamLastSeenS > 1 || !paused {
+	if st, paused, err := ReadRepmgrd(ctx, cfg, testPassword, nodeapi.RepmgrDatabase); err != nil || !st.Running || st.UpstreamLastSeenS > 1 || !paused {
 		t.Errorf("ReadRepmgrd: %+v paused %v, %v", st, paused, err)
 	}
 	exec(`SELECT repmgr.repmgrd_pause(false)`)
@@ -215,10 +217,10 @@ func TestMaintenancePause(t *testing.T) {
 	if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.set_local_node_id(7)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, PauseRecord{Kind: "holiday"}); err == nil || isPaused(t, cfg) {
+	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, nodeapi.PauseRecord{Kind: "holiday"}); err == nil || isPaused(t, cfg) {
 		t.Fatalf("an unknown kind of pause: %v", err)
 	}
-	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, PauseRecord{Kind: PauseMaintenance, Why: "disk swap", By: "ops@laptop"}); err != nil {
+	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, nodeapi.PauseRecord{Kind: nodeapi.PauseMaintenance, Why: "disk swap", By: "ops@laptop"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(runs) != 1 || !strings.Contains(runs[0], "--on-active=3600 ") || !strings.Contains(runs[0], "after a maintenance pause") {
@@ -236,9 +238,9 @@ func TestMaintenancePause(t *testing.T) {
 	if paused, err := KeepMaintenancePause(ctx, cfg, testPassword, "repmgr"); err != nil || !paused || !isPaused(t, cfg) {
 		t.Errorf("in maintenance: paused again %v (%v)", paused, err)
 	}
-	for _, rec := range []PauseRecord{
-		{Kind: PauseMaintenance, At: time.Now().Add(-2 * time.Hour), Until: time.Now().Add(-time.Hour)},
-		{Kind: PauseSwitchover, At: time.Now(), Until: time.Now().Add(time.Hour)},
+	for _, rec := range []nodeapi.PauseRecord{
+		{Kind: nodeapi.PauseMaintenance, At: time.Now().Add(-2 * time.Hour), Until: time.Now().Add(-time.Hour)},
+		{Kind: nodeapi.PauseSwitchover, At: time.Now(), Until: time.Now().Add(time.Hour)},
 	} {
 		b, _ := json.Marshal(rec)
 		os.WriteFile(cfg.PausePath, b, 0o644)
@@ -249,10 +251,10 @@ func TestMaintenancePause(t *testing.T) {
 	}
 
 	// The record is on the host: seen with the database down.
-	b, _ := json.Marshal(PauseRecord{Kind: PauseMaintenance, Why: "disk swap", At: time.Now(), Until: time.Now().Add(time.Hour)})
+	b, _ := json.Marshal(nodeapi.PauseRecord{Kind: nodeapi.PauseMaintenance, Why: "disk swap", At: time.Now(), Until: time.Now().Add(time.Hour)})
 	os.WriteFile(cfg.PausePath, b, 0o644)
 	p.stop()
-	if st := Status(ctx, cfg, testPassword, "repmgr"); st.Role != RoleDown || !st.Pause.Maintenance() {
+	if st := Status(ctx, cfg, testPassword, "repmgr"); st.Role != nodeapi.RoleDown || !st.Pause.Maintenance() {
 		t.Errorf("database down: role %s, record %+v", st.Role, st.Pause)
 	}
 }
@@ -270,7 +272,7 @@ func TestEndPause(t *testing.T) {
 	if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.set_local_node_id(7)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", 20*time.Second, PauseRecord{Kind: PauseMaintenance}); err != nil {
+	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", 20*time.Second, nodeapi.PauseRecord{Kind: nodeapi.PauseMaintenance}); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := ReadPause(cfg.PausePath)

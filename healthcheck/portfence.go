@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // The port fence: a primary whose database does not answer (frozen, hung)
@@ -26,34 +27,23 @@ import (
 // standby. The port opens again when the database answers as a standby, or
 // when no fencing is in force any more.
 
-// PortFencePath marks the port as closed by haup (in /run: the rules go
-// with a reboot, and so does the mark).
-const PortFencePath = "/run/haup/port-closed.json"
-
-// PortFence is the record of a closed port.
-type PortFence struct {
-	At     time.Time `json:"at"`
-	Port   int       `json:"port"`
-	Reason string    `json:"reason"`
-}
-
-func portFencePath(cfg Config) string {
+func portFencePath(cfg nodeapi.Config) string {
 	if cfg.PortFencePath != "" {
 		return cfg.PortFencePath
 	}
-	return PortFencePath
+	return nodeapi.PortFencePath
 }
 
 // PortClosed returns the port fence in force, or nil.
-func PortClosed(cfg Config) *PortFence {
+func PortClosed(cfg nodeapi.Config) *nodeapi.PortFence {
 	b, err := os.ReadFile(portFencePath(cfg))
 	if err != nil {
 		return nil
 	}
-	var pf PortFence
+	var pf nodeapi.PortFence
 	if json.Unmarshal(b, &pf) != nil {
 		// Unreadable: closed all the same (fail closed).
-		return &PortFence{Port: cfg.Port, Reason: "record unreadable"}
+		return &nodeapi.PortFence{Port: cfg.Port, Reason: "record unreadable"}
 	}
 	return &pf
 }
@@ -111,12 +101,12 @@ func portRules(port int) [][]string {
 // ClosePort records the fence, then inserts the rules (IPv4 and IPv6 at
 // once). The record comes first: a check killed half-way still counts the
 // port as closed, and the next one completes it.
-func ClosePort(ctx context.Context, cfg Config, reason string) error {
+func ClosePort(ctx context.Context, cfg nodeapi.Config, reason string) error {
 	at := time.Now().UTC()
 	if pf := PortClosed(cfg); pf != nil && !pf.At.IsZero() {
 		at = pf.At
 	}
-	b, _ := json.Marshal(PortFence{At: at, Port: cfg.Port, Reason: reason})
+	b, _ := json.Marshal(nodeapi.PortFence{At: at, Port: cfg.Port, Reason: reason})
 	if err := atomicfile.Write(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
@@ -138,7 +128,7 @@ func ClosePort(ctx context.Context, cfg Config, reason string) error {
 }
 
 // OpenPort removes the rules, then the record.
-func OpenPort(ctx context.Context, cfg Config) error {
+func OpenPort(ctx context.Context, cfg nodeapi.Config) error {
 	pf := PortClosed(cfg)
 	port := cfg.Port
 	if pf != nil && pf.Port > 0 {
@@ -190,14 +180,14 @@ func eachFirewall(ctx context.Context, f func(fw string) error) error {
 // where the database last stood (k), the port closed and the rejoin
 // started (it stops the database, keeps its data aside and brings it back
 // as a standby).
-func FenceFrozen(ctx context.Context, cfg Config, reason string, k Known, st Stale) error {
+func FenceFrozen(ctx context.Context, cfg nodeapi.Config, reason string, k nodeapi.Known, st nodeapi.Stale) error {
 	if cfg.FencePath == "" {
 		return errors.New("no fence_path in the configuration")
 	}
 	if rec, err := ReadFence(cfg.FencePath); err != nil {
 		return err
 	} else if rec == nil {
-		rec = &FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: reason, Timeline: k.Timeline, LSN: k.LSN,
+		rec = &nodeapi.FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: reason, Timeline: k.Timeline, LSN: k.LSN,
 			Peer: st.Peer, PeerTimeline: st.Timeline, State: "fenced"}
 		if err := writeFence(cfg.FencePath, rec); err != nil {
 			return fmt.Errorf("record fence: %w", err)
@@ -206,15 +196,15 @@ func FenceFrozen(ctx context.Context, cfg Config, reason string, k Known, st Sta
 	// The port fence is recorded first (the next check completes it if
 	// this one is cut short), the rejoin started next (it must not wait on
 	// the firewall), then the rules.
-	b, _ := json.Marshal(PortFence{At: time.Now().UTC(), Port: cfg.Port, Reason: reason})
+	b, _ := json.Marshal(nodeapi.PortFence{At: time.Now().UTC(), Port: cfg.Port, Reason: reason})
 	if PortClosed(cfg) == nil {
 		if err := atomicfile.Write(portFencePath(cfg), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
 	var errs []error
-	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", RejoinUnit).CombinedOutput(); err != nil {
-		errs = append(errs, fmt.Errorf("start %s: %v: %s", RejoinUnit, err, strings.TrimSpace(string(out))))
+	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", nodeapi.RejoinUnit).CombinedOutput(); err != nil {
+		errs = append(errs, fmt.Errorf("start %s: %v: %s", nodeapi.RejoinUnit, err, strings.TrimSpace(string(out))))
 	}
 	if err := ClosePort(ctx, cfg, reason); err != nil {
 		errs = append(errs, fmt.Errorf("close port %d: %w", cfg.Port, err))
@@ -223,12 +213,12 @@ func FenceFrozen(ctx context.Context, cfg Config, reason string, k Known, st Sta
 }
 
 // ReadState reads a check's report written by WriteState, or nil.
-func ReadState(path string) *Report {
+func ReadState(path string) *nodeapi.Report {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
-	var r Report
+	var r nodeapi.Report
 	if json.Unmarshal(b, &r) != nil {
 		return nil
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // TestClosePortIsIdempotent: closing inserts each rule once (IPv4 and
@@ -35,7 +37,7 @@ func TestClosePortIsIdempotent(t *testing.T) {
 		return nil
 	}
 	defer func() { firewall = runFirewall }()
-	cfg := Config{Port: 5432, PortFencePath: filepath.Join(t.TempDir(), "port-closed.json")}
+	cfg := nodeapi.Config{Port: 5432, PortFencePath: filepath.Join(t.TempDir(), "port-closed.json")}
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
 		if err := ClosePort(ctx, cfg, "stale"); err != nil {
@@ -58,7 +60,7 @@ func TestClosePortIsIdempotent(t *testing.T) {
 	down := cfg
 	down.Host, down.Port, down.DeadlineMillis = "127.0.0.1", freePort(t), 300
 	down.FencePath = filepath.Join(t.TempDir(), "fence.json")
-	if st := Status(ctx, down, "x", "repmgr"); st.Role != RoleDown || st.PortClosed == nil || st.PortClosed.Reason != "stale" {
+	if st := Status(ctx, down, "x", "repmgr"); st.Role != nodeapi.RoleDown || st.PortClosed == nil || st.PortClosed.Reason != "stale" {
 		t.Errorf("status with the port closed and the database down: role %s, port %+v", st.Role, st.PortClosed)
 	}
 	if err := OpenPort(ctx, cfg); err != nil {
@@ -75,7 +77,7 @@ func TestClosePortIsIdempotent(t *testing.T) {
 func TestPortFenceFailsClosed(t *testing.T) {
 	firewall = func(context.Context, string, ...string) error { return nil }
 	defer func() { firewall = runFirewall }()
-	cfg := Config{Port: 5432, PortFencePath: filepath.Join(t.TempDir(), "port-closed.json")}
+	cfg := nodeapi.Config{Port: 5432, PortFencePath: filepath.Join(t.TempDir(), "port-closed.json")}
 	ctx := context.Background()
 	if err := ClosePort(ctx, cfg, "stale"); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Precedence: which of two passing primaries keeps the VIP.
@@ -29,21 +30,13 @@ import (
 // and has not seen its peer since gets 1, and a peer can only be on a newer
 // timeline by following this node first, which this node would have seen.
 
-// Paths on the node: the file keepalived tracks, and where earlier agents
-// recorded the peers' timelines (now in the agent's memory record; read
-// once, to migrate). The rule is the agent's (see agent.Decide).
-const (
-	PrecedencePath = "/var/lib/haup/precedence"
-	PeerSeenPath   = "/var/lib/haup/peer-timelines.json"
-)
-
 // WritePrecedence writes v to the file keepalived tracks. It writes only
 // when the file differs (keepalived watches it), and reads the file rather
 // than trusting a cache: keepalived may have reset it.
-func WritePrecedence(cfg Config, v int) error {
+func WritePrecedence(cfg nodeapi.Config, v int) error {
 	path := cfg.PrecedencePath
 	if path == "" {
-		path = PrecedencePath
+		path = nodeapi.PrecedencePath
 	}
 	cur, err := os.ReadFile(path)
 	if err == nil && strings.TrimSpace(string(cur)) == strconv.Itoa(v) {

@@ -5,13 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // WritePrecedence keeps the file keepalived tracks, writing it only when
 // it differs, and again when keepalived reset it.
 func TestWritePrecedence(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{PrecedencePath: filepath.Join(dir, "precedence")}
+	cfg := nodeapi.Config{PrecedencePath: filepath.Join(dir, "precedence")}
 	read := func() string {
 		b, err := os.ReadFile(cfg.PrecedencePath)
 		if err != nil {

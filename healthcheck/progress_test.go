@@ -3,6 +3,8 @@ package healthcheck
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 func TestParseBaseBackups(t *testing.T) {
@@ -13,7 +15,7 @@ func TestParseBaseBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(CloneProgress{Primary: "pg-1", Backups: got})
+	b, _ := json.Marshal(nodeapi.CloneProgress{Primary: "pg-1", Backups: got})
 	want := `{"primary":"pg-1","backups":[{"pid":4242,"client":"10.0.0.12","phase":"streaming database files","total":1073741824,"streamed":536870912},` +
 		`{"pid":4243,"client":"","phase":"waiting for checkpoint to finish","streamed":0}]}`
 	if string(b) != want {

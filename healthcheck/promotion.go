@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // keepalived runs the check once a second (its vrrp_script interval takes
@@ -27,7 +28,7 @@ const promotionQuery = `SELECT pg_is_in_recovery(), (` + walReceiverQuery + `)`
 // failover is under way (agent.FailoverUnderWay) or the database does not answer.
 // st is the local repmgrd's state (nil if unknown). One connection, one
 // short query every agent.PromotionPoll.
-func AwaitPromotion(ctx context.Context, cfg Config, password string, st *agent.Repmgrd) (bool, error) {
+func AwaitPromotion(ctx context.Context, cfg nodeapi.Config, password string, st *agent.Repmgrd) (bool, error) {
 	conn, err := connectLocal(ctx, cfg, password, "haup-check")
 	if err != nil {
 		return false, describe(ctx, err)
@@ -62,7 +63,7 @@ func AwaitPromotion(ctx context.Context, cfg Config, password string, st *agent.
 
 // Within is cfg with its deadline cut to what is left until end: a check
 // run again in the same keepalived run must end by the same time.
-func Within(cfg Config, end time.Time) Config {
+func Within(cfg nodeapi.Config, end time.Time) nodeapi.Config {
 	cfg.DeadlineMillis = max(1, int(time.Until(end)/time.Millisecond))
 	return cfg
 }

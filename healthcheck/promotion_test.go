@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // waitStreaming waits until s's WAL receiver streams.
@@ -79,11 +80,11 @@ func TestAwaitPromotion(t *testing.T) {
 // for as last seen on an older timeline, is settled; one that was simply
 // not heard from in the time given is not.
 func TestUnsettled(t *testing.T) {
-	r := Report{Peers: []PeerReport{
-		{Name: "up", Role: RoleStandby, Seen: true},
-		{Name: "refused", Role: RoleDown, Error: "connection refused", Seen: true},
-		{Name: "older", Role: RoleDown, Error: "no answer within 50ms (last seen on timeline 1, older than ours)", Older: true},
-		{Name: "slow", Role: RoleDown, Error: "timed out"},
+	r := nodeapi.Report{Peers: []nodeapi.PeerReport{
+		{Name: "up", Role: nodeapi.RoleStandby, Seen: true},
+		{Name: "refused", Role: nodeapi.RoleDown, Error: "connection refused", Seen: true},
+		{Name: "older", Role: nodeapi.RoleDown, Error: "no answer within 50ms (last seen on timeline 1, older than ours)", Older: true},
+		{Name: "slow", Role: nodeapi.RoleDown, Error: "timed out"},
 	}}
 	if got := r.Unsettled(); len(got) != 1 || got[0] != "slow" {
 		t.Errorf("unsettled: %v", got)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // RejoinOptions bound the rejoin.
@@ -24,8 +26,8 @@ type RejoinOptions struct {
 
 // currentPrimary asks the peers and returns the primary on the newest
 // timeline, or an error when no peer answers as a primary.
-func currentPrimary(ctx context.Context, cfg Config, password string) (Peer, probe, error) {
-	var best Peer
+func currentPrimary(ctx context.Context, cfg nodeapi.Config, password string) (nodeapi.Peer, probe, error) {
+	var best nodeapi.Peer
 	var bestP probe
 	found := false
 	var seen []string
@@ -36,12 +38,12 @@ func currentPrimary(ctx context.Context, cfg Config, password string) (Peer, pro
 			continue
 		}
 		seen = append(seen, fmt.Sprintf("%s: %s on timeline %d", p.Name, got.role, got.timeline))
-		if got.role == RolePrimary && (!found || got.timeline > bestP.timeline) {
+		if got.role == nodeapi.RolePrimary && (!found || got.timeline > bestP.timeline) {
 			best, bestP, found = p, got, true
 		}
 	}
 	if !found {
-		return Peer{}, probe{}, fmt.Errorf("no peer answers as a primary (%s)", strings.Join(seen, "; "))
+		return nodeapi.Peer{}, probe{}, fmt.Errorf("no peer answers as a primary (%s)", strings.Join(seen, "; "))
 	}
 	return best, bestP, nil
 }
@@ -53,7 +55,7 @@ func currentPrimary(ctx context.Context, cfg Config, password string) (Peer, pro
 // database that is the newest primary, and does nothing until a peer answers
 // as the primary (so a node cut off from everyone keeps its data and stays
 // fenced). It is run by the haup-rejoin unit, which retries on failure.
-func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions) (err error) {
+func Rejoin(ctx context.Context, cfg nodeapi.Config, password string, opts RejoinOptions) (err error) {
 	logf := func(format string, args ...any) {
 		if opts.Log != nil {
 			fmt.Fprintf(opts.Log, format+"\n", args...)
@@ -71,7 +73,7 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 		if reason == "" {
 			reason = "rejoin requested"
 		}
-		rec = &FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: reason, State: "fenced"}
+		rec = &nodeapi.FenceRecord{At: time.Now().UTC(), Node: cfg.Node, Reason: reason, State: "fenced"}
 	}
 	defer func() {
 		if err != nil {
@@ -88,7 +90,7 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 	if err != nil {
 		return fmt.Errorf("not rejoining yet: %w", err)
 	}
-	if lerr == nil && local.role == RolePrimary && local.timeline >= peerP.timeline {
+	if lerr == nil && local.role == nodeapi.RolePrimary && local.timeline >= peerP.timeline {
 		return fmt.Errorf("refusing: this node is a primary on timeline %d, not older than %s's %d", local.timeline, peer.Name, peerP.timeline)
 	}
 	if lerr == nil {
@@ -133,20 +135,20 @@ func Rejoin(ctx context.Context, cfg Config, password string, opts RejoinOptions
 	for {
 		st := Status(ctx, cfg, password, "")
 		switch {
-		case st.Role == RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming":
+		case st.Role == nodeapi.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming":
 			if _, err := ClearFenceIfRejoined(cfg, st.Report, true); err != nil {
 				return err
 			}
 			logf("streaming from %s", st.Replication[0].Peer)
 			// A clone does not carry this node's pause: a maintenance
 			// in force goes on here too.
-			if paused, err := KeepMaintenancePause(ctx, cfg, password, RepmgrDatabase); err != nil {
+			if paused, err := KeepMaintenancePause(ctx, cfg, password, nodeapi.RepmgrDatabase); err != nil {
 				logf("the maintenance pause of repmgrd's failover could not be set again: %v (`haup pause` sets it)", err)
 			} else if paused {
 				logf("repmgrd's automatic failover paused again: the maintenance pause is in force")
 			}
 			return nil
-		case st.Role == RolePrimary:
+		case st.Role == nodeapi.RolePrimary:
 			// The image found no primary while starting and made this
 			// node one: stop it again, the fence stays.
 			StopContainer(context.WithoutCancel(ctx), cfg.Container, 60*time.Second)

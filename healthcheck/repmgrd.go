@@ -34,11 +34,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
-
-// RepmgrDatabase is the database holding repmgr's metadata and functions.
-const RepmgrDatabase = "repmgr"
 
 // repmgrdStateQuery reads the local repmgrd's liveness and pause, and the
 // WAL receiver's state, in one round trip.
@@ -46,24 +43,19 @@ const repmgrdStateQuery = repmgrdQuery + ";" + pausedQuery + ";" + walReceiverQu
 
 // ReadRepmgrd reads the local repmgrd's state and pause flag from repmgr's
 // shared memory, through the repmgr database, and the WAL receiver's state.
-func ReadRepmgrd(ctx context.Context, cfg Config, password, repmgrDB string) (RepmgrdState, bool, error) {
+func ReadRepmgrd(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string) (nodeapi.RepmgrdState, bool, error) {
 	rows, err := query(ctx, cfg, password, repmgrDB, repmgrdStateQuery)
 	if err != nil {
-		return RepmgrdState{}, false, err
+		return nodeapi.RepmgrdState{}, false, err
 	}
 	if len(rows) != 3 || len(rows[0]) != 2 || len(rows[1]) != 1 || len(rows[2]) != 1 {
-		return RepmgrdState{}, false, fmt.Errorf("repmgrd state: unexpected answer %q", rows)
+		return nodeapi.RepmgrdState{}, false, fmt.Errorf("repmgrd state: unexpected answer %q", rows)
 	}
 	seen, err := strconv.Atoi(rows[0][1])
 	if err != nil {
-		return RepmgrdState{}, false, fmt.Errorf("repmgrd state: %w", err)
+		return nodeapi.RepmgrdState{}, false, fmt.Errorf("repmgrd state: %w", err)
 	}
-	return RepmgrdState{Running: rows[0][0] == "true", UpstreamLastSeenS: seen, WALReceiver: rows[2][0]}, rows[1][0] == "true", nil
-}
-
-// Agent is the state in the agent's terms, with repmgr's pause flag.
-func (st RepmgrdState) Agent(paused bool) agent.Repmgrd {
-	return agent.Repmgrd{Running: st.Running, Paused: paused, UpstreamLastSeenS: st.UpstreamLastSeenS, WALReceiver: st.WALReceiver}
+	return nodeapi.RepmgrdState{Running: rows[0][0] == "true", UpstreamLastSeenS: seen, WALReceiver: rows[2][0]}, rows[1][0] == "true", nil
 }
 
 // Socket is one established TCP connection: local and remote address.
@@ -211,7 +203,7 @@ func normAddr(a string) string {
 // with ss -K on their exact addresses (the kernel needs INET_DIAG_DESTROY).
 // It returns the connections reset; its error names each that could not
 // be.
-func ResetRepmgrdConnections(ctx context.Context, peers []Peer, idleMS, unansweredMS int) ([]Socket, error) {
+func ResetRepmgrdConnections(ctx context.Context, peers []nodeapi.Peer, idleMS, unansweredMS int) ([]Socket, error) {
 	want := map[string]bool{}
 	var errs []string
 	for _, p := range peers {

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // ssEstablished is `ss -Htnpi state established` on a standby (10.77.0.12)
@@ -98,7 +100,7 @@ func TestResetRepmgrdConnections(t *testing.T) {
 		return []byte(ssEstablished), nil
 	}
 	defer func() { ss = runSS }()
-	peers := []Peer{{Name: "pg-0", Host: "10.77.0.11", Port: 5432}, {Name: "pg-2", Host: "10.77.0.14", Port: 5432}}
+	peers := []nodeapi.Peer{{Name: "pg-0", Host: "10.77.0.11", Port: 5432}, {Name: "pg-2", Host: "10.77.0.14", Port: 5432}}
 	got, err := ResetRepmgrdConnections(context.Background(), peers, 5000, 0)
 	if err != nil {
 		t.Fatal(err)

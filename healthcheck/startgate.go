@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -48,62 +49,14 @@ const (
 // imageBinDir is PostgreSQL's programs in the image (a variable for tests).
 var imageBinDir = "/opt/bitnami/postgresql/bin"
 
-// ImageEntrypoint is the image's own entrypoint and command, which the
-// start gate runs once it allows the start.
-var ImageEntrypoint = []string{"/opt/bitnami/scripts/postgresql-repmgr/entrypoint.sh", "/opt/bitnami/scripts/postgresql-repmgr/run.sh"}
-
-// DivergedPrefix names the directories the start gate keeps data in, in
-// the volume (DATA_DIR/diverged-<time>), with KeptRecordFile beside data.
-const (
-	DivergedPrefix = "diverged-"
-	KeptRecordFile = "kept.json"
-)
-
-// KeptRecord says what a kept data directory holds.
-type KeptRecord struct {
-	At   time.Time `json:"at"`
-	Node string    `json:"node"`
-	// Timeline and EndLSN: where its last WAL record begins; ForkLSN where the current
-	// primary's history left that timeline ("" when it never was on it).
-	Timeline  int    `json:"timeline"`
-	EndLSN    string `json:"end_lsn"`
-	ForkLSN   string `json:"fork_lsn,omitempty"`
-	PastFork  int64  `json:"past_fork_bytes"`
-	State     string `json:"state"`
-	Primary   string `json:"primary"`
-	PrimaryTL int    `json:"primary_timeline"`
-	SizeBytes int64  `json:"size_bytes"`
-	Reason    string `json:"reason"`
-	// Commits are the transactions its WAL commits from CommitsFrom on
-	// (the fork, or when the WAL there is gone, the last checkpoint's
-	// redo: then CommitsComplete is false), at most MaxKeptCommits of
-	// them, the latest; CommitCount counts them all. Read with pg_waldump
-	// when the data is kept; absent when its WAL cannot be read.
-	CommitsFrom     string       `json:"commits_from,omitempty"`
-	CommitsComplete bool         `json:"commits_complete,omitempty"`
-	CommitCount     int          `json:"commit_count,omitempty"`
-	Commits         []KeptCommit `json:"commits,omitempty"`
-}
-
-// KeptCommit is a transaction committed in kept data: its id, where its
-// commit record is, and the commit time its record gives.
-type KeptCommit struct {
-	XID  uint64 `json:"xid"`
-	LSN  string `json:"lsn"`
-	Time string `json:"time"`
-}
-
-// MaxKeptCommits bounds the commits a kept record lists.
-const MaxKeptCommits = 1000
-
 // commitRe matches a commit record of pg_waldump's output: the
 // transaction, its position and the commit time.
 var commitRe = regexp.MustCompile(`tx: +(\d+), lsn: ([0-9A-F]+/[0-9A-F]+), prev [0-9A-F]+/[0-9A-F]+, desc: COMMIT(?:_PREPARED \d+:)? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+)`)
 
 // ParseCommits reads pg_waldump's output for commit records past from
 // (from itself included), keeping the latest max of them, and counts all.
-func ParseCommits(r io.Reader, from uint64, max int) ([]KeptCommit, int) {
-	var out []KeptCommit
+func ParseCommits(r io.Reader, from uint64, max int) ([]nodeapi.KeptCommit, int) {
+	var out []nodeapi.KeptCommit
 	n := 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -120,7 +73,7 @@ func ParseCommits(r io.Reader, from uint64, max int) ([]KeptCommit, int) {
 			continue
 		}
 		n++
-		out = append(out, KeptCommit{XID: xid, LSN: string(m[2]), Time: string(m[3])})
+		out = append(out, nodeapi.KeptCommit{XID: xid, LSN: string(m[2]), Time: string(m[3])})
 		if len(out) > max {
 			out = out[len(out)-max:]
 		}
@@ -131,7 +84,7 @@ func ParseCommits(r io.Reader, from uint64, max int) ([]KeptCommit, int) {
 // readCommits fills rec's commits from the data directory's WAL: from the
 // fork, or, when the WAL there was recycled, from the last checkpoint's
 // redo (incomplete). Nothing when neither can be read.
-func readCommits(ctx context.Context, data string, c *Control, rec *KeptRecord) {
+func readCommits(ctx context.Context, data string, c *Control, rec *nodeapi.KeptRecord) {
 	if c == nil || rec.ForkLSN == "" {
 		return
 	}
@@ -154,7 +107,7 @@ func readCommits(ctx context.Context, data string, c *Control, rec *KeptRecord) 
 		if err := cmd.Start(); err != nil {
 			return
 		}
-		commits, n := ParseCommits(out, fork, MaxKeptCommits)
+		commits, n := ParseCommits(out, fork, nodeapi.MaxKeptCommits)
 		cmd.Wait() // it ends with an error where the WAL ends
 		if n == 0 && strings.Contains(stderr.String(), "could not find") {
 			continue // the WAL at start is gone: try from the redo
@@ -291,7 +244,7 @@ type StartVerdict struct {
 	Wait bool
 	// Keep: move the data directory aside first (Record says what it holds).
 	Keep   bool
-	Record KeptRecord
+	Record nodeapi.KeptRecord
 	Reason string
 }
 
@@ -322,7 +275,7 @@ func DecideStart(env StartGateEnv, local *Control, end string, peers []startPeer
 		return StartVerdict{Reason: "no other primary answers: the image decides from this node's data"}
 	}
 	p := primaries[0]
-	rec := KeptRecord{Node: env.Node, Timeline: local.Timeline, EndLSN: end, State: local.State, Primary: p.Host, PrimaryTL: p.Timeline}
+	rec := nodeapi.KeptRecord{Node: env.Node, Timeline: local.Timeline, EndLSN: end, State: local.State, Primary: p.Host, PrimaryTL: p.Timeline}
 	endPos, endOK := agent.ParseLSN(end)
 	switch {
 	case local.Timeline > p.Timeline:
@@ -381,7 +334,7 @@ func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, lo
 			return ok, why
 		})
 		if err != nil && local == nil && exists(filepath.Join(data, "PG_VERSION")) {
-			v = StartVerdict{Keep: true, Reason: "its control data cannot be read (" + err.Error() + ")", Record: KeptRecord{Node: env.Node, Reason: err.Error()}}
+			v = StartVerdict{Keep: true, Reason: "its control data cannot be read (" + err.Error() + ")", Record: nodeapi.KeptRecord{Node: env.Node, Reason: err.Error()}}
 		}
 		if !v.Wait && !v.Keep && local != nil && local.WasPrimary() && len(peers) < others && try <= silentPartnerTries {
 			// A primary's data, and a partner did not answer: it may be a
@@ -531,7 +484,7 @@ func askPartner(ctx context.Context, env StartGateEnv, host string, port int) (s
 // keepAside moves data into volume/diverged-<time>/data with its record,
 // after checking that the volume has room for the clone that follows (the
 // kept copy stays where it is, on the same file system).
-func keepAside(volume, data string, rec KeptRecord) (string, error) {
+func keepAside(volume, data string, rec nodeapi.KeptRecord) (string, error) {
 	rec.SizeBytes = dirSize(data)
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(volume, &st); err != nil {
@@ -540,12 +493,12 @@ func keepAside(volume, data string, rec KeptRecord) (string, error) {
 	if free := int64(st.Bavail) * int64(st.Bsize); free < rec.SizeBytes+rec.SizeBytes/10 {
 		return "", fmt.Errorf("the volume has %d MiB free, and the clone that follows needs about %d MiB: free space, or move the data directory away by hand", free>>20, (rec.SizeBytes+rec.SizeBytes/10)>>20)
 	}
-	dir := filepath.Join(volume, DivergedPrefix+rec.At.Format("20060102T150405Z"))
+	dir := filepath.Join(volume, nodeapi.DivergedPrefix+rec.At.Format("20060102T150405Z"))
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", err
 	}
 	b, _ := json.MarshalIndent(rec, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, KeptRecordFile), append(b, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, nodeapi.KeptRecordFile), append(b, '\n'), 0o600); err != nil {
 		return "", err
 	}
 	if err := os.Rename(data, filepath.Join(dir, "data")); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 	"strings"
 	"testing"
 	"time"
@@ -171,7 +172,7 @@ func TestKeptCommits(t *testing.T) {
 	if err != nil || c == nil {
 		t.Fatalf("%+v %v", c, err)
 	}
-	rec := KeptRecord{Timeline: c.Timeline, ForkLSN: fork}
+	rec := nodeapi.KeptRecord{Timeline: c.Timeline, ForkLSN: fork}
 	readCommits(context.Background(), s.data(), c, &rec)
 	if rec.CommitCount != 6 || len(rec.Commits) != 6 || !rec.CommitsComplete || rec.CommitsFrom != fork {
 		t.Fatalf("commits past %s: %+v", fork, rec)
@@ -191,7 +192,7 @@ func TestKeptCommits(t *testing.T) {
 	}
 
 	// A fork before the oldest WAL: read from the redo, incomplete.
-	gone := KeptRecord{Timeline: c.Timeline, ForkLSN: "0/10"}
+	gone := nodeapi.KeptRecord{Timeline: c.Timeline, ForkLSN: "0/10"}
 	readCommits(context.Background(), s.data(), c, &gone)
 	if gone.CommitsComplete || gone.CommitsFrom != c.Redo {
 		t.Errorf("a recycled fork: %+v", gone)

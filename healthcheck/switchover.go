@@ -13,6 +13,7 @@ import (
 
 	"github.com/haup-project/haup/internal/atomicfile"
 	"github.com/haup-project/haup/internal/poll"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Follow prepares the stopped database as a standby of conninfo (see
@@ -20,7 +21,7 @@ import (
 // container, without the image's entrypoint (which would clone or rewind
 // it). A container that does not run is refused: starting it runs the
 // entrypoint, which decides alone what the data directory keeps.
-func Follow(ctx context.Context, cfg Config, conninfo string, timeout time.Duration) error {
+func Follow(ctx context.Context, cfg nodeapi.Config, conninfo string, timeout time.Duration) error {
 	if cfg.Container == "" {
 		return errors.New("no container in the configuration")
 	}
@@ -45,12 +46,12 @@ func Follow(ctx context.Context, cfg Config, conninfo string, timeout time.Durat
 // ended, new transactions read-only) and returns its WAL position
 // afterwards: every write it acknowledged is at or before that position.
 // The check fails from now on, so keepalived gives the VIP up.
-func Demote(ctx context.Context, cfg Config, password string) (string, error) {
+func Demote(ctx context.Context, cfg nodeapi.Config, password string) (string, error) {
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
 	if err != nil {
 		return "", err
 	}
-	if local.role != RolePrimary {
+	if local.role != nodeapi.RolePrimary {
 		return "", errors.New("the local database is not a primary")
 	}
 	if err := fenceAt(ctx, cfg, password, cfg.Host); err != nil {
@@ -65,7 +66,7 @@ func Demote(ctx context.Context, cfg Config, password string) (string, error) {
 
 // Undemote lifts Demote: the primary takes writes again (a switchover that
 // could not finish).
-func Undemote(ctx context.Context, cfg Config, password string) error {
+func Undemote(ctx context.Context, cfg nodeapi.Config, password string) error {
 	for _, stmt := range []string{`ALTER SYSTEM RESET default_transaction_read_only`, `SELECT pg_reload_conf()`} {
 		if _, err := query(ctx, cfg, password, dbName(cfg), stmt); err != nil {
 			return err
@@ -75,7 +76,7 @@ func Undemote(ctx context.Context, cfg Config, password string) error {
 }
 
 // WaitReplay waits until the local standby has replayed lsn.
-func WaitReplay(ctx context.Context, cfg Config, password, lsn string, timeout time.Duration) error {
+func WaitReplay(ctx context.Context, cfg nodeapi.Config, password, lsn string, timeout time.Duration) error {
 	last := ""
 	err := poll.Until(ctx, timeout, 50*time.Millisecond, func() (bool, error) {
 		rows, err := query(ctx, cfg, password, dbName(cfg),
@@ -109,16 +110,16 @@ func quoteLSN(lsn string) string {
 // Promote promotes the local standby, waiting until it is a primary, and
 // records the new roles in repmgr's metadata (as `repmgr standby promote`
 // would) so that repmgrd keeps watching the right upstream.
-func Promote(ctx context.Context, cfg Config, password, repmgrDB, oldPrimary string) error {
+func Promote(ctx context.Context, cfg nodeapi.Config, password, repmgrDB, oldPrimary string) error {
 	if _, err := query(ctx, cfg, password, dbName(cfg), `SELECT pg_promote(true, 60)`); err != nil {
 		// Promoted meanwhile by another (repmgrd, allowed by the same
 		// acceptance): the rest still applies.
-		if local, aerr := ask(ctx, cfg, password, cfg.Host, cfg.Port); aerr != nil || local.role != RolePrimary {
+		if local, aerr := ask(ctx, cfg, password, cfg.Host, cfg.Port); aerr != nil || local.role != nodeapi.RolePrimary {
 			return fmt.Errorf("pg_promote: %w", err)
 		}
 	}
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
-	if err != nil || local.role != RolePrimary {
+	if err != nil || local.role != nodeapi.RolePrimary {
 		return fmt.Errorf("not a primary after pg_promote (%v)", err)
 	}
 	if cfg.DataDir != "" {
@@ -148,12 +149,12 @@ func Promote(ctx context.Context, cfg Config, password, repmgrDB, oldPrimary str
 // ForgetWitness removes a witness's record from repmgr's metadata on this
 // primary. A witness that stays registered while it is gone leaves repmgr
 // counting it in every election: with two nodes, no majority, no failover.
-func ForgetWitness(ctx context.Context, cfg Config, password, repmgrDB, name string) error {
+func ForgetWitness(ctx context.Context, cfg nodeapi.Config, password, repmgrDB, name string) error {
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
 	if err != nil {
 		return err
 	}
-	if local.role != RolePrimary {
+	if local.role != nodeapi.RolePrimary {
 		return errors.New("the local database is not the primary")
 	}
 	_, err = query(ctx, cfg, password, repmgrDB,
@@ -179,7 +180,7 @@ func sqlString(s string) string {
 // shutdown checkpoint), and replay has reached what was received. Then the
 // old primary's WAL ends where this node's new timeline will begin, and it
 // can follow this node without a clone.
-func WaitCaughtUp(ctx context.Context, cfg Config, password, lsn string, timeout time.Duration) error {
+func WaitCaughtUp(ctx context.Context, cfg nodeapi.Config, password, lsn string, timeout time.Duration) error {
 	q := fmt.Sprintf(`SELECT coalesce(pg_last_wal_receive_lsn() >= '%s'::pg_lsn, false),
   coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), false),
   coalesce((SELECT status FROM pg_stat_wal_receiver), 'stopped'),
@@ -212,7 +213,7 @@ func WaitCaughtUp(ctx context.Context, cfg Config, password, lsn string, timeout
 // files keep the data directory's owner. The container may run (its
 // database stopped by StopDatabase): then Follow starts the database
 // inside it.
-func PrepareFollow(cfg Config, conninfo string) error {
+func PrepareFollow(cfg nodeapi.Config, conninfo string) error {
 	if cfg.DataDir == "" {
 		return errors.New("no data_dir in the configuration")
 	}
@@ -225,7 +226,7 @@ func PrepareFollow(cfg Config, conninfo string) error {
 		if running {
 			// The image's pg_ctl says whether the database runs; a
 			// postmaster.pid alone may be stale.
-			err := exec.Command("docker", "exec", "-u", imageDaemonUser, cfg.Container, imagePGCtl, "status", "-D", ImageDataDir).Run()
+			err := exec.Command("docker", "exec", "-u", imageDaemonUser, cfg.Container, imagePGCtl, "status", "-D", nodeapi.ImageDataDir).Run()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 				return fmt.Errorf("the database in container %s is running (or its state is unknown: %v): stop it first", cfg.Container, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Zero-loss mode (Config.Synchronous): the rule is the agent's (see
@@ -18,17 +19,9 @@ const SyncNames = agent.SyncNames
 // once, to migrate).
 const SyncStatePath = "/var/lib/haup/sync.json"
 
-// Sync verdicts, the first word of Report.Sync.
-const (
-	SyncOn        = agent.SyncOn
-	SyncSuspended = agent.SyncSuspended
-	SyncWaiting   = agent.SyncWaiting
-	SyncOff       = agent.SyncOff
-)
-
 // SetSyncNames sets synchronous_standby_names to names ("": reset) and
 // reloads the configuration.
-func SetSyncNames(ctx context.Context, cfg Config, password, names string) error {
+func SetSyncNames(ctx context.Context, cfg nodeapi.Config, password, names string) error {
 	stmt := "ALTER SYSTEM RESET synchronous_standby_names"
 	if names != "" {
 		stmt = "ALTER SYSTEM SET synchronous_standby_names = '" + names + "'"

@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/nodeapi"
 )
 
-func syncNames(t *testing.T, cfg Config) string {
+func syncNames(t *testing.T, cfg nodeapi.Config) string {
 	t.Helper()
 	rows, err := query(context.Background(), cfg, testPassword, "postgres", "SHOW synchronous_standby_names")
 	if err != nil {
@@ -20,7 +21,7 @@ func syncNames(t *testing.T, cfg Config) string {
 }
 
 // commits reports whether a write commits within d.
-func commits(t *testing.T, cfg Config, d time.Duration) bool {
+func commits(t *testing.T, cfg nodeapi.Config, d time.Duration) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -30,7 +31,7 @@ func commits(t *testing.T, cfg Config, d time.Duration) bool {
 
 // manage is one keepalived run through the agent; mem is its memory
 // across the test's runs.
-func manage(t *testing.T, cfg Config, mem *agent.Memory) string {
+func manage(t *testing.T, cfg nodeapi.Config, mem *agent.Memory) string {
 	t.Helper()
 	r, _ := agentRun(t, cfg, mem)
 	if !r.Pass {
@@ -51,7 +52,7 @@ func TestZeroLossRule(t *testing.T) {
 	var mem agent.Memory
 
 	// A new primary that no standby has streamed from: asynchronous.
-	if v := manage(t, cfg, &mem); !strings.HasPrefix(v, SyncSuspended+": no standby has streamed") || syncNames(t, cfg) != "" {
+	if v := manage(t, cfg, &mem); !strings.HasPrefix(v, nodeapi.SyncSuspended+": no standby has streamed") || syncNames(t, cfg) != "" {
 		t.Fatalf("no standby yet: %q, names %q", v, syncNames(t, cfg))
 	}
 	s := newStandby(t, p)
@@ -59,11 +60,11 @@ func TestZeroLossRule(t *testing.T) {
 	withPeer.Synchronous = true
 	deadline := time.Now().Add(10 * time.Second)
 	v := manage(t, withPeer, &mem)
-	for !strings.HasPrefix(v, SyncOn) && time.Now().Before(deadline) {
+	for !strings.HasPrefix(v, nodeapi.SyncOn) && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 		v = manage(t, withPeer, &mem)
 	}
-	if !strings.HasPrefix(v, SyncOn) || syncNames(t, cfg) != SyncNames {
+	if !strings.HasPrefix(v, nodeapi.SyncOn) || syncNames(t, cfg) != SyncNames {
 		t.Fatalf("standby streaming: %q, names %q", v, syncNames(t, cfg))
 	}
 	if !commits(t, cfg, 5*time.Second) {
@@ -76,11 +77,11 @@ func TestZeroLossRule(t *testing.T) {
 	// Commits wait for two checks (the standby's promotion gate sees it
 	// first), and go through from the third in a row.
 	for i := 1; i < agent.SuspendAfterRuns; i++ {
-		if v := manage(t, withPeer, &mem); !strings.HasPrefix(v, SyncWaiting+": the standby answers without streaming") || syncNames(t, cfg) != SyncNames {
+		if v := manage(t, withPeer, &mem); !strings.HasPrefix(v, nodeapi.SyncWaiting+": the standby answers without streaming") || syncNames(t, cfg) != SyncNames {
 			t.Fatalf("standby down, check %d: %q, names %q", i, v, syncNames(t, cfg))
 		}
 	}
-	if v := manage(t, withPeer, &mem); !strings.HasPrefix(v, SyncSuspended+": the standby does not stream but answers") || syncNames(t, cfg) != "" {
+	if v := manage(t, withPeer, &mem); !strings.HasPrefix(v, nodeapi.SyncSuspended+": the standby does not stream but answers") || syncNames(t, cfg) != "" {
 		t.Fatalf("standby down: %q, names %q", v, syncNames(t, cfg))
 	}
 	if !commits(t, cfg, 2*time.Second) {
@@ -106,8 +107,8 @@ func TestZeroLossRule(t *testing.T) {
 		}
 	}()
 	silent := withPeer
-	silent.Peers = []Peer{{Name: "pg-silent", Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}}
-	if v := manage(t, silent, &mem); !strings.HasPrefix(v, SyncWaiting+": pg-silent streamed and does not answer") || syncNames(t, cfg) != SyncNames {
+	silent.Peers = []nodeapi.Peer{{Name: "pg-silent", Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}}
+	if v := manage(t, silent, &mem); !strings.HasPrefix(v, nodeapi.SyncWaiting+": pg-silent streamed and does not answer") || syncNames(t, cfg) != SyncNames {
 		t.Fatalf("silent standby: %q, names %q", v, syncNames(t, cfg))
 	}
 	if commits(t, cfg, time.Second) {
@@ -117,7 +118,7 @@ func TestZeroLossRule(t *testing.T) {
 	// Zero-loss mode off: haup's setting goes, commits go through.
 	off := silent
 	off.Synchronous = false
-	if v := manage(t, off, &mem); v != SyncOff || syncNames(t, cfg) != "" {
+	if v := manage(t, off, &mem); v != nodeapi.SyncOff || syncNames(t, cfg) != "" {
 		t.Fatalf("mode off: %q, names %q", v, syncNames(t, cfg))
 	}
 	if !commits(t, cfg, 2*time.Second) {

@@ -9,47 +9,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-)
 
-// A WatchSample is one look at this node: does it hold the VIP, and what
-// does its database accept. haup drill merges the samples of every node.
-type WatchSample struct {
-	// Seq numbers the samples of one watch from 1.
-	Seq int `json:"seq"`
-	// AtMS is when the sample was taken, in milliseconds since the Unix
-	// epoch on this node's clock: the drill orders samples by it, so one
-	// that reaches it late (buffered while the node's network was down)
-	// is not taken for the present.
-	AtMS int64 `json:"at_ms,omitempty"`
-	// VIP: the VIP is on one of this node's interfaces.
-	VIP bool `json:"vip"`
-	// DB is "writable" (a primary taking writes), "blocked" (a primary in
-	// zero-loss mode with no synchronous standby: commits wait), "read-only"
-	// (a primary refusing writes: fenced or demoted), "cut-off" (a stale
-	// primary whose port haup closed: no client reaches it), "standby", or
-	// "unknown" (no answer within the sample's bound: down, frozen or
-	// refusing connections).
-	DB       string `json:"db"`
-	Timeline int    `json:"tl,omitempty"`
-	Error    string `json:"error,omitempty"`
-}
-
-// Database states of a WatchSample.
-const (
-	DBWritable = "writable"
-	DBBlocked  = "blocked"
-	DBReadOnly = "read-only"
-	DBStandby  = "standby"
-	DBUnknown  = "unknown"
-	// DBCutOff: a stale primary whose port haup closed (see ClosePort).
-	DBCutOff = "cut-off"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Watch writes one JSON WatchSample per interval to out until ctx ends or
 // out cannot be written (the reader went away). It keeps one connection to
 // the local database and bounds every query by the interval, so a frozen or
 // dead database shows as "unknown" at the sampling rate, never as a stall.
-func Watch(ctx context.Context, cfg Config, password string, interval time.Duration, out io.Writer) error {
+func Watch(ctx context.Context, cfg nodeapi.Config, password string, interval time.Duration, out io.Writer) error {
 	enc := json.NewEncoder(out)
 	var conn *pgconn.PgConn
 	defer func() {
@@ -61,7 +29,7 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for seq := 1; ; seq++ {
-		s := WatchSample{Seq: seq, DB: DBUnknown, AtMS: time.Now().UnixMilli()}
+		s := nodeapi.WatchSample{Seq: seq, DB: nodeapi.DBUnknown, AtMS: time.Now().UnixMilli()}
 		if cfg.VIP != "" {
 			s.VIP = HasLocalAddr(cfg.VIP)
 		}
@@ -86,18 +54,18 @@ func Watch(ctx context.Context, cfg Config, password string, interval time.Durat
 				row := res.Rows[0]
 				switch {
 				case string(row[0]) == "t":
-					s.DB = DBStandby
+					s.DB = nodeapi.DBStandby
 				case string(row[3]) == "on":
-					s.DB = DBReadOnly
+					s.DB = nodeapi.DBReadOnly
 				case string(row[roleColumns]) == "t":
-					s.DB = DBBlocked
+					s.DB = nodeapi.DBBlocked
 				default:
-					s.DB = DBWritable
+					s.DB = nodeapi.DBWritable
 				}
-				if s.DB != DBStandby && PortClosed(cfg) != nil {
+				if s.DB != nodeapi.DBStandby && PortClosed(cfg) != nil {
 					// Its port is closed to everything but loopback: no
 					// client can reach it (see ClosePort).
-					s.DB = DBCutOff
+					s.DB = nodeapi.DBCutOff
 				}
 				fmt.Sscan(string(row[1]), &s.Timeline)
 			}
@@ -121,7 +89,7 @@ const watchQuery = roleQuery + `,
     AND NOT EXISTS (SELECT 1 FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))`
 
 // connectLocal opens a session to the local database as app.
-func connectLocal(ctx context.Context, cfg Config, password, app string) (*pgconn.PgConn, error) {
+func connectLocal(ctx context.Context, cfg nodeapi.Config, password, app string) (*pgconn.PgConn, error) {
 	pc, err := connConfig(cfg, password, cfg.Host, cfg.Port, dbName(cfg), app)
 	if err != nil {
 		return nil, err

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -160,7 +160,7 @@ mkdir -p %[1]s %[2]s
 printf '#!/bin/sh\nexit 0\n' > %[3]s
 printf '#!/bin/sh\nexit 0\n' > %[4]s
 chmod 0755 %[3]s %[4]s
-keepalived -t -f "$3"`, filepath.Dir(healthcheck.BinaryPath), filepath.Dir(tasks.NotifyPath), healthcheck.BinaryPath, tasks.NotifyPath)
+keepalived -t -f "$3"`, filepath.Dir(nodeapi.BinaryPath), filepath.Dir(tasks.NotifyPath), nodeapi.BinaryPath, tasks.NotifyPath)
 	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private",
 		"sh", "-c", script, "sh", n.Interface, fmt.Sprintf("%s/%d", n.UnicastSrcIP, bits), path)
 	out, err := cmd.CombinedOutput()

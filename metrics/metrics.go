@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 )
 
@@ -68,10 +68,10 @@ var Families = []Family{
 }
 
 // Roles are the values of haup_role's label.
-var Roles = []string{healthcheck.RolePrimary, healthcheck.RoleStandby, healthcheck.RoleDown, "unknown"}
+var Roles = []string{nodeapi.RolePrimary, nodeapi.RoleStandby, nodeapi.RoleDown, "unknown"}
 
 // View is what one write of the file shows: the node's facts as the
-// agent reads them (probe.DatabaseFacts), whether it holds the VIP, the
+// agent reads them (nodeprobe.DatabaseFacts), whether it holds the VIP, the
 // agent's version and the time of the write.
 type View struct {
 	Node     string
@@ -169,7 +169,7 @@ func (v View) samples(name string) []sample {
 		}
 	case "haup_promotion_allowed", "haup_promotion_lag_bytes":
 		g := f.Gate
-		if g == nil || db == nil || db.Role == healthcheck.RolePrimary {
+		if g == nil || db == nil || db.Role == nodeapi.RolePrimary {
 			return nil
 		}
 		ok, code, _ := g.Allows(v.At, nil)
@@ -178,7 +178,7 @@ func (v View) samples(name string) []sample {
 		}
 		return []sample{{[]string{string(code)}, b2f(ok)}}
 	case "haup_failover_paused":
-		if db != nil && db.Role != healthcheck.RoleDown {
+		if db != nil && db.Role != nodeapi.RoleDown {
 			return one(b2f(db.FailoverPaused))
 		}
 	case "haup_maintenance_until_timestamp_seconds":

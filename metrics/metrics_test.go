@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 )
 
@@ -23,32 +23,32 @@ func views() map[string]View {
 	failover := at.Add(-time.Hour)
 	return map[string]View{
 		"primary": {Node: "pg-0", HoldsVIP: true, Agent: "4f2c9e1a7b3d", At: at, Facts: &probe.Facts{
-			Database: &healthcheck.StatusReport{
-				Report:       healthcheck.Report{Role: "primary", Timeline: 3},
-				Replication:  []healthcheck.Replication{{Peer: "10.1.0.12", State: "streaming", LagBytes: 1024, LagSeconds: 0.25}},
+			Database: &nodeapi.StatusReport{
+				Report:       nodeapi.Report{Role: "primary", Timeline: 3},
+				Replication:  []nodeapi.Replication{{Peer: "10.1.0.12", State: "streaming", LagBytes: 1024, LagSeconds: 0.25}},
 				PostgreSQL:   "14.15",
 				TimescaleDB:  "2.17.2",
 				LastFailover: &failover,
 				AgentVersion: "4f2c9e1a7b3d",
 			},
-			LastCheck: &healthcheck.Report{Pass: true, Code: "primary", Sync: "on: pg-1 streams", At: at.Add(-time.Second), DurationMS: 12.5},
+			LastCheck: &nodeapi.Report{Pass: true, Code: "primary", Sync: "on: pg-1 streams", At: at.Add(-time.Second), DurationMS: 12.5},
 		}},
 		"standby-stopped": {Node: "pg-1", Agent: "4f2c9e1a7b3d", At: at, Facts: &probe.Facts{
-			Database: &healthcheck.StatusReport{
-				Report:         healthcheck.Report{Role: "standby", Timeline: 3},
-				Replication:    []healthcheck.Replication{{Peer: "", State: "stopped"}},
-				Repmgrd:        &healthcheck.RepmgrdState{Running: false, UpstreamLastSeenS: -1},
+			Database: &nodeapi.StatusReport{
+				Report:         nodeapi.Report{Role: "standby", Timeline: 3},
+				Replication:    []nodeapi.Replication{{Peer: "", State: "stopped"}},
+				Repmgrd:        &nodeapi.RepmgrdState{Running: false, UpstreamLastSeenS: -1},
 				FailoverPaused: true,
-				Pause:          &healthcheck.PauseRecord{At: at.Add(-time.Minute), Until: at.Add(time.Hour), Why: "disk swap", Kind: healthcheck.PauseMaintenance, By: "ops@laptop"},
+				Pause:          &nodeapi.PauseRecord{At: at.Add(-time.Minute), Until: at.Add(time.Hour), Why: "disk swap", Kind: nodeapi.PauseMaintenance, By: "ops@laptop"},
 				PostgreSQL:     "14.15",
 				TimescaleDB:    "2.17.2",
 			},
-			LastCheck: &healthcheck.Report{Pass: false, Code: "standby", At: at.Add(-time.Second), DurationMS: 8},
+			LastCheck: &nodeapi.Report{Pass: false, Code: "standby", At: at.Add(-time.Second), DurationMS: 8},
 			Diverged:  []string{"/var/lib/haup/postgresql.diverged-20250301T110000Z"},
 		}},
 		"fenced-down": {Node: "pg-0", Agent: "devel", At: at, Facts: &probe.Facts{
-			Database:  &healthcheck.StatusReport{Report: healthcheck.Report{Role: "down"}, PortClosed: &healthcheck.PortFence{Port: 5432}},
-			LastCheck: &healthcheck.Report{Code: "fenced", Fenced: true, At: at.Add(-time.Second), DurationMS: 30},
+			Database:  &nodeapi.StatusReport{Report: nodeapi.Report{Role: "down"}, PortClosed: &nodeapi.PortFence{Port: 5432}},
+			LastCheck: &nodeapi.Report{Code: "fenced", Fenced: true, At: at.Add(-time.Second), DurationMS: 30},
 		}},
 		"unknown": {Node: "pg-\"odd\"\\", Agent: "devel", At: at, Facts: &probe.Facts{DatabaseError: "open /etc/haup/check.json: no such file"}},
 	}

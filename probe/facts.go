@@ -1,7 +1,8 @@
 // Package probe is haup's one observation of a node. The same Go types are
-// filled on the node, by `haup-check facts` (Collect), and read by haup, which
-// plans, reports status and fences from them. Every value that could not be
-// read carries its error: a failing probe is never reported as "absent".
+// filled on the node, by `haup-check facts` (nodeprobe.Collect), and read by
+// haup, which plans, reports status and fences from them. Every value that
+// could not be read carries its error: a failing probe is never reported as
+// "absent".
 package probe
 
 import (
@@ -9,7 +10,7 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Version changes whenever the Facts format or what a fact means does: an
@@ -80,16 +81,16 @@ type Facts struct {
 
 	// Database is the health check's view with replication and repmgr's
 	// record; nil when not asked or not configured (DatabaseError says why).
-	Database      *healthcheck.StatusReport `json:"database,omitempty"`
-	DatabaseError string                    `json:"database_error,omitempty"`
+	Database      *nodeapi.StatusReport `json:"database,omitempty"`
+	DatabaseError string                `json:"database_error,omitempty"`
 
 	// LastCheck is keepalived's last run of the check and its age.
-	LastCheck     *healthcheck.Report `json:"last_check,omitempty"`
-	LastCheckAgeS float64             `json:"last_check_age_s,omitempty"`
+	LastCheck     *nodeapi.Report `json:"last_check,omitempty"`
+	LastCheckAgeS float64         `json:"last_check_age_s,omitempty"`
 
 	// Fence is the record of a fencing of this node's database still in
 	// force (the node may not hold the VIP until it streams again).
-	Fence *healthcheck.FenceRecord `json:"fence,omitempty"`
+	Fence *nodeapi.FenceRecord `json:"fence,omitempty"`
 	// Diverged lists the data directories kept aside by earlier fencings.
 	Diverged []string `json:"diverged,omitempty"`
 	// Kept is the same list, each with its path and what is known of it.

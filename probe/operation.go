@@ -1,12 +1,6 @@
 package probe
 
-import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
-	"time"
-)
+import "time"
 
 // OperationPath holds the record of the multi-step operation haup is
 // carrying out with this node. haup writes it before each step and removes
@@ -48,19 +42,3 @@ const (
 	StepVIP     = "wait for the VIP on the new primary"
 	StepFollow  = "start the old primary as a standby"
 )
-
-// readOperation reads the record; absent is nil without error.
-func readOperation(path string) (*Operation, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var op Operation
-	if err := json.Unmarshal(b, &op); err != nil || op.Kind == "" {
-		return nil, fmt.Errorf("%s: unreadable operation record (%v): remove it once no haup run is under way", path, err)
-	}
-	return &op, nil
-}

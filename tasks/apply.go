@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/internal/progress"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -288,7 +288,7 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 		return fmt.Errorf("%s: %w; %s is the primary", from.Node.Name, err, to)
 	}
 	next(to, "updating the extensions the new image brings")
-	out, err := hosts[to].Exec(ctx, shq(healthcheck.BinaryPath)+" update-extensions\n")
+	out, err := hosts[to].Exec(ctx, shq(nodeapi.BinaryPath)+" update-extensions\n")
 	if err != nil {
 		return fmt.Errorf("%s: update extensions: %w", to, err)
 	}
@@ -303,7 +303,7 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 // waitStreaming polls the node until its database streams from a primary;
 // a long wait is reported on opts.Progress with the state last seen.
 func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
-	script := shq(healthcheck.BinaryPath) + " -status repmgr || true\n"
+	script := shq(nodeapi.BinaryPath) + " -status repmgr || true\n"
 	last := ""
 	task := progress.From(opts.Progress).Start(h.Name(), "not streaming yet")
 	defer task.Stop()
@@ -312,9 +312,9 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 		if err != nil {
 			return false, fmt.Errorf("wait for streaming: %w", err)
 		}
-		var st healthcheck.StatusReport
+		var st nodeapi.StatusReport
 		if json.Unmarshal(res.Stdout, &st) == nil {
-			if st.Role == healthcheck.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" && !st.Settling {
+			if st.Role == nodeapi.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" && !st.Settling {
 				return true, nil
 			}
 			last = st.Role + " " + st.Reason
@@ -375,14 +375,14 @@ func containerOrder(plan *Plan) (first int, rest []int) {
 // waitReady polls the node's health check until its database answers as
 // primary or standby.
 func waitReady(ctx context.Context, h remote.Host, opts ApplyOptions) error {
-	script := shq(healthcheck.BinaryPath) + " -status repmgr || true\n"
+	script := shq(nodeapi.BinaryPath) + " -status repmgr || true\n"
 	last := ""
 	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
 		res, err := h.Exec(ctx, script)
 		if err != nil {
 			return false, fmt.Errorf("wait for database: %w", err)
 		}
-		var rep healthcheck.StatusReport
+		var rep nodeapi.StatusReport
 		if json.Unmarshal(res.Stdout, &rep) == nil {
 			if (rep.Role == "primary" || rep.Role == "standby") && !rep.Settling {
 				return true, nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -27,7 +27,7 @@ func clusterChanges(plan *Plan) {
 	var primaries []prim
 	newest := 0
 	for _, np := range plan.Nodes {
-		if np.Facts.Role() == healthcheck.RolePrimary {
+		if np.Facts.Role() == nodeapi.RolePrimary {
 			tl := np.Facts.Database.Timeline
 			primaries = append(primaries, prim{np, tl})
 			if tl > newest {
@@ -54,10 +54,10 @@ func clusterChanges(plan *Plan) {
 		why := ""
 		blocked := ""
 		switch {
-		case f.Role() == healthcheck.RolePrimary && f.Database.Timeline < newest:
+		case f.Role() == nodeapi.RolePrimary && f.Database.Timeline < newest:
 			why = fmt.Sprintf("stale primary on timeline %d while %s is primary on timeline %d; its writes after the fork are kept aside",
 				f.Database.Timeline, strings.Join(current, ", "), newest)
-		case f.Role() == healthcheck.RolePrimary && len(current) > 1:
+		case f.Role() == nodeapi.RolePrimary && len(current) > 1:
 			why = fmt.Sprintf("%s are all primary on timeline %d", strings.Join(current, " and "), newest)
 			blocked = "two primaries on the same timeline: haup cannot tell which one holds the newest data; " +
 				"compare them, then stop the container of the one to discard and re-run apply"
@@ -66,7 +66,7 @@ func clusterChanges(plan *Plan) {
 			if f.Fence.Error != "" {
 				why += ": " + f.Fence.Error
 			}
-		case f.Role() == healthcheck.RoleStandby && !isStreaming(f) && len(current) == 1 && !settling(f):
+		case f.Role() == nodeapi.RoleStandby && !isStreaming(f) && len(current) == 1 && !settling(f):
 			state := "stopped"
 			if len(f.Database.Replication) > 0 && f.Database.Replication[0].State != "" {
 				state = f.Database.Replication[0].State
@@ -107,7 +107,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 				Summary: "unregister: it is not in the inventory, and while registered repmgr counts it in every election " +
 					"(gone, it leaves the nodes without a majority: no automatic failover); stop its container on its host too, haup no longer manages it",
 				stage: stageService,
-				do:    execStep("unregister witness "+r.Name, shq(healthcheck.BinaryPath)+" forget-witness "+shq(r.Name)+"\n"),
+				do:    execStep("unregister witness "+r.Name, shq(nodeapi.BinaryPath)+" forget-witness "+shq(r.Name)+"\n"),
 			})
 		}
 	}
@@ -116,7 +116,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 // resumeFailoverChange resumes repmgrd's failover that a switchover paused
 // and did not resume (it was killed, and the node's own timer has not run or
 // could not reach the database).
-func resumeFailoverChange(rec *healthcheck.PauseRecord) Change {
+func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 	since := "no record of the pause on the node"
 	if rec != nil {
 		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), pauseWho(rec), rec.Until.Format("15:04:05Z"))
@@ -124,7 +124,7 @@ func resumeFailoverChange(rec *healthcheck.PauseRecord) Change {
 	return Change{Op: OpUpdate, Kind: "repmgrd", Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
 		stage:   stageService,
-		do:      execStep("resume repmgrd's failover", shq(healthcheck.BinaryPath)+" resume-failover -wait 30s\n")}
+		do:      execStep("resume repmgrd's failover", shq(nodeapi.BinaryPath)+" resume-failover -wait 30s\n")}
 }
 
 // leftoverChanges removes what interrupted applies left on a host.
@@ -156,8 +156,8 @@ func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []strin
 		do: func(ctx context.Context, h remote.Host) error {
 			// The unit serialises this with a rejoin the check may have
 			// started already; it waits until the node streams.
-			if _, err := h.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n"); err != nil {
-				return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + healthcheck.RejoinUnit + " on the node says more)", Err: err}
+			if _, err := h.Exec(ctx, "systemctl start "+nodeapi.RejoinUnit+"\n"); err != nil {
+				return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + nodeapi.RejoinUnit + " on the node says more)", Err: err}
 			}
 			return nil
 		},
@@ -181,7 +181,7 @@ func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change
 	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
 		"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
 		primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)
-	agent := shq(healthcheck.BinaryPath)
+	agent := shq(nodeapi.BinaryPath)
 	c.do = func(ctx context.Context, h remote.Host) error {
 		_, err := h.Exec(ctx, agent+" stop-database -timeout 60s && "+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
 		if err == nil {
@@ -212,7 +212,7 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 	newest := 0
 	var current []string
 	for _, n := range plan.Nodes {
-		if n.Facts.Role() == healthcheck.RolePrimary && n.Facts.Database.Timeline >= newest {
+		if n.Facts.Role() == nodeapi.RolePrimary && n.Facts.Database.Timeline >= newest {
 			if n.Facts.Database.Timeline > newest {
 				current = nil
 			}
@@ -233,13 +233,13 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 		return nil, fmt.Errorf("refusing: %s is the current primary; a rejoin would stop it (use a switchover first)", node)
 	}
 	why := "asked for by haup rejoin"
-	if np.Facts.Role() == healthcheck.RoleStandby && isStreaming(np.Facts) {
+	if np.Facts.Role() == nodeapi.RoleStandby && isStreaming(np.Facts) {
 		why = "asked for by haup rejoin (it streams now: its data is cloned again)"
 	}
 	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
 	ch := rejoinChange(plan, one, why, "", current)
 	switch {
-	case clone || np.Facts.Fence != nil || np.Facts.Role() == healthcheck.RolePrimary:
+	case clone || np.Facts.Fence != nil || np.Facts.Role() == nodeapi.RolePrimary:
 	case !np.Facts.Container.Running():
 		// The image re-syncs a standby's data directory at every start of
 		// its container (repmgr standby clone, or pg_rewind that cannot
@@ -275,7 +275,7 @@ func planRolling(plan *Plan) {
 	primaries := 0
 	for _, np := range plan.Nodes {
 		switch {
-		case np.Facts.Role() == healthcheck.RolePrimary:
+		case np.Facts.Role() == nodeapi.RolePrimary:
 			primaries++
 			primary = np
 		case isStreaming(np.Facts) && np.Facts.Fence == nil && (target == nil || np.hasStage(stageContainer) && !target.hasStage(stageContainer)):
@@ -329,7 +329,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	primaries := 0
 	var rotating []*NodePlan
 	for _, np := range plan.Nodes {
-		if np.Facts.Role() == healthcheck.RolePrimary {
+		if np.Facts.Role() == nodeapi.RolePrimary {
 			primaries++
 			primary = np
 		}
@@ -367,7 +367,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 		block("rotating repmgr's password restarts every container in turn, the primary's after a switchover: that needs a streaming standby and the VIP on the primary")
 		return
 	}
-	next := File{Path: path + healthcheck.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID, Content: []byte(value)}
+	next := File{Path: path + nodeapi.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID, Content: []byte(value)}
 	setFrom := path // the primary's live file already holds the new password
 	effect := "the health checks accept either meanwhile: no restart, no outage"
 	if restart {
@@ -398,7 +398,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 		Summary: "set inside the database: ALTER ROLE " + role + " with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
 		stage:   stagePassword,
 		do: func(ctx context.Context, h remote.Host) error {
-			_, err := h.Exec(ctx, shq(healthcheck.BinaryPath)+" set-password -role "+shq(role)+" -file "+shq(setFrom)+"\n")
+			_, err := h.Exec(ctx, shq(nodeapi.BinaryPath)+" set-password -role "+shq(role)+" -file "+shq(setFrom)+"\n")
 			return err
 		}})
 	if restart {
@@ -421,7 +421,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 }
 
 func isStreaming(f *Facts) bool {
-	return f.Role() == healthcheck.RoleStandby && len(f.Database.Replication) > 0 && f.Database.Replication[0].State == "streaming"
+	return f.Role() == nodeapi.RoleStandby && len(f.Database.Replication) > 0 && f.Database.Replication[0].State == "streaming"
 }
 
 // settled tells whether the node's container runs with the image's setup
@@ -451,7 +451,7 @@ func settling(f *Facts) bool {
 // is left to that operation's end.
 func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, bool) {
 	f := np.Facts
-	if f.Role() != healthcheck.RoleDown || !settled(f) || f.Fence != nil || f.Operation != nil {
+	if f.Role() != nodeapi.RoleDown || !settled(f) || f.Fence != nil || f.Operation != nil {
 		return Change{}, false
 	}
 	why := "its database is down inside its running container, and nothing starts it again (the image's repmgrd only waits)"
@@ -461,7 +461,7 @@ func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, boo
 		c.Summary = why + ": " + c.Summary
 		return c, true
 	case len(current) == 0:
-		agent := shq(healthcheck.BinaryPath)
+		agent := shq(nodeapi.BinaryPath)
 		return Change{Op: OpUpdate, Kind: "database", Name: np.Node.Name,
 			Summary: why + ", and no node is primary: start it inside its container on its own data, in the role its data has (a primary's comes back as the primary, a standby's as a standby)",
 			stage:   stageRejoin,

@@ -9,7 +9,7 @@ import (
 
 	udiff "github.com/aymanbagabas/go-udiff"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -86,7 +86,7 @@ func runContainer(spec ContainerSpec, replace bool) func(context.Context, remote
 			// clone a standby again, where pg_rewind finds a cleanly
 			// stopped one in order. An agent that cannot stop it (not
 			// installed yet, no configuration) does not stop the change.
-			fmt.Fprintf(&b, "%s stop-database -timeout 60s >/dev/null 2>&1 || true; docker rm -f %s >/dev/null && ", shq(healthcheck.BinaryPath), shq(spec.Name))
+			fmt.Fprintf(&b, "%s stop-database -timeout 60s >/dev/null 2>&1 || true; docker rm -f %s >/dev/null && ", shq(nodeapi.BinaryPath), shq(spec.Name))
 		}
 		args := spec.runArgs()
 		for i, a := range args {

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/metrics"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/templates"
 )
@@ -27,7 +27,7 @@ const (
 	VRRPStatePath      = probe.VRRPStatePath
 	secretsDir         = "/etc/haup/secrets"
 	postgresSecretPath = secretsDir + "/postgres-password"
-	repmgrSecretPath   = healthcheck.RepmgrPasswordFile
+	repmgrSecretPath   = nodeapi.RepmgrPasswordFile
 	// secretsInContainer is where the secret files appear in the container;
 	// the image reads them through the *_FILE variables.
 	secretsInContainer = "/run/secrets/haup"
@@ -131,13 +131,13 @@ type Desired struct {
 // dirSpecs lists the directories haup manages, parents before children.
 func dirSpecs(inv *inventory.Inventory) []Dir {
 	dirs := append([]Dir{
-		{Path: path.Dir(healthcheck.BinaryPath), Mode: 0o755},
-		{Path: path.Dir(healthcheck.ConfigPath), Mode: 0o755},
+		{Path: path.Dir(nodeapi.BinaryPath), Mode: 0o755},
+		{Path: path.Dir(nodeapi.ConfigPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
 		{Path: path.Dir(KeepalivedConfPath), Mode: 0o755},
 		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
-		{Path: path.Dir(healthcheck.FencePath), Mode: 0o711},
-		{Path: healthcheck.GateDir, Mode: 0o755},
+		{Path: path.Dir(nodeapi.FencePath), Mode: 0o711},
+		{Path: nodeapi.GateDir, Mode: 0o755},
 		{Path: repmgrConfDir, Mode: 0o755},
 	}, volumeDirs(inv)...)
 	if inv.Metrics.Enabled {
@@ -197,7 +197,7 @@ const repmgrConfDir = "/etc/haup/repmgr"
 // image drops its own lines for keys given here, by substring: no blank
 // line and no comment, which would drop every line of its own.
 func repmgrConf() []byte {
-	return []byte("failover_validation_command='" + healthcheck.BinInContainer + "/haup-check gate'\nelection_rerun_interval=5\n")
+	return []byte("failover_validation_command='" + nodeapi.BinInContainer + "/haup-check gate'\nelection_rerun_interval=5\n")
 }
 
 func repmgrConfEffect([]byte) string {
@@ -211,7 +211,7 @@ func postgresConfEffect([]byte) string {
 // Systemd files haup manages.
 const (
 	KeepalivedDropInPath = "/etc/systemd/system/keepalived.service.d/haup.conf"
-	RejoinUnitPath       = "/etc/systemd/system/" + healthcheck.RejoinUnit
+	RejoinUnitPath       = "/etc/systemd/system/" + nodeapi.RejoinUnit
 )
 
 // Services a changed file reloads.
@@ -240,7 +240,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	if err != nil {
 		return nil, err
 	}
-	unit := templates.Unit{Agent: healthcheck.BinaryPath, Config: KeepalivedConfPath,
+	unit := templates.Unit{Agent: nodeapi.BinaryPath, Config: KeepalivedConfPath,
 		VIP: inv.Keepalived.VirtualIPAddress, Interface: node.Interface}
 	dropIn, err := templates.RenderKeepalivedDropIn(unit)
 	if err != nil {
@@ -253,9 +253,9 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	// The TLS files first: a container recreated for TLS finds them at its
 	// start.
 	return append(tlsFiles(inv), []File{
-		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check, Effect: checkProgramEffect},
+		{Path: nodeapi.BinaryPath, Mode: 0o755, Binary: true, Content: check, Effect: checkProgramEffect},
 		{Path: NotifyPath, Mode: 0o755, Content: notify},
-		{Path: healthcheck.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: checkEffect(inv)},
+		{Path: nodeapi.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: checkEffect(inv)},
 		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
@@ -308,7 +308,7 @@ func renderKeepalived(inv *inventory.Inventory, node inventory.Node) ([]byte, er
 	}
 	return templates.RenderKeepalived(templates.Keepalived{
 		NodeName:         node.Name,
-		CheckCommand:     healthcheck.BinaryPath,
+		CheckCommand:     nodeapi.BinaryPath,
 		NotifyCommand:    NotifyPath,
 		Interval:         k.Check.Interval,
 		Timeout:          k.Check.Timeout,
@@ -323,7 +323,7 @@ func renderKeepalived(inv *inventory.Inventory, node inventory.Node) ([]byte, er
 		UnicastPeers:     unicast,
 		AuthPass:         k.AuthPass.Value(),
 		VirtualIPAddress: k.VirtualIPAddress,
-		PrecedenceFile:   healthcheck.PrecedencePath,
+		PrecedenceFile:   nodeapi.PrecedencePath,
 	})
 }
 
@@ -341,7 +341,7 @@ func checkDeadlineMillis(timeoutSeconds int) int {
 }
 
 func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) {
-	cfg := healthcheck.Config{
+	cfg := nodeapi.Config{
 		Node:           node.Name,
 		Host:           "127.0.0.1",
 		Port:           inv.Database.Port,
@@ -349,10 +349,10 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		PasswordFile:   postgresSecretPath,
 		Database:       "postgres",
 		DeadlineMillis: checkDeadlineMillis(inv.Keepalived.Check.Timeout),
-		StatePath:      healthcheck.StatePath,
+		StatePath:      nodeapi.StatePath,
 		Container:      inv.Database.ContainerName,
 		DataDir:        inv.Database.DataDir,
-		FencePath:      healthcheck.FencePath,
+		FencePath:      nodeapi.FencePath,
 		VIP:            vipAddr(inv),
 		Synchronous:    inv.Database.Synchronous,
 		RepmgrdStaleS:  RepmgrdStaleS(inv.Database.Repmgr),
@@ -364,11 +364,11 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		cfg.MaxLagBytes, cfg.MaxLagSeconds = &b, &sec
 	}
 	for _, p := range peers(inv, node) {
-		cfg.Peers = append(cfg.Peers, healthcheck.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
+		cfg.Peers = append(cfg.Peers, nodeapi.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
 	}
 	if inv.HasWitness() {
 		w := inv.WitnessNode()
-		cfg.Witness = &healthcheck.Peer{Name: w.Name, Host: dbAddress(w), Port: inv.Database.Port}
+		cfg.Witness = &nodeapi.Peer{Name: w.Name, Host: dbAddress(w), Port: inv.Database.Port}
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -421,7 +421,7 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 		// repmgr's conninfo, repmgr.nodes and primary_conninfo
 		// (healthcheck/passfile.go).
 		"REPMGR_USE_PASSFILE":  "true",
-		"REPMGR_PASSFILE_PATH": healthcheck.PassfileInContainer,
+		"REPMGR_PASSFILE_PATH": nodeapi.PassfileInContainer,
 	}
 	for k, v := range imageSafetyEnv {
 		env[k] = v
@@ -448,15 +448,15 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 			{Source: path.Join(db.DataDir, "logs"), Target: "/opt/bitnami/postgresql/logs"},
 			// The promotion gate: the agent's record, its program, and the
 			// repmgr.conf that makes repmgrd ask it.
-			{Source: healthcheck.GateDir, Target: healthcheck.GateInContainer, ReadOnly: true},
-			{Source: path.Dir(healthcheck.BinaryPath), Target: healthcheck.BinInContainer, ReadOnly: true},
+			{Source: nodeapi.GateDir, Target: nodeapi.GateInContainer, ReadOnly: true},
+			{Source: path.Dir(nodeapi.BinaryPath), Target: nodeapi.BinInContainer, ReadOnly: true},
 			{Source: repmgrConfDir, Target: "/bitnami/repmgr/conf", ReadOnly: true},
 		}, tlsMounts(inv)...),
 		RepmgrConf: fmt.Sprintf("%x", sha256.Sum256(repmgrConf())),
 		// The start gate (healthcheck.StartGate) before the image's own
 		// entrypoint, at every start of the container.
-		Entrypoint: healthcheck.BinInContainer + "/haup-check",
-		Command:    append([]string{"start-gate", "--"}, healthcheck.ImageEntrypoint...),
+		Entrypoint: nodeapi.BinInContainer + "/haup-check",
+		Command:    append([]string{"start-gate", "--"}, nodeapi.ImageEntrypoint...),
 		// repmgrd is the container's PID 1 and records its pid in
 		// /tmp/repmgrd.pid, which a killed container keeps: started again,
 		// repmgrd reads pid 1 (itself) as a live repmgrd and refuses to
@@ -541,7 +541,7 @@ func checkEffect(inv *inventory.Inventory) func(old []byte) string {
 		if s := zl(old); s != "" {
 			out = append(out, s)
 		}
-		var was healthcheck.Config
+		var was nodeapi.Config
 		if json.Unmarshal(old, &was) == nil || len(old) == 0 {
 			switch {
 			case inv.HasWitness() && was.Witness == nil:
@@ -580,7 +580,7 @@ func metricsEffect(inv *inventory.Inventory, was string) string {
 // primary's check applies it within a check interval, with no restart.
 func zeroLossEffect(want bool) func(old []byte) string {
 	return func(old []byte) string {
-		var was healthcheck.Config
+		var was nodeapi.Config
 		if json.Unmarshal(old, &was) != nil && len(old) > 0 {
 			return ""
 		}

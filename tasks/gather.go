@@ -7,8 +7,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -78,7 +78,7 @@ func gather(ctx context.Context, h remote.Host, request probe.Request, bins Chec
 	// The installed agent answers when it can; its facts are used only if
 	// their format is this haup's (checked below). Hashing the agent here
 	// would cost more than the whole probe.
-	bin := shq(healthcheck.BinaryPath)
+	bin := shq(nodeapi.BinaryPath)
 	script := "echo \"haup-uname $(uname -m)\"\n" +
 		fmt.Sprintf("if [ -x %s ] && out=$(%s facts %s 2>/dev/null); then printf '%%s\\n' \"$out\"; fi\n", bin, bin, req)
 	res, err := h.Exec(ctx, script)

@@ -7,8 +7,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/templates"
 )
@@ -177,8 +177,8 @@ if running; then
     docker exec -u %s "$c" %s reload -D %s >/dev/null || exit 6
   fi
 fi
-`, settleWaitS, settleWaitS, pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir),
-			pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir))
+`, settleWaitS, settleWaitS, pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir),
+			pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir))
 		if hostPath == "" {
 			fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(HBAPath))
 		} else {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/testenv"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // TestExampleConfigsPassKeepalivedConfigTest renders the example's
@@ -45,7 +45,7 @@ mount -t tmpfs -o mode=0755 tmpfs /usr/local
 mkdir -p %[1]s
 printf '#!/bin/sh\nexit 0\n' > %[2]s
 chmod 0755 %[2]s
-keepalived -t -f %[3]s`, filepath.Dir(healthcheck.BinaryPath), healthcheck.BinaryPath, path)
+keepalived -t -f %[3]s`, filepath.Dir(nodeapi.BinaryPath), nodeapi.BinaryPath, path)
 		out, err := exec.Command("ip", "netns", "exec", ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script).CombinedOutput()
 		if err != nil {
 			t.Errorf("%s: keepalived -t failed: %v\n%s", n.Name, err, out)

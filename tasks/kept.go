@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // keptChanges: the data directories kept aside on a node (by fencings,
@@ -21,7 +21,7 @@ func keptChanges(plan *Plan, opts Options) {
 	for _, np := range plan.Nodes {
 		for _, k := range np.Facts.Kept {
 			p := filepath.Clean(k.Path)
-			if !strings.HasPrefix(p, dataDir+".diverged-") && !strings.HasPrefix(p, filepath.Join(dataDir, healthcheck.DivergedPrefix)) {
+			if !strings.HasPrefix(p, dataDir+".diverged-") && !strings.HasPrefix(p, filepath.Join(dataDir, nodeapi.DivergedPrefix)) {
 				continue
 			}
 			what := "removed (--remove-kept)"

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Maintenance mode: `haup pause` turns repmgrd's automatic failover off on
@@ -73,7 +73,7 @@ func fmtDuration(d time.Duration) string {
 // inMaintenance reports whether rec is a maintenance pause that has not run
 // out (a minute of grace for its timer): an overdue one is a pause whose
 // resume failed, which apply resumes like any other.
-func inMaintenance(rec *healthcheck.PauseRecord, now time.Time) bool {
+func inMaintenance(rec *nodeapi.PauseRecord, now time.Time) bool {
 	return rec.Maintenance() && now.Before(rec.Until.Add(time.Minute))
 }
 
@@ -110,7 +110,7 @@ func (m *Maintenance) line() string {
 // maintenanceFrom gathers the maintenance from each node's record, its
 // pause flag and whether its database answers; nil when no node is in
 // maintenance.
-func maintenanceFrom(nodes []string, rec func(i int) *healthcheck.PauseRecord, answers func(i int) (up, paused bool), now time.Time) *Maintenance {
+func maintenanceFrom(nodes []string, rec func(i int) *nodeapi.PauseRecord, answers func(i int) (up, paused bool), now time.Time) *Maintenance {
 	var m *Maintenance
 	for i, n := range nodes {
 		r := rec(i)
@@ -160,10 +160,10 @@ func statusMaintenance(cs *ClusterStatus, now time.Time) *Maintenance {
 		names = append(names, n.Node)
 	}
 	return maintenanceFrom(names,
-		func(i int) *healthcheck.PauseRecord { return cs.Nodes[i].Pause },
+		func(i int) *nodeapi.PauseRecord { return cs.Nodes[i].Pause },
 		func(i int) (bool, bool) {
 			n := cs.Nodes[i]
-			up := n.Role == healthcheck.RolePrimary || n.Role == healthcheck.RoleStandby
+			up := n.Role == nodeapi.RolePrimary || n.Role == nodeapi.RoleStandby
 			return up, n.FailoverPaused
 		}, now)
 }
@@ -175,7 +175,7 @@ func planMaintenance(plan *Plan, now time.Time) *Maintenance {
 		names = append(names, np.Node.Name)
 	}
 	return maintenanceFrom(names,
-		func(i int) *healthcheck.PauseRecord {
+		func(i int) *nodeapi.PauseRecord {
 			if db := plan.Nodes[i].Facts.Database; db != nil {
 				return db.Pause
 			}
@@ -184,7 +184,7 @@ func planMaintenance(plan *Plan, now time.Time) *Maintenance {
 		func(i int) (bool, bool) {
 			f := plan.Nodes[i].Facts
 			role := f.Role()
-			up := role == healthcheck.RolePrimary || role == healthcheck.RoleStandby
+			up := role == nodeapi.RolePrimary || role == nodeapi.RoleStandby
 			return up, up && f.Database.FailoverPaused
 		}, now)
 }
@@ -240,9 +240,9 @@ func PlanPause(plan *Plan, d time.Duration, reason, by string, now time.Time) (*
 		f := np.Facts
 		role := f.Role()
 		switch role {
-		case healthcheck.RolePrimary:
+		case nodeapi.RolePrimary:
 			primaries = append(primaries, np.Node.Name)
-		case healthcheck.RoleStandby:
+		case nodeapi.RoleStandby:
 		default:
 			why := role
 			if why == "" {
@@ -289,7 +289,7 @@ func PlanResume(plan *Plan, now time.Time) (*PauseOp, error) {
 // not know the steps the pause needs.
 func agentPending(np *NodePlan) bool {
 	for _, c := range np.Changes {
-		if c.Kind == "file" && c.Name == healthcheck.BinaryPath {
+		if c.Kind == "file" && c.Name == nodeapi.BinaryPath {
 			return true
 		}
 	}
@@ -341,16 +341,16 @@ func RunPause(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer)
 		return err
 	}
 	defer release()
-	agent := shq(healthcheck.BinaryPath)
+	agent := shq(nodeapi.BinaryPath)
 	// Standbys first: they are the ones that would promote.
 	order := append([]string(nil), op.Nodes...)
 	sort.SliceStable(order, func(i, j int) bool {
-		return op.roles[order[i]] != healthcheck.RolePrimary && op.roles[order[j]] == healthcheck.RolePrimary
+		return op.roles[order[i]] != nodeapi.RolePrimary && op.roles[order[j]] == nodeapi.RolePrimary
 	})
 	var done []string
 	for _, n := range order {
 		say(n, "pausing repmgrd's automatic failover for %s", op.For)
-		script := fmt.Sprintf("%s pause-failover -for %s -kind %s -why %s -by %s\n", agent, op.For, healthcheck.PauseMaintenance, shq(op.Reason), shq(op.By))
+		script := fmt.Sprintf("%s pause-failover -for %s -kind %s -why %s -by %s\n", agent, op.For, nodeapi.PauseMaintenance, shq(op.Reason), shq(op.By))
 		if _, err := hosts[n].Exec(ctx, script); err != nil {
 			if op.Replaces != nil {
 				// Undoing would end the earlier maintenance too: the
@@ -386,7 +386,7 @@ func RunResume(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer
 func resumeNodes(ctx context.Context, nodes []string, hosts Hosts, say func(node, format string, args ...any)) error {
 	var errs []error
 	for _, n := range nodes {
-		if _, err := hosts[n].Exec(ctx, shq(healthcheck.BinaryPath)+" resume-failover -wait 30s\n"); err != nil {
+		if _, err := hosts[n].Exec(ctx, shq(nodeapi.BinaryPath)+" resume-failover -wait 30s\n"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: resume: %w (its own timer still resumes it; `haup status` shows it)", n, err))
 			continue
 		}
@@ -445,7 +445,7 @@ func maintenanceBlocksRolling(plan *Plan) bool {
 // pauseWho names who paused, for the lines about a left-over pause: a
 // switchover's record says "switchover"; a maintenance pause (overdue, or
 // not in force) says it was `haup pause`, why and by whom.
-func pauseWho(rec *healthcheck.PauseRecord) string {
+func pauseWho(rec *nodeapi.PauseRecord) string {
 	if !rec.Maintenance() {
 		return rec.Why
 	}

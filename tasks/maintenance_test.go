@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -36,8 +36,8 @@ func pauseCluster(t *testing.T, mut func(p, s *Facts)) *Plan {
 }
 
 // maintenancePause is a maintenance pause recorded at at for an hour.
-func maintenancePause(at time.Time) *healthcheck.PauseRecord {
-	return &healthcheck.PauseRecord{At: at, Until: at.Add(time.Hour), Why: "disk swap", By: "ops@laptop", Kind: healthcheck.PauseMaintenance}
+func maintenancePause(at time.Time) *nodeapi.PauseRecord {
+	return &nodeapi.PauseRecord{At: at, Until: at.Add(time.Hour), Why: "disk swap", By: "ops@laptop", Kind: nodeapi.PauseMaintenance}
 }
 
 // inMaintenanceNow pauses both nodes for maintenance, from a minute ago.
@@ -96,7 +96,7 @@ func TestPlanPauseRefusals(t *testing.T) {
 		}
 	}
 	plan := pauseCluster(t, nil)
-	plan.Nodes[1].Changes = []Change{{Op: OpUpdate, Kind: "file", Name: healthcheck.BinaryPath}}
+	plan.Nodes[1].Changes = []Change{{Op: OpUpdate, Kind: "file", Name: nodeapi.BinaryPath}}
 	if _, err := PlanPause(plan, time.Hour, "", "ops", time.Now()); err == nil || !strings.Contains(err.Error(), "pg-1 runs another haup-check") {
 		t.Errorf("agent to replace: %v", err)
 	}
@@ -222,7 +222,7 @@ func TestMaintenanceStatus(t *testing.T) {
 		cs := &ClusterStatus{VIP: "10.0.0.100"}
 		for _, np := range plan.Nodes {
 			// The check ran a second ago, and only the primary passed.
-			np.Facts.LastCheck = &healthcheck.Report{Pass: np.Facts.Role() == healthcheck.RolePrimary, Role: np.Facts.Role()}
+			np.Facts.LastCheck = &nodeapi.Report{Pass: np.Facts.Role() == nodeapi.RolePrimary, Role: np.Facts.Role()}
 			np.Facts.LastCheckAgeS = 1
 			ns := nodeStatusFromFacts(plan.Inventory, np.Node, np.Facts)
 			ns.HoldsVIP = np.Facts.Iface.HoldsVIP

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -114,7 +114,7 @@ func interruptedOperations(plan *Plan) {
 			Summary: "remove the record of the " + what,
 			stage:   stageService, do: execStep("remove the operation record", clearOpScript)}
 	}
-	agent := shq(healthcheck.BinaryPath)
+	agent := shq(nodeapi.BinaryPath)
 	switch {
 	case rec.Kind != "switchover" || from == nil || to == nil:
 		for _, np := range holders {
@@ -123,12 +123,12 @@ func interruptedOperations(plan *Plan) {
 			np.Changes = append(np.Changes, c)
 		}
 		return
-	case to.Facts.Role() == healthcheck.RolePrimary && (from.Facts.Role() != healthcheck.RolePrimary ||
+	case to.Facts.Role() == nodeapi.RolePrimary && (from.Facts.Role() != nodeapi.RolePrimary ||
 		from.Facts.Database.Timeline < to.Facts.Database.Timeline):
 		// Promoted: finish. The old primary's database, stopped, starts as
 		// the new primary's standby; a stale primary is left to the rules
 		// of clusterChanges (it rejoins).
-		if r := from.Facts.Role(); r != healthcheck.RolePrimary && r != healthcheck.RoleStandby && from.Facts.Fence == nil {
+		if r := from.Facts.Role(); r != nodeapi.RolePrimary && r != nodeapi.RoleStandby && from.Facts.Fence == nil {
 			c := followChange(plan, from, rejoinChange(plan, from, "the "+what+" after the promotion", "", []string{to.Node.Name}), to.Node.Name)
 			c.Summary = "finish the " + what + ": " + c.Summary
 			from.Changes = append(from.Changes, c)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/haup-project/haup/remote"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 )
 
@@ -33,7 +33,7 @@ func interruptedPlan(t *testing.T, step, fromRole, toRole string, toTL int) *Pla
 			f.Database, f.DatabaseError = nil, "connection refused"
 		} else {
 			f.Database.Role, f.Database.Timeline = role, tl
-			if role == healthcheck.RolePrimary {
+			if role == nodeapi.RolePrimary {
 				f.Database.Replication = nil
 			}
 		}
@@ -47,12 +47,12 @@ func interruptedPlan(t *testing.T, step, fromRole, toRole string, toTL int) *Pla
 
 func TestInterruptedSwitchoverIsUndoneBeforeThePromotion(t *testing.T) {
 	for _, c := range []struct{ step, fromRole string }{
-		{probe.StepDemote, healthcheck.RolePrimary}, // killed with the old primary refusing writes
-		{probe.StepStop, ""},                        // its database stopped
+		{probe.StepDemote, nodeapi.RolePrimary}, // killed with the old primary refusing writes
+		{probe.StepStop, ""},                    // its database stopped
 		{probe.StepCatchUp, ""},
 		{probe.StepPromote, ""}, // killed before pg_promote ran
 	} {
-		plan := interruptedPlan(t, c.step, c.fromRole, healthcheck.RoleStandby, 1)
+		plan := interruptedPlan(t, c.step, c.fromRole, nodeapi.RoleStandby, 1)
 		if plan.Empty() {
 			t.Fatalf("%s: an interrupted switchover reads as in sync", c.step)
 		}
@@ -68,14 +68,14 @@ func TestInterruptedSwitchoverIsUndoneBeforeThePromotion(t *testing.T) {
 }
 
 func TestInterruptedSwitchoverIsFinishedAfterThePromotion(t *testing.T) {
-	plan := interruptedPlan(t, probe.StepVIP, "", healthcheck.RolePrimary, 2)
+	plan := interruptedPlan(t, probe.StepVIP, "", nodeapi.RolePrimary, 2)
 	from := plan.Nodes[0].Changes
 	if len(from) != 2 || !strings.HasPrefix(from[0].Summary, "finish the switchover pg-0 -> pg-1") ||
 		!strings.Contains(from[0].Summary, "rejoin as a standby of pg-1: first on the data it has") {
 		t.Fatalf("plan:\n%s", planText(plan))
 	}
 	// The old primary already follows: only the records go.
-	plan = interruptedPlan(t, probe.StepFollow, healthcheck.RoleStandby, healthcheck.RolePrimary, 2)
+	plan = interruptedPlan(t, probe.StepFollow, nodeapi.RoleStandby, nodeapi.RolePrimary, 2)
 	for _, np := range plan.Nodes {
 		if len(np.Changes) != 1 || np.Changes[0].Kind != "operation" {
 			t.Fatalf("plan:\n%s", planText(plan))
@@ -84,7 +84,7 @@ func TestInterruptedSwitchoverIsFinishedAfterThePromotion(t *testing.T) {
 }
 
 func TestUnknownOperationIsBlocked(t *testing.T) {
-	plan := interruptedPlan(t, probe.StepDemote, healthcheck.RolePrimary, healthcheck.RoleStandby, 1)
+	plan := interruptedPlan(t, probe.StepDemote, nodeapi.RolePrimary, nodeapi.RoleStandby, 1)
 	for _, np := range plan.Nodes {
 		np.Changes = nil
 		np.Facts.Operation.Kind = "resize"
@@ -110,11 +110,11 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 			f := convergedFacts(t, d, "standby")
 			f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
 			if i == 0 {
-				f.Database.Role, f.Database.Replication = healthcheck.RoleDown, nil
+				f.Database.Role, f.Database.Replication = nodeapi.RoleDown, nil
 				f.Container.ImageFacts.Init = settledInit
 			} else {
 				f.Database.Role = otherRole
-				if otherRole == healthcheck.RoleDown {
+				if otherRole == nodeapi.RoleDown {
 					f.Database.Replication = nil
 				}
 			}
@@ -123,7 +123,7 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 		clusterChanges(plan)
 		return plan
 	}
-	plan := build("repmgrd", healthcheck.RolePrimary)
+	plan := build("repmgrd", nodeapi.RolePrimary)
 	if c := plan.Nodes[0].Changes; len(c) != 1 || !strings.Contains(c[0].Summary, "its database is down inside its running container") ||
 		!strings.Contains(c[0].Summary, "rejoin as a standby of pg-1: first on the data it has") {
 		t.Fatalf("plan:\n%s", planText(plan))
@@ -131,10 +131,10 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 	if plan.Empty() {
 		t.Fatal("a database down in its container reads as in sync")
 	}
-	if plan := build("bash", healthcheck.RolePrimary); len(plan.Nodes[0].Changes) != 0 {
+	if plan := build("bash", nodeapi.RolePrimary); len(plan.Nodes[0].Changes) != 0 {
 		t.Errorf("a database down during the image's setup is started:\n%s", planText(plan))
 	}
-	plan = build("repmgrd", healthcheck.RoleDown)
+	plan = build("repmgrd", nodeapi.RoleDown)
 	if c := plan.Nodes[0].Changes; len(c) != 1 || !strings.Contains(c[0].Summary, "no node is primary: start it inside its container") {
 		t.Fatalf("plan:\n%s", planText(plan))
 	}
@@ -146,7 +146,7 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 func TestWaitStreamingWaitsForTheImagesSetup(t *testing.T) {
 	h := remote.NewFake("pg-1")
 	calls := 0
-	h.On(healthcheck.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
+	h.On(nodeapi.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
 		calls++
 		settling := calls < 3
 		return remote.Result{Stdout: []byte(fmt.Sprintf(`{"role":"standby","replication":[{"peer":"pg-0","state":"streaming"}],"settling":%t}`, settling))}, nil
@@ -167,9 +167,9 @@ func TestSettlingStandbyIsNotRejoined(t *testing.T) {
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
 		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
-		role := healthcheck.RolePrimary
+		role := nodeapi.RolePrimary
 		if i == 1 {
-			role = healthcheck.RoleStandby
+			role = nodeapi.RoleStandby
 		}
 		f := convergedFacts(t, d, role)
 		f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
@@ -195,7 +195,7 @@ func TestSettlingStandbyIsNotRejoined(t *testing.T) {
 // the node last answered; an ended context ends them with its error.
 func TestWaitReadyTimesOutWithTheLastLook(t *testing.T) {
 	h := remote.NewFake("pg-1")
-	h.On(healthcheck.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
+	h.On(nodeapi.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
 		return remote.Result{Stdout: []byte(`{"role":"down","reason":"connection refused","settling":true}`)}, nil
 	})
 	err := waitReady(context.Background(), h, ApplyOptions{ReadyTimeout: 0, PollInterval: time.Millisecond})

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/progress"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -62,13 +62,13 @@ const phaseStreaming = "streaming database files"
 // only one) is reported as bytes streamed of the estimated total, with the
 // rate and the time left.
 func watchClone(addr string) watch {
-	script := shq(healthcheck.BinaryPath) + " progress clone\n"
+	script := shq(nodeapi.BinaryPath) + " progress clone\n"
 	return func(ctx context.Context, h remote.Host, rep *progress.Writer) {
 		c := &cloneReport{rep: rep, node: h.Name(), addr: addr}
 		defer c.stop()
 		sampleEvery(ctx, rep.Every(), func() {
 			res, err := h.Exec(ctx, script)
-			var cp healthcheck.CloneProgress
+			var cp nodeapi.CloneProgress
 			if err == nil && json.Unmarshal(res.Stdout, &cp) == nil && cp.Error == "" {
 				c.sample(cp)
 			}
@@ -88,7 +88,7 @@ type cloneReport struct {
 	ended bool
 }
 
-func (c *cloneReport) sample(cp healthcheck.CloneProgress) {
+func (c *cloneReport) sample(cp nodeapi.CloneProgress) {
 	b, ok := pickBackup(cp.Backups, c.addr, c.pid, !c.ended)
 	if !ok {
 		if c.task != nil {
@@ -124,14 +124,14 @@ func (c *cloneReport) stop() {
 // pickBackup is the base backup being reported (pid, when not 0), else
 // the one sent to addr, else, when sole, the only one (the primary may see
 // the node through another address).
-func pickBackup(bs []healthcheck.BaseBackup, addr string, pid int, sole bool) (healthcheck.BaseBackup, bool) {
+func pickBackup(bs []nodeapi.BaseBackup, addr string, pid int, sole bool) (nodeapi.BaseBackup, bool) {
 	if pid != 0 {
 		for _, b := range bs {
 			if b.PID == pid {
 				return b, true
 			}
 		}
-		return healthcheck.BaseBackup{}, false
+		return nodeapi.BaseBackup{}, false
 	}
 	for _, b := range bs {
 		if b.Client == addr {
@@ -141,7 +141,7 @@ func pickBackup(bs []healthcheck.BaseBackup, addr string, pid int, sole bool) (h
 	if sole && len(bs) == 1 {
 		return bs[0], true
 	}
-	return healthcheck.BaseBackup{}, false
+	return nodeapi.BaseBackup{}, false
 }
 
 // pullLog is where an image pull's output goes on the node, for
@@ -207,13 +207,13 @@ func pullLayers(out string) (done, total int) {
 // primary's last WAL (at least lsn): the bytes it has left to receive and
 // to replay.
 func watchCatchUp(lsn, from string) watch {
-	script := shq(healthcheck.BinaryPath) + " progress replay " + shq(lsn) + "\n"
+	script := shq(nodeapi.BinaryPath) + " progress replay " + shq(lsn) + "\n"
 	return func(ctx context.Context, h remote.Host, rep *progress.Writer) {
 		task := rep.Start(h.Name(), "catching up with "+from+"'s last WAL")
 		defer task.Stop()
 		sampleEvery(ctx, rep.Every(), func() {
 			res, err := h.Exec(ctx, script)
-			var rp healthcheck.ReplayProgress
+			var rp nodeapi.ReplayProgress
 			if err != nil || json.Unmarshal(res.Stdout, &rp) != nil || rp.Error != "" || rp.ReplayLeft < 0 {
 				return
 			}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/progress"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -23,9 +23,9 @@ func TestCloneReport(t *testing.T) {
 	rep := progress.New(&buf, progress.Options{Now: func() time.Time { return at }})
 	c := &cloneReport{rep: rep, node: "pg-1", addr: "10.0.0.11"}
 	total := int64(800 << 20)
-	other := healthcheck.BaseBackup{PID: 7, Client: "10.0.0.12", Phase: phaseStreaming, Total: &total, Streamed: 5 << 20}
+	other := nodeapi.BaseBackup{PID: 7, Client: "10.0.0.12", Phase: phaseStreaming, Total: &total, Streamed: 5 << 20}
 	sample := func(phase string, streamed int64) {
-		c.sample(healthcheck.CloneProgress{Primary: "pg-0", Backups: []healthcheck.BaseBackup{
+		c.sample(nodeapi.CloneProgress{Primary: "pg-0", Backups: []nodeapi.BaseBackup{
 			other, {PID: 42, Client: "10.0.0.11", Phase: phase, Total: &total, Streamed: streamed}}})
 		at = at.Add(2 * time.Second)
 	}
@@ -36,8 +36,8 @@ func TestCloneReport(t *testing.T) {
 	}
 	sample("transferring wal files", 816<<20)
 	// The backup ended; the other node's, alone now, is not this one's.
-	c.sample(healthcheck.CloneProgress{Primary: "pg-0", Backups: []healthcheck.BaseBackup{other}})
-	c.sample(healthcheck.CloneProgress{Primary: "pg-0", Backups: []healthcheck.BaseBackup{other}})
+	c.sample(nodeapi.CloneProgress{Primary: "pg-0", Backups: []nodeapi.BaseBackup{other}})
+	c.sample(nodeapi.CloneProgress{Primary: "pg-0", Backups: []nodeapi.BaseBackup{other}})
 	golden(t, "clone-progress.txt", buf.Bytes())
 }
 
@@ -103,11 +103,11 @@ func TestApplyRejoinReportsClone(t *testing.T) {
 			if samples == 8 {
 				close(enough)
 			}
-			b, _ := json.Marshal(healthcheck.CloneProgress{Primary: "pg-0", Backups: []healthcheck.BaseBackup{
+			b, _ := json.Marshal(nodeapi.CloneProgress{Primary: "pg-0", Backups: []nodeapi.BaseBackup{
 				{PID: 42, Phase: phaseStreaming, Total: &total, Streamed: int64(samples) * 64 << 20}}})
 			return remote.Result{Stdout: b}, nil
 		}).
-		On("systemctl start "+healthcheck.RejoinUnit, func(string) (remote.Result, error) {
+		On("systemctl start "+nodeapi.RejoinUnit, func(string) (remote.Result, error) {
 			select {
 			case <-enough:
 				return remote.Result{}, nil

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -30,7 +30,7 @@ func DecidePromote(cs *ClusterStatus, node string, accept bool) (PromoteDecision
 		if n.Node == node {
 			target = n
 		}
-		if n.Role == healthcheck.RolePrimary {
+		if n.Role == nodeapi.RolePrimary {
 			if n.Node == node {
 				return d, fmt.Errorf("refusing: %s is the primary already", node)
 			}
@@ -46,7 +46,7 @@ func DecidePromote(cs *ClusterStatus, node string, accept bool) (PromoteDecision
 	if !target.Reachable {
 		return d, fmt.Errorf("refusing: %s cannot be reached (%s)", node, target.Error)
 	}
-	if target.Role != healthcheck.RoleStandby {
+	if target.Role != nodeapi.RoleStandby {
 		return d, fmt.Errorf("refusing: %s's database does not answer as a standby (%s)", node, target.Role)
 	}
 	for _, r := range target.Repmgr {
@@ -93,7 +93,7 @@ func (d PromoteDecision) Print(w io.Writer) {
 // acceptance recorded for the gate (so repmgrd's own election does not
 // refuse meanwhile), the promotion, the acceptance removed.
 func Promote(ctx context.Context, h remote.Host, d PromoteDecision, by string) error {
-	agent := shq(healthcheck.BinaryPath)
+	agent := shq(nodeapi.BinaryPath)
 	script := agent + " accept-data-loss -for 120s -by " + shq(by) + " && " +
 		agent + " promote " + shq(d.Old) + "; rc=$?; " + agent + " accept-data-loss -end; exit $rc\n"
 	if _, err := h.Exec(ctx, script); err != nil {

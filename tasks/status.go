@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -40,21 +40,21 @@ type NodeStatus struct {
 	Role              string `json:"role"`
 	Timeline          int    `json:"timeline,omitempty"`
 	// Container is the container's state and image.
-	Container      string                    `json:"container"`
-	Image          string                    `json:"image,omitempty"`
-	Replication    []healthcheck.Replication `json:"replication,omitempty"`
-	Repmgr         []healthcheck.RepmgrNode  `json:"repmgr,omitempty"`
-	LastCheck      *healthcheck.Report       `json:"last_check,omitempty"`
-	LastCheckAgeS  float64                   `json:"last_check_age_s,omitempty"`
-	StatusError    string                    `json:"status_error,omitempty"`
-	KeepalivedNote string                    `json:"keepalived_note,omitempty"`
+	Container      string                `json:"container"`
+	Image          string                `json:"image,omitempty"`
+	Replication    []nodeapi.Replication `json:"replication,omitempty"`
+	Repmgr         []nodeapi.RepmgrNode  `json:"repmgr,omitempty"`
+	LastCheck      *nodeapi.Report       `json:"last_check,omitempty"`
+	LastCheckAgeS  float64               `json:"last_check_age_s,omitempty"`
+	StatusError    string                `json:"status_error,omitempty"`
+	KeepalivedNote string                `json:"keepalived_note,omitempty"`
 	// CheckNote says the health check is not running when it should.
 	CheckNote   string `json:"check_note,omitempty"`
 	PostgreSQL  string `json:"postgresql,omitempty"`
 	TimescaleDB string `json:"timescaledb,omitempty"`
 	// Fence is a fencing in force; Diverged the data kept aside by fencings.
-	Fence    *healthcheck.FenceRecord `json:"fence,omitempty"`
-	Diverged []string                 `json:"diverged,omitempty"`
+	Fence    *nodeapi.FenceRecord `json:"fence,omitempty"`
+	Diverged []string             `json:"diverged,omitempty"`
 	// Promotion is a standby's promotion gate, as its agent last decided
 	// (with its age taken into account), for the verdict without a primary.
 	Promotion *Promotion `json:"promotion,omitempty"`
@@ -72,15 +72,15 @@ type NodeStatus struct {
 	OperationError string            `json:"operation_error,omitempty"`
 	// FailoverPaused: repmgrd here will not fail over (a switchover's
 	// pause); Pause is its record on the node, when kept.
-	FailoverPaused bool                     `json:"failover_paused,omitempty"`
-	Pause          *healthcheck.PauseRecord `json:"pause,omitempty"`
+	FailoverPaused bool                 `json:"failover_paused,omitempty"`
+	Pause          *nodeapi.PauseRecord `json:"pause,omitempty"`
 	// Repmgrd is repmgrd on the node as its database knows it; RepmgrdNote
 	// says why a standby's repmgrd would not fail over.
-	Repmgrd     *healthcheck.RepmgrdState `json:"repmgrd,omitempty"`
-	RepmgrdNote string                    `json:"repmgrd_note,omitempty"`
+	Repmgrd     *nodeapi.RepmgrdState `json:"repmgrd,omitempty"`
+	RepmgrdNote string                `json:"repmgrd_note,omitempty"`
 	// PortClosed: haup's frozen-primary fence has closed the database port
 	// to other hosts on this node.
-	PortClosed *healthcheck.PortFence `json:"port_closed,omitempty"`
+	PortClosed *nodeapi.PortFence `json:"port_closed,omitempty"`
 	// LastFailover is when repmgrd last promoted a standby by itself, as
 	// the node's copy of repmgr's events says; AgentVersion the version of
 	// the haup-check that answered.
@@ -194,11 +194,11 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.LastFailover, ns.AgentVersion = db.LastFailover, db.AgentVersion
 		ns.FailoverPaused, ns.Pause = db.FailoverPaused, db.Pause
 		ns.Repmgrd, ns.PortClosed = db.Repmgrd, db.PortClosed
-		if db.Role == healthcheck.RoleStandby {
+		if db.Role == nodeapi.RoleStandby {
 			ns.RepmgrdNote = repmgrdNote(db.Repmgrd, inv.Database.Repmgr)
 		}
 		dbErr := db.StatusError
-		if db.Role == healthcheck.RoleDown {
+		if db.Role == nodeapi.RoleDown {
 			dbErr = db.Reason
 		}
 		if dbErr != "" && ns.StatusError != "" {
@@ -214,10 +214,10 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		limit := float64(3*inv.Keepalived.Check.Interval + inv.Keepalived.Check.Timeout)
 		switch {
 		case f.LastCheck == nil:
-			ns.CheckNote = "the health check has not run: keepalived cannot execute it (is " + healthcheck.BinaryPath + " there?)"
+			ns.CheckNote = "the health check has not run: keepalived cannot execute it (is " + nodeapi.BinaryPath + " there?)"
 		case f.LastCheckAgeS > limit:
 			ns.CheckNote = fmt.Sprintf("the health check last ran %.0f s ago (interval %d s): keepalived cannot execute it (is %s there?)",
-				f.LastCheckAgeS, inv.Keepalived.Check.Interval, healthcheck.BinaryPath)
+				f.LastCheckAgeS, inv.Keepalived.Check.Interval, nodeapi.BinaryPath)
 		}
 	}
 	if f.Fence != nil {
@@ -225,7 +225,7 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Fence = &fc
 	}
 	ns.Diverged = f.Diverged
-	if ns.Role == healthcheck.RoleStandby || ns.Role == healthcheck.RoleDown {
+	if ns.Role == nodeapi.RoleStandby || ns.Role == nodeapi.RoleDown {
 		switch {
 		case f.GateError != "":
 			ns.Promotion = &Promotion{Code: string(agent.GateNoRecord), Reason: "promotion gate record unreadable: " + f.GateError}
@@ -251,11 +251,11 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.OperationError = strings.TrimSpace(ns.OperationError + " " + f.ApplyError)
 	}
 	switch {
-	case ns.Keepalived == "FAULT" && ns.Role == healthcheck.RoleStandby:
+	case ns.Keepalived == "FAULT" && ns.Role == nodeapi.RoleStandby:
 		ns.KeepalivedNote = "normal on a standby: its check fails so it never takes the VIP"
-	case ns.Keepalived == "MASTER" && ns.Role == healthcheck.RolePrimary:
+	case ns.Keepalived == "MASTER" && ns.Role == nodeapi.RolePrimary:
 		ns.KeepalivedNote = "holds the VIP as the primary"
-	case ns.Keepalived == "BACKUP" && ns.Role == healthcheck.RolePrimary:
+	case ns.Keepalived == "BACKUP" && ns.Role == nodeapi.RolePrimary:
 		ns.KeepalivedNote = "check passes; waiting to take the VIP"
 	}
 	return ns
@@ -286,7 +286,7 @@ func upstreamVersion(deb string) string {
 // upstream since the database started, or its last check of the upstream
 // is older than RepmgrdStaleS (the standby's check then resets its stuck
 // connections).
-func repmgrdNote(st *healthcheck.RepmgrdState, r inventory.Repmgr) string {
+func repmgrdNote(st *nodeapi.RepmgrdState, r inventory.Repmgr) string {
 	const cost = ": no automatic failover if the primary is lost"
 	limit := RepmgrdStaleS(r)
 	switch {
@@ -353,7 +353,7 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 	wg.Wait()
 	if w := cs.Witness; w != nil {
 		for _, n := range cs.Nodes {
-			if n.Role != healthcheck.RolePrimary {
+			if n.Role != nodeapi.RolePrimary {
 				continue
 			}
 			for _, r := range n.Repmgr {
@@ -384,7 +384,7 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 	var critical, degraded []string
 	var primaries, holders []string
 	for _, n := range cs.Nodes {
-		if n.Role == healthcheck.RolePrimary {
+		if n.Role == nodeapi.RolePrimary {
 			primaries = append(primaries, n.Node)
 		}
 		if n.HoldsVIP {
@@ -398,10 +398,10 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		for _, n := range cs.Nodes {
 			p := n.Promotion
 			switch {
-			case p != nil && !p.Allowed && n.Role == healthcheck.RoleStandby:
+			case p != nil && !p.Allowed && n.Role == nodeapi.RoleStandby:
 				msg += fmt.Sprintf("; %s is not promoted automatically (%s): writes stay down until the primary returns, or `haup promote %s --accept-data-loss` (it may lack up to %d bytes and %.0f s of writes, or more where its gate could not tell)",
 					n.Node, p.Reason, n.Node, p.LagBytes, p.WindowS)
-			case p != nil && p.Allowed && n.Role == healthcheck.RoleStandby:
+			case p != nil && p.Allowed && n.Role == nodeapi.RoleStandby:
 				msg += fmt.Sprintf("; %s's promotion gate allows its promotion (%s): if repmgrd does not promote it within seconds (it gives up when its own database was down as the primary was lost), `haup promote %s`",
 					n.Node, p.Reason, n.Node)
 			}
@@ -476,25 +476,25 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		}
 		if pc := n.PortClosed; pc != nil {
 			what := fmt.Sprintf("%s: database port %d closed to other hosts by haup's fence since %s (%s)", n.Node, pc.Port, pc.At.Format("15:04:05Z"), pc.Reason)
-			if n.Role == healthcheck.RolePrimary {
+			if n.Role == nodeapi.RolePrimary {
 				critical = append(critical, what+", yet it answers as the primary: no client or standby reaches it")
 			} else {
 				degraded = append(degraded, what+"; it opens once the database answers as a standby")
 			}
 		}
-		if n.RepmgrdNote != "" && n.Role == healthcheck.RoleStandby {
+		if n.RepmgrdNote != "" && n.Role == nodeapi.RoleStandby {
 			degraded = append(degraded, n.Node+": "+n.RepmgrdNote)
 		}
-		if n.Role == healthcheck.RolePrimary && n.LastCheck != nil && n.LastCheck.Pass {
+		if n.Role == nodeapi.RolePrimary && n.LastCheck != nil && n.LastCheck.Pass {
 			word, rest, _ := strings.Cut(n.LastCheck.Sync, ": ")
 			switch word {
-			case healthcheck.SyncWaiting:
+			case nodeapi.SyncWaiting:
 				critical = append(critical, n.Node+": writes wait (zero-loss mode): "+rest)
-			case healthcheck.SyncSuspended:
+			case nodeapi.SyncSuspended:
 				degraded = append(degraded, n.Node+": zero-loss mode suspended: "+rest)
 			case "unknown":
 				degraded = append(degraded, n.Node+": zero-loss mode unknown: "+rest)
-			case healthcheck.SyncOn:
+			case nodeapi.SyncOn:
 				cs.ZeroLoss = true
 			}
 		}
@@ -504,13 +504,13 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 			continue
 		case n.Role == RoleUnknown:
 			degraded = append(degraded, n.Node+"'s database role is unknown: "+orDash(n.StatusError+n.Error))
-		case n.Role == healthcheck.RoleDown:
+		case n.Role == nodeapi.RoleDown:
 			degraded = append(degraded, n.Node+"'s database is down")
 		}
 		if strings.HasPrefix(n.Keepalived, "not running") {
 			degraded = append(degraded, n.Node+": keepalived is not running")
 		}
-		if n.Role != healthcheck.RoleStandby {
+		if n.Role != nodeapi.RoleStandby {
 			continue
 		}
 		if len(n.Replication) == 0 || n.Replication[0].State != "streaming" {

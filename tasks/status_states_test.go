@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -22,19 +22,19 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 	d, _ := DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	standby := func() *Facts {
-		f := convergedFacts(t, d, healthcheck.RoleStandby)
+		f := convergedFacts(t, d, nodeapi.RoleStandby)
 		f.Keepalived.State = "FAULT"
 		f.Database.Timeline = 2
-		f.Database.Replication = []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0}}
-		f.LastCheck = &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)", At: at}
+		f.Database.Replication = []nodeapi.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0}}
+		f.LastCheck = &nodeapi.Report{Pass: false, Reason: "local database is a standby (in recovery)", At: at}
 		f.LastCheckAgeS = 1
-		f.Database.Repmgrd = &healthcheck.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
+		f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
 		return f
 	}
 	withRepmgrd := func(running bool, seen int) func() NodeStatus {
 		return func() NodeStatus {
 			f := standby()
-			f.Database.Repmgrd = &healthcheck.RepmgrdState{Running: running, UpstreamLastSeenS: seen}
+			f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: running, UpstreamLastSeenS: seen}
 			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
 		}
 	}
@@ -55,13 +55,13 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		{"docker stopped", func() NodeStatus {
 			f := standby()
 			f.Docker, f.DockerError, f.Container = "", "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", nil
-			f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: healthcheck.RoleDown, Reason: "local database: connection refused"}}
+			f.Database = &nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleDown, Reason: "local database: connection refused"}}
 			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
 		}},
 		{"database stopped", func() NodeStatus {
 			f := standby()
 			f.Container.Status = "exited"
-			f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: healthcheck.RoleDown, Reason: "local database: connection refused"}}
+			f.Database = &nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleDown, Reason: "local database: connection refused"}}
 			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
 		}},
 		{"standby on newer timeline", func() NodeStatus {
@@ -74,7 +74,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		}},
 		{"fenced", func() NodeStatus {
 			f := standby()
-			f.Fence = &healthcheck.FenceRecord{At: at, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2)", State: "waiting", Error: "not rejoining yet: no peer answers as a primary"}
+			f.Fence = &nodeapi.FenceRecord{At: at, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2)", State: "waiting", Error: "not rejoining yet: no peer answers as a primary"}
 			f.Diverged = []string{"/data/timescaledb.diverged-20261124T100000Z"}
 			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
 		}},
@@ -84,9 +84,9 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		{"repmgrd slow but within a check", withRepmgrd(true, 4)},
 		{"port closed by the frozen-primary fence", func() NodeStatus {
 			f := standby()
-			f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: healthcheck.RoleDown, Reason: "local database: timeout"},
-				PortClosed: &healthcheck.PortFence{At: at, Port: 5432, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2); this primary does not answer"}}
-			f.Fence = &healthcheck.FenceRecord{At: at, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2); this primary does not answer", State: "rejoining"}
+			f.Database = &nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleDown, Reason: "local database: timeout"},
+				PortClosed: &nodeapi.PortFence{At: at, Port: 5432, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2); this primary does not answer"}}
+			f.Fence = &nodeapi.FenceRecord{At: at, Reason: "split brain: peer pg-0 is a primary on newer timeline 3 (ours 2); this primary does not answer", State: "rejoining"}
 			return nodeStatusFromFacts(inv, inv.Nodes[1], f)
 		}},
 		{"locked", func() NodeStatus {
@@ -114,7 +114,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		ns := c.ns()
 		ns.LastCheckAgeS = float64(int(ns.LastCheckAgeS))
 		primary := NodeStatus{Node: "pg-0", Address: "192.168.89.131", Reachable: true, Keepalived: "MASTER", HoldsVIP: true,
-			Role: healthcheck.RolePrimary, Timeline: 2, Container: "running"}
+			Role: nodeapi.RolePrimary, Timeline: 2, Container: "running"}
 		cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: []NodeStatus{primary, ns}}
 		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
 		out.WriteString("== " + c.name + "\n")
@@ -140,8 +140,8 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 // critical.
 func TestZeroLossVerdicts(t *testing.T) {
 	inv := loadExample(t)
-	standby := NodeStatus{Node: "pg-1", Address: "192.168.89.133", Reachable: true, Keepalived: "FAULT", Role: healthcheck.RoleStandby, Timeline: 2,
-		Container: "running", Replication: []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming"}}, Promotion: gateAllows}
+	standby := NodeStatus{Node: "pg-1", Address: "192.168.89.133", Reachable: true, Keepalived: "FAULT", Role: nodeapi.RoleStandby, Timeline: 2,
+		Container: "running", Replication: []nodeapi.Replication{{Peer: "192.168.89.131", State: "streaming"}}, Promotion: gateAllows}
 	for _, tc := range []struct {
 		sync, verdict, reason string
 	}{
@@ -151,8 +151,8 @@ func TestZeroLossVerdicts(t *testing.T) {
 		{"off", VerdictHealthy, "1 standby streaming"},
 	} {
 		primary := NodeStatus{Node: "pg-0", Address: "192.168.89.131", Reachable: true, Keepalived: "MASTER", HoldsVIP: true,
-			Role: healthcheck.RolePrimary, Timeline: 2, Container: "running",
-			LastCheck: &healthcheck.Report{Pass: true, Reason: "primary on timeline 2", Sync: tc.sync}}
+			Role: nodeapi.RolePrimary, Timeline: 2, Container: "running",
+			LastCheck: &nodeapi.Report{Pass: true, Reason: "primary on timeline 2", Sync: tc.sync}}
 		cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: []NodeStatus{primary, standby}}
 		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
 		if cs.Verdict != tc.verdict || !strings.Contains(strings.Join(cs.Reasons, "; "), tc.reason) {
@@ -169,9 +169,9 @@ func TestZeroLossVerdicts(t *testing.T) {
 func TestWitnessStatusVerdicts(t *testing.T) {
 	healthy := func() *ClusterStatus {
 		return &ClusterStatus{VIP: "10.77.0.100/24", Nodes: []NodeStatus{
-			{Node: "pg-0", Reachable: true, Role: healthcheck.RolePrimary, HoldsVIP: true, Keepalived: "MASTER", Container: "running"},
-			{Node: "pg-1", Reachable: true, Role: healthcheck.RoleStandby, Keepalived: "FAULT", Container: "running",
-				Replication: []healthcheck.Replication{{State: "streaming"}}, Promotion: gateAllows},
+			{Node: "pg-0", Reachable: true, Role: nodeapi.RolePrimary, HoldsVIP: true, Keepalived: "MASTER", Container: "running"},
+			{Node: "pg-1", Reachable: true, Role: nodeapi.RoleStandby, Keepalived: "FAULT", Container: "running",
+				Replication: []nodeapi.Replication{{State: "streaming"}}, Promotion: gateAllows},
 		}, Witness: &WitnessStatus{Node: "witness-9", Reachable: true, Container: "running", Seen: "yes", Registered: true}}
 	}
 	cases := []struct {

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // DefaultWidth is the width the status table fits when the output does not
@@ -87,7 +87,7 @@ func roleCell(_ *ClusterStatus, n *NodeStatus, _ bool) string {
 // replay. An idle standby is "0 B": the age of its last replayed
 // transaction is not lag when nothing was written since.
 func lagCell(cs *ClusterStatus, n *NodeStatus, _ bool) string {
-	if n.Role != healthcheck.RoleStandby {
+	if n.Role != nodeapi.RoleStandby {
 		return "-"
 	}
 	if len(n.Replication) == 0 {
@@ -123,7 +123,7 @@ func lagCell(cs *ClusterStatus, n *NodeStatus, _ bool) string {
 func primaryView(cs *ClusterStatus, n *NodeStatus) (bytes int64, seconds float64, ok bool) {
 	for i := range cs.Nodes {
 		p := &cs.Nodes[i]
-		if p.Role != healthcheck.RolePrimary || p.Node == n.Node {
+		if p.Role != nodeapi.RolePrimary || p.Node == n.Node {
 			continue
 		}
 		for _, r := range p.Replication {
@@ -176,12 +176,12 @@ func checkCell(_ *ClusterStatus, n *NodeStatus, wide bool) string {
 
 func replicationCell(_ *ClusterStatus, n *NodeStatus, _ bool) string {
 	switch {
-	case n.Role == healthcheck.RoleStandby && len(n.Replication) > 0:
+	case n.Role == nodeapi.RoleStandby && len(n.Replication) > 0:
 		r := n.Replication[0]
 		return r.State + " from " + orDash(r.Peer)
-	case n.Role == healthcheck.RoleStandby:
+	case n.Role == nodeapi.RoleStandby:
 		return "not replicating"
-	case n.Role == healthcheck.RolePrimary:
+	case n.Role == nodeapi.RolePrimary:
 		return fmt.Sprintf("%d standby connected", len(n.Replication))
 	}
 	return "-"
@@ -375,7 +375,7 @@ func (cs *ClusterStatus) printNotes(w io.Writer) {
 		for _, d := range n.Diverged {
 			fmt.Fprintf(w, "%s: diverged data kept in %s\n", n.Node, d)
 		}
-		if p := n.Promotion; p != nil && n.Role != healthcheck.RolePrimary {
+		if p := n.Promotion; p != nil && n.Role != nodeapi.RolePrimary {
 			fmt.Fprintf(w, "%s: promotion gate (%s): %s\n", n.Node, p.Code, strings.TrimPrefix(strings.TrimPrefix(p.Reason, "promotion allowed: "), "promotion refused: "))
 		}
 		if n.Lock != nil {
@@ -398,7 +398,7 @@ func (cs *ClusterStatus) printNotes(w io.Writer) {
 		switch {
 		case n.RepmgrdNote != "":
 			fmt.Fprintf(w, "%s: %s\n", n.Node, n.RepmgrdNote)
-		case n.Role == healthcheck.RoleStandby && n.Repmgrd != nil:
+		case n.Role == nodeapi.RoleStandby && n.Repmgrd != nil:
 			fmt.Fprintf(w, "%s: repmgrd watches its upstream (last reached %d s ago): automatic failover armed\n", n.Node, n.Repmgrd.UpstreamLastSeenS)
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
-func streaming(lag float64) []healthcheck.Replication {
-	return []healthcheck.Replication{{Peer: "10.0.0.1", State: "streaming", LagSeconds: lag, LagBytes: 100}}
+func streaming(lag float64) []nodeapi.Replication {
+	return []nodeapi.Replication{{Peer: "10.0.0.1", State: "streaming", LagSeconds: lag, LagBytes: 100}}
 }
 
 func TestVerdicts(t *testing.T) {
@@ -33,7 +33,7 @@ func TestVerdicts(t *testing.T) {
 		{"two holders", []NodeStatus{primary, with(standby, func(n *NodeStatus) { n.HoldsVIP = true })}, VerdictCritical, "two VIP holders"},
 		{"split brain", []NodeStatus{primary, with(standby, func(n *NodeStatus) { n.Role, n.Timeline = "primary", 3 })}, VerdictCritical, "split brain: pg-0 and pg-1 are both primary"},
 		{"port closed on the primary", []NodeStatus{with(primary, func(n *NodeStatus) {
-			n.PortClosed = &healthcheck.PortFence{Port: 5432, Reason: "stale"}
+			n.PortClosed = &nodeapi.PortFence{Port: 5432, Reason: "stale"}
 		}), standby}, VerdictCritical, "yet it answers as the primary: no client or standby reaches it"},
 		{"no primary", []NodeStatus{with(primary, func(n *NodeStatus) { n.Role = "down" }), standby}, VerdictCritical, "no primary"},
 	} {

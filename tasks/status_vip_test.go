@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 )
 
@@ -12,8 +12,8 @@ import (
 // is not running is critical, named, with the command that repairs it.
 func TestStatusNamesAStaleVIP(t *testing.T) {
 	cs := &ClusterStatus{VIP: "10.0.0.100", Nodes: []NodeStatus{
-		{Node: "pg-0", Reachable: true, Role: healthcheck.RoleStandby, HoldsVIP: true, Keepalived: "not running (failed)"},
-		{Node: "pg-1", Reachable: true, Role: healthcheck.RolePrimary, HoldsVIP: true, Keepalived: "MASTER"},
+		{Node: "pg-0", Reachable: true, Role: nodeapi.RoleStandby, HoldsVIP: true, Keepalived: "not running (failed)"},
+		{Node: "pg-1", Reachable: true, Role: nodeapi.RolePrimary, HoldsVIP: true, Keepalived: "MASTER"},
 	}}
 	judge(cs, StatusOptions{})
 	if cs.Verdict != "critical" {
@@ -30,8 +30,8 @@ func TestStatusNamesAStaleVIP(t *testing.T) {
 func TestStatusNamesAnInterruptedOperation(t *testing.T) {
 	op := &probe.Operation{Kind: "switchover", From: "pg-0", To: "pg-1", Step: probe.StepStop, By: "op@host pid 1"}
 	cs := &ClusterStatus{VIP: "10.0.0.100", Nodes: []NodeStatus{
-		{Node: "pg-0", Reachable: true, Role: healthcheck.RolePrimary, HoldsVIP: true, Keepalived: "MASTER", Operation: op},
-		{Node: "pg-1", Reachable: true, Role: healthcheck.RoleStandby, Keepalived: "FAULT"},
+		{Node: "pg-0", Reachable: true, Role: nodeapi.RolePrimary, HoldsVIP: true, Keepalived: "MASTER", Operation: op},
+		{Node: "pg-1", Reachable: true, Role: nodeapi.RoleStandby, Keepalived: "FAULT"},
 	}}
 	judge(cs, StatusOptions{})
 	joined := strings.Join(cs.Reasons, "\n")

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -23,20 +23,20 @@ import (
 func drillFrames(t testing.TB) []*ClusterStatus {
 	primary := func(name, addr string, tl int) NodeStatus {
 		return NodeStatus{Node: name, Address: addr, dbAddress: addr, Reachable: true, Keepalived: "MASTER", KeepalivedVersion: "2.2.8",
-			HoldsVIP: true, Role: healthcheck.RolePrimary, Timeline: tl, Container: "running", Image: "wjy2020/timescaledb-repmgr:pg14.15-ts2.17.2",
-			PostgreSQL: "14.15", TimescaleDB: "2.17.2", LastCheck: &healthcheck.Report{Pass: true, Reason: fmt.Sprintf("primary on timeline %d", tl)}}
+			HoldsVIP: true, Role: nodeapi.RolePrimary, Timeline: tl, Container: "running", Image: "wjy2020/timescaledb-repmgr:pg14.15-ts2.17.2",
+			PostgreSQL: "14.15", TimescaleDB: "2.17.2", LastCheck: &nodeapi.Report{Pass: true, Reason: fmt.Sprintf("primary on timeline %d", tl)}}
 	}
 	standby := func(name, addr, from string, tl int) NodeStatus {
 		return NodeStatus{Node: name, Address: addr, dbAddress: addr, Reachable: true, Keepalived: "FAULT", KeepalivedVersion: "2.2.8",
-			Role: healthcheck.RoleStandby, Timeline: tl, Container: "running", Image: "wjy2020/timescaledb-repmgr:pg14.15-ts2.17.2",
-			PostgreSQL: "14.15", TimescaleDB: "2.17.2", Replication: []healthcheck.Replication{{Peer: from, State: "streaming", LagSeconds: 40}},
-			LastCheck: &healthcheck.Report{Pass: false, Reason: "local database is a standby (in recovery)"}, Promotion: gateAllows}
+			Role: nodeapi.RoleStandby, Timeline: tl, Container: "running", Image: "wjy2020/timescaledb-repmgr:pg14.15-ts2.17.2",
+			PostgreSQL: "14.15", TimescaleDB: "2.17.2", Replication: []nodeapi.Replication{{Peer: from, State: "streaming", LagSeconds: 40}},
+			LastCheck: &nodeapi.Report{Pass: false, Reason: "local database is a standby (in recovery)"}, Promotion: gateAllows}
 	}
 	p0, s1 := primary("pg-0", "192.168.89.131", 2), standby("pg-1", "192.168.89.133", "192.168.89.131", 2)
-	p0.Replication = []healthcheck.Replication{{Peer: "192.168.89.133", State: "streaming"}}
+	p0.Replication = []nodeapi.Replication{{Peer: "192.168.89.133", State: "streaming"}}
 	killed := p0
-	killed.Role, killed.Timeline, killed.Container, killed.Replication = healthcheck.RoleDown, 0, "exited", nil
-	killed.Keepalived, killed.LastCheck = "FAULT", &healthcheck.Report{Reason: "local database: connection refused"}
+	killed.Role, killed.Timeline, killed.Container, killed.Replication = nodeapi.RoleDown, 0, "exited", nil
+	killed.Keepalived, killed.LastCheck = "FAULT", &nodeapi.Report{Reason: "local database: connection refused"}
 	killed.StatusError = "local database: connection refused"
 	promoted := primary("pg-1", "192.168.89.133", 3)
 	promoted.HoldsVIP, promoted.Keepalived = false, "BACKUP"
@@ -44,7 +44,7 @@ func drillFrames(t testing.TB) []*ClusterStatus {
 	rejoined.Replication[0].LagBytes = 24 << 10
 	rejoined.Replication[0].LagSeconds = 3
 	final := primary("pg-1", "192.168.89.133", 3)
-	final.Replication = []healthcheck.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 24 << 10}}
+	final.Replication = []nodeapi.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 24 << 10}}
 	var out []*ClusterStatus
 	for _, nodes := range [][]NodeStatus{{p0, s1}, {killed, promoted}, {rejoined, final}} {
 		cs := &ClusterStatus{VIP: "192.168.89.134/24", Nodes: nodes}
@@ -123,15 +123,15 @@ func TestWatchOneConnectionPerNode(t *testing.T) {
 	inv := loadExample(t)
 	answers := map[string]string{}
 	for i, n := range inv.Nodes {
-		role := healthcheck.RoleStandby
+		role := nodeapi.RoleStandby
 		if i == 0 {
-			role = healthcheck.RolePrimary
+			role = nodeapi.RolePrimary
 		}
 		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
 		f := convergedFacts(t, d, role)
 		f.Iface.HoldsVIP = i == 0
 		f.Keepalived.State = map[bool]string{true: "MASTER", false: "FAULT"}[i == 0]
-		f.LastCheck = &healthcheck.Report{Pass: i == 0, Reason: "as the role says"}
+		f.LastCheck = &nodeapi.Report{Pass: i == 0, Reason: "as the role says"}
 		b, _ := json.Marshal(f)
 		answers[n.Name] = "haup-uname x86_64\n" + string(b) + "\n"
 	}

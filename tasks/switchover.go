@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -53,9 +53,9 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 			return nil, fmt.Errorf("refusing: %s is fenced (%s); let it rejoin first", np.Node.Name, f.Fence.State)
 		}
 		switch f.Role() {
-		case healthcheck.RolePrimary:
+		case nodeapi.RolePrimary:
 			primaries = append(primaries, np)
-		case healthcheck.RoleStandby:
+		case nodeapi.RoleStandby:
 			standbys = append(standbys, np)
 		}
 		if f.Iface.HoldsVIP {
@@ -103,7 +103,7 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 		state := sw.To.Facts.Role()
 		if state == "" {
 			state = "unknown: " + sw.To.Facts.DatabaseError
-		} else if state == healthcheck.RoleStandby {
+		} else if state == nodeapi.RoleStandby {
 			state = "a standby that does not stream"
 		}
 		return nil, fmt.Errorf("refusing: %s is not a streaming standby (%s)", to, state)
@@ -152,7 +152,7 @@ func (sw *Switchover) pauseNodes() []string {
 // pauseFailover pauses repmgrd's failover on the nodes and returns the
 // function that resumes it (idempotent; run it however the switchover ends).
 func pauseFailover(ctx context.Context, nodes []string, hosts Hosts, say func(node, format string, args ...any)) (func(), error) {
-	agent := shq(healthcheck.BinaryPath)
+	agent := shq(nodeapi.BinaryPath)
 	var paused []string
 	resume := func() {
 		for _, n := range paused {
@@ -235,7 +235,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 		return res, err
 	}
 	defer resume()
-	agent := shq(healthcheck.BinaryPath)
+	agent := shq(nodeapi.BinaryPath)
 	start := time.Now()
 	say(from, "refusing writes")
 	out, err := hf.Exec(ctx, rec.script(probe.StepDemote)+agent+" demote\n")
@@ -307,7 +307,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 		say(from, "does not stream without a clone (%v): re-cloning, its data kept aside", ferr)
 		res.FullClone = true
 		stop := startWatch(ctx, watchClone(dbAddress(sw.From.Node)), hf, rep)
-		_, err := hf.Exec(ctx, "systemctl start "+healthcheck.RejoinUnit+"\n")
+		_, err := hf.Exec(ctx, "systemctl start "+nodeapi.RejoinUnit+"\n")
 		stop()
 		if err != nil {
 			return res, fmt.Errorf("%s: rejoin: %w; %s is the primary; `haup apply` finishes the switchover", from, err, to)

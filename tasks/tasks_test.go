@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -81,9 +81,9 @@ func convergedFacts(t *testing.T, d *Desired, role string) *Facts {
 	f.ImageID = "sha256:1111"
 	f.Container = &probe.Container{ImageID: "sha256:1111", Status: "running", StartedAt: "2026-11-23T10:00:00Z", Spec: d.Container.Label()}
 	f.DatabaseError = ""
-	f.Database = &healthcheck.StatusReport{Report: healthcheck.Report{Role: role, Timeline: 1}}
+	f.Database = &nodeapi.StatusReport{Report: nodeapi.Report{Role: role, Timeline: 1}}
 	if role == "standby" {
-		f.Database.Replication = []healthcheck.Replication{{Peer: "pg-0", State: "streaming"}}
+		f.Database.Replication = []nodeapi.Replication{{Peer: "pg-0", State: "streaming"}}
 		f.Gate = &agent.Gate{Version: agent.GateVersion, Node: d.Node.Name, At: time.Now(), Eligible: true, Code: agent.GateEligible,
 			Reason: "promotion allowed: within max_lag_on_failover: 0 bytes behind, 0 s of writes at most"}
 	}
@@ -214,7 +214,7 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 		h := remote.NewFake(n.Name)
 		h.On("docker run", record(n.Name+" run")).
 			On("systemctl enable --now keepalived", record(n.Name+" keepalived")).
-			On(healthcheck.BinaryPath+" -status repmgr || true", func(s string) (remote.Result, error) {
+			On(nodeapi.BinaryPath+" -status repmgr || true", func(s string) (remote.Result, error) {
 				record(n.Name + " ready?")(s)
 				return remote.Result{Stdout: []byte(`{"role":"primary"}`)}, nil
 			}).
@@ -273,7 +273,7 @@ func TestGatherUploadsProbeWhenAgentDiffers(t *testing.T) {
 	n := inv.Nodes[0]
 	answer, _ := json.Marshal(bareFacts(n))
 	h := remote.NewFake(n.Name).
-		Expect("out=$("+healthcheck.BinaryPath+" facts", func(string) (remote.Result, error) {
+		Expect("out=$("+nodeapi.BinaryPath+" facts", func(string) (remote.Result, error) {
 			return remote.Result{Stdout: []byte("haup-uname x86_64\n")}, nil
 		}).
 		Expect("chmod 0700 "+remote.StagingRoot, func(string) (remote.Result, error) {
@@ -469,14 +469,14 @@ func TestPlanSwitchoverRefusals(t *testing.T) {
 		want     string
 	}{
 		{"unknown node", "pg-9", nil, `no node "pg-9"`},
-		{"unknown node, a node fenced: the input first", "pg-9", func(p, s *Facts) { s.Fence = &healthcheck.FenceRecord{State: "rejoining"} }, `no node "pg-9" in the inventory (its database nodes: pg-0, pg-1)`},
+		{"unknown node, a node fenced: the input first", "pg-9", func(p, s *Facts) { s.Fence = &nodeapi.FenceRecord{State: "rejoining"} }, `no node "pg-9" in the inventory (its database nodes: pg-0, pg-1)`},
 		{"to the primary", "pg-0", nil, "already the primary"},
 		{"standby not streaming", "", func(p, s *Facts) { s.Database.Replication = nil }, "not a streaming standby"},
 		{"standby down", "", func(p, s *Facts) { s.Database.Role = "down" }, "not a streaming standby (down)"},
 		{"no VIP holder", "", func(p, s *Facts) { p.Iface.HoldsVIP = false }, "no node holds the VIP"},
 		{"VIP on the standby", "", func(p, s *Facts) { p.Iface.HoldsVIP, s.Iface.HoldsVIP = false, true }, "not on the primary"},
 		{"two primaries", "", func(p, s *Facts) { s.Database.Role = "primary" }, "2 primaries"},
-		{"fenced", "", func(p, s *Facts) { s.Fence = &healthcheck.FenceRecord{State: "waiting"} }, "pg-1 is fenced"},
+		{"fenced", "", func(p, s *Facts) { s.Fence = &nodeapi.FenceRecord{State: "waiting"} }, "pg-1 is fenced"},
 	} {
 		_, err := PlanSwitchover(cluster(tc.mut), tc.to)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -533,7 +533,7 @@ func TestSavedPlanRefusesChangedState(t *testing.T) {
 	if err := sp.Check(plan, "inv-hash"); err != nil {
 		t.Fatalf("unchanged: %v", err)
 	}
-	f.Database.Replication = []healthcheck.Replication{{State: "streaming", LagBytes: 4242}}
+	f.Database.Replication = []nodeapi.Replication{{State: "streaming", LagBytes: 4242}}
 	f.LastCheckAgeS = 99
 	if err := sp.Check(plan, "inv-hash"); err != nil {
 		t.Fatalf("lag and check age changed only: %v", err)
@@ -769,7 +769,7 @@ func TestStaleWitnessIsUnregistered(t *testing.T) {
 					role = "primary"
 				}
 				f := convergedFacts(t, d, role)
-				f.Database.Repmgr = []healthcheck.RepmgrNode{{ID: 1000, Name: "pg-0", Type: "primary"}, {ID: 1001, Name: "pg-1", Type: "standby"},
+				f.Database.Repmgr = []nodeapi.RepmgrNode{{ID: 1000, Name: "pg-0", Type: "primary"}, {ID: 1001, Name: "pg-1", Type: "standby"},
 					{ID: 1002, Name: "witness-2", Type: "witness"}}
 				plan.Nodes = append(plan.Nodes, Build(c.inv, d, f, Options{}))
 			}
@@ -789,7 +789,7 @@ func TestStaleWitnessIsUnregistered(t *testing.T) {
 func TestPausedFailoverIsResumed(t *testing.T) {
 	inv := loadExample(t)
 	at := time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
-	for _, rec := range []*healthcheck.PauseRecord{nil, {At: at, Until: at.Add(5 * time.Minute), Why: "switchover"}} {
+	for _, rec := range []*nodeapi.PauseRecord{nil, {At: at, Until: at.Add(5 * time.Minute), Why: "switchover"}} {
 		d, _ := DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
 		f := convergedFacts(t, d, "standby")
 		f.Database.FailoverPaused, f.Database.Pause = true, rec

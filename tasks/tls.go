@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/atomicfile"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -131,7 +131,7 @@ func tlsDirs(inv *inventory.Inventory) []Dir {
 	if !inv.Database.TLS.Enabled {
 		return nil
 	}
-	return []Dir{{Path: healthcheck.TLSDir, Mode: 0o755}}
+	return []Dir{{Path: nodeapi.TLSDir, Mode: 0o755}}
 }
 
 // tlsFiles are the CA, the certificate and its key on a host, when
@@ -145,9 +145,9 @@ func tlsFiles(inv *inventory.Inventory) []File {
 		return "the database's TLS certificate changes: " + tlsReloadCost
 	}
 	return []File{
-		{Path: path.Join(healthcheck.TLSDir, healthcheck.TLSCAFile), Mode: 0o644, Content: t.CA, Reloads: reloadsTLS, Effect: effect},
-		{Path: path.Join(healthcheck.TLSDir, healthcheck.TLSCertFile), Mode: 0o644, Content: t.Cert, Reloads: reloadsTLS, Effect: effect},
-		{Path: path.Join(healthcheck.TLSDir, healthcheck.TLSKeyFile), Mode: 0o600, Content: t.Key, Sensitive: true, Reloads: reloadsTLS},
+		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSCAFile), Mode: 0o644, Content: t.CA, Reloads: reloadsTLS, Effect: effect},
+		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSCertFile), Mode: 0o644, Content: t.Cert, Reloads: reloadsTLS, Effect: effect},
+		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSKeyFile), Mode: 0o600, Content: t.Key, Sensitive: true, Reloads: reloadsTLS},
 	}
 }
 
@@ -160,10 +160,10 @@ func tlsEnv(inv *inventory.Inventory) map[string]string {
 	}
 	return map[string]string{
 		"POSTGRESQL_ENABLE_TLS":    "yes",
-		"POSTGRESQL_TLS_CERT_FILE": path.Join(healthcheck.TLSInContainer, healthcheck.TLSCertFile),
-		"POSTGRESQL_TLS_KEY_FILE":  healthcheck.TLSKeyInContainer,
+		"POSTGRESQL_TLS_CERT_FILE": path.Join(nodeapi.TLSInContainer, nodeapi.TLSCertFile),
+		"POSTGRESQL_TLS_KEY_FILE":  nodeapi.TLSKeyInContainer,
 		"PGSSLMODE":                "verify-full",
-		"PGSSLROOTCERT":            path.Join(healthcheck.TLSInContainer, healthcheck.TLSCAFile),
+		"PGSSLROOTCERT":            path.Join(nodeapi.TLSInContainer, nodeapi.TLSCAFile),
 	}
 }
 
@@ -172,7 +172,7 @@ func tlsMounts(inv *inventory.Inventory) []Mount {
 	if !inv.Database.TLS.Enabled {
 		return nil
 	}
-	return []Mount{{Source: healthcheck.TLSDir, Target: healthcheck.TLSInContainer, ReadOnly: true}}
+	return []Mount{{Source: nodeapi.TLSDir, Target: nodeapi.TLSInContainer, ReadOnly: true}}
 }
 
 // tlsRootCert is the CA the agent verifies the databases with, or "".
@@ -180,7 +180,7 @@ func tlsRootCert(inv *inventory.Inventory) string {
 	if !inv.Database.TLS.Enabled {
 		return ""
 	}
-	return path.Join(healthcheck.TLSDir, healthcheck.TLSCAFile)
+	return path.Join(nodeapi.TLSDir, nodeapi.TLSCAFile)
 }
 
 // tlsReloadCost is what a new certificate costs, as the plan says it.
@@ -202,9 +202,9 @@ docker exec -u 0 "$c" %s tls-key || exit 5
 if docker exec -u %s "$c" %s status -D %s >/dev/null 2>&1; then
   docker exec -u %s "$c" %s reload -D %s >/dev/null || exit 6
 fi
-`, shq(container), shq(healthcheck.BinInContainer+"/haup-check"),
-				pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir),
-				pgUserInContainer, pgCtlInContainer, shq(healthcheck.ImageDataDir))
+`, shq(container), shq(nodeapi.BinInContainer+"/haup-check"),
+				pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir),
+				pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir))
 			if _, err := h.Exec(ctx, script); err != nil {
 				return &remote.StepError{Host: h.Name(), Step: "TLS certificate: copy the key and reload", Err: err}
 			}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/tlsca"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // TestPrepareTLS: haup creates its CA once beside the inventory (keys
@@ -81,7 +81,7 @@ func TestTLSPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Container.Env["PGSSLMODE"] != "verify-full" || d.Container.Env["POSTGRESQL_TLS_KEY_FILE"] != healthcheck.TLSKeyInContainer ||
+	if d.Container.Env["PGSSLMODE"] != "verify-full" || d.Container.Env["POSTGRESQL_TLS_KEY_FILE"] != nodeapi.TLSKeyInContainer ||
 		!strings.Contains(string(d.HBA), "hostssl all          all   0.0.0.0/0") {
 		t.Fatalf("desired: env %v\n%s", d.Container.Env, d.HBA)
 	}

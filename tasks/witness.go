@@ -6,8 +6,8 @@ import (
 	"path"
 	"sort"
 
-	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
@@ -32,14 +32,14 @@ func witnessProbeRequest(inv *inventory.Inventory) probe.Request {
 
 func witnessDirs(inv *inventory.Inventory) []Dir {
 	return append([]Dir{
-		{Path: path.Dir(healthcheck.BinaryPath), Mode: 0o755},
+		{Path: path.Dir(nodeapi.BinaryPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
 	}, append(volumeDirs(inv), tlsDirs(inv)...)...)
 }
 
 func witnessFiles(inv *inventory.Inventory, check []byte) []File {
 	return append(tlsFiles(inv), []File{
-		{Path: healthcheck.BinaryPath, Mode: 0o755, Binary: true, Content: check},
+		{Path: nodeapi.BinaryPath, Mode: 0o755, Binary: true, Content: check},
 		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
 		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
@@ -59,7 +59,7 @@ func witnessContainerSpec(inv *inventory.Inventory) ContainerSpec {
 	// start gate's rules for a witness).
 	var mounts []Mount
 	for _, m := range spec.Mounts {
-		if m.Target != healthcheck.GateInContainer && m.Target != "/bitnami/repmgr/conf" {
+		if m.Target != nodeapi.GateInContainer && m.Target != "/bitnami/repmgr/conf" {
 			mounts = append(mounts, m)
 		}
 	}

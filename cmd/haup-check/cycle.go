@@ -9,6 +9,7 @@ import (
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // cycle is one run of the check: observe once, decide (agent.Decide),
@@ -18,7 +19,7 @@ import (
 // and remember, so `haup status` shows what keepalived last saw, not a run
 // by haup or a person.
 type cycle struct {
-	cfg        healthcheck.Config
+	cfg        nodeapi.Config
 	password   string
 	configPath string
 	keepalived bool
@@ -31,7 +32,7 @@ type cycle struct {
 // (the zero-loss mode's floor): it may then end a little after the budget.
 const minActionTime = 100 * time.Millisecond
 
-func (c *cycle) run() (healthcheck.Report, agent.Decision) {
+func (c *cycle) run() (nodeapi.Report, agent.Decision) {
 	acfg := c.cfg.AgentConfig()
 	c.end = agent.Budget(acfg, c.begin)
 	boot := healthcheck.BootID()
@@ -65,14 +66,14 @@ func (c *cycle) run() (healthcheck.Report, agent.Decision) {
 	r.Code = string(d.Reason.Code)
 	r.Stale = nil
 	if d.Stale != nil {
-		r.Stale = &healthcheck.Stale{Peer: d.Stale.Peer, Timeline: d.Stale.Timeline}
+		r.Stale = &nodeapi.Stale{Peer: d.Stale.Peer, Timeline: d.Stale.Timeline}
 	}
 	if !c.keepalived {
 		return r, d
 	}
 	r.Sync, r.Precedence = d.Sync, d.Precedence
 	if k := d.Known; k != nil {
-		r.Known = &healthcheck.Known{Role: string(k.Role), Timeline: k.Timeline, LSN: k.LSN, At: k.At}
+		r.Known = &nodeapi.Known{Role: string(k.Role), Timeline: k.Timeline, LSN: k.LSN, At: k.At}
 	}
 	if d.Keep {
 		if err := healthcheck.SaveMemory(c.cfg, d.Memory, mem, migrated); err != nil {
@@ -96,7 +97,7 @@ func (c *cycle) run() (healthcheck.Report, agent.Decision) {
 // observe completes the observation of report r: the fencing in force,
 // and, in keepalived's runs, the port fence, the VIP, a standby's repmgrd and
 // (fenced) whether its WAL receiver streams.
-func (c *cycle) observe(r healthcheck.Report, boot string) agent.Observation {
+func (c *cycle) observe(r nodeapi.Report, boot string) agent.Observation {
 	obs := agent.Observation{Keepalived: c.keepalived, Begin: c.begin, Boot: boot}
 	obs.Local, obs.Peers, obs.Witness = r.Observed()
 	if fence, err := healthcheck.ReadFence(c.cfg.FencePath); err != nil {
@@ -117,18 +118,18 @@ func (c *cycle) observe(r healthcheck.Report, boot string) agent.Observation {
 	if p, err := healthcheck.ReadPause(c.cfg.PauseFile()); err == nil && p != nil {
 		obs.Pause = &agent.Pause{Kind: p.Kind, At: p.At, Until: p.Until}
 		if obs.Pause.Kind == "" {
-			obs.Pause.Kind = healthcheck.PauseSwitchover
+			obs.Pause.Kind = nodeapi.PauseSwitchover
 		}
 	}
-	if r.Role != healthcheck.RolePrimary {
+	if r.Role != nodeapi.RolePrimary {
 		// An unreadable record is none: the gate starts from refusal.
 		obs.Gate, _ = healthcheck.LastGate(c.cfg)
 	}
-	if r.Role == healthcheck.RoleStandby {
+	if r.Role == nodeapi.RoleStandby {
 		deadline := c.begin.Add(time.Duration(c.cfg.DeadlineMillis) * time.Millisecond)
 		if time.Until(deadline) > 100*time.Millisecond {
 			ctx, cancel := context.WithDeadline(context.Background(), deadline)
-			if st, paused, err := healthcheck.ReadRepmgrd(ctx, c.cfg, c.password, healthcheck.RepmgrDatabase); err == nil {
+			if st, paused, err := healthcheck.ReadRepmgrd(ctx, c.cfg, c.password, nodeapi.RepmgrDatabase); err == nil {
 				a := st.Agent(paused)
 				obs.Repmgrd = &a
 			}
@@ -146,7 +147,7 @@ func (c *cycle) observe(r healthcheck.Report, boot string) agent.Observation {
 
 // carryOut does d's actions in order, each within the budget. It stops
 // at a promotion seen by the watch (true).
-func (c *cycle) carryOut(d agent.Decision, r healthcheck.Report, obs agent.Observation) ([]agent.Result, bool) {
+func (c *cycle) carryOut(d agent.Decision, r nodeapi.Report, obs agent.Observation) ([]agent.Result, bool) {
 	var results []agent.Result
 	for _, a := range d.Actions {
 		var res agent.Result

@@ -43,7 +43,9 @@ import (
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
+	"github.com/haup-project/haup/probe/nodeprobe"
 )
 
 func main() {
@@ -90,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "usage: haup-check record-config FILE")
 				return 2
 			}
-			if err := probe.RecordLoaded(args[1]); err != nil {
+			if err := nodeprobe.RecordLoaded(args[1]); err != nil {
 				fmt.Fprintf(stderr, "haup-check: record-config: %v\n", err)
 				return 1
 			}
@@ -112,7 +114,7 @@ func facts(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := json.NewEncoder(stdout).Encode(probe.Collect(ctx, req)); err != nil {
+	if err := json.NewEncoder(stdout).Encode(nodeprobe.Collect(ctx, req)); err != nil {
 		fmt.Fprintf(stderr, "haup-check: facts: %v\n", err)
 		return 1
 	}
@@ -122,7 +124,7 @@ func facts(args []string, stdout, stderr io.Writer) int {
 func rejoin(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check rejoin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	reason := fs.String("reason", "", "why, recorded when no fencing is in force")
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the database to stream")
 	if err := fs.Parse(args); err != nil {
@@ -158,11 +160,11 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check "+step, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the step may take")
 	pauseFor := fs.Duration("for", 0, "pause-failover: when the resume runs by itself")
 	why := fs.String("why", "", "pause-failover: why, for haup status")
-	kind := fs.String("kind", healthcheck.PauseSwitchover, "pause-failover: switchover or maintenance (haup pause)")
+	kind := fs.String("kind", nodeapi.PauseSwitchover, "pause-failover: switchover or maintenance (haup pause)")
 	by := fs.String("by", "", "pause-failover: who paused, for haup status")
 	wait := fs.Duration("wait", 0, "resume-failover: how long to retry while the database does not answer")
 	if err := fs.Parse(args); err != nil {
@@ -200,7 +202,7 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
 	case step == "pause-failover" && len(rest) == 0 && *pauseFor > 0:
-		err = healthcheck.PauseFailoverAs(ctx, cfg, password, "repmgr", *pauseFor, healthcheck.PauseRecord{Why: *why, Kind: *kind, By: *by})
+		err = healthcheck.PauseFailoverAs(ctx, cfg, password, "repmgr", *pauseFor, nodeapi.PauseRecord{Why: *why, Kind: *kind, By: *by})
 	case step == "resume-failover" && len(rest) == 0:
 		err = healthcheck.ResumeFailover(ctx, cfg, password, "repmgr", *wait)
 	case step == "forget-witness" && len(rest) == 1:
@@ -223,7 +225,7 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 func progress(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check progress", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -258,7 +260,7 @@ func progress(args []string, stdout, stderr io.Writer) int {
 func watch(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	interval := fs.Duration("interval", 100*time.Millisecond, "time between samples")
 	limit := fs.Duration("for", time.Hour, "stop after this long")
 	if err := fs.Parse(args); err != nil {
@@ -287,7 +289,7 @@ func watch(args []string, stdout, stderr io.Writer) int {
 func setPassword(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check set-password", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	role := fs.String("role", "", "the database role")
 	file := fs.String("file", "", "the file holding the new password")
 	if err := fs.Parse(args); err != nil || *role == "" || *file == "" {
@@ -319,7 +321,7 @@ func setPassword(args []string, stdout, stderr io.Writer) int {
 func updateExtensions(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check update-extensions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -348,7 +350,7 @@ func updateExtensions(args []string, stdout, stderr io.Writer) int {
 func fenceVIP(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check fence-vip", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -381,7 +383,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	begin := time.Now()
 	fs := flag.NewFlagSet("haup-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	verbose := fs.Bool("v", false, "print role, timeline, peers and latency")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
 	status := fs.String("status", "", "print a status report (check, replication, repmgr's view from this `repmgr-database`) as JSON and exit 0; for haup status")
@@ -431,14 +433,14 @@ func check(args []string, stdout, stderr io.Writer) int {
 func gate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check gate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("dir", "", "the gate's directory (default: "+healthcheck.GateInContainer+" inside the container, else "+healthcheck.GateDir+")")
+	dir := fs.String("dir", "", "the gate's directory (default: "+nodeapi.GateInContainer+" inside the container, else "+nodeapi.GateDir+")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *dir == "" {
-		*dir = healthcheck.GateDir
-		if _, err := os.Stat(healthcheck.GateInContainer); err == nil {
-			*dir = healthcheck.GateInContainer
+		*dir = nodeapi.GateDir
+		if _, err := os.Stat(nodeapi.GateInContainer); err == nil {
+			*dir = nodeapi.GateInContainer
 		}
 	}
 	ok, code, reason := healthcheck.GateVerdict(*dir, time.Now())
@@ -471,7 +473,7 @@ func startGate(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	if os.Getenv("REPMGR_NODE_TYPE") != "witness" {
 		// A witness's database is its own, never cloned nor promoted.
-		err = healthcheck.StartGate(ctx, env, healthcheck.VolumeInContainer, healthcheck.GateInContainer, stdout)
+		err = healthcheck.StartGate(ctx, env, healthcheck.VolumeInContainer, nodeapi.GateInContainer, stdout)
 	}
 	if err == nil {
 		if err = healthcheck.PreparePassfile(ctx, env, os.Getenv); err != nil {
@@ -499,7 +501,7 @@ func startGate(args []string, stdout, stderr io.Writer) int {
 func acceptDataLoss(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check accept-data-loss", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	d := fs.Duration("for", 0, "how long the acceptance holds (at most 10m)")
 	by := fs.String("by", "", "who accepts, for the record")
 	end := fs.Bool("end", false, "remove the acceptance")

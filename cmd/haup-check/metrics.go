@@ -13,7 +13,8 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/metrics"
-	"github.com/haup-project/haup/probe"
+	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/probe/nodeprobe"
 )
 
 // metricsEvery is how often keepalived's runs have the metrics file
@@ -24,10 +25,10 @@ const metricsEvery = 5 * time.Second
 // metricsLock keeps one writer at a time; its modification time is the
 // last writer's start, which tells keepalived's runs when the next is due.
 // It lies beside the check's report: /run/haup/metrics.lock on a node.
-func metricsLock(cfg healthcheck.Config) string {
+func metricsLock(cfg nodeapi.Config) string {
 	state := cfg.StatePath
 	if state == "" {
-		state = healthcheck.StatePath
+		state = nodeapi.StatePath
 	}
 	return filepath.Join(filepath.Dir(state), "metrics.lock")
 }
@@ -61,7 +62,7 @@ func (c *cycle) startMetrics() {
 func writeMetrics(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("haup-check metrics", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", healthcheck.ConfigPath, "configuration file")
+	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "usage: haup-check metrics [-config FILE]")
 		return 2
@@ -95,7 +96,7 @@ func writeMetrics(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	v := metrics.View{
 		Node:     cfg.Node,
-		Facts:    probe.DatabaseFacts(ctx, *config),
+		Facts:    nodeprobe.DatabaseFacts(ctx, *config),
 		HoldsVIP: cfg.VIP != "" && healthcheck.HasLocalAddr(cfg.VIP),
 		Agent:    healthcheck.AgentVersion(),
 		At:       time.Now(),

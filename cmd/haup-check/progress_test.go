@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // TestProgress: `haup-check progress` answers JSON with what it could not
@@ -23,7 +23,7 @@ func TestProgress(t *testing.T) {
 	if code := run([]string{"progress", "-config", config, "clone"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("clone: exit %d, %s", code, stderr.String())
 	}
-	var cp healthcheck.CloneProgress
+	var cp nodeapi.CloneProgress
 	if err := json.Unmarshal([]byte(stdout.String()), &cp); err != nil || !strings.Contains(cp.Error, "no peer answers as a primary") {
 		t.Errorf("clone without peers: %v, %+v", err, cp)
 	}
@@ -31,7 +31,7 @@ func TestProgress(t *testing.T) {
 	if code := run([]string{"progress", "-config", config, "replay", "0/3000060"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("replay: exit %d, %s", code, stderr.String())
 	}
-	var rp healthcheck.ReplayProgress
+	var rp nodeapi.ReplayProgress
 	if err := json.Unmarshal([]byte(stdout.String()), &rp); err != nil || rp.Error == "" {
 		t.Errorf("replay without a database: %v, %+v", err, rp)
 	}

@@ -1,4 +1,4 @@
-package probe
+package nodeprobe
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/haup-project/haup/probe"
 )
 
 // TestCollectFilesAndDirs reads real files: hash, mode and content for text
@@ -17,13 +19,13 @@ func TestCollectFilesAndDirs(t *testing.T) {
 	secret := filepath.Join(dir, "secret")
 	os.WriteFile(text, []byte("interval 2\n"), 0o640)
 	os.WriteFile(secret, []byte("hunter2"), 0o600)
-	f := Collect(context.Background(), Request{
+	f := Collect(context.Background(), probe.Request{
 		Interface: "lo", VIP: "127.0.0.1",
-		Files:   []FileRequest{{Path: text, Text: true}, {Path: secret}, {Path: filepath.Join(dir, "absent")}},
+		Files:   []probe.FileRequest{{Path: text, Text: true}, {Path: secret}, {Path: filepath.Join(dir, "absent")}},
 		Dirs:    []string{dir, filepath.Join(dir, "nodir")},
 		Staging: dir,
 	})
-	if f.Version != Version || f.Arch == "" {
+	if f.Version != probe.Version || f.Arch == "" {
 		t.Fatalf("facts: %+v", f)
 	}
 	sum := sha256.Sum256([]byte("interval 2\n"))
@@ -67,7 +69,7 @@ func TestLargeFileHashFollowsChanges(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "agent")
 	big := make([]byte, 2<<20)
 	os.WriteFile(p, big, 0o755)
-	req := Request{Files: []FileRequest{{Path: p}}}
+	req := probe.Request{Files: []probe.FileRequest{{Path: p}}}
 	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	for i := 0; i < 2; i++ {
 		if got := Collect(context.Background(), req).Files[p].SHA256; got != sum(big) {

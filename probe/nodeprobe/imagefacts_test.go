@@ -1,4 +1,4 @@
-package probe
+package nodeprobe
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package probe
+package nodeprobe
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // TestKeptCopiesCommits: a kept copy's line says how many transactions it
@@ -17,7 +17,7 @@ import (
 func TestKeptCopiesCommits(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "pg")
 	write := func(name string, rec any) {
-		dir := filepath.Join(data, healthcheck.DivergedPrefix+name)
+		dir := filepath.Join(data, nodeapi.DivergedPrefix+name)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -25,18 +25,18 @@ func TestKeptCopiesCommits(t *testing.T) {
 		if s, ok := rec.(string); ok {
 			b = []byte(s)
 		}
-		if err := os.WriteFile(filepath.Join(dir, healthcheck.KeptRecordFile), b, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, nodeapi.KeptRecordFile), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	at := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
-	base := healthcheck.KeptRecord{At: at, Timeline: 2, ForkLSN: "0/3000000", EndLSN: "0/3400000", SizeBytes: 64 << 20, Reason: "diverged"}
+	base := nodeapi.KeptRecord{At: at, Timeline: 2, ForkLSN: "0/3000000", EndLSN: "0/3400000", SizeBytes: 64 << 20, Reason: "diverged"}
 	whole := base
 	whole.CommitsFrom, whole.CommitsComplete, whole.CommitCount = "0/3000000", true, 3
-	whole.Commits = []healthcheck.KeptCommit{{XID: 740, LSN: "0/3000100", Time: "2026-12-05 05:59:01.1 UTC"}, {XID: 741}, {XID: 742, LSN: "0/3300000", Time: "2026-12-05 05:59:03.2 UTC"}}
+	whole.Commits = []nodeapi.KeptCommit{{XID: 740, LSN: "0/3000100", Time: "2026-12-05 05:59:01.1 UTC"}, {XID: 741}, {XID: 742, LSN: "0/3300000", Time: "2026-12-05 05:59:03.2 UTC"}}
 	partial := base
 	partial.CommitsFrom, partial.CommitCount = "0/3200000", 5000
-	partial.Commits = []healthcheck.KeptCommit{{XID: 9000, Time: "a"}, {XID: 9999, Time: "b"}}
+	partial.Commits = []nodeapi.KeptCommit{{XID: 9000, Time: "a"}, {XID: 9999, Time: "b"}}
 	write("20261205T060000Z", whole)
 	write("20261205T060100Z", partial)
 	write("20261205T060200Z", "{not json")

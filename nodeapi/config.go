@@ -1,6 +1,11 @@
-// Package healthcheck decides whether this node may hold the VIP: only the
-// writable primary that is not a stale, superseded primary passes.
-package healthcheck
+// Package nodeapi is the contract between haup and its node agent,
+// haup-check: the agent's configuration file, the records and reports the
+// agent writes and haup reads, and the paths on the node both sides name.
+// Both programs import it; neither implementation owns it. What is here is
+// on the wire or on disk: a JSON tag changed here changes the format.
+package nodeapi
+
+import "github.com/haup-project/haup/agent"
 
 // Config is the per-node configuration haup writes to ConfigPath for
 // haup-check. It holds no secret: the password is read from PasswordFile.
@@ -30,7 +35,7 @@ type Config struct {
 	FencePath string `json:"fence_path,omitempty"`
 	// VIP is the virtual address (no prefix). A primary that passes but does
 	// not hold it asks who answers there: a primary on an older timeline is
-	// a stale VIP holder, which it fences (see FenceVIPHolder).
+	// a stale VIP holder, which it fences (see healthcheck.FenceVIPHolder).
 	VIP string `json:"vip,omitempty"`
 	// Synchronous is zero-loss mode: the primary's check makes commits wait
 	// for a standby by the agent's rule (see agent.Decide). SyncStatePath
@@ -112,3 +117,38 @@ const (
 	// starts it without waiting (keepalived bounds the check's run time).
 	RejoinUnit = "haup-rejoin.service"
 )
+
+// AgentConfig is the configuration in the agent's terms.
+func (cfg Config) AgentConfig() agent.Config {
+	c := agent.Config{Node: cfg.Node, Port: cfg.Port, DeadlineMillis: cfg.DeadlineMillis, Synchronous: cfg.Synchronous,
+		VIP: cfg.VIP != "", RepmgrdStaleS: cfg.RepmgrdStaleS, MemoryPath: cfg.MemoryFile(),
+		MaxLag: agent.DefaultMaxLag}
+	if cfg.MaxLagBytes != nil {
+		c.MaxLag.Bytes = *cfg.MaxLagBytes
+	}
+	if cfg.MaxLagSeconds != nil {
+		c.MaxLag.Seconds = *cfg.MaxLagSeconds
+	}
+	if cfg.Witness != nil {
+		c.Witness = cfg.Witness.Name
+	}
+	return c
+}
+
+// PauseFile is where this node records a pause of failover (PausePath,
+// unless the configuration names another, as tests do).
+func (cfg Config) PauseFile() string {
+	if cfg.PausePath != "" {
+		return cfg.PausePath
+	}
+	return PausePath
+}
+
+// MemoryFile is the agent's memory record (MemoryPath, unless the
+// configuration names another, as tests do).
+func (cfg Config) MemoryFile() string {
+	if cfg.MemoryPath != "" {
+		return cfg.MemoryPath
+	}
+	return MemoryPath
+}

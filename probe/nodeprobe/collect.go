@@ -1,4 +1,8 @@
-package probe
+// Package nodeprobe fills probe's types on the node: `haup-check facts`
+// (Collect) and the agent's metrics (DatabaseFacts). It reads the node
+// through healthcheck, the agent's implementation; haup, which only decodes
+// the facts, imports probe and never this package.
+package nodeprobe
 
 import (
 	"bufio"
@@ -24,24 +28,9 @@ import (
 
 	"github.com/haup-project/haup/healthcheck"
 	"github.com/haup-project/haup/internal/atomicfile"
+	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/probe"
 )
-
-// Paths on the node that the probe reads and the node agent writes.
-const (
-	// VRRPStatePath is written by the notify script on VRRP state changes.
-	VRRPStatePath = "/run/haup/vrrp-state"
-	// KeepalivedLoadedPath records the hash of the configuration keepalived
-	// loaded, written by the keepalived unit's start and reload hooks.
-	KeepalivedLoadedPath = "/run/haup/keepalived-loaded.json"
-	// LockPath is the per-node lock of a haup run.
-	LockPath = "/run/haup/lock"
-)
-
-// Loaded is the record of the configuration keepalived loaded.
-type Loaded struct {
-	SHA256 string    `json:"sha256"`
-	At     time.Time `json:"at"`
-}
 
 // RecordLoaded hashes conf and records it as what keepalived loads now.
 func RecordLoaded(conf string) error {
@@ -50,8 +39,8 @@ func RecordLoaded(conf string) error {
 		return err
 	}
 	sum := sha256.Sum256(b)
-	rec, _ := json.Marshal(Loaded{SHA256: hex.EncodeToString(sum[:]), At: time.Now().UTC()})
-	return atomicfile.Write(KeepalivedLoadedPath, append(rec, '\n'), 0o644)
+	rec, _ := json.Marshal(probe.Loaded{SHA256: hex.EncodeToString(sum[:]), At: time.Now().UTC()})
+	return atomicfile.Write(probe.KeepalivedLoadedPath, append(rec, '\n'), 0o644)
 }
 
 // runOut runs a program and returns its trimmed stdout, or an error with its
@@ -80,14 +69,14 @@ func firstLine(s string) string {
 
 // Collect gathers the facts req asks for on this node. It runs every probe
 // concurrently and never fails as a whole: each part records its own error.
-func Collect(ctx context.Context, req Request) *Facts {
-	f := &Facts{Version: Version, At: time.Now().UTC(), UID: os.Getuid(), Arch: runtime.GOARCH,
-		Files: map[string]FileFact{}, Dirs: map[string]FileFact{}}
+func Collect(ctx context.Context, req probe.Request) *probe.Facts {
+	f := &probe.Facts{Version: probe.Version, At: time.Now().UTC(), UID: os.Getuid(), Arch: runtime.GOARCH,
+		Files: map[string]probe.FileFact{}, Dirs: map[string]probe.FileFact{}}
 	f.OSID, f.OSVersion = osRelease()
 	_, aptErr := exec.LookPath("apt-get")
 	_, sysErr := exec.LookPath("systemctl")
 	f.HasApt, f.HasSystemd = aptErr == nil, sysErr == nil
-	f.MissingTools = missingTools(CheckTools)
+	f.MissingTools = missingTools(probe.CheckTools)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -157,11 +146,11 @@ func Collect(ctx context.Context, req Request) *Facts {
 		mu.Unlock()
 	})
 	do(func() {
-		files := map[string]FileFact{}
+		files := map[string]probe.FileFact{}
 		for _, fr := range req.Files {
 			files[fr.Path] = readFile(fr.Path, fr.Text)
 		}
-		dirs := map[string]FileFact{}
+		dirs := map[string]probe.FileFact{}
 		for _, d := range req.Dirs {
 			dirs[d] = statPath(d)
 		}
@@ -171,11 +160,11 @@ func Collect(ctx context.Context, req Request) *Facts {
 	})
 	if req.Database {
 		do(func() {
-			db, dbErr, last, age, fence, diverged := readDatabase(ctx, healthcheck.ConfigPath)
+			db, dbErr, last, age, fence, diverged := readDatabase(ctx, nodeapi.ConfigPath)
 			mu.Lock()
 			f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence = db, dbErr, last, age, fence
-			f.setKept(diverged)
-			if g, gerr := healthcheck.LastGate(healthcheck.Config{}); gerr != nil {
+			setKept(f, diverged)
+			if g, gerr := healthcheck.LastGate(nodeapi.Config{}); gerr != nil {
 				f.GateError = gerr.Error()
 			} else {
 				f.Gate = g
@@ -185,12 +174,12 @@ func Collect(ctx context.Context, req Request) *Facts {
 	}
 	wg.Wait()
 	f.Lock = readLock()
-	if op, err := readOperation(OperationPath); err != nil {
+	if op, err := readOperation(probe.OperationPath); err != nil {
 		f.OperationError = err.Error()
 	} else {
 		f.Operation = op
 	}
-	if op, err := readOperation(ApplyRecordPath); err != nil {
+	if op, err := readOperation(probe.ApplyRecordPath); err != nil {
 		f.ApplyError = err.Error()
 	} else {
 		f.Apply = op
@@ -212,7 +201,7 @@ func Collect(ctx context.Context, req Request) *Facts {
 	return f
 }
 
-func parseContainer(out string) (*Container, error) {
+func parseContainer(out string) (*probe.Container, error) {
 	dec := json.NewDecoder(strings.NewReader(out))
 	var vals [5]string
 	for i := range vals {
@@ -224,7 +213,7 @@ func parseContainer(out string) (*Container, error) {
 			vals[i] = *v
 		}
 	}
-	c := &Container{ImageID: vals[0], Image: vals[1], Status: vals[2], StartedAt: vals[3], Spec: vals[4]}
+	c := &probe.Container{ImageID: vals[0], Image: vals[1], Status: vals[2], StartedAt: vals[3], Spec: vals[4]}
 	// The image's own facts: what /tmp is, and what repmgr was configured
 	// with, read from the container's root filesystem on the host (no
 	// process started in the container). Older outputs end here.
@@ -232,7 +221,7 @@ func parseContainer(out string) (*Container, error) {
 	var merged *string
 	var pid int
 	if dec.Decode(&tmpfs) == nil && dec.Decode(&merged) == nil && dec.Decode(&pid) == nil {
-		im := &ImageFacts{}
+		im := &probe.ImageFacts{}
 		if pid > 0 {
 			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
 				im.Init = strings.TrimSpace(string(b))
@@ -304,8 +293,8 @@ func osRelease() (id, version string) {
 	return id, version
 }
 
-func readIface(ctx context.Context, name, vip string) Iface {
-	var ifc Iface
+func readIface(ctx context.Context, name, vip string) probe.Iface {
+	var ifc probe.Iface
 	if name == "" {
 		return ifc
 	}
@@ -333,8 +322,8 @@ func readIface(ctx context.Context, name, vip string) Iface {
 	return ifc
 }
 
-func readKeepalived(ctx context.Context) Keepalived {
-	var k Keepalived
+func readKeepalived(ctx context.Context) probe.Keepalived {
+	var k probe.Keepalived
 	var errs []string
 	if out, err := runOut(ctx, "dpkg-query", "-W", "-f", "${Status} ${Version}", "keepalived"); err == nil {
 		if v, ok := strings.CutPrefix(out, "install ok installed "); ok {
@@ -357,7 +346,7 @@ func readKeepalived(ctx context.Context) Keepalived {
 	if pid, err := runOut(ctx, "systemctl", "show", "-p", "MainPID", "--value", "keepalived"); err == nil {
 		k.PID, _ = strconv.Atoi(pid)
 	}
-	if b, err := os.ReadFile(VRRPStatePath); err == nil {
+	if b, err := os.ReadFile(probe.VRRPStatePath); err == nil {
 		fields := strings.Fields(string(b))
 		if len(fields) > 0 {
 			k.State = fields[0]
@@ -370,8 +359,8 @@ func readKeepalived(ctx context.Context) Keepalived {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, err.Error())
 	}
-	if b, err := os.ReadFile(KeepalivedLoadedPath); err == nil {
-		var l Loaded
+	if b, err := os.ReadFile(probe.KeepalivedLoadedPath); err == nil {
+		var l probe.Loaded
 		if json.Unmarshal(b, &l) == nil {
 			k.LoadedSHA256 = l.SHA256
 		}
@@ -403,28 +392,28 @@ func parseKeepalivedVersion(out string) string {
 	return ""
 }
 
-func statPath(p string) FileFact {
+func statPath(p string) probe.FileFact {
 	ff, _ := stat(p)
 	return ff
 }
 
 // stat is statPath with the file's information, for callers that need more.
-func stat(p string) (FileFact, os.FileInfo) {
+func stat(p string) (probe.FileFact, os.FileInfo) {
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return FileFact{}, nil
+		return probe.FileFact{}, nil
 	}
 	if err != nil {
-		return FileFact{Error: err.Error()}, nil
+		return probe.FileFact{Error: err.Error()}, nil
 	}
-	ff := FileFact{Exists: true, Mode: st.Mode().Perm()}
+	ff := probe.FileFact{Exists: true, Mode: st.Mode().Perm()}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		ff.UID, ff.GID = int(sys.Uid), int(sys.Gid)
 	}
 	return ff, st
 }
 
-func readFile(p string, text bool) FileFact {
+func readFile(p string, text bool) probe.FileFact {
 	ff, st := stat(p)
 	if !ff.Exists || ff.Error != "" {
 		return ff
@@ -476,12 +465,12 @@ const hashCachePath = "/run/haup/agent-sha256"
 // configuration at configPath as Collect reads them (Database,
 // DatabaseError, LastCheck, LastCheckAgeS, Fence, Diverged): what the
 // agent's metrics show.
-func DatabaseFacts(ctx context.Context, configPath string) *Facts {
-	f := &Facts{Version: Version, At: time.Now().UTC()}
-	var kept []KeptCopy
+func DatabaseFacts(ctx context.Context, configPath string) *probe.Facts {
+	f := &probe.Facts{Version: probe.Version, At: time.Now().UTC()}
+	var kept []probe.KeptCopy
 	f.Database, f.DatabaseError, f.LastCheck, f.LastCheckAgeS, f.Fence, kept = readDatabase(ctx, configPath)
-	f.setKept(kept)
-	if g, err := healthcheck.LastGate(healthcheck.Config{}); err != nil {
+	setKept(f, kept)
+	if g, err := healthcheck.LastGate(nodeapi.Config{}); err != nil {
 		f.GateError = err.Error()
 	} else {
 		f.Gate = g
@@ -491,13 +480,13 @@ func DatabaseFacts(ctx context.Context, configPath string) *Facts {
 
 // readDatabase asks the local database with the check configuration at
 // configPath, and reads the check's last result and any fencing.
-func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusReport, string, *healthcheck.Report, float64, *healthcheck.FenceRecord, []KeptCopy) {
+func readDatabase(ctx context.Context, configPath string) (*nodeapi.StatusReport, string, *nodeapi.Report, float64, *nodeapi.FenceRecord, []probe.KeptCopy) {
 	cfg, pw, err := healthcheck.LoadConfig(configPath)
-	statePath := healthcheck.StatePath
+	statePath := nodeapi.StatePath
 	if err == nil && cfg.StatePath != "" {
 		statePath = cfg.StatePath
 	}
-	var last *healthcheck.Report
+	var last *nodeapi.Report
 	var age float64
 	if r := healthcheck.ReadState(statePath); r != nil && !r.At.IsZero() {
 		last = r
@@ -508,24 +497,24 @@ func readDatabase(ctx context.Context, configPath string) (*healthcheck.StatusRe
 	}
 	fence, ferr := healthcheck.ReadFence(cfg.FencePath)
 	if ferr != nil {
-		fence = &healthcheck.FenceRecord{State: "fenced", Reason: "fence record unreadable: " + ferr.Error()}
+		fence = &nodeapi.FenceRecord{State: "fenced", Reason: "fence record unreadable: " + ferr.Error()}
 	}
 	diverged := KeptCopies(cfg.DataDir)
 	// The node's own view: every node is probed, so asking the peers here
 	// would only repeat their answers at the cost of a connection each.
 	cfg.Peers = nil
-	st := healthcheck.Status(ctx, cfg, pw, healthcheck.RepmgrDatabase)
+	st := healthcheck.Status(ctx, cfg, pw, nodeapi.RepmgrDatabase)
 	return &st, "", last, age, fence, diverged
 }
 
-func readLock() *Lock {
-	b, err := os.ReadFile(LockPath)
+func readLock() *probe.Lock {
+	b, err := os.ReadFile(probe.LockPath)
 	if err != nil {
 		return nil
 	}
-	var l Lock
+	var l probe.Lock
 	if json.Unmarshal(b, &l) != nil {
-		return &Lock{Holder: "unreadable lock file " + LockPath}
+		return &probe.Lock{Holder: "unreadable lock file " + probe.LockPath}
 	}
 	return &l
 }
@@ -561,24 +550,24 @@ func findProgram(name string) string {
 // KeptCopies lists the data directories kept aside beside dataDir (by
 // fencings and rejoins: DATA_DIR.diverged-*) and in it (by the container's
 // start gate: DATA_DIR/diverged-*, with their records).
-func KeptCopies(dataDir string) []KeptCopy {
+func KeptCopies(dataDir string) []probe.KeptCopy {
 	if dataDir == "" {
 		return nil
 	}
-	var out []KeptCopy
+	var out []probe.KeptCopy
 	old, _ := filepath.Glob(filepath.Clean(dataDir) + ".diverged-*")
 	for _, d := range old {
-		out = append(out, KeptCopy{Path: d})
+		out = append(out, probe.KeptCopy{Path: d})
 	}
-	dirs, _ := filepath.Glob(filepath.Join(dataDir, healthcheck.DivergedPrefix+"*"))
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, nodeapi.DivergedPrefix+"*"))
 	for _, d := range dirs {
-		var rec healthcheck.KeptRecord
-		b, err := os.ReadFile(filepath.Join(d, healthcheck.KeptRecordFile))
+		var rec nodeapi.KeptRecord
+		b, err := os.ReadFile(filepath.Join(d, nodeapi.KeptRecordFile))
 		if err == nil {
 			err = json.Unmarshal(b, &rec)
 		}
 		if err != nil {
-			out = append(out, KeptCopy{Path: d, Reason: "no readable record: " + err.Error()})
+			out = append(out, probe.KeptCopy{Path: d, Reason: "no readable record: " + err.Error()})
 			continue
 		}
 		desc := fmt.Sprintf("%d MiB, kept %s by the start gate: %s", rec.SizeBytes>>20, rec.At.Format("2006-01-02 15:04:05Z"), rec.Reason)
@@ -588,7 +577,7 @@ func KeptCopies(dataDir string) []KeptCopy {
 		if rec.CommitsFrom != "" {
 			desc += "; " + keptCommits(rec)
 		}
-		out = append(out, KeptCopy{Path: d, SizeBytes: rec.SizeBytes, At: rec.At, Reason: desc, Commits: rec.CommitCount, CommitsComplete: rec.CommitsComplete})
+		out = append(out, probe.KeptCopy{Path: d, SizeBytes: rec.SizeBytes, At: rec.At, Reason: desc, Commits: rec.CommitCount, CommitsComplete: rec.CommitsComplete})
 	}
 	return out
 }
@@ -596,7 +585,7 @@ func KeptCopies(dataDir string) []KeptCopy {
 // keptCommits says what a kept record lists of the transactions committed
 // past the fork: how many, the first and last (id and time), and whether
 // the count is whole (the WAL from the fork was there) or a least.
-func keptCommits(rec healthcheck.KeptRecord) string {
+func keptCommits(rec nodeapi.KeptRecord) string {
 	if rec.CommitCount == 0 {
 		if rec.CommitsComplete {
 			return "no transaction committed past the fork"
@@ -611,16 +600,16 @@ func keptCommits(rec healthcheck.KeptRecord) string {
 		first, last := rec.Commits[0], rec.Commits[n-1]
 		s += fmt.Sprintf(", xid %d at %s to xid %d at %s", first.XID, first.Time, last.XID, last.Time)
 		if n < rec.CommitCount {
-			s += fmt.Sprintf(" (the latest %d listed in %s)", n, healthcheck.KeptRecordFile)
+			s += fmt.Sprintf(" (the latest %d listed in %s)", n, nodeapi.KeptRecordFile)
 		} else {
-			s += " (listed in " + healthcheck.KeptRecordFile + ")"
+			s += " (listed in " + nodeapi.KeptRecordFile + ")"
 		}
 	}
 	return s
 }
 
-// setKept records the kept copies, and their one-line descriptions.
-func (f *Facts) setKept(kept []KeptCopy) {
+// setKept records in f the kept copies, and their one-line descriptions.
+func setKept(f *probe.Facts, kept []probe.KeptCopy) {
 	f.Kept, f.Diverged = kept, nil
 	for _, k := range kept {
 		d := k.Path
@@ -642,4 +631,20 @@ func LastStartGateLine(logs string) string {
 		}
 	}
 	return last
+}
+
+// readOperation reads the record; absent is nil without error.
+func readOperation(path string) (*probe.Operation, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var op probe.Operation
+	if err := json.Unmarshal(b, &op); err != nil || op.Kind == "" {
+		return nil, fmt.Errorf("%s: unreadable operation record (%v): remove it once no haup run is under way", path, err)
+	}
+	return &op, nil
 }

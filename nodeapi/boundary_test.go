@@ -1,0 +1,141 @@
+package nodeapi
+
+import (
+	"bufio"
+	"go/build"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// operatorSide are the packages of haup, the operator's program: main and
+// everything it is built from. They share the wire contract with the agent
+// through nodeapi and probe, and must not link the agent's implementation.
+var operatorSide = []string{"", "cmd", "tasks", "drill", "metrics", "probe", "nodeapi"}
+
+// agentSide are the node agent's implementation: what runs on the node only.
+var agentSide = []string{"healthcheck", "probe/nodeprobe"}
+
+// TestOperatorSideImportsNoAgentImplementation follows the imports of the
+// operator side's packages (their non-test files, transitively, over the
+// module's own packages) and fails on any path to the agent's
+// implementation, naming the chain of imports that leads there.
+func TestOperatorSideImportsNoAgentImplementation(t *testing.T) {
+	root, module := moduleRoot(t)
+	forbidden := map[string]bool{}
+	for _, p := range agentSide {
+		forbidden[module+"/"+p] = true
+	}
+	via := map[string]string{} // package -> the package that imported it first
+	var queue []string
+	for _, p := range operatorSide {
+		ip := strings.TrimSuffix(module+"/"+p, "/")
+		via[ip] = ""
+		queue = append(queue, ip)
+	}
+	for len(queue) > 0 {
+		pkg := queue[0]
+		queue = queue[1:]
+		if forbidden[pkg] {
+			t.Errorf("the operator side imports the agent's implementation: %s", chain(via, pkg))
+			continue
+		}
+		for _, imp := range imports(t, root, module, pkg) {
+			if _, seen := via[imp]; !seen {
+				via[imp] = pkg
+				queue = append(queue, imp)
+			}
+		}
+	}
+}
+
+// TestNodeapiImportsOnlyAgent: the contract is owned by neither program's
+// implementation; besides the standard library it needs only agent, the
+// pure decision (for the report's fields that are not on the wire).
+func TestNodeapiImportsOnlyAgent(t *testing.T) {
+	root, module := moduleRoot(t)
+	for _, imp := range imports(t, root, module, module+"/nodeapi") {
+		if imp != module+"/agent" {
+			t.Errorf("nodeapi imports %s", imp)
+		}
+	}
+}
+
+// moduleRoot is the module's directory and path, from the go.mod above
+// this package.
+func moduleRoot(t *testing.T) (string, string) {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
+			return root, strings.TrimSpace(m)
+		}
+	}
+	t.Fatalf("%s: no module line", f.Name())
+	return "", ""
+}
+
+// imports are the module's own packages that pkg's non-test files import,
+// for this platform's build (build constraints and file name suffixes
+// honoured), sorted.
+func imports(t *testing.T, root, module, pkg string) []string {
+	t.Helper()
+	dir := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("%s: %v", pkg, err)
+	}
+	set := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		if ok, err := build.Default.MatchFile(dir, name); err != nil || !ok {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range f.Imports {
+			p, err := strconv.Unquote(s.Path.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p == module || strings.HasPrefix(p, module+"/") {
+				set[p] = true
+			}
+		}
+	}
+	var out []string
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// chain is the import path from an operator-side package to pkg.
+func chain(via map[string]string, pkg string) string {
+	path := []string{pkg}
+	for p := via[pkg]; p != ""; p = via[p] {
+		path = append([]string{p}, path...)
+	}
+	return strings.Join(path, " -> ")
+}

@@ -1,0 +1,14 @@
+package nodeapi
+
+// NextSuffix marks a password being rotated in: haup writes the new
+// password beside the live file, sets it inside the database, then moves it
+// over the live file. While both exist the agent tries the live one first.
+const NextSuffix = ".next"
+
+// Paths on the node: the file keepalived tracks, and where earlier agents
+// recorded the peers' timelines (now in the agent's memory record; read
+// once, to migrate). The rule is the agent's (see agent.Decide).
+const (
+	PrecedencePath = "/var/lib/haup/precedence"
+	PeerSeenPath   = "/var/lib/haup/peer-timelines.json"
+)
