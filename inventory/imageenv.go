@@ -74,7 +74,7 @@ const (
 
 // libpqTLSEnv are libpq's variables haup sets with database.tls, read by
 // every client in the container.
-var libpqTLSEnv = map[string]bool{"PGSSLMODE": true, "PGSSLROOTCERT": true}
+var libpqTLSEnv = map[string]bool{"PGSSLMODE": true, "PGSSLROOTCERT": true, "PGSERVICE": true, "PGSERVICEFILE": true}
 
 // envVars are the variables the image reads, in the order of
 // postgresql-env.sh.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -220,6 +221,10 @@ type Options struct {
 	// RemoveKept plans the removal of the data directories kept aside on
 	// the nodes (diverged copies): never without it.
 	RemoveKept bool
+	// tlsOn: this plan turns TLS on in a running cluster (tlsTransition):
+	// libpq prefers TLS until every node serves it, and the agent uses TLS
+	// once every container does (set by PlanCluster).
+	tlsOn bool
 }
 
 // Empty reports whether nothing would change.
@@ -258,8 +263,30 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 		np.Resources++
 	}
 	reload, confSHA, units, tls := "", "", false, false
+	// TLS turned off: haup's rules stop requiring it before anything else,
+	// since the agent and the containers then connect in clear text.
+	relax := !inv.Database.TLS.Enabled && strings.Contains(string(f.Files[HBAPath].Content), "hostssl")
+	if relax {
+		cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets)
+		for i := range cs {
+			cs[i].stage = stageHost
+			cs[i].Summary += "; first: database.tls is turned off, clients may connect in clear text again before they do"
+		}
+		add(cs...)
+	}
 	for _, file := range d.Files {
+		if file.Path == servicePath && opts.tlsOn {
+			// Until every node serves TLS (verifyFullChange).
+			file.Content = serviceFile(true)
+		}
 		cs := fileChanges(file, f.Files[file.Path], secrets)
+		if file.Path == nodeapi.ConfigPath && opts.tlsOn {
+			// The agent's connections use TLS once the containers serve it.
+			for i := range cs {
+				cs[i].stage = stageService
+				cs[i].Summary += "; after the containers: the agent connects with TLS once they serve it"
+			}
+		}
 		if len(cs) > 0 && file.Password && f.Container != nil && f.Files[file.Path].Exists &&
 			f.Files[file.Path].SHA256 != sha256hex(file.Content) {
 			for i := range cs {
@@ -293,7 +320,10 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	}
 	add(serviceChanges(f, confSHA, reload, units, inv.Keepalived.VirtualIPAddress, d.Node.Interface)...)
 	np.Resources++
-	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets); len(cs) > 0 || d.HBA != nil {
+	if opts.tlsOn {
+		add(verifyFullChange(d.Container.Name, f.Files[servicePath]))
+	}
+	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets); !relax && (len(cs) > 0 || d.HBA != nil) {
 		add(cs...)
 		np.Resources++
 	}

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -148,6 +149,7 @@ func tlsFiles(inv *inventory.Inventory) []File {
 		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSCAFile), Mode: 0o644, Content: t.CA, Reloads: reloadsTLS, Effect: effect},
 		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSCertFile), Mode: 0o644, Content: t.Cert, Reloads: reloadsTLS, Effect: effect},
 		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSKeyFile), Mode: 0o600, Content: t.Key, Sensitive: true, Reloads: reloadsTLS},
+		{Path: servicePath, Mode: 0o644, Content: serviceFile(false)},
 	}
 }
 
@@ -162,8 +164,91 @@ func tlsEnv(inv *inventory.Inventory) map[string]string {
 		"POSTGRESQL_ENABLE_TLS":    "yes",
 		"POSTGRESQL_TLS_CERT_FILE": path.Join(nodeapi.TLSInContainer, nodeapi.TLSCertFile),
 		"POSTGRESQL_TLS_KEY_FILE":  nodeapi.TLSKeyInContainer,
-		"PGSSLMODE":                "verify-full",
-		"PGSSLROOTCERT":            path.Join(nodeapi.TLSInContainer, nodeapi.TLSCAFile),
+		"PGSERVICEFILE":            path.Join(nodeapi.TLSInContainer, serviceFileName),
+		"PGSERVICE":                serviceName,
+	}
+}
+
+// libpq's settings for every client in the container come from a service
+// file (PGSERVICEFILE, PGSERVICE in the container's environment) rather
+// than from PGSSLMODE: a file changes without recreating the container. The
+// container that first serves TLS (a standby, in a rolling change) still
+// replicates from a primary that does not: until every node serves TLS its
+// clients use TLS where the server offers it (sslmode=prefer), and the
+// plan's services stage writes verify-full, then restarts the WAL
+// receivers so that replication reconnects verified.
+const (
+	serviceFileName = "pg_service.conf"
+	serviceName     = "haup"
+)
+
+// servicePath is the service file on the host.
+var servicePath = path.Join(nodeapi.TLSDir, serviceFileName)
+
+// serviceFile is the service file: verify-full against the cluster's CA,
+// or, during the change that turns TLS on, prefer.
+func serviceFile(transition bool) []byte {
+	if transition {
+		return []byte("# Managed by haup: database.tls is being turned on; until every node serves TLS,\n" +
+			"# TLS where the server offers it. verify-full follows in the same apply.\n" +
+			"[" + serviceName + "]\nsslmode=prefer\n")
+	}
+	return []byte("# Managed by haup (database.tls): every libpq client in the container\n" +
+		"# (repmgr, replication, the image's scripts) verifies the server.\n" +
+		"[" + serviceName + "]\nsslmode=verify-full\nsslrootcert=" + path.Join(nodeapi.TLSInContainer, nodeapi.TLSCAFile) + "\n")
+}
+
+// servesTLS tells whether the node's container runs with the image's TLS
+// on, from the spec haup created it with.
+func servesTLS(f *Facts) bool {
+	if f == nil || f.Container == nil {
+		return false
+	}
+	var spec ContainerSpec
+	if json.Unmarshal([]byte(f.Container.Spec), &spec) != nil {
+		return false
+	}
+	return spec.Env["POSTGRESQL_ENABLE_TLS"] == "yes"
+}
+
+// tlsTransition tells whether this plan turns TLS on in a running cluster:
+// database.tls is on and some node's container runs without it.
+func tlsTransition(inv *inventory.Inventory, facts []*Facts) bool {
+	if !inv.Database.TLS.Enabled {
+		return false
+	}
+	for _, f := range facts {
+		if f != nil && f.Container != nil && !servesTLS(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// verifyFullChange writes the final service file once every node serves
+// TLS, then restarts the container's WAL receiver, connected unverified
+// during the change, so that replication reconnects with verify-full.
+func verifyFullChange(container string, actual FileFact) Change {
+	f := File{Path: servicePath, Mode: 0o644, Content: serviceFile(false)}
+	install := installFile(f)
+	return Change{
+		Op: OpUpdate, Kind: "file", Name: servicePath,
+		Summary: "sslmode=verify-full once every node serves TLS; the WAL receiver reconnects (replication pauses a few seconds, the primary keeps taking writes)",
+		Diff:    maskedDiff(servicePath, serviceFile(true), f.Content, nil),
+		stage:   stageService,
+		do: func(ctx context.Context, h remote.Host) error {
+			if err := install(ctx, h); err != nil {
+				return err
+			}
+			script := fmt.Sprintf(`c=%s
+[ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] || exit 0
+docker exec "$c" pkill -TERM -f '^postgres: .*walreceiver' || true
+`, shq(container))
+			if _, err := h.Exec(ctx, script); err != nil {
+				return &remote.StepError{Host: h.Name(), Step: "restart the WAL receiver", Err: err}
+			}
+			return nil
+		},
 	}
 }
 

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,16 +82,34 @@ func TestTLSPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Container.Env["PGSSLMODE"] != "verify-full" || d.Container.Env["POSTGRESQL_TLS_KEY_FILE"] != nodeapi.TLSKeyInContainer ||
+	if d.Container.Env["PGSERVICE"] != "haup" || d.Container.Env["POSTGRESQL_TLS_KEY_FILE"] != nodeapi.TLSKeyInContainer ||
 		!strings.Contains(string(d.HBA), "hostssl all          all   0.0.0.0/0") {
 		t.Fatalf("desired: env %v\n%s", d.Container.Env, d.HBA)
 	}
-	np := Build(inv, d, f, Options{AllowPrimaryRestart: true})
+	if !tlsTransition(inv, []*Facts{f}) {
+		t.Fatal("a container without TLS: no transition")
+	}
+	np := Build(inv, d, f, Options{AllowPrimaryRestart: true, tlsOn: true})
 	text := planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}})
-	for _, want := range []string{"+ file /etc/haup/tls/server.key", "(sensitive content not shown)", "container pg", "hostssl"} {
+	for _, want := range []string{"+ file /etc/haup/tls/server.key", "(sensitive content not shown)", "container pg", "hostssl",
+		"+sslmode=prefer", "after the containers: the agent connects with TLS", "+sslmode=verify-full", "the WAL receiver reconnects"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("turning TLS on: no %q in\n%s", want, text)
 		}
+	}
+	// In order: the service file's transition on the host, the containers,
+	// then the agent's TLS, verify-full and haup's hostssl rules.
+	var order []string
+	for _, c := range np.Changes {
+		switch {
+		case c.Name == servicePath, c.Name == nodeapi.ConfigPath, c.Name == HBAPath, c.Kind == "container":
+			order = append(order, fmt.Sprintf("%d %s", c.stage, c.Name))
+		}
+	}
+	want := fmt.Sprintf("%d %s,%d %s,%d %s,%d %s,%d %s", stageHost, servicePath, stageContainer, d.Container.Name, stageService, nodeapi.ConfigPath,
+		stageService, servicePath, stageService, HBAPath)
+	if strings.Join(order, ",") != want {
+		t.Errorf("order:\n%s\nwant\n%s", strings.Join(order, ","), want)
 	}
 	if strings.Contains(text, "PRIVATE KEY") || strings.Contains(text, "TLS certificate") {
 		t.Errorf("the key shown, or a reload planned beside the recreate:\n%s", text)
@@ -103,6 +122,9 @@ func TestTLSPlan(t *testing.T) {
 		t.Fatalf("TLS applied, still a plan:\n%s", planText(p))
 	}
 
+	if tlsTransition(inv, []*Facts{applied}) {
+		t.Error("every container serves TLS: still a transition")
+	}
 	// A renewed certificate: files and one reload, nothing else.
 	os.Remove(filepath.Join(TLSStoreDir(inv.Path), "server.crt"))
 	if _, err := PrepareTLS(inv, now); err != nil {
@@ -118,5 +140,33 @@ func TestTLSPlan(t *testing.T) {
 	if strings.Join(kinds, ", ") != "file /etc/haup/tls/server.crt, file /etc/haup/tls/server.key, database TLS certificate" ||
 		!strings.Contains(text, "no restart, the VIP stays") || strings.Contains(text, "PRIVATE KEY") {
 		t.Fatalf("renewal: %v\n%s", kinds, text)
+	}
+}
+
+// TestTLSOffRelaxesFirst: turning TLS off replaces haup's hostssl rules
+// before anything else on the node, the agent's clear-text connections
+// included.
+func TestTLSOffRelaxesFirst(t *testing.T) {
+	inv := loadExample(t)
+	inv.Path = filepath.Join(t.TempDir(), "cluster.yaml")
+	inv.Database.TLS.Enabled, inv.Database.TLS.Require, inv.Database.TLS.MinValidDays = true, true, 30
+	if _, err := PrepareTLS(inv, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	n := inv.Nodes[0]
+	on, _ := DesiredState(inv, n, "amd64", fakeCheck)
+	f := convergedFacts(t, on, "primary")
+	f.Files[HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(on.HBA), Content: on.HBA}
+	inv.Database.TLS.Enabled = false
+	off, _ := DesiredState(inv, n, "amd64", fakeCheck)
+	np := Build(inv, off, f, Options{AllowPrimaryRestart: true})
+	if len(np.Changes) < 3 || np.Changes[0].Name != HBAPath || np.Changes[0].stage != stageHost ||
+		!strings.Contains(np.Changes[0].Summary, "database.tls is turned off") {
+		t.Fatalf("turning TLS off:\n%s", planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
+	}
+	for _, c := range np.Changes[1:] {
+		if c.Name == HBAPath {
+			t.Errorf("pg_hba.conf planned twice: %s", c)
+		}
 	}
 }
