@@ -113,6 +113,7 @@ func e2eSteps(ctx context.Context, metrics map[string]float64) []e2eStep {
 		{"timescaledb-across-switchover", func(t *testing.T) { timescaleAcrossSwitchover(ctx, t) }},
 		{"bad-input", func(t *testing.T) { badInput(t) }},
 		{"allowed-clients", func(t *testing.T) { allowedClients(ctx, t) }},
+		{"tls", func(t *testing.T) { tlsStep(ctx, t, metrics) }},
 		{"witness-partition", func(t *testing.T) { witnessPartition(t, metrics) }},
 	}
 }

@@ -67,10 +67,22 @@ func StopDatabase(ctx context.Context, container string, timeout time.Duration) 
 	secs := strconv.Itoa(max(1, int(timeout.Seconds())))
 	out, err := exec.CommandContext(ctx, "docker", "exec", "-u", imageDaemonUser, container,
 		imagePGCtl, "stop", "-D", nodeapi.ImageDataDir, "-m", "fast", "-w", "-t", secs).CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "Is server running?") {
+	if err != nil && !noDatabaseToStop(string(out)) {
 		return fmt.Errorf("pg_ctl stop in %s: %v: %s", container, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// noDatabaseToStop tells, from what pg_ctl stop (or docker exec) said,
+// that no PostgreSQL runs there: stopped, a data directory the image has
+// not filled yet (a clone that failed), or a container Docker restarts.
+func noDatabaseToStop(out string) bool {
+	for _, s := range []string{"Is server running?", "is not a database cluster directory", "is restarting, wait until the container is running"} {
+		if strings.Contains(out, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // StopContainer stops the container with its database shut down cleanly

@@ -44,3 +44,16 @@ func TestPrimaryLock(t *testing.T) {
 		t.Error("a data directory without data/ took a primary lock")
 	}
 }
+
+func TestNoDatabaseToStop(t *testing.T) {
+	for out, want := range map[string]bool{
+		"pg_ctl: PID file \"/bitnami/postgresql/data/postmaster.pid\" does not exist\nIs server running?": true,
+		"pg_ctl: directory \"/bitnami/postgresql/data\" is not a database cluster directory":              true,
+		"Error response from daemon: Container ed8e is restarting, wait until the container is running":   true,
+		"pg_ctl: server does not shut down": false,
+	} {
+		if got := noDatabaseToStop(out); got != want {
+			t.Errorf("%q: %v, want %v", out, got, want)
+		}
+	}
+}

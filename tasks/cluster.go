@@ -85,7 +85,7 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 		}
 		plan.Witness = BuildWitness(inv, wf, check)
 	}
-	opts.tlsOn = tlsTransition(inv, facts)
+	opts.tlsOn, opts.tlsOff = tlsTransition(inv, facts)
 	for i, node := range inv.Nodes {
 		d, err := DesiredState(inv, node, facts[i].Arch, bins)
 		if err != nil {

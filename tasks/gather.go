@@ -42,6 +42,10 @@ func probeRequest(inv *inventory.Inventory, node inventory.Node) probe.Request {
 	// haup's pg_hba.conf, also when allowed_clients is absent: a file left
 	// from before is removed.
 	req.Files = append(req.Files, probe.FileRequest{Path: HBAPath, Text: true})
+	if !inv.Database.TLS.Enabled {
+		// Read while TLS is turned off: the service file changes first.
+		req.Files = append(req.Files, probe.FileRequest{Path: servicePath, Text: true})
+	}
 	for _, d := range dirSpecs(inv) {
 		req.Dirs = append(req.Dirs, d.Path)
 	}

@@ -223,8 +223,10 @@ type Options struct {
 	RemoveKept bool
 	// tlsOn: this plan turns TLS on in a running cluster (tlsTransition):
 	// libpq prefers TLS until every node serves it, and the agent uses TLS
-	// once every container does (set by PlanCluster).
-	tlsOn bool
+	// once every container does; tlsOff turns it off: libpq in the
+	// containers that still serve it prefers TLS, so that they replicate
+	// from one that does not (set by PlanCluster).
+	tlsOn, tlsOff bool
 }
 
 // Empty reports whether nothing would change.
@@ -271,6 +273,13 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 		for i := range cs {
 			cs[i].stage = stageHost
 			cs[i].Summary += "; first: database.tls is turned off, clients may connect in clear text again before they do"
+		}
+		add(cs...)
+	}
+	if opts.tlsOff && servesTLS(f) {
+		cs := fileChanges(File{Path: servicePath, Mode: 0o644, Content: serviceFile(true)}, f.Files[servicePath], secrets)
+		for i := range cs {
+			cs[i].Summary += "; database.tls is turned off: until its container is recreated without TLS, it replicates from nodes that no longer serve it"
 		}
 		add(cs...)
 	}

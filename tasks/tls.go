@@ -186,11 +186,11 @@ const (
 var servicePath = path.Join(nodeapi.TLSDir, serviceFileName)
 
 // serviceFile is the service file: verify-full against the cluster's CA,
-// or, during the change that turns TLS on, prefer.
+// or, during the change that turns TLS on or off, prefer.
 func serviceFile(transition bool) []byte {
 	if transition {
-		return []byte("# Managed by haup: database.tls is being turned on; until every node serves TLS,\n" +
-			"# TLS where the server offers it. verify-full follows in the same apply.\n" +
+		return []byte("# Managed by haup: database.tls is being turned on or off; TLS where the\n" +
+			"# server offers it until every node serves it (then verify-full) or none does.\n" +
 			"[" + serviceName + "]\nsslmode=prefer\n")
 	}
 	return []byte("# Managed by haup (database.tls): every libpq client in the container\n" +
@@ -211,18 +211,21 @@ func servesTLS(f *Facts) bool {
 	return spec.Env["POSTGRESQL_ENABLE_TLS"] == "yes"
 }
 
-// tlsTransition tells whether this plan turns TLS on in a running cluster:
-// database.tls is on and some node's container runs without it.
-func tlsTransition(inv *inventory.Inventory, facts []*Facts) bool {
-	if !inv.Database.TLS.Enabled {
-		return false
-	}
+// tlsTransition tells whether this plan turns TLS on in a running cluster
+// (database.tls is on and some node's container runs without it), or off
+// (it is off and some node's container runs with it).
+func tlsTransition(inv *inventory.Inventory, facts []*Facts) (on, off bool) {
 	for _, f := range facts {
-		if f != nil && f.Container != nil && !servesTLS(f) {
-			return true
+		if f == nil || f.Container == nil {
+			continue
+		}
+		if servesTLS(f) {
+			off = off || !inv.Database.TLS.Enabled
+		} else {
+			on = on || inv.Database.TLS.Enabled
 		}
 	}
-	return false
+	return on, off
 }
 
 // verifyFullChange writes the final service file once every node serves

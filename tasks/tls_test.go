@@ -86,7 +86,7 @@ func TestTLSPlan(t *testing.T) {
 		!strings.Contains(string(d.HBA), "hostssl all          all   0.0.0.0/0") {
 		t.Fatalf("desired: env %v\n%s", d.Container.Env, d.HBA)
 	}
-	if !tlsTransition(inv, []*Facts{f}) {
+	if on, _ := tlsTransition(inv, []*Facts{f}); !on {
 		t.Fatal("a container without TLS: no transition")
 	}
 	np := Build(inv, d, f, Options{AllowPrimaryRestart: true, tlsOn: true})
@@ -122,7 +122,7 @@ func TestTLSPlan(t *testing.T) {
 		t.Fatalf("TLS applied, still a plan:\n%s", planText(p))
 	}
 
-	if tlsTransition(inv, []*Facts{applied}) {
+	if on, off := tlsTransition(inv, []*Facts{applied}); on || off {
 		t.Error("every container serves TLS: still a transition")
 	}
 	// A renewed certificate: files and one reload, nothing else.
@@ -159,9 +159,13 @@ func TestTLSOffRelaxesFirst(t *testing.T) {
 	f.Files[HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(on.HBA), Content: on.HBA}
 	inv.Database.TLS.Enabled = false
 	off, _ := DesiredState(inv, n, "amd64", fakeCheck)
-	np := Build(inv, off, f, Options{AllowPrimaryRestart: true})
+	if _, isOff := tlsTransition(inv, []*Facts{f}); !isOff {
+		t.Fatal("a container serving TLS, TLS off: no transition")
+	}
+	np := Build(inv, off, f, Options{AllowPrimaryRestart: true, tlsOff: true})
 	if len(np.Changes) < 3 || np.Changes[0].Name != HBAPath || np.Changes[0].stage != stageHost ||
-		!strings.Contains(np.Changes[0].Summary, "database.tls is turned off") {
+		!strings.Contains(np.Changes[0].Summary, "database.tls is turned off") ||
+		np.Changes[1].Name != servicePath || !strings.Contains(np.Changes[1].Diff, "+sslmode=prefer") {
 		t.Fatalf("turning TLS off:\n%s", planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
 	}
 	for _, c := range np.Changes[1:] {
