@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/haup-project/haup/nodeapi"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // Double faults: the standby's database is down for a while (its host up),

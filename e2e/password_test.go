@@ -2,12 +2,13 @@ package e2e
 
 import (
 	"context"
-	"github.com/haup-project/haup/nodeapi"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/haup-project/haup/nodeapi"
 )
 
 // passwordRotation: a new postgres_password on the live cluster, with a

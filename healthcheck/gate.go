@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/haup-project/haup/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/internal/atomicfile"
 	"github.com/haup-project/haup/nodeapi"
 )
 

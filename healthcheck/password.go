@@ -8,9 +8,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"github.com/jackc/pgx/v5/pgconn"
 	"os"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/nodeapi"

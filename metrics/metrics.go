@@ -62,6 +62,7 @@ var Families = []Family{
 	{Name: "haup_repmgrd_upstream_last_seen_seconds", JSON: []string{"repmgrd.upstream_last_seen_s"}, Help: "How long ago repmgrd last reached its upstream; -1 when it has not since the database started."},
 	{Name: "haup_port_closed", JSON: []string{"port_closed"}, Help: "1 while haup's fence closes the database port to other hosts."},
 	{Name: "haup_last_failover_timestamp_seconds", JSON: []string{"last_failover"}, Help: "When repmgrd last promoted a standby by itself (Unix time, from repmgr's events)."},
+	{Name: "haup_tls_certificate_days_left", JSON: []string{"tls_certificate.days_left"}, Help: "Whole days until the database's TLS certificate on this node expires (negative once it has); absent without database.tls."},
 	{Name: "haup_agent_info", Labels: []string{"agent_version"}, JSON: []string{"agent_version"}, Help: "Always 1; the agent's version in its label."},
 	{Name: "haup_database_info", Labels: []string{"postgresql", "timescaledb"}, JSON: []string{"postgresql", "timescaledb"}, Help: "Always 1; the database's PostgreSQL and TimescaleDB versions in its labels."},
 	{Name: "haup_metrics_timestamp_seconds", Help: "When the agent wrote this file (Unix time): older than a minute, the agent no longer writes it."},
@@ -79,6 +80,9 @@ type View struct {
 	HoldsVIP bool
 	Agent    string
 	At       time.Time
+	// TLSNotAfter is when the node's database certificate expires, with
+	// database.tls (nil without, or unreadable).
+	TLSNotAfter *time.Time
 }
 
 type sample struct {
@@ -200,6 +204,12 @@ func (v View) samples(name string) []sample {
 	case "haup_last_failover_timestamp_seconds":
 		if db != nil && db.LastFailover != nil {
 			return one(unix(*db.LastFailover))
+		}
+	case "haup_tls_certificate_days_left":
+		if v.TLSNotAfter != nil {
+			d := v.TLSNotAfter.Sub(v.At)
+			days := math.Floor(d.Hours() / 24)
+			return one(days)
 		}
 	case "haup_agent_info":
 		return []sample{{[]string{v.Agent}, 1}}

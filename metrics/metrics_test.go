@@ -142,3 +142,30 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("into a missing directory: %v", err)
 	}
 }
+
+// TestTLSDaysLeft: the certificate's whole days left, negative once
+// expired; absent without database.tls.
+func TestTLSDaysLeft(t *testing.T) {
+	at := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		notAfter time.Time
+		want     string
+	}{
+		{at.Add(30*24*time.Hour + time.Hour), "haup_tls_certificate_days_left{node=\"pg-0\"} 30\n"},
+		{at.Add(-time.Hour), "haup_tls_certificate_days_left{node=\"pg-0\"} -1\n"},
+	} {
+		var b strings.Builder
+		na := c.notAfter
+		if err := Render(&b, View{Node: "pg-0", At: at, TLSNotAfter: &na}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("not after %s: no %q in\n%s", na, c.want, b.String())
+		}
+	}
+	var b strings.Builder
+	Render(&b, View{Node: "pg-0", At: at})
+	if strings.Contains(b.String(), "haup_tls_certificate_days_left{") {
+		t.Error("without TLS: a days-left sample")
+	}
+}

@@ -6,10 +6,10 @@
 package probe
 
 import (
-	"github.com/haup-project/haup/agent"
 	"io/fs"
 	"time"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/nodeapi"
 )
 

@@ -3,11 +3,11 @@ package tasks
 import (
 	"context"
 	"fmt"
-	"github.com/haup-project/haup/inventory"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )

@@ -2,10 +2,11 @@ package tasks
 
 import (
 	"fmt"
-	"github.com/haup-project/haup/inventory"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/haup-project/haup/inventory"
 )
 
 // Style colours plan output; the zero value prints plain text.

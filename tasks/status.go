@@ -3,12 +3,14 @@ package tasks
 import (
 	"context"
 	"fmt"
-	"github.com/haup-project/haup/agent"
+	"path"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
@@ -86,6 +88,9 @@ type NodeStatus struct {
 	// the haup-check that answered.
 	LastFailover *time.Time `json:"last_failover,omitempty"`
 	AgentVersion string     `json:"agent_version,omitempty"`
+	// TLSCertificate is the database's certificate installed on the node,
+	// with database.tls.
+	TLSCertificate *TLSCertificate `json:"tls_certificate,omitempty"`
 
 	// dbAddress is where the other nodes reach this node's database: the
 	// primary's replication rows name its standbys by it.
@@ -225,6 +230,7 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 		ns.Fence = &fc
 	}
 	ns.Diverged = f.Diverged
+	ns.TLSCertificate = tlsCertificateOf(inv, f, time.Now())
 	if ns.Role == nodeapi.RoleStandby || ns.Role == nodeapi.RoleDown {
 		switch {
 		case f.GateError != "":
@@ -380,6 +386,63 @@ type Promotion struct {
 	WindowS  float64 `json:"window_s"`
 }
 
+// TLSCertificate is the database's TLS certificate as installed on a node.
+type TLSCertificate struct {
+	NotAfter time.Time `json:"not_after,omitempty"`
+	DaysLeft int       `json:"days_left"`
+	// MinValidDays is database.tls.min_valid_days: fewer days left is
+	// degraded. Issued: haup issued it (apply renews it).
+	MinValidDays int    `json:"min_valid_days"`
+	Issued       bool   `json:"issued"`
+	Error        string `json:"error,omitempty"`
+}
+
+// tlsCertificateOf reads the certificate the node has, when database.tls
+// is on.
+func tlsCertificateOf(inv *inventory.Inventory, f *Facts, now time.Time) *TLSCertificate {
+	t := inv.Database.TLS
+	if !t.Enabled {
+		return nil
+	}
+	c := &TLSCertificate{MinValidDays: t.MinValidDays, Issued: t.Issued()}
+	ff := f.Files[path.Join(nodeapi.TLSDir, nodeapi.TLSCertFile)]
+	switch {
+	case ff.Error != "":
+		c.Error = ff.Error
+	case !ff.Exists:
+		c.Error = "not installed"
+	default:
+		cert, err := tlsca.ParseCert(ff.Content)
+		if err != nil {
+			c.Error = err.Error()
+			break
+		}
+		c.NotAfter, c.DaysLeft = cert.NotAfter.UTC(), tlsca.DaysLeft(cert, now)
+	}
+	return c
+}
+
+// tlsProblem says what is wrong with a node's certificate, and whether it
+// is critical (expired: clients, replication and the agent refuse it).
+func tlsProblem(node string, c *TLSCertificate) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	fix := "`haup apply` installs a new one"
+	if !c.Issued {
+		fix = "give a new database.tls.cert_file and key_file, then `haup apply`"
+	}
+	switch {
+	case c.Error != "":
+		return fmt.Sprintf("%s: the database's TLS certificate cannot be read (%s): %s", node, c.Error, fix), false
+	case c.DaysLeft < 0:
+		return fmt.Sprintf("%s: the database's TLS certificate expired on %s: clients, replication and haup's agent refuse it; %s", node, c.NotAfter.Format("2006-01-02"), fix), true
+	case c.DaysLeft < c.MinValidDays:
+		return fmt.Sprintf("%s: the database's TLS certificate expires on %s, in %d days (fewer than min_valid_days, %d): %s", node, c.NotAfter.Format("2006-01-02"), c.DaysLeft, c.MinValidDays, fix), false
+	}
+	return "", false
+}
+
 func judge(cs *ClusterStatus, opts StatusOptions) {
 	var critical, degraded []string
 	var primaries, holders []string
@@ -438,6 +501,11 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		degraded = append(degraded, "versions differ between nodes ("+strings.Join(parts, "; ")+")")
 	}
 	for _, n := range cs.Nodes {
+		if msg, crit := tlsProblem(n.Node, n.TLSCertificate); crit {
+			critical = append(critical, msg)
+		} else if msg != "" {
+			degraded = append(degraded, msg)
+		}
 		degraded = append(degraded, imageUnsafe(n.Node, n.ImageFacts)...)
 		if op := n.Operation; op != nil && (n.Lock == nil || stale(*n.Lock)) {
 			degraded = append(degraded, fmt.Sprintf("%s: a %s %s -> %s did not end (interrupted at %q, %s, by %s): `haup diff` shows how `haup apply` finishes or undoes it",

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/haup-project/haup/agent"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"

@@ -375,6 +375,9 @@ func (cs *ClusterStatus) printNotes(w io.Writer) {
 		for _, d := range n.Diverged {
 			fmt.Fprintf(w, "%s: diverged data kept in %s\n", n.Node, d)
 		}
+		if c := n.TLSCertificate; c != nil && c.Error == "" {
+			fmt.Fprintf(w, "%s: TLS certificate valid until %s (%d days)\n", n.Node, c.NotAfter.Format("2006-01-02"), c.DaysLeft)
+		}
 		if p := n.Promotion; p != nil && n.Role != nodeapi.RolePrimary {
 			fmt.Fprintf(w, "%s: promotion gate (%s): %s\n", n.Node, p.Code, strings.TrimPrefix(strings.TrimPrefix(p.Reason, "promotion allowed: "), "promotion refused: "))
 		}

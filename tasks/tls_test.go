@@ -174,3 +174,43 @@ func TestTLSOffRelaxesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSStatus: status reads the certificate each node has: its expiry in
+// the notes, degraded within min_valid_days, critical once expired, and
+// what to do said for haup's certificate and for the operator's.
+func TestTLSStatus(t *testing.T) {
+	inv := loadExample(t)
+	inv.Path = filepath.Join(t.TempDir(), "cluster.yaml")
+	inv.Database.TLS.Enabled, inv.Database.TLS.Require, inv.Database.TLS.MinValidDays = true, true, 30
+	now := time.Now()
+	if _, err := PrepareTLS(inv, now); err != nil {
+		t.Fatal(err)
+	}
+	f := &Facts{Files: map[string]FileFact{}}
+	crt := filepath.Join(nodeapi.TLSDir, nodeapi.TLSCertFile)
+	f.Files[crt] = FileFact{Exists: true, Content: inv.Database.TLS.Cert}
+	c := tlsCertificateOf(inv, f, now)
+	if c == nil || c.DaysLeft != 364 && c.DaysLeft != 365 || !c.Issued {
+		t.Fatalf("a new certificate: %+v", c)
+	}
+	if msg, _ := tlsProblem("pg-0", c); msg != "" {
+		t.Errorf("a new certificate: %q", msg)
+	}
+	msg, crit := tlsProblem("pg-0", tlsCertificateOf(inv, f, now.Add(340*24*time.Hour)))
+	if crit || !strings.Contains(msg, "pg-0: the database's TLS certificate expires on") || !strings.Contains(msg, "`haup apply` installs a new one") {
+		t.Errorf("within min_valid_days: %q %v", msg, crit)
+	}
+	inv.Database.TLS.CertFile = "given.crt"
+	msg, crit = tlsProblem("pg-0", tlsCertificateOf(inv, f, now.Add(400*24*time.Hour)))
+	if !crit || !strings.Contains(msg, "expired on") || !strings.Contains(msg, "give a new database.tls.cert_file") {
+		t.Errorf("expired, given: %q %v", msg, crit)
+	}
+	f.Files[crt] = FileFact{}
+	if msg, _ := tlsProblem("pg-0", tlsCertificateOf(inv, f, now)); !strings.Contains(msg, "cannot be read (not installed)") {
+		t.Errorf("missing: %q", msg)
+	}
+	inv.Database.TLS.Enabled = false
+	if c := tlsCertificateOf(inv, f, now); c != nil {
+		t.Errorf("TLS off: %+v", c)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/healthcheck"
+	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/metrics"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe/nodeprobe"
@@ -100,6 +101,14 @@ func writeMetrics(args []string, stdout, stderr io.Writer) int {
 		HoldsVIP: cfg.VIP != "" && healthcheck.HasLocalAddr(cfg.VIP),
 		Agent:    healthcheck.AgentVersion(),
 		At:       time.Now(),
+	}
+	if cfg.TLSRootCert != "" {
+		// The database's certificate beside its CA (nodeapi.TLSDir).
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(cfg.TLSRootCert), nodeapi.TLSCertFile)); err == nil {
+			if c, err := tlsca.ParseCert(b); err == nil {
+				v.TLSNotAfter = &c.NotAfter
+			}
+		}
 	}
 	if err := metrics.WriteFile(cfg.MetricsDir, v); err != nil {
 		fmt.Fprintf(stderr, "haup-check: metrics: %v\n", err)
