@@ -116,7 +116,7 @@ const hbaCost = "installed in the running container and PostgreSQL reloaded (no 
 
 // hbaChanges plans haup's pg_hba.conf: written, changed or removed, each
 // with the running database's rules replaced by a reload.
-func hbaChanges(want []byte, container string, actual FileFact, secrets []string) []Change {
+func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual FileFact, secrets []string) []Change {
 	if want == nil {
 		if !actual.Exists {
 			return nil
@@ -141,7 +141,7 @@ func hbaChanges(want []byte, container string, actual FileFact, secrets []string
 		if actual.Exists {
 			cs[i].Summary += "; who may connect changes: " + hbaCost
 		} else {
-			cs[i].Summary += "; only the nodes and database.allowed_clients may connect, PostgreSQL refuses every other address: " + hbaCost
+			cs[i].Summary += "; " + hbaWhat(inv) + ": " + hbaCost
 		}
 		cs[i].do = replaceHBA(container, want, HBAPath)
 	}
@@ -189,4 +189,16 @@ fi
 		}
 		return nil
 	}
+}
+
+// hbaWhat says what haup's rules let in.
+func hbaWhat(inv *inventory.Inventory) string {
+	tls := inv.Database.TLS.Enabled && inv.Database.TLS.Require
+	switch {
+	case inv.Database.AllowedClientsGiven && tls:
+		return "only the nodes and database.allowed_clients may connect, over TLS; PostgreSQL refuses every other address and every connection in clear text"
+	case tls:
+		return "every address but the node's own must use TLS (database.tls.require); PostgreSQL refuses connections in clear text"
+	}
+	return "only the nodes and database.allowed_clients may connect, PostgreSQL refuses every other address"
 }

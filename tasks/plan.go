@@ -269,7 +269,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	// since the agent and the containers then connect in clear text.
 	relax := !inv.Database.TLS.Enabled && strings.Contains(string(f.Files[HBAPath].Content), "hostssl")
 	if relax {
-		cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets)
+		cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets)
 		for i := range cs {
 			cs[i].stage = stageHost
 			cs[i].Summary += "; first: database.tls is turned off, clients may connect in clear text again before they do"
@@ -332,7 +332,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	if opts.tlsOn {
 		add(verifyFullChange(d.Container.Name, f.Files[servicePath]))
 	}
-	if cs := hbaChanges(d.HBA, d.Container.Name, f.Files[HBAPath], secrets); !relax && (len(cs) > 0 || d.HBA != nil) {
+	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets); !relax && (len(cs) > 0 || d.HBA != nil) {
 		add(cs...)
 		np.Resources++
 	}
