@@ -89,6 +89,9 @@ func tlsStep(ctx context.Context, t *testing.T, metrics map[string]float64) {
 	if lines := planLines(mustHaup(t, 0, "diff", path).stdout); len(lines) != 0 {
 		t.Errorf("diff after turning TLS on: %v", lines)
 	}
+	if st := haup(t, "status", path); st.code != 0 || strings.Count(st.stdout, "TLS certificate valid until") != labNodes {
+		t.Errorf("status with TLS: exit %d, want 0 and each node's certificate:\n%s", st.code, st.stdout)
+	}
 	caPEM, err := os.ReadFile(filepath.Join(store, "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
