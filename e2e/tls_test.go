@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -95,6 +96,13 @@ func tlsStep(ctx context.Context, t *testing.T, metrics map[string]float64) {
 	caPEM, err := os.ReadFile(filepath.Join(store, "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// psql, as an operator would run it (the password in the environment).
+	psql := exec.Command("psql", fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=verify-full sslrootcert=%s", vip, dbPort, filepath.Join(store, "ca.crt")),
+		"-tAc", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+	psql.Env = append(os.Environ(), "PGPASSWORD="+postgresPassword(t), "PGCONNECT_TIMEOUT=3")
+	if out, err := psql.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "t" {
+		t.Errorf("psql sslmode=verify-full through the VIP: %v: %s", err, out)
 	}
 	serial, err := tlsWrite(ctx, t, caPEM, "tls on")
 	if err != nil {
