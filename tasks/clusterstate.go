@@ -261,7 +261,6 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 	return out, nil
 }
 
-// isStreaming reports whether a node's database is a standby that streams.
 // planRolling turns a change of the primary's container into a rolling
 // change when the cluster can take it: exactly one primary, holding the VIP,
 // and a streaming standby. The standbys' containers go first, then a
@@ -420,8 +419,9 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 }
 
+// isStreaming reports whether a node's database is a standby that streams.
 func isStreaming(f *Facts) bool {
-	return f.Role() == nodeapi.RoleStandby && len(f.Database.Replication) > 0 && f.Database.Replication[0].State == "streaming"
+	return f.Database != nil && streams(f.Database.Role, f.Database.Replication)
 }
 
 // settled tells whether the node's container runs with the image's setup
