@@ -445,16 +445,8 @@ func tlsProblem(node string, c *TLSCertificate) (string, bool) {
 
 func judge(cs *ClusterStatus, opts StatusOptions) {
 	var critical, degraded []string
-	var primaries, holders []string
-	for _, n := range cs.Nodes {
-		if n.Role == nodeapi.RolePrimary {
-			primaries = append(primaries, n.Node)
-		}
-		if n.HoldsVIP {
-			holders = append(holders, n.Node)
-		}
-	}
-	sort.Strings(primaries)
+	v := cs.View()
+	primaries, holders := sortedCopy(v.PrimaryNames()), v.VIPHolders
 	switch len(primaries) {
 	case 0:
 		msg := "no primary: no database answers as primary"
