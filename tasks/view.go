@@ -155,6 +155,15 @@ func (v *ClusterView) Node(name string) (ViewNode, bool) {
 	return ViewNode{}, false
 }
 
+// Names are the nodes' names, as given.
+func (v *ClusterView) Names() []string {
+	var out []string
+	for _, n := range v.Nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
 // PrimaryNames are the primaries' names, on any timeline.
 func (v *ClusterView) PrimaryNames() []string {
 	var out []string
