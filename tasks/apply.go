@@ -314,7 +314,7 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 		}
 		var st nodeapi.StatusReport
 		if json.Unmarshal(res.Stdout, &st) == nil {
-			if st.Role == nodeapi.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" && !st.Settling {
+			if streams(st.Role, st.Replication) && !st.Settling {
 				return true, nil
 			}
 			last = st.Role + " " + st.Reason

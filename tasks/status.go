@@ -573,7 +573,7 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		if n.Role != nodeapi.RoleStandby {
 			continue
 		}
-		if len(n.Replication) == 0 || n.Replication[0].State != "streaming" {
+		if !streams(n.Role, n.Replication) {
 			state := "stopped"
 			if len(n.Replication) > 0 {
 				state = n.Replication[0].State
