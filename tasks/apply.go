@@ -314,7 +314,7 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 		}
 		var st nodeapi.StatusReport
 		if json.Unmarshal(res.Stdout, &st) == nil {
-			if st.Role == nodeapi.RoleStandby && len(st.Replication) > 0 && st.Replication[0].State == "streaming" && !st.Settling {
+			if streams(st.Role, st.Replication) && !st.Settling {
 				return true, nil
 			}
 			last = st.Role + " " + st.Reason
@@ -344,18 +344,14 @@ func containerOrder(plan *Plan) (first int, rest []int) {
 		}
 		return false
 	}
+	leader := plan.Inventory.Database.Primary
+	if ps := plan.View().Primaries; len(ps) > 0 {
+		leader = ps[0].Name
+	}
 	lead := -1
 	for i, np := range plan.Nodes {
-		if np.Facts.Role() == "primary" {
+		if np.Node.Name == leader {
 			lead = i
-			break
-		}
-	}
-	if lead < 0 {
-		for i, np := range plan.Nodes {
-			if np.Node.Name == plan.Inventory.Database.Primary {
-				lead = i
-			}
 		}
 	}
 	first = -1

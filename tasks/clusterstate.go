@@ -20,53 +20,34 @@ import (
 func clusterChanges(plan *Plan) {
 	planRotation(plan)
 	planRolling(plan)
-	type prim struct {
-		np       *NodePlan
-		timeline int
-	}
-	var primaries []prim
-	newest := 0
-	for _, np := range plan.Nodes {
-		if np.Facts.Role() == nodeapi.RolePrimary {
-			tl := np.Facts.Database.Timeline
-			primaries = append(primaries, prim{np, tl})
-			if tl > newest {
-				newest = tl
-			}
-		}
-	}
-	var current []string
-	for _, p := range primaries {
-		if p.timeline == newest {
-			current = append(current, p.np.Node.Name)
-		}
-	}
-	sort.Strings(current)
+	v := plan.View()
+	newest, current := v.Newest, v.CurrentSorted()
 	for _, np := range plan.Nodes {
 		f := np.Facts
+		vn, _ := v.Node(np.Node.Name)
 		np.Changes = append(leftoverChanges(f), np.Changes...)
 		// A maintenance pause is the operator's: only `haup resume` or its
 		// own timer ends it (one overdue is resumed like any other).
-		if f.Database != nil && f.Database.FailoverPaused && !inMaintenance(f.Database.Pause, time.Now()) {
+		if vn.Paused && !inMaintenance(f.Database.Pause, time.Now()) {
 			np.Changes = append(np.Changes, resumeFailoverChange(f.Database.Pause))
 		}
 
 		why := ""
 		blocked := ""
 		switch {
-		case f.Role() == nodeapi.RolePrimary && f.Database.Timeline < newest:
+		case v.IsStale(vn.Name):
 			why = fmt.Sprintf("stale primary on timeline %d while %s is primary on timeline %d; its writes after the fork are kept aside",
-				f.Database.Timeline, strings.Join(current, ", "), newest)
-		case f.Role() == nodeapi.RolePrimary && len(current) > 1:
+				vn.Timeline, strings.Join(current, ", "), newest)
+		case vn.Role == nodeapi.RolePrimary && len(current) > 1:
 			why = fmt.Sprintf("%s are all primary on timeline %d", strings.Join(current, " and "), newest)
 			blocked = "two primaries on the same timeline: haup cannot tell which one holds the newest data; " +
 				"compare them, then stop the container of the one to discard and re-run apply"
-		case f.Fence != nil && !isStreaming(f):
+		case vn.Fenced && !vn.Streaming:
 			why = fmt.Sprintf("fenced since %s (%s), state %s", f.Fence.At.Format("2006-01-02 15:04:05Z"), f.Fence.Reason, f.Fence.State)
 			if f.Fence.Error != "" {
 				why += ": " + f.Fence.Error
 			}
-		case f.Role() == nodeapi.RoleStandby && !isStreaming(f) && len(current) == 1 && !settling(f):
+		case vn.Role == nodeapi.RoleStandby && !vn.Streaming && len(current) == 1 && !settling(f):
 			state := "stopped"
 			if len(f.Database.Replication) > 0 && f.Database.Replication[0].State != "" {
 				state = f.Database.Replication[0].State
@@ -208,21 +189,9 @@ func RejoinPlan(plan *Plan, node string) (*Plan, error) {
 // history needs no clone), and is cloned only if it does not stream within
 // 45 s.
 func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
-	var np *NodePlan
-	newest := 0
-	var current []string
-	for _, n := range plan.Nodes {
-		if n.Facts.Role() == nodeapi.RolePrimary && n.Facts.Database.Timeline >= newest {
-			if n.Facts.Database.Timeline > newest {
-				current = nil
-			}
-			newest = n.Facts.Database.Timeline
-			current = append(current, n.Node.Name)
-		}
-		if n.Node.Name == node {
-			np = n
-		}
-	}
+	np := plan.nodePlan(node)
+	v := plan.View()
+	current := v.Current
 	if np == nil {
 		return nil, fmt.Errorf("no node %q in the inventory", node)
 	}
@@ -233,13 +202,14 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 		return nil, fmt.Errorf("refusing: %s is the current primary; a rejoin would stop it (use a switchover first)", node)
 	}
 	why := "asked for by haup rejoin"
-	if np.Facts.Role() == nodeapi.RoleStandby && isStreaming(np.Facts) {
+	vn, _ := v.Node(node)
+	if vn.Streaming {
 		why = "asked for by haup rejoin (it streams now: its data is cloned again)"
 	}
 	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
 	ch := rejoinChange(plan, one, why, "", current)
 	switch {
-	case clone || np.Facts.Fence != nil || np.Facts.Role() == nodeapi.RolePrimary:
+	case clone || vn.Fenced || vn.Role == nodeapi.RolePrimary:
 	case !np.Facts.Container.Running():
 		// The image re-syncs a standby's data directory at every start of
 		// its container (repmgr standby clone, or pg_rewind that cannot
@@ -261,7 +231,6 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 	return out, nil
 }
 
-// isStreaming reports whether a node's database is a standby that streams.
 // planRolling turns a change of the primary's container into a rolling
 // change when the cluster can take it: exactly one primary, holding the VIP,
 // and a streaming standby. The standbys' containers go first, then a
@@ -271,21 +240,19 @@ func planRolling(plan *Plan) {
 	if maintenanceBlocksRolling(plan) {
 		return
 	}
-	var primary, target *NodePlan
-	primaries := 0
-	for _, np := range plan.Nodes {
-		switch {
-		case np.Facts.Role() == nodeapi.RolePrimary:
-			primaries++
-			primary = np
-		case isStreaming(np.Facts) && np.Facts.Fence == nil && (target == nil || np.hasStage(stageContainer) && !target.hasStage(stageContainer)):
-			// Prefer a standby that gets the new container too.
+	v := plan.View()
+	var target *NodePlan
+	for _, name := range v.StreamingUnfenced() {
+		// Prefer a standby that gets the new container too.
+		if np := plan.nodePlan(name); target == nil || np.hasStage(stageContainer) && !target.hasStage(stageContainer) {
 			target = np
 		}
 	}
-	if primaries != 1 || target == nil || !primary.Facts.Iface.HoldsVIP || primary.Facts.Fence != nil {
+	p, ok := v.OnlyPrimary()
+	if !ok || target == nil || !p.HoldsVIP || p.Fenced {
 		return
 	}
+	primary := plan.nodePlan(p.Name)
 	for i, c := range primary.Changes {
 		if c.stage != stageContainer || c.Op != OpReplace && !c.restart {
 			continue
@@ -325,14 +292,9 @@ func planRotation(plan *Plan) {
 }
 
 func rotateSecret(plan *Plan, path, role, value string, restart bool) {
-	var primary *NodePlan
-	primaries := 0
+	v := plan.View()
 	var rotating []*NodePlan
 	for _, np := range plan.Nodes {
-		if np.Facts.Role() == nodeapi.RolePrimary {
-			primaries++
-			primary = np
-		}
 		for _, c := range np.Changes {
 			if c.Kind == "file" && c.Name == path && c.Blocked != "" {
 				rotating = append(rotating, np)
@@ -351,19 +313,18 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			}
 		}
 	}
-	if primaries != 1 {
-		block(fmt.Sprintf("a password rotation sets the password inside the database on the primary; the cluster has %d primaries: let it recover first", primaries))
+	p, ok := v.OnlyPrimary()
+	if !ok {
+		block(fmt.Sprintf("a password rotation sets the password inside the database on the primary; the cluster has %d primaries: let it recover first", len(v.Primaries)))
 		return
 	}
-	streaming := false
-	for _, np := range plan.Nodes {
-		streaming = streaming || isStreaming(np.Facts) && np.Facts.Fence == nil
-	}
+	primary := plan.nodePlan(p.Name)
+	streaming := len(v.StreamingUnfenced()) > 0
 	if restart && planMaintenance(plan, time.Now()) != nil {
 		block("rotating repmgr's password restarts every container in turn, the primary's after a switchover, which would end the maintenance pause of automatic failover: `haup resume` first")
 		return
 	}
-	if restart && (!streaming || !primary.Facts.Iface.HoldsVIP || primary.Facts.Fence != nil) {
+	if restart && (!streaming || !p.HoldsVIP || p.Fenced) {
 		block("rotating repmgr's password restarts every container in turn, the primary's after a switchover: that needs a streaming standby and the VIP on the primary")
 		return
 	}
@@ -420,8 +381,9 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 }
 
+// isStreaming reports whether a node's database is a standby that streams.
 func isStreaming(f *Facts) bool {
-	return f.Role() == nodeapi.RoleStandby && len(f.Database.Replication) > 0 && f.Database.Replication[0].State == "streaming"
+	return f.Database != nil && streams(f.Database.Role, f.Database.Replication)
 }
 
 // settled tells whether the node's container runs with the image's setup

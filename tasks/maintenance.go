@@ -155,38 +155,23 @@ func remove(list []string, s string) []string {
 
 // statusMaintenance is the cluster's maintenance as status sees it.
 func statusMaintenance(cs *ClusterStatus, now time.Time) *Maintenance {
-	var names []string
-	for _, n := range cs.Nodes {
-		names = append(names, n.Node)
-	}
-	return maintenanceFrom(names,
+	v := cs.View()
+	return maintenanceFrom(v.Names(),
 		func(i int) *nodeapi.PauseRecord { return cs.Nodes[i].Pause },
-		func(i int) (bool, bool) {
-			n := cs.Nodes[i]
-			up := n.Role == nodeapi.RolePrimary || n.Role == nodeapi.RoleStandby
-			return up, n.FailoverPaused
-		}, now)
+		func(i int) (bool, bool) { return v.Nodes[i].Up(), v.Nodes[i].Paused }, now)
 }
 
 // planMaintenance is the cluster's maintenance as a plan's facts show it.
 func planMaintenance(plan *Plan, now time.Time) *Maintenance {
-	var names []string
-	for _, np := range plan.Nodes {
-		names = append(names, np.Node.Name)
-	}
-	return maintenanceFrom(names,
+	v := plan.View()
+	return maintenanceFrom(v.Names(),
 		func(i int) *nodeapi.PauseRecord {
 			if db := plan.Nodes[i].Facts.Database; db != nil {
 				return db.Pause
 			}
 			return nil
 		},
-		func(i int) (bool, bool) {
-			f := plan.Nodes[i].Facts
-			role := f.Role()
-			up := role == nodeapi.RolePrimary || role == nodeapi.RoleStandby
-			return up, up && f.Database.FailoverPaused
-		}, now)
+		func(i int) (bool, bool) { return v.Nodes[i].Up(), v.Nodes[i].Paused }, now)
 }
 
 // maintenanceNote is the plan's note on a maintenance in force: what apply
@@ -235,14 +220,11 @@ func PlanPause(plan *Plan, d time.Duration, reason, by string, now time.Time) (*
 		return nil, err
 	}
 	op := &PauseOp{For: d, Reason: reason, By: by, roles: map[string]string{}, now: now}
-	var primaries []string
 	for _, np := range plan.Nodes {
 		f := np.Facts
 		role := f.Role()
 		switch role {
-		case nodeapi.RolePrimary:
-			primaries = append(primaries, np.Node.Name)
-		case nodeapi.RoleStandby:
+		case nodeapi.RolePrimary, nodeapi.RoleStandby:
 		default:
 			why := role
 			if why == "" {
@@ -256,7 +238,7 @@ func PlanPause(plan *Plan, d time.Duration, reason, by string, now time.Time) (*
 		op.Nodes = append(op.Nodes, np.Node.Name)
 		op.roles[np.Node.Name] = role
 	}
-	if len(primaries) == 0 {
+	if len(plan.View().Primaries) == 0 {
 		return nil, errors.New("refusing: the cluster has no primary: a pause keeps repmgrd from promoting a standby, the only way writes come back by themselves; `haup status` says why there is none (nothing was changed)")
 	}
 	op.Replaces = planMaintenance(plan, now)

@@ -115,6 +115,9 @@ func interruptedOperations(plan *Plan) {
 			stage:   stageService, do: execStep("remove the operation record", clearOpScript)}
 	}
 	agent := shq(nodeapi.BinaryPath)
+	v := plan.View()
+	fv, _ := v.Node(rec.From)
+	tv, _ := v.Node(rec.To)
 	switch {
 	case rec.Kind != "switchover" || from == nil || to == nil:
 		for _, np := range holders {
@@ -123,12 +126,11 @@ func interruptedOperations(plan *Plan) {
 			np.Changes = append(np.Changes, c)
 		}
 		return
-	case to.Facts.Role() == nodeapi.RolePrimary && (from.Facts.Role() != nodeapi.RolePrimary ||
-		from.Facts.Database.Timeline < to.Facts.Database.Timeline):
+	case tv.Role == nodeapi.RolePrimary && (fv.Role != nodeapi.RolePrimary || fv.Timeline < tv.Timeline):
 		// Promoted: finish. The old primary's database, stopped, starts as
 		// the new primary's standby; a stale primary is left to the rules
 		// of clusterChanges (it rejoins).
-		if r := from.Facts.Role(); r != nodeapi.RolePrimary && r != nodeapi.RoleStandby && from.Facts.Fence == nil {
+		if !fv.Up() && !fv.Fenced {
 			c := followChange(plan, from, rejoinChange(plan, from, "the "+what+" after the promotion", "", []string{to.Node.Name}), to.Node.Name)
 			c.Summary = "finish the " + what + ": " + c.Summary
 			from.Changes = append(from.Changes, c)

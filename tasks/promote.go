@@ -24,17 +24,16 @@ type PromoteDecision struct {
 // --accept-data-loss, needed when its promotion gate refuses.
 func DecidePromote(cs *ClusterStatus, node string, accept bool) (PromoteDecision, error) {
 	d := PromoteDecision{Node: node}
+	if ps := cs.View().Primaries; len(ps) > 0 {
+		if ps[0].Name == node {
+			return d, fmt.Errorf("refusing: %s is the primary already", node)
+		}
+		return d, fmt.Errorf("refusing: %s answers as a primary; promoting %s would make two (to move the primary role, use haup switchover --to %s)", ps[0].Name, node, node)
+	}
 	var target *NodeStatus
 	for i := range cs.Nodes {
-		n := &cs.Nodes[i]
-		if n.Node == node {
-			target = n
-		}
-		if n.Role == nodeapi.RolePrimary {
-			if n.Node == node {
-				return d, fmt.Errorf("refusing: %s is the primary already", node)
-			}
-			return d, fmt.Errorf("refusing: %s answers as a primary; promoting %s would make two (to move the primary role, use haup switchover --to %s)", n.Node, node, node)
+		if cs.Nodes[i].Node == node {
+			target = &cs.Nodes[i]
 		}
 	}
 	if target == nil {

@@ -445,16 +445,8 @@ func tlsProblem(node string, c *TLSCertificate) (string, bool) {
 
 func judge(cs *ClusterStatus, opts StatusOptions) {
 	var critical, degraded []string
-	var primaries, holders []string
-	for _, n := range cs.Nodes {
-		if n.Role == nodeapi.RolePrimary {
-			primaries = append(primaries, n.Node)
-		}
-		if n.HoldsVIP {
-			holders = append(holders, n.Node)
-		}
-	}
-	sort.Strings(primaries)
+	v := cs.View()
+	primaries, holders := sortedCopy(v.PrimaryNames()), v.VIPHolders
 	switch len(primaries) {
 	case 0:
 		msg := "no primary: no database answers as primary"
@@ -581,7 +573,7 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		if n.Role != nodeapi.RoleStandby {
 			continue
 		}
-		if len(n.Replication) == 0 || n.Replication[0].State != "streaming" {
+		if !streams(n.Role, n.Replication) {
 			state := "stopped"
 			if len(n.Replication) > 0 {
 				state = n.Replication[0].State

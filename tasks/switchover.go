@@ -46,60 +46,49 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 	if m := planMaintenance(plan, time.Now()); m != nil {
 		return nil, fmt.Errorf("refusing: %s; a switchover resumes repmgrd's failover when it ends, which would end the maintenance: `haup resume` first (and `haup pause` again after)", m.line())
 	}
-	var primaries, standbys, holders []*NodePlan
-	for _, np := range plan.Nodes {
-		f := np.Facts
-		if f.Fence != nil {
-			return nil, fmt.Errorf("refusing: %s is fenced (%s); let it rejoin first", np.Node.Name, f.Fence.State)
-		}
-		switch f.Role() {
-		case nodeapi.RolePrimary:
-			primaries = append(primaries, np)
-		case nodeapi.RoleStandby:
-			standbys = append(standbys, np)
-		}
-		if f.Iface.HoldsVIP {
-			holders = append(holders, np)
-		}
+	v := plan.View()
+	if len(v.Fenced) > 0 {
+		np := plan.nodePlan(v.Fenced[0])
+		return nil, fmt.Errorf("refusing: %s is fenced (%s); let it rejoin first", np.Node.Name, np.Facts.Fence.State)
 	}
+	primary, ok := v.OnlyPrimary()
+	holder, one := v.VIPHolder()
 	switch {
-	case len(primaries) != 1:
-		return nil, fmt.Errorf("refusing: the cluster has %d primaries; a switchover needs exactly one", len(primaries))
-	case len(holders) == 0:
+	case !ok:
+		return nil, fmt.Errorf("refusing: the cluster has %d primaries; a switchover needs exactly one", len(v.Primaries))
+	case len(v.VIPHolders) == 0:
 		return nil, fmt.Errorf("refusing: no node holds the VIP %s", plan.Inventory.Keepalived.VirtualIPAddress)
-	case len(holders) > 1 || holders[0] != primaries[0]:
-		return nil, fmt.Errorf("refusing: the VIP is not on the primary %s alone", primaries[0].Node.Name)
+	case !one || holder != primary.Name:
+		return nil, fmt.Errorf("refusing: the VIP is not on the primary %s alone", primary.Name)
 	}
-	sw := &Switchover{From: primaries[0], CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: vipAddr(plan.Inventory), inv: plan.Inventory}
+	from := plan.nodePlan(primary.Name)
+	sw := &Switchover{From: from, CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: vipAddr(plan.Inventory), inv: plan.Inventory}
 	if to == "" {
 		// The target by default: the only other node (whatever its state,
 		// which is checked below), else the only standby.
 		var others []*NodePlan
 		for _, np := range plan.Nodes {
-			if np != primaries[0] {
+			if np != from {
 				others = append(others, np)
 			}
 		}
 		switch {
 		case len(others) == 1:
 			to = others[0].Node.Name
-		case len(standbys) == 1:
-			to = standbys[0].Node.Name
+		case len(v.Standbys) == 1:
+			to = v.Standbys[0]
 		default:
-			return nil, fmt.Errorf("refusing: %d standbys; name the target with --to", len(standbys))
+			return nil, fmt.Errorf("refusing: %d standbys; name the target with --to", len(v.Standbys))
 		}
 	}
-	for _, np := range plan.Nodes {
-		if np.Node.Name == to {
-			sw.To = np
-		}
-	}
+	sw.To = plan.nodePlan(to)
+	target, _ := v.Node(to)
 	switch {
 	case sw.To == nil:
 		return nil, fmt.Errorf("no node %q in the inventory", to)
 	case sw.To == sw.From:
 		return nil, fmt.Errorf("refusing: %s is already the primary", to)
-	case !isStreaming(sw.To.Facts):
+	case !target.Streaming:
 		state := sw.To.Facts.Role()
 		if state == "" {
 			state = "unknown: " + sw.To.Facts.DatabaseError

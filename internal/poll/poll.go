@@ -12,11 +12,16 @@ import (
 // Callers say what was waited for, and the last thing seen.
 var ErrTimeout = errors.New("timed out")
 
-// The clock, replaced by the tests.
-var (
-	now   = time.Now
-	after = time.After
-)
+// clock is the time Until reads and waits on: the real one, or a test's.
+type clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Until calls check at once, then interval after each call returns, until
 // check reports done (Until returns nil) or fails (its error), ctx ends
@@ -24,7 +29,11 @@ var (
 // (ErrTimeout). check runs at least once, even with a timeout of 0; it is
 // not cut short at the timeout (pass it ctx to bound it).
 func Until(ctx context.Context, timeout, interval time.Duration, check func() (done bool, err error)) error {
-	deadline := now().Add(timeout)
+	return until(ctx, realClock{}, timeout, interval, check)
+}
+
+func until(ctx context.Context, c clock, timeout, interval time.Duration, check func() (done bool, err error)) error {
+	deadline := c.Now().Add(timeout)
 	for {
 		done, err := check()
 		if err != nil {
@@ -33,13 +42,13 @@ func Until(ctx context.Context, timeout, interval time.Duration, check func() (d
 		if done {
 			return nil
 		}
-		if now().After(deadline) {
+		if c.Now().After(deadline) {
 			return ErrTimeout
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-after(interval):
+		case <-c.After(interval):
 		}
 	}
 }

@@ -14,24 +14,24 @@ type fakeClock struct {
 	waits []time.Duration
 }
 
-func useFakeClock(t *testing.T) *fakeClock {
-	c := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	now = func() time.Time { return c.t }
-	after = func(d time.Duration) <-chan time.Time {
-		c.waits = append(c.waits, d)
-		c.t = c.t.Add(d)
-		ch := make(chan time.Time, 1)
-		ch <- c.t
-		return ch
-	}
-	t.Cleanup(func() { now, after = time.Now, time.After })
-	return c
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time { return c.t }
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.waits = append(c.waits, d)
+	c.t = c.t.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.t
+	return ch
 }
 
 func TestUntilDone(t *testing.T) {
-	c := useFakeClock(t)
+	c := newFakeClock()
 	calls := 0
-	err := Until(context.Background(), time.Minute, time.Second, func() (bool, error) {
+	err := until(context.Background(), c, time.Minute, time.Second, func() (bool, error) {
 		calls++
 		return calls == 3, nil
 	})
@@ -46,9 +46,9 @@ func TestUntilDone(t *testing.T) {
 // TestUntilTimeout: the calls go on until one ends past the timeout; the
 // one that ends exactly at it is not yet late.
 func TestUntilTimeout(t *testing.T) {
-	useFakeClock(t)
+	c := newFakeClock()
 	calls := 0
-	err := Until(context.Background(), 3*time.Second, time.Second, func() (bool, error) {
+	err := until(context.Background(), c, 3*time.Second, time.Second, func() (bool, error) {
 		calls++
 		return false, nil
 	})
@@ -60,19 +60,19 @@ func TestUntilTimeout(t *testing.T) {
 // TestUntilZeroTimeoutCallsOnce: with no time given, the one call that
 // takes any time is the last.
 func TestUntilZeroTimeoutCallsOnce(t *testing.T) {
-	c := useFakeClock(t)
+	c := newFakeClock()
 	calls := 0
 	slow := func() (bool, error) { calls++; c.t = c.t.Add(time.Millisecond); return false, nil }
-	if err := Until(context.Background(), 0, time.Second, slow); !errors.Is(err, ErrTimeout) || calls != 1 {
+	if err := until(context.Background(), c, 0, time.Second, slow); !errors.Is(err, ErrTimeout) || calls != 1 {
 		t.Fatalf("err %v after %d calls, want ErrTimeout after 1", err, calls)
 	}
 }
 
 func TestUntilCheckError(t *testing.T) {
-	useFakeClock(t)
+	c := newFakeClock()
 	boom := errors.New("boom")
 	calls := 0
-	err := Until(context.Background(), time.Minute, time.Second, func() (bool, error) {
+	err := until(context.Background(), c, time.Minute, time.Second, func() (bool, error) {
 		calls++
 		if calls == 2 {
 			return false, boom
