@@ -986,19 +986,7 @@ func (v *validator) allowedClients() {
 		return
 	}
 	v.inv.Database.AllowedClientsGiven = true
-	// PostgreSQL matches a client by its address; a hostname would need
-	// reverse DNS at every connection, and haup writes the nodes' own.
-	byName := func(path, addr string) {
-		if _, err := netip.ParseAddr(addr); addr != "" && err != nil && !v.underBad(path) {
-			v.add(path, "%s is a hostname: with database.allowed_clients give an IPv4 address, which haup lets through PostgreSQL's rules", quote(addr))
-		}
-	}
-	for i, n := range v.inv.Nodes {
-		byName(fmt.Sprintf("nodes[%d].database_address", i), n.DatabaseAddress)
-	}
-	if v.inv.HasWitness() {
-		byName("witness.database_address", v.inv.Witness.DatabaseAddress)
-	}
+	v.databaseAddressesByIP("database.allowed_clients")
 	seen := map[netip.Prefix]int{}
 	for i, c := range v.inv.Database.AllowedClients {
 		p := fmt.Sprintf("%s[%d]", key, i)
@@ -1018,6 +1006,24 @@ func (v *validator) allowedClients() {
 		if pfx.Bits() == 0 {
 			v.warn(p, "0.0.0.0/0 lets every IPv4 address try a password, as the image's own rules do (IPv6 clients are still refused)")
 		}
+	}
+}
+
+// databaseAddressesByIP refuses a node's or the witness's database_address
+// written as a hostname when haup writes pg_hba.conf (for the field named
+// by why): PostgreSQL matches a client by its address, a hostname would
+// need reverse DNS at every connection, and haup writes the nodes' own.
+func (v *validator) databaseAddressesByIP(why string) {
+	byName := func(path, addr string) {
+		if _, err := netip.ParseAddr(addr); addr != "" && err != nil && !v.underBad(path) {
+			v.add(path, "%s is a hostname: with %s give an IPv4 address, which haup lets through PostgreSQL's rules", quote(addr), why)
+		}
+	}
+	for i, n := range v.inv.Nodes {
+		byName(fmt.Sprintf("nodes[%d].database_address", i), n.DatabaseAddress)
+	}
+	if v.inv.HasWitness() {
+		byName("witness.database_address", v.inv.Witness.DatabaseAddress)
 	}
 }
 
@@ -1080,19 +1086,8 @@ func (v *validator) tls() {
 	t := &v.inv.Database.TLS
 	t.Enabled = true
 	if t.Require && !v.inv.Database.AllowedClientsGiven {
-		// haup writes pg_hba.conf for hostssl rules; PostgreSQL matches a
-		// client by its address.
-		byName := func(path, addr string) {
-			if _, err := netip.ParseAddr(addr); addr != "" && err != nil && !v.underBad(path) {
-				v.add(path, "%s is a hostname: with database.tls.require give an IPv4 address, which haup lets through PostgreSQL's rules", quote(addr))
-			}
-		}
-		for i, n := range v.inv.Nodes {
-			byName(fmt.Sprintf("nodes[%d].database_address", i), n.DatabaseAddress)
-		}
-		if v.inv.HasWitness() {
-			byName("witness.database_address", v.inv.Witness.DatabaseAddress)
-		}
+		// haup writes pg_hba.conf for the hostssl rules.
+		v.databaseAddressesByIP("database.tls.require")
 	}
 	if d := t.MinValidDays; d < 1 || d > 3650 {
 		v.add(key+".min_valid_days", "%d is out of range: give a number of days from 1 to 3650", d)
