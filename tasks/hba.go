@@ -111,6 +111,19 @@ host     all              all       ::/0         md5
 local    all              all                    md5
 `
 
+// reloadInContainer reloads the running PostgreSQL of the container "$c"
+// (a database that is down reads its files when it starts); exit 6 when
+// the reload fails.
+var reloadInContainer = fmt.Sprintf(`if docker exec -u %[1]s "$c" %[2]s status -D %[3]s >/dev/null 2>&1; then
+  docker exec -u %[1]s "$c" %[2]s reload -D %[3]s >/dev/null || exit 6
+fi
+`, pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir))
+
+// indent indents every line of a script by two spaces.
+func indent(script string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(script, "\n"), "\n", "\n  ") + "\n"
+}
+
 // hbaCost is what every change of the rules costs, as the plan says it.
 const hbaCost = "installed in the running container and PostgreSQL reloaded (no restart, the VIP stays; connections already open stay until they close)"
 
@@ -173,12 +186,8 @@ while running && ! settled; do
 done
 if running; then
   docker exec -i -u 0 "$c" sh -c 'cat >"$1.haup-new" && chmod 0644 "$1.haup-new" && mv -f "$1.haup-new" "$1"' sh "$dst" <"$t" || exit 5
-  if docker exec -u %s "$c" %s status -D %s >/dev/null 2>&1; then
-    docker exec -u %s "$c" %s reload -D %s >/dev/null || exit 6
-  fi
-fi
-`, settleWaitS, settleWaitS, pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir),
-			pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir))
+%sfi
+`, settleWaitS, settleWaitS, indent(reloadInContainer))
 		if hostPath == "" {
 			fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(HBAPath))
 		} else {

@@ -287,12 +287,7 @@ func tlsReloadChange(container string) Change {
 			script := fmt.Sprintf(`c=%s
 [ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] || exit 0
 docker exec -u 0 "$c" %s tls-key || exit 5
-if docker exec -u %s "$c" %s status -D %s >/dev/null 2>&1; then
-  docker exec -u %s "$c" %s reload -D %s >/dev/null || exit 6
-fi
-`, shq(container), shq(nodeapi.BinInContainer+"/haup-check"),
-				pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir),
-				pgUserInContainer, pgCtlInContainer, shq(nodeapi.ImageDataDir))
+%s`, shq(container), shq(nodeapi.BinInContainer+"/haup-check"), reloadInContainer)
 			if _, err := h.Exec(ctx, script); err != nil {
 				return &remote.StepError{Host: h.Name(), Step: "TLS certificate: copy the key and reload", Err: err}
 			}
