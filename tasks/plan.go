@@ -4,6 +4,7 @@
 package tasks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -283,8 +284,12 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 		}
 		add(cs...)
 	}
+	// verify-full after the containers: in the change that turns TLS on,
+	// or to finish one an interrupted apply left with its transitional
+	// service file (its WAL receiver still connected unverified).
+	finishTLS := opts.tlsOn || (inv.Database.TLS.Enabled && bytes.Equal(f.Files[servicePath].Content, serviceFile(true)))
 	for _, file := range d.Files {
-		if file.Path == servicePath && opts.tlsOn {
+		if file.Path == servicePath && finishTLS {
 			// Until every node serves TLS (verifyFullChange).
 			file.Content = serviceFile(true)
 		}
@@ -329,8 +334,8 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	}
 	add(serviceChanges(f, confSHA, reload, units, inv.Keepalived.VirtualIPAddress, d.Node.Interface)...)
 	np.Resources++
-	if opts.tlsOn {
-		add(verifyFullChange(d.Container.Name, f.Files[servicePath]))
+	if finishTLS {
+		add(verifyFullChange(d.Container.Name))
 	}
 	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets); !relax && (len(cs) > 0 || d.HBA != nil) {
 		add(cs...)

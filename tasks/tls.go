@@ -231,7 +231,7 @@ func tlsTransition(inv *inventory.Inventory, facts []*Facts) (on, off bool) {
 // verifyFullChange writes the final service file once every node serves
 // TLS, then restarts the container's WAL receiver, connected unverified
 // during the change, so that replication reconnects with verify-full.
-func verifyFullChange(container string, actual FileFact) Change {
+func verifyFullChange(container string) Change {
 	f := File{Path: servicePath, Mode: 0o644, Content: serviceFile(false)}
 	install := installFile(f)
 	return Change{

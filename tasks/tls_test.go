@@ -125,6 +125,17 @@ func TestTLSPlan(t *testing.T) {
 	if on, off := tlsTransition(inv, []*Facts{applied}); on || off {
 		t.Error("every container serves TLS: still a transition")
 	}
+	// An apply killed after the containers left the transitional service
+	// file: the next plan finishes with verify-full and the WAL receiver's
+	// restart, nothing else.
+	killed := convergedFacts(t, d, "primary")
+	killed.Files[HBAPath] = applied.Files[HBAPath]
+	killed.Files[servicePath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(serviceFile(true)), Content: serviceFile(true)}
+	np = Build(inv, d, killed, Options{})
+	if len(np.Changes) != 1 || np.Changes[0].Name != servicePath || np.Changes[0].stage != stageService ||
+		!strings.Contains(np.Changes[0].Summary, "the WAL receiver reconnects") {
+		t.Errorf("after an apply killed mid-change:\n%s", planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
+	}
 	// A renewed certificate: files and one reload, nothing else.
 	os.Remove(filepath.Join(TLSStoreDir(inv.Path), "server.crt"))
 	if _, err := PrepareTLS(inv, now); err != nil {
