@@ -53,6 +53,8 @@ func PrepareTLS(inv *inventory.Inventory, now time.Time) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("database.tls: haup's CA directory: %w", err)
 	}
+	// A key issued by a run killed before its rename serves nothing.
+	os.Remove(filepath.Join(dir, storeSrvKey+".new"))
 	read := func(name string) ([]byte, error) {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
