@@ -276,7 +276,7 @@ func DaysLeft(c *x509.Certificate, now time.Time) int {
 	return int(d.Hours() / 24)
 }
 
-// Describe names a certificate for messages: subject, serial's end, expiry.
+// Describe names a certificate for messages: its subject and expiry.
 func Describe(c *x509.Certificate) string {
 	return fmt.Sprintf("%s, expires %s", c.Subject.CommonName, c.NotAfter.UTC().Format("2006-01-02"))
 }
