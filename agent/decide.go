@@ -66,7 +66,8 @@ type Decision struct {
 	Isolated bool
 	// Sync is the zero-loss verdict ("" when not managed this run).
 	Sync string
-	// Precedence is 0 or 1 once written (see decidePrecedence).
+	// Precedence is 0 or 1 once written (see decidePrecedence), or
+	// HandoverPrecedence.
 	Precedence int
 	// Known is what the local database last said, for the report.
 	Known *Known
@@ -142,6 +143,8 @@ func (d *Decision) note(code Code, text string) {
 //  10. a passing primary without the VIP has its holder checked.
 //  11. a pause of repmgrd's failover overdue by PauseGrace is ended.
 //  12. precedence, and what to remember.
+//  13. handover: a primary demoted for a switchover keeps the VIP at the
+//     lowest priority until the target takes it (see decideHandover).
 //
 // Only keepalived's own runs (obs.Keepalived) act and remember; other runs
 // get the verdict of rules 1, 4 and 5.
@@ -242,8 +245,58 @@ func Decide(cfg Config, obs Observation, mem Memory) Decision {
 	}
 	d.Known = known
 	decidePause(obs, &d)
-	d.act(Action{Kind: ActWritePrecedence, Precedence: p}, "")
+	var note Code
+	switch {
+	case decideHandover(obs, bad, &d):
+		p, note = HandoverPrecedence, NoteHandover
+		d.Memory.Handover = true
+	case bad:
+	case d.Pass:
+		d.Memory.Handover = false
+	case d.Memory.Handover:
+		// Its check fails now, but keepalived counts it as passing for
+		// fall-1 more runs: at its own priority it would take the VIP
+		// back from the target meanwhile. The lowest priority stays until
+		// it passes again (in FAULT, the priority does not matter).
+		p = HandoverPrecedence
+	}
+	d.act(Action{Kind: ActWritePrecedence, Precedence: p}, note)
 	return d
+}
+
+// HandoverPrecedence is the precedence of a handover: keepalived's
+// priority plus -253 is below 1, which keepalived raises to 1, the lowest
+// priority a VRRP router in service can have (a value of -2 or less would
+// put the instance in FAULT and give the VIP up).
+const HandoverPrecedence = -1
+
+// decideHandover: in a switchover, the old primary refuses writes, stops
+// its database, and the target is promoted; until the target's check
+// passes (up to a second later) and keepalived moves the VIP, the old
+// primary's check fails and keepalived takes the VIP off it. A client
+// connecting in that gap sends its SYN to an address nobody holds and
+// waits for the kernel's retransmission (1 s) before it reaches the new
+// primary. So the demoted primary passes, at the lowest priority
+// (HandoverPrecedence), while its switchover's record is in force: it keeps
+// the VIP, refuses connections at once (its database is read-only or
+// stopped), and the target, at a higher priority, takes the VIP over as
+// soon as its own check passes, without a moment with no holder. Never on
+// a writable primary (the ordinary rules apply), a standby (the switchover
+// has moved on), a fenced, stale, isolated or port-fenced node, or with an
+// unreadable memory; never after the record's Until (a switchover that
+// stalls or was killed gives the VIP up, as without a handover).
+func decideHandover(obs Observation, bad bool, d *Decision) bool {
+	h, local := obs.Handover, obs.Local
+	if h == nil || !obs.Now.Before(h.Until) || bad || d.Pass || d.Fenced || d.Stale != nil || d.Isolated || obs.PortClosed != nil {
+		return false
+	}
+	if local.Role != RoleDown && !(local.Role == RolePrimary && local.ReadOnly) {
+		return false
+	}
+	d.Pass = true
+	d.Reason = Reason{CodeHandover, fmt.Sprintf("switchover: demoted at %s, keeps the VIP at the lowest priority until the new primary takes it (at most until %s); %s",
+		h.At.UTC().Format("15:04:05.000"), h.Until.UTC().Format("15:04:05.000"), d.Reason.Message)}
+	return true
 }
 
 // decidePause ends a pause of repmgrd's failover that ran out PauseGrace

@@ -719,3 +719,84 @@ func TestPauseRunOut(t *testing.T) {
 		{name: "a run by a person does not act", obs: person, pass: true, code: CodePrimary, actions: nil},
 	})
 }
+
+func TestHandover(t *testing.T) {
+	handing := func(o Observation, until time.Time) Observation {
+		o.Handover = &Handover{At: until.Add(-10 * time.Second), Until: until}
+		return o
+	}
+	soon := t0.Add(5 * time.Second)
+	demoted := primary(1)
+	demoted.ReadOnly = true
+	stopped := down(FaultRefused, "connection refused")
+	precedence := func(want int) func(*testing.T, Decision) {
+		return func(t *testing.T, d Decision) {
+			a := d.Actions[len(d.Actions)-1]
+			if a.Kind != ActWritePrecedence || a.Precedence != want {
+				t.Errorf("last action %+v, want precedence %d", a, want)
+			}
+		}
+	}
+	fenced := handing(seen(demoted, peer("pg-1", RoleStandby, 1)), soon)
+	fenced.Fence = &Fence{At: t0, Reason: "stale"}
+	portClosed := handing(seen(stopped, peer("pg-1", RolePrimary, 2)), soon)
+	portClosed.PortClosed = &PortFence{At: t0, Port: 5432, Reason: "frozen"}
+	isolated := handing(seen(demoted, silentPeer("pg-1")), soon)
+	isolated.Witness = &Witness{Name: "wit-9"}
+	person := handing(seen(demoted, peer("pg-1", RoleStandby, 1)), soon)
+	person.Keepalived = false
+	runRules(t, []rule{
+		{name: "demoted, read-only: keeps the VIP at the lowest priority", obs: handing(seen(demoted, peer("pg-1", RoleStandby, 1)), soon),
+			pass: true, code: CodeHandover, actions: []Kind{ActWritePrecedence}, check: precedence(HandoverPrecedence),
+			message: "switchover: demoted at 11:59:55.000, keeps the VIP at the lowest priority until the new primary takes it (at most until 12:00:05.000); " +
+				"primary on timeline 1 refuses writes (default_transaction_read_only is on): fenced"},
+		{name: "its database stopped cleanly: still", obs: handing(seen(stopped, peer("pg-1", RoleStandby, 1)), soon),
+			pass: true, code: CodeHandover, actions: []Kind{ActWritePrecedence}, check: precedence(HandoverPrecedence)},
+		{name: "the target already promoted: still, until it takes the VIP", obs: handing(seen(stopped, peer("pg-1", RolePrimary, 2)), soon),
+			pass: true, code: CodeHandover, actions: []Kind{ActWritePrecedence}, check: precedence(HandoverPrecedence)},
+		{name: "past its end: the VIP is given up", obs: handing(seen(stopped, peer("pg-1", RoleStandby, 1)), t0),
+			code: CodeLocalDown, actions: []Kind{ActWritePrecedence}, check: precedence(0)},
+		{name: "a writable primary: the ordinary rules", obs: handing(seen(primary(1), peer("pg-1", RoleStandby, 1)), soon),
+			pass: true, code: CodePrimary, actions: []Kind{ActWritePrecedence}, check: precedence(0)},
+		{name: "a standby (it follows the new primary): never", obs: handing(seen(standby(2), peer("pg-1", RolePrimary, 2)), soon),
+			code: CodeStandby, actions: []Kind{ActWatchPromotion, ActWritePrecedence}, check: precedence(0)},
+		{name: "a read-only primary that is stale: fenced, not held", obs: handing(seen(demoted, peer("pg-1", RolePrimary, 2)), soon),
+			code: CodeStale, actions: []Kind{ActFenceStale, ActWritePrecedence}, check: precedence(0)},
+		{name: "a fencing in force: never", obs: fenced, code: CodeReadOnly, actions: []Kind{ActWritePrecedence}, check: precedence(0)},
+		{name: "its port fenced: never", obs: portClosed, code: CodeLocalDown, actions: []Kind{ActOpenPort, ActWritePrecedence}, check: precedence(0)},
+		{name: "isolated: never", cfg: func(c *Config) { c.Witness = "wit-9" }, obs: isolated, code: CodeIsolated, actions: []Kind{ActWritePrecedence}, check: precedence(0)},
+		{name: "memory unreadable: never", obs: handing(seen(demoted, peer("pg-1", RoleStandby, 1)), soon), mem: Memory{Problem: "bad json"},
+			code: CodeMemoryUnreadable, actions: []Kind{ActWritePrecedence}, check: precedence(0)},
+		{name: "a run by a person: the verdict alone", obs: person, code: CodeReadOnly, actions: nil},
+		{name: "held: remembered", obs: handing(seen(stopped, peer("pg-1", RolePrimary, 2)), soon),
+			pass: true, code: CodeHandover, actions: []Kind{ActWritePrecedence}, check: func(t *testing.T, d Decision) {
+				if !d.Memory.Handover {
+					t.Error("the handover is not remembered")
+				}
+			}},
+		{name: "after a handover, failing: still the lowest priority (keepalived counts it passing for fall-1 runs)",
+			obs: seen(standby(2), peer("pg-1", RolePrimary, 2)), mem: Memory{Version: MemoryVersion, Boot: "boot-1", Handover: true},
+			code: CodeStandby, actions: []Kind{ActWatchPromotion, ActWritePrecedence}, check: func(t *testing.T, d Decision) {
+				precedence(HandoverPrecedence)(t, d)
+				if !d.Memory.Handover {
+					t.Error("forgotten while failing")
+				}
+			}},
+		{name: "after a handover, passing again (the switchover undone): its own priority, forgotten",
+			obs: seen(primary(1), peer("pg-1", RoleStandby, 1)), mem: Memory{Version: MemoryVersion, Boot: "boot-1", Handover: true},
+			pass: true, code: CodePrimary, actions: []Kind{ActWritePrecedence}, check: func(t *testing.T, d Decision) {
+				precedence(0)(t, d)
+				if d.Memory.Handover {
+					t.Error("still remembered")
+				}
+			}},
+		{name: "the lowest priority not written: the VIP is given up", obs: handing(seen(demoted, peer("pg-1", RoleStandby, 1)), soon),
+			pass: true, code: CodeHandover, actions: []Kind{ActWritePrecedence},
+			settle: func(d Decision) []Result { return failing(d, "read-only file system") },
+			check: func(t *testing.T, d Decision) {
+				if d.Pass || d.Precedence != 0 || !strings.Contains(d.Message(), "; handover failed, the VIP is given up: the lowest priority could not be written: read-only file system") {
+					t.Errorf("settled: pass %v precedence %d %q", d.Pass, d.Precedence, d.Message())
+				}
+			}},
+	})
+}

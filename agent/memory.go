@@ -37,6 +37,9 @@ type Memory struct {
 	Sync *SyncMemory `json:"sync,omitempty"`
 	// Isolation counts isolated runs and says whether writes are refused.
 	Isolation *Isolation `json:"isolation,omitempty"`
+	// Handover: this node handed the VIP over in a switchover and keeps
+	// the lowest priority until it passes again (see decideHandover).
+	Handover bool `json:"handover,omitempty"`
 
 	// Problem is set when the record could not be read: the check then
 	// fails closed until it is repaired or removed.

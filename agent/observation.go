@@ -114,6 +114,15 @@ type Observation struct {
 	// Pause is the pause of repmgrd's failover recorded on this node
 	// (a switchover's or `haup pause`); nil when none.
 	Pause *Pause
+	// Handover is a switchover's handover recorded on this node when haup
+	// demoted it (nil: none); see decideHandover.
+	Handover *Handover
+}
+
+// Handover is a switchover's handover, as its record says: when the
+// primary was demoted and until when it may keep the VIP for the target.
+type Handover struct {
+	At, Until time.Time
 }
 
 // Pause is a pause of repmgrd's failover, as its record says: its kind

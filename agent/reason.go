@@ -27,6 +27,9 @@ const (
 	CodeUnsettled Code = "unsettled"
 	// CodeMemoryUnreadable: the memory record cannot be read.
 	CodeMemoryUnreadable Code = "memory-unreadable"
+	// CodeHandover: a primary demoted for a switchover keeps the VIP, at
+	// the lowest priority, until the switchover's target takes it.
+	CodeHandover Code = "handover"
 )
 
 // The notes' codes: what was found or done besides the verdict.
@@ -43,6 +46,9 @@ const (
 	NotePortClosed      Code = "port-closed"
 	NoteMemoryWrite     Code = "memory-write"
 	NotePauseEnded      Code = "pause-ended"
+	// NoteHandover: a handover's lowest priority could not be written,
+	// so the node gives the VIP up instead.
+	NoteHandover Code = "handover-failed"
 )
 
 // Reason is the verdict's reason.

@@ -68,8 +68,14 @@ func Settle(d Decision, results []Result) Decision {
 				}
 			}
 		case ActWritePrecedence:
-			if r.OK() {
+			switch {
+			case r.OK():
 				d.Precedence = a.Precedence
+			case a.Precedence == HandoverPrecedence:
+				// At its own priority it could keep the VIP from the
+				// target: no handover.
+				d.Pass = false
+				text[i] = "; handover failed, the VIP is given up: the lowest priority could not be written: " + r.Err
 			}
 		}
 	}

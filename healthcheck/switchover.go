@@ -39,13 +39,19 @@ func Follow(ctx context.Context, cfg nodeapi.Config, conninfo string, timeout ti
 	if err := PrepareFollow(cfg, full); err != nil {
 		return err
 	}
+	// A standby never holds the VIP: the handover is over.
+	if err := endHandover(cfg); err != nil {
+		return err
+	}
 	return StartDatabase(ctx, cfg.Container, timeout)
 }
 
 // Demote makes the local primary refuse writes (the soft fence: sessions
 // ended, new transactions read-only) and returns its WAL position
 // afterwards: every write it acknowledged is at or before that position.
-// The check fails from now on, so keepalived gives the VIP up.
+// The node keeps the VIP at the lowest priority until the switchover's
+// target takes it (the handover, recorded first), for nodeapi.HandoverFor
+// at most.
 func Demote(ctx context.Context, cfg nodeapi.Config, password string) (string, error) {
 	local, err := ask(ctx, cfg, password, cfg.Host, cfg.Port)
 	if err != nil {
@@ -54,7 +60,11 @@ func Demote(ctx context.Context, cfg nodeapi.Config, password string) (string, e
 	if local.role != nodeapi.RolePrimary {
 		return "", errors.New("the local database is not a primary")
 	}
+	if err := beginHandover(cfg, time.Now()); err != nil {
+		return "", fmt.Errorf("record the handover: %w", err)
+	}
 	if err := fenceAt(ctx, cfg, password, cfg.Host); err != nil {
+		_ = endHandover(cfg)
 		return "", err
 	}
 	rows, err := query(ctx, cfg, password, dbName(cfg), `SELECT pg_current_wal_lsn()::text`)
@@ -67,6 +77,9 @@ func Demote(ctx context.Context, cfg nodeapi.Config, password string) (string, e
 // Undemote lifts Demote: the primary takes writes again (a switchover that
 // could not finish).
 func Undemote(ctx context.Context, cfg nodeapi.Config, password string) error {
+	if err := endHandover(cfg); err != nil {
+		return err
+	}
 	for _, stmt := range []string{`ALTER SYSTEM RESET default_transaction_read_only`, `SELECT pg_reload_conf()`} {
 		if _, err := query(ctx, cfg, password, dbName(cfg), stmt); err != nil {
 			return err

@@ -55,9 +55,11 @@ type Config struct {
 	// migrate).
 	Witness       *Peer  `json:"witness,omitempty"`
 	IsolationPath string `json:"isolation_path,omitempty"`
-	// PausePath overrides PausePath, PortFencePath PortFencePath (tests).
+	// PausePath overrides PausePath, PortFencePath PortFencePath,
+	// HandoverPath HandoverPath (tests).
 	PausePath     string `json:"pause_path,omitempty"`
 	PortFencePath string `json:"port_fence_path,omitempty"`
+	HandoverPath  string `json:"handover_path,omitempty"`
 	// RepmgrdStaleS is the longest a standby's repmgrd goes between two
 	// checks of its upstream (tasks.RepmgrdStaleS: monitor_interval +
 	// connect_timeout + 2 s); from it on the check resets repmgrd's stuck
@@ -142,6 +144,15 @@ func (cfg Config) PauseFile() string {
 		return cfg.PausePath
 	}
 	return PausePath
+}
+
+// HandoverFile is where this node records a switchover's handover
+// (HandoverPath, unless the configuration names another, as tests do).
+func (cfg Config) HandoverFile() string {
+	if cfg.HandoverPath != "" {
+		return cfg.HandoverPath
+	}
+	return HandoverPath
 }
 
 // MemoryFile is the agent's memory record (MemoryPath, unless the

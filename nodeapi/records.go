@@ -62,6 +62,24 @@ type PortFence struct {
 	Reason string    `json:"reason"`
 }
 
+// HandoverPath records a switchover's handover on the old primary (in /run:
+// it lasts seconds, and a reboot ends it). Demote writes it; Follow and
+// Undemote remove it; past Until it is ignored (see agent.Decide).
+const HandoverPath = "/run/haup/handover.json"
+
+// HandoverFor is how long a demoted primary may keep the VIP for its
+// switchover's target: the switchover's demotion, clean stop, catch-up,
+// promotion and the target's check take about 2 s; a switchover that takes
+// longer than this loses only the handover (the VIP is then briefly held by
+// no node, as before handovers existed).
+const HandoverFor = 10 * time.Second
+
+// HandoverRecord is a handover in force.
+type HandoverRecord struct {
+	At    time.Time `json:"at"`
+	Until time.Time `json:"until"`
+}
+
 // DivergedPrefix names the directories the start gate keeps data in, in
 // the volume (DATA_DIR/diverged-<time>), with KeptRecordFile beside data.
 const (

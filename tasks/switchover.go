@@ -107,18 +107,18 @@ func (sw *Switchover) Print(w io.Writer) {
 	fmt.Fprintf(w, "Switchover %s -> %s (%s replays %d bytes behind now)\n", from, to, to, sw.LagBytes)
 	steps := []string{
 		fmt.Sprintf("%s: pause repmgrd's automatic failover (it would race the promotion below; it resumes by itself after %s if haup is interrupted)", strings.Join(sw.pauseNodes(), ", "), pauseFor),
-		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here", from),
+		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here. %s keeps the VIP at the lowest priority until step 6 (at most %d s), so new connections are refused at once rather than sent to an address nobody holds", from, from, int(nodeapi.HandoverFor.Seconds())),
 		fmt.Sprintf("%s: stop its database cleanly inside the running container (a shutdown checkpoint, its last WAL sent to %s)", from, to),
 		fmt.Sprintf("%s: wait until it has received and replayed all of %s's WAL (at most 30 s, else %s starts again and takes writes, and nothing else changes)", to, from, from),
 		fmt.Sprintf("%s: promote (a new timeline), recorded in repmgr's metadata", to),
-		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s); writes succeed again", to, sw.CheckSeconds),
+		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s) and it takes the VIP over from %s; writes succeed again", to, sw.CheckSeconds, from),
 		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.pauseNodes(), ", ")),
 		fmt.Sprintf("%s: start its database as a standby of %s inside the running container, without the image's entrypoint and without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
 	}
-	fmt.Fprintf(w, "\nWrite outage: from step 2 to step 6, about %d-%d s. No acknowledged write is lost.\n", sw.CheckSeconds+1, sw.CheckSeconds+4)
+	fmt.Fprintf(w, "\nWrite outage: from step 2 to step 6, about 1-%d s. No acknowledged write is lost.\n", sw.CheckSeconds+2)
 }
 
 // pauseFor bounds a switchover's pause of repmgrd: longer than its steps

@@ -121,6 +121,10 @@ func (c *cycle) observe(r nodeapi.Report, boot string) agent.Observation {
 			obs.Pause.Kind = nodeapi.PauseSwitchover
 		}
 	}
+	// An unreadable handover is none: the node gives the VIP up.
+	if h, err := healthcheck.ReadHandover(c.cfg); err == nil && h != nil {
+		obs.Handover = &agent.Handover{At: h.At, Until: h.Until}
+	}
 	if r.Role != nodeapi.RolePrimary {
 		// An unreadable record is none: the gate starts from refusal.
 		obs.Gate, _ = healthcheck.LastGate(c.cfg)
