@@ -1,0 +1,27 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// fakeSystem is a System whose commands are the test's functions; one the
+// test did not give fails, naming the command, and runs nothing on the
+// test's host.
+type fakeSystem struct {
+	systemctl func(ctx context.Context, name string, args ...string) error
+}
+
+var _ System = fakeSystem{}
+
+func (f fakeSystem) Systemctl(ctx context.Context, name string, args ...string) error {
+	if f.systemctl == nil {
+		return notFaked(name, args)
+	}
+	return f.systemctl(ctx, name, args...)
+}
+
+func notFaked(name string, args []string) error {
+	return errors.New("not faked: " + name + " " + strings.Join(args, " "))
+}
