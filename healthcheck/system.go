@@ -3,13 +3,17 @@ package healthcheck
 import "context"
 
 // System is what the agent runs on its host besides the database: systemd
-// and its timers. Host is the real one; the unit tests pass their own,
-// since they run on hosts whose systemd is not theirs to change (the lab's
-// nodes run the real one). A value, passed to the code that uses it: no
+// and its timers, the firewall. Host is the real one; the unit tests pass
+// their own, since they run on hosts whose systemd and firewall are not
+// theirs to change (the lab's nodes run the real ones). A value, passed to the code that uses it: no
 // test changes what another one runs.
 type System interface {
 	// Systemctl runs systemctl or systemd-run (name) with args.
 	Systemctl(ctx context.Context, name string, args ...string) error
+	// Firewall runs iptables or ip6tables (cmd) with args; a missing
+	// ip6tables is no error (no IPv6 firewall, nothing to close there),
+	// and iptables -C's "no such rule" is errRuleAbsent.
+	Firewall(ctx context.Context, cmd string, args ...string) error
 }
 
 // Host is the System of the node the agent runs on.

@@ -11,6 +11,7 @@ import (
 // test's host.
 type fakeSystem struct {
 	systemctl func(ctx context.Context, name string, args ...string) error
+	firewall  func(ctx context.Context, cmd string, args ...string) error
 }
 
 var _ System = fakeSystem{}
@@ -20,6 +21,13 @@ func (f fakeSystem) Systemctl(ctx context.Context, name string, args ...string) 
 		return notFaked(name, args)
 	}
 	return f.systemctl(ctx, name, args...)
+}
+
+func (f fakeSystem) Firewall(ctx context.Context, cmd string, args ...string) error {
+	if f.firewall == nil {
+		return notFaked(cmd, args)
+	}
+	return f.firewall(ctx, cmd, args...)
 }
 
 func notFaked(name string, args []string) error {

@@ -400,7 +400,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	// Only keepalived's own runs (no flags) record, fence and clear fences.
-	c := &cycle{cfg: cfg, password: password, configPath: *config, keepalived: !*asJSON && !*verbose, begin: begin}
+	c := &cycle{cfg: cfg, sys: healthcheck.Host{}, password: password, configPath: *config, keepalived: !*asJSON && !*verbose, begin: begin}
 	r, _ := c.run()
 	switch {
 	case *asJSON:
