@@ -19,7 +19,7 @@ func Do(ctx context.Context, sys System, cfg nodeapi.Config, password string, r 
 	switch a.Kind {
 	case agent.ActResetRepmgrd:
 		var socks []Socket
-		socks, err = ResetRepmgrdConnections(ctx, cfg.Peers, a.IdleMS, a.UnansweredMS)
+		socks, err = ResetRepmgrdConnections(ctx, sys, cfg.Peers, a.IdleMS, a.UnansweredMS)
 		for _, s := range socks {
 			res.Reset = append(res.Reset, s.Local+" -> "+s.Remote)
 		}

@@ -12,6 +12,8 @@ import (
 type fakeSystem struct {
 	systemctl func(ctx context.Context, name string, args ...string) error
 	firewall  func(ctx context.Context, cmd string, args ...string) error
+	ss        func(ctx context.Context, args ...string) ([]byte, error)
+	procState func(pid int) string
 }
 
 var _ System = fakeSystem{}
@@ -28,6 +30,21 @@ func (f fakeSystem) Firewall(ctx context.Context, cmd string, args ...string) er
 		return notFaked(cmd, args)
 	}
 	return f.firewall(ctx, cmd, args...)
+}
+
+func (f fakeSystem) SS(ctx context.Context, args ...string) ([]byte, error) {
+	if f.ss == nil {
+		return nil, notFaked("ss", args)
+	}
+	return f.ss(ctx, args...)
+}
+
+// ProcState is "" (unreadable) unless the test says.
+func (f fakeSystem) ProcState(pid int) string {
+	if f.procState == nil {
+		return ""
+	}
+	return f.procState(pid)
 }
 
 func notFaked(name string, args []string) error {
