@@ -8,17 +8,18 @@ import (
 	"github.com/haup-project/haup/nodeapi"
 )
 
-// Do carries out one of the agent's actions on this node; ctx bounds it.
+// Do carries out one of the agent's actions on this node, through sys for
+// what it runs besides the database; ctx bounds it.
 // r is the run's report (the fence record takes its timeline and position).
 // The runner does the rest itself: the promotion watch (it observes again)
 // and the detached fencing of the VIP holder.
-func Do(ctx context.Context, cfg nodeapi.Config, password string, r nodeapi.Report, a agent.Action) agent.Result {
+func Do(ctx context.Context, sys System, cfg nodeapi.Config, password string, r nodeapi.Report, a agent.Action) agent.Result {
 	res := agent.Result{}
 	var err error
 	switch a.Kind {
 	case agent.ActResetRepmgrd:
 		var socks []Socket
-		socks, err = ResetRepmgrdConnections(ctx, cfg.Peers, a.IdleMS, a.UnansweredMS)
+		socks, err = ResetRepmgrdConnections(ctx, sys, cfg.Peers, a.IdleMS, a.UnansweredMS)
 		for _, s := range socks {
 			res.Reset = append(res.Reset, s.Local+" -> "+s.Remote)
 		}
@@ -45,11 +46,11 @@ func Do(ctx context.Context, cfg nodeapi.Config, password string, r nodeapi.Repo
 		if a.Stale != nil {
 			st = nodeapi.Stale{Peer: a.Stale.Peer, Timeline: a.Stale.Timeline}
 		}
-		err = FenceFrozen(ctx, cfg, a.Reason, k, st)
+		err = FenceFrozen(ctx, sys, cfg, a.Reason, k, st)
 	case agent.ActOpenPort:
-		err = OpenPort(ctx, cfg)
+		err = OpenPort(ctx, sys, cfg)
 	case agent.ActClosePort:
-		err = ClosePort(ctx, cfg, a.Reason)
+		err = ClosePort(ctx, sys, cfg, a.Reason)
 	case agent.ActSetSync:
 		err = SetSyncNames(ctx, cfg, password, a.Names)
 	case agent.ActEndPause:

@@ -33,7 +33,7 @@ func agentRun(t *testing.T, cfg nodeapi.Config, mem *agent.Memory) (nodeapi.Repo
 		case agent.ActWatchPromotion, agent.ActFenceVIPHolder:
 		default:
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			res = Do(ctx, cfg, testPassword, r, a)
+			res = Do(ctx, Host{}, cfg, testPassword, r, a)
 			cancel()
 		}
 		results = append(results, res)

@@ -24,7 +24,7 @@ import (
 // the container's /tmp (a tmpfs: gone when the container stops).
 
 // The image's scripts that define and create its database user.
-var (
+const (
 	imageLibOS  = "/opt/bitnami/scripts/libos.sh"
 	daemonUser  = "postgres" // postgresql-env.sh's POSTGRESQL_DAEMON_USER default
 	daemonGroup = "postgres"

@@ -74,13 +74,10 @@ func TestPreparePassfile(t *testing.T) {
 	if err := PreparePassfile(context.Background(), env, get(map[string]string{"REPMGR_USE_PASSFILE": "true"})); err == nil || !strings.Contains(err.Error(), "REPMGR_PASSFILE_PATH") {
 		t.Errorf("no path: %v", err)
 	}
-	if os.Geteuid() == 0 {
-		// As root the image's user is created with the image's own
-		// script: the lab's image test covers that.
-		daemonUser = "root"
-		t.Cleanup(func() { daemonUser = "postgres" })
-	}
-	if err := PreparePassfile(context.Background(), env, get(map[string]string{"REPMGR_USE_PASSFILE": "true", "REPMGR_PASSFILE_PATH": path})); err != nil {
+	// As root the image's user is created with the image's own script (the
+	// lab's image test covers that): the image is told it runs as root,
+	// who exists (not root, the image runs as this process's user).
+	if err := PreparePassfile(context.Background(), env, get(map[string]string{"REPMGR_USE_PASSFILE": "true", "REPMGR_PASSFILE_PATH": path, "POSTGRESQL_DAEMON_USER": "root"})); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "*:*:*:repmgr:pw\n" {

@@ -53,12 +53,8 @@ func ReadPause(path string) (*nodeapi.PauseRecord, error) {
 	return &r, nil
 }
 
-// systemctl runs systemctl or systemd-run; a variable for the unit tests,
-// which run on hosts whose systemd is not theirs to change (the lab's nodes
-// run the real one).
-var systemctl = runSystemctl
-
-func runSystemctl(ctx context.Context, name string, args ...string) error {
+// Systemctl runs systemctl or systemd-run.
+func (Host) Systemctl(ctx context.Context, name string, args ...string) error {
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
@@ -69,13 +65,14 @@ func runSystemctl(ctx context.Context, name string, args ...string) error {
 // PauseFailover pauses repmgrd's automatic failover on this node for at most
 // d: the resume is scheduled before the pause is set, so that whatever
 // happens to the caller afterwards, failover resumes by itself.
-func PauseFailover(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string, d time.Duration, why string) error {
-	return PauseFailoverAs(ctx, cfg, password, repmgrDB, d, nodeapi.PauseRecord{Why: why, Kind: nodeapi.PauseSwitchover})
+func PauseFailover(ctx context.Context, sys System, cfg nodeapi.Config, password, repmgrDB string, d time.Duration, why string) error {
+	return PauseFailoverAs(ctx, sys, cfg, password, repmgrDB, d, nodeapi.PauseRecord{Why: why, Kind: nodeapi.PauseSwitchover})
 }
 
 // PauseFailoverAs is PauseFailover with the record's kind, reason and
-// author (At and Until are set here, by this node's clock).
-func PauseFailoverAs(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string, d time.Duration, r nodeapi.PauseRecord) error {
+// author (At and Until are set here, by this node's clock). sys schedules
+// the resume.
+func PauseFailoverAs(ctx context.Context, sys System, cfg nodeapi.Config, password, repmgrDB string, d time.Duration, r nodeapi.PauseRecord) error {
 	if d < time.Second {
 		return errors.New("a pause must last at least 1s")
 	}
@@ -83,10 +80,10 @@ func PauseFailoverAs(ctx context.Context, cfg nodeapi.Config, password, repmgrDB
 		return fmt.Errorf("unknown kind of pause %q (switchover or maintenance)", r.Kind)
 	}
 	// A timer of an earlier pause is replaced.
-	_ = systemctl(ctx, "systemctl", "stop", PauseUnit+".timer", PauseUnit+".service")
-	_ = systemctl(ctx, "systemctl", "reset-failed", PauseUnit+".timer", PauseUnit+".service")
+	_ = sys.Systemctl(ctx, "systemctl", "stop", PauseUnit+".timer", PauseUnit+".service")
+	_ = sys.Systemctl(ctx, "systemctl", "reset-failed", PauseUnit+".timer", PauseUnit+".service")
 	secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
-	if err := systemctl(ctx, "systemd-run", "--quiet", "--unit="+PauseUnit, "--on-active="+secs, "--timer-property=AccuracySec=1s",
+	if err := sys.Systemctl(ctx, "systemd-run", "--quiet", "--unit="+PauseUnit, "--on-active="+secs, "--timer-property=AccuracySec=1s",
 		"--description=haup: resume repmgrd's automatic failover after a "+r.Kind+" pause",
 		nodeapi.BinaryPath, "resume-failover", "-wait", "1h"); err != nil {
 		return fmt.Errorf("schedule the resume (nothing paused): %w", err)
@@ -184,8 +181,8 @@ func EndPause(ctx context.Context, cfg nodeapi.Config, password string, at time.
 
 // ResumeFailover lifts a pause: repmgrd fails over again. It retries for up
 // to wait while the database does not answer (the timer may fire while the
-// database restarts), then removes the record and the timer.
-func ResumeFailover(ctx context.Context, cfg nodeapi.Config, password, repmgrDB string, wait time.Duration) error {
+// database restarts), then removes the record, and the timer through sys.
+func ResumeFailover(ctx context.Context, sys System, cfg nodeapi.Config, password, repmgrDB string, wait time.Duration) error {
 	var last error
 	err := poll.Until(ctx, wait, time.Second, func() (bool, error) {
 		last = resumeOnce(ctx, cfg, password, repmgrDB, nil)
@@ -198,7 +195,7 @@ func ResumeFailover(ctx context.Context, cfg nodeapi.Config, password, repmgrDB 
 		return err
 	}
 	// Stopping the timer from its own service is harmless: the service runs on.
-	_ = systemctl(ctx, "systemctl", "stop", PauseUnit+".timer")
+	_ = sys.Systemctl(ctx, "systemctl", "stop", PauseUnit+".timer")
 	return nil
 }
 

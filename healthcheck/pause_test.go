@@ -3,6 +3,7 @@ package healthcheck
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,14 +51,13 @@ func TestPauseFailover(t *testing.T) {
 	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
 	var calls []string
 	pausedWhenScheduled := true
-	systemctl = func(ctx context.Context, name string, args ...string) error {
+	sys := fakeSystem{systemctl: func(ctx context.Context, name string, args ...string) error {
 		calls = append(calls, name+" "+strings.Join(args, " "))
 		if name == "systemd-run" {
 			pausedWhenScheduled = isPaused(t, cfg)
 		}
 		return nil
-	}
-	t.Cleanup(func() { systemctl = runSystemctl })
+	}}
 	ctx := context.Background()
 	// What repmgrd does when it starts: it tells the extension its node.
 	registerNode := func() {
@@ -67,7 +67,7 @@ func TestPauseFailover(t *testing.T) {
 	}
 	registerNode()
 
-	if err := PauseFailover(ctx, cfg, testPassword, "repmgr", 90*time.Second, "switchover"); err != nil {
+	if err := PauseFailover(ctx, sys, cfg, testPassword, "repmgr", 90*time.Second, "switchover"); err != nil {
 		t.Fatal(err)
 	}
 	if pausedWhenScheduled {
@@ -93,7 +93,7 @@ func TestPauseFailover(t *testing.T) {
 	}
 
 	calls = nil
-	if err := ResumeFailover(ctx, cfg, testPassword, "repmgr", 0); err != nil {
+	if err := ResumeFailover(ctx, sys, cfg, testPassword, "repmgr", 0); err != nil {
 		t.Fatal(err)
 	}
 	if isPaused(t, cfg) {
@@ -117,21 +117,20 @@ func TestResumeWaitsForTheDatabase(t *testing.T) {
 	p := repmgrPrimary(t)
 	cfg := p.config()
 	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
-	systemctl = func(context.Context, string, ...string) error { return nil }
-	t.Cleanup(func() { systemctl = runSystemctl })
+	sys := fakeSystem{systemctl: func(context.Context, string, ...string) error { return nil }}
 	ctx := context.Background()
-	if err := PauseFailover(ctx, cfg, testPassword, "repmgr", time.Minute, "switchover"); err != nil {
+	if err := PauseFailover(ctx, sys, cfg, testPassword, "repmgr", time.Minute, "switchover"); err != nil {
 		t.Fatal(err)
 	}
 	p.stop()
-	if err := ResumeFailover(ctx, cfg, testPassword, "repmgr", 0); err == nil {
+	if err := ResumeFailover(ctx, sys, cfg, testPassword, "repmgr", 0); err == nil {
 		t.Fatal("resume succeeded with the database down")
 	}
 	if _, err := os.Stat(cfg.PausePath); err != nil {
 		t.Errorf("the record went with the resume failed: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- ResumeFailover(ctx, cfg, testPassword, "repmgr", time.Minute) }()
+	go func() { done <- ResumeFailover(ctx, sys, cfg, testPassword, "repmgr", time.Minute) }()
 	time.Sleep(1500 * time.Millisecond)
 	p.start()
 	if err := <-done; err != nil {
@@ -206,21 +205,20 @@ func TestMaintenancePause(t *testing.T) {
 	cfg := p.config()
 	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
 	var runs []string
-	systemctl = func(ctx context.Context, name string, args ...string) error {
+	sys := fakeSystem{systemctl: func(ctx context.Context, name string, args ...string) error {
 		if name == "systemd-run" {
 			runs = append(runs, strings.Join(args, " "))
 		}
 		return nil
-	}
-	t.Cleanup(func() { systemctl = runSystemctl })
+	}}
 	ctx := context.Background()
 	if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.set_local_node_id(7)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, nodeapi.PauseRecord{Kind: "holiday"}); err == nil || isPaused(t, cfg) {
+	if err := PauseFailoverAs(ctx, sys, cfg, testPassword, "repmgr", time.Hour, nodeapi.PauseRecord{Kind: "holiday"}); err == nil || isPaused(t, cfg) {
 		t.Fatalf("an unknown kind of pause: %v", err)
 	}
-	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", time.Hour, nodeapi.PauseRecord{Kind: nodeapi.PauseMaintenance, Why: "disk swap", By: "ops@laptop"}); err != nil {
+	if err := PauseFailoverAs(ctx, sys, cfg, testPassword, "repmgr", time.Hour, nodeapi.PauseRecord{Kind: nodeapi.PauseMaintenance, Why: "disk swap", By: "ops@laptop"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(runs) != 1 || !strings.Contains(runs[0], "--on-active=3600 ") || !strings.Contains(runs[0], "after a maintenance pause") {
@@ -266,13 +264,12 @@ func TestEndPause(t *testing.T) {
 	p := repmgrPrimary(t)
 	cfg := p.config()
 	cfg.PausePath = filepath.Join(t.TempDir(), "pause.json")
-	systemctl = func(ctx context.Context, name string, args ...string) error { return nil }
-	t.Cleanup(func() { systemctl = runSystemctl })
+	sys := fakeSystem{systemctl: func(context.Context, string, ...string) error { return nil }}
 	ctx := context.Background()
 	if _, err := query(ctx, cfg, testPassword, "repmgr", `SELECT repmgr.set_local_node_id(7)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := PauseFailoverAs(ctx, cfg, testPassword, "repmgr", 20*time.Second, nodeapi.PauseRecord{Kind: nodeapi.PauseMaintenance}); err != nil {
+	if err := PauseFailoverAs(ctx, sys, cfg, testPassword, "repmgr", 20*time.Second, nodeapi.PauseRecord{Kind: nodeapi.PauseMaintenance}); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := ReadPause(cfg.PausePath)
@@ -320,5 +317,32 @@ func TestEndPause(t *testing.T) {
 	// Nothing recorded: nothing to do.
 	if err := EndPause(ctx, cfg, testPassword, rec.At); err != nil {
 		t.Errorf("end with no record: %v", err)
+	}
+}
+
+// TestPauseNotScheduledPausesNothing: a resume that cannot be scheduled
+// leaves nothing paused and no record; the timer of an earlier pause is
+// stopped first. No database is reached (none runs here).
+func TestPauseNotScheduledPausesNothing(t *testing.T) {
+	t.Parallel()
+	cfg := nodeapi.Config{Host: "127.0.0.1", Port: freePort(t), DeadlineMillis: 300, PausePath: filepath.Join(t.TempDir(), "pause.json")}
+	var calls []string
+	sys := fakeSystem{systemctl: func(_ context.Context, name string, args ...string) error {
+		calls = append(calls, name+" "+strings.Join(args, " "))
+		if name == "systemd-run" {
+			return errors.New("systemd-run: Failed to connect to bus")
+		}
+		return nil
+	}}
+	err := PauseFailover(context.Background(), sys, cfg, testPassword, "repmgr", 90*time.Second, "switchover")
+	if err == nil || !strings.Contains(err.Error(), "schedule the resume (nothing paused): systemd-run: Failed to connect to bus") {
+		t.Errorf("error %v", err)
+	}
+	want := []string{"systemctl stop " + PauseUnit + ".timer " + PauseUnit + ".service", "systemctl reset-failed " + PauseUnit + ".timer " + PauseUnit + ".service"}
+	if len(calls) != 3 || calls[0] != want[0] || calls[1] != want[1] || !strings.HasPrefix(calls[2], "systemd-run --quiet --unit="+PauseUnit+" --on-active=90 ") {
+		t.Errorf("ran %q", calls)
+	}
+	if _, err := os.Stat(cfg.PausePath); !os.IsNotExist(err) {
+		t.Errorf("a record was written: %v", err)
 	}
 }

@@ -48,12 +48,8 @@ func PortClosed(cfg nodeapi.Config) *nodeapi.PortFence {
 	return &pf
 }
 
-// firewall runs iptables or ip6tables; a variable for the unit tests, which
-// must not change the test host's firewall (the lab's nodes run the real
-// one).
-var firewall = runFirewall
-
-func runFirewall(ctx context.Context, cmd string, args ...string) error {
+// Firewall runs iptables or ip6tables.
+func (Host) Firewall(ctx context.Context, cmd string, args ...string) error {
 	if _, err := exec.LookPath(cmd); err != nil {
 		if cmd == "ip6tables" {
 			return nil // no IPv6 firewall: nothing to close there
@@ -76,8 +72,8 @@ func runFirewall(ctx context.Context, cmd string, args ...string) error {
 // error, never taken for "absent".
 var errRuleAbsent = errors.New("no such rule")
 
-func ruleExists(ctx context.Context, fw string, rule []string) (bool, error) {
-	err := firewall(ctx, fw, append([]string{"-w", "-C"}, rule...)...)
+func ruleExists(ctx context.Context, sys System, fw string, rule []string) (bool, error) {
+	err := sys.Firewall(ctx, fw, append([]string{"-w", "-C"}, rule...)...)
 	switch {
 	case err == nil:
 		return true, nil
@@ -99,9 +95,9 @@ func portRules(port int) [][]string {
 }
 
 // ClosePort records the fence, then inserts the rules (IPv4 and IPv6 at
-// once). The record comes first: a check killed half-way still counts the
-// port as closed, and the next one completes it.
-func ClosePort(ctx context.Context, cfg nodeapi.Config, reason string) error {
+// once) through sys. The record comes first: a check killed half-way still
+// counts the port as closed, and the next one completes it.
+func ClosePort(ctx context.Context, sys System, cfg nodeapi.Config, reason string) error {
 	at := time.Now().UTC()
 	if pf := PortClosed(cfg); pf != nil && !pf.At.IsZero() {
 		at = pf.At
@@ -113,13 +109,13 @@ func ClosePort(ctx context.Context, cfg nodeapi.Config, reason string) error {
 	return eachFirewall(ctx, func(fw string) error {
 		for _, r := range portRules(cfg.Port) {
 			// -C first: a rule is inserted once, whatever the retries.
-			if ok, err := ruleExists(ctx, fw, r); err != nil || ok {
+			if ok, err := ruleExists(ctx, sys, fw, r); err != nil || ok {
 				if err != nil {
 					return err
 				}
 				continue
 			}
-			if err := firewall(ctx, fw, append([]string{"-w", "-I"}, r...)...); err != nil {
+			if err := sys.Firewall(ctx, fw, append([]string{"-w", "-I"}, r...)...); err != nil {
 				return err
 			}
 		}
@@ -127,8 +123,8 @@ func ClosePort(ctx context.Context, cfg nodeapi.Config, reason string) error {
 	})
 }
 
-// OpenPort removes the rules, then the record.
-func OpenPort(ctx context.Context, cfg nodeapi.Config) error {
+// OpenPort removes the rules through sys, then the record.
+func OpenPort(ctx context.Context, sys System, cfg nodeapi.Config) error {
 	pf := PortClosed(cfg)
 	port := cfg.Port
 	if pf != nil && pf.Port > 0 {
@@ -138,14 +134,14 @@ func OpenPort(ctx context.Context, cfg nodeapi.Config) error {
 		for _, r := range portRules(port) {
 			// Every copy goes; the record goes only once none is left.
 			for {
-				ok, err := ruleExists(ctx, fw, r)
+				ok, err := ruleExists(ctx, sys, fw, r)
 				if err != nil {
 					return err
 				}
 				if !ok {
 					break
 				}
-				if err := firewall(ctx, fw, append([]string{"-w", "-D"}, r...)...); err != nil {
+				if err := sys.Firewall(ctx, fw, append([]string{"-w", "-D"}, r...)...); err != nil {
 					return err
 				}
 			}
@@ -179,8 +175,8 @@ func eachFirewall(ctx context.Context, f func(fw string) error) error {
 // agent's frozen-primary rule): the fencing is recorded with reason and
 // where the database last stood (k), the port closed and the rejoin
 // started (it stops the database, keeps its data aside and brings it back
-// as a standby).
-func FenceFrozen(ctx context.Context, cfg nodeapi.Config, reason string, k nodeapi.Known, st nodeapi.Stale) error {
+// as a standby). sys closes the port.
+func FenceFrozen(ctx context.Context, sys System, cfg nodeapi.Config, reason string, k nodeapi.Known, st nodeapi.Stale) error {
 	if cfg.FencePath == "" {
 		return errors.New("no fence_path in the configuration")
 	}
@@ -206,7 +202,7 @@ func FenceFrozen(ctx context.Context, cfg nodeapi.Config, reason string, k nodea
 	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", nodeapi.RejoinUnit).CombinedOutput(); err != nil {
 		errs = append(errs, fmt.Errorf("start %s: %v: %s", nodeapi.RejoinUnit, err, strings.TrimSpace(string(out))))
 	}
-	if err := ClosePort(ctx, cfg, reason); err != nil {
+	if err := ClosePort(ctx, sys, cfg, reason); err != nil {
 		errs = append(errs, fmt.Errorf("close port %d: %w", cfg.Port, err))
 	}
 	return errors.Join(errs...)

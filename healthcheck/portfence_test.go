@@ -15,11 +15,12 @@ import (
 // IPv6), whatever the retries, and records the fence first; opening
 // removes the rules and the record.
 func TestClosePortIsIdempotent(t *testing.T) {
+	t.Parallel()
 	rules := map[string]bool{}
 	var inserted []string
 	// iptables and ip6tables are run at the same time (eachFirewall).
 	var mu sync.Mutex
-	firewall = func(_ context.Context, cmd string, args ...string) error {
+	sys := fakeSystem{firewall: func(_ context.Context, cmd string, args ...string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		op, rule := args[1], cmd+" "+strings.Join(args[2:], " ")
@@ -35,12 +36,11 @@ func TestClosePortIsIdempotent(t *testing.T) {
 			delete(rules, rule)
 		}
 		return nil
-	}
-	defer func() { firewall = runFirewall }()
+	}}
 	cfg := nodeapi.Config{Port: 5432, PortFencePath: filepath.Join(t.TempDir(), "port-closed.json")}
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		if err := ClosePort(ctx, cfg, "stale"); err != nil {
+		if err := ClosePort(ctx, sys, cfg, "stale"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,7 +63,7 @@ func TestClosePortIsIdempotent(t *testing.T) {
 	if st := Status(ctx, down, "x", "repmgr"); st.Role != nodeapi.RoleDown || st.PortClosed == nil || st.PortClosed.Reason != "stale" {
 		t.Errorf("status with the port closed and the database down: role %s, port %+v", st.Role, st.PortClosed)
 	}
-	if err := OpenPort(ctx, cfg); err != nil {
+	if err := OpenPort(ctx, sys, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if len(rules) != 0 || PortClosed(cfg) != nil {
@@ -75,17 +75,17 @@ func TestClosePortIsIdempotent(t *testing.T) {
 // there (its lock not had, a module missing) leaves the port closed and
 // its record in place.
 func TestPortFenceFailsClosed(t *testing.T) {
-	firewall = func(context.Context, string, ...string) error { return nil }
-	defer func() { firewall = runFirewall }()
+	t.Parallel()
+	sys := fakeSystem{firewall: func(context.Context, string, ...string) error { return nil }}
 	cfg := nodeapi.Config{Port: 5432, PortFencePath: filepath.Join(t.TempDir(), "port-closed.json")}
 	ctx := context.Background()
-	if err := ClosePort(ctx, cfg, "stale"); err != nil {
+	if err := ClosePort(ctx, sys, cfg, "stale"); err != nil {
 		t.Fatal(err)
 	}
-	firewall = func(_ context.Context, cmd string, args ...string) error {
+	sys.firewall = func(_ context.Context, cmd string, args ...string) error {
 		return errors.New("another app is currently holding the xtables lock")
 	}
-	if err := OpenPort(ctx, cfg); err == nil {
+	if err := OpenPort(ctx, sys, cfg); err == nil {
 		t.Error("opened with the firewall failing")
 	}
 	if PortClosed(cfg) == nil {

@@ -61,12 +61,8 @@ func ReadRepmgrd(ctx context.Context, cfg nodeapi.Config, password, repmgrDB str
 // Socket is one established TCP connection: local and remote address.
 type Socket struct{ Local, Remote string }
 
-// ss runs the ss utility; a variable for the unit tests. Its standard
-// output is returned; anything on its standard error is an error (ss -K
-// without the privilege to close a socket says so there and exits 0).
-var ss = runSS
-
-func runSS(ctx context.Context, args ...string) ([]byte, error) {
+// SS runs the ss utility.
+func (Host) SS(ctx context.Context, args ...string) ([]byte, error) {
 	var out, errb strings.Builder
 	cmd := exec.CommandContext(ctx, "ss", args...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -80,11 +76,8 @@ func runSS(ctx context.Context, args ...string) ([]byte, error) {
 	return []byte(out.String()), nil
 }
 
-// procState returns the state letter of a process (R, S, D, T...);
-// a variable for the unit tests.
-var procState = realProcState
-
-func realProcState(pid int) string {
+// ProcState reads a process's state from /proc.
+func (Host) ProcState(pid int) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return ""
@@ -158,8 +151,8 @@ func parseSS(out []byte) []ssSocket {
 // sent (unanswered: powered off, cut off) is stuck after unansweredMS
 // already (0: not sooner than idleMS): a host that is up acknowledges
 // within its round trip, a frozen server's kernel too. A repmgrd stopped
-// by a signal is left alone: resetting would not wake it.
-func stuckSockets(socks []ssSocket, peers map[string]bool, idleMS, unansweredMS int) []Socket {
+// by a signal is left alone (sys tells): resetting would not wake it.
+func stuckSockets(sys System, socks []ssSocket, peers map[string]bool, idleMS, unansweredMS int) []Socket {
 	var out []Socket
 	for _, s := range socks {
 		if s.pid == 0 || !peers[normAddr(s.Remote)] || s.recvQ != 0 || s.lastRcvMS < 0 {
@@ -168,7 +161,7 @@ func stuckSockets(socks []ssSocket, peers map[string]bool, idleMS, unansweredMS 
 		if s.lastRcvMS < idleMS && !(s.unanswered && unansweredMS > 0 && s.lastRcvMS >= unansweredMS) {
 			continue
 		}
-		if st := procState(s.pid); st == "T" || st == "t" {
+		if st := sys.ProcState(s.pid); st == "T" || st == "t" {
 			continue
 		}
 		out = append(out, s.Socket)
@@ -200,10 +193,11 @@ func normAddr(a string) string {
 // ResetRepmgrdConnections resets the local repmgrd's connections to the
 // peers' databases that have waited idleMS or more for their server, or
 // unansweredMS for a host that does not acknowledge (see stuckSockets),
-// with ss -K on their exact addresses (the kernel needs INET_DIAG_DESTROY).
+// with ss -K on their exact addresses (the kernel needs INET_DIAG_DESTROY),
+// run through sys.
 // It returns the connections reset; its error names each that could not
 // be.
-func ResetRepmgrdConnections(ctx context.Context, peers []nodeapi.Peer, idleMS, unansweredMS int) ([]Socket, error) {
+func ResetRepmgrdConnections(ctx context.Context, sys System, peers []nodeapi.Peer, idleMS, unansweredMS int) ([]Socket, error) {
 	want := map[string]bool{}
 	var errs []string
 	for _, p := range peers {
@@ -221,13 +215,13 @@ func ResetRepmgrdConnections(ctx context.Context, peers []nodeapi.Peer, idleMS, 
 			want[normAddr(net.JoinHostPort(a, port))] = true
 		}
 	}
-	out, err := ss(ctx, "-Htnpi", "state", "established")
+	out, err := sys.SS(ctx, "-Htnpi", "state", "established")
 	if err != nil {
 		return nil, err
 	}
 	var reset []Socket
-	for _, s := range stuckSockets(parseSS(out), want, idleMS, unansweredMS) {
-		out, err := ss(ctx, "-K", "-Htn", "state", "established", "src", s.Local, "dst", s.Remote)
+	for _, s := range stuckSockets(sys, parseSS(out), want, idleMS, unansweredMS) {
+		out, err := sys.SS(ctx, "-K", "-Htn", "state", "established", "src", s.Local, "dst", s.Remote)
 		switch {
 		case err != nil:
 			errs = append(errs, err.Error())

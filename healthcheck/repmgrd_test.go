@@ -43,20 +43,20 @@ const ssEstablished = `0      0      10.77.0.12:44498 10.77.0.11:5432  users:(("
 	 bbr wscale:10,10 rto:200 rtt:0.099/0.049 lastsnd:0 lastrcv:2500 lastack:2500
 `
 
-func fakeProcState(t *testing.T) {
-	procState = func(pid int) string {
-		if pid == 473 {
-			return "T"
-		}
-		return "S"
+// stoppedRepmgrd is the processes of ssEstablished: pid 473 stopped by a
+// signal, the others asleep.
+func stoppedRepmgrd(pid int) string {
+	if pid == 473 {
+		return "T"
 	}
-	t.Cleanup(func() { procState = realProcState })
+	return "S"
 }
 
 func TestStuckSockets(t *testing.T) {
-	fakeProcState(t)
+	t.Parallel()
+	sys := fakeSystem{procState: stoppedRepmgrd}
 	peers := map[string]bool{"10.77.0.11:5432": true, "[fd00::13]:5432": true, "10.77.0.14:5432": true}
-	got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 5000, 0)
+	got := stuckSockets(sys, parseSS([]byte(ssEstablished)), peers, 5000, 0)
 	want := []Socket{{"10.77.0.12:44518", "10.77.0.11:5432"}, {"[fd00::12]:40100", "[fd00::13]:5432"}, {"[::ffff:10.77.0.12]:40200", "[::ffff:10.77.0.14]:5432"}}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -68,15 +68,15 @@ func TestStuckSockets(t *testing.T) {
 	}
 	// A host that does not acknowledge: stuck after 2 s already; the
 	// connection that has just sent its query is not.
-	got = stuckSockets(parseSS([]byte(ssEstablished)), peers, 5000, 2000)
+	got = stuckSockets(sys, parseSS([]byte(ssEstablished)), peers, 5000, 2000)
 	if len(got) != 4 || got[3] != (Socket{"10.77.0.12:44700", "10.77.0.11:5432"}) {
 		t.Errorf("unanswered for 2 s or more: %v", got)
 	}
-	if got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 5000, 3000); len(got) != 3 {
+	if got := stuckSockets(sys, parseSS([]byte(ssEstablished)), peers, 5000, 3000); len(got) != 3 {
 		t.Errorf("unanswered for 3 s or more: %v", got)
 	}
 	// A longer idle limit leaves the connections idle 7 s alone.
-	if got := stuckSockets(parseSS([]byte(ssEstablished)), peers, 8000, 0); len(got) != 1 || got[0].Local != "10.77.0.12:44518" {
+	if got := stuckSockets(sys, parseSS([]byte(ssEstablished)), peers, 8000, 0); len(got) != 1 || got[0].Local != "10.77.0.12:44518" {
 		t.Errorf("idle 8 s or more: %v", got)
 	}
 }
@@ -86,10 +86,10 @@ func TestStuckSockets(t *testing.T) {
 // refusing, is an error naming the connection, and the others are still
 // tried.
 func TestResetRepmgrdConnections(t *testing.T) {
-	fakeProcState(t)
+	t.Parallel()
 	var kills []string
 	closes := true
-	ss = func(_ context.Context, args ...string) ([]byte, error) {
+	sys := fakeSystem{procState: stoppedRepmgrd, ss: func(_ context.Context, args ...string) ([]byte, error) {
 		if args[0] == "-K" {
 			kills = append(kills, strings.Join(args, " "))
 			if !closes {
@@ -98,10 +98,9 @@ func TestResetRepmgrdConnections(t *testing.T) {
 			return []byte("0 0 " + args[len(args)-3] + " " + args[len(args)-1] + "\n"), nil
 		}
 		return []byte(ssEstablished), nil
-	}
-	defer func() { ss = runSS }()
+	}}
 	peers := []nodeapi.Peer{{Name: "pg-0", Host: "10.77.0.11", Port: 5432}, {Name: "pg-2", Host: "10.77.0.14", Port: 5432}}
-	got, err := ResetRepmgrdConnections(context.Background(), peers, 5000, 0)
+	got, err := ResetRepmgrdConnections(context.Background(), sys, peers, 5000, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +109,7 @@ func TestResetRepmgrdConnections(t *testing.T) {
 		t.Errorf("reset %v with\n%s", got, strings.Join(kills, "\n"))
 	}
 	closes, kills = false, nil
-	got, err = ResetRepmgrdConnections(context.Background(), peers, 5000, 0)
+	got, err = ResetRepmgrdConnections(context.Background(), sys, peers, 5000, 0)
 	if err == nil || len(got) != 0 || len(kills) != 2 || !strings.Contains(err.Error(), "did not close 10.77.0.12:44518 -> 10.77.0.11:5432") {
 		t.Errorf("ss closing nothing: reset %v, tried %d, %v", got, len(kills), err)
 	}
@@ -122,10 +121,10 @@ func TestRunSSStderrIsAnError(t *testing.T) {
 	if _, err := exec.LookPath("ss"); err != nil {
 		t.Skip("no ss here")
 	}
-	if _, err := runSS(context.Background(), "-Htn", "state", "established", "dport", "=", ":1"); err != nil {
+	if _, err := (Host{}).SS(context.Background(), "-Htn", "state", "established", "dport", "=", ":1"); err != nil {
 		t.Errorf("a plain listing: %v", err)
 	}
-	if _, err := runSS(context.Background(), "--no-such-option"); err == nil {
+	if _, err := (Host{}).SS(context.Background(), "--no-such-option"); err == nil {
 		t.Error("an ss error was not reported")
 	}
 }

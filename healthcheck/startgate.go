@@ -46,8 +46,9 @@ const (
 	VolumeInContainer = "/bitnami/postgresql"
 )
 
-// imageBinDir is PostgreSQL's programs in the image (a variable for tests).
-var imageBinDir = "/opt/bitnami/postgresql/bin"
+// imageBinDir is PostgreSQL's programs in the image; the start gate runs
+// them from there (the tests, from their own installation).
+const imageBinDir = "/opt/bitnami/postgresql/bin"
 
 // commitRe matches a commit record of pg_waldump's output: the
 // transaction, its position and the commit time.
@@ -81,10 +82,11 @@ func ParseCommits(r io.Reader, from uint64, max int) ([]nodeapi.KeptCommit, int)
 	return out, n
 }
 
-// readCommits fills rec's commits from the data directory's WAL: from the
-// fork, or, when the WAL there was recycled, from the last checkpoint's
-// redo (incomplete). Nothing when neither can be read.
-func readCommits(ctx context.Context, data string, c *Control, rec *nodeapi.KeptRecord) {
+// readCommits fills rec's commits from the data directory's WAL (with
+// bin's pg_waldump): from the fork, or, when the WAL there was recycled,
+// from the last checkpoint's redo (incomplete). Nothing when neither can be
+// read.
+func readCommits(ctx context.Context, bin, data string, c *Control, rec *nodeapi.KeptRecord) {
 	if c == nil || rec.ForkLSN == "" {
 		return
 	}
@@ -96,7 +98,7 @@ func readCommits(ctx context.Context, data string, c *Control, rec *nodeapi.Kept
 		if start == "" {
 			continue
 		}
-		cmd := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
 			"--timeline", strconv.Itoa(rec.Timeline), "--start", start, "--rmgr", "Transaction")
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -321,7 +323,7 @@ func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, lo
 		}
 	}
 	for try := 1; ; try++ {
-		local, end, err := readLocal(ctx, data)
+		local, end, err := readLocal(ctx, imageBinDir, data)
 		if err != nil {
 			// Unreadable control data: the image would clone over it;
 			// keep it instead.
@@ -347,7 +349,7 @@ func StartGate(ctx context.Context, env StartGateEnv, volume, gateDir string, lo
 			fmt.Fprintf(log, "haup start gate: waiting: %s\n", v.Reason)
 		case v.Keep:
 			v.Record.At = time.Now().UTC()
-			readCommits(ctx, data, local, &v.Record)
+			readCommits(ctx, imageBinDir, data, local, &v.Record)
 			dir, err := keepAside(volume, data, v.Record)
 			if err == nil {
 				fmt.Fprintf(log, "haup start gate: data kept in %s: %s\n", dir, v.Reason)
@@ -373,12 +375,12 @@ const silentPartnerTries = 6
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // readLocal reads the data directory's control data and where its WAL
-// ends (nil: no data directory).
-func readLocal(ctx context.Context, data string) (*Control, string, error) {
+// ends (nil: no data directory), with bin's programs.
+func readLocal(ctx context.Context, bin, data string) (*Control, string, error) {
 	if !exists(filepath.Join(data, "PG_VERSION")) {
 		return nil, "", nil
 	}
-	out, err := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_controldata"), "-D", data).Output()
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "pg_controldata"), "-D", data).Output()
 	if err != nil {
 		return nil, "", fmt.Errorf("pg_controldata: %w", err)
 	}
@@ -386,18 +388,19 @@ func readLocal(ctx context.Context, data string) (*Control, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return &c, walEnd(ctx, data, c), nil
+	return &c, walEnd(ctx, bin, data, c), nil
 }
 
 // walEnd finds where the last WAL record begins: pg_waldump from the last
 // checkpoint's redo location on, to the end of the valid WAL (given a
 // segment file instead, pg_waldump reads that one segment only). Its output
 // is read as it comes, keeping the last record only. "" when it cannot tell.
-func walEnd(ctx context.Context, data string, c Control) string {
+// pg_waldump is bin's.
+func walEnd(ctx context.Context, bin, data string, c Control) string {
 	if c.Redo == "" {
 		return ""
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(imageBinDir, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_waldump"), "--path", filepath.Join(data, "pg_wal"),
 		"--timeline", strconv.Itoa(c.Timeline), "--start", c.Redo)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -133,10 +133,7 @@ func TestWALEndOfACrashedPrimary(t *testing.T) {
 		"-c", "CREATE TABLE t AS SELECT g, repeat('x', 200) FROM generate_series(1, 150000) g")
 	want := strings.TrimSpace(s.run("psql", "-h", s.dir, "-p", strconv.Itoa(s.port), "-U", "postgres", "-d", "postgres", "-tAc", "SELECT pg_current_wal_insert_lsn()"))
 	s.stop()
-	was := imageBinDir
-	imageBinDir = pgBin
-	defer func() { imageBinDir = was }()
-	c, end, err := readLocal(context.Background(), s.data())
+	c, end, err := readLocal(context.Background(), pgBin, s.data())
 	if err != nil || c == nil || !c.WasPrimary() {
 		t.Fatalf("%+v %v", c, err)
 	}
@@ -165,15 +162,12 @@ func TestKeptCommits(t *testing.T) {
 	}
 	last := psql("-c", "INSERT INTO t VALUES (6) RETURNING txid_current()::text")
 	s.stop()
-	was := imageBinDir
-	imageBinDir = pgBin
-	defer func() { imageBinDir = was }()
-	c, _, err := readLocal(context.Background(), s.data())
+	c, _, err := readLocal(context.Background(), pgBin, s.data())
 	if err != nil || c == nil {
 		t.Fatalf("%+v %v", c, err)
 	}
 	rec := nodeapi.KeptRecord{Timeline: c.Timeline, ForkLSN: fork}
-	readCommits(context.Background(), s.data(), c, &rec)
+	readCommits(context.Background(), pgBin, s.data(), c, &rec)
 	if rec.CommitCount != 6 || len(rec.Commits) != 6 || !rec.CommitsComplete || rec.CommitsFrom != fork {
 		t.Fatalf("commits past %s: %+v", fork, rec)
 	}
@@ -193,7 +187,7 @@ func TestKeptCommits(t *testing.T) {
 
 	// A fork before the oldest WAL: read from the redo, incomplete.
 	gone := nodeapi.KeptRecord{Timeline: c.Timeline, ForkLSN: "0/10"}
-	readCommits(context.Background(), s.data(), c, &gone)
+	readCommits(context.Background(), pgBin, s.data(), c, &gone)
 	if gone.CommitsComplete || gone.CommitsFrom != c.Redo {
 		t.Errorf("a recycled fork: %+v", gone)
 	}

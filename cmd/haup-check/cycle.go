@@ -24,6 +24,9 @@ type cycle struct {
 	configPath string
 	keepalived bool
 	begin      time.Time
+	// sys is the host the actions run their commands on (besides the
+	// database's).
+	sys healthcheck.System
 	// end is the budget's end.
 	end time.Time
 }
@@ -174,7 +177,7 @@ func (c *cycle) carryOut(d agent.Decision, r nodeapi.Report, obs agent.Observati
 			}
 		default:
 			ctx, cancel := c.bound(a)
-			res = healthcheck.Do(ctx, c.cfg, c.password, r, a)
+			res = healthcheck.Do(ctx, c.sys, c.cfg, c.password, r, a)
 			cancel()
 			if a.Kind == agent.ActResetRepmgrd {
 				if line := agent.ResetLine(a, res); line != "" {

@@ -202,9 +202,9 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	case step == "promote" && len(rest) == 1:
 		err = healthcheck.Promote(ctx, cfg, password, "repmgr", rest[0])
 	case step == "pause-failover" && len(rest) == 0 && *pauseFor > 0:
-		err = healthcheck.PauseFailoverAs(ctx, cfg, password, "repmgr", *pauseFor, nodeapi.PauseRecord{Why: *why, Kind: *kind, By: *by})
+		err = healthcheck.PauseFailoverAs(ctx, healthcheck.Host{}, cfg, password, "repmgr", *pauseFor, nodeapi.PauseRecord{Why: *why, Kind: *kind, By: *by})
 	case step == "resume-failover" && len(rest) == 0:
-		err = healthcheck.ResumeFailover(ctx, cfg, password, "repmgr", *wait)
+		err = healthcheck.ResumeFailover(ctx, healthcheck.Host{}, cfg, password, "repmgr", *wait)
 	case step == "forget-witness" && len(rest) == 1:
 		err = healthcheck.ForgetWitness(ctx, cfg, password, "repmgr", rest[0])
 	default:
@@ -400,7 +400,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	// Only keepalived's own runs (no flags) record, fence and clear fences.
-	c := &cycle{cfg: cfg, password: password, configPath: *config, keepalived: !*asJSON && !*verbose, begin: begin}
+	c := &cycle{cfg: cfg, sys: healthcheck.Host{}, password: password, configPath: *config, keepalived: !*asJSON && !*verbose, begin: begin}
 	r, _ := c.run()
 	switch {
 	case *asJSON:
