@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 )
 
 // clusterChanges are the changes the cluster's actual state calls for, beyond
@@ -88,7 +86,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 				Summary: "unregister: it is not in the inventory, and while registered repmgr counts it in every election " +
 					"(gone, it leaves the nodes without a majority: no automatic failover); stop its container on its host too, haup no longer manages it",
 				stage: stageService,
-				do:    execStep("unregister witness "+r.Name, shq(nodeapi.BinaryPath)+" forget-witness "+shq(r.Name)+"\n"),
+				op:    execStep{"unregister witness " + r.Name, shq(nodeapi.BinaryPath) + " forget-witness " + shq(r.Name) + "\n"},
 			})
 		}
 	}
@@ -105,7 +103,7 @@ func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 	return Change{Op: OpUpdate, Kind: "repmgrd", Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
 		stage:   stageService,
-		do:      execStep("resume repmgrd's failover", shq(nodeapi.BinaryPath)+" resume-failover -wait 30s\n")}
+		op:      execStep{"resume repmgrd's failover", shq(nodeapi.BinaryPath) + " resume-failover -wait 30s\n"}}
 }
 
 // leftoverChanges removes what interrupted applies left on a host.
@@ -115,7 +113,7 @@ func leftoverChanges(f *Facts) []Change {
 		out = append(out, Change{Op: OpDelete, Kind: "staging", Name: s,
 			Summary: "left by an interrupted apply (may hold secrets): remove",
 			// rm -rf: staging directories; a .haup-new file is a file.
-			stage: stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
+			stage: stageHost, op: execStep{"remove staging", "rm -rf " + shq(s) + "\n"}})
 	}
 	return out
 }
@@ -133,15 +131,7 @@ func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []strin
 			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
 		Blocked: blocked,
 		stage:   stageRejoin,
-		watch:   watchClone(dbAddress(np.Node)),
-		do: func(ctx context.Context, h remote.Host) error {
-			// The unit serialises this with a rejoin the check may have
-			// started already; it waits until the node streams.
-			if _, err := h.Exec(ctx, "systemctl start "+nodeapi.RejoinUnit+"\n"); err != nil {
-				return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + nodeapi.RejoinUnit + " on the node says more)", Err: err}
-			}
-			return nil
-		},
+		op:      rejoin{addr: dbAddress(np.Node)},
 	}
 }
 
@@ -162,17 +152,7 @@ func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change
 	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
 		"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
 		primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)
-	agent := shq(nodeapi.BinaryPath)
-	c.do = func(ctx context.Context, h remote.Host) error {
-		_, err := h.Exec(ctx, agent+" stop-database -timeout 60s && "+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
-		if err == nil {
-			err = waitStreaming(ctx, h, ApplyOptions{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
-		}
-		if err == nil {
-			return nil
-		}
-		return clone.do(ctx, h)
-	}
+	c.op = follow{conninfo: conninfo, clone: clone.op.(rejoin)}
 	return c
 }
 
@@ -342,15 +322,12 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			c.Blocked = ""
 			c.Summary = "content changed (sensitive content not shown); password rotation: the new password is staged beside it (" +
 				next.Path + "), set inside the database on the primary, then moved into place; " + effect
-			c.do = installFile(next)
+			c.op = installFile{next}
 			np.Changes[i] = c
 		}
 		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
 			Summary: "move the staged password over " + path, stage: stageSwap,
-			do: func(ctx context.Context, h remote.Host) error {
-				_, err := h.Exec(ctx, "mv -f "+shq(next.Path)+" "+shq(path)+"\n")
-				return err
-			}})
+			op: swapPassword{staged: next.Path, live: path}})
 		if np == primary {
 			setFrom = next.Path
 		}
@@ -358,10 +335,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
 		Summary: "set inside the database: ALTER ROLE " + role + " with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
 		stage:   stagePassword,
-		do: func(ctx context.Context, h remote.Host) error {
-			_, err := h.Exec(ctx, shq(nodeapi.BinaryPath)+" set-password -role "+shq(role)+" -file "+shq(setFrom)+"\n")
-			return err
-		}})
+		op:      setPassword{role: role, file: setFrom}})
 	if restart {
 		container := plan.Inventory.Database.ContainerName
 		for _, np := range plan.Nodes {
@@ -373,7 +347,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			// restarted container would keep the old password.
 			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "container", Name: container,
 				Summary: "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password", stage: stageContainer, restart: true,
-				do: runContainer(containerSpec(plan.Inventory, np.Node), true)})
+				op: runContainer{spec: containerSpec(plan.Inventory, np.Node), replace: true}})
 		}
 	}
 	for _, np := range plan.Nodes {
@@ -427,7 +401,7 @@ func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, boo
 		return Change{Op: OpUpdate, Kind: "database", Name: np.Node.Name,
 			Summary: why + ", and no node is primary: start it inside its container on its own data, in the role its data has (a primary's comes back as the primary, a standby's as a standby)",
 			stage:   stageRejoin,
-			do:      execStep("start the database", agent+" start-database -timeout 120s\n"),
+			op:      execStep{"start the database", agent + " start-database -timeout 120s\n"},
 		}, true
 	}
 	return Change{}, false

@@ -2,15 +2,11 @@ package tasks
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
-
-	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 )
 
 func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
@@ -21,12 +17,12 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 			Op: OpCreate, Kind: "container", Name: spec.Name,
 			Summary: fmt.Sprintf("create from %s%s, host network, data in %s", spec.Image, imageIDNote(f.ImageID), spec.Mounts[0].Source),
 			Diff:    specDiff("", spec.Label(), spec.Name),
-			stage:   stageContainer, do: runContainer(spec, false),
+			stage:   stageContainer, op: runContainer{spec: spec},
 		}}
 	case c.Spec != spec.Label() || (f.ImageID != "" && c.ImageID != f.ImageID):
 		ch := Change{
 			Op: OpReplace, Kind: "container", Name: spec.Name,
-			stage: stageContainer, do: runContainer(spec, true),
+			stage: stageContainer, op: runContainer{spec: spec, replace: true},
 		}
 		if c.Spec != spec.Label() {
 			ch.Summary = "recreate: its settings changed"
@@ -50,12 +46,7 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 			Op: OpUpdate, Kind: "container", Name: spec.Name,
 			Summary: "start (it is " + c.Status + ")",
 			stage:   stageContainer,
-			do: func(ctx context.Context, h remote.Host) error {
-				if _, err := h.Exec(ctx, "docker start "+shq(spec.Name)+" >/dev/null\n"); err != nil {
-					return fmt.Errorf("start container %s: %w", spec.Name, err)
-				}
-				return nil
-			},
+			op:      startContainer{spec.Name},
 		}}
 	}
 	return nil
@@ -74,30 +65,6 @@ func specDiff(old, new, name string) string {
 		return b.String() + "\n"
 	}
 	return udiff.Unified("container "+name+" (on node)", "container "+name+" (haup)", pretty(old), pretty(new))
-}
-
-func runContainer(spec ContainerSpec, replace bool) func(context.Context, remote.Host) error {
-	return func(ctx context.Context, h remote.Host) error {
-		var b strings.Builder
-		if replace {
-			// The database is shut down cleanly first: docker rm -f (or
-			// stop) kills repmgrd, the image's PID 1, and PostgreSQL with
-			// it, without a shutdown checkpoint; the image then could only
-			// clone a standby again, where pg_rewind finds a cleanly
-			// stopped one in order. An agent that cannot stop it (not
-			// installed yet, no configuration) does not stop the change.
-			fmt.Fprintf(&b, "%s stop-database -timeout 60s >/dev/null 2>&1 || true; docker rm -f %s >/dev/null && ", shq(nodeapi.BinaryPath), shq(spec.Name))
-		}
-		args := spec.runArgs()
-		for i, a := range args {
-			args[i] = shq(a)
-		}
-		b.WriteString(strings.Join(args, " ") + " >/dev/null\n")
-		if _, err := h.Exec(ctx, b.String()); err != nil {
-			return fmt.Errorf("run container %s: %w", spec.Name, err)
-		}
-		return nil
-	}
 }
 
 // imageIDNote names the local image ID a container will run, when the node

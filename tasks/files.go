@@ -1,13 +1,9 @@
 package tasks
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strings"
-
-	"github.com/haup-project/haup/remote"
 )
 
 func dirChanges(d Dir, actual FileFact) []Change {
@@ -23,14 +19,7 @@ func dirChanges(d Dir, actual FileFact) []Change {
 		return nil
 	}
 	c.stage = stageHost
-	c.do = func(ctx context.Context, h remote.Host) error {
-		p := shq(d.Path)
-		script := fmt.Sprintf("mkdir -p %s && chown %d:%d %s && chmod %04o %s\n", p, d.UID, d.GID, p, d.Mode, p)
-		if _, err := h.Exec(ctx, script); err != nil {
-			return fmt.Errorf("dir %s: %w", d.Path, err)
-		}
-		return nil
-	}
+	c.op = makeDir{d}
 	return []Change{c}
 }
 
@@ -58,7 +47,7 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 		}
 	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
 		c = Change{Op: OpUpdate, Kind: "file", Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
-			stage: stageHost, do: chmodFile(f)}
+			stage: stageHost, op: chmodFile{f}}
 		return []Change{c}
 	default:
 		return nil
@@ -90,7 +79,7 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 		}
 	}
 	c.stage = stageHost
-	c.do = installFile(f)
+	c.op = installFile{f}
 	return []Change{c}
 }
 
@@ -99,44 +88,4 @@ func shortHash(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-func chmodFile(f File) func(context.Context, remote.Host) error {
-	return func(ctx context.Context, h remote.Host) error {
-		p := shq(f.Path)
-		script := fmt.Sprintf("chown %d:%d %s && chmod %04o %s\n", f.UID, f.GID, p, f.Mode, p)
-		if _, err := h.Exec(ctx, script); err != nil {
-			return fmt.Errorf("file %s: %w", f.Path, err)
-		}
-		return nil
-	}
-}
-
-// installFile uploads the file to the staging directory, validates it when the
-// file has a validator, keeps the old version as PATH.haup-bak and replaces the
-// live file atomically (rename in the same directory).
-func installFile(f File) func(context.Context, remote.Host) error {
-	return func(ctx context.Context, h remote.Host) error {
-		staged, err := h.Put(ctx, f.Content)
-		if err != nil {
-			return fmt.Errorf("file %s: upload: %w", f.Path, err)
-		}
-		// One line: validate (exit 3 with the validator's words), keep the
-		// old file, install beside it and rename over it.
-		var b strings.Builder
-		fmt.Fprintf(&b, "t=%s; p=%s; ", shq(staged), shq(f.Path))
-		if f.Validate != "" {
-			fmt.Fprintf(&b, "if ! out=$(%s 2>&1); then echo \"$out\" >&2; exit 3; fi; ", fmt.Sprintf(f.Validate, `"$t"`))
-		}
-		fmt.Fprintf(&b, "{ [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m %04o -o %d -g %d \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", f.Mode, f.UID, f.GID)
-		if _, err := h.Exec(ctx, b.String()); err != nil {
-			var ee *remote.ExitError
-			if f.Validate != "" && asExit(err, &ee) && ee.Code == 3 {
-				return fmt.Errorf("file %s: rejected by `%s`, the live file is unchanged: %s",
-					f.Path, fmt.Sprintf(f.Validate, "FILE"), strings.TrimSpace(ee.Stderr))
-			}
-			return fmt.Errorf("file %s: %w", f.Path, err)
-		}
-		return nil
-	}
 }

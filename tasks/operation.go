@@ -112,7 +112,7 @@ func interruptedOperations(plan *Plan) {
 	clear := func(np *NodePlan) Change {
 		return Change{Op: OpDelete, Kind: "operation", Name: rec.Kind,
 			Summary: "remove the record of the " + what,
-			stage:   stageService, do: execStep("remove the operation record", clearOpScript)}
+			stage:   stageService, op: execStep{"remove the operation record", clearOpScript}}
 	}
 	agent := shq(nodeapi.BinaryPath)
 	v := plan.View()
@@ -142,7 +142,7 @@ func interruptedOperations(plan *Plan) {
 			Summary: "undo the " + what + ": start the old primary's database if it is stopped (inside its container, on its data) and let it take writes again; " +
 				"writes through the VIP resume when its check passes (within one check interval)",
 			stage: stageRejoin,
-			do:    execStep("undo the switchover", agent+" start-database -timeout 120s && "+agent+" undemote\n"),
+			op:    execStep{"undo the switchover", agent + " start-database -timeout 120s && " + agent + " undemote\n"},
 		})
 	}
 	for _, np := range holders {
@@ -197,6 +197,6 @@ func interruptedApplies(plan *Plan) {
 		}
 		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: "operation", Name: rec.Kind,
 			Summary: "the " + what + "; " + how + "; its record is cleared",
-			stage:   stageService, do: func(context.Context, remote.Host) error { return nil }})
+			stage:   stageService, op: nothing{}})
 	}
 }

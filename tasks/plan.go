@@ -5,7 +5,6 @@ package tasks
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 )
 
 // Op is the kind of a change, printed as its first column.
@@ -65,10 +63,8 @@ type Change struct {
 	Blocked string
 
 	stage stage
-	do    func(ctx context.Context, h remote.Host) error
-	// watch, when set, reports the progress of do's long wait (a clone,
-	// an image pull) while do runs.
-	watch watch
+	// op is what apply does on the node to make the change.
+	op operation
 	// switchoverTo, on the primary's container change of a rolling change,
 	// names the standby that takes the primary role before it.
 	switchoverTo string

@@ -259,7 +259,7 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 		return remote.Result{}, &remote.ExitError{Code: 3, Stderr: "(Line 12) unknown keyword 'bogus'"}
 	})
 	f := File{Path: KeepalivedConfPath, Mode: 0o600, Content: []byte("bogus\n"), Validate: "keepalived -t -f %s"}
-	err := installFile(f)(context.Background(), h)
+	err := installFile{f}.run(context.Background(), h)
 	if err == nil || !strings.Contains(err.Error(), "live file is unchanged") || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("err = %v", err)
 	}
