@@ -82,7 +82,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 				continue
 			}
 			np.Changes = append(np.Changes, Change{
-				Op: OpDelete, Kind: "repmgr witness", Name: r.Name,
+				Op: OpDelete, Kind: KindWitness, Name: r.Name,
 				Summary: "unregister: it is not in the inventory, and while registered repmgr counts it in every election " +
 					"(gone, it leaves the nodes without a majority: no automatic failover); stop its container on its host too, haup no longer manages it",
 				stage: stageService,
@@ -100,7 +100,7 @@ func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 	if rec != nil {
 		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), pauseWho(rec), rec.Until.Format("15:04:05Z"))
 	}
-	return Change{Op: OpUpdate, Kind: "repmgrd", Name: "failover",
+	return Change{Op: OpUpdate, Kind: KindRepmgrd, Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
 		stage:   stageService,
 		op:      execStep{"resume repmgrd's failover", shq(nodeapi.BinaryPath) + " resume-failover -wait 30s\n"}}
@@ -110,7 +110,7 @@ func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 func leftoverChanges(f *Facts) []Change {
 	var out []Change
 	for _, s := range f.Staging {
-		out = append(out, Change{Op: OpDelete, Kind: "staging", Name: s,
+		out = append(out, Change{Op: OpDelete, Kind: KindStaging, Name: s,
 			Summary: "left by an interrupted apply (may hold secrets): remove",
 			// rm -rf: staging directories; a .haup-new file is a file.
 			stage: stageHost, op: execStep{"remove staging", "rm -rf " + shq(s) + "\n"}})
@@ -126,7 +126,7 @@ func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []strin
 		target = current[0]
 	}
 	return Change{
-		Op: OpReplace, Kind: "database", Name: np.Node.Name,
+		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
 		Summary: fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
 			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
 		Blocked: blocked,
@@ -276,7 +276,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	var rotating []*NodePlan
 	for _, np := range plan.Nodes {
 		for _, c := range np.Changes {
-			if c.Kind == "file" && c.Name == path && c.Blocked != "" {
+			if c.Kind == KindFile && c.Name == path && c.Blocked != "" {
 				rotating = append(rotating, np)
 			}
 		}
@@ -287,7 +287,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	block := func(why string) {
 		for _, np := range rotating {
 			for i, c := range np.Changes {
-				if c.Kind == "file" && c.Name == path {
+				if c.Kind == KindFile && c.Name == path {
 					np.Changes[i].Blocked = why
 				}
 			}
@@ -316,7 +316,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 	for _, np := range rotating {
 		for i, c := range np.Changes {
-			if c.Kind != "file" || c.Name != path {
+			if c.Kind != KindFile || c.Name != path {
 				continue
 			}
 			c.Blocked = ""
@@ -325,14 +325,14 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			c.op = installFile{next}
 			np.Changes[i] = c
 		}
-		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
+		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 			Summary: "move the staged password over " + path, stage: stageSwap,
 			op: swapPassword{staged: next.Path, live: path}})
 		if np == primary {
 			setFrom = next.Path
 		}
 	}
-	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
+	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 		Summary: "set inside the database: ALTER ROLE " + role + " with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
 		stage:   stagePassword,
 		op:      setPassword{role: role, file: setFrom}})
@@ -345,7 +345,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			// Recreated, not restarted: the image writes repmgr's .pgpass
 			// into the container's own layer only when it is absent, so a
 			// restarted container would keep the old password.
-			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "container", Name: container,
+			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindContainer, Name: container,
 				Summary: "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password", stage: stageContainer, restart: true,
 				op: runContainer{spec: containerSpec(plan.Inventory, np.Node), replace: true}})
 		}
@@ -398,7 +398,7 @@ func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, boo
 		return c, true
 	case len(current) == 0:
 		agent := shq(nodeapi.BinaryPath)
-		return Change{Op: OpUpdate, Kind: "database", Name: np.Node.Name,
+		return Change{Op: OpUpdate, Kind: KindDatabase, Name: np.Node.Name,
 			Summary: why + ", and no node is primary: start it inside its container on its own data, in the role its data has (a primary's comes back as the primary, a standby's as a standby)",
 			stage:   stageRejoin,
 			op:      execStep{"start the database", agent + " start-database -timeout 120s\n"},

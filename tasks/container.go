@@ -14,14 +14,14 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 	switch {
 	case c == nil:
 		return []Change{{
-			Op: OpCreate, Kind: "container", Name: spec.Name,
+			Op: OpCreate, Kind: KindContainer, Name: spec.Name,
 			Summary: fmt.Sprintf("create from %s%s, host network, data in %s", spec.Image, imageIDNote(f.ImageID), spec.Mounts[0].Source),
 			Diff:    specDiff("", spec.Label(), spec.Name),
 			stage:   stageContainer, op: runContainer{spec: spec},
 		}}
 	case c.Spec != spec.Label() || (f.ImageID != "" && c.ImageID != f.ImageID):
 		ch := Change{
-			Op: OpReplace, Kind: "container", Name: spec.Name,
+			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
 			stage: stageContainer, op: runContainer{spec: spec, replace: true},
 		}
 		if c.Spec != spec.Label() {
@@ -43,7 +43,7 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 		return []Change{ch}
 	case !c.Running():
 		return []Change{{
-			Op: OpUpdate, Kind: "container", Name: spec.Name,
+			Op: OpUpdate, Kind: KindContainer, Name: spec.Name,
 			Summary: "start (it is " + c.Status + ")",
 			stage:   stageContainer,
 			op:      startContainer{spec.Name},

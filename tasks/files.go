@@ -10,11 +10,11 @@ func dirChanges(d Dir, actual FileFact) []Change {
 	var c Change
 	switch {
 	case !actual.Exists:
-		c = Change{Op: OpCreate, Kind: "dir", Name: d.Path, Summary: fmt.Sprintf("mode %04o, owner %d:%d", d.Mode, d.UID, d.GID)}
+		c = Change{Op: OpCreate, Kind: KindDir, Name: d.Path, Summary: fmt.Sprintf("mode %04o, owner %d:%d", d.Mode, d.UID, d.GID)}
 	case d.ImageOwned || d.Shared:
 		return nil
 	case actual.Mode != d.Mode || actual.UID != d.UID || actual.GID != d.GID:
-		c = Change{Op: OpUpdate, Kind: "dir", Name: d.Path, Summary: attrSummary(actual, d.Mode, d.UID, d.GID)}
+		c = Change{Op: OpUpdate, Kind: KindDir, Name: d.Path, Summary: attrSummary(actual, d.Mode, d.UID, d.GID)}
 	default:
 		return nil
 	}
@@ -38,15 +38,15 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 	var c Change
 	switch {
 	case !actual.Exists:
-		c = Change{Op: OpCreate, Kind: "file", Name: f.Path,
+		c = Change{Op: OpCreate, Kind: KindFile, Name: f.Path,
 			Summary: fmt.Sprintf("mode %04o, owner %d:%d, %d bytes", f.Mode, f.UID, f.GID, len(f.Content))}
 	case actual.SHA256 != sum:
-		c = Change{Op: OpUpdate, Kind: "file", Name: f.Path, Summary: "content changed"}
+		c = Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, Summary: "content changed"}
 		if actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID {
 			c.Summary += ", " + attrSummary(actual, f.Mode, f.UID, f.GID)
 		}
 	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
-		c = Change{Op: OpUpdate, Kind: "file", Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
+		c = Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
 			stage: stageHost, op: chmodFile{f}}
 		return []Change{c}
 	default:

@@ -135,7 +135,7 @@ func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual 
 			return nil
 		}
 		return []Change{{
-			Op: OpDelete, Kind: "file", Name: HBAPath,
+			Op: OpDelete, Kind: KindFile, Name: HBAPath,
 			Summary: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
 				strings.Replace(hbaCost, "installed in", "the image's rules installed in", 1) +
 				"; the image writes the same rules itself at the container's next start",

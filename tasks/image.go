@@ -7,7 +7,7 @@ func imageChanges(image string, f *Facts) []Change {
 		return nil
 	}
 	return []Change{{
-		Op: OpCreate, Kind: "image", Name: image, Summary: "pull",
+		Op: OpCreate, Kind: KindImage, Name: image, Summary: "pull",
 		stage: stageHost,
 		op:    pullImage{image},
 	}}

@@ -271,7 +271,7 @@ func PlanResume(plan *Plan, now time.Time) (*PauseOp, error) {
 // not know the steps the pause needs.
 func agentPending(np *NodePlan) bool {
 	for _, c := range np.Changes {
-		if c.Kind == "file" && c.Name == nodeapi.BinaryPath {
+		if c.Kind == KindFile && c.Name == nodeapi.BinaryPath {
 			return true
 		}
 	}

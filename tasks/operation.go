@@ -110,7 +110,7 @@ func interruptedOperations(plan *Plan) {
 	what := fmt.Sprintf("%s %s -> %s interrupted at %q (%s, by %s)", rec.Kind, rec.From, rec.To, rec.Step,
 		rec.StepAt.Format("2006-01-02 15:04:05Z"), rec.By)
 	clear := func(np *NodePlan) Change {
-		return Change{Op: OpDelete, Kind: "operation", Name: rec.Kind,
+		return Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
 			Summary: "remove the record of the " + what,
 			stage:   stageService, op: execStep{"remove the operation record", clearOpScript}}
 	}
@@ -138,7 +138,7 @@ func interruptedOperations(plan *Plan) {
 	default:
 		// Not promoted: undo. The old primary's database runs again and
 		// takes writes; its check passes and keepalived gives it the VIP.
-		from.Changes = append(from.Changes, Change{Op: OpUpdate, Kind: "database", Name: from.Node.Name,
+		from.Changes = append(from.Changes, Change{Op: OpUpdate, Kind: KindDatabase, Name: from.Node.Name,
 			Summary: "undo the " + what + ": start the old primary's database if it is stopped (inside its container, on its data) and let it take writes again; " +
 				"writes through the VIP resume when its check passes (within one check interval)",
 			stage: stageRejoin,
@@ -195,7 +195,7 @@ func interruptedApplies(plan *Plan) {
 		if pending == 0 {
 			how = "nothing is left to do: the cluster matches the inventory"
 		}
-		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: "operation", Name: rec.Kind,
+		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
 			Summary: "the " + what + "; " + how + "; its record is cleared",
 			stage:   stageService, op: nothing{}})
 	}

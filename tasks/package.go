@@ -19,7 +19,7 @@ func packageChanges(f *Facts) []Change {
 		return nil
 	}
 	return []Change{{
-		Op: OpCreate, Kind: "package", Name: "keepalived", Summary: "install with apt (without recommended packages: haup uses no LVS)",
+		Op: OpCreate, Kind: KindPackage, Name: "keepalived", Summary: "install with apt (without recommended packages: haup uses no LVS)",
 		stage: stageHost,
 		op:    installKeepalivedPackage{},
 	}}

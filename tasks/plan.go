@@ -25,6 +25,27 @@ const (
 	OpDelete  Op = "-"
 )
 
+// Kind is what a change acts on, printed as its second column.
+type Kind string
+
+// The kinds of change.
+const (
+	KindPackage   Kind = "package"
+	KindDir       Kind = "dir"
+	KindFile      Kind = "file"
+	KindImage     Kind = "image"
+	KindContainer Kind = "container"
+	KindService   Kind = "service"
+	KindVIP       Kind = "vip"
+	KindDatabase  Kind = "database"
+	KindPassword  Kind = "password"
+	KindRepmgrd   Kind = "repmgrd"
+	KindWitness   Kind = "repmgr witness"
+	KindStaging   Kind = "staging"
+	KindKeptData  Kind = "kept-data"
+	KindOperation Kind = "operation"
+)
+
 // stage orders changes across nodes: every node finishes stageHost before
 // any container changes, containers before a node rejoins, and all of that
 // before keepalived is (re)started or reloaded.
@@ -52,7 +73,7 @@ var stageNames = map[stage]string{
 // Change is one planned change on one node.
 type Change struct {
 	Op   Op
-	Kind string // package, dir, file, image, container, service
+	Kind Kind
 	Name string
 	// Summary says what will happen, in a few words.
 	Summary string

@@ -17,7 +17,7 @@ func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vi
 		// unit without haup's restart): while it stays, this node answers
 		// for the VIP beside the node that holds it rightly.
 		out = append(out, Change{
-			Op: OpDelete, Kind: "vip", Name: vip,
+			Op: OpDelete, Kind: KindVIP, Name: vip,
 			Summary: fmt.Sprintf("remove it from %s: keepalived is not running (%s) and left it behind, so this node may answer for the VIP beside its rightful holder", iface, f.Keepalived.Active),
 			stage:   stageHost,
 			op:      execStep{"remove the stale VIP", fmt.Sprintf("ip -4 addr del %s dev %s\n", shq(vip), shq(iface))},
@@ -25,7 +25,7 @@ func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vi
 	}
 	if unitsChanged {
 		out = append(out, Change{
-			Op: OpUpdate, Kind: "service", Name: "systemd", Summary: "daemon-reload (haup's unit files changed)",
+			Op: OpUpdate, Kind: KindService, Name: "systemd", Summary: "daemon-reload (haup's unit files changed)",
 			stage: stageHost, op: execStep{"systemd daemon-reload", "systemctl daemon-reload\n"},
 		})
 	}
@@ -56,7 +56,7 @@ func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vi
 		return out
 	}
 	return append(out, Change{
-		Op: op, Kind: "service", Name: "keepalived", Summary: summary,
+		Op: op, Kind: KindService, Name: "keepalived", Summary: summary,
 		stage: stageService, op: execStep{"keepalived", script + "\n"},
 	})
 }

@@ -234,7 +234,7 @@ func tlsTransition(inv *inventory.Inventory, facts []*Facts) (on, off bool) {
 func verifyFullChange(container string) Change {
 	f := File{Path: servicePath, Mode: 0o644, Content: serviceFile(false)}
 	return Change{
-		Op: OpUpdate, Kind: "file", Name: servicePath,
+		Op: OpUpdate, Kind: KindFile, Name: servicePath,
 		Summary: "sslmode=verify-full once every node serves TLS; the WAL receiver reconnects (replication pauses a few seconds, the primary keeps taking writes)",
 		Diff:    maskedDiff(servicePath, serviceFile(true), f.Content, nil),
 		stage:   stageService,
@@ -267,7 +267,7 @@ const tlsReloadCost = "PostgreSQL reloads it in the running container (no restar
 // start).
 func tlsReloadChange(container string) Change {
 	return Change{
-		Op: OpUpdate, Kind: "database", Name: "TLS certificate",
+		Op: OpUpdate, Kind: KindDatabase, Name: "TLS certificate",
 		Summary: "take the new certificate: " + tlsReloadCost,
 		stage:   stageService,
 		op:      reloadTLS{container},

@@ -118,7 +118,7 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 	}
 	if passwords && f.Container != nil {
 		cs = []Change{{
-			Op: OpReplace, Kind: "container", Name: spec.Name,
+			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
 			Summary: "recreate with a new database (its passwords are set when it is created; it holds no data, only repmgr's metadata, copied again from the primary)",
 			stage:   stageContainer,
 			op:      resetWitness{spec: spec, dataDir: inv.Database.DataDir},
