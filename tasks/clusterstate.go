@@ -18,6 +18,7 @@ import (
 func clusterChanges(plan *Plan) {
 	planRotation(plan)
 	planRolling(plan)
+	plan.compose()
 	v := plan.View()
 	newest, current := v.Newest, v.CurrentSorted()
 	for _, np := range plan.Nodes {
@@ -233,26 +234,27 @@ func planRolling(plan *Plan) {
 		return
 	}
 	primary := plan.nodePlan(p.Name)
-	for i, c := range primary.Changes {
-		if c.stage != stageContainer || c.Op != OpReplace && !c.restart {
-			continue
-		}
-		c.Blocked = ""
-		c.switchoverTo = target.Node.Name
-		c.Summary = strings.TrimSuffix(c.Summary, "; it runs the primary database")
-		if c.restart {
-			c.Summary = "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password"
-		}
-		c.Summary += fmt.Sprintf("; it runs the primary: a rolling change, after a switchover to %s (writes refused about 1-4 s, no acknowledged write lost), as %s's standby", target.Node.Name, target.Node.Name)
-		primary.Changes[i] = c
-		for _, np := range plan.Nodes {
-			for j, oc := range np.Changes {
-				if np != primary && oc.stage == stageContainer && (oc.Op == OpReplace || oc.restart) {
-					np.Changes[j].Summary += "; a standby, first: the primary keeps taking writes"
-				}
-			}
+	r := primary.recreation()
+	if r == nil {
+		return
+	}
+	r.rollingTo = target.Node.Name
+	for _, np := range plan.Nodes {
+		if o := np.recreation(); np != primary && o != nil {
+			o.standbyFirst = true
 		}
 	}
+}
+
+// recreation is the shape of the change that recreates the node's
+// container, or nil when the plan does not recreate it.
+func (n *NodePlan) recreation() *containerRule {
+	for _, c := range n.Changes {
+		if c.container != nil {
+			return c.container
+		}
+	}
+	return nil
 }
 
 // planRotation turns a change of a database password on a live cluster into
@@ -275,10 +277,8 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	v := plan.View()
 	var rotating []*NodePlan
 	for _, np := range plan.Nodes {
-		for _, c := range np.Changes {
-			if c.Kind == KindFile && c.Name == path && c.Blocked != "" {
-				rotating = append(rotating, np)
-			}
+		if np.passwordChange(path) != nil {
+			rotating = append(rotating, np)
 		}
 	}
 	if len(rotating) == 0 {
@@ -286,11 +286,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 	block := func(why string) {
 		for _, np := range rotating {
-			for i, c := range np.Changes {
-				if c.Kind == KindFile && c.Name == path {
-					np.Changes[i].Blocked = why
-				}
-			}
+			np.passwordChange(path).file.password.refused = why
 		}
 	}
 	p, ok := v.OnlyPrimary()
@@ -310,21 +306,10 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 	next := File{Path: path + nodeapi.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID, Content: []byte(value)}
 	setFrom := path // the primary's live file already holds the new password
-	effect := "the health checks accept either meanwhile: no restart, no outage"
-	if restart {
-		effect = "then every container restarts in turn to read it (standbys first, then a switchover)"
-	}
 	for _, np := range rotating {
-		for i, c := range np.Changes {
-			if c.Kind != KindFile || c.Name != path {
-				continue
-			}
-			c.Blocked = ""
-			c.Summary = "content changed (sensitive content not shown); password rotation: the new password is staged beside it (" +
-				next.Path + "), set inside the database on the primary, then moved into place; " + effect
-			c.op = installFile{next}
-			np.Changes[i] = c
-		}
+		c := np.passwordChange(path)
+		c.file.password.rotation = &rotation{staged: next.Path, restart: restart}
+		c.op = installFile{next}
 		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 			Summary: "move the staged password over " + path, stage: stageSwap,
 			op: swapPassword{staged: next.Path, live: path}})
@@ -346,13 +331,24 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			// into the container's own layer only when it is absent, so a
 			// restarted container would keep the old password.
 			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindContainer, Name: container,
-				Summary: "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password", stage: stageContainer, restart: true,
+				stage: stageContainer, container: &containerRule{what: restartWhat, restart: true},
 				op: runContainer{spec: containerSpec(plan.Inventory, np.Node), replace: true}})
 		}
 	}
 	for _, np := range plan.Nodes {
 		sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	}
+}
+
+// passwordChange is the node's change of the password file at path that
+// the database would not follow (its shape has a passwordRule), or nil.
+func (n *NodePlan) passwordChange(path string) *Change {
+	for i, c := range n.Changes {
+		if c.Name == path && c.file != nil && c.file.password != nil {
+			return &n.Changes[i]
+		}
+	}
+	return nil
 }
 
 // isStreaming reports whether a node's database is a standby that streams.

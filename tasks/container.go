@@ -9,7 +9,9 @@ import (
 	udiff "github.com/aymanbagabas/go-udiff"
 )
 
-func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
+// containerChanges creates, recreates or starts a node's container (or,
+// with witness, the witness's).
+func containerChanges(spec ContainerSpec, f *Facts, opts Options, witness bool) []Change {
 	c := f.Container
 	switch {
 	case c == nil:
@@ -20,26 +22,24 @@ func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
 			stage:   stageContainer, op: runContainer{spec: spec},
 		}}
 	case c.Spec != spec.Label() || (f.ImageID != "" && c.ImageID != f.ImageID):
+		r := &containerRule{allowPrimary: opts.AllowPrimaryRestart, witness: witness}
 		ch := Change{
 			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
-			stage: stageContainer, op: runContainer{spec: spec, replace: true},
+			stage: stageContainer, op: runContainer{spec: spec, replace: true}, container: r,
 		}
 		if c.Spec != spec.Label() {
-			ch.Summary = "recreate: its settings changed"
+			r.what = "recreate: its settings changed"
 			ch.Diff = specDiff(c.Spec, spec.Label(), spec.Name)
 		} else {
-			ch.Summary = "recreate: the image " + spec.Image + " now has another ID (" + shortHash(c.ImageID) + " -> " + shortHash(f.ImageID) + ")"
+			r.what = "recreate: the image " + spec.Image + " now has another ID (" + shortHash(c.ImageID) + " -> " + shortHash(f.ImageID) + ")"
 		}
-		if c.Running() && f.Role() != "standby" {
-			what := "it runs the primary database"
+		if c.Running() && f.Role() != "standby" && !witness {
+			r.risk = riskPrimary
 			if f.Role() != "primary" {
-				what = "it may run the primary database (its role could not be read)"
-			}
-			ch.Summary += "; " + what
-			if !opts.AllowPrimaryRestart {
-				ch.Blocked = what + ": recreating it stops the primary; pass --allow-primary-restart to do so"
+				r.risk = riskMaybePrimary
 			}
 		}
+		ch.compose()
 		return []Change{ch}
 	case !c.Running():
 		return []Change{{

@@ -34,6 +34,17 @@ func sha256hex(b []byte) string {
 
 // fileChanges compares a file by content hash, mode and owner.
 func fileChanges(f File, actual FileFact, secrets []string) []Change {
+	c, ok := fileChange(f, actual, secrets)
+	if !ok {
+		return nil
+	}
+	c.file = &fileRule{what: c.Summary}
+	return []Change{c}
+}
+
+// fileChange is fileChanges' change, its Summary saying what changes in the
+// file, if the file changes.
+func fileChange(f File, actual FileFact, secrets []string) (Change, bool) {
 	sum := sha256hex(f.Content)
 	var c Change
 	switch {
@@ -48,9 +59,9 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
 		c = Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
 			stage: stageHost, op: chmodFile{f}}
-		return []Change{c}
+		return c, true
 	default:
-		return nil
+		return Change{}, false
 	}
 	// What the change does: after the content's summary, for a binary
 	// after its hashes.
@@ -80,7 +91,7 @@ func fileChanges(f File, actual FileFact, secrets []string) []Change {
 	}
 	c.stage = stageHost
 	c.op = installFile{f}
-	return []Change{c}
+	return c, true
 }
 
 func shortHash(h string) string {

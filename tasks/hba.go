@@ -128,17 +128,32 @@ func indent(script string) string {
 const hbaCost = "installed in the running container and PostgreSQL reloaded (no restart, the VIP stays; connections already open stay until they close)"
 
 // hbaChanges plans haup's pg_hba.conf: written, changed or removed, each
-// with the running database's rules replaced by a reload.
-func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual FileFact, secrets []string) []Change {
+// with the running database's rules replaced by a reload; with first (TLS
+// turned off), before anything else, so that clients may connect in clear
+// text again before they do.
+func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual FileFact, secrets []string, first bool) []Change {
+	cs := hbaChangesAt(inv, want, container, actual, secrets)
+	for i := range cs {
+		if first {
+			cs[i].stage = stageHost
+			cs[i].file.tls = tlsRelaxFirst
+		}
+		cs[i].compose()
+	}
+	return cs
+}
+
+// hbaChangesAt is hbaChanges after the containers.
+func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actual FileFact, secrets []string) []Change {
 	if want == nil {
 		if !actual.Exists {
 			return nil
 		}
 		return []Change{{
 			Op: OpDelete, Kind: KindFile, Name: HBAPath,
-			Summary: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
+			file: &fileRule{what: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
 				strings.Replace(hbaCost, "installed in", "the image's rules installed in", 1) +
-				"; the image writes the same rules itself at the container's next start",
+				"; the image writes the same rules itself at the container's next start"},
 			Diff:  maskedDiff(HBAPath, actual.Content, nil, secrets),
 			stage: stageService,
 			op:    replaceHBA{container: container, content: []byte(imageHBA)},
@@ -152,9 +167,9 @@ func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual 
 			continue // owner or mode only: chmodFile, nothing reloads
 		}
 		if actual.Exists {
-			cs[i].Summary += "; who may connect changes: " + hbaCost
+			cs[i].file.hba = "who may connect changes: " + hbaCost
 		} else {
-			cs[i].Summary += "; " + hbaWhat(inv) + ": " + hbaCost
+			cs[i].file.hba = hbaWhat(inv) + ": " + hbaCost
 		}
 		cs[i].op = replaceHBA{container: container, content: want, hostPath: HBAPath}
 	}

@@ -86,12 +86,11 @@ type Change struct {
 	stage stage
 	// op is what apply does on the node to make the change.
 	op operation
-	// switchoverTo, on the primary's container change of a rolling change,
-	// names the standby that takes the primary role before it.
-	switchoverTo string
-	// restart marks a container restart (not a recreation) that a rolling
-	// change orders like one.
-	restart bool
+	// container and file are the change's shape, when the plan's rules
+	// decide something about it: compose writes Summary and Blocked from
+	// them.
+	container *containerRule
+	file      *fileRule
 }
 
 // String is the change's plan line.
@@ -214,8 +213,8 @@ func (p *Plan) Order() []string {
 func (p *Plan) rolling() (*NodePlan, string) {
 	for _, n := range p.Nodes {
 		for _, c := range n.Changes {
-			if c.switchoverTo != "" {
-				return n, c.switchoverTo
+			if r := c.container; r != nil && r.rollingTo != "" {
+				return n, r.rollingTo
 			}
 		}
 	}
@@ -270,6 +269,15 @@ func (p *Plan) Blocked() error {
 	return errors.Join(errs...)
 }
 
+// shaped sets a part of the shape of file changes, then composes them.
+func shaped(cs []Change, set func(r *fileRule)) []Change {
+	for i := range cs {
+		set(cs[i].file)
+		cs[i].compose()
+	}
+	return cs
+}
+
 // Build computes the plan of one node from its desired state and facts.
 func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePlan {
 	np := &NodePlan{Node: d.Node, Facts: f}
@@ -287,19 +295,11 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	// since the agent and the containers then connect in clear text.
 	relax := !inv.Database.TLS.Enabled && strings.Contains(string(f.Files[HBAPath].Content), "hostssl")
 	if relax {
-		cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets)
-		for i := range cs {
-			cs[i].stage = stageHost
-			cs[i].Summary += "; first: database.tls is turned off, clients may connect in clear text again before they do"
-		}
-		add(cs...)
+		add(hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets, true)...)
 	}
 	if opts.tlsOff && servesTLS(f) {
 		cs := fileChanges(File{Path: servicePath, Mode: 0o644, Content: serviceFile(true)}, f.Files[servicePath], secrets)
-		for i := range cs {
-			cs[i].Summary += "; database.tls is turned off: until its container is recreated without TLS, it replicates from nodes that no longer serve it"
-		}
-		add(cs...)
+		add(shaped(cs, func(r *fileRule) { r.tls = tlsOffService })...)
 	}
 	// verify-full after the containers: in the change that turns TLS on,
 	// or to finish one an interrupted apply left with its transitional
@@ -313,19 +313,16 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 		cs := fileChanges(file, f.Files[file.Path], secrets)
 		if file.Path == nodeapi.ConfigPath && opts.tlsOn {
 			// The agent's connections use TLS once the containers serve it.
+			shaped(cs, func(r *fileRule) { r.tls = tlsAgentLast })
 			for i := range cs {
 				cs[i].stage = stageService
-				cs[i].Summary += "; after the containers: the agent connects with TLS once they serve it"
 			}
 		}
-		if len(cs) > 0 && file.Password && f.Container != nil && f.Files[file.Path].Exists &&
+		if file.Password && f.Container != nil && f.Files[file.Path].Exists &&
 			f.Files[file.Path].SHA256 != sha256hex(file.Content) {
-			for i := range cs {
-				cs[i].Summary += "; the database keeps the password it was created with"
-				cs[i].Blocked = "changing a database password only in the file would lock the health check and repmgr out " +
-					"and take the VIP off every node"
-
-			}
+			// The database keeps the password it was created with:
+			// blocked, unless planRotation makes it a rotation.
+			shaped(cs, func(r *fileRule) { r.password = &passwordRule{} })
 		}
 		switch file.Reloads {
 		case reloadsKeepalived:
@@ -343,7 +340,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	}
 	add(imageChanges(d.Container.Image, f)...)
 	np.Resources++
-	ccs := containerChanges(d.Container, f, opts)
+	ccs := containerChanges(d.Container, f, opts, false)
 	add(ccs...)
 	np.Resources++
 	if tls && len(ccs) == 0 && f.Container != nil {
@@ -354,7 +351,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	if finishTLS {
 		add(verifyFullChange(d.Container.Name))
 	}
-	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets); !relax && (len(cs) > 0 || d.HBA != nil) {
+	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets, false); !relax && (len(cs) > 0 || d.HBA != nil) {
 		add(cs...)
 		np.Resources++
 	}

@@ -110,12 +110,7 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 	add(imageChanges(inv.Database.Image, f)...)
 	np.Resources++
 	spec := witnessContainerSpec(inv)
-	cs := containerChanges(spec, f, Options{AllowPrimaryRestart: true})
-	for i := range cs {
-		if cs[i].Op == OpReplace {
-			cs[i].Summary = "recreate: its settings changed (the witness holds no data; failover needs it only while a node is lost)"
-		}
-	}
+	cs := containerChanges(spec, f, Options{AllowPrimaryRestart: true}, true)
 	if passwords && f.Container != nil {
 		cs = []Change{{
 			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
