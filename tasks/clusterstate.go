@@ -59,7 +59,7 @@ func clusterChanges(plan *Plan) {
 			}
 			continue
 		}
-		np.Changes = append(np.Changes, rejoinChange(plan, np, why, blocked, current))
+		np.Changes = append(np.Changes, rejoinChange(plan, np, "", why, blocked, current))
 	}
 	forgetWitnesses(plan, current)
 	interruptedOperations(plan)
@@ -120,26 +120,28 @@ func leftoverChanges(f *Facts) []Change {
 }
 
 // rejoinChange brings np's node back as a standby of the current primary
-// through the haup-rejoin unit on the node.
-func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []string) Change {
+// through the haup-rejoin unit on the node. Its summary says lead first,
+// when there is one.
+func rejoinChange(plan *Plan, np *NodePlan, lead, why, blocked string, current []string) Change {
 	target := "the current primary"
 	if len(current) == 1 {
 		target = current[0]
 	}
 	return Change{
 		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
-		Summary: fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
-			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
+		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
+			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target)),
 		Blocked: blocked,
 		stage:   stageRejoin,
 		op:      rejoin{addr: dbAddress(np.Node)},
 	}
 }
 
-// followChange makes a rejoin try, first, to start the node as a standby of
-// primary on the data it has, and fall back to clone (its data kept aside)
-// when it does not stream within 45 s.
-func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change {
+// followChange is a rejoin that tries, first, to start the node as a
+// standby of primary on the data it has, and falls back to clone (its data
+// kept aside) when it does not stream within 45 s. Its summary says lead
+// first, when there is one.
+func followChange(plan *Plan, np *NodePlan, lead, primary string) Change {
 	inv := plan.Inventory
 	var target inventory.Node
 	for _, n := range inv.Nodes {
@@ -149,12 +151,22 @@ func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change
 	}
 	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
 		dbAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
-	c := clone
-	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
-		"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
-		primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)
-	c.op = follow{conninfo: conninfo, clone: clone.op.(rejoin)}
-	return c
+	return Change{
+		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
+		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
+			"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
+			primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)),
+		stage: stageRejoin,
+		op:    follow{conninfo: conninfo, clone: rejoin{addr: dbAddress(np.Node)}},
+	}
+}
+
+// leading is summary after lead and a colon, or summary alone.
+func leading(lead, summary string) string {
+	if lead == "" {
+		return summary
+	}
+	return lead + ": " + summary
 }
 
 // RejoinPlan is the plan of `haup rejoin NODE`: the node's rejoin alone. It
@@ -188,17 +200,18 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 		why = "asked for by haup rejoin (it streams now: its data is cloned again)"
 	}
 	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
-	ch := rejoinChange(plan, one, why, "", current)
+	var ch Change
 	switch {
 	case clone || vn.Fenced || vn.Role == nodeapi.RolePrimary:
+		ch = rejoinChange(plan, one, "", why, "", current)
 	case !np.Facts.Container.Running():
 		// The image re-syncs a standby's data directory at every start of
 		// its container (repmgr standby clone, or pg_rewind that cannot
 		// run on a standby stopped without a shutdown checkpoint): the
 		// plan says so, and the data is kept aside before.
-		ch.Summary = "its container is not running, and the image clones a standby again whenever its container starts: " + ch.Summary
+		ch = rejoinChange(plan, one, "its container is not running, and the image clones a standby again whenever its container starts", why, "", current)
 	default:
-		ch = followChange(plan, np, ch, current[0])
+		ch = followChange(plan, np, "", current[0])
 	}
 	one.Changes = []Change{ch}
 	out := &Plan{Inventory: plan.Inventory}
@@ -389,9 +402,7 @@ func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, boo
 	why := "its database is down inside its running container, and nothing starts it again (the image's repmgrd only waits)"
 	switch {
 	case len(current) == 1 && current[0] != np.Node.Name:
-		c := followChange(plan, np, rejoinChange(plan, np, why, "", current), current[0])
-		c.Summary = why + ": " + c.Summary
-		return c, true
+		return followChange(plan, np, why, current[0]), true
 	case len(current) == 0:
 		agent := shq(nodeapi.BinaryPath)
 		return Change{Op: OpUpdate, Kind: KindDatabase, Name: np.Node.Name,

@@ -109,10 +109,10 @@ func interruptedOperations(plan *Plan) {
 	}
 	what := fmt.Sprintf("%s %s -> %s interrupted at %q (%s, by %s)", rec.Kind, rec.From, rec.To, rec.Step,
 		rec.StepAt.Format("2006-01-02 15:04:05Z"), rec.By)
-	clear := func(np *NodePlan) Change {
+	clear := func(blocked string) Change {
 		return Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
-			Summary: "remove the record of the " + what,
-			stage:   stageService, op: execStep{"remove the operation record", clearOpScript}}
+			Summary: "remove the record of the " + what, Blocked: blocked,
+			stage: stageService, op: execStep{"remove the operation record", clearOpScript}}
 	}
 	agent := shq(nodeapi.BinaryPath)
 	v := plan.View()
@@ -120,10 +120,9 @@ func interruptedOperations(plan *Plan) {
 	tv, _ := v.Node(rec.To)
 	switch {
 	case rec.Kind != "switchover" || from == nil || to == nil:
+		blocked := fmt.Sprintf("the record names an operation haup does not know how to finish (%s); remove %s on the node once you have checked the cluster", what, probe.OperationPath)
 		for _, np := range holders {
-			c := clear(np)
-			c.Blocked = fmt.Sprintf("the record names an operation haup does not know how to finish (%s); remove %s on the node once you have checked the cluster", what, probe.OperationPath)
-			np.Changes = append(np.Changes, c)
+			np.Changes = append(np.Changes, clear(blocked))
 		}
 		return
 	case tv.Role == nodeapi.RolePrimary && (fv.Role != nodeapi.RolePrimary || fv.Timeline < tv.Timeline):
@@ -131,9 +130,7 @@ func interruptedOperations(plan *Plan) {
 		// the new primary's standby; a stale primary is left to the rules
 		// of clusterChanges (it rejoins).
 		if !fv.Up() && !fv.Fenced {
-			c := followChange(plan, from, rejoinChange(plan, from, "the "+what+" after the promotion", "", []string{to.Node.Name}), to.Node.Name)
-			c.Summary = "finish the " + what + ": " + c.Summary
-			from.Changes = append(from.Changes, c)
+			from.Changes = append(from.Changes, followChange(plan, from, "finish the "+what, to.Node.Name))
 		}
 	default:
 		// Not promoted: undo. The old primary's database runs again and
@@ -146,7 +143,7 @@ func interruptedOperations(plan *Plan) {
 		})
 	}
 	for _, np := range holders {
-		np.Changes = append(np.Changes, clear(np))
+		np.Changes = append(np.Changes, clear(""))
 	}
 }
 
