@@ -34,35 +34,39 @@ func sha256hex(b []byte) string {
 
 // fileChanges compares a file by content hash, mode and owner.
 func fileChanges(f File, actual FileFact, secrets []string) []Change {
-	c, ok := fileChange(f, actual, secrets)
-	if !ok {
+	sum := sha256hex(f.Content)
+	c := Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, stage: stageHost, op: installFile{f}}
+	var what string
+	switch {
+	case !actual.Exists:
+		c.Op = OpCreate
+		what = fmt.Sprintf("mode %04o, owner %d:%d, %d bytes", f.Mode, f.UID, f.GID, len(f.Content))
+	case actual.SHA256 != sum:
+		what = "content changed"
+		if actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID {
+			what += ", " + attrSummary(actual, f.Mode, f.UID, f.GID)
+		}
+	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
+		c.op = chmodFile{f}
+		return shapedFile(c, attrSummary(actual, f.Mode, f.UID, f.GID))
+	default:
 		return nil
 	}
-	c.file = &fileRule{what: c.Summary}
+	what, c.Diff = contentSummary(what, f, actual, sum, secrets)
+	return shapedFile(c, what)
+}
+
+// shapedFile is c, a file change that does what says, with its shape.
+func shapedFile(c Change, what string) []Change {
+	c.file = &fileRule{what: what}
+	c.compose()
 	return []Change{c}
 }
 
-// fileChange is fileChanges' change, its Summary saying what changes in the
-// file, if the file changes.
-func fileChange(f File, actual FileFact, secrets []string) (Change, bool) {
-	sum := sha256hex(f.Content)
-	var c Change
-	switch {
-	case !actual.Exists:
-		c = Change{Op: OpCreate, Kind: KindFile, Name: f.Path,
-			Summary: fmt.Sprintf("mode %04o, owner %d:%d, %d bytes", f.Mode, f.UID, f.GID, len(f.Content))}
-	case actual.SHA256 != sum:
-		c = Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, Summary: "content changed"}
-		if actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID {
-			c.Summary += ", " + attrSummary(actual, f.Mode, f.UID, f.GID)
-		}
-	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
-		c = Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, Summary: attrSummary(actual, f.Mode, f.UID, f.GID),
-			stage: stageHost, op: chmodFile{f}}
-		return c, true
-	default:
-		return Change{}, false
-	}
+// contentSummary is what, followed by what a file's new content does and
+// how it differs (its hashes for a binary), and the diff to show, secrets
+// masked.
+func contentSummary(what string, f File, actual FileFact, sum string, secrets []string) (string, string) {
 	// What the change does: after the content's summary, for a binary
 	// after its hashes.
 	effect := ""
@@ -70,28 +74,27 @@ func fileChange(f File, actual FileFact, secrets []string) (Change, bool) {
 		effect = f.Effect(actual.Content)
 	}
 	if effect != "" && !f.Binary {
-		c.Summary += "; " + effect
+		what += "; " + effect
 	}
+	diff := ""
 	switch {
 	case f.Sensitive:
-		c.Summary += " (sensitive content not shown)"
+		what += " (sensitive content not shown)"
 	case f.Binary:
-		c.Summary += fmt.Sprintf(", sha256 %s", sum[:12])
+		what += fmt.Sprintf(", sha256 %s", sum[:12])
 		if actual.Exists {
-			c.Summary += fmt.Sprintf(" (was %s)", shortHash(actual.SHA256))
+			what += fmt.Sprintf(" (was %s)", shortHash(actual.SHA256))
 		}
 		if effect != "" {
-			c.Summary += "; " + effect
+			what += "; " + effect
 		}
 	default:
-		c.Diff = maskedDiff(f.Path, actual.Content, f.Content, secrets)
-		if c.Diff == "" && actual.Exists {
-			c.Summary += " (only sensitive values changed)"
+		diff = maskedDiff(f.Path, actual.Content, f.Content, secrets)
+		if diff == "" && actual.Exists {
+			what += " (only sensitive values changed)"
 		}
 	}
-	c.stage = stageHost
-	c.op = installFile{f}
-	return c, true
+	return what, diff
 }
 
 func shortHash(h string) string {
