@@ -44,6 +44,14 @@ func (o execStep) run(ctx context.Context, h remote.Host) error {
 	return nil
 }
 
+// execFor runs script on the node; a failure reads "what: error".
+func execFor(ctx context.Context, h remote.Host, what, script string) error {
+	if _, err := h.Exec(ctx, script); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // nothing does nothing on the node: a change whose effect is apply's own
 // (the record of an interrupted apply, replaced by this apply's).
 type nothing struct{}
@@ -54,10 +62,7 @@ func (nothing) run(context.Context, remote.Host) error { return nil }
 type installKeepalivedPackage struct{}
 
 func (installKeepalivedPackage) run(ctx context.Context, h remote.Host) error {
-	if _, err := h.Exec(ctx, installKeepalived); err != nil {
-		return fmt.Errorf("install keepalived: %w", err)
-	}
-	return nil
+	return execFor(ctx, h, "install keepalived", installKeepalived)
 }
 
 // makeDir creates a directory, or sets its mode and owner.
@@ -68,11 +73,7 @@ type makeDir struct {
 func (o makeDir) run(ctx context.Context, h remote.Host) error {
 	d := o.dir
 	p := shq(d.Path)
-	script := fmt.Sprintf("mkdir -p %s && chown %d:%d %s && chmod %04o %s\n", p, d.UID, d.GID, p, d.Mode, p)
-	if _, err := h.Exec(ctx, script); err != nil {
-		return fmt.Errorf("dir %s: %w", d.Path, err)
-	}
-	return nil
+	return execFor(ctx, h, "dir "+d.Path, fmt.Sprintf("mkdir -p %s && chown %d:%d %s && chmod %04o %s\n", p, d.UID, d.GID, p, d.Mode, p))
 }
 
 // chmodFile sets the mode and owner of a file whose content is right.
@@ -83,11 +84,7 @@ type chmodFile struct {
 func (o chmodFile) run(ctx context.Context, h remote.Host) error {
 	f := o.file
 	p := shq(f.Path)
-	script := fmt.Sprintf("chown %d:%d %s && chmod %04o %s\n", f.UID, f.GID, p, f.Mode, p)
-	if _, err := h.Exec(ctx, script); err != nil {
-		return fmt.Errorf("file %s: %w", f.Path, err)
-	}
-	return nil
+	return execFor(ctx, h, "file "+f.Path, fmt.Sprintf("chown %d:%d %s && chmod %04o %s\n", f.UID, f.GID, p, f.Mode, p))
 }
 
 // installFile uploads the file to the staging directory, validates it when the
@@ -128,10 +125,7 @@ type pullImage struct {
 }
 
 func (o pullImage) run(ctx context.Context, h remote.Host) error {
-	if _, err := h.Exec(ctx, pullScript(o.image)); err != nil {
-		return fmt.Errorf("pull %s: %w", o.image, err)
-	}
-	return nil
+	return execFor(ctx, h, "pull "+o.image, pullScript(o.image))
 }
 
 func (o pullImage) watch() watch { return watchPull(o.image) }
@@ -159,10 +153,7 @@ func (o runContainer) run(ctx context.Context, h remote.Host) error {
 		args[i] = shq(a)
 	}
 	b.WriteString(strings.Join(args, " ") + " >/dev/null\n")
-	if _, err := h.Exec(ctx, b.String()); err != nil {
-		return fmt.Errorf("run container %s: %w", o.spec.Name, err)
-	}
-	return nil
+	return execFor(ctx, h, "run container "+o.spec.Name, b.String())
 }
 
 // startContainer starts a stopped container.
@@ -171,10 +162,7 @@ type startContainer struct {
 }
 
 func (o startContainer) run(ctx context.Context, h remote.Host) error {
-	if _, err := h.Exec(ctx, "docker start "+shq(o.name)+" >/dev/null\n"); err != nil {
-		return fmt.Errorf("start container %s: %w", o.name, err)
-	}
-	return nil
+	return execFor(ctx, h, "start container "+o.name, "docker start "+shq(o.name)+" >/dev/null\n")
 }
 
 // resetWitness removes the witness's container and its data, then creates
@@ -186,8 +174,8 @@ type resetWitness struct {
 
 func (o resetWitness) run(ctx context.Context, h remote.Host) error {
 	script := "docker rm -f " + shq(o.spec.Name) + " >/dev/null 2>&1; find " + shq(o.dataDir) + " -mindepth 1 -delete\n"
-	if _, err := h.Exec(ctx, script); err != nil {
-		return fmt.Errorf("reset the witness: %w", err)
+	if err := execFor(ctx, h, "reset the witness", script); err != nil {
+		return err
 	}
 	return runContainer{spec: o.spec}.run(ctx, h)
 }
