@@ -165,21 +165,8 @@ func (p *Plan) Order() []string {
 			continue
 		}
 		line := stageNames[s] + ": " + strings.Join(names, ", ")
-		if from, to := p.rolling(); s == stageContainer && from != nil {
-			var others []string
-			for _, n := range p.Nodes {
-				if n != from && n.hasStage(stageContainer) {
-					others = append(others, n.Node.Name)
-				}
-			}
-			var parts []string
-			if len(others) > 0 {
-				parts = append(parts, strings.Join(others, ", ")+" first (standbys: each waits until it streams again)")
-			}
-			parts = append(parts, fmt.Sprintf("then a switchover %s -> %s (writes refused about 1-4 s; no acknowledged write lost)", from.Node.Name, to),
-				"then "+from.Node.Name+" as a standby of "+to+" (waits until it streams)",
-				"then extension updates on "+to+" when the image brings newer ones")
-			out = append(out, stageNames[s]+" (rolling): "+strings.Join(parts, ", "))
+		if s == stageContainer && p.rollingSteps() != nil {
+			out = append(out, stageNames[s]+" (rolling): "+p.rollingOrder())
 			continue
 		}
 		if s == stageContainer {

@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,8 +25,9 @@ func containerChange(t *testing.T, np *NodePlan) Change {
 
 // TestRollingChangeShape reads a rolling change as data: the primary's
 // container change is recreated after a switchover to the streaming
-// standby, the standby's goes first, and without a streaming standby the
-// primary's is blocked instead.
+// standby, the standby's goes first, the steps apply takes are the
+// standby, the switchover, the old primary and the extensions; without a
+// streaming standby the primary's change is blocked instead.
 func TestRollingChangeShape(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
@@ -62,6 +64,13 @@ func TestRollingChangeShape(t *testing.T) {
 			from, to := plan.rolling()
 			if to != tc.rollingTo || (from != nil) != (tc.rollingTo != "") {
 				t.Errorf("plan.rolling() = %v, %q", from, to)
+			}
+			var want []rollingStep
+			if tc.rollingTo != "" {
+				want = []rollingStep{{rollStandby, "pg-1"}, {rollSwitchover, "pg-1"}, {rollOldPrimary, "pg-0"}, {rollExtensions, "pg-1"}}
+			}
+			if got := plan.rollingSteps(); !slices.Equal(got, want) {
+				t.Errorf("steps %v, want %v", got, want)
 			}
 		})
 	}
