@@ -2,10 +2,13 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -214,5 +217,45 @@ func TestFollowFallsBackToClone(t *testing.T) {
 	}
 	if err := (nothing{}).run(context.Background(), h); err != nil || len(h.Calls()) != 2 {
 		t.Errorf("nothing ran something: %v %q", err, h.Calls())
+	}
+}
+
+// TestRollingStepsRun takes the steps of a rolling change but the
+// switchover against fake hosts: a standby's container, then its wait
+// until it streams; the extensions on the new primary; a wait that times
+// out names the node and who is primary.
+func TestRollingStepsRun(t *testing.T) {
+	plan := imageChangeCluster(t, true)
+	status, _ := json.Marshal(nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleStandby},
+		Replication: []nodeapi.Replication{{Peer: "pg-0", State: "streaming"}}})
+	hosts := Hosts{
+		"pg-0": remote.NewFake("pg-0").OnStdout("-status repmgr", `{"role":"down","reason":"stopped"}`),
+		"pg-1": remote.NewFake("pg-1").OnStdout("-status repmgr", string(status)).OnStdout("update-extensions", "timescaledb 2.17.2\n"),
+	}
+	var ran []int
+	var said []string
+	r := rollingRun{plan: plan, hosts: hosts, from: "pg-0", to: "pg-1",
+		opts:     ApplyOptions{ReadyTimeout: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond},
+		runStage: func(s stage, idx []int) error { ran = append(ran, idx...); return nil },
+		progress: func(node, format string, args ...any) { said = append(said, node+": "+fmt.Sprintf(format, args...)) },
+	}
+	say := func(node, format string, args ...any) { r.progress(node, format, args...) }
+	for _, s := range []rollingStep{{rollStandby, "pg-1"}, {rollExtensions, "pg-1"}} {
+		if err := r.take(context.Background(), s, say); err != nil {
+			t.Fatalf("%v: %v", s, err)
+		}
+	}
+	want := []string{
+		"pg-1: its container, then a wait until it streams from pg-0 again",
+		"pg-1: waiting until it streams again",
+		"pg-1: updating the extensions the new image brings",
+		"pg-1: timescaledb 2.17.2",
+	}
+	if !slices.Equal(said, want) || !slices.Equal(ran, []int{1}) {
+		t.Errorf("said %q, ran %v", said, ran)
+	}
+	err := r.take(context.Background(), rollingStep{rollOldPrimary, "pg-0"}, say)
+	if err == nil || !strings.Contains(err.Error(), "pg-0: not streaming within") || !strings.HasSuffix(err.Error(), "; pg-1 is the primary") {
+		t.Errorf("old primary not streaming: %v", err)
 	}
 }
