@@ -77,8 +77,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 						continue
 					}
 					progress(np.Node.Name, "%s", c)
-					stop := startWatch(ctx, c.watch, hosts[np.Node.Name], rep)
-					err := c.do(ctx, hosts[np.Node.Name])
+					stop := startWatch(ctx, watchOf(c.op), hosts[np.Node.Name], rep)
+					err := c.op.run(ctx, hosts[np.Node.Name])
 					stop()
 					if err != nil {
 						mu.Lock()
@@ -164,8 +164,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if err := stepTo("containers", stageContainer); err != nil {
 		return recaps, err
 	}
-	if from, to := plan.rolling(); from != nil {
-		if err := applyRolling(ctx, plan, hosts, opts, from, to, runStage, progress); err != nil {
+	if from, _ := plan.rolling(); from != nil {
+		if err := applyRolling(ctx, plan, hosts, opts, runStage, progress); err != nil {
 			return recaps, err
 		}
 	} else if err := applyContainers(ctx, plan, hosts, opts, runStage, progress, recaps); err != nil {
@@ -193,8 +193,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		i := len(plan.Nodes)
 		for _, c := range w.Changes {
 			progress(w.Node.Name, "%s", c)
-			stop := startWatch(ctx, c.watch, hosts[w.Node.Name], rep)
-			err := c.do(ctx, hosts[w.Node.Name])
+			stop := startWatch(ctx, watchOf(c.op), hosts[w.Node.Name], rep)
+			err := c.op.run(ctx, hosts[w.Node.Name])
 			stop()
 			if err != nil {
 				recaps[i].Failed++
@@ -233,71 +233,6 @@ func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOpt
 		}
 	}
 	return runStage(stageContainer, rest)
-}
-
-// applyRolling changes the primary's container without a failover: the
-// standbys' containers first, one at a time, each waiting until it streams
-// again; then a switchover to the target; then the old primary's container,
-// as the target's standby; then the extension updates the new image brings,
-// once, on the new primary.
-func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions, from *NodePlan, to string,
-	runStage func(stage, []int) error, progress func(node, format string, args ...any)) error {
-	fromIdx := -1
-	var standbys []int
-	for i, np := range plan.Nodes {
-		if np == from {
-			fromIdx = i
-		} else if np.hasStage(stageContainer) {
-			standbys = append(standbys, i)
-		}
-	}
-	// The steps: each standby, the switchover, the old primary, the
-	// extensions.
-	step, steps := 0, len(standbys)+3
-	next := func(node, format string, args ...any) {
-		step++
-		progress(node, "rolling change, step %d of %d: %s", step, steps, fmt.Sprintf(format, args...))
-	}
-	for _, i := range standbys {
-		np := plan.Nodes[i]
-		next(np.Node.Name, "its container, then a wait until it streams from %s again", from.Node.Name)
-		if err := runStage(stageContainer, []int{i}); err != nil {
-			return err
-		}
-		progress(np.Node.Name, "waiting until it streams again")
-		if err := waitStreaming(ctx, hosts[np.Node.Name], opts); err != nil {
-			return fmt.Errorf("%s: %w; the primary %s is untouched", np.Node.Name, err, from.Node.Name)
-		}
-	}
-	next(to, "switchover from %s: %s refuses writes, %s catches up and is promoted", from.Node.Name, from.Node.Name, to)
-	sw, err := PlanSwitchover(plan, to)
-	if err != nil {
-		return fmt.Errorf("rolling change: %w; the standbys are done, the primary %s is untouched", err, from.Node.Name)
-	}
-	res, err := runSwitchover(ctx, sw, hosts, opts.Progress, false)
-	if err != nil {
-		return fmt.Errorf("rolling change: switchover: %w", err)
-	}
-	progress(to, "the primary; writes were refused for %.1f s", res.Outage.Seconds())
-	next(from.Node.Name, "its container, then a wait until it streams from %s", to)
-	if err := runStage(stageContainer, []int{fromIdx}); err != nil {
-		return err
-	}
-	progress(from.Node.Name, "waiting until it streams from %s", to)
-	if err := waitStreaming(ctx, hosts[from.Node.Name], opts); err != nil {
-		return fmt.Errorf("%s: %w; %s is the primary", from.Node.Name, err, to)
-	}
-	next(to, "updating the extensions the new image brings")
-	out, err := hosts[to].Exec(ctx, shq(nodeapi.BinaryPath)+" update-extensions\n")
-	if err != nil {
-		return fmt.Errorf("%s: update extensions: %w", to, err)
-	}
-	for _, l := range strings.Split(strings.TrimSpace(string(out.Stdout)), "\n") {
-		if l != "" {
-			progress(to, "%s", l)
-		}
-	}
-	return nil
 }
 
 // waitStreaming polls the node until its database streams from a primary;

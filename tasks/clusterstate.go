@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 )
 
 // clusterChanges are the changes the cluster's actual state calls for, beyond
@@ -20,6 +18,7 @@ import (
 func clusterChanges(plan *Plan) {
 	planRotation(plan)
 	planRolling(plan)
+	plan.compose()
 	v := plan.View()
 	newest, current := v.Newest, v.CurrentSorted()
 	for _, np := range plan.Nodes {
@@ -60,7 +59,7 @@ func clusterChanges(plan *Plan) {
 			}
 			continue
 		}
-		np.Changes = append(np.Changes, rejoinChange(plan, np, why, blocked, current))
+		np.Changes = append(np.Changes, rejoinChange(plan, np, "", why, blocked, current))
 	}
 	forgetWitnesses(plan, current)
 	interruptedOperations(plan)
@@ -84,11 +83,11 @@ func forgetWitnesses(plan *Plan, current []string) {
 				continue
 			}
 			np.Changes = append(np.Changes, Change{
-				Op: OpDelete, Kind: "repmgr witness", Name: r.Name,
+				Op: OpDelete, Kind: KindWitness, Name: r.Name,
 				Summary: "unregister: it is not in the inventory, and while registered repmgr counts it in every election " +
 					"(gone, it leaves the nodes without a majority: no automatic failover); stop its container on its host too, haup no longer manages it",
 				stage: stageService,
-				do:    execStep("unregister witness "+r.Name, shq(nodeapi.BinaryPath)+" forget-witness "+shq(r.Name)+"\n"),
+				op:    execStep{"unregister witness " + r.Name, shq(nodeapi.BinaryPath) + " forget-witness " + shq(r.Name) + "\n"},
 			})
 		}
 	}
@@ -102,53 +101,47 @@ func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 	if rec != nil {
 		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), pauseWho(rec), rec.Until.Format("15:04:05Z"))
 	}
-	return Change{Op: OpUpdate, Kind: "repmgrd", Name: "failover",
+	return Change{Op: OpUpdate, Kind: KindRepmgrd, Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
 		stage:   stageService,
-		do:      execStep("resume repmgrd's failover", shq(nodeapi.BinaryPath)+" resume-failover -wait 30s\n")}
+		op:      execStep{"resume repmgrd's failover", shq(nodeapi.BinaryPath) + " resume-failover -wait 30s\n"}}
 }
 
 // leftoverChanges removes what interrupted applies left on a host.
 func leftoverChanges(f *Facts) []Change {
 	var out []Change
 	for _, s := range f.Staging {
-		out = append(out, Change{Op: OpDelete, Kind: "staging", Name: s,
+		out = append(out, Change{Op: OpDelete, Kind: KindStaging, Name: s,
 			Summary: "left by an interrupted apply (may hold secrets): remove",
 			// rm -rf: staging directories; a .haup-new file is a file.
-			stage: stageHost, do: execStep("remove staging", "rm -rf "+shq(s)+"\n")})
+			stage: stageHost, op: execStep{"remove staging", "rm -rf " + shq(s) + "\n"}})
 	}
 	return out
 }
 
 // rejoinChange brings np's node back as a standby of the current primary
-// through the haup-rejoin unit on the node.
-func rejoinChange(plan *Plan, np *NodePlan, why, blocked string, current []string) Change {
+// through the haup-rejoin unit on the node. Its summary says lead first,
+// when there is one.
+func rejoinChange(plan *Plan, np *NodePlan, lead, why, blocked string, current []string) Change {
 	target := "the current primary"
 	if len(current) == 1 {
 		target = current[0]
 	}
 	return Change{
-		Op: OpReplace, Kind: "database", Name: np.Node.Name,
-		Summary: fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
-			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target),
+		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
+		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
+			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target)),
 		Blocked: blocked,
 		stage:   stageRejoin,
-		watch:   watchClone(dbAddress(np.Node)),
-		do: func(ctx context.Context, h remote.Host) error {
-			// The unit serialises this with a rejoin the check may have
-			// started already; it waits until the node streams.
-			if _, err := h.Exec(ctx, "systemctl start "+nodeapi.RejoinUnit+"\n"); err != nil {
-				return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + nodeapi.RejoinUnit + " on the node says more)", Err: err}
-			}
-			return nil
-		},
+		op:      rejoin{addr: dbAddress(np.Node)},
 	}
 }
 
-// followChange makes a rejoin try, first, to start the node as a standby of
-// primary on the data it has, and fall back to clone (its data kept aside)
-// when it does not stream within 45 s.
-func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change {
+// followChange is a rejoin that tries, first, to start the node as a
+// standby of primary on the data it has, and falls back to clone (its data
+// kept aside) when it does not stream within 45 s. Its summary says lead
+// first, when there is one.
+func followChange(plan *Plan, np *NodePlan, lead, primary string) Change {
 	inv := plan.Inventory
 	var target inventory.Node
 	for _, n := range inv.Nodes {
@@ -158,22 +151,22 @@ func followChange(plan *Plan, np *NodePlan, clone Change, primary string) Change
 	}
 	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
 		dbAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
-	c := clone
-	c.Summary = fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
-		"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
-		primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)
-	agent := shq(nodeapi.BinaryPath)
-	c.do = func(ctx context.Context, h remote.Host) error {
-		_, err := h.Exec(ctx, agent+" stop-database -timeout 60s && "+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
-		if err == nil {
-			err = waitStreaming(ctx, h, ApplyOptions{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
-		}
-		if err == nil {
-			return nil
-		}
-		return clone.do(ctx, h)
+	return Change{
+		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
+		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
+			"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
+			primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)),
+		stage: stageRejoin,
+		op:    follow{conninfo: conninfo, clone: rejoin{addr: dbAddress(np.Node)}},
 	}
-	return c
+}
+
+// leading is summary after lead and a colon, or summary alone.
+func leading(lead, summary string) string {
+	if lead == "" {
+		return summary
+	}
+	return lead + ": " + summary
 }
 
 // RejoinPlan is the plan of `haup rejoin NODE`: the node's rejoin alone. It
@@ -207,17 +200,18 @@ func RejoinPlanWith(plan *Plan, node string, clone bool) (*Plan, error) {
 		why = "asked for by haup rejoin (it streams now: its data is cloned again)"
 	}
 	one := &NodePlan{Node: np.Node, Facts: np.Facts, Resources: 1}
-	ch := rejoinChange(plan, one, why, "", current)
+	var ch Change
 	switch {
 	case clone || vn.Fenced || vn.Role == nodeapi.RolePrimary:
+		ch = rejoinChange(plan, one, "", why, "", current)
 	case !np.Facts.Container.Running():
 		// The image re-syncs a standby's data directory at every start of
 		// its container (repmgr standby clone, or pg_rewind that cannot
 		// run on a standby stopped without a shutdown checkpoint): the
 		// plan says so, and the data is kept aside before.
-		ch.Summary = "its container is not running, and the image clones a standby again whenever its container starts: " + ch.Summary
+		ch = rejoinChange(plan, one, "its container is not running, and the image clones a standby again whenever its container starts", why, "", current)
 	default:
-		ch = followChange(plan, np, ch, current[0])
+		ch = followChange(plan, np, "", current[0])
 	}
 	one.Changes = []Change{ch}
 	out := &Plan{Inventory: plan.Inventory}
@@ -253,26 +247,27 @@ func planRolling(plan *Plan) {
 		return
 	}
 	primary := plan.nodePlan(p.Name)
-	for i, c := range primary.Changes {
-		if c.stage != stageContainer || c.Op != OpReplace && !c.restart {
-			continue
-		}
-		c.Blocked = ""
-		c.switchoverTo = target.Node.Name
-		c.Summary = strings.TrimSuffix(c.Summary, "; it runs the primary database")
-		if c.restart {
-			c.Summary = "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password"
-		}
-		c.Summary += fmt.Sprintf("; it runs the primary: a rolling change, after a switchover to %s (writes refused about 1-4 s, no acknowledged write lost), as %s's standby", target.Node.Name, target.Node.Name)
-		primary.Changes[i] = c
-		for _, np := range plan.Nodes {
-			for j, oc := range np.Changes {
-				if np != primary && oc.stage == stageContainer && (oc.Op == OpReplace || oc.restart) {
-					np.Changes[j].Summary += "; a standby, first: the primary keeps taking writes"
-				}
-			}
+	r := primary.recreation()
+	if r == nil {
+		return
+	}
+	r.rollingTo = target.Node.Name
+	for _, np := range plan.Nodes {
+		if o := np.recreation(); np != primary && o != nil {
+			o.standbyFirst = true
 		}
 	}
+}
+
+// recreation is the shape of the change that recreates the node's
+// container, or nil when the plan does not recreate it.
+func (n *NodePlan) recreation() *containerRule {
+	for _, c := range n.Changes {
+		if c.container != nil {
+			return c.container
+		}
+	}
+	return nil
 }
 
 // planRotation turns a change of a database password on a live cluster into
@@ -295,10 +290,8 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	v := plan.View()
 	var rotating []*NodePlan
 	for _, np := range plan.Nodes {
-		for _, c := range np.Changes {
-			if c.Kind == "file" && c.Name == path && c.Blocked != "" {
-				rotating = append(rotating, np)
-			}
+		if np.passwordChange(path) != nil {
+			rotating = append(rotating, np)
 		}
 	}
 	if len(rotating) == 0 {
@@ -306,11 +299,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 	block := func(why string) {
 		for _, np := range rotating {
-			for i, c := range np.Changes {
-				if c.Kind == "file" && c.Name == path {
-					np.Changes[i].Blocked = why
-				}
-			}
+			np.passwordChange(path).file.password.refused = why
 		}
 	}
 	p, ok := v.OnlyPrimary()
@@ -330,38 +319,21 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 	next := File{Path: path + nodeapi.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID, Content: []byte(value)}
 	setFrom := path // the primary's live file already holds the new password
-	effect := "the health checks accept either meanwhile: no restart, no outage"
-	if restart {
-		effect = "then every container restarts in turn to read it (standbys first, then a switchover)"
-	}
 	for _, np := range rotating {
-		for i, c := range np.Changes {
-			if c.Kind != "file" || c.Name != path {
-				continue
-			}
-			c.Blocked = ""
-			c.Summary = "content changed (sensitive content not shown); password rotation: the new password is staged beside it (" +
-				next.Path + "), set inside the database on the primary, then moved into place; " + effect
-			c.do = installFile(next)
-			np.Changes[i] = c
-		}
-		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
+		c := np.passwordChange(path)
+		c.file.password.rotation = &rotation{staged: next.Path, restart: restart}
+		c.op = installFile{next}
+		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 			Summary: "move the staged password over " + path, stage: stageSwap,
-			do: func(ctx context.Context, h remote.Host) error {
-				_, err := h.Exec(ctx, "mv -f "+shq(next.Path)+" "+shq(path)+"\n")
-				return err
-			}})
+			op: swapPassword{staged: next.Path, live: path}})
 		if np == primary {
 			setFrom = next.Path
 		}
 	}
-	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: "password", Name: role,
+	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 		Summary: "set inside the database: ALTER ROLE " + role + " with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
 		stage:   stagePassword,
-		do: func(ctx context.Context, h remote.Host) error {
-			_, err := h.Exec(ctx, shq(nodeapi.BinaryPath)+" set-password -role "+shq(role)+" -file "+shq(setFrom)+"\n")
-			return err
-		}})
+		op:      setPassword{role: role, file: setFrom}})
 	if restart {
 		container := plan.Inventory.Database.ContainerName
 		for _, np := range plan.Nodes {
@@ -371,14 +343,25 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			// Recreated, not restarted: the image writes repmgr's .pgpass
 			// into the container's own layer only when it is absent, so a
 			// restarted container would keep the old password.
-			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: "container", Name: container,
-				Summary: "recreate with the same settings, its database shut down cleanly first (the image then checks a standby with pg_rewind, no clone): read repmgr's new password", stage: stageContainer, restart: true,
-				do: runContainer(containerSpec(plan.Inventory, np.Node), true)})
+			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindContainer, Name: container,
+				stage: stageContainer, container: &containerRule{what: restartWhat, restart: true},
+				op: runContainer{spec: containerSpec(plan.Inventory, np.Node), replace: true}})
 		}
 	}
 	for _, np := range plan.Nodes {
 		sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	}
+}
+
+// passwordChange is the node's change of the password file at path that
+// the database would not follow (its shape has a passwordRule), or nil.
+func (n *NodePlan) passwordChange(path string) *Change {
+	for i, c := range n.Changes {
+		if c.Name == path && c.file != nil && c.file.password != nil {
+			return &n.Changes[i]
+		}
+	}
+	return nil
 }
 
 // isStreaming reports whether a node's database is a standby that streams.
@@ -419,15 +402,13 @@ func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, boo
 	why := "its database is down inside its running container, and nothing starts it again (the image's repmgrd only waits)"
 	switch {
 	case len(current) == 1 && current[0] != np.Node.Name:
-		c := followChange(plan, np, rejoinChange(plan, np, why, "", current), current[0])
-		c.Summary = why + ": " + c.Summary
-		return c, true
+		return followChange(plan, np, why, current[0]), true
 	case len(current) == 0:
 		agent := shq(nodeapi.BinaryPath)
-		return Change{Op: OpUpdate, Kind: "database", Name: np.Node.Name,
+		return Change{Op: OpUpdate, Kind: KindDatabase, Name: np.Node.Name,
 			Summary: why + ", and no node is primary: start it inside its container on its own data, in the role its data has (a primary's comes back as the primary, a standby's as a standby)",
 			stage:   stageRejoin,
-			do:      execStep("start the database", agent+" start-database -timeout 120s\n"),
+			op:      execStep{"start the database", agent + " start-database -timeout 120s\n"},
 		}, true
 	}
 	return Change{}, false

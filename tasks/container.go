@@ -2,60 +2,51 @@ package tasks
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
-
-	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 )
 
-func containerChanges(spec ContainerSpec, f *Facts, opts Options) []Change {
+// containerChanges creates, recreates or starts a node's container (or,
+// with witness, the witness's).
+func containerChanges(spec ContainerSpec, f *Facts, opts Options, witness bool) []Change {
 	c := f.Container
 	switch {
 	case c == nil:
 		return []Change{{
-			Op: OpCreate, Kind: "container", Name: spec.Name,
+			Op: OpCreate, Kind: KindContainer, Name: spec.Name,
 			Summary: fmt.Sprintf("create from %s%s, host network, data in %s", spec.Image, imageIDNote(f.ImageID), spec.Mounts[0].Source),
 			Diff:    specDiff("", spec.Label(), spec.Name),
-			stage:   stageContainer, do: runContainer(spec, false),
+			stage:   stageContainer, op: runContainer{spec: spec},
 		}}
 	case c.Spec != spec.Label() || (f.ImageID != "" && c.ImageID != f.ImageID):
+		r := &containerRule{allowPrimary: opts.AllowPrimaryRestart, witness: witness}
 		ch := Change{
-			Op: OpReplace, Kind: "container", Name: spec.Name,
-			stage: stageContainer, do: runContainer(spec, true),
+			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
+			stage: stageContainer, op: runContainer{spec: spec, replace: true}, container: r,
 		}
 		if c.Spec != spec.Label() {
-			ch.Summary = "recreate: its settings changed"
+			r.what = "recreate: its settings changed"
 			ch.Diff = specDiff(c.Spec, spec.Label(), spec.Name)
 		} else {
-			ch.Summary = "recreate: the image " + spec.Image + " now has another ID (" + shortHash(c.ImageID) + " -> " + shortHash(f.ImageID) + ")"
+			r.what = "recreate: the image " + spec.Image + " now has another ID (" + shortHash(c.ImageID) + " -> " + shortHash(f.ImageID) + ")"
 		}
-		if c.Running() && f.Role() != "standby" {
-			what := "it runs the primary database"
+		if c.Running() && f.Role() != "standby" && !witness {
+			r.risk = riskPrimary
 			if f.Role() != "primary" {
-				what = "it may run the primary database (its role could not be read)"
-			}
-			ch.Summary += "; " + what
-			if !opts.AllowPrimaryRestart {
-				ch.Blocked = what + ": recreating it stops the primary; pass --allow-primary-restart to do so"
+				r.risk = riskMaybePrimary
 			}
 		}
+		ch.compose()
 		return []Change{ch}
 	case !c.Running():
 		return []Change{{
-			Op: OpUpdate, Kind: "container", Name: spec.Name,
+			Op: OpUpdate, Kind: KindContainer, Name: spec.Name,
 			Summary: "start (it is " + c.Status + ")",
 			stage:   stageContainer,
-			do: func(ctx context.Context, h remote.Host) error {
-				if _, err := h.Exec(ctx, "docker start "+shq(spec.Name)+" >/dev/null\n"); err != nil {
-					return fmt.Errorf("start container %s: %w", spec.Name, err)
-				}
-				return nil
-			},
+			op:      startContainer{spec.Name},
 		}}
 	}
 	return nil
@@ -74,30 +65,6 @@ func specDiff(old, new, name string) string {
 		return b.String() + "\n"
 	}
 	return udiff.Unified("container "+name+" (on node)", "container "+name+" (haup)", pretty(old), pretty(new))
-}
-
-func runContainer(spec ContainerSpec, replace bool) func(context.Context, remote.Host) error {
-	return func(ctx context.Context, h remote.Host) error {
-		var b strings.Builder
-		if replace {
-			// The database is shut down cleanly first: docker rm -f (or
-			// stop) kills repmgrd, the image's PID 1, and PostgreSQL with
-			// it, without a shutdown checkpoint; the image then could only
-			// clone a standby again, where pg_rewind finds a cleanly
-			// stopped one in order. An agent that cannot stop it (not
-			// installed yet, no configuration) does not stop the change.
-			fmt.Fprintf(&b, "%s stop-database -timeout 60s >/dev/null 2>&1 || true; docker rm -f %s >/dev/null && ", shq(nodeapi.BinaryPath), shq(spec.Name))
-		}
-		args := spec.runArgs()
-		for i, a := range args {
-			args[i] = shq(a)
-		}
-		b.WriteString(strings.Join(args, " ") + " >/dev/null\n")
-		if _, err := h.Exec(ctx, b.String()); err != nil {
-			return fmt.Errorf("run container %s: %w", spec.Name, err)
-		}
-		return nil
-	}
 }
 
 // imageIDNote names the local image ID a container will run, when the node

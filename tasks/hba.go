@@ -128,20 +128,35 @@ func indent(script string) string {
 const hbaCost = "installed in the running container and PostgreSQL reloaded (no restart, the VIP stays; connections already open stay until they close)"
 
 // hbaChanges plans haup's pg_hba.conf: written, changed or removed, each
-// with the running database's rules replaced by a reload.
-func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual FileFact, secrets []string) []Change {
+// with the running database's rules replaced by a reload; with first (TLS
+// turned off), before anything else, so that clients may connect in clear
+// text again before they do.
+func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual FileFact, secrets []string, first bool) []Change {
+	cs := hbaChangesAt(inv, want, container, actual, secrets)
+	for i := range cs {
+		if first {
+			cs[i].stage = stageHost
+			cs[i].file.tls = tlsRelaxFirst
+		}
+		cs[i].compose()
+	}
+	return cs
+}
+
+// hbaChangesAt is hbaChanges after the containers.
+func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actual FileFact, secrets []string) []Change {
 	if want == nil {
 		if !actual.Exists {
 			return nil
 		}
 		return []Change{{
-			Op: OpDelete, Kind: "file", Name: HBAPath,
-			Summary: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
+			Op: OpDelete, Kind: KindFile, Name: HBAPath,
+			file: &fileRule{what: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
 				strings.Replace(hbaCost, "installed in", "the image's rules installed in", 1) +
-				"; the image writes the same rules itself at the container's next start",
+				"; the image writes the same rules itself at the container's next start"},
 			Diff:  maskedDiff(HBAPath, actual.Content, nil, secrets),
 			stage: stageService,
-			do:    replaceHBA(container, []byte(imageHBA), ""),
+			op:    replaceHBA{container: container, content: []byte(imageHBA)},
 		}}
 	}
 	f := File{Path: HBAPath, Mode: 0o644, Content: want}
@@ -152,11 +167,11 @@ func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual 
 			continue // owner or mode only: chmodFile, nothing reloads
 		}
 		if actual.Exists {
-			cs[i].Summary += "; who may connect changes: " + hbaCost
+			cs[i].file.hba = "who may connect changes: " + hbaCost
 		} else {
-			cs[i].Summary += "; " + hbaWhat(inv) + ": " + hbaCost
+			cs[i].file.hba = hbaWhat(inv) + ": " + hbaCost
 		}
-		cs[i].do = replaceHBA(container, want, HBAPath)
+		cs[i].op = replaceHBA{container: container, content: want, hostPath: HBAPath}
 	}
 	return cs
 }
@@ -166,18 +181,24 @@ func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual 
 // there, kept as .haup-bak, when hostPath is ""). The container comes
 // first: an apply interrupted in between leaves the host's file as it was,
 // so the next plan shows the change again and makes both.
-func replaceHBA(container string, content []byte, hostPath string) func(context.Context, remote.Host) error {
-	return func(ctx context.Context, h remote.Host) error {
-		staged, err := h.Put(ctx, content)
-		if err != nil {
-			return fmt.Errorf("pg_hba.conf: upload: %w", err)
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "t=%s; c=%s; dst=%s\n", shq(staged), shq(container), shq(hbaInContainer))
-		// The container's setup writes the file itself: wait until PID 1
-		// is repmgrd (run.sh execs it last); a container that does not run
-		// reads the host's file when it starts.
-		fmt.Fprintf(&b, `running() { [ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ]; }
+type replaceHBA struct {
+	container string
+	content   []byte
+	hostPath  string
+}
+
+func (o replaceHBA) run(ctx context.Context, h remote.Host) error {
+	container, content, hostPath := o.container, o.content, o.hostPath
+	staged, err := h.Put(ctx, content)
+	if err != nil {
+		return fmt.Errorf("pg_hba.conf: upload: %w", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "t=%s; c=%s; dst=%s\n", shq(staged), shq(container), shq(hbaInContainer))
+	// The container's setup writes the file itself: wait until PID 1
+	// is repmgrd (run.sh execs it last); a container that does not run
+	// reads the host's file when it starts.
+	fmt.Fprintf(&b, `running() { [ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ]; }
 settled() { pid=$(docker inspect -f '{{.State.Pid}}' "$c" 2>/dev/null) || return 0; [ "$pid" = 0 ] || [ "$(cat /proc/$pid/comm 2>/dev/null)" = repmgrd ]; }
 i=0
 while running && ! settled; do
@@ -188,16 +209,15 @@ if running; then
   docker exec -i -u 0 "$c" sh -c 'cat >"$1.haup-new" && chmod 0644 "$1.haup-new" && mv -f "$1.haup-new" "$1"' sh "$dst" <"$t" || exit 5
 %sfi
 `, settleWaitS, settleWaitS, indent(reloadInContainer))
-		if hostPath == "" {
-			fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(HBAPath))
-		} else {
-			fmt.Fprintf(&b, "p=%s; { [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m 0644 -o 0 -g 0 \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", shq(hostPath))
-		}
-		if _, err := h.Exec(ctx, b.String()); err != nil {
-			return &remote.StepError{Host: h.Name(), Step: "pg_hba.conf: install and reload", Err: err}
-		}
-		return nil
+	if hostPath == "" {
+		fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(HBAPath))
+	} else {
+		fmt.Fprintf(&b, "p=%s; { [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m 0644 -o 0 -g 0 \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", shq(hostPath))
 	}
+	if _, err := h.Exec(ctx, b.String()); err != nil {
+		return &remote.StepError{Host: h.Name(), Step: "pg_hba.conf: install and reload", Err: err}
+	}
+	return nil
 }
 
 // hbaWhat says what haup's rules let in.

@@ -91,7 +91,7 @@ func TestReplaceHBAScript(t *testing.T) {
 		{"remove", "", []byte(imageHBA)},
 	} {
 		h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
-		if err := replaceHBA("pg0", c.content, c.host)(context.Background(), h); err != nil {
+		if err := (replaceHBA{container: "pg0", content: c.content, hostPath: c.host}).run(context.Background(), h); err != nil {
 			t.Fatal(err)
 		}
 		calls := h.Calls()

@@ -32,8 +32,8 @@ func keptChanges(plan *Plan, opts Options) {
 				what += "; it was kept because: " + k.Reason
 			}
 			what += "; writes in it that the current primary lacks are gone for good"
-			np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: "kept-data", Name: p, Summary: what,
-				stage: stageService, do: execStep("remove kept data "+p, "rm -rf -- "+shq(p)+"\n")})
+			np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: KindKeptData, Name: p, Summary: what,
+				stage: stageService, op: execStep{"remove kept data " + p, "rm -rf -- " + shq(p) + "\n"}})
 		}
 	}
 }
@@ -44,7 +44,7 @@ func keptNote(plan *Plan) string {
 	for _, np := range plan.Nodes {
 		n := 0
 		for _, c := range np.Changes {
-			if c.Kind == "kept-data" {
+			if c.Kind == KindKeptData {
 				n = -1
 				break
 			}

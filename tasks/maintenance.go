@@ -271,7 +271,7 @@ func PlanResume(plan *Plan, now time.Time) (*PauseOp, error) {
 // not know the steps the pause needs.
 func agentPending(np *NodePlan) bool {
 	for _, c := range np.Changes {
-		if c.Kind == "file" && c.Name == nodeapi.BinaryPath {
+		if c.Kind == KindFile && c.Name == nodeapi.BinaryPath {
 			return true
 		}
 	}
@@ -415,10 +415,8 @@ func maintenanceBlocksRolling(plan *Plan) bool {
 		return false
 	}
 	for _, np := range plan.Nodes {
-		for i, c := range np.Changes {
-			if c.Blocked != "" && c.stage == stageContainer {
-				np.Changes[i].Blocked += "; no rolling change while automatic failover is paused for maintenance (its switchover would end the pause): `haup resume` first, or --allow-primary-restart restarts the primary in place (writes stop meanwhile, no failover)"
-			}
+		if r := np.recreation(); r != nil {
+			r.maintenance = true
 		}
 	}
 	return true

@@ -109,10 +109,10 @@ func interruptedOperations(plan *Plan) {
 	}
 	what := fmt.Sprintf("%s %s -> %s interrupted at %q (%s, by %s)", rec.Kind, rec.From, rec.To, rec.Step,
 		rec.StepAt.Format("2006-01-02 15:04:05Z"), rec.By)
-	clear := func(np *NodePlan) Change {
-		return Change{Op: OpDelete, Kind: "operation", Name: rec.Kind,
-			Summary: "remove the record of the " + what,
-			stage:   stageService, do: execStep("remove the operation record", clearOpScript)}
+	clear := func(blocked string) Change {
+		return Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
+			Summary: "remove the record of the " + what, Blocked: blocked,
+			stage: stageService, op: execStep{"remove the operation record", clearOpScript}}
 	}
 	agent := shq(nodeapi.BinaryPath)
 	v := plan.View()
@@ -120,10 +120,9 @@ func interruptedOperations(plan *Plan) {
 	tv, _ := v.Node(rec.To)
 	switch {
 	case rec.Kind != "switchover" || from == nil || to == nil:
+		blocked := fmt.Sprintf("the record names an operation haup does not know how to finish (%s); remove %s on the node once you have checked the cluster", what, probe.OperationPath)
 		for _, np := range holders {
-			c := clear(np)
-			c.Blocked = fmt.Sprintf("the record names an operation haup does not know how to finish (%s); remove %s on the node once you have checked the cluster", what, probe.OperationPath)
-			np.Changes = append(np.Changes, c)
+			np.Changes = append(np.Changes, clear(blocked))
 		}
 		return
 	case tv.Role == nodeapi.RolePrimary && (fv.Role != nodeapi.RolePrimary || fv.Timeline < tv.Timeline):
@@ -131,22 +130,20 @@ func interruptedOperations(plan *Plan) {
 		// the new primary's standby; a stale primary is left to the rules
 		// of clusterChanges (it rejoins).
 		if !fv.Up() && !fv.Fenced {
-			c := followChange(plan, from, rejoinChange(plan, from, "the "+what+" after the promotion", "", []string{to.Node.Name}), to.Node.Name)
-			c.Summary = "finish the " + what + ": " + c.Summary
-			from.Changes = append(from.Changes, c)
+			from.Changes = append(from.Changes, followChange(plan, from, "finish the "+what, to.Node.Name))
 		}
 	default:
 		// Not promoted: undo. The old primary's database runs again and
 		// takes writes; its check passes and keepalived gives it the VIP.
-		from.Changes = append(from.Changes, Change{Op: OpUpdate, Kind: "database", Name: from.Node.Name,
+		from.Changes = append(from.Changes, Change{Op: OpUpdate, Kind: KindDatabase, Name: from.Node.Name,
 			Summary: "undo the " + what + ": start the old primary's database if it is stopped (inside its container, on its data) and let it take writes again; " +
 				"writes through the VIP resume when its check passes (within one check interval)",
 			stage: stageRejoin,
-			do:    execStep("undo the switchover", agent+" start-database -timeout 120s && "+agent+" undemote\n"),
+			op:    execStep{"undo the switchover", agent + " start-database -timeout 120s && " + agent + " undemote\n"},
 		})
 	}
 	for _, np := range holders {
-		np.Changes = append(np.Changes, clear(np))
+		np.Changes = append(np.Changes, clear(""))
 	}
 }
 
@@ -195,8 +192,8 @@ func interruptedApplies(plan *Plan) {
 		if pending == 0 {
 			how = "nothing is left to do: the cluster matches the inventory"
 		}
-		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: "operation", Name: rec.Kind,
+		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
 			Summary: "the " + what + "; " + how + "; its record is cleared",
-			stage:   stageService, do: func(context.Context, remote.Host) error { return nil }})
+			stage:   stageService, op: nothing{}})
 	}
 }

@@ -1,12 +1,5 @@
 package tasks
 
-import (
-	"context"
-	"fmt"
-
-	"github.com/haup-project/haup/remote"
-)
-
 // installKeepalived installs the package noninteractively, keeping any
 // configuration already on the node. Its output is kept in memory, never in a
 // file left on the node, and shown only when it fails. The package lists are refreshed only when
@@ -26,13 +19,8 @@ func packageChanges(f *Facts) []Change {
 		return nil
 	}
 	return []Change{{
-		Op: OpCreate, Kind: "package", Name: "keepalived", Summary: "install with apt (without recommended packages: haup uses no LVS)",
+		Op: OpCreate, Kind: KindPackage, Name: "keepalived", Summary: "install with apt (without recommended packages: haup uses no LVS)",
 		stage: stageHost,
-		do: func(ctx context.Context, h remote.Host) error {
-			if _, err := h.Exec(ctx, installKeepalived); err != nil {
-				return fmt.Errorf("install keepalived: %w", err)
-			}
-			return nil
-		},
+		op:    installKeepalivedPackage{},
 	}}
 }

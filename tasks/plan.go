@@ -5,7 +5,6 @@ package tasks
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 )
 
 // Op is the kind of a change, printed as its first column.
@@ -25,6 +23,27 @@ const (
 	OpUpdate  Op = "~"
 	OpReplace Op = "-/+"
 	OpDelete  Op = "-"
+)
+
+// Kind is what a change acts on, printed as its second column.
+type Kind string
+
+// The kinds of change.
+const (
+	KindPackage   Kind = "package"
+	KindDir       Kind = "dir"
+	KindFile      Kind = "file"
+	KindImage     Kind = "image"
+	KindContainer Kind = "container"
+	KindService   Kind = "service"
+	KindVIP       Kind = "vip"
+	KindDatabase  Kind = "database"
+	KindPassword  Kind = "password"
+	KindRepmgrd   Kind = "repmgrd"
+	KindWitness   Kind = "repmgr witness"
+	KindStaging   Kind = "staging"
+	KindKeptData  Kind = "kept-data"
+	KindOperation Kind = "operation"
 )
 
 // stage orders changes across nodes: every node finishes stageHost before
@@ -54,7 +73,7 @@ var stageNames = map[stage]string{
 // Change is one planned change on one node.
 type Change struct {
 	Op   Op
-	Kind string // package, dir, file, image, container, service
+	Kind Kind
 	Name string
 	// Summary says what will happen, in a few words.
 	Summary string
@@ -65,16 +84,13 @@ type Change struct {
 	Blocked string
 
 	stage stage
-	do    func(ctx context.Context, h remote.Host) error
-	// watch, when set, reports the progress of do's long wait (a clone,
-	// an image pull) while do runs.
-	watch watch
-	// switchoverTo, on the primary's container change of a rolling change,
-	// names the standby that takes the primary role before it.
-	switchoverTo string
-	// restart marks a container restart (not a recreation) that a rolling
-	// change orders like one.
-	restart bool
+	// op is what apply does on the node to make the change.
+	op operation
+	// container and file are the change's shape, when the plan's rules
+	// decide something about it: compose writes Summary and Blocked from
+	// them.
+	container *containerRule
+	file      *fileRule
 }
 
 // String is the change's plan line.
@@ -149,21 +165,8 @@ func (p *Plan) Order() []string {
 			continue
 		}
 		line := stageNames[s] + ": " + strings.Join(names, ", ")
-		if from, to := p.rolling(); s == stageContainer && from != nil {
-			var others []string
-			for _, n := range p.Nodes {
-				if n != from && n.hasStage(stageContainer) {
-					others = append(others, n.Node.Name)
-				}
-			}
-			var parts []string
-			if len(others) > 0 {
-				parts = append(parts, strings.Join(others, ", ")+" first (standbys: each waits until it streams again)")
-			}
-			parts = append(parts, fmt.Sprintf("then a switchover %s -> %s (writes refused about 1-4 s; no acknowledged write lost)", from.Node.Name, to),
-				"then "+from.Node.Name+" as a standby of "+to+" (waits until it streams)",
-				"then extension updates on "+to+" when the image brings newer ones")
-			out = append(out, stageNames[s]+" (rolling): "+strings.Join(parts, ", "))
+		if s == stageContainer && p.rollingSteps() != nil {
+			out = append(out, stageNames[s]+" (rolling): "+p.rollingOrder())
 			continue
 		}
 		if s == stageContainer {
@@ -197,8 +200,8 @@ func (p *Plan) Order() []string {
 func (p *Plan) rolling() (*NodePlan, string) {
 	for _, n := range p.Nodes {
 		for _, c := range n.Changes {
-			if c.switchoverTo != "" {
-				return n, c.switchoverTo
+			if r := c.container; r != nil && r.rollingTo != "" {
+				return n, r.rollingTo
 			}
 		}
 	}
@@ -253,6 +256,15 @@ func (p *Plan) Blocked() error {
 	return errors.Join(errs...)
 }
 
+// shaped sets a part of the shape of file changes, then composes them.
+func shaped(cs []Change, set func(r *fileRule)) []Change {
+	for i := range cs {
+		set(cs[i].file)
+		cs[i].compose()
+	}
+	return cs
+}
+
 // Build computes the plan of one node from its desired state and facts.
 func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePlan {
 	np := &NodePlan{Node: d.Node, Facts: f}
@@ -270,19 +282,11 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	// since the agent and the containers then connect in clear text.
 	relax := !inv.Database.TLS.Enabled && strings.Contains(string(f.Files[HBAPath].Content), "hostssl")
 	if relax {
-		cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets)
-		for i := range cs {
-			cs[i].stage = stageHost
-			cs[i].Summary += "; first: database.tls is turned off, clients may connect in clear text again before they do"
-		}
-		add(cs...)
+		add(hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets, true)...)
 	}
 	if opts.tlsOff && servesTLS(f) {
 		cs := fileChanges(File{Path: servicePath, Mode: 0o644, Content: serviceFile(true)}, f.Files[servicePath], secrets)
-		for i := range cs {
-			cs[i].Summary += "; database.tls is turned off: until its container is recreated without TLS, it replicates from nodes that no longer serve it"
-		}
-		add(cs...)
+		add(shaped(cs, func(r *fileRule) { r.tls = tlsOffService })...)
 	}
 	// verify-full after the containers: in the change that turns TLS on,
 	// or to finish one an interrupted apply left with its transitional
@@ -296,19 +300,16 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 		cs := fileChanges(file, f.Files[file.Path], secrets)
 		if file.Path == nodeapi.ConfigPath && opts.tlsOn {
 			// The agent's connections use TLS once the containers serve it.
+			shaped(cs, func(r *fileRule) { r.tls = tlsAgentLast })
 			for i := range cs {
 				cs[i].stage = stageService
-				cs[i].Summary += "; after the containers: the agent connects with TLS once they serve it"
 			}
 		}
-		if len(cs) > 0 && file.Password && f.Container != nil && f.Files[file.Path].Exists &&
+		if file.Password && f.Container != nil && f.Files[file.Path].Exists &&
 			f.Files[file.Path].SHA256 != sha256hex(file.Content) {
-			for i := range cs {
-				cs[i].Summary += "; the database keeps the password it was created with"
-				cs[i].Blocked = "changing a database password only in the file would lock the health check and repmgr out " +
-					"and take the VIP off every node"
-
-			}
+			// The database keeps the password it was created with:
+			// blocked, unless planRotation makes it a rotation.
+			shaped(cs, func(r *fileRule) { r.password = &passwordRule{} })
 		}
 		switch file.Reloads {
 		case reloadsKeepalived:
@@ -326,7 +327,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	}
 	add(imageChanges(d.Container.Image, f)...)
 	np.Resources++
-	ccs := containerChanges(d.Container, f, opts)
+	ccs := containerChanges(d.Container, f, opts, false)
 	add(ccs...)
 	np.Resources++
 	if tls && len(ccs) == 0 && f.Container != nil {
@@ -337,7 +338,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	if finishTLS {
 		add(verifyFullChange(d.Container.Name))
 	}
-	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets); !relax && (len(cs) > 0 || d.HBA != nil) {
+	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets, false); !relax && (len(cs) > 0 || d.HBA != nil) {
 		add(cs...)
 		np.Resources++
 	}

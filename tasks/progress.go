@@ -13,7 +13,7 @@ import (
 	"github.com/haup-project/haup/remote"
 )
 
-// A watch runs beside a change's do while it waits for something long (a
+// A watch runs beside a change's operation while it waits for something long (a
 // clone, an image pull), samples it every rep.Every() over the node's own
 // connection and reports it as `node: ...` updates. It ends when ctx does;
 // what it cannot read it skips: progress never fails a change.

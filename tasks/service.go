@@ -1,10 +1,7 @@
 package tasks
 
 import (
-	"context"
 	"fmt"
-
-	"github.com/haup-project/haup/remote"
 )
 
 // serviceChanges keeps systemd's view of haup's units current and keepalived
@@ -20,16 +17,16 @@ func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vi
 		// unit without haup's restart): while it stays, this node answers
 		// for the VIP beside the node that holds it rightly.
 		out = append(out, Change{
-			Op: OpDelete, Kind: "vip", Name: vip,
+			Op: OpDelete, Kind: KindVIP, Name: vip,
 			Summary: fmt.Sprintf("remove it from %s: keepalived is not running (%s) and left it behind, so this node may answer for the VIP beside its rightful holder", iface, f.Keepalived.Active),
 			stage:   stageHost,
-			do:      execStep("remove the stale VIP", fmt.Sprintf("ip -4 addr del %s dev %s\n", shq(vip), shq(iface))),
+			op:      execStep{"remove the stale VIP", fmt.Sprintf("ip -4 addr del %s dev %s\n", shq(vip), shq(iface))},
 		})
 	}
 	if unitsChanged {
 		out = append(out, Change{
-			Op: OpUpdate, Kind: "service", Name: "systemd", Summary: "daemon-reload (haup's unit files changed)",
-			stage: stageHost, do: execStep("systemd daemon-reload", "systemctl daemon-reload\n"),
+			Op: OpUpdate, Kind: KindService, Name: "systemd", Summary: "daemon-reload (haup's unit files changed)",
+			stage: stageHost, op: execStep{"systemd daemon-reload", "systemctl daemon-reload\n"},
 		})
 	}
 	k := f.Keepalived
@@ -59,17 +56,7 @@ func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vi
 		return out
 	}
 	return append(out, Change{
-		Op: op, Kind: "service", Name: "keepalived", Summary: summary,
-		stage: stageService, do: execStep("keepalived", script+"\n"),
+		Op: op, Kind: KindService, Name: "keepalived", Summary: summary,
+		stage: stageService, op: execStep{"keepalived", script + "\n"},
 	})
-}
-
-// execStep runs a one-line script as a named step.
-func execStep(step, script string) func(context.Context, remote.Host) error {
-	return func(ctx context.Context, h remote.Host) error {
-		if _, err := h.Exec(ctx, script); err != nil {
-			return &remote.StepError{Host: h.Name(), Step: step, Err: err}
-		}
-		return nil
-	}
 }

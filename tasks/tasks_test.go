@@ -259,7 +259,7 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 		return remote.Result{}, &remote.ExitError{Code: 3, Stderr: "(Line 12) unknown keyword 'bogus'"}
 	})
 	f := File{Path: KeepalivedConfPath, Mode: 0o600, Content: []byte("bogus\n"), Validate: "keepalived -t -f %s"}
-	err := installFile(f)(context.Background(), h)
+	err := installFile{f}.run(context.Background(), h)
 	if err == nil || !strings.Contains(err.Error(), "live file is unchanged") || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("err = %v", err)
 	}
@@ -553,34 +553,7 @@ func TestSavedPlanRefusesChangedState(t *testing.T) {
 // change (the standby first, a switchover, the old primary as a standby),
 // not blocked; on a cluster without a streaming standby it stays blocked.
 func TestImageChangeIsRolling(t *testing.T) {
-	build := func(streaming bool) *Plan {
-		inv := loadExample(t)
-		plan := &Plan{Inventory: inv}
-		for i, n := range inv.Nodes {
-			d, err := DesiredState(inv, n, "amd64", fakeCheck)
-			if err != nil {
-				t.Fatal(err)
-			}
-			role := "standby"
-			if i == 0 {
-				role = "primary"
-			}
-			f := convergedFacts(t, d, role)
-			f.Iface.HoldsVIP = i == 0
-			if i == 1 && !streaming {
-				f.Database.Replication = nil
-			}
-			plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: f})
-		}
-		// The inventory now names another image.
-		inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
-		for i, n := range inv.Nodes {
-			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
-			plan.Nodes[i] = Build(inv, d, plan.Nodes[i].Facts, Options{})
-		}
-		clusterChanges(plan)
-		return plan
-	}
+	build := func(streaming bool) *Plan { return imageChangeCluster(t, streaming) }
 	plan := build(true)
 	if err := plan.Blocked(); err != nil {
 		t.Fatalf("rolling change blocked: %v", err)
@@ -592,6 +565,38 @@ func TestImageChangeIsRolling(t *testing.T) {
 	if err := build(false).Blocked(); err == nil {
 		t.Fatal("a primary's container change without a streaming standby is not blocked")
 	}
+}
+
+// imageChangeCluster is the example pair, pg-0 the primary holding the VIP
+// and pg-1 its standby (streaming or not), planned after the inventory
+// named another image.
+func imageChangeCluster(t *testing.T, streaming bool) *Plan {
+	inv := loadExample(t)
+	plan := &Plan{Inventory: inv}
+	for i, n := range inv.Nodes {
+		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := "standby"
+		if i == 0 {
+			role = "primary"
+		}
+		f := convergedFacts(t, d, role)
+		f.Iface.HoldsVIP = i == 0
+		if i == 1 && !streaming {
+			f.Database.Replication = nil
+		}
+		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: f})
+	}
+	// The inventory now names another image.
+	inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
+	for i, n := range inv.Nodes {
+		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		plan.Nodes[i] = Build(inv, d, plan.Nodes[i].Facts, Options{})
+	}
+	clusterChanges(plan)
+	return plan
 }
 
 // TestPasswordRotationPlan: a new postgres_password on a live cluster is a

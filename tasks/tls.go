@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 )
 
 // The database's TLS (database.tls): the certificate files haup installs
@@ -235,25 +233,12 @@ func tlsTransition(inv *inventory.Inventory, facts []*Facts) (on, off bool) {
 // during the change, so that replication reconnects with verify-full.
 func verifyFullChange(container string) Change {
 	f := File{Path: servicePath, Mode: 0o644, Content: serviceFile(false)}
-	install := installFile(f)
 	return Change{
-		Op: OpUpdate, Kind: "file", Name: servicePath,
+		Op: OpUpdate, Kind: KindFile, Name: servicePath,
 		Summary: "sslmode=verify-full once every node serves TLS; the WAL receiver reconnects (replication pauses a few seconds, the primary keeps taking writes)",
 		Diff:    maskedDiff(servicePath, serviceFile(true), f.Content, nil),
 		stage:   stageService,
-		do: func(ctx context.Context, h remote.Host) error {
-			if err := install(ctx, h); err != nil {
-				return err
-			}
-			script := fmt.Sprintf(`c=%s
-[ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] || exit 0
-docker exec "$c" pkill -TERM -f '^postgres: .*walreceiver' || true
-`, shq(container))
-			if _, err := h.Exec(ctx, script); err != nil {
-				return &remote.StepError{Host: h.Name(), Step: "restart the WAL receiver", Err: err}
-			}
-			return nil
-		},
+		op:      finishVerifyFull{file: f, container: container},
 	}
 }
 
@@ -282,18 +267,9 @@ const tlsReloadCost = "PostgreSQL reloads it in the running container (no restar
 // start).
 func tlsReloadChange(container string) Change {
 	return Change{
-		Op: OpUpdate, Kind: "database", Name: "TLS certificate",
+		Op: OpUpdate, Kind: KindDatabase, Name: "TLS certificate",
 		Summary: "take the new certificate: " + tlsReloadCost,
 		stage:   stageService,
-		do: func(ctx context.Context, h remote.Host) error {
-			script := fmt.Sprintf(`c=%s
-[ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] || exit 0
-docker exec -u 0 "$c" %s tls-key || exit 5
-%s`, shq(container), shq(nodeapi.BinInContainer+"/haup-check"), reloadInContainer)
-			if _, err := h.Exec(ctx, script); err != nil {
-				return &remote.StepError{Host: h.Name(), Step: "TLS certificate: copy the key and reload", Err: err}
-			}
-			return nil
-		},
+		op:      reloadTLS{container},
 	}
 }

@@ -146,7 +146,7 @@ func TestTLSPlan(t *testing.T) {
 	text = planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}})
 	var kinds []string
 	for _, c := range np.Changes {
-		kinds = append(kinds, c.Kind+" "+c.Name)
+		kinds = append(kinds, string(c.Kind)+" "+c.Name)
 	}
 	if strings.Join(kinds, ", ") != "file /etc/haup/tls/server.crt, file /etc/haup/tls/server.key, database TLS certificate" ||
 		!strings.Contains(text, "no restart, the VIP stays") || strings.Contains(text, "PRIVATE KEY") {

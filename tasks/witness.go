@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"context"
 	"fmt"
 	"path"
 	"sort"
@@ -9,7 +8,6 @@ import (
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
-	"github.com/haup-project/haup/remote"
 )
 
 // The witness host runs the database image in repmgr's witness role
@@ -112,24 +110,13 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 	add(imageChanges(inv.Database.Image, f)...)
 	np.Resources++
 	spec := witnessContainerSpec(inv)
-	cs := containerChanges(spec, f, Options{AllowPrimaryRestart: true})
-	for i := range cs {
-		if cs[i].Op == OpReplace {
-			cs[i].Summary = "recreate: its settings changed (the witness holds no data; failover needs it only while a node is lost)"
-		}
-	}
+	cs := containerChanges(spec, f, Options{AllowPrimaryRestart: true}, true)
 	if passwords && f.Container != nil {
 		cs = []Change{{
-			Op: OpReplace, Kind: "container", Name: spec.Name,
+			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
 			Summary: "recreate with a new database (its passwords are set when it is created; it holds no data, only repmgr's metadata, copied again from the primary)",
 			stage:   stageContainer,
-			do: func(ctx context.Context, h remote.Host) error {
-				script := "docker rm -f " + shq(spec.Name) + " >/dev/null 2>&1; find " + shq(inv.Database.DataDir) + " -mindepth 1 -delete\n"
-				if _, err := h.Exec(ctx, script); err != nil {
-					return fmt.Errorf("reset the witness: %w", err)
-				}
-				return runContainer(spec, false)(ctx, h)
-			},
+			op:      resetWitness{spec: spec, dataDir: inv.Database.DataDir},
 		}}
 	}
 	if tls && len(cs) == 0 && f.Container != nil {

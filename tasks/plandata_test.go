@@ -1,0 +1,261 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/remote"
+)
+
+// containerChange is the node's change of its container, or a test failure.
+func containerChange(t *testing.T, np *NodePlan) Change {
+	t.Helper()
+	for _, c := range np.Changes {
+		if c.Kind == KindContainer {
+			return c
+		}
+	}
+	t.Fatalf("%s: no container change in %v", np.Node.Name, np.Changes)
+	return Change{}
+}
+
+// TestRollingChangeShape reads a rolling change as data: the primary's
+// container change is recreated after a switchover to the streaming
+// standby, the standby's goes first, the steps apply takes are the
+// standby, the switchover, the old primary and the extensions; without a
+// streaming standby the primary's change is blocked instead.
+func TestRollingChangeShape(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		plan         func(t *testing.T) *Plan
+		rollingTo    string
+		blocked      bool
+		standbyFirst bool
+		restart      bool
+	}{
+		{name: "new image", plan: func(t *testing.T) *Plan { return imageChangeCluster(t, true) },
+			rollingTo: "pg-1", standbyFirst: true},
+		{name: "new image, no streaming standby", plan: func(t *testing.T) *Plan { return imageChangeCluster(t, false) },
+			blocked: true},
+		{name: "repmgr password", plan: func(t *testing.T) *Plan {
+			return rotationCluster(t, repmgrSecretPath, "primary", "standby")
+		}, rollingTo: "pg-1", standbyFirst: true, restart: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := tc.plan(t)
+			primary, standby := containerChange(t, plan.Nodes[0]), containerChange(t, plan.Nodes[1])
+			if r := primary.container; r == nil || r.rollingTo != tc.rollingTo || r.restart != tc.restart {
+				t.Fatalf("primary's shape %+v, want rolling to %q, restart %v", r, tc.rollingTo, tc.restart)
+			}
+			if (primary.Blocked != "") != tc.blocked {
+				t.Errorf("primary's change blocked %q, want blocked %v", primary.Blocked, tc.blocked)
+			}
+			op, ok := primary.op.(runContainer)
+			if !ok || !op.replace || op.spec.Name != plan.Inventory.Database.ContainerName || op.spec.Image != plan.Inventory.Database.Image {
+				t.Errorf("primary's operation %#v, want the container recreated from the inventory's image", primary.op)
+			}
+			if r := standby.container; r == nil || r.standbyFirst != tc.standbyFirst || r.rollingTo != "" {
+				t.Errorf("standby's shape %+v, want standby first %v", r, tc.standbyFirst)
+			}
+			from, to := plan.rolling()
+			if to != tc.rollingTo || (from != nil) != (tc.rollingTo != "") {
+				t.Errorf("plan.rolling() = %v, %q", from, to)
+			}
+			var want []rollingStep
+			if tc.rollingTo != "" {
+				want = []rollingStep{{rollStandby, "pg-1"}, {rollSwitchover, "pg-1"}, {rollOldPrimary, "pg-0"}, {rollExtensions, "pg-1"}}
+			}
+			if got := plan.rollingSteps(); !slices.Equal(got, want) {
+				t.Errorf("steps %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestRotationOperations reads a password rotation's operations: the new
+// password staged beside the live file on every node, set inside the
+// database on the primary from the staged file, then moved into place;
+// with two primaries the file changes are refused and install the live
+// file as it would.
+func TestRotationOperations(t *testing.T) {
+	plan := rotationCluster(t, postgresSecretPath, "primary", "standby")
+	next := postgresSecretPath + nodeapi.NextSuffix
+	var set []setPassword
+	for _, np := range plan.Nodes {
+		var swaps []swapPassword
+		for _, c := range np.Changes {
+			switch op := c.op.(type) {
+			case installFile:
+				if c.Name == postgresSecretPath && op.file.Path != next {
+					t.Errorf("%s: the password file installs %s, want %s", np.Node.Name, op.file.Path, next)
+				}
+			case swapPassword:
+				swaps = append(swaps, op)
+			case setPassword:
+				if np != plan.Nodes[0] {
+					t.Errorf("%s sets the password, not the primary", np.Node.Name)
+				}
+				set = append(set, op)
+			}
+		}
+		if len(swaps) != 1 || swaps[0] != (swapPassword{staged: next, live: postgresSecretPath}) {
+			t.Errorf("%s: swaps %+v", np.Node.Name, swaps)
+		}
+	}
+	if len(set) != 1 || set[0] != (setPassword{role: "postgres", file: next}) {
+		t.Errorf("set-password operations %+v", set)
+	}
+
+	plan = rotationCluster(t, postgresSecretPath, "primary", "primary")
+	for _, np := range plan.Nodes {
+		c := np.passwordChange(postgresSecretPath)
+		if c == nil || c.file.password.refused == "" || c.file.password.rotation != nil || c.Blocked != c.file.password.refused {
+			t.Fatalf("%s: two primaries: %+v", np.Node.Name, c)
+		}
+		if op, ok := c.op.(installFile); !ok || op.file.Path != postgresSecretPath {
+			t.Errorf("%s: a refused change's operation %#v", np.Node.Name, c.op)
+		}
+	}
+}
+
+// TestRejoinOperations: haup rejoin of a standby whose container runs
+// follows the primary on its own data, cloning only as a fallback; with
+// --clone it clones at once; both report the clone's progress.
+func TestRejoinOperations(t *testing.T) {
+	plan := imageChangeCluster(t, true)
+	primary := plan.Nodes[0].Node
+	for _, clone := range []bool{false, true} {
+		rp, err := RejoinPlanWith(plan, "pg-1", clone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rp.Nodes[1].Changes[0]
+		want := rejoin{addr: dbAddress(rp.Nodes[1].Node)}
+		switch op := c.op.(type) {
+		case follow:
+			if clone || op.clone != want || !strings.Contains(op.conninfo, "host="+dbAddress(primary)+" ") ||
+				!strings.Contains(op.conninfo, "application_name=pg-1 ") {
+				t.Errorf("clone %v: follow %+v", clone, op)
+			}
+		case rejoin:
+			if !clone || op != want {
+				t.Errorf("clone %v: rejoin %+v", clone, op)
+			}
+		default:
+			t.Errorf("clone %v: operation %#v", clone, c.op)
+		}
+		if watchOf(c.op) == nil {
+			t.Errorf("clone %v: no watch of the clone", clone)
+		}
+	}
+}
+
+// TestOperationScripts runs each operation against a fake host: the script
+// it sends, and how a failure reads.
+func TestOperationScripts(t *testing.T) {
+	spec := ContainerSpec{Name: "pg0", Image: "example/pg:16"}
+	for _, tc := range []struct {
+		name string
+		op   operation
+		want []string // in the script, in order
+		err  string   // in the error when the host fails
+	}{
+		{"step", execStep{"do it", "echo hi\n"}, []string{"echo hi"}, "do it"},
+		{"package", installKeepalivedPackage{}, []string{"apt-get install"}, "install keepalived"},
+		{"dir", makeDir{Dir{Path: "/etc/haup", Mode: 0o750, UID: 1, GID: 2}}, []string{"mkdir -p /etc/haup && chown 1:2 /etc/haup && chmod 0750 /etc/haup"}, "dir /etc/haup"},
+		{"chmod", chmodFile{File{Path: "/etc/x", Mode: 0o600}}, []string{"chown 0:0 /etc/x && chmod 0600 /etc/x"}, "file /etc/x"},
+		{"pull", pullImage{"example/pg:16"}, []string{"example/pg:16"}, "pull example/pg:16"},
+		{"run", runContainer{spec: spec}, []string{"docker"}, "run container pg0"},
+		{"recreate", runContainer{spec: spec, replace: true}, []string{"stop-database", "docker rm -f pg0"}, "run container pg0"},
+		{"start", startContainer{"pg0"}, []string{"docker start pg0"}, "start container pg0"},
+		{"reset witness", resetWitness{spec: spec, dataDir: "/srv/pg"}, []string{"docker rm -f pg0", "find /srv/pg -mindepth 1 -delete"}, "reset the witness"},
+		{"tls reload", reloadTLS{"pg0"}, []string{"c=pg0", "tls-key"}, "TLS certificate"},
+		{"swap", swapPassword{staged: "/a.next", live: "/a"}, []string{"mv -f /a.next /a"}, "fails"},
+		{"set password", setPassword{role: "repmgr", file: "/a"}, []string{"set-password -role repmgr -file /a"}, "fails"},
+		{"rejoin", rejoin{addr: "10.0.0.1"}, []string{"systemctl start " + nodeapi.RejoinUnit}, "rejoin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
+			if err := tc.op.run(context.Background(), h); err != nil {
+				t.Fatal(err)
+			}
+			script := strings.Join(h.Calls(), "")
+			at := 0
+			for _, w := range tc.want {
+				i := strings.Index(script[at:], w)
+				if i < 0 {
+					t.Fatalf("script lacks %q after byte %d:\n%s", w, at, script)
+				}
+				at += i + len(w)
+			}
+			bad := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, errors.New("fails") })
+			if err := tc.op.run(context.Background(), bad); err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("failure reads %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestFollowFallsBackToClone: a follow whose start as a standby fails
+// clones instead.
+func TestFollowFallsBackToClone(t *testing.T) {
+	h := remote.NewFake("pg-1").
+		Expect(" follow -timeout 60s ", func(string) (remote.Result, error) { return remote.Result{}, errors.New("no") }).
+		Expect("systemctl start "+nodeapi.RejoinUnit, func(string) (remote.Result, error) { return remote.Result{}, nil })
+	if err := (follow{conninfo: "host=10.0.0.1", clone: rejoin{}}).run(context.Background(), h); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (nothing{}).run(context.Background(), h); err != nil || len(h.Calls()) != 2 {
+		t.Errorf("nothing ran something: %v %q", err, h.Calls())
+	}
+}
+
+// TestRollingStepsRun takes the steps of a rolling change but the
+// switchover against fake hosts: a standby's container, then its wait
+// until it streams; the extensions on the new primary; a wait that times
+// out names the node and who is primary.
+func TestRollingStepsRun(t *testing.T) {
+	plan := imageChangeCluster(t, true)
+	status, _ := json.Marshal(nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleStandby},
+		Replication: []nodeapi.Replication{{Peer: "pg-0", State: "streaming"}}})
+	hosts := Hosts{
+		"pg-0": remote.NewFake("pg-0").OnStdout("-status repmgr", `{"role":"down","reason":"stopped"}`),
+		"pg-1": remote.NewFake("pg-1").OnStdout("-status repmgr", string(status)).OnStdout("update-extensions", "timescaledb 2.17.2\n"),
+	}
+	var ran []int
+	var said []string
+	r := rollingRun{plan: plan, hosts: hosts, from: "pg-0", to: "pg-1",
+		opts:     ApplyOptions{ReadyTimeout: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond},
+		runStage: func(s stage, idx []int) error { ran = append(ran, idx...); return nil },
+		progress: func(node, format string, args ...any) { said = append(said, node+": "+fmt.Sprintf(format, args...)) },
+	}
+	say := func(node, format string, args ...any) { r.progress(node, format, args...) }
+	for _, s := range []rollingStep{{rollStandby, "pg-1"}, {rollExtensions, "pg-1"}} {
+		if err := r.take(context.Background(), s, say); err != nil {
+			t.Fatalf("%v: %v", s, err)
+		}
+	}
+	want := []string{
+		"pg-1: its container, then a wait until it streams from pg-0 again",
+		"pg-1: waiting until it streams again",
+		"pg-1: updating the extensions the new image brings",
+		"pg-1: timescaledb 2.17.2",
+	}
+	if !slices.Equal(said, want) || !slices.Equal(ran, []int{1}) {
+		t.Errorf("said %q, ran %v", said, ran)
+	}
+	err := r.take(context.Background(), rollingStep{rollOldPrimary, "pg-0"}, say)
+	if err == nil || !strings.Contains(err.Error(), "pg-0: not streaming within") || !strings.HasSuffix(err.Error(), "; pg-1 is the primary") {
+		t.Errorf("old primary not streaming: %v", err)
+	}
+}
