@@ -2,7 +2,6 @@ package healthcheck
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"time"
 
@@ -35,17 +34,5 @@ func endHandover(cfg nodeapi.Config) error {
 // none: a handover only ever keeps a demoted primary's VIP, so without it
 // the node gives the VIP up, as it would without handovers.
 func ReadHandover(cfg nodeapi.Config) (*nodeapi.HandoverRecord, error) {
-	path := cfg.HandoverFile()
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var r nodeapi.HandoverRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return &r, nil
+	return readRecord[nodeapi.HandoverRecord](cfg.HandoverFile())
 }

@@ -39,6 +39,12 @@ const (
 
 // ReadPause returns the recorded pause, or nil when none is recorded.
 func ReadPause(path string) (*nodeapi.PauseRecord, error) {
+	return readRecord[nodeapi.PauseRecord](path)
+}
+
+// readRecord reads the JSON record at path: nil without an error when
+// there is none, an error naming the file when it cannot be read.
+func readRecord[T any](path string) (*T, error) {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -46,7 +52,7 @@ func ReadPause(path string) (*nodeapi.PauseRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r nodeapi.PauseRecord
+	var r T
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
