@@ -31,6 +31,10 @@ NODE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,openssh-server,docker.io,iptabl
 KEEPALIVED=${HAUP_LAB_KEEPALIVED:-vendored}
 
 log() { echo "lab: $*" >&2; }
+# now and took: the parts of `up` say how long they took (issue: a first
+# lab on a fresh machine must be fast, and where its time goes must show).
+now() { date +%s.%N; }
+took() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f s", b - a}'; }
 die() { echo "lab: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces, systemd-nspawn)"
@@ -83,8 +87,8 @@ base_rootfs() {
     if [ ! -f "$BASE.tmp/.haup-debootstrapped" ]; then
       log "debootstrap bookworm for the nodes (about a minute, cached afterwards)"
       rm -rf "$BASE.tmp"
-      debootstrap --variant=minbase --include="$NODE_PACKAGES" bookworm "$BASE.tmp" "$(mirror_url)" \
-        >"$CACHE/node-debootstrap.log" 2>&1 || { tail -20 "$CACHE/node-debootstrap.log" >&2; die "debootstrap failed"; }
+      "$REPO/lab/debootstrap.sh" "$BASE.tmp" "$NODE_PACKAGES" "$CACHE/node-debootstrap.log" "$(mirror_url)" \
+        || { tail -20 "$CACHE/node-debootstrap.log" >&2; die "debootstrap failed"; }
       touch "$BASE.tmp/.haup-debootstrapped"
     fi
     local r=$BASE.tmp
@@ -293,14 +297,14 @@ EOF
 }
 
 cmd_up() {
-  local count=2 witness=
+  local count=2 witness= no_cache= start part
+  start=$(now)
   while [ $# -gt 0 ]; do
     case $1 in
       --nodes) count=$2; shift 2 ;;
       --witness) witness=1; shift ;;
       --keepalived) KEEPALIVED=$2; shift 2 ;;
-      --no-cache) rm -rf "$CACHE/node-rootfs" "$CACHE/mirror" "$CACHE/registry" "$CACHE/registry.pushed" "$CACHE/db-rootfs" "$CACHE/ts-buildroot" "$CACHE/timescaledb" "$CACHE/ka-buildroot" "$CACHE/keepalived"
-                  docker image rm -f "$LAB_IMAGE" "$REG_IMAGE" >/dev/null 2>&1 || true; shift ;;
+      --no-cache) no_cache=1; shift ;;
       *) die "up: unknown option $1" ;;
     esac
   done
@@ -311,23 +315,48 @@ cmd_up() {
   if [ "$existing" -gt 0 ] && [ "$existing" -ne "$count" ]; then
     die "a lab with $existing nodes exists; run \`haup lab down\` first"
   fi
+  if [ -n "$no_cache" ]; then
+    # Every cache: the root filesystems, build roots, compiled programs,
+    # the keepalived package, the mirror and the registry, and the image.
+    [ -z "$(nodes)" ] || die "--no-cache: the lab is up; run \`haup lab down\` first"
+    log "--no-cache: removing $CACHE and the lab image"
+    rm -rf "${CACHE:?}"
+    docker image rm -f "$LAB_IMAGE" "$REG_IMAGE" "$REG_IMAGE_NEXT" >/dev/null 2>&1 || true
+    log "caches removed in $(took "$start")"
+    start=$(now)
+  fi
   mkdir -p "$CACHE" "$STATE/nodes" "$STATE/run"
-  # The lab image (two debootstraps and the compiles) shares nothing with the
-  # nodes' root file system and the package mirror: it builds beside them.
+  # The lab image (two debootstraps and the compiles) and the keepalived
+  # package (a debootstrap and a compile) share nothing with the nodes' root
+  # file system: they build beside it.
   "$REPO/scripts/host-dockerd.sh"
-  local image_log=$CACHE/image-build.log image_pid
+  local image_log=$CACHE/image-build.log image_pid ka_log=$CACHE/keepalived-up.log ka_pid=
   log "building the lab image beside the nodes' root file system (log: $image_log)"
-  HAUP_LAB_IMAGE=$LAB_IMAGE "$REPO/labimage/build.sh" >"$image_log" 2>&1 &
+  (part=$(now); HAUP_LAB_IMAGE=$LAB_IMAGE "$REPO/labimage/build.sh" >"$image_log" 2>&1 && log "lab image: $(took "$part")") &
   image_pid=$!
+  if [ "$KEEPALIVED" = vendored ]; then
+    (part=$(now); "$REPO/lab/keepalived/build.sh" >/dev/null 2>"$ka_log" && log "keepalived package: $(took "$part")") &
+    ka_pid=$!
+  fi
+  part=$(now)
   base_rootfs
+  log "nodes' root filesystem: $(took "$part")"
+  if [ -n "$ka_pid" ] && ! wait "$ka_pid"; then
+    tail -30 "$ka_log" >&2
+    die "the keepalived package did not build; see $ka_log"
+  fi
+  part=$(now)
   make_mirror
+  log "package mirror: $(took "$part")"
   network_up
   services_up
   if ! wait "$image_pid"; then
     tail -30 "$image_log" >&2
     die "the lab image did not build; see $image_log"
   fi
+  part=$(now)
   push_image
+  log "image in the lab registry: $(took "$part")"
   ssh_material
   local i all=()
   for i in $(seq 0 $((count - 1))); do
@@ -337,6 +366,7 @@ cmd_up() {
   if [ -n "$witness" ] || [ -d "$(node_root "$WITNESS")" ]; then
     all+=("$WITNESS")
   fi
+  part=$(now)
   for n in "${all[@]}"; do
     node_network "$n"
     node_rootfs "$n"
@@ -345,11 +375,12 @@ cmd_up() {
   for n in "${all[@]}"; do
     wait_node "$n"
   done
+  log "nodes booted: $(took "$part")"
   write_inventory "$count"
   if [ -f "$LABDIR/inventory-witness.yaml" ]; then
-    log "ready: $count nodes and the witness $WITNESS; inventories $LABDIR/inventory.yaml and $LABDIR/inventory-witness.yaml"
+    log "ready in $(took "$start"): $count nodes and the witness $WITNESS; inventories $LABDIR/inventory.yaml and $LABDIR/inventory-witness.yaml"
   else
-    log "ready: $count nodes; inventory $LABDIR/inventory.yaml"
+    log "ready in $(took "$start"): $count nodes; inventory $LABDIR/inventory.yaml"
   fi
 }
 

@@ -64,7 +64,7 @@ bootstrap() {
   fi
   log "debootstrap bookworm with $packages into $dir (a minute or more)"
   rm -rf "$dir.tmp"
-  debootstrap --variant=minbase --include="$packages" bookworm "$dir.tmp" "$(mirror)" >"$logfile" 2>&1 \
+  "$here/../lab/debootstrap.sh" "$dir.tmp" "$packages" "$logfile" "$(mirror)" \
     || { tail -20 "$logfile" >&2; die "debootstrap failed; see $logfile"; }
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
@@ -102,7 +102,17 @@ if [ "$(label io.haup.inputs)" = "$hash" ]; then
 fi
 
 mkdir -p "$CACHE" "$COMPILED"
+# The build root is needed unless both programs are compiled already: it is
+# made beside the image's root, not after it.
+buildroot_pid=
+if [ "$(find "$COMPILED" -maxdepth 1 -name '*.key' | wc -l)" -lt 2 ]; then
+  bootstrap "$BUILDROOT" "$BUILD_PACKAGES" "$CACHE/buildroot-debootstrap.log" &
+  buildroot_pid=$!
+fi
 bootstrap "$ROOTFS" "$PACKAGES" "$CACHE/bitnami-rootfs-debootstrap.log"
+if [ -n "$buildroot_pid" ] && ! wait "$buildroot_pid"; then
+  die "the build root could not be made; see $CACHE/buildroot-debootstrap.log"
+fi
 pg_version=$(pkgver "$ROOTFS" postgresql-$PG_MAJOR)
 [ -n "$pg_version" ] || die "$ROOTFS has no postgresql-$PG_MAJOR"
 

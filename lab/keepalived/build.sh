@@ -70,7 +70,7 @@ fi
 if ! { [ -f "$BUILDROOT/.haup-packages" ] && [ "$(cat "$BUILDROOT/.haup-packages")" = "$BUILD_PACKAGES" ]; }; then
   log "debootstrap bookworm with the build dependencies into $BUILDROOT (a minute or more, cached afterwards)"
   rm -rf "$BUILDROOT.tmp"
-  debootstrap --variant=minbase --include="$BUILD_PACKAGES" bookworm "$BUILDROOT.tmp" "$(mirror)" >"$CACHE/ka-debootstrap.log" 2>&1 \
+  "$here/../debootstrap.sh" "$BUILDROOT.tmp" "$BUILD_PACKAGES" "$CACHE/ka-debootstrap.log" "$(mirror)" \
     || { tail -20 "$CACHE/ka-debootstrap.log" >&2; die "debootstrap failed; see $CACHE/ka-debootstrap.log"; }
   rm -rf "$BUILDROOT"
   mv "$BUILDROOT.tmp" "$BUILDROOT"
