@@ -162,8 +162,10 @@ func waitVIP(t testing.TB, node string, timeout time.Duration) time.Duration {
 
 // sampler records, every 100 ms, how many nodes hold the VIP.
 type sampler struct {
-	mu       sync.Mutex
-	dual     time.Duration
+	mu   sync.Mutex
+	dual time.Duration
+	// unheld is the time no node held the VIP.
+	unheld   time.Duration
 	samples  int
 	cancel   context.CancelFunc
 	finished chan struct{}
@@ -182,24 +184,34 @@ func sampleVIP() *sampler {
 				return
 			case <-tick.C:
 				n := len(vipHolders())
-				if n > 1 {
+				if n != 1 {
 					// The nodes are read one after the other: a handover
 					// between the two reads (in VRRP preemption the new
 					// master adds the VIP a few ms before the old one,
-					// hearing it, drops it) looks like two holders. A
-					// second look right away must agree.
+					// hearing it, drops it) looks like two holders, or
+					// none. A second look right away must agree.
 					n = len(vipHolders())
 				}
 				s.mu.Lock()
 				s.samples++
-				if n > 1 {
+				switch {
+				case n > 1:
 					s.dual += 100 * time.Millisecond
+				case n == 0:
+					s.unheld += 100 * time.Millisecond
 				}
 				s.mu.Unlock()
 			}
 		}
 	}()
 	return s
+}
+
+// unheldTime is the time sampled so far with no VIP holder.
+func (s *sampler) unheldTime() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unheld
 }
 
 // stop ends sampling and returns the time with two VIP holders.

@@ -87,15 +87,24 @@ func switchovers(ctx context.Context, t *testing.T, metrics map[string]float64) 
 	}
 	stop()
 	wg.Wait()
+	unheld := s.unheldTime()
 	if dual, samples := s.stop(); dual > 0 {
 		t.Errorf("two VIP holders for %s (%d samples)", dual, samples)
+	}
+	// The demoted primary keeps the VIP until the target takes it (the
+	// handover): a client is refused at once, never left waiting on an
+	// address nobody holds. One sample is allowed: the two nodes are read
+	// one after the other.
+	metrics["switchover_vip_unheld_s"] = unheld.Seconds()
+	if unheld > 100*time.Millisecond {
+		t.Errorf("no node held the VIP for %s across %d switchovers (the demoted primary keeps it until the target takes it)", unheld, n)
 	}
 	lost := missingNotes(ctx, t, acked)
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged writes lost across %d switchovers", lost, len(acked), n)
 	}
 	sort.Float64s(outages)
-	t.Logf("%d switchovers, %d writes acknowledged, %d lost, write outages %v s", n, len(acked), lost, outages)
+	t.Logf("%d switchovers, %d writes acknowledged, %d lost, write outages %v s, VIP held by no node %s", n, len(acked), lost, outages, unheld)
 	if len(outages) > 0 {
 		metrics["switchover_write_outage_median_s"] = median(outages)
 		metrics["switchover_write_outage_max_s"] = maxOf(outages)

@@ -225,6 +225,7 @@ var groups = []group{
 		{"switchover_write_outage_max_s", "switchover: write outage, max"},
 		{"switchover_lost_acked_writes", "switchover: acknowledged writes lost"},
 		{"switchover_full_clones", "switchover: full clones of the old primary"},
+		{"switchover_vip_unheld_s", "switchover: time no node held the VIP (the demoted primary keeps it until the target takes it), sampled every 100 ms"},
 		{"upgrade_write_outage_s", "rolling image change: write outage (its one switchover)"},
 	}},
 	{"TLS", "`database.tls` on the lab (haup's CA), the end-to-end step `tls`.", []figure{
