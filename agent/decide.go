@@ -251,6 +251,8 @@ func Decide(cfg Config, obs Observation, mem Memory) Decision {
 		p, note = HandoverPrecedence, NoteHandover
 		d.Memory.Handover = true
 	case bad:
+		// Nothing is remembered this run (the record stays for repair):
+		// the precedence written is 0, as for any unreadable memory.
 	case d.Pass:
 		d.Memory.Handover = false
 	case d.Memory.Handover:
