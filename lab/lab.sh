@@ -319,6 +319,7 @@ cmd_up() {
     # Every cache: the root filesystems, build roots, compiled programs,
     # the keepalived package, the mirror and the registry, and the image.
     [ -z "$(nodes)" ] || die "--no-cache: the lab is up; run \`haup lab down\` first"
+    case $CACHE in /?*) ;; *) die "--no-cache: the cache HAUP_LAB_CACHE=$CACHE is not an absolute directory below /; not removing it" ;; esac
     log "--no-cache: removing $CACHE and the lab image"
     rm -rf "${CACHE:?}"
     docker image rm -f "$LAB_IMAGE" "$REG_IMAGE" "$REG_IMAGE_NEXT" >/dev/null 2>&1 || true
