@@ -14,6 +14,7 @@ import (
 
 	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/internal/progress"
+	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
@@ -262,6 +263,56 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 	})
 	if errors.Is(err, poll.ErrTimeout) {
 		return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)
+	}
+	return err
+}
+
+// armTimeout bounds apply's wait for a standby's repmgrd to reach its
+// upstream after its database started: a pass of repmgrd takes
+// monitor_interval, then a ping bounded by connect_timeout, and the
+// standby's check resets stuck connections after RepmgrdStaleS; a minute
+// is several of each.
+const armTimeout = time.Minute
+
+// waitArmed polls a standby until its repmgrd watches its upstream again,
+// judged as `haup status` judges it (repmgrdNote): after its database
+// starts (a switchover, a rejoin, a restart) repmgrd needs a pass or two,
+// and until then no standby is promoted if the primary is lost. A node that
+// answers as anything but a standby ends the wait: repmgrd's upstream is a
+// standby's.
+func waitArmed(ctx context.Context, h remote.Host, r inventory.Repmgr, opts ApplyOptions) error {
+	script := shq(nodeapi.BinaryPath) + " -status repmgr || true\n"
+	last := "no answer yet"
+	task := progress.From(opts.Progress).Start(h.Name(), "waiting for repmgrd to reach its upstream")
+	defer task.Stop()
+	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
+		res, err := h.Exec(ctx, script)
+		if err != nil {
+			return false, fmt.Errorf("wait for repmgrd: %w", err)
+		}
+		var st nodeapi.StatusReport
+		if err := json.Unmarshal(res.Stdout, &st); err != nil {
+			last = "the check's answer cannot be read: " + err.Error()
+			return false, nil
+		}
+		switch {
+		case st.Role != nodeapi.RoleStandby:
+			return true, nil
+		case st.Repmgrd == nil:
+			last = "repmgr's metadata cannot be read"
+			if st.StatusError != "" {
+				last += " (" + st.StatusError + ")"
+			}
+		default:
+			if last = repmgrdNote(st.Repmgrd, r); last == "" {
+				return true, nil
+			}
+		}
+		task.Status("%s", last)
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("repmgrd has not reached its upstream within %s (last: %s); the logs of the node's database container say why", opts.ReadyTimeout, last)
 	}
 	return err
 }

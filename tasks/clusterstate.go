@@ -56,6 +56,8 @@ func clusterChanges(plan *Plan) {
 		if why == "" {
 			if c, ok := downDatabaseChange(plan, np, current); ok {
 				np.Changes = append(np.Changes, c)
+			} else if c, ok := awaitRepmgrdChange(plan, np, vn); ok {
+				np.Changes = append(np.Changes, c)
 			}
 			continue
 		}
@@ -64,6 +66,31 @@ func clusterChanges(plan *Plan) {
 	forgetWitnesses(plan, current)
 	interruptedOperations(plan)
 	interruptedApplies(plan)
+}
+
+// awaitRepmgrdChange waits on a streaming standby whose repmgrd does not
+// watch its upstream (not yet since its database started, as after a
+// switchover or a restart, or not for longer than a pass takes): until it
+// does, no standby is promoted if the primary is lost, and `haup status`
+// calls the cluster degraded. Apply changes nothing for it; it waits, up to
+// armTimeout, for repmgrd (and the standby's check, which resets repmgrd's
+// stuck connections) and fails if repmgrd does not get there. A standby
+// whose container is still in the image's setup is left to the setup.
+func awaitRepmgrdChange(plan *Plan, np *NodePlan, vn ViewNode) (Change, bool) {
+	f := np.Facts
+	if vn.Role != nodeapi.RoleStandby || !vn.Streaming || settling(f) || f.Database == nil {
+		return Change{}, false
+	}
+	r := plan.Inventory.Database.Repmgr
+	note := repmgrdNote(f.Database.Repmgrd, r)
+	if note == "" {
+		return Change{}, false
+	}
+	return Change{Op: OpUpdate, Kind: KindRepmgrd, Name: "upstream",
+		Summary: fmt.Sprintf("%s; apply waits until it does, up to %.0f s (nothing is restarted, the VIP stays)", note, armTimeout.Seconds()),
+		stage:   stageService,
+		op:      awaitRepmgrd{repmgr: r},
+	}, true
 }
 
 // forgetWitnesses plans the removal, from repmgr's metadata on the current
@@ -129,11 +156,11 @@ func rejoinChange(plan *Plan, np *NodePlan, lead, why, blocked string, current [
 	}
 	return Change{
 		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
-		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s; the primary keeps taking writes",
+		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s, and waits until its repmgrd watches it; the primary keeps taking writes",
 			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target)),
 		Blocked: blocked,
 		stage:   stageRejoin,
-		op:      rejoin{addr: dbAddress(np.Node)},
+		op:      rejoin{addr: dbAddress(np.Node), repmgr: plan.Inventory.Database.Repmgr},
 	}
 }
 
@@ -154,10 +181,10 @@ func followChange(plan *Plan, np *NodePlan, lead, primary string) Change {
 	return Change{
 		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
 		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
-			"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; the primary keeps taking writes (--clone clones at once)",
-			primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary)),
+			"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; then it waits until its repmgrd watches %s; the primary keeps taking writes (--clone clones at once)",
+			primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary, primary)),
 		stage: stageRejoin,
-		op:    follow{conninfo: conninfo, clone: rejoin{addr: dbAddress(np.Node)}},
+		op:    follow{conninfo: conninfo, clone: rejoin{addr: dbAddress(np.Node), repmgr: inv.Database.Repmgr}},
 	}
 }
 

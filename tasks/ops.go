@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
@@ -240,10 +241,12 @@ func (o setPassword) run(ctx context.Context, h remote.Host) error {
 }
 
 // rejoin clones the node again as a standby of the current primary,
-// through the haup-rejoin unit, and waits until it streams; addr is the
-// node's database address, to report the clone's progress.
+// through the haup-rejoin unit, and waits until it streams and its repmgrd
+// watches the primary; addr is the node's database address, to report the
+// clone's progress, repmgr the inventory's repmgrd settings.
 type rejoin struct {
-	addr string
+	addr   string
+	repmgr inventory.Repmgr
 }
 
 func (o rejoin) run(ctx context.Context, h remote.Host) error {
@@ -252,7 +255,27 @@ func (o rejoin) run(ctx context.Context, h remote.Host) error {
 	if _, err := h.Exec(ctx, "systemctl start "+nodeapi.RejoinUnit+"\n"); err != nil {
 		return &remote.StepError{Host: h.Name(), Step: "rejoin (journalctl -u " + nodeapi.RejoinUnit + " on the node says more)", Err: err}
 	}
+	return armed(ctx, h, o.repmgr)
+}
+
+// armed waits, after a standby started streaming, until its repmgrd
+// watches its upstream: the node is not done before its automatic failover
+// works again.
+func armed(ctx context.Context, h remote.Host, r inventory.Repmgr) error {
+	if err := waitArmed(ctx, h, r, ApplyOptions{ReadyTimeout: armTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
+		return &remote.StepError{Host: h.Name(), Step: "wait for repmgrd to reach its upstream", Err: err}
+	}
 	return nil
+}
+
+// awaitRepmgrd waits until a streaming standby's repmgrd reaches its
+// upstream; it changes nothing on the node.
+type awaitRepmgrd struct {
+	repmgr inventory.Repmgr
+}
+
+func (o awaitRepmgrd) run(ctx context.Context, h remote.Host) error {
+	return armed(ctx, h, o.repmgr)
 }
 
 func (o rejoin) watch() watch { return watchClone(o.addr) }
@@ -272,7 +295,7 @@ func (o follow) run(ctx context.Context, h remote.Host) error {
 		err = waitStreaming(ctx, h, ApplyOptions{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
 	}
 	if err == nil {
-		return nil
+		return armed(ctx, h, o.clone.repmgr)
 	}
 	return o.clone.run(ctx, h)
 }

@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -137,7 +136,7 @@ func TestRejoinOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := rp.Nodes[1].Changes[0]
-		want := rejoin{addr: dbAddress(rp.Nodes[1].Node)}
+		want := rejoin{addr: dbAddress(rp.Nodes[1].Node), repmgr: rp.Inventory.Database.Repmgr}
 		switch op := c.op.(type) {
 		case follow:
 			if clone || op.clone != want || !strings.Contains(op.conninfo, "host="+dbAddress(primary)+" ") ||
@@ -179,10 +178,11 @@ func TestOperationScripts(t *testing.T) {
 		{"tls reload", reloadTLS{"pg0"}, []string{"c=pg0", "tls-key"}, "TLS certificate"},
 		{"swap", swapPassword{staged: "/a.next", live: "/a"}, []string{"mv -f /a.next /a"}, "fails"},
 		{"set password", setPassword{role: "repmgr", file: "/a"}, []string{"set-password -role repmgr -file /a"}, "fails"},
-		{"rejoin", rejoin{addr: "10.0.0.1"}, []string{"systemctl start " + nodeapi.RejoinUnit}, "rejoin"},
+		{"rejoin", rejoin{addr: "10.0.0.1"}, []string{"systemctl start " + nodeapi.RejoinUnit, "-status repmgr"}, "rejoin"},
+		{"await repmgrd", awaitRepmgrd{}, []string{"-status repmgr"}, "wait for repmgrd to reach its upstream"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
+			h := remote.NewFake("pg-0").OnStdout("-status repmgr", armedStandby(t)).On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
 			if err := tc.op.run(context.Background(), h); err != nil {
 				t.Fatal(err)
 			}
@@ -208,29 +208,28 @@ func TestOperationScripts(t *testing.T) {
 func TestFollowFallsBackToClone(t *testing.T) {
 	h := remote.NewFake("pg-1").
 		Expect(" follow -timeout 60s ", func(string) (remote.Result, error) { return remote.Result{}, errors.New("no") }).
-		Expect("systemctl start "+nodeapi.RejoinUnit, func(string) (remote.Result, error) { return remote.Result{}, nil })
+		Expect("systemctl start "+nodeapi.RejoinUnit, func(string) (remote.Result, error) { return remote.Result{}, nil }).
+		Expect("-status repmgr", func(string) (remote.Result, error) { return remote.Result{Stdout: []byte(armedStandby(t))}, nil })
 	if err := (follow{conninfo: "host=10.0.0.1", clone: rejoin{}}).run(context.Background(), h); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	if err := (nothing{}).run(context.Background(), h); err != nil || len(h.Calls()) != 2 {
+	if err := (nothing{}).run(context.Background(), h); err != nil || len(h.Calls()) != 3 {
 		t.Errorf("nothing ran something: %v %q", err, h.Calls())
 	}
 }
 
 // TestRollingStepsRun takes the steps of a rolling change but the
 // switchover against fake hosts: a standby's container, then its wait
-// until it streams; the extensions on the new primary; a wait that times
+// until it streams and its repmgrd watches the primary; the extensions on the new primary; a wait that times
 // out names the node and who is primary.
 func TestRollingStepsRun(t *testing.T) {
 	plan := imageChangeCluster(t, true)
-	status, _ := json.Marshal(nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleStandby},
-		Replication: []nodeapi.Replication{{Peer: "pg-0", State: "streaming"}}})
 	hosts := Hosts{
 		"pg-0": remote.NewFake("pg-0").OnStdout("-status repmgr", `{"role":"down","reason":"stopped"}`),
-		"pg-1": remote.NewFake("pg-1").OnStdout("-status repmgr", string(status)).OnStdout("update-extensions", "timescaledb 2.17.2\n"),
+		"pg-1": remote.NewFake("pg-1").OnStdout("-status repmgr", armedStandby(t)).OnStdout("update-extensions", "timescaledb 2.17.2\n"),
 	}
 	var ran []int
 	var said []string
@@ -257,5 +256,12 @@ func TestRollingStepsRun(t *testing.T) {
 	err := r.take(context.Background(), rollingStep{rollOldPrimary, "pg-0"}, say)
 	if err == nil || !strings.Contains(err.Error(), "pg-0: not streaming within") || !strings.HasSuffix(err.Error(), "; pg-1 is the primary") {
 		t.Errorf("old primary not streaming: %v", err)
+	} // Streaming, but repmgrd never reaches its upstream: the step fails
+	// and says so.
+	r.hosts["pg-0"] = remote.NewFake("pg-0").OnStdout("-status repmgr", standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1}))
+	r.arm = 200 * time.Millisecond
+	err = r.take(context.Background(), rollingStep{rollOldPrimary, "pg-0"}, say)
+	if err == nil || !strings.Contains(err.Error(), "pg-0: streams, but repmgrd has not reached its upstream within 200ms") || !strings.HasSuffix(err.Error(), "; pg-1 is the primary") {
+		t.Errorf("old primary's repmgrd not armed: %v", err)
 	}
 }

@@ -115,6 +115,7 @@ func TestApplyRejoinReportsClone(t *testing.T) {
 				return remote.Result{}, &remote.ExitError{Code: 1, Stderr: "no progress was asked for"}
 			}
 		}).
+		OnStdout("-status repmgr", armedStandby(t)).
 		On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
 	var buf syncBuffer
 	rep := progress.New(&buf, progress.Options{Every: 20 * time.Millisecond})

@@ -1,9 +1,11 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/haup-project/haup/nodeapi"
 )
@@ -75,9 +77,12 @@ func (p *Plan) rollingOrder() string {
 // rollingRun is what the steps of a rolling change need while apply takes
 // them.
 type rollingRun struct {
-	plan     *Plan
-	hosts    Hosts
-	opts     ApplyOptions
+	plan  *Plan
+	hosts Hosts
+	opts  ApplyOptions
+	// arm bounds the wait for a node's repmgrd after it streams (armTimeout
+	// when zero).
+	arm      time.Duration
 	from, to string
 	runStage func(stage, []int) error
 	progress func(node, format string, args ...any)
@@ -132,6 +137,12 @@ func (r rollingRun) container(ctx context.Context, node, waiting, state string) 
 	r.progress(node, "%s", waiting)
 	if err := waitStreaming(ctx, r.hosts[node], r.opts); err != nil {
 		return fmt.Errorf("%s: %w; %s", node, err, state)
+	}
+	// A node is done once its automatic failover works again.
+	opts := r.opts
+	opts.ReadyTimeout = cmp.Or(r.arm, armTimeout)
+	if err := waitArmed(ctx, r.hosts[node], r.plan.Inventory.Database.Repmgr, opts); err != nil {
+		return fmt.Errorf("%s: streams, but %w; %s", node, err, state)
 	}
 	return nil
 }

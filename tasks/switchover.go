@@ -305,5 +305,14 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 	ended()
 	res.Rejoin = time.Since(rj)
 	say(from, "streams from %s", to)
+	// Until the old primary's repmgrd watches the new primary, no standby
+	// is promoted if the new primary is lost: the switchover is not done
+	// before. A repmgrd that does not get there is said, not undone: the
+	// switchover itself is over, and `haup diff` shows the wait.
+	if err := waitArmed(ctx, hf, sw.inv.Database.Repmgr, ApplyOptions{Progress: rep, ReadyTimeout: armTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
+		say(from, "%v: no automatic failover if %s is lost until it does; `haup status` shows it", err, to)
+		return res, nil
+	}
+	say(from, "its repmgrd watches %s: automatic failover armed", to)
 	return res, nil
 }

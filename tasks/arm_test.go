@@ -1,0 +1,171 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/probe"
+	"github.com/haup-project/haup/remote"
+)
+
+// armedStandby is a streaming standby's -status answer whose repmgrd
+// reached its upstream a second ago.
+func armedStandby(t *testing.T) string {
+	return standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 1})
+}
+
+func standbyAnswer(t *testing.T, st *nodeapi.RepmgrdState) string {
+	t.Helper()
+	b, err := json.Marshal(nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleStandby},
+		Replication: []nodeapi.Replication{{Peer: "pg-0", State: "streaming"}}, Repmgrd: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestAwaitRepmgrdPlan: a streaming standby whose repmgrd does not watch
+// its upstream (not yet since its database started, or not for longer than
+// a pass takes, or not running) is not "in sync": the plan waits for it,
+// with status's words, and changes nothing else. One whose repmgrd watches
+// it, one in the image's setup, and one whose repmgrd state is unknown get
+// no wait; one that does not stream is rejoined, not waited for.
+func TestAwaitRepmgrdPlan(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Facts)
+		wait   string // in the wait's summary; "" for no wait
+	}{
+		{"watches", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 0} }, ""},
+		{"unknown", func(f *Facts) { f.Database.Repmgrd = nil }, ""},
+		{"not yet", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1} },
+			"repmgrd has not reached its upstream since the database started: no automatic failover if the primary is lost until it does; apply waits until it does, up to 60 s (nothing is restarted, the VIP stays)"},
+		{"stale", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 30} },
+			"repmgrd last reached its upstream 30 s ago"},
+		{"not running", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: false, UpstreamLastSeenS: -1} },
+			"repmgrd is not running"},
+		{"image setup", func(f *Facts) {
+			f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: false, UpstreamLastSeenS: -1}
+			f.Container.ImageFacts = &probe.ImageFacts{Init: "bash"}
+		}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			plan := convergedCluster(t, func(i int, f *Facts) {
+				if i == 1 {
+					c.mutate(f)
+				}
+			})
+			clusterChanges(plan)
+			var waits []Change
+			for _, np := range plan.Nodes {
+				for _, ch := range np.Changes {
+					if _, ok := ch.op.(awaitRepmgrd); ok {
+						if np.Node.Name != "pg-1" {
+							t.Errorf("a wait on %s: %s", np.Node.Name, ch)
+						}
+						waits = append(waits, ch)
+					} else {
+						t.Errorf("%s: another change %s", np.Node.Name, ch)
+					}
+				}
+			}
+			switch {
+			case c.wait == "" && len(waits) > 0:
+				t.Errorf("a wait: %s", waits[0])
+			case c.wait != "" && (len(waits) != 1 || !strings.Contains(waits[0].Summary, c.wait) || waits[0].Kind != KindRepmgrd || waits[0].stage != stageService):
+				t.Errorf("waits %v, want one whose summary has %q", waits, c.wait)
+			case c.wait != "" && plan.Summary() == "No changes. The cluster matches the inventory.":
+				t.Errorf("the plan says in sync: %s", plan.Summary())
+			}
+			// Status reads the same facts the same way.
+			ns := nodeStatusFromFacts(plan.Inventory, plan.Nodes[1].Node, plan.Nodes[1].Facts)
+			if (ns.RepmgrdNote != "") != (c.wait != "" || c.name == "image setup") {
+				t.Errorf("status's note %q, plan's wait %v", ns.RepmgrdNote, waits)
+			}
+		})
+	}
+	// A standby that does not stream is rejoined; the rejoin itself waits.
+	plan := convergedCluster(t, func(i int, f *Facts) {
+		if i == 1 {
+			f.Database.Replication = nil
+			f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1}
+		}
+	})
+	clusterChanges(plan)
+	if cs := plan.Nodes[1].Changes; len(cs) != 1 || cs[0].Kind != KindDatabase || !strings.Contains(cs[0].Summary, "waits until its repmgrd watches") {
+		t.Errorf("not streaming: %v", cs)
+	}
+}
+
+// convergedCluster is the example inventory's two nodes with nothing to
+// change, pg-0 the primary holding the VIP; mutate edits each node's facts.
+func convergedCluster(t *testing.T, mutate func(int, *Facts)) *Plan {
+	t.Helper()
+	inv := loadExample(t)
+	plan := &Plan{Inventory: inv}
+	for i, n := range inv.Nodes {
+		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := nodeapi.RoleStandby
+		if i == 0 {
+			role = nodeapi.RolePrimary
+		}
+		f := convergedFacts(t, d, role)
+		f.Iface.HoldsVIP = i == 0
+		mutate(i, f)
+		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+	}
+	return plan
+}
+
+// TestWaitArmed: the wait ends once repmgrd has reached its upstream
+// within a pass, or once the node is no standby; it times out with the
+// last state and where to look, and a node that cannot be asked fails at
+// once.
+func TestWaitArmed(t *testing.T) {
+	inv := loadExample(t)
+	r := inv.Database.Repmgr
+	opts := ApplyOptions{ReadyTimeout: 300 * time.Millisecond, PollInterval: 10 * time.Millisecond}
+	sequence := func(answers ...string) *remote.Fake {
+		var mu sync.Mutex
+		i := 0
+		return remote.NewFake("pg-1").On("-status repmgr", func(string) (remote.Result, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			a := answers[min(i, len(answers)-1)]
+			i++
+			return remote.Result{Stdout: []byte(a)}, nil
+		})
+	}
+	notYet := standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1})
+	stale := standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 40})
+	if err := waitArmed(context.Background(), sequence(`{"role":"down"`, standbyAnswer(t, nil), notYet, stale, armedStandby(t)), r, opts); err != nil {
+		t.Errorf("armed after four answers: %v", err)
+	}
+	if err := waitArmed(context.Background(), sequence(notYet, `{"role":"primary"}`), r, opts); err != nil {
+		t.Errorf("promoted meanwhile: %v", err)
+	}
+	err := waitArmed(context.Background(), sequence(notYet), r, opts)
+	if err == nil || !strings.Contains(err.Error(), "within 300ms (last: repmgrd has not reached its upstream since the database started") ||
+		!strings.Contains(err.Error(), "logs of the node's database container") {
+		t.Errorf("never armed: %v", err)
+	}
+	err = waitArmed(context.Background(), sequence(standbyAnswer(t, nil)), r, opts)
+	if err == nil || !strings.Contains(err.Error(), "last: repmgr's metadata cannot be read") {
+		t.Errorf("metadata unreadable: %v", err)
+	}
+	down := remote.NewFake("pg-1").On("", func(string) (remote.Result, error) {
+		return remote.Result{}, &remote.ExitError{Code: 255, Stderr: "gone"}
+	})
+	if err := waitArmed(context.Background(), down, r, opts); err == nil || !strings.Contains(err.Error(), "wait for repmgrd") {
+		t.Errorf("host fails: %v", err)
+	}
+}
