@@ -74,14 +74,17 @@ func newDiffCmd() *cobra.Command {
 		Short: "Show what apply would change, changing nothing",
 		Long: `diff connects to every node, gathers its actual state and prints the plan:
 + create, ~ change, -/+ replace, with unified diffs of files (secrets masked)
-and what will be reloaded or restarted, then one summary line.
+and what will be reloaded or restarted, then one summary line. With nothing to
+change, that line is "No changes. The cluster matches the inventory." only when
+the nodes' answers make a healthy cluster, judged as haup status judges them;
+otherwise it says the cluster is degraded or critical, and why.
 
 With -out FILE the plan is also saved, with a fingerprint of every node's
 observed state; "haup apply FILE" then carries out exactly that plan, or
 refuses, naming the node, if anything changed since. The file holds no secret.
 
-Exit status: 0 the cluster matches the inventory, 2 changes are pending,
-1 error.`,
+Exit status: 0 nothing to change (see the summary line for the cluster's
+health), 2 changes are pending, 1 error.`,
 		Example: "  haup diff inventory.yaml\n  haup diff --accept-new-host-keys inventory.yaml\n  haup diff -out plan.json inventory.yaml && haup apply plan.json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -120,7 +120,7 @@ Exit status: 0 healthy, 1 error, 2 degraded, 3 critical.`,
 	f.conn.register(cmd)
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the status as JSON")
 	cmd.Flags().StringVarP(&f.output, "output", "o", outputTable, "output format: wide (every column) or json")
-	cmd.Flags().DurationVar(&f.maxLag, "max-lag", 30*time.Second, "replication lag above which the cluster is degraded")
+	cmd.Flags().DurationVar(&f.maxLag, "max-lag", tasks.DefaultMaxLag, "replication lag above which the cluster is degraded")
 	cmd.Flags().BoolVarP(&f.watch, "watch", "w", false, "redraw the status every --interval until Ctrl-C")
 	cmd.Flags().DurationVar(&f.interval, "interval", 2*time.Second, "time between two frames of --watch")
 	return cmd

@@ -169,3 +169,44 @@ func TestWaitArmed(t *testing.T) {
 		t.Errorf("host fails: %v", err)
 	}
 }
+
+// TestEmptyPlanSaysUnhealthy: a plan with nothing to change says "No
+// changes. The cluster matches the inventory." only when its answers,
+// judged as status judges them, make a healthy cluster; otherwise it says
+// what status would, and that apply changes none of it.
+func TestEmptyPlanSaysUnhealthy(t *testing.T) {
+	healthy := func(i int, f *Facts) {
+		f.LastCheck = &nodeapi.Report{Pass: i == 0, At: time.Now()}
+		f.LastCheckAgeS = 0.5
+		if i == 0 {
+			f.Keepalived.State = "MASTER"
+		} else {
+			f.Keepalived.State = "FAULT"
+			f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
+		}
+	}
+	plan := convergedCluster(t, healthy)
+	clusterChanges(plan)
+	var b strings.Builder
+	plan.Print(&b, Style{})
+	if cs := plan.Status(StatusOptions{MaxLag: DefaultMaxLag}); cs.Verdict != VerdictHealthy || !plan.Empty() {
+		t.Fatalf("the converged cluster: %s %v; plan:\n%s", cs.Verdict, cs.Reasons, b.String())
+	}
+	if !strings.HasSuffix(b.String(), "\nNo changes. The cluster matches the inventory.\n") {
+		t.Errorf("healthy, nothing to change:\n%s", b.String())
+	}
+	plan = convergedCluster(t, func(i int, f *Facts) {
+		healthy(i, f)
+		if i == 1 {
+			f.Database.Replication[0].LagSeconds, f.Database.Replication[0].LagBytes = 95, 1<<20
+		}
+	})
+	clusterChanges(plan)
+	b.Reset()
+	plan.Print(&b, Style{})
+	out := b.String()
+	if !plan.Empty() || strings.Contains(out, "No changes.") || strings.Contains(out, "matches the inventory") ||
+		!strings.Contains(out, "\nNo changes to make, but the cluster is degraded (nothing in it that apply changes; `haup status` shows it):\n  - pg-1: replication lags 95 s (over 30s)\n") {
+		t.Errorf("lagging standby, nothing to change:\n%s", out)
+	}
+}

@@ -106,6 +106,17 @@ func (p *Plan) Print(w io.Writer, st Style) {
 		fmt.Fprintf(w, "Note: %s.\n", m)
 	}
 	fmt.Fprintln(w)
+	// Nothing to change is not "in sync" while the cluster is not healthy:
+	// the plan's own answers judged as `haup status` judges them.
+	if p.Empty() {
+		if cs := p.Status(StatusOptions{MaxLag: DefaultMaxLag}); cs.Verdict != VerdictHealthy {
+			fmt.Fprintf(w, "No changes to make, but the cluster is %s (nothing in it that apply changes; `haup status` shows it):\n", cs.Verdict)
+			for _, r := range cs.Reasons {
+				fmt.Fprintf(w, "  - %s\n", r)
+			}
+			return
+		}
+	}
 	fmt.Fprintln(w, p.Summary())
 }
 

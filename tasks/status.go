@@ -308,6 +308,10 @@ func repmgrdNote(st *nodeapi.RepmgrdState, r inventory.Repmgr) string {
 	return ""
 }
 
+// DefaultMaxLag is the replication lag above which `haup status` (without
+// --max-lag) and `haup diff` call the cluster degraded.
+const DefaultMaxLag = 30 * time.Second
+
 // StatusOptions tunes the verdict.
 type StatusOptions struct {
 	// MaxLag is the replication lag above which the cluster is degraded.
@@ -342,21 +346,18 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 					cs.Witness.Error = err.Error()
 					return
 				}
-				cs.Witness.Reachable = true
-				switch {
-				case f.DockerError != "":
-					cs.Witness.Error = "docker: " + f.DockerError
-				case f.ContainerError != "":
-					cs.Witness.Error = "container: " + f.ContainerError
-				case f.Container == nil:
-					cs.Witness.Container = "absent"
-				default:
-					cs.Witness.Container = f.Container.Status
-				}
+				cs.Witness.from(f)
 			})
 		}
 	}
 	wg.Wait()
+	finishStatus(cs, opts)
+	return cs
+}
+
+// finishStatus completes the witness's row from the primary's answers, then
+// judges the cluster.
+func finishStatus(cs *ClusterStatus, opts StatusOptions) {
 	if w := cs.Witness; w != nil {
 		for _, n := range cs.Nodes {
 			if n.Role != nodeapi.RolePrimary {
@@ -374,7 +375,6 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 		}
 	}
 	judge(cs, opts)
-	return cs
 }
 
 // Promotion is a standby's promotion gate in the status.
@@ -668,4 +668,44 @@ func imageUnsafe(node string, im *probe.ImageFacts) []string {
 		out = append(out, fmt.Sprintf("%s: use_replication_slots is %s: a lost standby makes the primary keep WAL without bound%s", node, orDash(v), fix))
 	}
 	return out
+}
+
+// Status judges the cluster from the answers the plan was built on, as
+// `haup status` judges the same answers: a plan with nothing to change
+// says whether the cluster it leaves alone is healthy.
+func (p *Plan) Status(opts StatusOptions) *ClusterStatus {
+	inv := p.Inventory
+	cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress}
+	for _, np := range p.Nodes {
+		if np.Facts == nil {
+			cs.Nodes = append(cs.Nodes, NodeStatus{Node: np.Node.Name, Address: np.Node.Address, Role: RoleUnknown, Keepalived: "unknown", Container: "unknown",
+				Error: "not asked", dbAddress: dbAddressOf(np.Node)})
+			continue
+		}
+		cs.Nodes = append(cs.Nodes, nodeStatusFromFacts(inv, np.Node, np.Facts))
+	}
+	if inv.HasWitness() {
+		w := inv.WitnessNode()
+		cs.Witness = &WitnessStatus{Node: w.Name, Address: w.Address, Container: "unknown", Seen: "unknown"}
+		if p.Witness != nil && p.Witness.Facts != nil {
+			cs.Witness.from(p.Witness.Facts)
+		}
+	}
+	finishStatus(cs, opts)
+	return cs
+}
+
+// from fills the witness's row from its host's answers.
+func (w *WitnessStatus) from(f *Facts) {
+	w.Reachable = true
+	switch {
+	case f.DockerError != "":
+		w.Error = "docker: " + f.DockerError
+	case f.ContainerError != "":
+		w.Error = "container: " + f.ContainerError
+	case f.Container == nil:
+		w.Container = "absent"
+	default:
+		w.Container = f.Container.Status
+	}
 }
