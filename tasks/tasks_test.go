@@ -460,8 +460,16 @@ func TestPlanSwitchoverRefusals(t *testing.T) {
 		}
 		return plan
 	}
-	if sw, err := PlanSwitchover(cluster(nil), ""); err != nil || sw.To.Node.Name != "pg-1" || sw.From.Node.Name != "pg-0" {
+	sw, err := PlanSwitchover(cluster(nil), "")
+	if err != nil || sw.To.Node.Name != "pg-1" || sw.From.Node.Name != "pg-0" {
 		t.Fatalf("healthy cluster: %v", err)
+	}
+	// The plan the operator reads before anything changes.
+	var b strings.Builder
+	sw.Print(&b)
+	golden(t, "switchover-plan.txt", []byte(b.String()))
+	if doc, err := os.ReadFile("../docs/operations/switchover.md"); err != nil || !strings.Contains(string(doc), "```\n"+b.String()+"```\n") {
+		t.Errorf("docs/operations/switchover.md does not show the plan as haup prints it (%v):\n%s", err, b.String())
 	}
 	for _, tc := range []struct {
 		name, to string
