@@ -12,9 +12,7 @@ import (
 	"strings"
 
 	"github.com/haup-project/haup/inventory"
-	"github.com/haup-project/haup/metrics"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/templates"
 )
 
@@ -22,9 +20,8 @@ import (
 const (
 	KeepalivedConfPath = "/etc/keepalived/keepalived.conf"
 	// NotifyPath is the script keepalived runs on VRRP state changes; it
-	// writes the state to VRRPStatePath.
+	// writes the state to nodeapi.VRRPStatePath.
 	NotifyPath         = "/usr/local/libexec/haup/vrrp-notify"
-	VRRPStatePath      = probe.VRRPStatePath
 	secretsDir         = "/etc/haup/secrets"
 	postgresSecretPath = secretsDir + "/postgres-password"
 	repmgrSecretPath   = nodeapi.RepmgrPasswordFile
@@ -232,7 +229,7 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 	if err != nil {
 		return nil, err
 	}
-	notify, err := templates.RenderNotify(templates.Notify{StateDir: path.Dir(VRRPStatePath), StateFile: VRRPStatePath})
+	notify, err := templates.RenderNotify(templates.Notify{StateDir: path.Dir(nodeapi.VRRPStatePath), StateFile: nodeapi.VRRPStatePath})
 	if err != nil {
 		return nil, err
 	}
@@ -569,11 +566,11 @@ func metricsEffect(inv *inventory.Inventory, was string) string {
 	case now == was:
 		return ""
 	case was == "":
-		return "metrics on: from the next check the agent writes " + path.Join(now, metrics.FileName) + " every 5 s for node_exporter's textfile collector (no restart)"
+		return "metrics on: from the next check the agent writes " + path.Join(now, nodeapi.MetricsFileName) + " every 5 s for node_exporter's textfile collector (no restart)"
 	case now == "":
-		return "metrics off: the agent stops writing " + path.Join(was, metrics.FileName) + "; the last file stays until you delete it (no restart)"
+		return "metrics off: the agent stops writing " + path.Join(was, nodeapi.MetricsFileName) + "; the last file stays until you delete it (no restart)"
 	}
-	return "metrics moved: the agent writes " + path.Join(now, metrics.FileName) + " instead of " + path.Join(was, metrics.FileName) + ", which stays until you delete it (no restart)"
+	return "metrics moved: the agent writes " + path.Join(now, nodeapi.MetricsFileName) + " instead of " + path.Join(was, nodeapi.MetricsFileName) + ", which stays until you delete it (no restart)"
 }
 
 // zeroLossEffect says what turning zero-loss mode on or off does: the
