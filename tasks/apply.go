@@ -295,8 +295,8 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 // armTimeout bounds apply's wait for a standby's repmgrd to reach its
 // upstream after its database started: a pass of repmgrd takes
 // monitor_interval, then a ping bounded by connect_timeout, and the
-// standby's check resets stuck connections after RepmgrdStaleS; a minute
-// is several of each.
+// standby's check resets stuck connections after desired.RepmgrdStaleS; a
+// minute is several of each.
 const armTimeout = time.Minute
 
 // waitArmed polls a standby until its repmgrd watches its upstream again,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -147,7 +148,7 @@ const RoleUnknown = "unknown"
 
 // NodeStatusOf reads one node's status in one round trip, from the same
 // facts that plans are built on.
-func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins CheckBinaries) NodeStatus {
+func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins desired.CheckBinaries) NodeStatus {
 	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown", dbAddress: dbAddressOf(node)}
 	f, err := Gather(ctx, h, inv, node, bins)
 	if err != nil {
@@ -290,11 +291,11 @@ func upstreamVersion(deb string) string {
 // repmgrdNote says why a standby's repmgrd would not promote it if the
 // primary were lost now: it is not running, no repmgrd has reached its
 // upstream since the database started, or its last check of the upstream
-// is older than RepmgrdStaleS (the standby's check then resets its stuck
-// connections).
+// is older than desired.RepmgrdStaleS (the standby's check then resets its
+// stuck connections).
 func repmgrdNote(st *nodeapi.RepmgrdState, r inventory.Repmgr) string {
 	const cost = ": no automatic failover if the primary is lost"
-	limit := RepmgrdStaleS(r)
+	limit := desired.RepmgrdStaleS(r)
 	switch {
 	case st == nil:
 		return ""
@@ -321,7 +322,7 @@ type StatusOptions struct {
 // ClusterStatusOf asks every reachable node in parallel and judges the
 // cluster. hosts lacks the nodes that could not be reached; unreachable
 // holds their connection errors.
-func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts, unreachable map[string]error, bins CheckBinaries, opts StatusOptions) *ClusterStatus {
+func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts, unreachable map[string]error, bins desired.CheckBinaries, opts StatusOptions) *ClusterStatus {
 	cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: make([]NodeStatus, len(inv.Nodes))}
 	// Every node's answer, errors included: each is a row of the status.
 	var wg sync.WaitGroup
