@@ -389,7 +389,7 @@ func DBAddress(n inventory.Node) string {
 	if n.DatabaseAddress != "" {
 		return n.DatabaseAddress
 	}
-	return n.UnicastSrcIP
+	return n.Address
 }
 
 func primaryNode(inv *inventory.Inventory) inventory.Node {

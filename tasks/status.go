@@ -149,7 +149,7 @@ const RoleUnknown = "unknown"
 // NodeStatusOf reads one node's status in one round trip, from the same
 // facts that plans are built on.
 func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins desired.CheckBinaries) NodeStatus {
-	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown", dbAddress: dbAddressOf(node)}
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown", dbAddress: desired.DBAddress(node)}
 	f, err := Gather(ctx, h, inv, node, bins)
 	if err != nil {
 		ns.Error = err.Error()
@@ -163,7 +163,7 @@ func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, 
 }
 
 func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts) NodeStatus {
-	ns := NodeStatus{Node: node.Name, Address: node.Address, Reachable: true, Role: RoleUnknown, dbAddress: dbAddressOf(node)}
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Reachable: true, Role: RoleUnknown, dbAddress: desired.DBAddress(node)}
 	k := f.Keepalived
 	ns.KeepalivedVersion, ns.KeepalivedPackage = k.Version, k.Package
 	if ns.KeepalivedVersion == "" {
@@ -268,14 +268,6 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 	return ns
 }
 
-// dbAddressOf is where the other nodes reach node's database.
-func dbAddressOf(n inventory.Node) string {
-	if n.DatabaseAddress != "" {
-		return n.DatabaseAddress
-	}
-	return n.Address
-}
-
 // upstreamVersion is the upstream part of a Debian version: no epoch
 // ("1:"), no Debian revision ("-0.2build1").
 func upstreamVersion(deb string) string {
@@ -328,7 +320,7 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 	var wg sync.WaitGroup
 	for i, n := range inv.Nodes {
 		if err, ok := unreachable[n.Name]; ok {
-			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown", dbAddress: dbAddressOf(n)}
+			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown", dbAddress: desired.DBAddress(n)}
 			continue
 		}
 		wg.Go(func() {
@@ -680,7 +672,7 @@ func (p *Plan) Status(opts StatusOptions) *ClusterStatus {
 	for _, np := range p.Nodes {
 		if np.Facts == nil {
 			cs.Nodes = append(cs.Nodes, NodeStatus{Node: np.Node.Name, Address: np.Node.Address, Role: RoleUnknown, Keepalived: "unknown", Container: "unknown",
-				Error: "not asked", dbAddress: dbAddressOf(np.Node)})
+				Error: "not asked", dbAddress: desired.DBAddress(np.Node)})
 			continue
 		}
 		cs.Nodes = append(cs.Nodes, nodeStatusFromFacts(inv, np.Node, np.Facts))
