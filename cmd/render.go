@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -35,13 +36,13 @@ Exit status: 0 written, 1 error.`,
 			}
 			noBinary := func(string, string) ([]byte, error) { return nil, nil }
 			for _, n := range inv.Nodes {
-				d, err := tasks.DesiredState(inv, n, "amd64", noBinary)
+				d, err := desired.DesiredState(inv, n, "amd64", noBinary)
 				if err != nil {
 					return fmt.Errorf("%s: %w", n.Name, err)
 				}
 				files := d.Files
 				if d.HBA != nil {
-					files = append(files, tasks.File{Path: tasks.HBAPath, Mode: 0o644, Content: d.HBA})
+					files = append(files, desired.File{Path: desired.HBAPath, Mode: 0o644, Content: d.HBA})
 				}
 				for _, f := range files {
 					if f.Binary {

@@ -36,7 +36,7 @@ func Do(ctx context.Context, sys System, cfg nodeapi.Config, password string, r 
 		if a.Stale != nil {
 			f.Stale = &nodeapi.Stale{Peer: a.Stale.Peer, Timeline: a.Stale.Timeline}
 		}
-		err = Fence(ctx, cfg, password, f)
+		err = Fence(ctx, sys, cfg, password, f)
 	case agent.ActFenceFrozen:
 		var k nodeapi.Known
 		if a.Known != nil {

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/haup-project/haup/internal/atomicfile"
@@ -79,7 +77,7 @@ func fenceAt(ctx context.Context, cfg nodeapi.Config, password, host string) err
 // primary: it records the fencing, refuses writes at once and starts the
 // rejoin unit without waiting for it. Errors are returned for the report;
 // the check fails whatever happens.
-func Fence(ctx context.Context, cfg nodeapi.Config, password string, r nodeapi.Report) error {
+func Fence(ctx context.Context, sys System, cfg nodeapi.Config, password string, r nodeapi.Report) error {
 	if cfg.FencePath == "" {
 		return errors.New("no fence_path in the configuration")
 	}
@@ -102,10 +100,19 @@ func Fence(ctx context.Context, cfg nodeapi.Config, password string, r nodeapi.R
 	if err := fenceAt(ctx, cfg, password, cfg.Host); err != nil {
 		errs = append(errs, fmt.Errorf("refuse writes: %w", err))
 	}
-	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", nodeapi.RejoinUnit).CombinedOutput(); err != nil {
-		errs = append(errs, fmt.Errorf("start %s: %v: %s", nodeapi.RejoinUnit, err, strings.TrimSpace(string(out))))
+	if err := startRejoin(ctx, sys); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// startRejoin starts the rejoin unit without waiting for it: the unit
+// waits for the database, the check must not.
+func startRejoin(ctx context.Context, sys System) error {
+	if err := sys.Systemctl(ctx, "systemctl", "start", "--no-block", nodeapi.RejoinUnit); err != nil {
+		return fmt.Errorf("start %s: %w", nodeapi.RejoinUnit, err)
+	}
+	return nil
 }
 
 // ClearFenceIfRejoined removes the fence record once the node's database is

@@ -56,11 +56,19 @@ func TestStalePrimaryIsMarkedAndFenced(t *testing.T) {
 	if err := old.exec("127.0.0.1", "INSERT INTO t VALUES (1)"); err != nil {
 		t.Fatalf("before the fence the old primary takes writes: %v", err)
 	}
-	// The rejoin unit cannot start here (no systemd): the soft fence and the
-	// record must still be in place.
-	err := Fence(context.Background(), cfg, testPassword, r)
-	if err == nil || !strings.Contains(err.Error(), nodeapi.RejoinUnit) {
-		t.Logf("fence: %v", err)
+	// The rejoin unit is started without waiting; when it cannot start,
+	// the soft fence and the record must still be in place.
+	var started []string
+	sys := fakeSystem{systemctl: func(_ context.Context, name string, args ...string) error {
+		started = append(started, name+" "+strings.Join(args, " "))
+		return errors.New("exit status 1: System has not been booted with systemd")
+	}}
+	err := Fence(context.Background(), sys, cfg, testPassword, r)
+	if err == nil || !strings.Contains(err.Error(), "start "+nodeapi.RejoinUnit+": exit status 1") {
+		t.Errorf("fence: %v", err)
+	}
+	if want := "systemctl start --no-block " + nodeapi.RejoinUnit; len(started) != 1 || started[0] != want {
+		t.Errorf("ran %q, want %q", started, want)
 	}
 	if err := old.exec("127.0.0.1", "INSERT INTO t VALUES (2)"); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Fatalf("the fenced primary still takes writes: %v", err)

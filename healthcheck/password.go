@@ -62,7 +62,7 @@ func SetPassword(ctx context.Context, cfg nodeapi.Config, password, role, file s
 
 // setRepmgrConninfoPassword puts repmgr's new password into every node's
 // conninfo in repmgr's metadata, where the bitnami image keeps it (its
-// passfile alternative is unreadable by repmgr, see tasks' imageSafetyEnv):
+// passfile alternative is unreadable by repmgr, see desired's imageSafetyEnv):
 // a standby's repmgrd and a cloning node reach the primary with the
 // primary's recorded conninfo, which the primary never registers again, so
 // after a rotation they would keep the old password and never connect. The

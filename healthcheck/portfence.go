@@ -199,8 +199,8 @@ func FenceFrozen(ctx context.Context, sys System, cfg nodeapi.Config, reason str
 		}
 	}
 	var errs []error
-	if out, err := exec.CommandContext(ctx, "systemctl", "start", "--no-block", nodeapi.RejoinUnit).CombinedOutput(); err != nil {
-		errs = append(errs, fmt.Errorf("start %s: %v: %s", nodeapi.RejoinUnit, err, strings.TrimSpace(string(out))))
+	if err := startRejoin(ctx, sys); err != nil {
+		errs = append(errs, err)
 	}
 	if err := ClosePort(ctx, sys, cfg, reason); err != nil {
 		errs = append(errs, fmt.Errorf("close port %d: %w", cfg.Port, err))

@@ -92,3 +92,52 @@ func TestPortFenceFailsClosed(t *testing.T) {
 		t.Error("the record went while the rules may still be there")
 	}
 }
+
+// TestFenceFrozenOrder: the frozen-primary fence records the fencing and
+// the closed port, starts the rejoin without waiting, then closes the
+// port; a rejoin that cannot start is an error, and the port is closed all
+// the same. A second run keeps the first record.
+func TestFenceFrozenOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := nodeapi.Config{Node: "pg-0", Port: 5432, FencePath: filepath.Join(dir, "fence.json"), PortFencePath: filepath.Join(dir, "port-closed.json")}
+	var mu sync.Mutex
+	var ran []string
+	sys := fakeSystem{
+		systemctl: func(_ context.Context, name string, args ...string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if PortClosed(cfg) == nil {
+				t.Error("the rejoin started before the port fence was recorded")
+			}
+			ran = append(ran, name+" "+strings.Join(args, " "))
+			return errors.New("exit status 5: Unit haup-rejoin.service not found")
+		},
+		firewall: func(_ context.Context, cmd string, args ...string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if args[1] == "-C" {
+				return errRuleAbsent
+			}
+			ran = append(ran, cmd+" "+args[1])
+			return nil
+		},
+	}
+	k := nodeapi.Known{Role: nodeapi.RolePrimary, Timeline: 3, LSN: "0/5000060"}
+	err := FenceFrozen(context.Background(), sys, cfg, "frozen: peer pg-1 is primary on timeline 4", k, nodeapi.Stale{Peer: "pg-1", Timeline: 4})
+	if err == nil || !strings.Contains(err.Error(), "start "+nodeapi.RejoinUnit+": exit status 5") {
+		t.Errorf("error %v, want the rejoin's", err)
+	}
+	if len(ran) < 3 || ran[0] != "systemctl start --no-block "+nodeapi.RejoinUnit || !strings.HasSuffix(ran[1], " -I") {
+		t.Errorf("ran %q: want the rejoin started, then the rules inserted", ran)
+	}
+	rec, rerr := ReadFence(cfg.FencePath)
+	if rerr != nil || rec == nil || rec.Timeline != 3 || rec.LSN != "0/5000060" || rec.Peer != "pg-1" || rec.PeerTimeline != 4 || rec.State != "fenced" {
+		t.Fatalf("fence record %+v, %v", rec, rerr)
+	}
+	first := rec.At
+	FenceFrozen(context.Background(), sys, cfg, "again", k, nodeapi.Stale{Peer: "pg-1", Timeline: 4})
+	if rec, _ := ReadFence(cfg.FencePath); rec == nil || !rec.At.Equal(first) || rec.Reason == "again" {
+		t.Errorf("a second fence replaced the record: %+v", rec)
+	}
+}

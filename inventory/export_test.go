@@ -1,5 +1,5 @@
 package inventory
 
 // Parse is parse, for the tests of package inventory_test (which may
-// import tasks: tasks imports this package).
+// import desired: desired imports this package).
 var Parse = parse

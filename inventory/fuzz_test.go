@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/tasks"
 )
 
 // FuzzLoad: no input makes Load panic, and every inventory Load accepts
@@ -111,16 +111,16 @@ func checkAccepted(t *testing.T, inv *inventory.Inventory) {
 // render's way: no agent binary).
 func renderKeepalived(inv *inventory.Inventory, n inventory.Node) ([]byte, error) {
 	noBinary := func(string, string) ([]byte, error) { return nil, nil }
-	d, err := tasks.DesiredState(inv, n, "amd64", noBinary)
+	d, err := desired.DesiredState(inv, n, "amd64", noBinary)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range d.Files {
-		if f.Path == tasks.KeepalivedConfPath {
+		if f.Path == desired.KeepalivedConfPath {
 			return f.Content, nil
 		}
 	}
-	return nil, fmt.Errorf("no %s among the files", tasks.KeepalivedConfPath)
+	return nil, fmt.Errorf("no %s among the files", desired.KeepalivedConfPath)
 }
 
 // keepalivedUsable: keepalived -t needs root for its namespaces, and is
@@ -137,7 +137,7 @@ var keepalivedUsable = sync.OnceValue(func() bool {
 	return true
 })
 
-// keepalivedTest runs `keepalived -t` on conf as tasks/keepalived_config_test.go
+// keepalivedTest runs `keepalived -t` on conf as desired/keepalived_config_test.go
 // does: in a private network namespace where the node's interface (a veth: containers
 // may lack the dummy module) exists with
 // its address (keepalived -t fails on a missing interface), and a private
@@ -160,7 +160,7 @@ mkdir -p %[1]s %[2]s
 printf '#!/bin/sh\nexit 0\n' > %[3]s
 printf '#!/bin/sh\nexit 0\n' > %[4]s
 chmod 0755 %[3]s %[4]s
-keepalived -t -f "$3"`, filepath.Dir(nodeapi.BinaryPath), filepath.Dir(tasks.NotifyPath), nodeapi.BinaryPath, tasks.NotifyPath)
+keepalived -t -f "$3"`, filepath.Dir(nodeapi.BinaryPath), filepath.Dir(desired.NotifyPath), nodeapi.BinaryPath, desired.NotifyPath)
 	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private",
 		"sh", "-c", script, "sh", n.Interface, fmt.Sprintf("%s/%d", n.UnicastSrcIP, bits), path)
 	out, err := cmd.CombinedOutput()

@@ -353,7 +353,7 @@ var envAliases = []envAlias{
 
 // HaupSetEnv lists every variable haup sets (or will set) in the database
 // container from the inventory, sorted; database.environment may set none
-// of them. tasks/ tests that each variable it sets is listed here.
+// of them. desired/ tests that each variable it sets is listed here.
 func HaupSetEnv() []string {
 	var out []string
 	for _, e := range envVars {

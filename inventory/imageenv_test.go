@@ -85,7 +85,7 @@ func TestEnvironmentClasses(t *testing.T) {
 	}
 }
 
-// TestHaupSetEnv: the variables haup sets, which tasks/ checks its
+// TestHaupSetEnv: the variables haup sets, which desired/ checks its
 // container spec against.
 func TestHaupSetEnv(t *testing.T) {
 	want := strings.Fields(`REPMGR_PARTNER_NODES REPMGR_PRIMARY_HOST REPMGR_PRIMARY_PORT

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/tasks"
@@ -243,12 +244,12 @@ func renderedConfigs(t *testing.T) []renderedConf {
 	}
 	anyCheck := func(string, string) ([]byte, error) { return []byte("haup-check"), nil }
 	for _, n := range inv.Nodes {
-		d, err := tasks.DesiredState(inv, n, "amd64", anyCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", anyCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range d.Files {
-			if f.Path == tasks.KeepalivedConfPath {
+			if f.Path == desired.KeepalivedConfPath {
 				out = append(out, renderedConf{name: "examples/two-node.yaml " + n.Name, ifname: n.Interface, src: n.UnicastSrcIP, conf: f.Content})
 			}
 		}

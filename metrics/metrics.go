@@ -19,10 +19,6 @@ import (
 	"github.com/haup-project/haup/probe"
 )
 
-// FileName is the file the agent writes in the textfile directory; the
-// collector reads every *.prom file there.
-const FileName = "haup.prom"
-
 // Family is one metric.
 type Family struct {
 	Name string
@@ -251,7 +247,7 @@ func Render(w io.Writer, v View) error {
 	return err
 }
 
-// WriteFile writes v to dir/FileName atomically: a temporary file in dir
+// WriteFile writes v to dir/nodeapi.MetricsFileName atomically: a temporary file in dir
 // (a name the collector does not read), mode 0644, renamed over it, so a
 // scrape sees the whole old file or the whole new one.
 func WriteFile(dir string, v View) error {
@@ -259,7 +255,7 @@ func WriteFile(dir string, v View) error {
 	if err := Render(&b, v); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+FileName+".*.tmp")
+	tmp, err := os.CreateTemp(dir, "."+nodeapi.MetricsFileName+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -272,7 +268,7 @@ func WriteFile(dir string, v View) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, FileName))
+		err = os.Rename(tmp.Name(), filepath.Join(dir, nodeapi.MetricsFileName))
 	}
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)

@@ -126,17 +126,17 @@ func TestWriteFile(t *testing.T) {
 		}
 		var want bytes.Buffer
 		Render(&want, v)
-		got, err := os.ReadFile(filepath.Join(dir, FileName))
+		got, err := os.ReadFile(filepath.Join(dir, nodeapi.MetricsFileName))
 		if err != nil || !bytes.Equal(got, want.Bytes()) {
 			t.Fatalf("%s: file differs from the rendering (%v)", name, err)
 		}
 	}
-	st, err := os.Stat(filepath.Join(dir, FileName))
+	st, err := os.Stat(filepath.Join(dir, nodeapi.MetricsFileName))
 	if err != nil || st.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v (%v), want 0644", st.Mode(), err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Errorf("%d entries in the directory, want only %s", len(ents), FileName)
+		t.Errorf("%d entries in the directory, want only %s", len(ents), nodeapi.MetricsFileName)
 	}
 	if err := WriteFile(filepath.Join(dir, "missing"), views()["primary"]); err == nil || !strings.Contains(err.Error(), "metrics: ") {
 		t.Errorf("into a missing directory: %v", err)

@@ -16,7 +16,7 @@ import (
 // operatorSide are the packages of haup, the operator's program: main and
 // everything it is built from. They share the wire contract with the agent
 // through nodeapi and probe, and must not link the agent's implementation.
-var operatorSide = []string{"", "cmd", "tasks", "drill", "metrics", "probe", "nodeapi"}
+var operatorSide = []string{"", "cmd", "tasks", "desired", "drill", "metrics", "probe", "nodeapi"}
 
 // agentSide are the node agent's implementation: what runs on the node only.
 var agentSide = []string{"healthcheck", "probe/nodeprobe"}
@@ -26,14 +26,33 @@ var agentSide = []string{"healthcheck", "probe/nodeprobe"}
 // module's own packages) and fails on any path to the agent's
 // implementation, naming the chain of imports that leads there.
 func TestOperatorSideImportsNoAgentImplementation(t *testing.T) {
+	for _, c := range forbiddenImports(t, operatorSide, agentSide) {
+		t.Errorf("the operator side imports the agent's implementation: %s", c)
+	}
+}
+
+// TestDesiredImportsNoHostSide: the desired state is computed from the
+// inventory alone; it reaches neither the plan (tasks), nor a node's facts
+// (probe), nor a host (remote).
+func TestDesiredImportsNoHostSide(t *testing.T) {
+	for _, c := range forbiddenImports(t, []string{"desired"}, []string{"tasks", "probe", "remote"}) {
+		t.Errorf("desired imports what reads or changes hosts: %s", c)
+	}
+}
+
+// forbiddenImports follows the imports of the packages from (directories
+// below the module's root, "" for the root) and returns the chain of
+// imports to each package of forbidden they reach.
+func forbiddenImports(t *testing.T, from, forbidden []string) []string {
+	t.Helper()
 	root, module := moduleRoot(t)
-	forbidden := map[string]bool{}
-	for _, p := range agentSide {
-		forbidden[module+"/"+p] = true
+	bad := map[string]bool{}
+	for _, p := range forbidden {
+		bad[module+"/"+p] = true
 	}
 	via := map[string]string{} // package -> the package that imported it first
-	var queue []string
-	for _, p := range operatorSide {
+	var queue, chains []string
+	for _, p := range from {
 		ip := strings.TrimSuffix(module+"/"+p, "/")
 		via[ip] = ""
 		queue = append(queue, ip)
@@ -41,8 +60,8 @@ func TestOperatorSideImportsNoAgentImplementation(t *testing.T) {
 	for len(queue) > 0 {
 		pkg := queue[0]
 		queue = queue[1:]
-		if forbidden[pkg] {
-			t.Errorf("the operator side imports the agent's implementation: %s", chain(via, pkg))
+		if bad[pkg] {
+			chains = append(chains, chain(via, pkg))
 			continue
 		}
 		for _, imp := range imports(t, root, module, pkg) {
@@ -52,6 +71,7 @@ func TestOperatorSideImportsNoAgentImplementation(t *testing.T) {
 			}
 		}
 	}
+	return chains
 }
 
 // TestNodeapiImportsOnlyAgent: the contract is owned by neither program's
@@ -131,7 +151,7 @@ func imports(t *testing.T, root, module, pkg string) []string {
 	return out
 }
 
-// chain is the import path from an operator-side package to pkg.
+// chain is the import path from one of the packages followed to pkg.
 func chain(via map[string]string, pkg string) string {
 	path := []string{pkg}
 	for p := via[pkg]; p != ""; p = via[p] {

@@ -61,7 +61,7 @@ type Config struct {
 	PortFencePath string `json:"port_fence_path,omitempty"`
 	HandoverPath  string `json:"handover_path,omitempty"`
 	// RepmgrdStaleS is the longest a standby's repmgrd goes between two
-	// checks of its upstream (tasks.RepmgrdStaleS: monitor_interval +
+	// checks of its upstream (desired.RepmgrdStaleS: monitor_interval +
 	// connect_timeout + 2 s); from it on the check resets repmgrd's stuck
 	// connections to the peers (see agent.RepmgrdStuck). 0: never.
 	RepmgrdStaleS int `json:"repmgrd_stale_s,omitempty"`

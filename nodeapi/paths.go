@@ -12,3 +12,11 @@ const (
 	PrecedencePath = "/var/lib/haup/precedence"
 	PeerSeenPath   = "/var/lib/haup/peer-timelines.json"
 )
+
+// VRRPStatePath is written by the notify script haup installs, on VRRP
+// state changes (the state, then the time); the probe reads it.
+const VRRPStatePath = "/run/haup/vrrp-state"
+
+// MetricsFileName is the file the agent writes in the textfile directory
+// (metrics_dir); node_exporter's collector reads every *.prom file there.
+const MetricsFileName = "haup.prom"

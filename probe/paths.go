@@ -4,8 +4,6 @@ import "time"
 
 // Paths on the node that the probe reads and the node agent writes.
 const (
-	// VRRPStatePath is written by the notify script on VRRP state changes.
-	VRRPStatePath = "/run/haup/vrrp-state"
 	// KeepalivedLoadedPath records the hash of the configuration keepalived
 	// loaded, written by the keepalived unit's start and reload hooks.
 	KeepalivedLoadedPath = "/run/haup/keepalived-loaded.json"

@@ -236,30 +236,55 @@ func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOpt
 	return runStage(stageContainer, rest)
 }
 
-// waitStreaming polls the node until its database streams from a primary;
-// a long wait is reported on opts.Progress with the state last seen.
-func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
+// awaitStatus asks the node's agent for its status (the database's role,
+// replication, repmgrd) until judge says it is what the caller waits for,
+// or opts.ReadyTimeout passes (poll.ErrTimeout). judge also says the state
+// seen, which a long wait shows on opts.Progress when shown names the
+// wait ("" shows nothing); last is the state last seen, for the caller's
+// error. An answer that is not the agent's JSON is a state too. A node that
+// cannot be asked fails at once: "wait for WHAT: error".
+func awaitStatus(ctx context.Context, h remote.Host, opts ApplyOptions, what, shown string, judge func(nodeapi.StatusReport) (done bool, state string)) (last string, err error) {
 	script := shq(nodeapi.BinaryPath) + " -status repmgr || true\n"
-	last := ""
-	task := progress.From(opts.Progress).Start(h.Name(), "not streaming yet")
-	defer task.Stop()
-	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
+	var task *progress.Task
+	if shown != "" {
+		task = progress.From(opts.Progress).Start(h.Name(), shown)
+		defer task.Stop()
+	}
+	err = poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
 		res, err := h.Exec(ctx, script)
 		if err != nil {
-			return false, fmt.Errorf("wait for streaming: %w", err)
+			return false, fmt.Errorf("wait for %s: %w", what, err)
 		}
 		var st nodeapi.StatusReport
-		if json.Unmarshal(res.Stdout, &st) == nil {
-			if streams(st.Role, st.Replication) && !st.Settling {
+		if jerr := json.Unmarshal(res.Stdout, &st); jerr != nil {
+			last = "not the agent's answer (" + jerr.Error() + "): " + strings.TrimSpace(string(res.Stdout)+" "+string(res.Stderr))
+		} else {
+			var done bool
+			if done, last = judge(st); done {
 				return true, nil
 			}
-			last = st.Role + " " + st.Reason
-			if st.Settling {
-				last += " (the image's setup still runs)"
-			}
+		}
+		if task != nil {
 			task.Status("%s", last)
 		}
 		return false, nil
+	})
+	return last, err
+}
+
+// settlingNote is what a status answer says of the image's setup.
+func settlingNote(st nodeapi.StatusReport) string {
+	if st.Settling {
+		return " (the image's setup still runs)"
+	}
+	return ""
+}
+
+// waitStreaming polls the node until its database streams from a primary;
+// a long wait is reported on opts.Progress with the state last seen.
+func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
+	last, err := awaitStatus(ctx, h, opts, "streaming", "not streaming yet", func(st nodeapi.StatusReport) (bool, string) {
+		return streams(st.Role, st.Replication) && !st.Settling, st.Role + " " + st.Reason + settlingNote(st)
 	})
 	if errors.Is(err, poll.ErrTimeout) {
 		return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)
@@ -270,8 +295,8 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 // armTimeout bounds apply's wait for a standby's repmgrd to reach its
 // upstream after its database started: a pass of repmgrd takes
 // monitor_interval, then a ping bounded by connect_timeout, and the
-// standby's check resets stuck connections after RepmgrdStaleS; a minute
-// is several of each.
+// standby's check resets stuck connections after desired.RepmgrdStaleS; a
+// minute is several of each.
 const armTimeout = time.Minute
 
 // waitArmed polls a standby until its repmgrd watches its upstream again,
@@ -281,35 +306,17 @@ const armTimeout = time.Minute
 // answers as anything but a standby ends the wait: repmgrd's upstream is a
 // standby's.
 func waitArmed(ctx context.Context, h remote.Host, r inventory.Repmgr, opts ApplyOptions) error {
-	script := shq(nodeapi.BinaryPath) + " -status repmgr || true\n"
-	last := "no answer yet"
-	task := progress.From(opts.Progress).Start(h.Name(), "waiting for repmgrd to reach its upstream")
-	defer task.Stop()
-	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
-		res, err := h.Exec(ctx, script)
-		if err != nil {
-			return false, fmt.Errorf("wait for repmgrd: %w", err)
-		}
-		var st nodeapi.StatusReport
-		if err := json.Unmarshal(res.Stdout, &st); err != nil {
-			last = "the check's answer cannot be read: " + err.Error()
-			return false, nil
-		}
+	last, err := awaitStatus(ctx, h, opts, "repmgrd", "waiting for repmgrd to reach its upstream", func(st nodeapi.StatusReport) (bool, string) {
 		switch {
 		case st.Role != nodeapi.RoleStandby:
-			return true, nil
+			return true, ""
+		case st.Repmgrd == nil && st.StatusError != "":
+			return false, "repmgr's metadata cannot be read (" + st.StatusError + ")"
 		case st.Repmgrd == nil:
-			last = "repmgr's metadata cannot be read"
-			if st.StatusError != "" {
-				last += " (" + st.StatusError + ")"
-			}
-		default:
-			if last = repmgrdNote(st.Repmgrd, r); last == "" {
-				return true, nil
-			}
+			return false, "repmgr's metadata cannot be read"
 		}
-		task.Status("%s", last)
-		return false, nil
+		note := repmgrdNote(st.Repmgrd, r)
+		return note == "", note
 	})
 	if errors.Is(err, poll.ErrTimeout) {
 		return fmt.Errorf("repmgrd has not reached its upstream within %s (last: %s); the logs of the node's database container say why", opts.ReadyTimeout, last)
@@ -357,26 +364,8 @@ func containerOrder(plan *Plan) (first int, rest []int) {
 // waitReady polls the node's health check until its database answers as
 // primary or standby.
 func waitReady(ctx context.Context, h remote.Host, opts ApplyOptions) error {
-	script := shq(nodeapi.BinaryPath) + " -status repmgr || true\n"
-	last := ""
-	err := poll.Until(ctx, opts.ReadyTimeout, opts.PollInterval, func() (bool, error) {
-		res, err := h.Exec(ctx, script)
-		if err != nil {
-			return false, fmt.Errorf("wait for database: %w", err)
-		}
-		var rep nodeapi.StatusReport
-		if json.Unmarshal(res.Stdout, &rep) == nil {
-			if (rep.Role == "primary" || rep.Role == "standby") && !rep.Settling {
-				return true, nil
-			}
-			last = rep.Reason
-			if rep.Settling {
-				last += " (the image's setup still runs)"
-			}
-		} else {
-			last = strings.TrimSpace(string(res.Stdout) + " " + string(res.Stderr))
-		}
-		return false, nil
+	last, err := awaitStatus(ctx, h, opts, "database", "", func(st nodeapi.StatusReport) (bool, string) {
+		return (st.Role == nodeapi.RolePrimary || st.Role == nodeapi.RoleStandby) && !st.Settling, st.Reason + settlingNote(st)
 	})
 	if errors.Is(err, poll.ErrTimeout) {
 		return fmt.Errorf("the database did not answer within %s (last check: %s)", opts.ReadyTimeout, last)

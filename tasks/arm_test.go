@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
@@ -110,7 +111,7 @@ func convergedCluster(t *testing.T, mutate func(int, *Facts)) *Plan {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}

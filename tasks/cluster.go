@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/remote"
 )
@@ -31,7 +32,7 @@ func (e *PreflightError) Error() string {
 
 // PlanCluster gathers every node's facts in parallel (one round trip each),
 // runs preflight and builds the plan. It changes nothing.
-func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bins CheckBinaries, opts Options) (*Plan, error) {
+func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bins desired.CheckBinaries, opts Options) (*Plan, error) {
 	plan := &Plan{Inventory: inv, Nodes: make([]*NodePlan, len(inv.Nodes))}
 	facts := make([]*Facts, len(inv.Nodes))
 	errs := make([]error, len(inv.Nodes))
@@ -87,7 +88,7 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 	}
 	opts.tlsOn, opts.tlsOff = tlsTransition(inv, facts)
 	for i, node := range inv.Nodes {
-		d, err := DesiredState(inv, node, facts[i].Arch, bins)
+		d, err := desired.DesiredState(inv, node, facts[i].Arch, bins)
 		if err != nil {
 			errs[i] = fmt.Errorf("%s: %w", node.Name, err)
 			continue

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 )
@@ -160,7 +161,7 @@ func rejoinChange(plan *Plan, np *NodePlan, lead, why, blocked string, current [
 			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target)),
 		Blocked: blocked,
 		stage:   stageRejoin,
-		op:      rejoin{addr: dbAddress(np.Node), repmgr: plan.Inventory.Database.Repmgr},
+		op:      rejoin{addr: desired.DBAddress(np.Node), repmgr: plan.Inventory.Database.Repmgr},
 	}
 }
 
@@ -177,14 +178,14 @@ func followChange(plan *Plan, np *NodePlan, lead, primary string) Change {
 		}
 	}
 	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
-		dbAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
+		desired.DBAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
 	return Change{
 		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
 		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
 			"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; then it waits until its repmgrd watches %s; the primary keeps taking writes (--clone clones at once)",
 			primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary, primary)),
 		stage: stageRejoin,
-		op:    follow{conninfo: conninfo, clone: rejoin{addr: dbAddress(np.Node), repmgr: inv.Database.Repmgr}},
+		op:    follow{conninfo: conninfo, clone: rejoin{addr: desired.DBAddress(np.Node), repmgr: inv.Database.Repmgr}},
 	}
 }
 
@@ -309,8 +310,8 @@ func (n *NodePlan) recreation() *containerRule {
 // files are swapped, as a rolling change (standbys first, each streaming
 // again, then a switchover; the old primary restarts as a standby in it).
 func planRotation(plan *Plan) {
-	rotateSecret(plan, postgresSecretPath, "postgres", plan.Inventory.Database.PostgresPassword.Value(), false)
-	rotateSecret(plan, repmgrSecretPath, "repmgr", plan.Inventory.Database.RepmgrPassword.Value(), true)
+	rotateSecret(plan, desired.PostgresSecretPath, "postgres", plan.Inventory.Database.PostgresPassword.Value(), false)
+	rotateSecret(plan, desired.RepmgrSecretPath, "repmgr", plan.Inventory.Database.RepmgrPassword.Value(), true)
 }
 
 func rotateSecret(plan *Plan, path, role, value string, restart bool) {
@@ -344,7 +345,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 		block("rotating repmgr's password restarts every container in turn, the primary's after a switchover: that needs a streaming standby and the VIP on the primary")
 		return
 	}
-	next := File{Path: path + nodeapi.NextSuffix, Mode: 0o600, UID: imageUID, GID: imageUID, Content: []byte(value)}
+	next := desired.File{Path: path + nodeapi.NextSuffix, Mode: 0o600, UID: desired.ImageUID, GID: desired.ImageUID, Content: []byte(value)}
 	setFrom := path // the primary's live file already holds the new password
 	for _, np := range rotating {
 		c := np.passwordChange(path)
@@ -372,7 +373,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			// restarted container would keep the old password.
 			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindContainer, Name: container,
 				stage: stageContainer, container: &containerRule{what: restartWhat, restart: true},
-				op: runContainer{spec: containerSpec(plan.Inventory, np.Node), replace: true}})
+				op: runContainer{spec: desired.Container(plan.Inventory, np.Node), replace: true}})
 		}
 	}
 	for _, np := range plan.Nodes {

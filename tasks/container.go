@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
+
+	"github.com/haup-project/haup/desired"
 )
 
 // containerChanges creates, recreates or starts a node's container (or,
 // with witness, the witness's).
-func containerChanges(spec ContainerSpec, f *Facts, opts Options, witness bool) []Change {
+func containerChanges(spec desired.ContainerSpec, f *Facts, opts Options, witness bool) []Change {
 	c := f.Container
 	switch {
 	case c == nil:

@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/haup-project/haup/desired"
 )
 
-func dirChanges(d Dir, actual FileFact) []Change {
+func dirChanges(d desired.Dir, actual FileFact) []Change {
 	var c Change
 	switch {
 	case !actual.Exists:
@@ -33,7 +35,7 @@ func sha256hex(b []byte) string {
 }
 
 // fileChanges compares a file by content hash, mode and owner.
-func fileChanges(f File, actual FileFact, secrets []string) []Change {
+func fileChanges(f desired.File, actual FileFact, secrets []string) []Change {
 	sum := sha256hex(f.Content)
 	c := Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, stage: stageHost, op: installFile{f}}
 	var what string
@@ -66,7 +68,7 @@ func shapedFile(c Change, what string) []Change {
 // contentSummary is what, followed by what a file's new content does and
 // how it differs (its hashes for a binary), and the diff to show, secrets
 // masked.
-func contentSummary(what string, f File, actual FileFact, sum string, secrets []string) (string, string) {
+func contentSummary(what string, f desired.File, actual FileFact, sum string, secrets []string) (string, string) {
 	// What the change does: after the content's summary, for a binary
 	// after its hashes.
 	effect := ""

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
@@ -28,25 +29,25 @@ const StagingRoot = remote.StagingRoot
 func probeRequest(inv *inventory.Inventory, node inventory.Node) probe.Request {
 	req := probe.Request{
 		Interface:      node.Interface,
-		VIP:            vipAddr(inv),
+		VIP:            desired.VIPAddr(inv),
 		Image:          inv.Database.Image,
 		Container:      inv.Database.ContainerName,
-		KeepalivedConf: KeepalivedConfPath,
+		KeepalivedConf: desired.KeepalivedConfPath,
 		Staging:        StagingRoot,
 		Database:       true,
 	}
-	files, _ := managedFiles(inv, node, nil)
+	files, _ := desired.ManagedFiles(inv, node, nil)
 	for _, f := range files {
 		req.Files = append(req.Files, probe.FileRequest{Path: f.Path, Text: !f.Binary && !f.Sensitive})
 	}
 	// haup's pg_hba.conf, also when allowed_clients is absent: a file left
 	// from before is removed.
-	req.Files = append(req.Files, probe.FileRequest{Path: HBAPath, Text: true})
+	req.Files = append(req.Files, probe.FileRequest{Path: desired.HBAPath, Text: true})
 	if !inv.Database.TLS.Enabled {
 		// Read while TLS is turned off: the service file changes first.
-		req.Files = append(req.Files, probe.FileRequest{Path: servicePath, Text: true})
+		req.Files = append(req.Files, probe.FileRequest{Path: desired.ServicePath, Text: true})
 	}
-	for _, d := range dirSpecs(inv) {
+	for _, d := range desired.DirSpecs(inv) {
 		req.Dirs = append(req.Dirs, d.Path)
 	}
 	return req
@@ -64,16 +65,16 @@ var archOf = map[string]string{
 // architecture and running it from the staging directory (a new node, or an
 // agent of another version). An older agent of the same version only reads;
 // the plan replaces it, since its hash differs.
-func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins CheckBinaries) (*Facts, error) {
+func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins desired.CheckBinaries) (*Facts, error) {
 	return gather(ctx, h, probeRequest(inv, node), bins)
 }
 
 // GatherWitness reads the witness host's facts the same way.
-func GatherWitness(ctx context.Context, h remote.Host, inv *inventory.Inventory, bins CheckBinaries) (*Facts, error) {
+func GatherWitness(ctx context.Context, h remote.Host, inv *inventory.Inventory, bins desired.CheckBinaries) (*Facts, error) {
 	return gather(ctx, h, witnessProbeRequest(inv), bins)
 }
 
-func gather(ctx context.Context, h remote.Host, request probe.Request, bins CheckBinaries) (*Facts, error) {
+func gather(ctx context.Context, h remote.Host, request probe.Request, bins desired.CheckBinaries) (*Facts, error) {
 	reqJSON, err := json.Marshal(request)
 	if err != nil {
 		return nil, err

@@ -3,24 +3,23 @@ package tasks
 import (
 	"context"
 	"fmt"
-	"net/netip"
-	"path"
 	"strings"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
-	"github.com/haup-project/haup/templates"
 )
 
 // Who may connect (database.allowed_clients). The image writes its own
 // pg_hba.conf at every start of the container (md5 from any address,
 // librepmgr.sh:426-445 then libpostgresql.sh:307-311) unless a pg_hba.conf
-// is in REPMGR_MOUNTED_CONF_DIR, which haup mounts from repmgrConfDir: then
-// it copies that one in place of its own and leaves it as it is
-// (librepmgr.sh:488-492, :865-867). It does so only when the container
-// starts, so haup also installs the file in the running container and
-// reloads PostgreSQL: a change costs a reload, never a restart.
+// is in REPMGR_MOUNTED_CONF_DIR, which haup mounts from desired.HBAPath's
+// directory: then it copies that one in place of its own and leaves it as
+// it is (librepmgr.sh:488-492, :865-867). It does so only when the
+// container starts, so haup also installs the file in the running
+// container and reloads PostgreSQL: a change costs a reload, never a
+// restart.
 //
 // The file is written after the containers (stageService), never before a
 // container's first start: at a first start on an empty data directory the
@@ -41,58 +40,6 @@ const (
 	// setup the image writes the file itself.
 	settleWaitS = 300
 )
-
-// HBAPath is haup's pg_hba.conf on the host, in the directory mounted at
-// /bitnami/repmgr/conf.
-var HBAPath = path.Join(repmgrConfDir, "pg_hba.conf")
-
-// renderHBA is haup's pg_hba.conf, the same on every host, or nil when
-// database.allowed_clients is absent and TLS not required (the image's own
-// rules).
-func renderHBA(inv *inventory.Inventory) ([]byte, error) {
-	tls := inv.Database.TLS.Enabled && inv.Database.TLS.Require
-	if !inv.Database.AllowedClientsGiven && !tls {
-		return nil, nil
-	}
-	return templates.RenderHBA(templates.HBA{Members: hbaMembers(inv), Clients: inv.Database.AllowedClients,
-		AnyClient: !inv.Database.AllowedClientsGiven, TLS: tls})
-}
-
-// hbaMembers are the cluster's own addresses, in inventory order, each
-// once: every node's and the witness's address, unicast_src_ip and
-// database_address, then the VIP (a node that holds it may connect from
-// it).
-func hbaMembers(inv *inventory.Inventory) []templates.HBAMember {
-	var out []templates.HBAMember
-	seen := map[netip.Addr]bool{}
-	host := func(name string, fields [][2]string) {
-		var order []netip.Addr
-		named := map[netip.Addr][]string{}
-		for _, f := range fields {
-			a, err := netip.ParseAddr(f[1])
-			if err != nil || !a.Is4() || seen[a] {
-				continue
-			}
-			if _, ok := named[a]; !ok {
-				order = append(order, a)
-			}
-			named[a] = append(named[a], f[0])
-		}
-		for _, a := range order {
-			seen[a] = true
-			out = append(out, templates.HBAMember{Name: name + " (" + strings.Join(named[a], ", ") + ")", CIDR: a.String() + "/32"})
-		}
-	}
-	for _, n := range inv.Nodes {
-		host(n.Name, [][2]string{{"address", n.Address}, {"unicast_src_ip", n.UnicastSrcIP}, {"database_address", dbAddress(n)}})
-	}
-	if inv.HasWitness() {
-		w := inv.WitnessNode()
-		host("witness "+w.Name, [][2]string{{"address", w.Address}, {"database_address", dbAddress(w)}})
-	}
-	host("the VIP", [][2]string{{"held by the primary's node", vipAddr(inv)}})
-	return out
-}
 
 // imageHBA is the image's own pg_hba.conf as it runs (librepmgr.sh:433-444
 // with haup's settings: repmgr's user and database, no TLS, a password set,
@@ -150,16 +97,16 @@ func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actua
 			return nil
 		}
 		return []Change{{
-			Op: OpDelete, Kind: KindFile, Name: HBAPath,
+			Op: OpDelete, Kind: KindFile, Name: desired.HBAPath,
 			file: &fileRule{what: "database.allowed_clients removed: every address may try a password again (the image's own rules); " +
 				strings.Replace(hbaCost, "installed in", "the image's rules installed in", 1) +
 				"; the image writes the same rules itself at the container's next start"},
-			Diff:  maskedDiff(HBAPath, actual.Content, nil, secrets),
+			Diff:  maskedDiff(desired.HBAPath, actual.Content, nil, secrets),
 			stage: stageService,
 			op:    replaceHBA{container: container, content: []byte(imageHBA)},
 		}}
 	}
-	f := File{Path: HBAPath, Mode: 0o644, Content: want}
+	f := desired.File{Path: desired.HBAPath, Mode: 0o644, Content: want}
 	cs := fileChanges(f, actual, secrets)
 	for i := range cs {
 		cs[i].stage = stageService
@@ -171,7 +118,7 @@ func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actua
 		} else {
 			cs[i].file.hba = hbaWhat(inv) + ": " + hbaCost
 		}
-		cs[i].op = replaceHBA{container: container, content: want, hostPath: HBAPath}
+		cs[i].op = replaceHBA{container: container, content: want, hostPath: desired.HBAPath}
 	}
 	return cs
 }
@@ -210,7 +157,7 @@ if running; then
 %sfi
 `, settleWaitS, settleWaitS, indent(reloadInContainer))
 	if hostPath == "" {
-		fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(HBAPath))
+		fmt.Fprintf(&b, "p=%s; rm -f \"$t\"; [ ! -f \"$p\" ] || mv -f \"$p\" \"$p.haup-bak\"\n", shq(desired.HBAPath))
 	} else {
 		fmt.Fprintf(&b, "p=%s; { [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m 0644 -o 0 -g 0 \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", shq(hostPath))
 	}

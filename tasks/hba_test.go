@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestAllowedClientsPlan(t *testing.T) {
 	inv := loadExample(t)
 	n := inv.Nodes[0]
-	before, err := DesiredState(inv, n, "amd64", fakeCheck)
+	before, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,14 +25,14 @@ func TestAllowedClientsPlan(t *testing.T) {
 		t.Fatal("allowed_clients absent, yet a pg_hba.conf")
 	}
 	f := convergedFacts(t, before, "primary")
-	f.Files[HBAPath] = FileFact{}
+	f.Files[desired.HBAPath] = FileFact{}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, before, f, Options{})}}); !p.Empty() {
 		t.Fatalf("allowed_clients absent, a plan:\n%s", planText(p))
 	}
 
 	var text strings.Builder
 	plan := func(title string) *NodePlan {
-		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +40,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 		text.WriteString("## " + title + "\n")
 		text.WriteString(planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
 		for _, c := range np.Changes {
-			if c.Kind != "file" || c.Name != HBAPath || c.stage != stageService {
+			if c.Kind != "file" || c.Name != desired.HBAPath || c.stage != stageService {
 				t.Errorf("%s: %s (stage %d): only pg_hba.conf should change, after the containers", title, c, c.stage)
 			}
 		}
@@ -51,8 +52,8 @@ func TestAllowedClientsPlan(t *testing.T) {
 	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = []string{"10.2.0.0/16"}, true
 	plan("allowed_clients: [10.2.0.0/16] on a running pair")
 
-	d, _ := DesiredState(inv, n, "amd64", fakeCheck)
-	f.Files[HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
+	d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	f.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}); !p.Empty() {
 		t.Fatalf("allowed clients applied, still a plan:\n%s", planText(p))
 	}
@@ -65,20 +66,6 @@ func TestAllowedClientsPlan(t *testing.T) {
 	golden(t, "hba-plan.txt", []byte(text.String()))
 }
 
-// TestHBAOfAWitnessCluster: the rules name every address of the cluster
-// once (a node's database_address apart from its address, the witness,
-// the VIP), then the clients; [] leaves the nodes alone.
-func TestHBAOfAWitnessCluster(t *testing.T) {
-	inv := witnessInventory(t)
-	inv.Nodes[1].DatabaseAddress = "10.99.0.12"
-	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = []string{}, true
-	got, err := renderHBA(inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "hba-witness.conf", got)
-}
-
 // TestReplaceHBAScript: the rules go into the running container and
 // PostgreSQL reloads before the host's file is written, from an upload
 // (never through the script); removing them reloads the image's own.
@@ -87,7 +74,7 @@ func TestReplaceHBAScript(t *testing.T) {
 		name, host string
 		content    []byte
 	}{
-		{"install", HBAPath, []byte("host all all 10.2.0.0/16 md5\n")},
+		{"install", desired.HBAPath, []byte("host all all 10.2.0.0/16 md5\n")},
 		{"remove", "", []byte(imageHBA)},
 	} {
 		h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })

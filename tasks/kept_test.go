@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/probe"
 )
 
@@ -14,7 +15,7 @@ func TestKeptCopies(t *testing.T) {
 	build := func(opts Options) *Plan {
 		plan := &Plan{Inventory: inv}
 		for i, n := range inv.Nodes {
-			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 			role := "standby"
 			if i == 0 {
 				role = "primary"

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
@@ -19,7 +20,7 @@ func pauseCluster(t *testing.T, mut func(p, s *Facts)) *Plan {
 	plan := &Plan{Inventory: inv}
 	var fs []*Facts
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		role := "standby"
 		if i == 0 {
 			role = "primary"
@@ -284,7 +285,7 @@ func TestMaintenancePlan(t *testing.T) {
 		inv := plan.Inventory
 		inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
 		for i, n := range inv.Nodes {
-			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 			plan.Nodes[i] = Build(inv, d, plan.Nodes[i].Facts, Options{AllowPrimaryRestart: allow})
 		}
 		clusterChanges(plan)

@@ -5,24 +5,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/metrics"
 )
 
 // TestMetricsPlan: turning metrics on plans the textfile directory (when
 // missing) and the check's configuration with what the change does; once
-// applied the plan is empty, whoever owns the directory; turning them off
-// says the last file stays.
+// applied the plan is empty, whoever owns the directory.
 func TestMetricsPlan(t *testing.T) {
 	inv := loadExample(t)
 	n := inv.Nodes[0]
-	before, err := DesiredState(inv, n, "amd64", fakeCheck)
+	before, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := convergedFacts(t, before, "primary")
 	inv.Metrics = inventory.Metrics{TextfileDir: "/var/lib/prometheus/node-exporter", Enabled: true}
-	d, err := DesiredState(inv, n, "amd64", fakeCheck)
+	d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,17 +32,6 @@ func TestMetricsPlan(t *testing.T) {
 	on.Dirs["/var/lib/prometheus/node-exporter"] = FileFact{Exists: true, Mode: 0o750, UID: 112, GID: 118}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, on, Options{})}}); !p.Empty() {
 		t.Errorf("metrics applied, still a plan:\n%s", planText(p))
-	}
-
-	var checkJSON []byte
-	for _, file := range d.Files {
-		if file.Path == "/etc/haup/check.json" {
-			checkJSON = file.Content
-		}
-	}
-	inv.Metrics = inventory.Metrics{}
-	if got := checkEffect(inv)(checkJSON); !strings.Contains(got, "metrics off: the agent stops writing /var/lib/prometheus/node-exporter/haup.prom; the last file stays until you delete it") {
-		t.Errorf("turned off: %q", got)
 	}
 }
 

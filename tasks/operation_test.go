@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/remote"
 
 	"github.com/haup-project/haup/nodeapi"
@@ -23,7 +24,7 @@ func interruptedPlan(t *testing.T, step, fromRole, toRole string, toTL int) *Pla
 	plan := &Plan{Inventory: inv}
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		role, tl := fromRole, 1
 		if i == 1 {
 			role, tl = toRole, toTL
@@ -106,7 +107,7 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 	build := func(settledInit string, otherRole string) *Plan {
 		plan := &Plan{Inventory: inv}
 		for i, n := range inv.Nodes {
-			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 			f := convergedFacts(t, d, "standby")
 			f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
 			if i == 0 {
@@ -166,7 +167,7 @@ func TestSettlingStandbyIsNotRejoined(t *testing.T) {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		role := nodeapi.RolePrimary
 		if i == 1 {
 			role = nodeapi.RoleStandby
@@ -221,7 +222,7 @@ func TestInterruptedApply(t *testing.T) {
 	build := func(lock *probe.Lock) *Plan {
 		plan := &Plan{Inventory: inv}
 		for i, n := range inv.Nodes {
-			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 			role := "standby"
 			if i == 0 {
 				role = "primary"

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -68,7 +69,7 @@ func (installKeepalivedPackage) run(ctx context.Context, h remote.Host) error {
 
 // makeDir creates a directory, or sets its mode and owner.
 type makeDir struct {
-	dir Dir
+	dir desired.Dir
 }
 
 func (o makeDir) run(ctx context.Context, h remote.Host) error {
@@ -79,7 +80,7 @@ func (o makeDir) run(ctx context.Context, h remote.Host) error {
 
 // chmodFile sets the mode and owner of a file whose content is right.
 type chmodFile struct {
-	file File
+	file desired.File
 }
 
 func (o chmodFile) run(ctx context.Context, h remote.Host) error {
@@ -92,7 +93,7 @@ func (o chmodFile) run(ctx context.Context, h remote.Host) error {
 // file has a validator, keeps the old version as PATH.haup-bak and replaces the
 // live file atomically (rename in the same directory).
 type installFile struct {
-	file File
+	file desired.File
 }
 
 func (o installFile) run(ctx context.Context, h remote.Host) error {
@@ -134,7 +135,7 @@ func (o pullImage) watch() watch { return watchPull(o.image) }
 // runContainer creates the container from spec; with replace, the one
 // there is removed first, its database shut down cleanly.
 type runContainer struct {
-	spec    ContainerSpec
+	spec    desired.ContainerSpec
 	replace bool
 }
 
@@ -149,7 +150,7 @@ func (o runContainer) run(ctx context.Context, h remote.Host) error {
 		// installed yet, no configuration) does not stop the change.
 		fmt.Fprintf(&b, "%s stop-database -timeout 60s >/dev/null 2>&1 || true; docker rm -f %s >/dev/null && ", shq(nodeapi.BinaryPath), shq(o.spec.Name))
 	}
-	args := o.spec.runArgs()
+	args := o.spec.RunArgs()
 	for i, a := range args {
 		args[i] = shq(a)
 	}
@@ -169,7 +170,7 @@ func (o startContainer) run(ctx context.Context, h remote.Host) error {
 // resetWitness removes the witness's container and its data, then creates
 // the container again: a new database, with the passwords of the files.
 type resetWitness struct {
-	spec    ContainerSpec
+	spec    desired.ContainerSpec
 	dataDir string
 }
 
@@ -184,7 +185,7 @@ func (o resetWitness) run(ctx context.Context, h remote.Host) error {
 // finishVerifyFull installs the final service file, then restarts the
 // container's WAL receiver so that replication reconnects with it.
 type finishVerifyFull struct {
-	file      File
+	file      desired.File
 	container string
 }
 

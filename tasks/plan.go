@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 )
@@ -266,7 +267,7 @@ func shaped(cs []Change, set func(r *fileRule)) []Change {
 }
 
 // Build computes the plan of one node from its desired state and facts.
-func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePlan {
+func Build(inv *inventory.Inventory, d *desired.Desired, f *Facts, opts Options) *NodePlan {
 	np := &NodePlan{Node: d.Node, Facts: f}
 	secrets := inv.SecretValues()
 	add := func(c ...Change) { np.Changes = append(np.Changes, c...) }
@@ -280,22 +281,22 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	reload, confSHA, units, tls := "", "", false, false
 	// TLS turned off: haup's rules stop requiring it before anything else,
 	// since the agent and the containers then connect in clear text.
-	relax := !inv.Database.TLS.Enabled && strings.Contains(string(f.Files[HBAPath].Content), "hostssl")
+	relax := !inv.Database.TLS.Enabled && strings.Contains(string(f.Files[desired.HBAPath].Content), "hostssl")
 	if relax {
-		add(hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets, true)...)
+		add(hbaChanges(inv, d.HBA, d.Container.Name, f.Files[desired.HBAPath], secrets, true)...)
 	}
 	if opts.tlsOff && servesTLS(f) {
-		cs := fileChanges(File{Path: servicePath, Mode: 0o644, Content: serviceFile(true)}, f.Files[servicePath], secrets)
+		cs := fileChanges(desired.File{Path: desired.ServicePath, Mode: 0o644, Content: desired.ServiceFile(true)}, f.Files[desired.ServicePath], secrets)
 		add(shaped(cs, func(r *fileRule) { r.tls = tlsOffService })...)
 	}
 	// verify-full after the containers: in the change that turns TLS on,
 	// or to finish one an interrupted apply left with its transitional
 	// service file (its WAL receiver still connected unverified).
-	finishTLS := opts.tlsOn || (inv.Database.TLS.Enabled && bytes.Equal(f.Files[servicePath].Content, serviceFile(true)))
+	finishTLS := opts.tlsOn || (inv.Database.TLS.Enabled && bytes.Equal(f.Files[desired.ServicePath].Content, desired.ServiceFile(true)))
 	for _, file := range d.Files {
-		if file.Path == servicePath && finishTLS {
+		if file.Path == desired.ServicePath && finishTLS {
 			// Until every node serves TLS (verifyFullChange).
-			file.Content = serviceFile(true)
+			file.Content = desired.ServiceFile(true)
 		}
 		cs := fileChanges(file, f.Files[file.Path], secrets)
 		if file.Path == nodeapi.ConfigPath && opts.tlsOn {
@@ -312,14 +313,14 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 			shaped(cs, func(r *fileRule) { r.password = &passwordRule{} })
 		}
 		switch file.Reloads {
-		case reloadsKeepalived:
+		case desired.ReloadsKeepalived:
 			confSHA = sha256hex(file.Content)
 			if len(cs) > 0 {
 				reload = file.Path
 			}
-		case reloadsSystemd:
+		case desired.ReloadsSystemd:
 			units = units || len(cs) > 0
-		case reloadsTLS:
+		case desired.ReloadsTLS:
 			tls = tls || f.Files[file.Path].SHA256 != sha256hex(file.Content)
 		}
 		add(cs...)
@@ -338,7 +339,7 @@ func Build(inv *inventory.Inventory, d *Desired, f *Facts, opts Options) *NodePl
 	if finishTLS {
 		add(verifyFullChange(d.Container.Name))
 	}
-	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[HBAPath], secrets, false); !relax && (len(cs) > 0 || d.HBA != nil) {
+	if cs := hbaChanges(inv, d.HBA, d.Container.Name, f.Files[desired.HBAPath], secrets, false); !relax && (len(cs) > 0 || d.HBA != nil) {
 		add(cs...)
 		np.Resources++
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 )
@@ -44,7 +45,7 @@ func TestRollingChangeShape(t *testing.T) {
 		{name: "new image, no streaming standby", plan: func(t *testing.T) *Plan { return imageChangeCluster(t, false) },
 			blocked: true},
 		{name: "repmgr password", plan: func(t *testing.T) *Plan {
-			return rotationCluster(t, repmgrSecretPath, "primary", "standby")
+			return rotationCluster(t, desired.RepmgrSecretPath, "primary", "standby")
 		}, rollingTo: "pg-1", standbyFirst: true, restart: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,15 +85,15 @@ func TestRollingChangeShape(t *testing.T) {
 // with two primaries the file changes are refused and install the live
 // file as it would.
 func TestRotationOperations(t *testing.T) {
-	plan := rotationCluster(t, postgresSecretPath, "primary", "standby")
-	next := postgresSecretPath + nodeapi.NextSuffix
+	plan := rotationCluster(t, desired.PostgresSecretPath, "primary", "standby")
+	next := desired.PostgresSecretPath + nodeapi.NextSuffix
 	var set []setPassword
 	for _, np := range plan.Nodes {
 		var swaps []swapPassword
 		for _, c := range np.Changes {
 			switch op := c.op.(type) {
 			case installFile:
-				if c.Name == postgresSecretPath && op.file.Path != next {
+				if c.Name == desired.PostgresSecretPath && op.file.Path != next {
 					t.Errorf("%s: the password file installs %s, want %s", np.Node.Name, op.file.Path, next)
 				}
 			case swapPassword:
@@ -104,7 +105,7 @@ func TestRotationOperations(t *testing.T) {
 				set = append(set, op)
 			}
 		}
-		if len(swaps) != 1 || swaps[0] != (swapPassword{staged: next, live: postgresSecretPath}) {
+		if len(swaps) != 1 || swaps[0] != (swapPassword{staged: next, live: desired.PostgresSecretPath}) {
 			t.Errorf("%s: swaps %+v", np.Node.Name, swaps)
 		}
 	}
@@ -112,13 +113,13 @@ func TestRotationOperations(t *testing.T) {
 		t.Errorf("set-password operations %+v", set)
 	}
 
-	plan = rotationCluster(t, postgresSecretPath, "primary", "primary")
+	plan = rotationCluster(t, desired.PostgresSecretPath, "primary", "primary")
 	for _, np := range plan.Nodes {
-		c := np.passwordChange(postgresSecretPath)
+		c := np.passwordChange(desired.PostgresSecretPath)
 		if c == nil || c.file.password.refused == "" || c.file.password.rotation != nil || c.Blocked != c.file.password.refused {
 			t.Fatalf("%s: two primaries: %+v", np.Node.Name, c)
 		}
-		if op, ok := c.op.(installFile); !ok || op.file.Path != postgresSecretPath {
+		if op, ok := c.op.(installFile); !ok || op.file.Path != desired.PostgresSecretPath {
 			t.Errorf("%s: a refused change's operation %#v", np.Node.Name, c.op)
 		}
 	}
@@ -136,10 +137,10 @@ func TestRejoinOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := rp.Nodes[1].Changes[0]
-		want := rejoin{addr: dbAddress(rp.Nodes[1].Node), repmgr: rp.Inventory.Database.Repmgr}
+		want := rejoin{addr: desired.DBAddress(rp.Nodes[1].Node), repmgr: rp.Inventory.Database.Repmgr}
 		switch op := c.op.(type) {
 		case follow:
-			if clone || op.clone != want || !strings.Contains(op.conninfo, "host="+dbAddress(primary)+" ") ||
+			if clone || op.clone != want || !strings.Contains(op.conninfo, "host="+desired.DBAddress(primary)+" ") ||
 				!strings.Contains(op.conninfo, "application_name=pg-1 ") {
 				t.Errorf("clone %v: follow %+v", clone, op)
 			}
@@ -159,7 +160,7 @@ func TestRejoinOperations(t *testing.T) {
 // TestOperationScripts runs each operation against a fake host: the script
 // it sends, and how a failure reads.
 func TestOperationScripts(t *testing.T) {
-	spec := ContainerSpec{Name: "pg0", Image: "example/pg:16"}
+	spec := desired.ContainerSpec{Name: "pg0", Image: "example/pg:16"}
 	for _, tc := range []struct {
 		name string
 		op   operation
@@ -168,8 +169,8 @@ func TestOperationScripts(t *testing.T) {
 	}{
 		{"step", execStep{"do it", "echo hi\n"}, []string{"echo hi"}, "do it"},
 		{"package", installKeepalivedPackage{}, []string{"apt-get install"}, "install keepalived"},
-		{"dir", makeDir{Dir{Path: "/etc/haup", Mode: 0o750, UID: 1, GID: 2}}, []string{"mkdir -p /etc/haup && chown 1:2 /etc/haup && chmod 0750 /etc/haup"}, "dir /etc/haup"},
-		{"chmod", chmodFile{File{Path: "/etc/x", Mode: 0o600}}, []string{"chown 0:0 /etc/x && chmod 0600 /etc/x"}, "file /etc/x"},
+		{"dir", makeDir{desired.Dir{Path: "/etc/haup", Mode: 0o750, UID: 1, GID: 2}}, []string{"mkdir -p /etc/haup && chown 1:2 /etc/haup && chmod 0750 /etc/haup"}, "dir /etc/haup"},
+		{"chmod", chmodFile{desired.File{Path: "/etc/x", Mode: 0o600}}, []string{"chown 0:0 /etc/x && chmod 0600 /etc/x"}, "file /etc/x"},
 		{"pull", pullImage{"example/pg:16"}, []string{"example/pg:16"}, "pull example/pg:16"},
 		{"run", runContainer{spec: spec}, []string{"docker"}, "run container pg0"},
 		{"recreate", runContainer{spec: spec, replace: true}, []string{"stop-database", "docker rm -f pg0"}, "run container pg0"},

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -80,7 +81,7 @@ func TestApplyRejoinReportsClone(t *testing.T) {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		role := "standby"
 		if i == 0 {
 			role = "primary"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -147,8 +148,8 @@ const RoleUnknown = "unknown"
 
 // NodeStatusOf reads one node's status in one round trip, from the same
 // facts that plans are built on.
-func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins CheckBinaries) NodeStatus {
-	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown", dbAddress: dbAddressOf(node)}
+func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins desired.CheckBinaries) NodeStatus {
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown", dbAddress: desired.DBAddress(node)}
 	f, err := Gather(ctx, h, inv, node, bins)
 	if err != nil {
 		ns.Error = err.Error()
@@ -162,7 +163,7 @@ func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, 
 }
 
 func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts) NodeStatus {
-	ns := NodeStatus{Node: node.Name, Address: node.Address, Reachable: true, Role: RoleUnknown, dbAddress: dbAddressOf(node)}
+	ns := NodeStatus{Node: node.Name, Address: node.Address, Reachable: true, Role: RoleUnknown, dbAddress: desired.DBAddress(node)}
 	k := f.Keepalived
 	ns.KeepalivedVersion, ns.KeepalivedPackage = k.Version, k.Package
 	if ns.KeepalivedVersion == "" {
@@ -267,14 +268,6 @@ func nodeStatusFromFacts(inv *inventory.Inventory, node inventory.Node, f *Facts
 	return ns
 }
 
-// dbAddressOf is where the other nodes reach node's database.
-func dbAddressOf(n inventory.Node) string {
-	if n.DatabaseAddress != "" {
-		return n.DatabaseAddress
-	}
-	return n.Address
-}
-
 // upstreamVersion is the upstream part of a Debian version: no epoch
 // ("1:"), no Debian revision ("-0.2build1").
 func upstreamVersion(deb string) string {
@@ -290,11 +283,11 @@ func upstreamVersion(deb string) string {
 // repmgrdNote says why a standby's repmgrd would not promote it if the
 // primary were lost now: it is not running, no repmgrd has reached its
 // upstream since the database started, or its last check of the upstream
-// is older than RepmgrdStaleS (the standby's check then resets its stuck
-// connections).
+// is older than desired.RepmgrdStaleS (the standby's check then resets its
+// stuck connections).
 func repmgrdNote(st *nodeapi.RepmgrdState, r inventory.Repmgr) string {
 	const cost = ": no automatic failover if the primary is lost"
-	limit := RepmgrdStaleS(r)
+	limit := desired.RepmgrdStaleS(r)
 	switch {
 	case st == nil:
 		return ""
@@ -321,13 +314,13 @@ type StatusOptions struct {
 // ClusterStatusOf asks every reachable node in parallel and judges the
 // cluster. hosts lacks the nodes that could not be reached; unreachable
 // holds their connection errors.
-func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts, unreachable map[string]error, bins CheckBinaries, opts StatusOptions) *ClusterStatus {
+func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts, unreachable map[string]error, bins desired.CheckBinaries, opts StatusOptions) *ClusterStatus {
 	cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: make([]NodeStatus, len(inv.Nodes))}
 	// Every node's answer, errors included: each is a row of the status.
 	var wg sync.WaitGroup
 	for i, n := range inv.Nodes {
 		if err, ok := unreachable[n.Name]; ok {
-			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown", dbAddress: dbAddressOf(n)}
+			cs.Nodes[i] = NodeStatus{Node: n.Name, Address: n.Address, Error: err.Error(), Role: RoleUnknown, Keepalived: "unknown", Container: "unknown", dbAddress: desired.DBAddress(n)}
 			continue
 		}
 		wg.Go(func() {
@@ -679,7 +672,7 @@ func (p *Plan) Status(opts StatusOptions) *ClusterStatus {
 	for _, np := range p.Nodes {
 		if np.Facts == nil {
 			cs.Nodes = append(cs.Nodes, NodeStatus{Node: np.Node.Name, Address: np.Node.Address, Role: RoleUnknown, Keepalived: "unknown", Container: "unknown",
-				Error: "not asked", dbAddress: dbAddressOf(np.Node)})
+				Error: "not asked", dbAddress: desired.DBAddress(np.Node)})
 			continue
 		}
 		cs.Nodes = append(cs.Nodes, nodeStatusFromFacts(inv, np.Node, np.Facts))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
@@ -19,7 +20,7 @@ import (
 // table and JSON are golden.
 func TestStatusTellsUnknownFromDown(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	standby := func() *Facts {
 		f := convergedFacts(t, d, nodeapi.RoleStandby)

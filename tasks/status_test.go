@@ -50,26 +50,5 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
-// TestCheckEffectRepmgrdReset: a check configuration from before the stuck
-// repmgrd reset (or with another limit) plans the change with its effect;
-// the same limit plans none.
-func TestCheckEffectRepmgrdReset(t *testing.T) {
-	inv := loadExample(t)
-	effect := checkEffect(inv)
-	stale := RepmgrdStaleS(inv.Database.Repmgr)
-	if stale != 5 {
-		t.Errorf("RepmgrdStaleS at the defaults = %d, want 5 (1 + 2 + 2)", stale)
-	}
-	if got := effect([]byte(`{"node":"pg-1"}`)); !strings.Contains(got, "stuck repmgrd reset after 5 s") || !strings.Contains(got, "was never") {
-		t.Errorf("from a configuration without it: %q", got)
-	}
-	if got := effect([]byte(`{"node":"pg-1","repmgrd_stale_s":3}`)); !strings.Contains(got, "was after 3 s") {
-		t.Errorf("from another limit: %q", got)
-	}
-	if got := effect([]byte(`{"node":"pg-1","repmgrd_stale_s":5}`)); strings.Contains(got, "repmgrd") {
-		t.Errorf("same limit: %q", got)
-	}
-}
-
 // gateAllows is a healthy standby's promotion gate, as status shows it.
 var gateAllows = &Promotion{Allowed: true, Code: "eligible", Reason: "promotion allowed: within max_lag_on_failover: 0 bytes behind, 0 s of writes at most"}

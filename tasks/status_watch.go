@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/remote"
 )
@@ -124,7 +125,7 @@ func sameCell(name, a, b string) bool {
 // backoff, while the other nodes go on being read.
 type Watch struct {
 	Inv     *inventory.Inventory
-	Bins    CheckBinaries
+	Bins    desired.CheckBinaries
 	Options StatusOptions
 	// Interval is the time between the starts of two rounds (positive); a
 	// round that takes longer delays the next.

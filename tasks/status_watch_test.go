@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -127,7 +128,7 @@ func TestWatchOneConnectionPerNode(t *testing.T) {
 		if i == 0 {
 			role = nodeapi.RolePrimary
 		}
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		f := convergedFacts(t, d, role)
 		f.Iface.HoldsVIP = i == 0
 		f.Keepalived.State = map[bool]string{true: "MASTER", false: "FAULT"}[i == 0]

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/inventory"
@@ -62,7 +63,7 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 		return nil, fmt.Errorf("refusing: the VIP is not on the primary %s alone", primary.Name)
 	}
 	from := plan.nodePlan(primary.Name)
-	sw := &Switchover{From: from, CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: vipAddr(plan.Inventory), inv: plan.Inventory}
+	sw := &Switchover{From: from, CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: desired.VIPAddr(plan.Inventory), inv: plan.Inventory}
 	if to == "" {
 		// The target by default: the only other node (whatever its state,
 		// which is checked below), else the only standby.
@@ -114,6 +115,7 @@ func (sw *Switchover) Print(w io.Writer) {
 		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s) and it takes the VIP over from %s; writes succeed again", to, sw.CheckSeconds, from),
 		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.pauseNodes(), ", ")),
 		fmt.Sprintf("%s: start its database as a standby of %s inside the running container, without the image's entrypoint and without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
+		fmt.Sprintf("%s: wait until its repmgrd watches %s (automatic failover armed again; at most %.0f s, else haup says so and `haup diff` plans the wait)", from, to, armTimeout.Seconds()),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
@@ -286,7 +288,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 	resume()
 	rj := time.Now()
 	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
-		dbAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)
+		desired.DBAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)
 	say(from, "starting as a standby of %s, without a clone", to)
 	_, ferr := hf.Exec(ctx, rec.script(probe.StepFollow)+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
 	if ferr == nil {
@@ -295,7 +297,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 	if ferr != nil {
 		say(from, "does not stream without a clone (%v): re-cloning, its data kept aside", ferr)
 		res.FullClone = true
-		stop := startWatch(ctx, watchClone(dbAddress(sw.From.Node)), hf, rep)
+		stop := startWatch(ctx, watchClone(desired.DBAddress(sw.From.Node)), hf, rep)
 		_, err := hf.Exec(ctx, "systemctl start "+nodeapi.RejoinUnit+"\n")
 		stop()
 		if err != nil {

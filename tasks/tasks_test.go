@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -61,12 +62,12 @@ func bareFacts(n inventory.Node) *Facts {
 }
 
 // convergedFacts is what a node reports once apply made it match d.
-func convergedFacts(t *testing.T, d *Desired, role string) *Facts {
+func convergedFacts(t *testing.T, d *desired.Desired, role string) *Facts {
 	t.Helper()
 	f := bareFacts(d.Node)
 	conf := ""
 	for _, file := range d.Files {
-		if file.Path == KeepalivedConfPath {
+		if file.Path == desired.KeepalivedConfPath {
 			conf = sha256hex(file.Content)
 		}
 	}
@@ -101,7 +102,7 @@ func TestGreenfieldPlanGolden(t *testing.T) {
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
 		f := bareFacts(n)
-		d, err := DesiredState(inv, n, f.Arch, fakeCheck)
+		d, err := desired.DesiredState(inv, n, f.Arch, fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +121,7 @@ func TestConvergedPlanIsEmpty(t *testing.T) {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
-		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,20 +138,20 @@ func TestConvergedPlanIsEmpty(t *testing.T) {
 func TestDriftPlan(t *testing.T) {
 	inv := loadExample(t)
 	n := inv.Nodes[0]
-	d, err := DesiredState(inv, n, "amd64", fakeCheck)
+	d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := convergedFacts(t, d, "primary")
 	// keepalived.conf edited by hand, keepalived stopped, a secret file
 	// readable by everyone.
-	conf := f.Files[KeepalivedConfPath]
+	conf := f.Files[desired.KeepalivedConfPath]
 	conf.Content = []byte(strings.Replace(string(conf.Content), "priority 100", "priority 150", 1))
 	conf.SHA256 = sha256hex(conf.Content)
-	f.Files[KeepalivedConfPath] = conf
-	sec := f.Files[repmgrSecretPath]
+	f.Files[desired.KeepalivedConfPath] = conf
+	sec := f.Files[desired.RepmgrSecretPath]
 	sec.Mode = 0o644
-	f.Files[repmgrSecretPath] = sec
+	f.Files[desired.RepmgrSecretPath] = sec
 	f.Keepalived.Active = "inactive"
 	np := Build(inv, d, f, Options{})
 	golden(t, "drift-plan.txt", []byte(planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}})))
@@ -168,7 +169,7 @@ func TestPrimaryRecreateIsBlocked(t *testing.T) {
 		{"primary", true, false},
 		{"standby", false, false},
 	} {
-		d, err := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +225,7 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
 		f := bareFacts(n)
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
 	}
 	recaps, err := Apply(context.Background(), plan, hosts, ApplyOptions{})
@@ -258,7 +259,7 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 	h := remote.NewFake("pg-0").On("keepalived -t", func(string) (remote.Result, error) {
 		return remote.Result{}, &remote.ExitError{Code: 3, Stderr: "(Line 12) unknown keyword 'bogus'"}
 	})
-	f := File{Path: KeepalivedConfPath, Mode: 0o600, Content: []byte("bogus\n"), Validate: "keepalived -t -f %s"}
+	f := desired.File{Path: desired.KeepalivedConfPath, Mode: 0o600, Content: []byte("bogus\n"), Validate: "keepalived -t -f %s"}
 	err := installFile{f}.run(context.Background(), h)
 	if err == nil || !strings.Contains(err.Error(), "live file is unchanged") || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("err = %v", err)
@@ -316,7 +317,7 @@ func TestGatherRefusesOtherProbeVersion(t *testing.T) {
 // keepalived loaded another one (an apply killed before its reload).
 func TestReloadWhenKeepalivedRunsAnotherConfiguration(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 	f := convergedFacts(t, d, "primary")
 	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
 		t.Fatalf("converged node has changes: %v", np.Changes)
@@ -338,7 +339,7 @@ func TestStalePrimaryRejoins(t *testing.T) {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		f := convergedFacts(t, d, "primary")
 		f.Database.Timeline = i + 1
 		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
@@ -367,11 +368,11 @@ func TestStalePrimaryRejoins(t *testing.T) {
 
 func TestPasswordChangeOnLiveDatabaseIsBlocked(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 	f := convergedFacts(t, d, "primary")
-	ff := f.Files[postgresSecretPath]
+	ff := f.Files[desired.PostgresSecretPath]
 	ff.SHA256 = strings.Repeat("0", 64)
-	f.Files[postgresSecretPath] = ff
+	f.Files[desired.PostgresSecretPath] = ff
 	np := Build(inv, d, f, Options{})
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{np}}
 	if err := plan.Blocked(); err == nil || !strings.Contains(err.Error(), "password") {
@@ -381,7 +382,7 @@ func TestPasswordChangeOnLiveDatabaseIsBlocked(t *testing.T) {
 
 func TestLeftoverStagingIsRemoved(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Staging = []string{remote.StagingRoot + "/0123456789abcdef"}
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -396,11 +397,11 @@ func TestLeftoverStagingIsRemoved(t *testing.T) {
 // step, reload, the record removed, release, in that order.
 func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 	f := convergedFacts(t, d, "primary")
-	conf := f.Files[KeepalivedConfPath]
+	conf := f.Files[desired.KeepalivedConfPath]
 	conf.SHA256 = strings.Repeat("0", 64)
-	f.Files[KeepalivedConfPath] = conf
+	f.Files[desired.KeepalivedConfPath] = conf
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
 	ok := func(string) (remote.Result, error) { return remote.Result{}, nil }
 	h := remote.NewFake("pg-0").
@@ -422,7 +423,7 @@ func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
 // TestApplyRefusesALiveLock: another run's lock stops apply before any change.
 func TestApplyRefusesALiveLock(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Keepalived.LoadedSHA256 = ""
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -445,7 +446,7 @@ func TestPlanSwitchoverRefusals(t *testing.T) {
 		plan := &Plan{Inventory: inv}
 		var fs []*Facts
 		for i, n := range inv.Nodes {
-			d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 			role := "standby"
 			if i == 0 {
 				role = "primary"
@@ -460,8 +461,16 @@ func TestPlanSwitchoverRefusals(t *testing.T) {
 		}
 		return plan
 	}
-	if sw, err := PlanSwitchover(cluster(nil), ""); err != nil || sw.To.Node.Name != "pg-1" || sw.From.Node.Name != "pg-0" {
+	sw, err := PlanSwitchover(cluster(nil), "")
+	if err != nil || sw.To.Node.Name != "pg-1" || sw.From.Node.Name != "pg-0" {
 		t.Fatalf("healthy cluster: %v", err)
+	}
+	// The plan the operator reads before anything changes.
+	var b strings.Builder
+	sw.Print(&b)
+	golden(t, "switchover-plan.txt", []byte(b.String()))
+	if doc, err := os.ReadFile("../docs/operations/switchover.md"); err != nil || !strings.Contains(string(doc), "```\n"+b.String()+"```\n") {
+		t.Errorf("docs/operations/switchover.md does not show the plan as haup prints it (%v):\n%s", err, b.String())
 	}
 	for _, tc := range []struct {
 		name, to string
@@ -489,7 +498,7 @@ func TestRejoinPlanRefusesThePrimary(t *testing.T) {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		role := "standby"
 		if i == 0 {
 			role = "primary"
@@ -509,7 +518,7 @@ func TestRejoinPlanRefusesThePrimary(t *testing.T) {
 // state it saw; lag and timestamps do not count, a file edited does.
 func TestSavedPlanRefusesChangedState(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Keepalived.LoadedSHA256 = ""
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -541,9 +550,9 @@ func TestSavedPlanRefusesChangedState(t *testing.T) {
 	if err := sp.Check(plan, "other"); err == nil || !strings.Contains(err.Error(), "inventory") {
 		t.Fatalf("inventory changed: %v", err)
 	}
-	ff := f.Files[KeepalivedConfPath]
+	ff := f.Files[desired.KeepalivedConfPath]
 	ff.SHA256 = strings.Repeat("1", 64)
-	f.Files[KeepalivedConfPath] = ff
+	f.Files[desired.KeepalivedConfPath] = ff
 	if err := sp.Check(plan, "inv-hash"); err == nil || !strings.Contains(err.Error(), "pg-0: its state changed") {
 		t.Fatalf("hand edit: %v", err)
 	}
@@ -574,7 +583,7 @@ func imageChangeCluster(t *testing.T, streaming bool) *Plan {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -592,7 +601,7 @@ func imageChangeCluster(t *testing.T, streaming bool) *Plan {
 	// The inventory now names another image.
 	inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		plan.Nodes[i] = Build(inv, d, plan.Nodes[i].Facts, Options{})
 	}
 	clusterChanges(plan)
@@ -606,7 +615,7 @@ func imageChangeCluster(t *testing.T, streaming bool) *Plan {
 // restart of the containers, and needs a streaming standby.
 func TestPasswordRotationPlan(t *testing.T) {
 	cluster := func(roles ...string) *Plan {
-		return rotationCluster(t, postgresSecretPath, roles...)
+		return rotationCluster(t, desired.PostgresSecretPath, roles...)
 	}
 	plan := cluster("primary", "standby")
 	if err := plan.Blocked(); err != nil {
@@ -619,7 +628,7 @@ func TestPasswordRotationPlan(t *testing.T) {
 	golden(t, "rotation-plan.txt", []byte(text))
 	var stages []string
 	for _, c := range plan.Nodes[0].Changes {
-		if c.Kind == "password" || c.Name == postgresSecretPath {
+		if c.Kind == "password" || c.Name == desired.PostgresSecretPath {
 			stages = append(stages, fmt.Sprint(c.stage))
 		}
 	}
@@ -635,7 +644,7 @@ func rotationCluster(t *testing.T, path string, roles ...string) *Plan {
 	inv := loadExample(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		f := convergedFacts(t, d, roles[i])
 		f.Iface.HoldsVIP = i == 0
 		ff := f.Files[path]
@@ -648,7 +657,7 @@ func rotationCluster(t *testing.T, path string, roles ...string) *Plan {
 }
 
 func TestRepmgrPasswordRotationIsRolling(t *testing.T) {
-	plan := rotationCluster(t, repmgrSecretPath, "primary", "standby")
+	plan := rotationCluster(t, desired.RepmgrSecretPath, "primary", "standby")
 	if err := plan.Blocked(); err != nil {
 		t.Fatalf("repmgr rotation blocked: %v", err)
 	}
@@ -660,7 +669,7 @@ func TestRepmgrPasswordRotationIsRolling(t *testing.T) {
 		t.Fatalf("rolling: %v -> %q", from, to)
 	}
 	// Without a streaming standby the restarts would fail the primary over.
-	plan = rotationCluster(t, repmgrSecretPath, "primary", "down")
+	plan = rotationCluster(t, desired.RepmgrSecretPath, "primary", "down")
 	if err := plan.Blocked(); err == nil || !strings.Contains(err.Error(), "needs a streaming standby") {
 		t.Fatalf("without a streaming standby: %v", err)
 	}
@@ -680,14 +689,15 @@ func witnessInventory(t *testing.T) *inventory.Inventory {
 func witnessFacts(inv *inventory.Inventory) *Facts {
 	f := &Facts{Version: probe.Version, Arch: "amd64", HasApt: true, HasSystemd: true, Docker: "24.0.7",
 		Files: map[string]FileFact{}, Dirs: map[string]FileFact{}, ImageID: "sha256:1111"}
-	for _, d := range witnessDirs(inv) {
-		f.Dirs[d.Path] = FileFact{Exists: true, Mode: d.Mode, UID: d.UID, GID: d.GID}
-	}
 	check, _ := fakeCheck("linux", "amd64")
-	for _, file := range witnessFiles(inv, check) {
+	d := desired.WitnessState(inv, check)
+	for _, dir := range d.Dirs {
+		f.Dirs[dir.Path] = FileFact{Exists: true, Mode: dir.Mode, UID: dir.UID, GID: dir.GID}
+	}
+	for _, file := range d.Files {
 		f.Files[file.Path] = FileFact{Exists: true, Mode: file.Mode, UID: file.UID, GID: file.GID, SHA256: sha256hex(file.Content)}
 	}
-	f.Container = &probe.Container{ImageID: "sha256:1111", Status: "running", Spec: witnessContainerSpec(inv).Label()}
+	f.Container = &probe.Container{ImageID: "sha256:1111", Status: "running", Spec: d.Container.Label()}
 	return f
 }
 
@@ -700,11 +710,11 @@ func TestWitnessPlan(t *testing.T) {
 	inv := witnessInventory(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		was, err := DesiredState(pair, pair.Nodes[i], "amd64", fakeCheck)
+		was, err := desired.DesiredState(pair, pair.Nodes[i], "amd64", fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -733,7 +743,7 @@ func TestWitnessPlan(t *testing.T) {
 		t.Errorf("converged witness plans %v", converged.Changes)
 	}
 	f := witnessFacts(inv)
-	f.Files[postgresSecretPath] = FileFact{Exists: true, Mode: 0o600, UID: imageUID, GID: imageUID, SHA256: "old"}
+	f.Files[desired.PostgresSecretPath] = FileFact{Exists: true, Mode: 0o600, UID: desired.ImageUID, GID: desired.ImageUID, SHA256: "old"}
 	changed := BuildWitness(inv, f, check)
 	var lines []string
 	for _, c := range changed.Changes {
@@ -741,13 +751,6 @@ func TestWitnessPlan(t *testing.T) {
 	}
 	if got := strings.Join(lines, "\n"); !strings.Contains(got, "-/+ container pg0: recreate with a new database") || changed.Changes[0].Blocked != "" {
 		t.Errorf("password change on the witness:\n%s", got)
-	}
-	// The witness container's settings: the witness role, the nodes as
-	// partners, its own name and address.
-	spec := witnessContainerSpec(inv)
-	if spec.Env["REPMGR_NODE_TYPE"] != "witness" || spec.Env["REPMGR_NODE_NAME"] != "witness-2" ||
-		spec.Env["REPMGR_PARTNER_NODES"] != "192.168.89.131,192.168.89.133" || spec.Env["REPMGR_NODE_NETWORK_NAME"] != "192.168.90.20" {
-		t.Errorf("witness container env: %v", spec.Env)
 	}
 }
 
@@ -765,7 +768,7 @@ func TestStaleWitnessIsUnregistered(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			plan := &Plan{Inventory: c.inv}
 			for i, n := range c.inv.Nodes {
-				d, err := DesiredState(c.inv, n, "amd64", fakeCheck)
+				d, err := desired.DesiredState(c.inv, n, "amd64", fakeCheck)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -795,7 +798,7 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 	inv := loadExample(t)
 	at := time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
 	for _, rec := range []*nodeapi.PauseRecord{nil, {At: at, Until: at.Add(5 * time.Minute), Why: "switchover"}} {
-		d, _ := DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
 		f := convergedFacts(t, d, "standby")
 		f.Database.FailoverPaused, f.Database.Pause = true, rec
 		plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -821,7 +824,7 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 // and a VIP on a node whose keepalived runs is keepalived's business.
 func TestStaleVIPOfADeadKeepalivedIsRemoved(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Iface.HoldsVIP = true
 	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
@@ -838,27 +841,5 @@ func TestStaleVIPOfADeadKeepalivedIsRemoved(t *testing.T) {
 	}
 	if !strings.Contains(second, "service keepalived: enable and start") {
 		t.Errorf("second change = %q", second)
-	}
-}
-
-// TestContainerEnvIsHaupSet: every variable haup puts in the container's
-// environment is one the inventory refuses in database.environment (so an
-// operator cannot override it), the image's safety settings included.
-func TestContainerEnvIsHaupSet(t *testing.T) {
-	inv := loadExample(t)
-	set := map[string]bool{}
-	for _, k := range inventory.HaupSetEnv() {
-		set[k] = true
-	}
-	spec := containerSpec(inv, inv.Nodes[0])
-	for k := range spec.Env {
-		if !set[k] {
-			t.Errorf("%s is set by haup but not in inventory.HaupSetEnv(): an inventory could override it", k)
-		}
-	}
-	for k, v := range imageSafetyEnv {
-		if spec.Env[k] != v {
-			t.Errorf("%s = %q in the container, want %q", k, spec.Env[k], v)
-		}
 	}
 }

@@ -6,20 +6,20 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/atomicfile"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/inventory"
-	"github.com/haup-project/haup/nodeapi"
 )
 
-// The database's TLS (database.tls): the certificate files haup installs
-// on every host, the image's TLS settings and libpq's, and a new
-// certificate taken by a reload.
+// The database's TLS (database.tls): haup's CA and certificate beside the
+// inventory, whether the containers serve TLS, the change that turns it on
+// or off, and a new certificate taken by a reload. The files, the image's
+// settings and libpq's are the desired state's (package desired).
 
 // TLSStoreDir is where haup keeps the CA it creates and the certificate it
 // issues for an inventory: beside it, INVENTORY-tls/ (0700; keys 0600).
@@ -127,84 +127,13 @@ func PrepareTLS(inv *inventory.Inventory, now time.Time) (string, error) {
 	return strings.Join(did, "; "), nil
 }
 
-// tlsDirs is TLSDir when database.tls is on.
-func tlsDirs(inv *inventory.Inventory) []Dir {
-	if !inv.Database.TLS.Enabled {
-		return nil
-	}
-	return []Dir{{Path: nodeapi.TLSDir, Mode: 0o755}}
-}
-
-// tlsFiles are the CA, the certificate and its key on a host, when
-// database.tls is on; a change of any of them is taken by a reload.
-func tlsFiles(inv *inventory.Inventory) []File {
-	t := inv.Database.TLS
-	if !t.Enabled {
-		return nil
-	}
-	effect := func([]byte) string {
-		return "the database's TLS certificate changes: " + tlsReloadCost
-	}
-	return []File{
-		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSCAFile), Mode: 0o644, Content: t.CA, Reloads: reloadsTLS, Effect: effect},
-		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSCertFile), Mode: 0o644, Content: t.Cert, Reloads: reloadsTLS, Effect: effect},
-		{Path: path.Join(nodeapi.TLSDir, nodeapi.TLSKeyFile), Mode: 0o600, Content: t.Key, Sensitive: true, Reloads: reloadsTLS},
-		{Path: servicePath, Mode: 0o644, Content: serviceFile(false)},
-	}
-}
-
-// tlsEnv are the container's TLS settings: the image's (its certificate
-// and the key the start gate copies) and libpq's for every client in the
-// container, repmgr, replication and the image's scripts (verify-full).
-func tlsEnv(inv *inventory.Inventory) map[string]string {
-	if !inv.Database.TLS.Enabled {
-		return nil
-	}
-	return map[string]string{
-		"POSTGRESQL_ENABLE_TLS":    "yes",
-		"POSTGRESQL_TLS_CERT_FILE": path.Join(nodeapi.TLSInContainer, nodeapi.TLSCertFile),
-		"POSTGRESQL_TLS_KEY_FILE":  nodeapi.TLSKeyInContainer,
-		"PGSERVICEFILE":            path.Join(nodeapi.TLSInContainer, serviceFileName),
-		"PGSERVICE":                serviceName,
-	}
-}
-
-// libpq's settings for every client in the container come from a service
-// file (PGSERVICEFILE, PGSERVICE in the container's environment) rather
-// than from PGSSLMODE: a file changes without recreating the container. The
-// container that first serves TLS (a standby, in a rolling change) still
-// replicates from a primary that does not: until every node serves TLS its
-// clients use TLS where the server offers it (sslmode=prefer), and the
-// plan's services stage writes verify-full, then restarts the WAL
-// receivers so that replication reconnects verified.
-const (
-	serviceFileName = "pg_service.conf"
-	serviceName     = "haup"
-)
-
-// servicePath is the service file on the host.
-var servicePath = path.Join(nodeapi.TLSDir, serviceFileName)
-
-// serviceFile is the service file: verify-full against the cluster's CA,
-// or, during the change that turns TLS on or off, prefer.
-func serviceFile(transition bool) []byte {
-	if transition {
-		return []byte("# Managed by haup: database.tls is being turned on or off; TLS where the\n" +
-			"# server offers it until every node serves it (then verify-full) or none does.\n" +
-			"[" + serviceName + "]\nsslmode=prefer\n")
-	}
-	return []byte("# Managed by haup (database.tls): every libpq client in the container\n" +
-		"# (repmgr, replication, the image's scripts) verifies the server.\n" +
-		"[" + serviceName + "]\nsslmode=verify-full\nsslrootcert=" + path.Join(nodeapi.TLSInContainer, nodeapi.TLSCAFile) + "\n")
-}
-
 // servesTLS tells whether the node's container runs with the image's TLS
 // on, from the spec haup created it with.
 func servesTLS(f *Facts) bool {
 	if f == nil || f.Container == nil {
 		return false
 	}
-	var spec ContainerSpec
+	var spec desired.ContainerSpec
 	if json.Unmarshal([]byte(f.Container.Spec), &spec) != nil {
 		return false
 	}
@@ -232,34 +161,15 @@ func tlsTransition(inv *inventory.Inventory, facts []*Facts) (on, off bool) {
 // TLS, then restarts the container's WAL receiver, connected unverified
 // during the change, so that replication reconnects with verify-full.
 func verifyFullChange(container string) Change {
-	f := File{Path: servicePath, Mode: 0o644, Content: serviceFile(false)}
+	f := desired.File{Path: desired.ServicePath, Mode: 0o644, Content: desired.ServiceFile(false)}
 	return Change{
-		Op: OpUpdate, Kind: KindFile, Name: servicePath,
+		Op: OpUpdate, Kind: KindFile, Name: desired.ServicePath,
 		Summary: "sslmode=verify-full once every node serves TLS; the WAL receiver reconnects (replication pauses a few seconds, the primary keeps taking writes)",
-		Diff:    maskedDiff(servicePath, serviceFile(true), f.Content, nil),
+		Diff:    maskedDiff(desired.ServicePath, desired.ServiceFile(true), f.Content, nil),
 		stage:   stageService,
 		op:      finishVerifyFull{file: f, container: container},
 	}
 }
-
-// tlsMounts mounts TLSDir in the container, read-only.
-func tlsMounts(inv *inventory.Inventory) []Mount {
-	if !inv.Database.TLS.Enabled {
-		return nil
-	}
-	return []Mount{{Source: nodeapi.TLSDir, Target: nodeapi.TLSInContainer, ReadOnly: true}}
-}
-
-// tlsRootCert is the CA the agent verifies the databases with, or "".
-func tlsRootCert(inv *inventory.Inventory) string {
-	if !inv.Database.TLS.Enabled {
-		return ""
-	}
-	return path.Join(nodeapi.TLSDir, nodeapi.TLSCAFile)
-}
-
-// tlsReloadCost is what a new certificate costs, as the plan says it.
-const tlsReloadCost = "PostgreSQL reloads it in the running container (no restart, the VIP stays; new connections use it, open ones keep theirs)"
 
 // tlsReloadChange takes new TLS files into the running database: the key
 // copied again for PostgreSQL's user, then a reload. Planned when a TLS
@@ -268,7 +178,7 @@ const tlsReloadCost = "PostgreSQL reloads it in the running container (no restar
 func tlsReloadChange(container string) Change {
 	return Change{
 		Op: OpUpdate, Kind: KindDatabase, Name: "TLS certificate",
-		Summary: "take the new certificate: " + tlsReloadCost,
+		Summary: "take the new certificate: " + desired.TLSReloadCost,
 		stage:   stageService,
 		op:      reloadTLS{container},
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/nodeapi"
 )
@@ -67,18 +68,18 @@ func TestTLSPlan(t *testing.T) {
 	inv := loadExample(t)
 	inv.Path = filepath.Join(t.TempDir(), "cluster.yaml")
 	n := inv.Nodes[0]
-	before, err := DesiredState(inv, n, "amd64", fakeCheck)
+	before, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := convergedFacts(t, before, "primary")
-	f.Files[HBAPath] = FileFact{}
+	f.Files[desired.HBAPath] = FileFact{}
 	inv.Database.TLS.Enabled, inv.Database.TLS.Require, inv.Database.TLS.MinValidDays = true, true, 30
 	now := time.Now()
 	if _, err := PrepareTLS(inv, now); err != nil {
 		t.Fatal(err)
 	}
-	d, err := DesiredState(inv, n, "amd64", fakeCheck)
+	d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +103,12 @@ func TestTLSPlan(t *testing.T) {
 	var order []string
 	for _, c := range np.Changes {
 		switch {
-		case c.Name == servicePath, c.Name == nodeapi.ConfigPath, c.Name == HBAPath, c.Kind == "container":
+		case c.Name == desired.ServicePath, c.Name == nodeapi.ConfigPath, c.Name == desired.HBAPath, c.Kind == "container":
 			order = append(order, fmt.Sprintf("%d %s", c.stage, c.Name))
 		}
 	}
-	want := fmt.Sprintf("%d %s,%d %s,%d %s,%d %s,%d %s", stageHost, servicePath, stageContainer, d.Container.Name, stageService, nodeapi.ConfigPath,
-		stageService, servicePath, stageService, HBAPath)
+	want := fmt.Sprintf("%d %s,%d %s,%d %s,%d %s,%d %s", stageHost, desired.ServicePath, stageContainer, d.Container.Name, stageService, nodeapi.ConfigPath,
+		stageService, desired.ServicePath, stageService, desired.HBAPath)
 	if strings.Join(order, ",") != want {
 		t.Errorf("order:\n%s\nwant\n%s", strings.Join(order, ","), want)
 	}
@@ -117,7 +118,7 @@ func TestTLSPlan(t *testing.T) {
 
 	// Applied: the facts say so.
 	applied := convergedFacts(t, d, "primary")
-	applied.Files[HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
+	applied.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, applied, Options{})}}); !p.Empty() {
 		t.Fatalf("TLS applied, still a plan:\n%s", planText(p))
 	}
@@ -129,10 +130,10 @@ func TestTLSPlan(t *testing.T) {
 	// file: the next plan finishes with verify-full and the WAL receiver's
 	// restart, nothing else.
 	killed := convergedFacts(t, d, "primary")
-	killed.Files[HBAPath] = applied.Files[HBAPath]
-	killed.Files[servicePath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(serviceFile(true)), Content: serviceFile(true)}
+	killed.Files[desired.HBAPath] = applied.Files[desired.HBAPath]
+	killed.Files[desired.ServicePath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(desired.ServiceFile(true)), Content: desired.ServiceFile(true)}
 	np = Build(inv, d, killed, Options{})
-	if len(np.Changes) != 1 || np.Changes[0].Name != servicePath || np.Changes[0].stage != stageService ||
+	if len(np.Changes) != 1 || np.Changes[0].Name != desired.ServicePath || np.Changes[0].stage != stageService ||
 		!strings.Contains(np.Changes[0].Summary, "the WAL receiver reconnects") {
 		t.Errorf("after an apply killed mid-change:\n%s", planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
 	}
@@ -141,7 +142,7 @@ func TestTLSPlan(t *testing.T) {
 	if _, err := PrepareTLS(inv, now); err != nil {
 		t.Fatal(err)
 	}
-	d2, _ := DesiredState(inv, n, "amd64", fakeCheck)
+	d2, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	np = Build(inv, d2, applied, Options{})
 	text = planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}})
 	var kinds []string
@@ -165,22 +166,22 @@ func TestTLSOffRelaxesFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := inv.Nodes[0]
-	on, _ := DesiredState(inv, n, "amd64", fakeCheck)
+	on, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	f := convergedFacts(t, on, "primary")
-	f.Files[HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(on.HBA), Content: on.HBA}
+	f.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(on.HBA), Content: on.HBA}
 	inv.Database.TLS.Enabled = false
-	off, _ := DesiredState(inv, n, "amd64", fakeCheck)
+	off, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
 	if _, isOff := tlsTransition(inv, []*Facts{f}); !isOff {
 		t.Fatal("a container serving TLS, TLS off: no transition")
 	}
 	np := Build(inv, off, f, Options{AllowPrimaryRestart: true, tlsOff: true})
-	if len(np.Changes) < 3 || np.Changes[0].Name != HBAPath || np.Changes[0].stage != stageHost ||
+	if len(np.Changes) < 3 || np.Changes[0].Name != desired.HBAPath || np.Changes[0].stage != stageHost ||
 		!strings.Contains(np.Changes[0].Summary, "database.tls is turned off") ||
-		np.Changes[1].Name != servicePath || !strings.Contains(np.Changes[1].Diff, "+sslmode=prefer") {
+		np.Changes[1].Name != desired.ServicePath || !strings.Contains(np.Changes[1].Diff, "+sslmode=prefer") {
 		t.Fatalf("turning TLS off:\n%s", planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
 	}
 	for _, c := range np.Changes[1:] {
-		if c.Name == HBAPath {
+		if c.Name == desired.HBAPath {
 			t.Errorf("pg_hba.conf planned twice: %s", c)
 		}
 	}

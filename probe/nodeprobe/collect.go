@@ -346,7 +346,7 @@ func readKeepalived(ctx context.Context) probe.Keepalived {
 	if pid, err := runOut(ctx, "systemctl", "show", "-p", "MainPID", "--value", "keepalived"); err == nil {
 		k.PID, _ = strconv.Atoi(pid)
 	}
-	if b, err := os.ReadFile(probe.VRRPStatePath); err == nil {
+	if b, err := os.ReadFile(nodeapi.VRRPStatePath); err == nil {
 		fields := strings.Fields(string(b))
 		if len(fields) > 0 {
 			k.State = fields[0]

@@ -1,4 +1,4 @@
-package tasks
+package desired
 
 import (
 	"crypto/sha256"
@@ -12,28 +12,30 @@ import (
 	"strings"
 
 	"github.com/haup-project/haup/inventory"
-	"github.com/haup-project/haup/metrics"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/templates"
 )
 
 // Paths haup manages on every node.
 const (
+	// KeepalivedConfPath is keepalived's configuration, which haup renders
+	// for each node.
 	KeepalivedConfPath = "/etc/keepalived/keepalived.conf"
 	// NotifyPath is the script keepalived runs on VRRP state changes; it
-	// writes the state to VRRPStatePath.
-	NotifyPath         = "/usr/local/libexec/haup/vrrp-notify"
-	VRRPStatePath      = probe.VRRPStatePath
-	secretsDir         = "/etc/haup/secrets"
-	postgresSecretPath = secretsDir + "/postgres-password"
-	repmgrSecretPath   = nodeapi.RepmgrPasswordFile
+	// writes the state to nodeapi.VRRPStatePath.
+	NotifyPath = "/usr/local/libexec/haup/vrrp-notify"
+	secretsDir = "/etc/haup/secrets"
+	// PostgresSecretPath and RepmgrSecretPath hold the database passwords
+	// (database.postgres_password, database.repmgr_password), mounted
+	// read-only into the container.
+	PostgresSecretPath = secretsDir + "/postgres-password"
+	RepmgrSecretPath   = nodeapi.RepmgrPasswordFile
 	// secretsInContainer is where the secret files appear in the container;
 	// the image reads them through the *_FILE variables.
 	secretsInContainer = "/run/secrets/haup"
-	// imageUID is the user the bitnami image runs as: it must own the data
+	// ImageUID is the user the bitnami image runs as: it must own the data
 	// directory and be able to read the secret files.
-	imageUID = 1001
+	ImageUID = 1001
 	// specLabel carries the container's desired spec, so a later plan can
 	// tell exactly what changed.
 	specLabel = "io.haup.spec"
@@ -52,8 +54,9 @@ type File struct {
 	// Validate is a shell command, with %s for the staged file, that must
 	// succeed before the file replaces the live one.
 	Validate string
-	// Reloads names what must reload when the file changes: keepalived, or
-	// systemd for unit files.
+	// Reloads names what must reload when the file changes:
+	// ReloadsKeepalived, ReloadsSystemd for unit files, ReloadsTLS, or ""
+	// for nothing.
 	Reloads string
 	// Password files hold a database password, which the database keeps
 	// from its creation: changing only the file locks haup-check out.
@@ -116,26 +119,26 @@ func (s ContainerSpec) Label() string {
 	return string(b)
 }
 
-// Desired is what one node should look like.
+// Desired is what one node, or the witness host, should look like.
 type Desired struct {
 	Node      inventory.Node
 	Dirs      []Dir
 	Files     []File
 	Container ContainerSpec
 	// HBA is haup's pg_hba.conf (HBAPath), nil when
-	// database.allowed_clients is absent: planned apart from Files, after
-	// the containers (hbaChanges).
+	// database.allowed_clients is absent and TLS is not required: tasks
+	// plans it apart from Files, after the containers.
 	HBA []byte
 }
 
-// dirSpecs lists the directories haup manages, parents before children.
-func dirSpecs(inv *inventory.Inventory) []Dir {
+// DirSpecs lists the directories haup manages, parents before children.
+func DirSpecs(inv *inventory.Inventory) []Dir {
 	dirs := append([]Dir{
 		{Path: path.Dir(nodeapi.BinaryPath), Mode: 0o755},
 		{Path: path.Dir(nodeapi.ConfigPath), Mode: 0o755},
 		{Path: secretsDir, Mode: 0o700},
 		{Path: path.Dir(KeepalivedConfPath), Mode: 0o755},
-		{Path: path.Dir(KeepalivedDropInPath), Mode: 0o755},
+		{Path: path.Dir(keepalivedDropInPath), Mode: 0o755},
 		{Path: path.Dir(nodeapi.FencePath), Mode: 0o711},
 		{Path: nodeapi.GateDir, Mode: 0o755},
 		{Path: repmgrConfDir, Mode: 0o755},
@@ -210,29 +213,31 @@ func postgresConfEffect([]byte) string {
 
 // Systemd files haup manages.
 const (
-	KeepalivedDropInPath = "/etc/systemd/system/keepalived.service.d/haup.conf"
-	RejoinUnitPath       = "/etc/systemd/system/" + nodeapi.RejoinUnit
+	keepalivedDropInPath = "/etc/systemd/system/keepalived.service.d/haup.conf"
+	rejoinUnitPath       = "/etc/systemd/system/" + nodeapi.RejoinUnit
 )
 
-// Services a changed file reloads.
+// Services a changed file reloads (File.Reloads).
 const (
-	reloadsKeepalived = "keepalived"
-	reloadsSystemd    = "systemd"
-	// reloadsTLS: PostgreSQL takes the file with a reload
-	// (tlsReloadChange).
-	reloadsTLS = "tls"
+	// ReloadsKeepalived: keepalived reloads its configuration.
+	ReloadsKeepalived = "keepalived"
+	// ReloadsSystemd: systemd reloads its unit files (daemon-reload).
+	ReloadsSystemd = "systemd"
+	// ReloadsTLS: PostgreSQL takes the file with a reload, in the running
+	// container.
+	ReloadsTLS = "tls"
 )
 
-// managedFiles lists every file haup places on node, each with everything
+// ManagedFiles lists every file haup places on node, each with everything
 // about it, in the order apply writes them. check is the agent built for the
 // node's architecture (nil when only the list is wanted, as for the probe's
 // request).
-func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) ([]File, error) {
+func ManagedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) ([]File, error) {
 	conf, err := renderKeepalived(inv, node)
 	if err != nil {
 		return nil, err
 	}
-	notify, err := templates.RenderNotify(templates.Notify{StateDir: path.Dir(VRRPStatePath), StateFile: VRRPStatePath})
+	notify, err := templates.RenderNotify(templates.Notify{StateDir: path.Dir(nodeapi.VRRPStatePath), StateFile: nodeapi.VRRPStatePath})
 	if err != nil {
 		return nil, err
 	}
@@ -256,15 +261,15 @@ func managedFiles(inv *inventory.Inventory, node inventory.Node, check []byte) (
 		{Path: nodeapi.BinaryPath, Mode: 0o755, Binary: true, Content: check, Effect: checkProgramEffect},
 		{Path: NotifyPath, Mode: 0o755, Content: notify},
 		{Path: nodeapi.ConfigPath, Mode: 0o644, Content: checkCfg, Effect: checkEffect(inv)},
-		{Path: postgresSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
+		{Path: PostgresSecretPath, Mode: 0o600, UID: ImageUID, GID: ImageUID, Sensitive: true,
 			Content: []byte(inv.Database.PostgresPassword.Value()), Password: true},
-		{Path: repmgrSecretPath, Mode: 0o600, UID: imageUID, GID: imageUID, Sensitive: true,
+		{Path: RepmgrSecretPath, Mode: 0o600, UID: ImageUID, GID: ImageUID, Sensitive: true,
 			Content: []byte(inv.Database.RepmgrPassword.Value()), Password: true},
 		{Path: postgresConfPath(inv), Mode: 0o644, Content: postgresConf(), Effect: postgresConfEffect},
 		{Path: path.Join(repmgrConfDir, "repmgr.conf"), Mode: 0o644, Content: repmgrConf(), Effect: repmgrConfEffect},
-		{Path: KeepalivedDropInPath, Mode: 0o644, Content: dropIn, Reloads: reloadsSystemd},
-		{Path: RejoinUnitPath, Mode: 0o644, Content: rejoin, Reloads: reloadsSystemd},
-		{Path: KeepalivedConfPath, Mode: 0o600, Content: conf, Validate: "keepalived -t -f %s", Reloads: reloadsKeepalived},
+		{Path: keepalivedDropInPath, Mode: 0o644, Content: dropIn, Reloads: ReloadsSystemd},
+		{Path: rejoinUnitPath, Mode: 0o644, Content: rejoin, Reloads: ReloadsSystemd},
+		{Path: KeepalivedConfPath, Mode: 0o600, Content: conf, Validate: "keepalived -t -f %s", Reloads: ReloadsKeepalived},
 	}...), nil
 }
 
@@ -279,7 +284,7 @@ func DesiredState(inv *inventory.Inventory, node inventory.Node, goarch string, 
 	if err != nil {
 		return nil, err
 	}
-	files, err := managedFiles(inv, node, check)
+	files, err := ManagedFiles(inv, node, check)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +292,7 @@ func DesiredState(inv *inventory.Inventory, node inventory.Node, goarch string, 
 	if err != nil {
 		return nil, err
 	}
-	return &Desired{Node: node, Dirs: dirSpecs(inv), Files: files, Container: containerSpec(inv, node), HBA: hba}, nil
+	return &Desired{Node: node, Dirs: DirSpecs(inv), Files: files, Container: Container(inv, node), HBA: hba}, nil
 }
 
 func peers(inv *inventory.Inventory, node inventory.Node) []inventory.Node {
@@ -346,14 +351,14 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		Host:           "127.0.0.1",
 		Port:           inv.Database.Port,
 		User:           "postgres",
-		PasswordFile:   postgresSecretPath,
+		PasswordFile:   PostgresSecretPath,
 		Database:       "postgres",
 		DeadlineMillis: checkDeadlineMillis(inv.Keepalived.Check.Timeout),
 		StatePath:      nodeapi.StatePath,
 		Container:      inv.Database.ContainerName,
 		DataDir:        inv.Database.DataDir,
 		FencePath:      nodeapi.FencePath,
-		VIP:            vipAddr(inv),
+		VIP:            VIPAddr(inv),
 		Synchronous:    inv.Database.Synchronous,
 		RepmgrdStaleS:  RepmgrdStaleS(inv.Database.Repmgr),
 		MetricsDir:     inv.Metrics.TextfileDir,
@@ -364,11 +369,11 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 		cfg.MaxLagBytes, cfg.MaxLagSeconds = &b, &sec
 	}
 	for _, p := range peers(inv, node) {
-		cfg.Peers = append(cfg.Peers, nodeapi.Peer{Name: p.Name, Host: dbAddress(p), Port: inv.Database.Port})
+		cfg.Peers = append(cfg.Peers, nodeapi.Peer{Name: p.Name, Host: DBAddress(p), Port: inv.Database.Port})
 	}
 	if inv.HasWitness() {
 		w := inv.WitnessNode()
-		cfg.Witness = &nodeapi.Peer{Name: w.Name, Host: dbAddress(w), Port: inv.Database.Port}
+		cfg.Witness = &nodeapi.Peer{Name: w.Name, Host: DBAddress(w), Port: inv.Database.Port}
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -377,14 +382,14 @@ func checkConfig(inv *inventory.Inventory, node inventory.Node) ([]byte, error) 
 	return append(b, '\n'), nil
 }
 
-// dbAddress is the address other nodes and repmgr reach a node's database
+// DBAddress is the address other nodes and repmgr reach a node's database
 // at: nodes[].database_address, which defaults to the node's address, so
 // moving VRRP to another network (unicast_src_ip) does not move replication.
-func dbAddress(n inventory.Node) string {
+func DBAddress(n inventory.Node) string {
 	if n.DatabaseAddress != "" {
 		return n.DatabaseAddress
 	}
-	return n.UnicastSrcIP
+	return n.Address
 }
 
 func primaryNode(inv *inventory.Inventory) inventory.Node {
@@ -396,19 +401,23 @@ func primaryNode(inv *inventory.Inventory) inventory.Node {
 	return inv.Nodes[0]
 }
 
-func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec {
+// Container is the spec of node's database container: the image, host
+// network, the volume, secrets and promotion gate mounted, repmgr's and
+// the image's settings in the environment (database.environment last), and
+// haup's start gate as its entrypoint.
+func Container(inv *inventory.Inventory, node inventory.Node) ContainerSpec {
 	db := inv.Database
 	var partners []string
 	for _, n := range inv.Nodes {
-		partners = append(partners, dbAddress(n))
+		partners = append(partners, DBAddress(n))
 	}
 	port := strconv.Itoa(db.Port)
 	env := map[string]string{
 		"REPMGR_PARTNER_NODES":         strings.Join(partners, ","),
-		"REPMGR_PRIMARY_HOST":          dbAddress(primaryNode(inv)),
+		"REPMGR_PRIMARY_HOST":          DBAddress(primaryNode(inv)),
 		"REPMGR_PRIMARY_PORT":          port,
 		"REPMGR_NODE_NAME":             node.Name,
-		"REPMGR_NODE_NETWORK_NAME":     dbAddress(node),
+		"REPMGR_NODE_NETWORK_NAME":     DBAddress(node),
 		"REPMGR_PORT_NUMBER":           port,
 		"POSTGRESQL_PORT_NUMBER":       port,
 		"REPMGR_PASSWORD_FILE":         secretsInContainer + "/repmgr-password",
@@ -440,8 +449,8 @@ func containerSpec(inv *inventory.Inventory, node inventory.Node) ContainerSpec 
 		Env:     env,
 		Mounts: append([]Mount{
 			{Source: db.DataDir, Target: "/bitnami/postgresql"},
-			{Source: postgresSecretPath, Target: secretsInContainer + "/postgres-password", ReadOnly: true},
-			{Source: repmgrSecretPath, Target: secretsInContainer + "/repmgr-password", ReadOnly: true},
+			{Source: PostgresSecretPath, Target: secretsInContainer + "/postgres-password", ReadOnly: true},
+			{Source: RepmgrSecretPath, Target: secretsInContainer + "/repmgr-password", ReadOnly: true},
 			// PostgreSQL's log: the image's log file is a link to
 			// /dev/stdout that only root may open, so without a directory
 			// here PostgreSQL does not start after the image's setup.
@@ -488,9 +497,9 @@ var imageSafetyEnv = map[string]string{
 	"REPMGR_USE_PGREWIND":                 "yes",
 }
 
-// runArgs is the `docker run` command for the spec. No secret is in it: the
+// RunArgs is the `docker run` command for the spec. No secret is in it: the
 // secrets are files mounted read-only.
-func (s ContainerSpec) runArgs() []string {
+func (s ContainerSpec) RunArgs() []string {
 	args := []string{"docker", "run", "-d", "--name", s.Name, "--network", s.Network,
 		"--restart", s.Restart, "--label", specLabel + "=" + s.Label()}
 	for _, m := range s.Mounts {
@@ -517,8 +526,8 @@ func (s ContainerSpec) runArgs() []string {
 	return append(append(args, s.Image), s.Command...)
 }
 
-// vipAddr is the VIP without its prefix length.
-func vipAddr(inv *inventory.Inventory) string {
+// VIPAddr is the VIP without its prefix length.
+func VIPAddr(inv *inventory.Inventory) string {
 	p, err := netip.ParsePrefix(inv.Keepalived.VirtualIPAddress)
 	if err != nil {
 		return inv.Keepalived.VirtualIPAddress
@@ -569,11 +578,11 @@ func metricsEffect(inv *inventory.Inventory, was string) string {
 	case now == was:
 		return ""
 	case was == "":
-		return "metrics on: from the next check the agent writes " + path.Join(now, metrics.FileName) + " every 5 s for node_exporter's textfile collector (no restart)"
+		return "metrics on: from the next check the agent writes " + path.Join(now, nodeapi.MetricsFileName) + " every 5 s for node_exporter's textfile collector (no restart)"
 	case now == "":
-		return "metrics off: the agent stops writing " + path.Join(was, metrics.FileName) + "; the last file stays until you delete it (no restart)"
+		return "metrics off: the agent stops writing " + path.Join(was, nodeapi.MetricsFileName) + "; the last file stays until you delete it (no restart)"
 	}
-	return "metrics moved: the agent writes " + path.Join(now, metrics.FileName) + " instead of " + path.Join(was, metrics.FileName) + ", which stays until you delete it (no restart)"
+	return "metrics moved: the agent writes " + path.Join(now, nodeapi.MetricsFileName) + " instead of " + path.Join(was, nodeapi.MetricsFileName) + ", which stays until you delete it (no restart)"
 }
 
 // zeroLossEffect says what turning zero-loss mode on or off does: the
