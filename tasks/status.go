@@ -492,14 +492,14 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 			degraded = append(degraded, msg)
 		}
 		degraded = append(degraded, imageUnsafe(n.Node, n.ImageFacts)...)
-		if op := n.Operation; op != nil && (n.Lock == nil || stale(*n.Lock)) {
+		if op := n.Operation; op != nil && (n.Lock == nil || n.Lock.Stale()) {
 			degraded = append(degraded, fmt.Sprintf("%s: a %s %s -> %s did not end (interrupted at %q, %s, by %s): `haup diff` shows how `haup apply` finishes or undoes it",
 				n.Node, op.Kind, op.From, op.To, op.Step, op.StepAt.Format("2006-01-02 15:04:05Z"), op.By))
 		}
 		if n.OperationError != "" {
 			degraded = append(degraded, n.Node+": "+n.OperationError)
 		}
-		if a := n.Apply; a != nil && (n.Lock == nil || stale(*n.Lock)) {
+		if a := n.Apply; a != nil && (n.Lock == nil || n.Lock.Stale()) {
 			degraded = append(degraded, fmt.Sprintf("%s: a haup %s begun %s by %s did not end (at %q): `haup diff` shows what is left, `haup apply` finishes it",
 				n.Node, a.Kind, a.StartedAt.Format("2006-01-02 15:04:05Z"), a.By, a.Step))
 		}
