@@ -11,6 +11,7 @@ import (
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/gather"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -150,7 +151,7 @@ const RoleUnknown = "unknown"
 // facts that plans are built on.
 func NodeStatusOf(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins desired.CheckBinaries) NodeStatus {
 	ns := NodeStatus{Node: node.Name, Address: node.Address, Role: RoleUnknown, Container: "unknown", Keepalived: "unknown", dbAddress: desired.DBAddress(node)}
-	f, err := Gather(ctx, h, inv, node, bins)
+	f, err := gather.Node(ctx, h, inv, node, bins)
 	if err != nil {
 		ns.Error = err.Error()
 		if strings.Contains(err.Error(), "sudo") {
@@ -334,7 +335,7 @@ func ClusterStatusOf(ctx context.Context, inv *inventory.Inventory, hosts Hosts,
 			cs.Witness.Error = err.Error()
 		} else {
 			wg.Go(func() {
-				f, err := GatherWitness(ctx, hosts[w.Name], inv, bins)
+				f, err := gather.Witness(ctx, hosts[w.Name], inv, bins)
 				if err != nil {
 					cs.Witness.Error = err.Error()
 					return
