@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/cluster"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -15,7 +16,7 @@ func TestPrepareRefusesAMaintenance(t *testing.T) {
 	until := time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC)
 	env := Env{Status: func(context.Context) (*tasks.ClusterStatus, error) {
 		return &tasks.ClusterStatus{Verdict: tasks.VerdictDegraded, Primary: "pg-0",
-			Maintenance: &tasks.Maintenance{Paused: []string{"pg-0", "pg-1"}, Until: until}}, nil
+			Maintenance: &cluster.Maintenance{Paused: []string{"pg-0", "pg-1"}, Until: until}}, nil
 	}}
 	f, err := FaultNamed("kill")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/haup-project/haup/cluster"
 	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/inventory"
@@ -284,7 +285,7 @@ func settlingNote(st nodeapi.StatusReport) string {
 // a long wait is reported on opts.Progress with the state last seen.
 func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
 	last, err := awaitStatus(ctx, h, opts, "streaming", "not streaming yet", func(st nodeapi.StatusReport) (bool, string) {
-		return streams(st.Role, st.Replication) && !st.Settling, st.Role + " " + st.Reason + settlingNote(st)
+		return cluster.Streams(st.Role, st.Replication) && !st.Settling, st.Role + " " + st.Reason + settlingNote(st)
 	})
 	if errors.Is(err, poll.ErrTimeout) {
 		return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/cluster"
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/gather"
 	"github.com/haup-project/haup/internal/tlsca"
@@ -112,7 +113,7 @@ type ClusterStatus struct {
 	Witness *WitnessStatus `json:"witness,omitempty"`
 	// Maintenance is an operator's pause of automatic failover in force
 	// (`haup pause`).
-	Maintenance *Maintenance `json:"maintenance,omitempty"`
+	Maintenance *cluster.Maintenance `json:"maintenance,omitempty"`
 }
 
 // WitnessStatus is what haup knows of the witness: its host and container,
@@ -440,7 +441,8 @@ func tlsProblem(node string, c *TLSCertificate) (string, bool) {
 func judge(cs *ClusterStatus, opts StatusOptions) {
 	var critical, degraded []string
 	v := cs.View()
-	primaries, holders := sortedCopy(v.PrimaryNames()), v.VIPHolders
+	primaries, holders := v.PrimaryNames(), v.VIPHolders
+	sort.Strings(primaries)
 	switch len(primaries) {
 	case 0:
 		msg := "no primary: no database answers as primary"
@@ -517,14 +519,14 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		if n.Fence != nil {
 			degraded = append(degraded, fmt.Sprintf("%s is fenced (%s): %s", n.Node, n.Fence.State, n.Fence.Reason))
 		}
-		if n.FailoverPaused && !inMaintenance(n.Pause, time.Now()) {
+		if n.FailoverPaused && !cluster.InMaintenance(n.Pause, time.Now()) {
 			when := "no resume is scheduled on the node: `haup apply` resumes it"
 			switch {
 			case n.Pause != nil && time.Now().After(n.Pause.Until.Add(time.Minute)):
 				when = fmt.Sprintf("by %s at %s; its automatic resume was due at %s and has not happened (a reboot, or the database down for an hour): `haup apply` resumes it",
-					pauseWho(n.Pause), n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
+					cluster.PauseWho(n.Pause), n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
 			case n.Pause != nil:
-				when = fmt.Sprintf("by %s at %s; it resumes by itself at %s, or at `haup apply`", pauseWho(n.Pause), n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
+				when = fmt.Sprintf("by %s at %s; it resumes by itself at %s, or at `haup apply`", cluster.PauseWho(n.Pause), n.Pause.At.Format("15:04:05Z"), n.Pause.Until.Format("15:04:05Z"))
 			}
 			degraded = append(degraded, n.Node+": repmgrd's automatic failover is paused ("+when+"): no failover if the primary is lost meanwhile")
 		}
@@ -567,7 +569,7 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 		if n.Role != nodeapi.RoleStandby {
 			continue
 		}
-		if !streams(n.Role, n.Replication) {
+		if !cluster.Streams(n.Role, n.Replication) {
 			state := "stopped"
 			if len(n.Replication) > 0 {
 				state = n.Replication[0].State
@@ -589,7 +591,7 @@ func judge(cs *ClusterStatus, opts StatusOptions) {
 	// over is one failure from an outage, and alerts should say so while
 	// it lasts; the line says it is a maintenance, and until when.
 	if cs.Maintenance = statusMaintenance(cs, time.Now()); cs.Maintenance != nil {
-		degraded = append(degraded, cs.Maintenance.line())
+		degraded = append(degraded, cs.Maintenance.Line())
 	}
 	if w := cs.Witness; w != nil {
 		const cost = ": repmgr will not promote the standby while the witness is gone (no majority), and a primary that also loses sight of its standby refuses writes"
@@ -702,4 +704,19 @@ func (w *WitnessStatus) from(f *Facts) {
 	default:
 		w.Container = f.Container.Status
 	}
+}
+
+// View is the view of what status read from each node.
+func (cs *ClusterStatus) View() *cluster.View {
+	vn := make([]cluster.ViewNode, len(cs.Nodes))
+	for i, n := range cs.Nodes {
+		vn[i] = cluster.ViewNode{Name: n.Node, Role: n.Role, Timeline: n.Timeline, HoldsVIP: n.HoldsVIP,
+			Streaming: cluster.Streams(n.Role, n.Replication), Fenced: n.Fence != nil, Paused: n.FailoverPaused}
+	}
+	return cluster.NewView(vn)
+}
+
+// statusMaintenance is the cluster's maintenance as status sees it.
+func statusMaintenance(cs *ClusterStatus, now time.Time) *cluster.Maintenance {
+	return cs.View().Maintenance(func(i int) *nodeapi.PauseRecord { return cs.Nodes[i].Pause }, now)
 }
