@@ -58,7 +58,7 @@ type View struct {
 // ViewNode is one node as the view sees it.
 type ViewNode struct {
 	Name string
-	// Role is nodeapi's role, or "" (facts) or RoleUnknown (status) when
+	// Role is nodeapi's role, or "" (facts) or status.RoleUnknown when
 	// not known.
 	Role      string
 	Timeline  int

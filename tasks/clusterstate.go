@@ -10,6 +10,7 @@ import (
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/status"
 )
 
 // clusterChanges are the changes the cluster's actual state calls for, beyond
@@ -84,7 +85,7 @@ func awaitRepmgrdChange(plan *Plan, np *NodePlan, vn cluster.ViewNode) (Change, 
 		return Change{}, false
 	}
 	r := plan.Inventory.Database.Repmgr
-	note := repmgrdNote(f.Database.Repmgrd, r)
+	note := status.RepmgrdNote(f.Database.Repmgrd, r)
 	if note == "" {
 		return Change{}, false
 	}

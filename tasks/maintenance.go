@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -196,7 +197,7 @@ func (op *PauseOp) Print(w io.Writer) {
 			fmt.Fprintf(w, "  ends the %s\n", m.Line())
 		}
 		for _, n := range op.Nodes {
-			fmt.Fprintf(w, "  ~ %s (%s): resume repmgrd's automatic failover; its scheduled resume (haup-resume-failover.timer) removed\n", n, orDash(op.roles[n]))
+			fmt.Fprintf(w, "  ~ %s (%s): resume repmgrd's automatic failover; its scheduled resume (haup-resume-failover.timer) removed\n", n, cmp.Or(op.roles[n], "-"))
 		}
 		fmt.Fprintln(w, "\nCost: none: no restart, no reload, no switchover; clients see nothing.")
 		fmt.Fprintln(w, "After it: a lost primary is failed over as usual.")
@@ -244,7 +245,7 @@ func RunPause(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer)
 			if op.Replaces != nil {
 				// Undoing would end the earlier maintenance too: the
 				// nodes stay paused, some until the new time.
-				return fmt.Errorf("%s: pause: %w; %s paused anew for %s, the others keep the earlier pause: `haup status` shows each, `haup pause` again or `haup resume`", n, err, orDash(strings.Join(done, ", ")), op.For)
+				return fmt.Errorf("%s: pause: %w; %s paused anew for %s, the others keep the earlier pause: `haup status` shows each, `haup pause` again or `haup resume`", n, err, cmp.Or(strings.Join(done, ", "), "-"), op.For)
 			}
 			if undo := resumeNodes(context.WithoutCancel(ctx), done, hosts, say); undo != nil {
 				return fmt.Errorf("%s: pause: %w; and undoing the pauses already made failed: %v (each resumes by itself within %s)", n, err, undo, op.For)

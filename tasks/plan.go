@@ -352,11 +352,16 @@ func Build(inv *inventory.Inventory, d *desired.Desired, f *Facts, opts Options)
 // View is the view of the plan's facts (its data nodes, never the
 // witness).
 func (p *Plan) View() *cluster.View {
+	return cluster.ViewOf(p.nodeFacts())
+}
+
+// nodeFacts are the plan's data nodes with their facts.
+func (p *Plan) nodeFacts() []cluster.NodeFacts {
 	nodes := make([]cluster.NodeFacts, len(p.Nodes))
 	for i, np := range p.Nodes {
 		nodes[i] = cluster.NodeFacts{Node: np.Node, Facts: np.Facts}
 	}
-	return cluster.ViewOf(nodes)
+	return nodes
 }
 
 // nodePlan is the plan of the named data node, nil when there is none.

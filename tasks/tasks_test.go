@@ -18,6 +18,7 @@ import (
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/status"
 )
 
 func golden(t *testing.T, name string, got []byte) {
@@ -763,10 +764,8 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 		if !strings.Contains(planText(plan), want) {
 			t.Errorf("plan lacks %q:\n%s", want, planText(plan))
 		}
-		ns := nodeStatusFromFacts(inv, inv.Nodes[1], f)
-		cs := &ClusterStatus{Nodes: []NodeStatus{ns}}
-		judge(cs, StatusOptions{})
-		if cs.Verdict == VerdictHealthy || !strings.Contains(strings.Join(cs.Reasons, "\n"), "pg-1: repmgrd's automatic failover is paused") {
+		cs := plan.Status(status.Options{})
+		if cs.Verdict == status.VerdictHealthy || !strings.Contains(strings.Join(cs.Reasons, "\n"), "pg-1: repmgrd's automatic failover is paused") {
 			t.Errorf("verdict %s: %q", cs.Verdict, cs.Reasons)
 		}
 	}

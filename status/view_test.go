@@ -1,4 +1,4 @@
-package tasks
+package status
 
 import (
 	"reflect"
@@ -20,8 +20,8 @@ type vf struct {
 	paused   bool
 }
 
-func (x vf) facts() *Facts {
-	f := &Facts{Iface: probe.Iface{HoldsVIP: x.vip}}
+func (x vf) facts() *probe.Facts {
+	f := &probe.Facts{Iface: probe.Iface{HoldsVIP: x.vip}}
 	if x.role != "" {
 		f.Database = &nodeapi.StatusReport{Report: nodeapi.Report{Role: x.role, Timeline: x.timeline}, FailoverPaused: x.paused}
 		if x.repl != "" {
