@@ -18,7 +18,7 @@ import (
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/lab"
 	"github.com/haup-project/haup/remote"
-	"github.com/haup-project/haup/tasks"
+	"github.com/haup-project/haup/status"
 )
 
 func newDrillCmd() *cobra.Command {
@@ -75,10 +75,10 @@ healthy afterwards); 1 error or refusal; 4 a guarantee was broken.`,
 			env := drill.Env{
 				Inventory: inv,
 				Dial:      func(ctx context.Context, node string) (remote.Host, error) { return dialNode(ctx, inv, node, conn) },
-				Status: func(ctx context.Context) (*tasks.ClusterStatus, error) {
+				Status: func(ctx context.Context) (*status.ClusterStatus, error) {
 					hosts, unreachable := dialAll(ctx, inv, conn)
 					defer closer(inv, hosts, conn, io.Discard)()
-					return tasks.ClusterStatusOf(ctx, inv, hosts, unreachable, checkbin.Lookup, tasks.StatusOptions{MaxLag: 30 * time.Second}), nil
+					return status.ClusterStatusOf(ctx, inv, hosts, unreachable, checkbin.Lookup, status.Options{MaxLag: 30 * time.Second}), nil
 				},
 				Progress: cmd.ErrOrStderr(),
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/haup-project/haup/checkbin"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/status"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -42,7 +43,7 @@ Exit status: 0 promoted, 1 error or refusal.`,
 			ctx := cmd.Context()
 			hosts, unreachable := dialAll(ctx, inv, f)
 			defer closer(inv, hosts, f, cmd.ErrOrStderr())()
-			st := tasks.ClusterStatusOf(ctx, inv, hosts, unreachable, checkbin.Lookup, tasks.StatusOptions{})
+			st := status.ClusterStatusOf(ctx, inv, hosts, unreachable, checkbin.Lookup, status.Options{})
 			d, err := tasks.DecidePromote(st, node, accept)
 			out := cmd.OutOrStdout()
 			if err != nil {
@@ -58,7 +59,7 @@ Exit status: 0 promoted, 1 error or refusal.`,
 			// The VIP follows at keepalived's next check.
 			deadline := time.Now().Add(30 * time.Second)
 			for time.Now().Before(deadline) {
-				ns := tasks.NodeStatusOf(ctx, hosts[node], inv, nodeNamed(inv, node), checkbin.Lookup)
+				ns := status.NodeStatusOf(ctx, hosts[node], inv, nodeNamed(inv, node), checkbin.Lookup)
 				if ns.Role == nodeapi.RolePrimary && ns.HoldsVIP {
 					fmt.Fprintf(out, "\nPromoted: %s is the primary and holds the VIP.\n", node)
 					return nil

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/haup-project/haup/checkbin"
-	"github.com/haup-project/haup/tasks"
+	"github.com/haup-project/haup/status"
 )
 
 // statusFlags are status's own flags.
@@ -107,7 +107,7 @@ Exit status: 0 healthy, 1 error, 2 degraded, 3 critical.`,
 			// An unreachable node is part of the answer, not an error.
 			hosts, unreachable := dialAll(ctx, inv, f.conn)
 			defer closer(inv, hosts, f.conn, cmd.ErrOrStderr())()
-			st := tasks.ClusterStatusOf(ctx, inv, hosts, unreachable, checkbin.Lookup, tasks.StatusOptions{MaxLag: f.maxLag})
+			st := status.ClusterStatusOf(ctx, inv, hosts, unreachable, checkbin.Lookup, status.Options{MaxLag: f.maxLag})
 			if err := printStatus(cmd.OutOrStdout(), st, &f); err != nil {
 				return err
 			}
@@ -120,27 +120,27 @@ Exit status: 0 healthy, 1 error, 2 degraded, 3 critical.`,
 	f.conn.register(cmd)
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the status as JSON")
 	cmd.Flags().StringVarP(&f.output, "output", "o", outputTable, "output format: wide (every column) or json")
-	cmd.Flags().DurationVar(&f.maxLag, "max-lag", tasks.DefaultMaxLag, "replication lag above which the cluster is degraded")
+	cmd.Flags().DurationVar(&f.maxLag, "max-lag", status.DefaultMaxLag, "replication lag above which the cluster is degraded")
 	cmd.Flags().BoolVarP(&f.watch, "watch", "w", false, "redraw the status every --interval until Ctrl-C")
 	cmd.Flags().DurationVar(&f.interval, "interval", 2*time.Second, "time between two frames of --watch")
 	return cmd
 }
 
 // printStatus writes st in the format the flags ask for.
-func printStatus(out io.Writer, st *tasks.ClusterStatus, f *statusFlags) error {
+func printStatus(out io.Writer, st *status.ClusterStatus, f *statusFlags) error {
 	if f.asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
 	width, _ := outputWidth(out)
-	st.Print(out, tasks.TableOptions{Width: width, Wide: f.output == outputWide})
+	st.Print(out, status.TableOptions{Width: width, Wide: f.output == outputWide})
 	return nil
 }
 
 // outputWidth is the width the table may fill on out and whether out is a
 // terminal: the terminal's width; else COLUMNS when set (watch(1) sets it);
-// else tasks.DefaultWidth.
+// else status.DefaultWidth.
 func outputWidth(out io.Writer) (int, bool) {
 	if fd, ok := out.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(fd.Fd())) {
 		if w, _, err := term.GetSize(int(fd.Fd())); err == nil && w > 0 {
@@ -155,5 +155,5 @@ func envColumns() int {
 	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
 		return c
 	}
-	return tasks.DefaultWidth
+	return status.DefaultWidth
 }

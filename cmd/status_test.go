@@ -23,6 +23,7 @@ import (
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/status"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -55,7 +56,7 @@ func sampleFacts() map[string]*probe.Facts {
 
 // fakeCluster answers each node's probe with facts, through the same
 // gather and status code as `haup status`.
-func fakeCluster(t *testing.T, facts map[string]*probe.Facts) (*inventory.Inventory, *tasks.ClusterStatus) {
+func fakeCluster(t *testing.T, facts map[string]*probe.Facts) (*inventory.Inventory, *status.ClusterStatus) {
 	t.Helper()
 	inv, err := inventory.Load("../examples/two-node.yaml")
 	if err != nil {
@@ -69,7 +70,7 @@ func fakeCluster(t *testing.T, facts map[string]*probe.Facts) (*inventory.Invent
 		}
 		hosts[name] = remote.NewFake(name).OnStdout("facts", "haup-uname x86_64\n"+string(b)+"\n")
 	}
-	st := tasks.ClusterStatusOf(context.Background(), inv, hosts, nil, nil, tasks.StatusOptions{MaxLag: 30 * time.Second})
+	st := status.ClusterStatusOf(context.Background(), inv, hosts, nil, nil, status.Options{MaxLag: 30 * time.Second})
 	return inv, st
 }
 
@@ -95,7 +96,7 @@ func TestStatusTableGolden(t *testing.T) {
 			if tc.output == outputWide {
 				return
 			}
-			width := tasks.DefaultWidth
+			width := status.DefaultWidth
 			if tc.columns != "" {
 				width, _ = strconv.Atoi(tc.columns)
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/haup-project/haup/checkbin"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/remote"
-	"github.com/haup-project/haup/tasks"
+	"github.com/haup-project/haup/status"
 )
 
 // watchStatus runs `haup status --watch` until Ctrl-C (the command's
@@ -20,12 +20,12 @@ func watchStatus(cmd *cobra.Command, inv *inventory.Inventory, invPath string, f
 	ctx := cmd.Context()
 	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	userCfg, cfgErr := readSSHConfig(inv)
-	var prev *tasks.ClusterStatus
+	var prev *status.ClusterStatus
 	var frames []time.Duration
-	w := &tasks.Watch{
+	w := &status.Watch{
 		Inv:      inv,
 		Bins:     checkbin.Lookup,
-		Options:  tasks.StatusOptions{MaxLag: f.maxLag},
+		Options:  status.Options{MaxLag: f.maxLag},
 		Interval: f.interval,
 		// A round waits for a node an interval, at least 5 s (a loaded
 		// node's probe may take seconds), at most the connect timeout:
@@ -41,11 +41,11 @@ func watchStatus(cmd *cobra.Command, inv *inventory.Inventory, invPath string, f
 			}
 			return remote.Dial(ctx, c)
 		},
-		Frame: func(cs *tasks.ClusterStatus, round time.Duration) {
+		Frame: func(cs *status.ClusterStatus, round time.Duration) {
 			start := time.Now()
 			width, tty := outputWidth(out)
 			header := fmt.Sprintf("Every %s: haup status %s  %s", f.interval, invPath, time.Now().UTC().Format("2006-01-02 15:04:05Z"))
-			out.Write(tasks.RenderWatchFrame(prev, cs, tasks.FrameOptions{
+			out.Write(status.RenderWatchFrame(prev, cs, status.FrameOptions{
 				Width: width, Wide: f.output == outputWide, Terminal: tty, Header: header}))
 			prev = cs
 			frames = append(frames, round+time.Since(start))

@@ -19,7 +19,7 @@ import (
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
-	"github.com/haup-project/haup/tasks"
+	"github.com/haup-project/haup/status"
 )
 
 // Fault is one kind of failure the drill injects on the primary.
@@ -74,7 +74,7 @@ type Env struct {
 	// fault has broken.
 	Dial func(ctx context.Context, node string) (remote.Host, error)
 	// Status is haup status's view of the cluster.
-	Status func(ctx context.Context) (*tasks.ClusterStatus, error)
+	Status func(ctx context.Context) (*status.ClusterStatus, error)
 	// Lab is nil off the lab.
 	Lab      Lab
 	Progress io.Writer
@@ -107,7 +107,7 @@ type Plan struct {
 	Mode    string
 	Hold    time.Duration
 	Settle  time.Duration
-	before  *tasks.ClusterStatus
+	before  *status.ClusterStatus
 }
 
 // Prepare checks that the cluster is healthy and the fault can be injected
@@ -124,7 +124,7 @@ func Prepare(ctx context.Context, env Env, opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("refusing: automatic failover is paused for maintenance until %s on %s: a drill measures a failover; `haup resume` first",
 			m.Until.UTC().Format("2006-01-02 15:04:05Z"), strings.Join(m.Paused, ", "))
 	}
-	if st.Verdict != tasks.VerdictHealthy {
+	if st.Verdict != status.VerdictHealthy {
 		return nil, fmt.Errorf("refusing: the cluster is %s (%s); a drill starts from a healthy cluster", st.Verdict, strings.Join(st.Reasons, "; "))
 	}
 	p := &Plan{Fault: opts.Fault, Primary: st.Primary, Hold: opts.Fault.Hold, Settle: opts.Settle, before: st,
@@ -413,13 +413,13 @@ wait:
 		default:
 		}
 	}
-	var after *tasks.ClusterStatus
+	var after *status.ClusterStatus
 	err = poll.Until(ctx, time.Until(deadline), time.Second, func() (bool, error) {
 		st, serr := env.Status(ctx)
 		if serr == nil {
 			after = st
 		}
-		return serr == nil && st.Verdict == tasks.VerdictHealthy, nil
+		return serr == nil && st.Verdict == status.VerdictHealthy, nil
 	})
 	switch {
 	case err == nil:
@@ -513,14 +513,14 @@ func judgeResult(res *Result, p *Plan) {
 	if res.WriteS < 0 {
 		res.Broken = append(res.Broken, "writes through the VIP did not resume")
 	}
-	if res.Verdict != tasks.VerdictHealthy {
+	if res.Verdict != status.VerdictHealthy {
 		res.Broken = append(res.Broken, "the cluster is not healthy after the drill ("+res.Verdict+")")
 	}
 	res.Held = len(res.Broken) == 0
 }
 
 // newDiverged lists data directories kept aside during the drill.
-func newDiverged(before, after *tasks.ClusterStatus) []string {
+func newDiverged(before, after *status.ClusterStatus) []string {
 	old := map[string]bool{}
 	for _, n := range before.Nodes {
 		for _, d := range n.Diverged {

@@ -236,11 +236,11 @@ func BenchmarkStatusWatch(b *testing.B) {
 	}
 }
 
-// TestParseWatchFrames reads the watch's golden frames (tasks/testdata) as
+// TestParseWatchFrames reads the watch's golden frames (status/testdata) as
 // statusWatch reads the lab's: hermetic, so a change of the frame format
 // that the lab test would misread fails here first.
 func TestParseWatchFrames(t *testing.T) {
-	b, err := os.ReadFile("../tasks/testdata/watch-frames-80.txt")
+	b, err := os.ReadFile("../status/testdata/watch-frames-80.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // operatorSide are the packages of haup, the operator's program: main and
 // everything it is built from. They share the wire contract with the agent
 // through nodeapi and probe, and must not link the agent's implementation.
-var operatorSide = []string{"", "cmd", "tasks", "desired", "drill", "metrics", "probe", "nodeapi"}
+var operatorSide = []string{"", "cmd", "tasks", "status", "cluster", "gather", "desired", "drill", "metrics", "probe", "nodeapi"}
 
 // agentSide are the node agent's implementation: what runs on the node only.
 var agentSide = []string{"healthcheck", "probe/nodeprobe"}
@@ -37,6 +37,25 @@ func TestOperatorSideImportsNoAgentImplementation(t *testing.T) {
 func TestDesiredImportsNoHostSide(t *testing.T) {
 	for _, c := range forbiddenImports(t, []string{"desired"}, []string{"tasks", "probe", "remote"}) {
 		t.Errorf("desired imports what reads or changes hosts: %s", c)
+	}
+}
+
+// TestStatusImportsNoPlan: the plan judges its facts through status, so
+// status sits below it and never imports tasks (it reaches hosts through
+// gather and remote, its own reads); gather, which both read facts with,
+// does not either.
+func TestStatusImportsNoPlan(t *testing.T) {
+	for _, c := range forbiddenImports(t, []string{"status", "gather"}, []string{"tasks"}) {
+		t.Errorf("status or gather imports the plan: %s", c)
+	}
+}
+
+// TestClusterImportsNoHostSide: the cluster's view is a pure rule over the
+// nodes' answers, shared by the plan and status: it imports neither, and
+// reaches no host (gather, remote).
+func TestClusterImportsNoHostSide(t *testing.T) {
+	for _, c := range forbiddenImports(t, []string{"cluster"}, []string{"tasks", "status", "gather", "remote"}) {
+		t.Errorf("cluster imports the plan, status or what reads hosts: %s", c)
 	}
 }
 

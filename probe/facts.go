@@ -7,6 +7,8 @@ package probe
 
 import (
 	"io/fs"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/haup-project/haup/agent"
@@ -206,6 +208,20 @@ type Lock struct {
 	Expires time.Time `json:"expires"`
 	// Nonce tells this run's lock from another's.
 	Nonce string `json:"nonce"`
+}
+
+// Stale reports whether a lock's holder is gone: its time ran out, or it is
+// a process of the machine asking that no longer exists. The plan, apply
+// and status ask it alike.
+func (l Lock) Stale() bool {
+	if time.Now().After(l.Expires) {
+		return true
+	}
+	host, _ := os.Hostname()
+	if l.Host == host && l.PID > 0 {
+		return syscall.Kill(l.PID, 0) == syscall.ESRCH
+	}
+	return false
 }
 
 // Role is the database role, or "" when it is not known.

@@ -12,11 +12,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/haup-project/haup/cluster"
 	"github.com/haup-project/haup/internal/poll"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/status"
 )
 
 // Recap counts, per node, what apply did.
@@ -284,7 +286,7 @@ func settlingNote(st nodeapi.StatusReport) string {
 // a long wait is reported on opts.Progress with the state last seen.
 func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
 	last, err := awaitStatus(ctx, h, opts, "streaming", "not streaming yet", func(st nodeapi.StatusReport) (bool, string) {
-		return streams(st.Role, st.Replication) && !st.Settling, st.Role + " " + st.Reason + settlingNote(st)
+		return cluster.Streams(st.Role, st.Replication) && !st.Settling, st.Role + " " + st.Reason + settlingNote(st)
 	})
 	if errors.Is(err, poll.ErrTimeout) {
 		return fmt.Errorf("not streaming within %s (last: %s)", opts.ReadyTimeout, last)
@@ -300,7 +302,7 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 const armTimeout = time.Minute
 
 // waitArmed polls a standby until its repmgrd watches its upstream again,
-// judged as `haup status` judges it (repmgrdNote): after its database
+// judged as `haup status` judges it (status.RepmgrdNote): after its database
 // starts (a switchover, a rejoin, a restart) repmgrd needs a pass or two,
 // and until then no standby is promoted if the primary is lost. A node that
 // answers as anything but a standby ends the wait: repmgrd's upstream is a
@@ -315,7 +317,7 @@ func waitArmed(ctx context.Context, h remote.Host, r inventory.Repmgr, opts Appl
 		case st.Repmgrd == nil:
 			return false, "repmgr's metadata cannot be read"
 		}
-		note := repmgrdNote(st.Repmgrd, r)
+		note := status.RepmgrdNote(st.Repmgrd, r)
 		return note == "", note
 	})
 	if errors.Is(err, poll.ErrTimeout) {

@@ -12,6 +12,7 @@ import (
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/status"
 )
 
 // armedStandby is a streaming standby's -status answer whose repmgrd
@@ -85,7 +86,7 @@ func TestAwaitRepmgrdPlan(t *testing.T) {
 				t.Errorf("the plan says in sync: %s", plan.Summary())
 			}
 			// Status reads the same facts the same way.
-			ns := nodeStatusFromFacts(plan.Inventory, plan.Nodes[1].Node, plan.Nodes[1].Facts)
+			ns := plan.Status(status.Options{}).Nodes[1]
 			if (ns.RepmgrdNote != "") != (c.wait != "" || c.name == "image setup") {
 				t.Errorf("status's note %q, plan's wait %v", ns.RepmgrdNote, waits)
 			}
@@ -190,7 +191,7 @@ func TestEmptyPlanSaysUnhealthy(t *testing.T) {
 	clusterChanges(plan)
 	var b strings.Builder
 	plan.Print(&b, Style{})
-	if cs := plan.Status(StatusOptions{MaxLag: DefaultMaxLag}); cs.Verdict != VerdictHealthy || !plan.Empty() {
+	if cs := plan.Status(status.Options{MaxLag: status.DefaultMaxLag}); cs.Verdict != status.VerdictHealthy || !plan.Empty() {
 		t.Fatalf("the converged cluster: %s %v; plan:\n%s", cs.Verdict, cs.Reasons, b.String())
 	}
 	if !strings.HasSuffix(b.String(), "\nNo changes. The cluster matches the inventory.\n") {

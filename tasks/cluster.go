@@ -7,9 +7,18 @@ import (
 	"sync"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/gather"
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
+
+// Facts is the observed state of a node: probe.Facts, shared with the node
+// agent that fills it, read by gather.
+type Facts = probe.Facts
+
+// FileFact is what a node has at a path.
+type FileFact = probe.FileFact
 
 // Hosts maps node names to their connections.
 type Hosts map[string]remote.Host
@@ -41,7 +50,7 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 	var wg sync.WaitGroup
 	for i, node := range inv.Nodes {
 		wg.Go(func() {
-			f, err := Gather(ctx, hosts[node.Name], inv, node, bins)
+			f, err := gather.Node(ctx, hosts[node.Name], inv, node, bins)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", node.Name, err)
 				return
@@ -53,7 +62,7 @@ func PlanCluster(ctx context.Context, inv *inventory.Inventory, hosts Hosts, bin
 	var werr error
 	if inv.HasWitness() {
 		wg.Go(func() {
-			wf, werr = GatherWitness(ctx, hosts[inv.Witness.Name], inv, bins)
+			wf, werr = gather.Witness(ctx, hosts[inv.Witness.Name], inv, bins)
 			if werr != nil {
 				werr = fmt.Errorf("%s (witness): %w", inv.Witness.Name, werr)
 			}

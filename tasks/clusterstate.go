@@ -6,9 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/haup-project/haup/cluster"
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/status"
 )
 
 // clusterChanges are the changes the cluster's actual state calls for, beyond
@@ -28,7 +30,7 @@ func clusterChanges(plan *Plan) {
 		np.Changes = append(leftoverChanges(f), np.Changes...)
 		// A maintenance pause is the operator's: only `haup resume` or its
 		// own timer ends it (one overdue is resumed like any other).
-		if vn.Paused && !inMaintenance(f.Database.Pause, time.Now()) {
+		if vn.Paused && !cluster.InMaintenance(f.Database.Pause, time.Now()) {
 			np.Changes = append(np.Changes, resumeFailoverChange(f.Database.Pause))
 		}
 
@@ -77,13 +79,13 @@ func clusterChanges(plan *Plan) {
 // armTimeout, for repmgrd (and the standby's check, which resets repmgrd's
 // stuck connections) and fails if repmgrd does not get there. A standby
 // whose container is still in the image's setup is left to the setup.
-func awaitRepmgrdChange(plan *Plan, np *NodePlan, vn ViewNode) (Change, bool) {
+func awaitRepmgrdChange(plan *Plan, np *NodePlan, vn cluster.ViewNode) (Change, bool) {
 	f := np.Facts
 	if vn.Role != nodeapi.RoleStandby || !vn.Streaming || settling(f) || f.Database == nil {
 		return Change{}, false
 	}
 	r := plan.Inventory.Database.Repmgr
-	note := repmgrdNote(f.Database.Repmgrd, r)
+	note := status.RepmgrdNote(f.Database.Repmgrd, r)
 	if note == "" {
 		return Change{}, false
 	}
@@ -127,7 +129,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 	since := "no record of the pause on the node"
 	if rec != nil {
-		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), pauseWho(rec), rec.Until.Format("15:04:05Z"))
+		since = fmt.Sprintf("paused at %s (%s), its own resume due at %s", rec.At.Format("2006-01-02 15:04:05Z"), cluster.PauseWho(rec), rec.Until.Format("15:04:05Z"))
 	}
 	return Change{Op: OpUpdate, Kind: KindRepmgrd, Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
@@ -394,7 +396,7 @@ func (n *NodePlan) passwordChange(path string) *Change {
 
 // isStreaming reports whether a node's database is a standby that streams.
 func isStreaming(f *Facts) bool {
-	return f.Database != nil && streams(f.Database.Role, f.Database.Replication)
+	return f.Database != nil && cluster.Streams(f.Database.Role, f.Database.Replication)
 }
 
 // settled tells whether the node's container runs with the image's setup

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"syscall"
 	"time"
 
 	"github.com/haup-project/haup/probe"
@@ -47,19 +46,6 @@ func newNodeLock(command string) (*nodeLock, error) {
 	return &nodeLock{lock: l, json: string(j)}, nil
 }
 
-// stale reports whether a lock's holder is gone: its time ran out, or it is
-// a process of this machine that no longer exists.
-func stale(l probe.Lock) bool {
-	if time.Now().After(l.Expires) {
-		return true
-	}
-	host, _ := os.Hostname()
-	if l.Host == host && l.PID > 0 {
-		return syscall.Kill(l.PID, 0) == syscall.ESRCH
-	}
-	return false
-}
-
 // acquire takes the node's lock, replacing a stale one.
 func (nl *nodeLock) acquire(ctx context.Context, h remote.Host) error {
 	script := fmt.Sprintf("mkdir -p /run/haup && ( set -C; printf '%%s\\n' %s > %s ) 2>/dev/null || { cat %s; exit %d; }\n",
@@ -77,7 +63,7 @@ func (nl *nodeLock) acquire(ctx context.Context, h remote.Host) error {
 		if json.Unmarshal(res.Stdout, &held) != nil {
 			return fmt.Errorf("lock: %s holds an unreadable lock; remove it on the node if no haup runs", probe.LockPath)
 		}
-		if !stale(held) {
+		if !held.Stale() {
 			return fmt.Errorf("locked by %s (%s) since %s, until %s: another haup run is changing this node",
 				held.Holder, held.Command, held.Since.Format(time.RFC3339), held.Expires.Format(time.RFC3339))
 		}

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/haup-project/haup/cluster"
 	"github.com/haup-project/haup/nodeapi"
 )
 
@@ -70,108 +72,14 @@ func fmtDuration(d time.Duration) string {
 	return d.String()
 }
 
-// inMaintenance reports whether rec is a maintenance pause that has not run
-// out (a minute of grace for its timer): an overdue one is a pause whose
-// resume failed, which apply resumes like any other.
-func inMaintenance(rec *nodeapi.PauseRecord, now time.Time) bool {
-	return rec.Maintenance() && now.Before(rec.Until.Add(time.Minute))
-}
-
-// Maintenance is a maintenance pause in force, as the nodes record it.
-type Maintenance struct {
-	// Paused are the nodes with the record; NotPaused the nodes whose
-	// database answers that it is not paused (their repmgrd may promote).
-	Paused    []string  `json:"paused"`
-	NotPaused []string  `json:"not_paused,omitempty"`
-	At        time.Time `json:"at"`
-	// Until is the earliest of the nodes' own resumes.
-	Until  time.Time `json:"until"`
-	Reason string    `json:"reason,omitempty"`
-	By     string    `json:"by,omitempty"`
-}
-
-// line is the maintenance as status and the plan print it.
-func (m *Maintenance) line() string {
-	s := "maintenance: automatic failover paused until " + m.Until.UTC().Format("2006-01-02 15:04:05Z") + " ("
-	if m.Reason != "" {
-		s += m.Reason + "; "
-	}
-	if m.By != "" {
-		s += "by " + m.By + " "
-	}
-	s += "at " + m.At.UTC().Format("2006-01-02 15:04:05Z") + ") on " + strings.Join(m.Paused, ", ") +
-		": if the primary is lost, no standby is promoted and writes stop until it returns; `haup resume` ends it sooner"
-	if len(m.NotPaused) > 0 {
-		s += "; NOT paused on " + strings.Join(m.NotPaused, ", ") + " (its repmgrd may promote): `haup pause` again"
-	}
-	return s
-}
-
-// maintenanceFrom gathers the maintenance from each node's record, its
-// pause flag and whether its database answers; nil when no node is in
-// maintenance.
-func maintenanceFrom(nodes []string, rec func(i int) *nodeapi.PauseRecord, answers func(i int) (up, paused bool), now time.Time) *Maintenance {
-	var m *Maintenance
-	for i, n := range nodes {
-		r := rec(i)
-		if !inMaintenance(r, now) {
-			continue
-		}
-		if m == nil {
-			m = &Maintenance{At: r.At, Until: r.Until, Reason: r.Why, By: r.By}
-		}
-		m.Paused = append(m.Paused, n)
-		if r.Until.Before(m.Until) {
-			m.Until = r.Until
-		}
-		if r.At.After(m.At) {
-			// The latest pause's words: a pause again replaces the earlier.
-			m.At, m.Reason, m.By = r.At, r.Why, r.By
-		}
-	}
-	if m == nil {
-		return nil
-	}
-	for i, n := range nodes {
-		if up, paused := answers(i); up && !paused {
-			m.NotPaused = append(m.NotPaused, n)
-			if inMaintenance(rec(i), now) {
-				m.Paused = remove(m.Paused, n)
-			}
-		}
-	}
-	return m
-}
-
-func remove(list []string, s string) []string {
-	var out []string
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// statusMaintenance is the cluster's maintenance as status sees it.
-func statusMaintenance(cs *ClusterStatus, now time.Time) *Maintenance {
-	v := cs.View()
-	return maintenanceFrom(v.Names(),
-		func(i int) *nodeapi.PauseRecord { return cs.Nodes[i].Pause },
-		func(i int) (bool, bool) { return v.Nodes[i].Up(), v.Nodes[i].Paused }, now)
-}
-
 // planMaintenance is the cluster's maintenance as a plan's facts show it.
-func planMaintenance(plan *Plan, now time.Time) *Maintenance {
-	v := plan.View()
-	return maintenanceFrom(v.Names(),
-		func(i int) *nodeapi.PauseRecord {
-			if db := plan.Nodes[i].Facts.Database; db != nil {
-				return db.Pause
-			}
-			return nil
-		},
-		func(i int) (bool, bool) { return v.Nodes[i].Up(), v.Nodes[i].Paused }, now)
+func planMaintenance(plan *Plan, now time.Time) *cluster.Maintenance {
+	return plan.View().Maintenance(func(i int) *nodeapi.PauseRecord {
+		if db := plan.Nodes[i].Facts.Database; db != nil {
+			return db.Pause
+		}
+		return nil
+	}, now)
 }
 
 // maintenanceNote is the plan's note on a maintenance in force: what apply
@@ -181,7 +89,7 @@ func maintenanceNote(plan *Plan, now time.Time) string {
 	if m == nil {
 		return ""
 	}
-	return m.line() + ". apply keeps the pause (no resume), and plans no rolling change (its switchover would end the pause)"
+	return m.Line() + ". apply keeps the pause (no resume), and plans no rolling change (its switchover would end the pause)"
 }
 
 // PauseOp is a planned `haup pause` or `haup resume`: the nodes it changes,
@@ -196,7 +104,7 @@ type PauseOp struct {
 	Nodes []string
 	roles map[string]string
 	// Replaces is the maintenance in force that a pause replaces.
-	Replaces *Maintenance
+	Replaces *cluster.Maintenance
 	now      time.Time
 }
 
@@ -286,10 +194,10 @@ func (op *PauseOp) Print(w io.Writer) {
 	if op.Resume {
 		fmt.Fprintln(w, "Resume automatic failover")
 		if m := op.Replaces; m != nil {
-			fmt.Fprintf(w, "  ends the %s\n", m.line())
+			fmt.Fprintf(w, "  ends the %s\n", m.Line())
 		}
 		for _, n := range op.Nodes {
-			fmt.Fprintf(w, "  ~ %s (%s): resume repmgrd's automatic failover; its scheduled resume (haup-resume-failover.timer) removed\n", n, orDash(op.roles[n]))
+			fmt.Fprintf(w, "  ~ %s (%s): resume repmgrd's automatic failover; its scheduled resume (haup-resume-failover.timer) removed\n", n, cmp.Or(op.roles[n], "-"))
 		}
 		fmt.Fprintln(w, "\nCost: none: no restart, no reload, no switchover; clients see nothing.")
 		fmt.Fprintln(w, "After it: a lost primary is failed over as usual.")
@@ -302,7 +210,7 @@ func (op *PauseOp) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Pause automatic failover for maintenance: %s, until about %s (%s; by %s)\n", op.For, until, reason, op.By)
 	if m := op.Replaces; m != nil {
-		fmt.Fprintf(w, "  replaces the %s\n", m.line())
+		fmt.Fprintf(w, "  replaces the %s\n", m.Line())
 	}
 	for _, n := range op.Nodes {
 		fmt.Fprintf(w, "  ~ %s (%s): pause repmgrd's automatic failover; it resumes by itself after %s (haup-resume-failover.timer on the node)\n", n, op.roles[n], op.For)
@@ -337,7 +245,7 @@ func RunPause(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer)
 			if op.Replaces != nil {
 				// Undoing would end the earlier maintenance too: the
 				// nodes stay paused, some until the new time.
-				return fmt.Errorf("%s: pause: %w; %s paused anew for %s, the others keep the earlier pause: `haup status` shows each, `haup pause` again or `haup resume`", n, err, orDash(strings.Join(done, ", ")), op.For)
+				return fmt.Errorf("%s: pause: %w; %s paused anew for %s, the others keep the earlier pause: `haup status` shows each, `haup pause` again or `haup resume`", n, err, cmp.Or(strings.Join(done, ", "), "-"), op.For)
 			}
 			if undo := resumeNodes(context.WithoutCancel(ctx), done, hosts, say); undo != nil {
 				return fmt.Errorf("%s: pause: %w; and undoing the pauses already made failed: %v (each resumes by itself within %s)", n, err, undo, op.For)
@@ -420,24 +328,4 @@ func maintenanceBlocksRolling(plan *Plan) bool {
 		}
 	}
 	return true
-}
-
-// pauseWho names who paused, for the lines about a left-over pause: a
-// switchover's record says "switchover"; a maintenance pause (overdue, or
-// not in force) says it was `haup pause`, why and by whom.
-func pauseWho(rec *nodeapi.PauseRecord) string {
-	if !rec.Maintenance() {
-		return rec.Why
-	}
-	s := "haup pause"
-	var parts []string
-	for _, p := range []string{rec.Why, rec.By} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) > 0 {
-		s += " (" + strings.Join(parts, "; ") + ")"
-	}
-	return s
 }

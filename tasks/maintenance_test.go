@@ -10,6 +10,7 @@ import (
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/status"
 )
 
 // pauseCluster is the example's two nodes converged: pg-0 the primary with
@@ -219,22 +220,17 @@ func TestRunResume(t *testing.T) {
 // paused among paused ones is named; an overdue maintenance is a left-over
 // pause again.
 func TestMaintenanceStatus(t *testing.T) {
-	judged := func(plan *Plan) *ClusterStatus {
-		cs := &ClusterStatus{VIP: "10.0.0.100"}
+	judged := func(plan *Plan) *status.ClusterStatus {
 		for _, np := range plan.Nodes {
 			// The check ran a second ago, and only the primary passed.
 			np.Facts.LastCheck = &nodeapi.Report{Pass: np.Facts.Role() == nodeapi.RolePrimary, Role: np.Facts.Role()}
 			np.Facts.LastCheckAgeS = 1
-			ns := nodeStatusFromFacts(plan.Inventory, np.Node, np.Facts)
-			ns.HoldsVIP = np.Facts.Iface.HoldsVIP
-			cs.Nodes = append(cs.Nodes, ns)
 		}
-		judge(cs, StatusOptions{})
-		return cs
+		return plan.Status(status.Options{})
 	}
 	cs := judged(pauseCluster(t, inMaintenanceNow))
 	reasons := strings.Join(cs.Reasons, "\n")
-	if cs.Verdict != VerdictDegraded || cs.Maintenance == nil || len(cs.Reasons) != 1 ||
+	if cs.Verdict != status.VerdictDegraded || cs.Maintenance == nil || len(cs.Reasons) != 1 ||
 		!strings.HasPrefix(reasons, "maintenance: automatic failover paused until ") ||
 		!strings.Contains(reasons, "(disk swap; by ops@laptop at ") || !strings.Contains(reasons, ") on pg-0, pg-1: if the primary is lost, no standby is promoted") {
 		t.Errorf("verdict %s, maintenance %+v:\n%s", cs.Verdict, cs.Maintenance, reasons)

@@ -184,7 +184,7 @@ func interruptedApplies(plan *Plan) {
 	}
 	for _, np := range plan.all() {
 		rec := np.Facts.Apply
-		if rec == nil || (np.Facts.Lock != nil && !stale(*np.Facts.Lock)) {
+		if rec == nil || (np.Facts.Lock != nil && !np.Facts.Lock.Stale()) {
 			continue
 		}
 		what := fmt.Sprintf("%s begun %s by %s did not end (at %q, %s)", rec.Kind, rec.StartedAt.Format("2006-01-02 15:04:05Z"), rec.By, rec.Step, rec.StepAt.Format("15:04:05Z"))

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/haup-project/haup/cluster"
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -346,4 +347,29 @@ func Build(inv *inventory.Inventory, d *desired.Desired, f *Facts, opts Options)
 	// The plan lists a node's changes in the order apply makes them.
 	sort.SliceStable(np.Changes, func(i, j int) bool { return np.Changes[i].stage < np.Changes[j].stage })
 	return np
+}
+
+// View is the view of the plan's facts (its data nodes, never the
+// witness).
+func (p *Plan) View() *cluster.View {
+	return cluster.ViewOf(p.nodeFacts())
+}
+
+// nodeFacts are the plan's data nodes with their facts.
+func (p *Plan) nodeFacts() []cluster.NodeFacts {
+	nodes := make([]cluster.NodeFacts, len(p.Nodes))
+	for i, np := range p.Nodes {
+		nodes[i] = cluster.NodeFacts{Node: np.Node, Facts: np.Facts}
+	}
+	return nodes
+}
+
+// nodePlan is the plan of the named data node, nil when there is none.
+func (p *Plan) nodePlan(name string) *NodePlan {
+	for _, np := range p.Nodes {
+		if np.Node.Name == name {
+			return np
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/status"
 )
 
 // Style colours plan output; the zero value prints plain text.
@@ -109,7 +110,7 @@ func (p *Plan) Print(w io.Writer, st Style) {
 	// Nothing to change is not "in sync" while the cluster is not healthy:
 	// the plan's own answers judged as `haup status` judges them.
 	if p.Empty() {
-		if cs := p.Status(StatusOptions{MaxLag: DefaultMaxLag}); cs.Verdict != VerdictHealthy {
+		if cs := p.Status(status.Options{MaxLag: status.DefaultMaxLag}); cs.Verdict != status.VerdictHealthy {
 			fmt.Fprintf(w, "No changes to make, but the cluster is %s (nothing in it that apply changes; `haup status` shows it):\n", cs.Verdict)
 			for _, r := range cs.Reasons {
 				fmt.Fprintf(w, "  - %s\n", r)
@@ -141,4 +142,15 @@ func PrintRecap(w io.Writer, recaps []Recap) {
 	for _, r := range recaps {
 		fmt.Fprintf(w, "%-16s ok=%d changed=%d failed=%d\n", r.Node, r.OK, r.Changed, r.Failed)
 	}
+}
+
+// Status judges the cluster from the answers the plan was built on, as
+// `haup status` judges the same answers (status.FromFacts): a plan with
+// nothing to change says whether the cluster it leaves alone is healthy.
+func (p *Plan) Status(opts status.Options) *status.ClusterStatus {
+	var witness *Facts
+	if p.Witness != nil {
+		witness = p.Witness.Facts
+	}
+	return status.FromFacts(p.Inventory, p.nodeFacts(), witness, opts)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/status"
 )
 
 // PromoteDecision is what `haup promote` found and will do.
@@ -22,7 +23,7 @@ type PromoteDecision struct {
 // DecidePromote checks that node may be promoted by hand on the cluster cs
 // reports: a standby that answers, with no primary anywhere. accept is
 // --accept-data-loss, needed when its promotion gate refuses.
-func DecidePromote(cs *ClusterStatus, node string, accept bool) (PromoteDecision, error) {
+func DecidePromote(cs *status.ClusterStatus, node string, accept bool) (PromoteDecision, error) {
 	d := PromoteDecision{Node: node}
 	if ps := cs.View().Primaries; len(ps) > 0 {
 		if ps[0].Name == node {
@@ -30,7 +31,7 @@ func DecidePromote(cs *ClusterStatus, node string, accept bool) (PromoteDecision
 		}
 		return d, fmt.Errorf("refusing: %s answers as a primary; promoting %s would make two (to move the primary role, use haup switchover --to %s)", ps[0].Name, node, node)
 	}
-	var target *NodeStatus
+	var target *status.NodeStatus
 	for i := range cs.Nodes {
 		if cs.Nodes[i].Node == node {
 			target = &cs.Nodes[i]

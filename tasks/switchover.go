@@ -45,7 +45,7 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 		}
 	}
 	if m := planMaintenance(plan, time.Now()); m != nil {
-		return nil, fmt.Errorf("refusing: %s; a switchover resumes repmgrd's failover when it ends, which would end the maintenance: `haup resume` first (and `haup pause` again after)", m.line())
+		return nil, fmt.Errorf("refusing: %s; a switchover resumes repmgrd's failover when it ends, which would end the maintenance: `haup resume` first (and `haup pause` again after)", m.Line())
 	}
 	v := plan.View()
 	if len(v.Fenced) > 0 {

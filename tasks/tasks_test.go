@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,11 +12,13 @@ import (
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/gather"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/status"
 )
 
 func golden(t *testing.T, name string, got []byte) {
@@ -51,7 +52,7 @@ func bareFacts(n inventory.Node) *Facts {
 		Keepalived: probe.Keepalived{Active: "inactive"},
 		Files:      map[string]FileFact{}, Dirs: map[string]FileFact{},
 		DatabaseError: "config: open /etc/haup/check.json: no such file or directory"}
-	req := probeRequest(inv, n)
+	req := gather.Request(inv, n)
 	for _, fr := range req.Files {
 		f.Files[fr.Path] = FileFact{}
 	}
@@ -262,53 +263,6 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 	f := desired.File{Path: desired.KeepalivedConfPath, Mode: 0o600, Content: []byte("bogus\n"), Validate: "keepalived -t -f %s"}
 	err := installFile{f}.run(context.Background(), h)
 	if err == nil || !strings.Contains(err.Error(), "live file is unchanged") || !strings.Contains(err.Error(), "bogus") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
-// TestGatherUploadsProbeWhenAgentDiffers: a node without haup's agent (or
-// with one of another facts version) gets the probe uploaded and run from
-// staging; one whose agent answers in this version costs one round trip.
-func TestGatherUploadsProbeWhenAgentDiffers(t *testing.T) {
-	inv := loadExample(t)
-	n := inv.Nodes[0]
-	answer, _ := json.Marshal(bareFacts(n))
-	h := remote.NewFake(n.Name).
-		Expect("out=$("+nodeapi.BinaryPath+" facts", func(string) (remote.Result, error) {
-			return remote.Result{Stdout: []byte("haup-uname x86_64\n")}, nil
-		}).
-		Expect("chmod 0700 "+remote.StagingRoot, func(string) (remote.Result, error) {
-			return remote.Result{Stdout: answer}, nil
-		})
-	f, err := Gather(context.Background(), h, inv, n, fakeCheck)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Verify(); err != nil {
-		t.Fatal(err)
-	}
-	if f.Arch != "amd64" || len(h.Uploaded()) != 1 {
-		t.Fatalf("arch %s, %d uploads", f.Arch, len(h.Uploaded()))
-	}
-	for _, b := range h.Uploaded() {
-		if want, _ := fakeCheck("linux", "amd64"); string(b) != string(want) {
-			t.Errorf("uploaded %q, want the amd64 agent", b)
-		}
-	}
-	// An agent that answers in this version: one round trip, no upload.
-	h2 := remote.NewFake(n.Name).Expect("facts", func(string) (remote.Result, error) {
-		return remote.Result{Stdout: append([]byte("haup-uname x86_64\n"), answer...)}, nil
-	})
-	if _, err := Gather(context.Background(), h2, inv, n, fakeCheck); err != nil || len(h2.Calls()) != 1 || len(h2.Uploaded()) != 0 {
-		t.Fatalf("installed agent: %v, %d calls, %d uploads", err, len(h2.Calls()), len(h2.Uploaded()))
-	}
-}
-
-func TestGatherRefusesOtherProbeVersion(t *testing.T) {
-	inv := loadExample(t)
-	n := inv.Nodes[0]
-	h := remote.NewFake(n.Name).OnStdout("facts", `{"version": 1}`)
-	if _, err := Gather(context.Background(), h, inv, n, fakeCheck); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -810,10 +764,8 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 		if !strings.Contains(planText(plan), want) {
 			t.Errorf("plan lacks %q:\n%s", want, planText(plan))
 		}
-		ns := nodeStatusFromFacts(inv, inv.Nodes[1], f)
-		cs := &ClusterStatus{Nodes: []NodeStatus{ns}}
-		judge(cs, StatusOptions{})
-		if cs.Verdict == VerdictHealthy || !strings.Contains(strings.Join(cs.Reasons, "\n"), "pg-1: repmgrd's automatic failover is paused") {
+		cs := plan.Status(status.Options{})
+		if cs.Verdict == status.VerdictHealthy || !strings.Contains(strings.Join(cs.Reasons, "\n"), "pg-1: repmgrd's automatic failover is paused") {
 			t.Errorf("verdict %s: %q", cs.Verdict, cs.Reasons)
 		}
 	}

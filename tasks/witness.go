@@ -6,24 +6,10 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
-	"github.com/haup-project/haup/probe"
 )
 
 // The witness host (desired.WitnessState): gathered and planned on its own,
 // never as one of the plan's nodes.
-
-// witnessProbeRequest asks for the witness's resources only.
-func witnessProbeRequest(inv *inventory.Inventory) probe.Request {
-	req := probe.Request{Image: inv.Database.Image, Container: inv.Database.ContainerName, Staging: StagingRoot}
-	w := desired.WitnessState(inv, nil)
-	for _, f := range w.Files {
-		req.Files = append(req.Files, probe.FileRequest{Path: f.Path, Text: !f.Binary && !f.Sensitive})
-	}
-	for _, d := range w.Dirs {
-		req.Dirs = append(req.Dirs, d.Path)
-	}
-	return req
-}
 
 // WitnessPreflight is Preflight for the witness: root, apt (for the agent's
 // facts only), systemd and Docker; it has no VRRP interface.

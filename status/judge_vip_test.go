@@ -1,4 +1,4 @@
-package tasks
+package status
 
 import (
 	"strings"
@@ -15,7 +15,7 @@ func TestStatusNamesAStaleVIP(t *testing.T) {
 		{Node: "pg-0", Reachable: true, Role: nodeapi.RoleStandby, HoldsVIP: true, Keepalived: "not running (failed)"},
 		{Node: "pg-1", Reachable: true, Role: nodeapi.RolePrimary, HoldsVIP: true, Keepalived: "MASTER"},
 	}}
-	judge(cs, StatusOptions{})
+	judge(cs, Options{})
 	if cs.Verdict != "critical" {
 		t.Fatalf("verdict %q, want critical", cs.Verdict)
 	}
@@ -33,7 +33,7 @@ func TestStatusNamesAnInterruptedOperation(t *testing.T) {
 		{Node: "pg-0", Reachable: true, Role: nodeapi.RolePrimary, HoldsVIP: true, Keepalived: "MASTER", Operation: op},
 		{Node: "pg-1", Reachable: true, Role: nodeapi.RoleStandby, Keepalived: "FAULT"},
 	}}
-	judge(cs, StatusOptions{})
+	judge(cs, Options{})
 	joined := strings.Join(cs.Reasons, "\n")
 	if cs.Verdict == "healthy" || !strings.Contains(joined, `pg-0: a switchover pg-0 -> pg-1 did not end (interrupted at "stop the old primary's database"`) {
 		t.Errorf("verdict %s, reasons:\n%s", cs.Verdict, joined)

@@ -1,12 +1,14 @@
-package tasks
+package cluster
 
 import (
 	"sort"
 
+	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
+	"github.com/haup-project/haup/probe"
 )
 
-// ClusterView is the cluster's roles as one computation sees them: who is
+// View is the cluster's roles as one computation sees them: who is
 // primary and on which timeline, the newest timeline, the current
 // primaries, the stale ones, who holds the VIP, which standbys stream,
 // which nodes are fenced, paused, down or unknown. Plans, status,
@@ -15,7 +17,7 @@ import (
 //
 // Every list is in the order of the nodes given (the inventory's); a
 // caller that prints a sorted list sorts it.
-type ClusterView struct {
+type View struct {
 	// Nodes are every node, as given.
 	Nodes []ViewNode
 	// Primaries are the nodes whose database answers as primary, on any
@@ -46,7 +48,7 @@ type ClusterView struct {
 // ViewNode is one node as the view sees it.
 type ViewNode struct {
 	Name string
-	// Role is nodeapi's role, or "" (facts) or RoleUnknown (status) when
+	// Role is nodeapi's role, or "" (facts) or status.RoleUnknown when
 	// not known.
 	Role      string
 	Timeline  int
@@ -59,57 +61,40 @@ type ViewNode struct {
 // Up tells whether the node's database answers (as primary or standby).
 func (n ViewNode) Up() bool { return n.Role == nodeapi.RolePrimary || n.Role == nodeapi.RoleStandby }
 
-// NodeFacts is a node's name with its facts.
+// NodeFacts is a data node of the inventory with its facts.
 type NodeFacts struct {
-	Name  string
-	Facts *Facts
+	Node  inventory.Node
+	Facts *probe.Facts
 }
 
 // ViewOf computes the view from the nodes' facts.
-func ViewOf(nodes []NodeFacts) *ClusterView {
+func ViewOf(nodes []NodeFacts) *View {
 	vn := make([]ViewNode, len(nodes))
 	for i, n := range nodes {
-		vn[i] = viewNodeOf(n.Name, n.Facts)
+		vn[i] = viewNodeOf(n.Node.Name, n.Facts)
 	}
-	return newView(vn)
+	return NewView(vn)
 }
 
-func viewNodeOf(name string, f *Facts) ViewNode {
-	n := ViewNode{Name: name, Role: f.Role(), HoldsVIP: f.Iface.HoldsVIP, Streaming: isStreaming(f), Fenced: f.Fence != nil}
+func viewNodeOf(name string, f *probe.Facts) ViewNode {
+	n := ViewNode{Name: name, Role: f.Role(), HoldsVIP: f.Iface.HoldsVIP, Fenced: f.Fence != nil}
 	if db := f.Database; db != nil {
 		n.Timeline, n.Paused = db.Timeline, db.FailoverPaused
+		n.Streaming = Streams(db.Role, db.Replication)
 	}
 	return n
 }
 
-// View is the view of the plan's facts (its data nodes, never the
-// witness).
-func (p *Plan) View() *ClusterView {
-	nodes := make([]NodeFacts, len(p.Nodes))
-	for i, np := range p.Nodes {
-		nodes[i] = NodeFacts{Name: np.Node.Name, Facts: np.Facts}
-	}
-	return ViewOf(nodes)
-}
-
-// View is the view of what status read from each node.
-func (cs *ClusterStatus) View() *ClusterView {
-	vn := make([]ViewNode, len(cs.Nodes))
-	for i, n := range cs.Nodes {
-		vn[i] = ViewNode{Name: n.Node, Role: n.Role, Timeline: n.Timeline, HoldsVIP: n.HoldsVIP,
-			Streaming: streams(n.Role, n.Replication), Fenced: n.Fence != nil, Paused: n.FailoverPaused}
-	}
-	return newView(vn)
-}
-
-// streams is the one rule of a streaming standby: a standby whose first
+// Streams is the one rule of a streaming standby: a standby whose first
 // replication row streams.
-func streams(role string, rep []nodeapi.Replication) bool {
+func Streams(role string, rep []nodeapi.Replication) bool {
 	return role == nodeapi.RoleStandby && len(rep) > 0 && rep[0].State == "streaming"
 }
 
-func newView(nodes []ViewNode) *ClusterView {
-	v := &ClusterView{Nodes: nodes}
+// NewView computes the view from nodes already read (status's rows), in
+// their order.
+func NewView(nodes []ViewNode) *View {
+	v := &View{Nodes: nodes}
 	for _, n := range nodes {
 		switch n.Role {
 		case nodeapi.RolePrimary:
@@ -146,7 +131,7 @@ func newView(nodes []ViewNode) *ClusterView {
 }
 
 // Node is the named node's entry (ok false when the view has none).
-func (v *ClusterView) Node(name string) (ViewNode, bool) {
+func (v *View) Node(name string) (ViewNode, bool) {
 	for _, n := range v.Nodes {
 		if n.Name == name {
 			return n, true
@@ -156,7 +141,7 @@ func (v *ClusterView) Node(name string) (ViewNode, bool) {
 }
 
 // Names are the nodes' names, as given.
-func (v *ClusterView) Names() []string {
+func (v *View) Names() []string {
 	var out []string
 	for _, n := range v.Nodes {
 		out = append(out, n.Name)
@@ -165,7 +150,7 @@ func (v *ClusterView) Names() []string {
 }
 
 // PrimaryNames are the primaries' names, on any timeline.
-func (v *ClusterView) PrimaryNames() []string {
+func (v *View) PrimaryNames() []string {
 	var out []string
 	for _, p := range v.Primaries {
 		out = append(out, p.Name)
@@ -175,7 +160,7 @@ func (v *ClusterView) PrimaryNames() []string {
 
 // OnlyPrimary is the one primary when exactly one node answers as primary
 // (whatever its timeline: with two, neither is).
-func (v *ClusterView) OnlyPrimary() (ViewNode, bool) {
+func (v *View) OnlyPrimary() (ViewNode, bool) {
 	if len(v.Primaries) != 1 {
 		return ViewNode{}, false
 	}
@@ -184,7 +169,7 @@ func (v *ClusterView) OnlyPrimary() (ViewNode, bool) {
 
 // CurrentPrimary is the current primary when exactly one primary is on the
 // newest timeline (a stale primary on an older one does not count).
-func (v *ClusterView) CurrentPrimary() (string, bool) {
+func (v *View) CurrentPrimary() (string, bool) {
 	if len(v.Current) != 1 {
 		return "", false
 	}
@@ -192,13 +177,13 @@ func (v *ClusterView) CurrentPrimary() (string, bool) {
 }
 
 // CurrentSorted are the current primaries by name.
-func (v *ClusterView) CurrentSorted() []string {
+func (v *View) CurrentSorted() []string {
 	return sortedCopy(v.Current)
 }
 
 // IsStale tells whether the node is a primary on an older timeline than
 // the newest.
-func (v *ClusterView) IsStale(name string) bool {
+func (v *View) IsStale(name string) bool {
 	for _, s := range v.Stale {
 		if s == name {
 			return true
@@ -208,7 +193,7 @@ func (v *ClusterView) IsStale(name string) bool {
 }
 
 // VIPHolder is the node that holds the VIP when exactly one does.
-func (v *ClusterView) VIPHolder() (string, bool) {
+func (v *View) VIPHolder() (string, bool) {
 	if len(v.VIPHolders) != 1 {
 		return "", false
 	}
@@ -217,7 +202,7 @@ func (v *ClusterView) VIPHolder() (string, bool) {
 
 // StreamingUnfenced are the streaming standbys with no fencing in force:
 // those a switchover may promote.
-func (v *ClusterView) StreamingUnfenced() []string {
+func (v *View) StreamingUnfenced() []string {
 	var out []string
 	for _, n := range v.Nodes {
 		if n.Streaming && !n.Fenced {
@@ -225,16 +210,6 @@ func (v *ClusterView) StreamingUnfenced() []string {
 		}
 	}
 	return out
-}
-
-// nodePlan is the plan of the named data node, nil when there is none.
-func (p *Plan) nodePlan(name string) *NodePlan {
-	for _, np := range p.Nodes {
-		if np.Node.Name == name {
-			return np
-		}
-	}
-	return nil
 }
 
 func sortedCopy(s []string) []string {

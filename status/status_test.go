@@ -1,4 +1,4 @@
-package tasks
+package status
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
-	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
@@ -20,10 +19,9 @@ import (
 // table and JSON are golden.
 func TestStatusTellsUnknownFromDown(t *testing.T) {
 	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	standby := func() *Facts {
-		f := convergedFacts(t, d, nodeapi.RoleStandby)
+	standby := func() *probe.Facts {
+		f := runningFacts(nodeapi.RoleStandby)
 		f.Keepalived.State = "FAULT"
 		f.Database.Timeline = 2
 		f.Database.Replication = []nodeapi.Replication{{Peer: "192.168.89.131", State: "streaming", LagBytes: 0}}
@@ -51,7 +49,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 			h := remote.NewFake("pg-1").On("facts", func(string) (remote.Result, error) {
 				return remote.Result{}, errors.New("user admin cannot run sudo without a password on 192.168.89.133: sudo: a password is required")
 			})
-			return NodeStatusOf(context.Background(), h, inv, inv.Nodes[1], fakeCheck)
+			return NodeStatusOf(context.Background(), h, inv, inv.Nodes[1], nil)
 		}},
 		{"docker stopped", func() NodeStatus {
 			f := standby()
@@ -117,7 +115,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 		primary := NodeStatus{Node: "pg-0", Address: "192.168.89.131", Reachable: true, Keepalived: "MASTER", HoldsVIP: true,
 			Role: nodeapi.RolePrimary, Timeline: 2, Container: "running"}
 		cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: []NodeStatus{primary, ns}}
-		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
+		judge(cs, Options{MaxLag: 30 * time.Second})
 		out.WriteString("== " + c.name + "\n")
 		cs.Print(&out, TableOptions{})
 		j, _ := json.MarshalIndent(ns, "", "  ")
@@ -155,7 +153,7 @@ func TestZeroLossVerdicts(t *testing.T) {
 			Role: nodeapi.RolePrimary, Timeline: 2, Container: "running",
 			LastCheck: &nodeapi.Report{Pass: true, Reason: "primary on timeline 2", Sync: tc.sync}}
 		cs := &ClusterStatus{VIP: inv.Keepalived.VirtualIPAddress, Nodes: []NodeStatus{primary, standby}}
-		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
+		judge(cs, Options{MaxLag: 30 * time.Second})
 		if cs.Verdict != tc.verdict || !strings.Contains(strings.Join(cs.Reasons, "; "), tc.reason) {
 			t.Errorf("sync %q: %s: %v", tc.sync, cs.Verdict, cs.Reasons)
 		}
@@ -191,7 +189,7 @@ func TestWitnessStatusVerdicts(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cs := healthy()
 			c.mutate(cs.Witness)
-			judge(cs, StatusOptions{})
+			judge(cs, Options{})
 			if cs.Verdict != c.verdict || !strings.Contains(strings.Join(cs.Reasons, "; "), c.reason) {
 				t.Errorf("verdict %s: %v", cs.Verdict, cs.Reasons)
 			}

@@ -1,4 +1,11 @@
-package tasks
+// Package gather reads a node's facts over SSH with haup's own probe: what
+// to ask (Request, from the desired state: every file, directory, the image,
+// the container, keepalived and the database haup manages) and the round
+// trip that asks it (Node, Witness). The plan and `haup status` both start
+// from these facts, so gathering sits below both: gather imports desired,
+// inventory, nodeapi, probe, remote and internal/shellquote, and never
+// tasks or status. What the facts mean is for its callers to judge.
+package gather
 
 import (
 	"context"
@@ -8,32 +15,22 @@ import (
 	"strings"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/shellquote"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
 
-// Facts is the observed state of a node: probe.Facts, shared with the node
-// agent that fills it.
-type Facts = probe.Facts
-
-// FileFact is what a node has at a path.
-type FileFact = probe.FileFact
-
-// StagingRoot is where uploads wait on a node before they move into place;
-// entries left there by an interrupted apply are removed by the next one.
-const StagingRoot = remote.StagingRoot
-
-// probeRequest asks for every resource haup manages on node.
-func probeRequest(inv *inventory.Inventory, node inventory.Node) probe.Request {
+// Request asks for every resource haup manages on node.
+func Request(inv *inventory.Inventory, node inventory.Node) probe.Request {
 	req := probe.Request{
 		Interface:      node.Interface,
 		VIP:            desired.VIPAddr(inv),
 		Image:          inv.Database.Image,
 		Container:      inv.Database.ContainerName,
 		KeepalivedConf: desired.KeepalivedConfPath,
-		Staging:        StagingRoot,
+		Staging:        remote.StagingRoot,
 		Database:       true,
 	}
 	files, _ := desired.ManagedFiles(inv, node, nil)
@@ -59,22 +56,35 @@ var archOf = map[string]string{
 	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64",
 }
 
-// Gather reads the node's facts with haup's own probe: in one round trip
+// Node reads the node's facts with haup's own probe: in one round trip
 // when the node's installed agent answers in this haup's facts version
 // (probe.Version), or else by uploading the probe built for the node's
 // architecture and running it from the staging directory (a new node, or an
 // agent of another version). An older agent of the same version only reads;
 // the plan replaces it, since its hash differs.
-func Gather(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins desired.CheckBinaries) (*Facts, error) {
-	return gather(ctx, h, probeRequest(inv, node), bins)
+func Node(ctx context.Context, h remote.Host, inv *inventory.Inventory, node inventory.Node, bins desired.CheckBinaries) (*probe.Facts, error) {
+	return gather(ctx, h, Request(inv, node), bins)
 }
 
-// GatherWitness reads the witness host's facts the same way.
-func GatherWitness(ctx context.Context, h remote.Host, inv *inventory.Inventory, bins desired.CheckBinaries) (*Facts, error) {
-	return gather(ctx, h, witnessProbeRequest(inv), bins)
+// Witness reads the witness host's facts the same way.
+func Witness(ctx context.Context, h remote.Host, inv *inventory.Inventory, bins desired.CheckBinaries) (*probe.Facts, error) {
+	return gather(ctx, h, witnessRequest(inv), bins)
 }
 
-func gather(ctx context.Context, h remote.Host, request probe.Request, bins desired.CheckBinaries) (*Facts, error) {
+// witnessRequest asks for the witness's resources only.
+func witnessRequest(inv *inventory.Inventory) probe.Request {
+	req := probe.Request{Image: inv.Database.Image, Container: inv.Database.ContainerName, Staging: remote.StagingRoot}
+	w := desired.WitnessState(inv, nil)
+	for _, f := range w.Files {
+		req.Files = append(req.Files, probe.FileRequest{Path: f.Path, Text: !f.Binary && !f.Sensitive})
+	}
+	for _, d := range w.Dirs {
+		req.Dirs = append(req.Dirs, d.Path)
+	}
+	return req
+}
+
+func gather(ctx context.Context, h remote.Host, request probe.Request, bins desired.CheckBinaries) (*probe.Facts, error) {
 	reqJSON, err := json.Marshal(request)
 	if err != nil {
 		return nil, err
@@ -92,7 +102,7 @@ func gather(ctx context.Context, h remote.Host, request probe.Request, bins desi
 	}
 	uname, answer, _ := strings.Cut(string(res.Stdout), "\n")
 	uname = strings.TrimPrefix(strings.TrimSpace(uname), "haup-uname ")
-	var f Facts
+	var f probe.Facts
 	if json.Unmarshal([]byte(answer), &f) == nil && f.Version == probe.Version {
 		return &f, nil
 	}
@@ -115,7 +125,7 @@ func gather(ctx context.Context, h remote.Host, request probe.Request, bins desi
 	if err != nil {
 		return nil, &remote.StepError{Host: h.Name(), Step: "gather facts (uploaded probe)", Err: err}
 	}
-	f = Facts{}
+	f = probe.Facts{}
 	if err := json.Unmarshal(res.Stdout, &f); err != nil {
 		return nil, fmt.Errorf("gather facts: the probe's answer is not JSON: %v: %.200q", err, res.Stdout)
 	}
@@ -132,3 +142,6 @@ func gather(ctx context.Context, h remote.Host, request probe.Request, bins desi
 	f.Staging = kept
 	return &f, nil
 }
+
+// shq quotes s for a POSIX shell.
+var shq = shellquote.Quote

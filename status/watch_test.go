@@ -1,4 +1,4 @@
-package tasks
+package status
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -49,7 +48,7 @@ func drillFrames(t testing.TB) []*ClusterStatus {
 	var out []*ClusterStatus
 	for _, nodes := range [][]NodeStatus{{p0, s1}, {killed, promoted}, {rejoined, final}} {
 		cs := &ClusterStatus{VIP: "192.168.89.134/24", Nodes: nodes}
-		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
+		judge(cs, Options{MaxLag: 30 * time.Second})
 		out = append(out, cs)
 	}
 	return out
@@ -128,8 +127,7 @@ func TestWatchOneConnectionPerNode(t *testing.T) {
 		if i == 0 {
 			role = nodeapi.RolePrimary
 		}
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
-		f := convergedFacts(t, d, role)
+		f := runningFacts(role)
 		f.Iface.HoldsVIP = i == 0
 		f.Keepalived.State = map[bool]string{true: "MASTER", false: "FAULT"}[i == 0]
 		f.LastCheck = &nodeapi.Report{Pass: i == 0, Reason: "as the role says"}
@@ -140,7 +138,7 @@ func TestWatchOneConnectionPerNode(t *testing.T) {
 	dials := map[string]int{}
 	cut := map[string]*atomic.Bool{"pg-0": {}, "pg-1": {}}
 	var refuse atomic.Int32 // dials of pg-1 to refuse
-	w := &Watch{Inv: inv, Bins: fakeCheck, Interval: 5 * time.Millisecond, Timeout: time.Second,
+	w := &Watch{Inv: inv, Interval: 5 * time.Millisecond, Timeout: time.Second,
 		MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond,
 		Dial: func(ctx context.Context, n inventory.Node) (remote.Host, error) {
 			mu.Lock()

@@ -1,4 +1,4 @@
-package tasks
+package status
 
 import (
 	"strings"
@@ -38,7 +38,7 @@ func TestVerdicts(t *testing.T) {
 		{"no primary", []NodeStatus{with(primary, func(n *NodeStatus) { n.Role = "down" }), standby}, VerdictCritical, "no primary"},
 	} {
 		cs := &ClusterStatus{VIP: "10.0.0.100/24", Nodes: tc.nodes}
-		judge(cs, StatusOptions{MaxLag: 30 * time.Second})
+		judge(cs, Options{MaxLag: 30 * time.Second})
 		reasons := strings.Join(cs.Reasons, "; ")
 		if cs.Verdict != tc.verdict || !strings.Contains(reasons, tc.reason) {
 			t.Errorf("%s: %s (%s), want %s with %q", tc.name, cs.Verdict, reasons, tc.verdict, tc.reason)

@@ -1,4 +1,4 @@
-package tasks
+package status
 
 import (
 	"bytes"
@@ -126,7 +126,7 @@ func sameCell(name, a, b string) bool {
 type Watch struct {
 	Inv     *inventory.Inventory
 	Bins    desired.CheckBinaries
-	Options StatusOptions
+	Options Options
 	// Interval is the time between the starts of two rounds (positive); a
 	// round that takes longer delays the next.
 	Interval time.Duration
@@ -281,7 +281,7 @@ func (w *Watch) Run(ctx context.Context) (last *ClusterStatus, stats map[string]
 	defer ticker.Stop()
 	for {
 		startDials()
-		hosts, unreachable := Hosts{}, map[string]error{}
+		hosts, unreachable := map[string]remote.Host{}, map[string]error{}
 		for _, n := range nodes {
 			c := conns[n.Name]
 			switch {

@@ -1,9 +1,10 @@
-package tasks
+package cluster
 
 import (
 	"reflect"
 	"testing"
 
+	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 )
@@ -18,8 +19,8 @@ type vf struct {
 	paused   bool
 }
 
-func (x vf) facts() *Facts {
-	f := &Facts{Iface: probe.Iface{HoldsVIP: x.vip}}
+func (x vf) facts() *probe.Facts {
+	f := &probe.Facts{Iface: probe.Iface{HoldsVIP: x.vip}}
 	if x.role != "" {
 		f.Database = &nodeapi.StatusReport{Report: nodeapi.Report{Role: x.role, Timeline: x.timeline}, FailoverPaused: x.paused}
 		if x.repl != "" {
@@ -92,7 +93,7 @@ func TestClusterView(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var nodes []NodeFacts
 			for i, x := range c.nodes {
-				nodes = append(nodes, NodeFacts{Name: names[i], Facts: x.facts()})
+				nodes = append(nodes, NodeFacts{Node: inventory.Node{Name: names[i]}, Facts: x.facts()})
 			}
 			v := ViewOf(nodes)
 			only, _ := v.OnlyPrimary()
@@ -119,37 +120,8 @@ func TestClusterView(t *testing.T) {
 	}
 }
 
-// TestClusterViewOfStatus: status's rows give the same view as the facts
-// they were read from.
-func TestClusterViewOfStatus(t *testing.T) {
-	inv := loadExample(t)
-	nodes := []vf{{role: nodeapi.RolePrimary, timeline: 3, vip: true}, {role: nodeapi.RolePrimary, timeline: 5, paused: true},
-		{role: nodeapi.RoleStandby, timeline: 5, repl: "streaming", fenced: true}}
-	var nf []NodeFacts
-	cs := &ClusterStatus{}
-	for i, x := range nodes {
-		n := inv.Nodes[i%len(inv.Nodes)]
-		n.Name = []string{"a", "b", "c"}[i]
-		f := x.facts()
-		nf = append(nf, NodeFacts{Name: n.Name, Facts: f})
-		cs.Nodes = append(cs.Nodes, nodeStatusFromFacts(inv, n, f))
-	}
-	cs.Nodes = append(cs.Nodes, NodeStatus{Node: "d", Role: RoleUnknown})
-	nf = append(nf, NodeFacts{Name: "d", Facts: vf{}.facts()})
-	fromFacts, fromStatus := ViewOf(nf), cs.View()
-	// Roles differ only in how "unknown" is spelled.
-	for i := range fromStatus.Nodes {
-		if fromStatus.Nodes[i].Role == RoleUnknown {
-			fromStatus.Nodes[i].Role = ""
-		}
-	}
-	if !reflect.DeepEqual(fromFacts, fromStatus) {
-		t.Errorf("views differ:\nfacts  %+v\nstatus %+v", fromFacts, fromStatus)
-	}
-}
-
 func TestClusterViewNode(t *testing.T) {
-	v := ViewOf([]NodeFacts{{Name: "a", Facts: vf{role: nodeapi.RoleStandby, repl: "streaming"}.facts()}})
+	v := ViewOf([]NodeFacts{{Node: inventory.Node{Name: "a"}, Facts: vf{role: nodeapi.RoleStandby, repl: "streaming"}.facts()}})
 	if n, ok := v.Node("a"); !ok || !n.Streaming || !n.Up() {
 		t.Errorf("Node(a) = %+v, %v", n, ok)
 	}
