@@ -10,7 +10,6 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
 )
@@ -31,64 +30,49 @@ func standbyAnswer(t *testing.T, st *nodeapi.RepmgrdState) string {
 	return string(b)
 }
 
-// TestAwaitRepmgrdPlan: a streaming standby whose repmgrd does not watch
-// its upstream (not yet since its database started, or not for longer than
-// a pass takes, or not running) is not "in sync": the plan waits for it,
-// with status's words, and changes nothing else. One whose repmgrd watches
-// it, one in the image's setup, and one whose repmgrd state is unknown get
-// no wait; one that does not stream is rejoined, not waited for.
-func TestAwaitRepmgrdPlan(t *testing.T) {
+// TestRepmgrdNotWatchingPlan: a streaming standby whose repmgrd does not
+// watch its upstream (not yet since its database started, or not for
+// longer than a pass takes, or not running) leaves apply nothing to change,
+// but the plan does not say the cluster is in sync: it says it is degraded,
+// with status's words. One whose repmgrd watches it, one whose repmgrd
+// state is unknown, and one in the image's setup (status notes it; the
+// setup is the image's) are not flagged by repmgrd; one that does not
+// stream is rejoined, and the rejoin waits for repmgrd.
+func TestRepmgrdNotWatchingPlan(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*Facts)
-		wait   string // in the wait's summary; "" for no wait
+		note   string // in the plan's last lines; "" for none
 	}{
 		{"watches", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 0} }, ""},
 		{"unknown", func(f *Facts) { f.Database.Repmgrd = nil }, ""},
 		{"not yet", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1} },
-			"repmgrd has not reached its upstream since the database started: no automatic failover if the primary is lost until it does; apply waits until it does, up to 60 s (nothing is restarted, the VIP stays)"},
+			"pg-1: repmgrd has not reached its upstream since the database started: no automatic failover if the primary is lost until it does"},
 		{"stale", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 30} },
-			"repmgrd last reached its upstream 30 s ago"},
+			"pg-1: repmgrd last reached its upstream 30 s ago"},
 		{"not running", func(f *Facts) { f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: false, UpstreamLastSeenS: -1} },
-			"repmgrd is not running"},
-		{"image setup", func(f *Facts) {
-			f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: false, UpstreamLastSeenS: -1}
-			f.Container.ImageFacts = &probe.ImageFacts{Init: "bash"}
-		}, ""},
+			"pg-1: repmgrd is not running"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			plan := convergedCluster(t, func(i int, f *Facts) {
+				healthyFacts(i, f)
 				if i == 1 {
 					c.mutate(f)
 				}
 			})
 			clusterChanges(plan)
-			var waits []Change
-			for _, np := range plan.Nodes {
-				for _, ch := range np.Changes {
-					if _, ok := ch.op.(awaitRepmgrd); ok {
-						if np.Node.Name != "pg-1" {
-							t.Errorf("a wait on %s: %s", np.Node.Name, ch)
-						}
-						waits = append(waits, ch)
-					} else {
-						t.Errorf("%s: another change %s", np.Node.Name, ch)
-					}
-				}
+			if !plan.Empty() {
+				t.Errorf("changes: %v %v", plan.Nodes[0].Changes, plan.Nodes[1].Changes)
 			}
+			var b strings.Builder
+			plan.Print(&b, Style{})
+			out := b.String()
 			switch {
-			case c.wait == "" && len(waits) > 0:
-				t.Errorf("a wait: %s", waits[0])
-			case c.wait != "" && (len(waits) != 1 || !strings.Contains(waits[0].Summary, c.wait) || waits[0].Kind != KindRepmgrd || waits[0].stage != stageService):
-				t.Errorf("waits %v, want one whose summary has %q", waits, c.wait)
-			case c.wait != "" && plan.Summary() == "No changes. The cluster matches the inventory.":
-				t.Errorf("the plan says in sync: %s", plan.Summary())
-			}
-			// Status reads the same facts the same way.
-			ns := plan.Status(status.Options{}).Nodes[1]
-			if (ns.RepmgrdNote != "") != (c.wait != "" || c.name == "image setup") {
-				t.Errorf("status's note %q, plan's wait %v", ns.RepmgrdNote, waits)
+			case c.note == "" && !strings.HasSuffix(out, "\nNo changes. The cluster matches the inventory.\n"):
+				t.Errorf("not in sync:\n%s", out)
+			case c.note != "" && (strings.Contains(out, "No changes.") || !strings.Contains(out, "\nNo changes to make, but the cluster is degraded") || !strings.Contains(out, "\n  - "+c.note)):
+				t.Errorf("want degraded with %q:\n%s", c.note, out)
 			}
 		})
 	}
@@ -102,6 +86,20 @@ func TestAwaitRepmgrdPlan(t *testing.T) {
 	clusterChanges(plan)
 	if cs := plan.Nodes[1].Changes; len(cs) != 1 || cs[0].Kind != KindDatabase || !strings.Contains(cs[0].Summary, "waits until its repmgrd watches") {
 		t.Errorf("not streaming: %v", cs)
+	}
+}
+
+// healthyFacts makes convergedCluster's nodes a healthy cluster as status
+// judges it: pg-0 the primary whose check passes, pg-1 a standby whose
+// repmgrd watches it.
+func healthyFacts(i int, f *Facts) {
+	f.LastCheck = &nodeapi.Report{Pass: i == 0, At: time.Now()}
+	f.LastCheckAgeS = 0.5
+	if i == 0 {
+		f.Keepalived.State = "MASTER"
+	} else {
+		f.Keepalived.State = "FAULT"
+		f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
 	}
 }
 
@@ -177,16 +175,7 @@ func TestWaitArmed(t *testing.T) {
 // judged as status judges them, make a healthy cluster; otherwise it says
 // what status would, and that apply changes none of it.
 func TestEmptyPlanSaysUnhealthy(t *testing.T) {
-	healthy := func(i int, f *Facts) {
-		f.LastCheck = &nodeapi.Report{Pass: i == 0, At: time.Now()}
-		f.LastCheckAgeS = 0.5
-		if i == 0 {
-			f.Keepalived.State = "MASTER"
-		} else {
-			f.Keepalived.State = "FAULT"
-			f.Database.Repmgrd = &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 0}
-		}
-	}
+	healthy := healthyFacts
 	plan := convergedCluster(t, healthy)
 	clusterChanges(plan)
 	var b strings.Builder

@@ -10,7 +10,6 @@ import (
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/status"
 )
 
 // clusterChanges are the changes the cluster's actual state calls for, beyond
@@ -59,8 +58,6 @@ func clusterChanges(plan *Plan) {
 		if why == "" {
 			if c, ok := downDatabaseChange(plan, np, current); ok {
 				np.Changes = append(np.Changes, c)
-			} else if c, ok := awaitRepmgrdChange(plan, np, vn); ok {
-				np.Changes = append(np.Changes, c)
 			}
 			continue
 		}
@@ -69,31 +66,6 @@ func clusterChanges(plan *Plan) {
 	forgetWitnesses(plan, current)
 	interruptedOperations(plan)
 	interruptedApplies(plan)
-}
-
-// awaitRepmgrdChange waits on a streaming standby whose repmgrd does not
-// watch its upstream (not yet since its database started, as after a
-// switchover or a restart, or not for longer than a pass takes): until it
-// does, no standby is promoted if the primary is lost, and `haup status`
-// calls the cluster degraded. Apply changes nothing for it; it waits, up to
-// armTimeout, for repmgrd (and the standby's check, which resets repmgrd's
-// stuck connections) and fails if repmgrd does not get there. A standby
-// whose container is still in the image's setup is left to the setup.
-func awaitRepmgrdChange(plan *Plan, np *NodePlan, vn cluster.ViewNode) (Change, bool) {
-	f := np.Facts
-	if vn.Role != nodeapi.RoleStandby || !vn.Streaming || settling(f) || f.Database == nil {
-		return Change{}, false
-	}
-	r := plan.Inventory.Database.Repmgr
-	note := status.RepmgrdNote(f.Database.Repmgrd, r)
-	if note == "" {
-		return Change{}, false
-	}
-	return Change{Op: OpUpdate, Kind: KindRepmgrd, Name: "upstream",
-		Summary: fmt.Sprintf("%s; apply waits until it does, up to %.0f s (nothing is restarted, the VIP stays)", note, armTimeout.Seconds()),
-		stage:   stageService,
-		op:      awaitRepmgrd{repmgr: r},
-	}, true
 }
 
 // forgetWitnesses plans the removal, from repmgr's metadata on the current

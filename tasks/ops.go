@@ -269,16 +269,6 @@ func armed(ctx context.Context, h remote.Host, r inventory.Repmgr) error {
 	return nil
 }
 
-// awaitRepmgrd waits until a streaming standby's repmgrd reaches its
-// upstream; it changes nothing on the node.
-type awaitRepmgrd struct {
-	repmgr inventory.Repmgr
-}
-
-func (o awaitRepmgrd) run(ctx context.Context, h remote.Host) error {
-	return armed(ctx, h, o.repmgr)
-}
-
 func (o rejoin) watch() watch { return watchClone(o.addr) }
 
 // follow starts the node's stopped database as a standby of the primary

@@ -180,7 +180,6 @@ func TestOperationScripts(t *testing.T) {
 		{"swap", swapPassword{staged: "/a.next", live: "/a"}, []string{"mv -f /a.next /a"}, "fails"},
 		{"set password", setPassword{role: "repmgr", file: "/a"}, []string{"set-password -role repmgr -file /a"}, "fails"},
 		{"rejoin", rejoin{addr: "10.0.0.1"}, []string{"systemctl start " + nodeapi.RejoinUnit, "-status repmgr"}, "rejoin"},
-		{"await repmgrd", awaitRepmgrd{}, []string{"-status repmgr"}, "wait for repmgrd to reach its upstream"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := remote.NewFake("pg-0").OnStdout("-status repmgr", armedStandby(t)).On("", func(string) (remote.Result, error) { return remote.Result{}, nil })

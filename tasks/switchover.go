@@ -115,7 +115,7 @@ func (sw *Switchover) Print(w io.Writer) {
 		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s) and it takes the VIP over from %s; writes succeed again", to, sw.CheckSeconds, from),
 		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.pauseNodes(), ", ")),
 		fmt.Sprintf("%s: start its database as a standby of %s inside the running container, without the image's entrypoint and without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
-		fmt.Sprintf("%s: wait until its repmgrd watches %s (automatic failover armed again; at most %.0f s, else haup says so and `haup diff` plans the wait)", from, to, armTimeout.Seconds()),
+		fmt.Sprintf("%s: wait until its repmgrd watches %s (automatic failover armed again; at most %.0f s, else haup says so, and `haup status` shows it)", from, to, armTimeout.Seconds()),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
