@@ -1,11 +1,11 @@
 package desired
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -14,34 +14,6 @@ import (
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	testenv.Golden(t, filepath.Join("testdata", name), got)
-}
-
-func loadExample(t *testing.T) *inventory.Inventory {
-	t.Helper()
-	inv, err := inventory.Load("../examples/two-node.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
-}
-
-// witnessInventory is the example pair with a witness.
-func witnessInventory(t *testing.T) *inventory.Inventory {
-	t.Helper()
-	inv, err := inventory.Load("../examples/two-node-witness.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
-}
-
-// fakeCheck stands in for the cross-compiled health check: the desired
-// state only carries its bytes.
-func fakeCheck(goos, goarch string) ([]byte, error) {
-	if goarch != "amd64" {
-		return nil, fmt.Errorf("no health-check program for %s/%s", goos, goarch)
-	}
-	return []byte("\x7fELF haup-check " + goos + "/" + goarch), nil
 }
 
 // fileOf is the content of the desired file at path, or nil.
@@ -58,7 +30,7 @@ func fileOf(d *Desired, path string) []byte {
 // environment is one the inventory refuses in database.environment (so an
 // operator cannot override it), the image's safety settings included.
 func TestContainerEnvIsHaupSet(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	set := map[string]bool{}
 	for _, k := range inventory.HaupSetEnv() {
 		set[k] = true
@@ -79,7 +51,7 @@ func TestContainerEnvIsHaupSet(t *testing.T) {
 // TestWitnessContainer: the witness container's settings: the witness
 // role, the nodes as partners, its own name and address.
 func TestWitnessContainer(t *testing.T) {
-	spec := WitnessState(witnessInventory(t), nil).Container
+	spec := WitnessState(fixture.ExampleWitness(t), nil).Container
 	if spec.Env["REPMGR_NODE_TYPE"] != "witness" || spec.Env["REPMGR_NODE_NAME"] != "witness-2" ||
 		spec.Env["REPMGR_PARTNER_NODES"] != "192.168.89.131,192.168.89.133" || spec.Env["REPMGR_NODE_NETWORK_NAME"] != "192.168.90.20" {
 		t.Errorf("witness container env: %v", spec.Env)
@@ -90,7 +62,7 @@ func TestWitnessContainer(t *testing.T) {
 // repmgrd reset (or with another limit) plans the change with its effect;
 // the same limit plans none.
 func TestCheckEffectRepmgrdReset(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	effect := checkEffect(inv)
 	stale := RepmgrdStaleS(inv.Database.Repmgr)
 	if stale != 5 {
@@ -109,9 +81,9 @@ func TestCheckEffectRepmgrdReset(t *testing.T) {
 
 // TestCheckEffectMetricsOff: turning metrics off says the last file stays.
 func TestCheckEffectMetricsOff(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	inv.Metrics = inventory.Metrics{TextfileDir: "/var/lib/prometheus/node-exporter", Enabled: true}
-	d, err := DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	d, err := DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}

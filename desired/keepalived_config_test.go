@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/nodeapi"
 )
@@ -18,9 +19,9 @@ import (
 // a private mount namespace where the check program sits at its secure path.
 func TestExampleConfigsPassKeepalivedConfigTest(t *testing.T) {
 	testenv.Need(t, true, "keepalived", "ip", "unshare")
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	for i, n := range inv.Nodes {
-		d, err := DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}

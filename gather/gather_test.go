@@ -3,39 +3,20 @@ package gather
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/haup-project/haup/inventory"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
 )
 
-func loadExample(t *testing.T) *inventory.Inventory {
-	t.Helper()
-	inv, err := inventory.Load("../examples/two-node.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
-}
-
-// fakeCheck stands in for the cross-compiled agent: gather only uploads
-// its bytes.
-func fakeCheck(goos, goarch string) ([]byte, error) {
-	if goarch != "amd64" {
-		return nil, fmt.Errorf("no health-check program for %s/%s", goos, goarch)
-	}
-	return []byte("\x7fELF haup-check " + goos + "/" + goarch), nil
-}
-
 // TestNodeUploadsProbeWhenAgentDiffers: a node without haup's agent (or
 // with one of another facts version) gets the probe uploaded and run from
 // staging; one whose agent answers in this version costs one round trip.
 func TestNodeUploadsProbeWhenAgentDiffers(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	n := inv.Nodes[0]
 	answer, _ := json.Marshal(probe.Facts{Version: probe.Version, Arch: "amd64"})
 	h := remote.NewFake(n.Name).
@@ -45,7 +26,7 @@ func TestNodeUploadsProbeWhenAgentDiffers(t *testing.T) {
 		Expect("chmod 0700 "+remote.StagingRoot, func(string) (remote.Result, error) {
 			return remote.Result{Stdout: answer}, nil
 		})
-	f, err := Node(context.Background(), h, inv, n, fakeCheck)
+	f, err := Node(context.Background(), h, inv, n, fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +37,7 @@ func TestNodeUploadsProbeWhenAgentDiffers(t *testing.T) {
 		t.Fatalf("arch %s, %d uploads", f.Arch, len(h.Uploaded()))
 	}
 	for _, b := range h.Uploaded() {
-		if want, _ := fakeCheck("linux", "amd64"); string(b) != string(want) {
+		if want, _ := fixture.FakeCheck("linux", "amd64"); string(b) != string(want) {
 			t.Errorf("uploaded %q, want the amd64 agent", b)
 		}
 	}
@@ -64,16 +45,16 @@ func TestNodeUploadsProbeWhenAgentDiffers(t *testing.T) {
 	h2 := remote.NewFake(n.Name).Expect("facts", func(string) (remote.Result, error) {
 		return remote.Result{Stdout: append([]byte("haup-uname x86_64\n"), answer...)}, nil
 	})
-	if _, err := Node(context.Background(), h2, inv, n, fakeCheck); err != nil || len(h2.Calls()) != 1 || len(h2.Uploaded()) != 0 {
+	if _, err := Node(context.Background(), h2, inv, n, fixture.FakeCheck); err != nil || len(h2.Calls()) != 1 || len(h2.Uploaded()) != 0 {
 		t.Fatalf("installed agent: %v, %d calls, %d uploads", err, len(h2.Calls()), len(h2.Uploaded()))
 	}
 }
 
 func TestNodeRefusesOtherProbeVersion(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	n := inv.Nodes[0]
 	h := remote.NewFake(n.Name).OnStdout("facts", `{"version": 1}`)
-	if _, err := Node(context.Background(), h, inv, n, fakeCheck); err == nil || !strings.Contains(err.Error(), "version") {
+	if _, err := Node(context.Background(), h, inv, n, fixture.FakeCheck); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Fatalf("err = %v", err)
 	}
 }

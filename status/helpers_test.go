@@ -7,7 +7,6 @@ import (
 
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/internal/testenv"
-	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 )
@@ -15,15 +14,6 @@ import (
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	testenv.Golden(t, filepath.Join("testdata", name), got)
-}
-
-func loadExample(t *testing.T) *inventory.Inventory {
-	t.Helper()
-	inv, err := inventory.Load("../examples/two-node.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
 }
 
 // runningFacts is what a node haup installed answers, as far as status

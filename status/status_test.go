@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/agent"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 	"github.com/haup-project/haup/remote"
@@ -18,7 +19,7 @@ import (
 // reads as what it is, with its reason, never as "absent" or "down"; the
 // table and JSON are golden.
 func TestStatusTellsUnknownFromDown(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	standby := func() *probe.Facts {
 		f := runningFacts(nodeapi.RoleStandby)
@@ -138,7 +139,7 @@ func TestStatusTellsUnknownFromDown(t *testing.T) {
 // on in the healthy line, suspended as degraded, waiting (writes blocked) as
 // critical.
 func TestZeroLossVerdicts(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	standby := NodeStatus{Node: "pg-1", Address: "192.168.89.133", Reachable: true, Keepalived: "FAULT", Role: nodeapi.RoleStandby, Timeline: 2,
 		Container: "running", Replication: []nodeapi.Replication{{Peer: "192.168.89.131", State: "streaming"}}, Promotion: gateAllows}
 	for _, tc := range []struct {

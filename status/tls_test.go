@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
@@ -15,7 +16,7 @@ import (
 // the notes, degraded within min_valid_days, critical once expired, and
 // what to do said for haup's certificate and for the operator's.
 func TestTLSStatus(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	inv.Database.TLS.Enabled, inv.Database.TLS.Require, inv.Database.TLS.MinValidDays = true, true, 30
 	now := time.Now()
 	// A certificate as haup issues it (tasks.PrepareTLS), valid a year.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -120,7 +121,7 @@ func (h flakyHost) Alive(context.Context) error {
 // its new connection; the end returns the last status and each node's
 // dials.
 func TestWatchOneConnectionPerNode(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	answers := map[string]string{}
 	for i, n := range inv.Nodes {
 		role := nodeapi.RoleStandby

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
@@ -107,10 +108,10 @@ func healthyFacts(i int, f *Facts) {
 // change, pg-0 the primary holding the VIP; mutate edits each node's facts.
 func convergedCluster(t *testing.T, mutate func(int, *Facts)) *Plan {
 	t.Helper()
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +132,7 @@ func convergedCluster(t *testing.T, mutate func(int, *Facts)) *Plan {
 // last state and where to look, and a node that cannot be asked fails at
 // once.
 func TestWaitArmed(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	r := inv.Database.Repmgr
 	opts := ApplyOptions{ReadyTimeout: 300 * time.Millisecond, PollInterval: 10 * time.Millisecond}
 	sequence := func(answers ...string) *remote.Fake {

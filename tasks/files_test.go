@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
 )
@@ -12,8 +13,8 @@ import (
 // A changed binary is summarised by its hashes and then what it does; a new
 // one by its size and hash alone.
 func TestBinaryChangeSummary(t *testing.T) {
-	inv := loadExample(t)
-	d, err := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, err := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}

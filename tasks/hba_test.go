@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -15,9 +16,9 @@ import (
 // update, and removing the key removes the file and reloads the image's own
 // rules. Absent from the start, nothing is planned.
 func TestAllowedClientsPlan(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	n := inv.Nodes[0]
-	before, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	before, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 
 	var text strings.Builder
 	plan := func(title string) *NodePlan {
-		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +53,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = []string{"10.2.0.0/16"}, true
 	plan("allowed_clients: [10.2.0.0/16] on a running pair")
 
-	d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	f.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}); !p.Empty() {
 		t.Fatalf("allowed clients applied, still a plan:\n%s", planText(p))

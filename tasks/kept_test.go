@@ -5,17 +5,18 @@ import (
 	"testing"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/probe"
 )
 
 // TestKeptCopies: kept data is removed only with --remove-kept, only where
 // haup keeps copies, and the plan says what is lost; without it, a note.
 func TestKeptCopies(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	build := func(opts Options) *Plan {
 		plan := &Plan{Inventory: inv}
 		for i, n := range inv.Nodes {
-			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 			role := "standby"
 			if i == 0 {
 				role = "primary"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
@@ -17,11 +18,11 @@ import (
 // the VIP, pg-1 its streaming standby; mut changes their facts.
 func pauseCluster(t *testing.T, mut func(p, s *Facts)) *Plan {
 	t.Helper()
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	var fs []*Facts
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		role := "standby"
 		if i == 0 {
 			role = "primary"
@@ -281,7 +282,7 @@ func TestMaintenancePlan(t *testing.T) {
 		inv := plan.Inventory
 		inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
 		for i, n := range inv.Nodes {
-			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 			plan.Nodes[i] = Build(inv, d, plan.Nodes[i].Facts, Options{AllowPrimaryRestart: allow})
 		}
 		clusterChanges(plan)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/inventory"
 )
 
@@ -11,15 +12,15 @@ import (
 // missing) and the check's configuration with what the change does; once
 // applied the plan is empty, whoever owns the directory.
 func TestMetricsPlan(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	n := inv.Nodes[0]
-	before, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	before, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := convergedFacts(t, before, "primary")
 	inv.Metrics = inventory.Metrics{TextfileDir: "/var/lib/prometheus/node-exporter", Enabled: true}
-	d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/remote"
 
 	"github.com/haup-project/haup/nodeapi"
@@ -20,11 +21,11 @@ import (
 // toRole on timeline toTL; the record on both nodes.
 func interruptedPlan(t *testing.T, step, fromRole, toRole string, toTL int) *Plan {
 	t.Helper()
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		role, tl := fromRole, 1
 		if i == 1 {
 			role, tl = toRole, toTL
@@ -103,11 +104,11 @@ func TestUnknownOperationIsBlocked(t *testing.T) {
 // starts it, as the current primary's standby or, with no primary, in its
 // own role; not while the image's setup still runs.
 func TestDownDatabaseInARunningContainer(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	build := func(settledInit string, otherRole string) *Plan {
 		plan := &Plan{Inventory: inv}
 		for i, n := range inv.Nodes {
-			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 			f := convergedFacts(t, d, "standby")
 			f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
 			if i == 0 {
@@ -164,10 +165,10 @@ func TestWaitStreamingWaitsForTheImagesSetup(t *testing.T) {
 // image's setup still runs in its container (it restarts PostgreSQL on its
 // own) is left to the setup, not cloned again.
 func TestSettlingStandbyIsNotRejoined(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		role := nodeapi.RolePrimary
 		if i == 1 {
 			role = nodeapi.RoleStandby
@@ -217,12 +218,12 @@ func TestWaitReadyTimesOutWithTheLastLook(t *testing.T) {
 // TestInterruptedApply: the record of an apply that did not end makes the
 // plan say so, even when nothing else is left to do; a live run's does not.
 func TestInterruptedApply(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	build := func(lock *probe.Lock) *Plan {
 		plan := &Plan{Inventory: inv}
 		for i, n := range inv.Nodes {
-			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 			role := "standby"
 			if i == 0 {
 				role = "primary"

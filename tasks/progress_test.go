@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -78,10 +79,10 @@ func TestPullScriptKeepsOutputAside(t *testing.T) {
 // over the node's connection, at least three updates with bytes and a
 // rate, and the watch ends with the change.
 func TestApplyRejoinReportsClone(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		role := "standby"
 		if i == 0 {
 			role = "primary"

@@ -13,6 +13,7 @@ import (
 	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/gather"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -24,24 +25,6 @@ import (
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	testenv.Golden(t, filepath.Join("testdata", name), got)
-}
-
-func loadExample(t *testing.T) *inventory.Inventory {
-	t.Helper()
-	inv, err := inventory.Load("../examples/two-node.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
-}
-
-// fakeCheck stands in for the cross-compiled health check: plan and apply
-// only move its bytes.
-func fakeCheck(goos, goarch string) ([]byte, error) {
-	if goarch != "amd64" {
-		return nil, fmt.Errorf("no health-check program for %s/%s", goos, goarch)
-	}
-	return []byte("\x7fELF haup-check " + goos + "/" + goarch), nil
 }
 
 // bareFacts is a freshly installed Ubuntu server with Docker and nothing else.
@@ -99,11 +82,11 @@ func planText(p *Plan) string {
 }
 
 func TestGreenfieldPlanGolden(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
 		f := bareFacts(n)
-		d, err := desired.DesiredState(inv, n, f.Arch, fakeCheck)
+		d, err := desired.DesiredState(inv, n, f.Arch, fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,10 +102,10 @@ func TestGreenfieldPlanGolden(t *testing.T) {
 }
 
 func TestConvergedPlanIsEmpty(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
-		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,9 +120,9 @@ func TestConvergedPlanIsEmpty(t *testing.T) {
 }
 
 func TestDriftPlan(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	n := inv.Nodes[0]
-	d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +142,7 @@ func TestDriftPlan(t *testing.T) {
 }
 
 func TestPrimaryRecreateIsBlocked(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	for _, tc := range []struct {
 		role    string
 		allow   bool
@@ -170,7 +153,7 @@ func TestPrimaryRecreateIsBlocked(t *testing.T) {
 		{"primary", true, false},
 		{"standby", false, false},
 	} {
-		d, err := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +183,7 @@ func TestMaskHidesOldAndNewSecrets(t *testing.T) {
 // checks that the primary's container starts, and answers, before the
 // standby's, and that keepalived starts last.
 func TestApplyGreenfieldOrder(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	var mu sync.Mutex
 	var events []string
 	record := func(ev string) func(string) (remote.Result, error) {
@@ -226,7 +209,7 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
 		f := bareFacts(n)
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
 	}
 	recaps, err := Apply(context.Background(), plan, hosts, ApplyOptions{})
@@ -270,8 +253,8 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 // TestReloadWhenKeepalivedRunsAnotherConfiguration: the file is right but
 // keepalived loaded another one (an apply killed before its reload).
 func TestReloadWhenKeepalivedRunsAnotherConfiguration(t *testing.T) {
-	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, d, "primary")
 	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
 		t.Fatalf("converged node has changes: %v", np.Changes)
@@ -290,10 +273,10 @@ func TestReloadWhenKeepalivedRunsAnotherConfiguration(t *testing.T) {
 
 // TestStalePrimaryRejoins: the cluster's state is part of the plan.
 func TestStalePrimaryRejoins(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		f := convergedFacts(t, d, "primary")
 		f.Database.Timeline = i + 1
 		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
@@ -321,8 +304,8 @@ func TestStalePrimaryRejoins(t *testing.T) {
 }
 
 func TestPasswordChangeOnLiveDatabaseIsBlocked(t *testing.T) {
-	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, d, "primary")
 	ff := f.Files[desired.PostgresSecretPath]
 	ff.SHA256 = strings.Repeat("0", 64)
@@ -335,8 +318,8 @@ func TestPasswordChangeOnLiveDatabaseIsBlocked(t *testing.T) {
 }
 
 func TestLeftoverStagingIsRemoved(t *testing.T) {
-	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Staging = []string{remote.StagingRoot + "/0123456789abcdef"}
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -350,8 +333,8 @@ func TestLeftoverStagingIsRemoved(t *testing.T) {
 // node runs exactly lock, the run's record, upload and install, the record's
 // step, reload, the record removed, release, in that order.
 func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
-	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, d, "primary")
 	conf := f.Files[desired.KeepalivedConfPath]
 	conf.SHA256 = strings.Repeat("0", 64)
@@ -376,8 +359,8 @@ func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
 
 // TestApplyRefusesALiveLock: another run's lock stops apply before any change.
 func TestApplyRefusesALiveLock(t *testing.T) {
-	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Keepalived.LoadedSHA256 = ""
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -395,12 +378,12 @@ func TestApplyRefusesALiveLock(t *testing.T) {
 }
 
 func TestPlanSwitchoverRefusals(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	cluster := func(mut func(p, s *Facts)) *Plan {
 		plan := &Plan{Inventory: inv}
 		var fs []*Facts
 		for i, n := range inv.Nodes {
-			d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+			d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 			role := "standby"
 			if i == 0 {
 				role = "primary"
@@ -449,10 +432,10 @@ func TestPlanSwitchoverRefusals(t *testing.T) {
 }
 
 func TestRejoinPlanRefusesThePrimary(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		role := "standby"
 		if i == 0 {
 			role = "primary"
@@ -471,8 +454,8 @@ func TestRejoinPlanRefusesThePrimary(t *testing.T) {
 // TestSavedPlanRefusesChangedState: a saved plan is carried out only on the
 // state it saw; lag and timestamps do not count, a file edited does.
 func TestSavedPlanRefusesChangedState(t *testing.T) {
-	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Keepalived.LoadedSHA256 = ""
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -534,10 +517,10 @@ func TestImageChangeIsRolling(t *testing.T) {
 // and pg-1 its standby (streaming or not), planned after the inventory
 // named another image.
 func imageChangeCluster(t *testing.T, streaming bool) *Plan {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -555,7 +538,7 @@ func imageChangeCluster(t *testing.T, streaming bool) *Plan {
 	// The inventory now names another image.
 	inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		plan.Nodes[i] = Build(inv, d, plan.Nodes[i].Facts, Options{})
 	}
 	clusterChanges(plan)
@@ -595,10 +578,10 @@ func TestPasswordRotationPlan(t *testing.T) {
 }
 
 func rotationCluster(t *testing.T, path string, roles ...string) *Plan {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		f := convergedFacts(t, d, roles[i])
 		f.Iface.HoldsVIP = i == 0
 		ff := f.Files[path]
@@ -629,21 +612,11 @@ func TestRepmgrPasswordRotationIsRolling(t *testing.T) {
 	}
 }
 
-// witnessInventory is the example pair with a witness.
-func witnessInventory(t *testing.T) *inventory.Inventory {
-	t.Helper()
-	inv, err := inventory.Load("../examples/two-node-witness.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
-}
-
 // witnessFacts is the witness host as apply leaves it.
 func witnessFacts(inv *inventory.Inventory) *Facts {
 	f := &Facts{Version: probe.Version, Arch: "amd64", HasApt: true, HasSystemd: true, Docker: "24.0.7",
 		Files: map[string]FileFact{}, Dirs: map[string]FileFact{}, ImageID: "sha256:1111"}
-	check, _ := fakeCheck("linux", "amd64")
+	check, _ := fixture.FakeCheck("linux", "amd64")
 	d := desired.WitnessState(inv, check)
 	for _, dir := range d.Dirs {
 		f.Dirs[dir.Path] = FileFact{Exists: true, Mode: dir.Mode, UID: dir.UID, GID: dir.GID}
@@ -660,15 +633,15 @@ func witnessFacts(inv *inventory.Inventory) *Facts {
 // files, image and container, last in the order of work; a converged witness
 // plans nothing, and a password change recreates it from scratch.
 func TestWitnessPlan(t *testing.T) {
-	pair := loadExample(t)
-	inv := witnessInventory(t)
+	pair := fixture.Example(t)
+	inv := fixture.ExampleWitness(t)
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
-		was, err := desired.DesiredState(pair, pair.Nodes[i], "amd64", fakeCheck)
+		was, err := desired.DesiredState(pair, pair.Nodes[i], "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+		d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -678,7 +651,7 @@ func TestWitnessPlan(t *testing.T) {
 		}
 		plan.Nodes = append(plan.Nodes, Build(inv, d, convergedFacts(t, was, role), Options{}))
 	}
-	check, _ := fakeCheck("linux", "amd64")
+	check, _ := fixture.FakeCheck("linux", "amd64")
 	bare := &Facts{Version: probe.Version, Arch: "amd64", Docker: "24.0.7", Files: map[string]FileFact{}, Dirs: map[string]FileFact{}}
 	plan.Witness = BuildWitness(inv, bare, check)
 	text := planText(plan)
@@ -716,13 +689,13 @@ func TestStaleWitnessIsUnregistered(t *testing.T) {
 		inv  *inventory.Inventory
 		want bool
 	}{
-		{"no witness in the inventory", loadExample(t), true},
-		{"the inventory's witness", witnessInventory(t), false},
+		{"no witness in the inventory", fixture.Example(t), true},
+		{"the inventory's witness", fixture.ExampleWitness(t), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			plan := &Plan{Inventory: c.inv}
 			for i, n := range c.inv.Nodes {
-				d, err := desired.DesiredState(c.inv, n, "amd64", fakeCheck)
+				d, err := desired.DesiredState(c.inv, n, "amd64", fixture.FakeCheck)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -749,10 +722,10 @@ func TestStaleWitnessIsUnregistered(t *testing.T) {
 // paused (a killed switchover) is not "in sync": the plan resumes it and
 // status calls the cluster degraded, with or without the node's record.
 func TestPausedFailoverIsResumed(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	at := time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
 	for _, rec := range []*nodeapi.PauseRecord{nil, {At: at, Until: at.Add(5 * time.Minute), Why: "switchover"}} {
-		d, _ := desired.DesiredState(inv, inv.Nodes[1], "amd64", fakeCheck)
+		d, _ := desired.DesiredState(inv, inv.Nodes[1], "amd64", fixture.FakeCheck)
 		f := convergedFacts(t, d, "standby")
 		f.Database.FailoverPaused, f.Database.Pause = true, rec
 		plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
@@ -775,8 +748,8 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 // on the interface; the plan removes it before starting keepalived again,
 // and a VIP on a node whose keepalived runs is keepalived's business.
 func TestStaleVIPOfADeadKeepalivedIsRemoved(t *testing.T) {
-	inv := loadExample(t)
-	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fakeCheck)
+	inv := fixture.Example(t)
+	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, d, "primary")
 	f.Iface.HoldsVIP = true
 	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/haup-project/haup/desired"
+	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/nodeapi"
 )
@@ -18,7 +19,7 @@ import (
 // serves, and issues it again when it expires within min_valid_days or a
 // name is missing; an incomplete CA is an error, never a new CA.
 func TestPrepareTLS(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	inv.Path = filepath.Join(t.TempDir(), "cluster.yaml")
 	inv.Database.TLS.Enabled, inv.Database.TLS.Require, inv.Database.TLS.MinValidDays = true, true, 30
 	now := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
@@ -65,10 +66,10 @@ func TestPrepareTLS(t *testing.T) {
 // writes hostssl rules; applied, nothing; a new certificate is a reload
 // alone, the key never shown.
 func TestTLSPlan(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	inv.Path = filepath.Join(t.TempDir(), "cluster.yaml")
 	n := inv.Nodes[0]
-	before, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	before, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestTLSPlan(t *testing.T) {
 	if _, err := PrepareTLS(inv, now); err != nil {
 		t.Fatal(err)
 	}
-	d, err := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestTLSPlan(t *testing.T) {
 	if _, err := PrepareTLS(inv, now); err != nil {
 		t.Fatal(err)
 	}
-	d2, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	d2, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	np = Build(inv, d2, applied, Options{})
 	text = planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}})
 	var kinds []string
@@ -159,18 +160,18 @@ func TestTLSPlan(t *testing.T) {
 // before anything else on the node, the agent's clear-text connections
 // included.
 func TestTLSOffRelaxesFirst(t *testing.T) {
-	inv := loadExample(t)
+	inv := fixture.Example(t)
 	inv.Path = filepath.Join(t.TempDir(), "cluster.yaml")
 	inv.Database.TLS.Enabled, inv.Database.TLS.Require, inv.Database.TLS.MinValidDays = true, true, 30
 	if _, err := PrepareTLS(inv, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	n := inv.Nodes[0]
-	on, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	on, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	f := convergedFacts(t, on, "primary")
 	f.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(on.HBA), Content: on.HBA}
 	inv.Database.TLS.Enabled = false
-	off, _ := desired.DesiredState(inv, n, "amd64", fakeCheck)
+	off, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if _, isOff := tlsTransition(inv, []*Facts{f}); !isOff {
 		t.Fatal("a container serving TLS, TLS off: no transition")
 	}
