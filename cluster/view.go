@@ -77,6 +77,10 @@ func ViewOf(nodes []NodeFacts) *View {
 }
 
 func viewNodeOf(name string, f *probe.Facts) ViewNode {
+	if f == nil {
+		// Not asked: nothing is known of it (its role unknown).
+		return ViewNode{Name: name}
+	}
 	n := ViewNode{Name: name, Role: f.Role(), HoldsVIP: f.Iface.HoldsVIP, Fenced: f.Fence != nil}
 	if db := f.Database; db != nil {
 		n.Timeline, n.Paused = db.Timeline, db.FailoverPaused

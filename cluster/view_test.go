@@ -97,6 +97,18 @@ func TestClusterView(t *testing.T) {
 	}
 }
 
+// TestClusterViewNilFacts: a node whose facts were not asked is in the view
+// with nothing known of it, not a crash.
+func TestClusterViewNilFacts(t *testing.T) {
+	v := ViewOf([]NodeFacts{{Node: inventory.Node{Name: "a"}, Facts: vf{Role: nodeapi.RolePrimary, VIP: true}.Facts()}, {Node: inventory.Node{Name: "b"}}})
+	if n, ok := v.Node("b"); !ok || n.Role != "" || n.Up() || n.HoldsVIP {
+		t.Errorf("Node(b) = %+v, %v", n, ok)
+	}
+	if p, ok := v.CurrentPrimary(); !ok || p != "a" {
+		t.Errorf("CurrentPrimary = %q, %v", p, ok)
+	}
+}
+
 func TestClusterViewNode(t *testing.T) {
 	v := ViewOf([]NodeFacts{{Node: inventory.Node{Name: "a"}, Facts: vf{Role: nodeapi.RoleStandby, Repl: "streaming"}.Facts()}})
 	if n, ok := v.Node("a"); !ok || !n.Streaming || !n.Up() {
