@@ -517,24 +517,12 @@ func TestImageChangeIsRolling(t *testing.T) {
 // and pg-1 its standby (streaming or not), planned after the inventory
 // named another image.
 func imageChangeCluster(t *testing.T, streaming bool) *Plan {
-	inv := fixture.Example(t)
-	plan := &Plan{Inventory: inv}
-	for i, n := range inv.Nodes {
-		d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-		if err != nil {
-			t.Fatal(err)
-		}
-		role := "standby"
-		if i == 0 {
-			role = "primary"
-		}
-		f := convergedFacts(t, d, role)
-		f.Iface.HoldsVIP = i == 0
+	plan := convergedCluster(t, func(i int, f *Facts) {
 		if i == 1 && !streaming {
 			f.Database.Replication = nil
 		}
-		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: f})
-	}
+	})
+	inv := plan.Inventory
 	// The inventory now names another image.
 	inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
 	for i, n := range inv.Nodes {
