@@ -41,7 +41,7 @@ E2E_FIGURES := $(CURDIR)/.bench/e2e-figures.json
 test: deps build
 	rm -f $(E2E_FIGURES)
 	./scripts/e2e-figures.sh begin $(E2E_FIGURES)
-	HAUP_CHECK_DIR=$(CURDIR)/$(CHECK_DIR) BENCH_OUT=$(E2E_FIGURES) $(GO) test -count=1 -p 1 -timeout 80m ./...
+	HAUP_CHECK_DIR=$(CURDIR)/$(CHECK_DIR) BENCH_OUT=$(E2E_FIGURES) HAUP_E2E_STEP_TIMES=$(CURDIR)/.bench/e2e-steps.tsv $(GO) test -count=1 -p 1 -timeout 80m ./...
 	./scripts/e2e-figures.sh stamp $(E2E_FIGURES)
 
 # The main job: a two-node lab, then haup applied to it.

@@ -53,8 +53,23 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	steps := e2eSteps(ctx, metrics)
+	var times strings.Builder
+	defer func() {
+		// How long each step took: in the log (shown for a failed run) and,
+		// with HAUP_E2E_STEP_TIMES set (make test sets it), in that file,
+		// to see where the suite's time goes.
+		t.Logf("step times (s):\n%s", times.String())
+		if p := os.Getenv("HAUP_E2E_STEP_TIMES"); p != "" {
+			if err := os.WriteFile(p, []byte(times.String()), 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
 	for _, s := range steps {
-		if !t.Run(s.name, s.run) {
+		start := time.Now()
+		ok := t.Run(s.name, s.run)
+		fmt.Fprintf(&times, "%s\t%.1f\n", s.name, time.Since(start).Seconds())
+		if !ok {
 			t.Fatalf("step %s failed; the steps after it need its result", s.name)
 		}
 	}
