@@ -80,8 +80,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 						continue
 					}
 					progress(np.Node.Name, "%s", c)
-					stop := startWatch(ctx, watchOf(c.op), hosts[np.Node.Name], rep)
-					err := c.op.run(ctx, hosts[np.Node.Name])
+					stop := startWatch(ctx, watchOf(c.task), hosts[np.Node.Name], rep)
+					err := run(ctx, hosts[np.Node.Name], c.task)
 					stop()
 					if err != nil {
 						mu.Lock()
@@ -196,8 +196,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		i := len(plan.Nodes)
 		for _, c := range w.Changes {
 			progress(w.Node.Name, "%s", c)
-			stop := startWatch(ctx, watchOf(c.op), hosts[w.Node.Name], rep)
-			err := c.op.run(ctx, hosts[w.Node.Name])
+			stop := startWatch(ctx, watchOf(c.task), hosts[w.Node.Name], rep)
+			err := run(ctx, hosts[w.Node.Name], c.task)
 			stop()
 			if err != nil {
 				recaps[i].Failed++

@@ -89,7 +89,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 				Summary: "unregister: it is not in the inventory, and while registered repmgr counts it in every election " +
 					"(gone, it leaves the nodes without a majority: no automatic failover); stop its container on its host too, haup no longer manages it",
 				stage: stageService,
-				op:    execStep{"unregister witness " + r.Name, shq(nodeapi.BinaryPath) + " forget-witness " + shq(r.Name) + "\n"},
+				task:  ExecStep{"unregister witness " + r.Name, shq(nodeapi.BinaryPath) + " forget-witness " + shq(r.Name) + "\n"},
 			})
 		}
 	}
@@ -106,7 +106,7 @@ func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 	return Change{Op: OpUpdate, Kind: KindRepmgrd, Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
 		stage:   stageService,
-		op:      execStep{"resume repmgrd's failover", shq(nodeapi.BinaryPath) + " resume-failover -wait 30s\n"}}
+		task:    ExecStep{"resume repmgrd's failover", shq(nodeapi.BinaryPath) + " resume-failover -wait 30s\n"}}
 }
 
 // leftoverChanges removes what interrupted applies left on a host.
@@ -116,7 +116,7 @@ func leftoverChanges(f *Facts) []Change {
 		out = append(out, Change{Op: OpDelete, Kind: KindStaging, Name: s,
 			Summary: "left by an interrupted apply (may hold secrets): remove",
 			// rm -rf: staging directories; a .haup-new file is a file.
-			stage: stageHost, op: execStep{"remove staging", "rm -rf " + shq(s) + "\n"}})
+			stage: stageHost, task: ExecStep{"remove staging", "rm -rf " + shq(s) + "\n"}})
 	}
 	return out
 }
@@ -135,7 +135,7 @@ func rejoinChange(plan *Plan, np *NodePlan, lead, why, blocked string, current [
 			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target)),
 		Blocked: blocked,
 		stage:   stageRejoin,
-		op:      rejoin{addr: desired.DBAddress(np.Node), repmgr: plan.Inventory.Database.Repmgr},
+		task:    Rejoin{Addr: desired.DBAddress(np.Node), Repmgr: plan.Inventory.Database.Repmgr},
 	}
 }
 
@@ -159,7 +159,7 @@ func followChange(plan *Plan, np *NodePlan, lead, primary string) Change {
 			"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; then it waits until its repmgrd watches %s; the primary keeps taking writes (--clone clones at once)",
 			primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary, primary)),
 		stage: stageRejoin,
-		op:    follow{conninfo: conninfo, clone: rejoin{addr: desired.DBAddress(np.Node), repmgr: inv.Database.Repmgr}},
+		task:  Follow{Conninfo: conninfo, Clone: Rejoin{Addr: desired.DBAddress(np.Node), Repmgr: inv.Database.Repmgr}},
 	}
 }
 
@@ -324,10 +324,10 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	for _, np := range rotating {
 		c := np.passwordChange(path)
 		c.file.password.rotation = &rotation{staged: next.Path, restart: restart}
-		c.op = installFile{next}
+		c.task = InstallFile{next}
 		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 			Summary: "move the staged password over " + path, stage: stageSwap,
-			op: swapPassword{staged: next.Path, live: path}})
+			task: SwapPassword{Staged: next.Path, Live: path}})
 		if np == primary {
 			setFrom = next.Path
 		}
@@ -335,7 +335,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 		Summary: "set inside the database: ALTER ROLE " + role + " with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
 		stage:   stagePassword,
-		op:      setPassword{role: role, file: setFrom}})
+		task:    SetPassword{Role: role, File: setFrom}})
 	if restart {
 		container := plan.Inventory.Database.ContainerName
 		for _, np := range plan.Nodes {
@@ -347,7 +347,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 			// restarted container would keep the old password.
 			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindContainer, Name: container,
 				stage: stageContainer, container: &containerRule{what: restartWhat, restart: true},
-				op: runContainer{spec: desired.Container(plan.Inventory, np.Node), replace: true}})
+				task: RunContainer{Spec: desired.Container(plan.Inventory, np.Node), Replace: true}})
 		}
 	}
 	for _, np := range plan.Nodes {
@@ -410,7 +410,7 @@ func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, boo
 		return Change{Op: OpUpdate, Kind: KindDatabase, Name: np.Node.Name,
 			Summary: why + ", and no node is primary: start it inside its container on its own data, in the role its data has (a primary's comes back as the primary, a standby's as a standby)",
 			stage:   stageRejoin,
-			op:      execStep{"start the database", agent + " start-database -timeout 120s\n"},
+			task:    ExecStep{"start the database", agent + " start-database -timeout 120s\n"},
 		}, true
 	}
 	return Change{}, false

@@ -21,7 +21,7 @@ func dirChanges(d desired.Dir, actual FileFact) []Change {
 		return nil
 	}
 	c.stage = stageHost
-	c.op = makeDir{d}
+	c.task = MakeDir{d}
 	return []Change{c}
 }
 
@@ -37,7 +37,7 @@ func sha256hex(b []byte) string {
 // fileChanges compares a file by content hash, mode and owner.
 func fileChanges(f desired.File, actual FileFact, secrets []string) []Change {
 	sum := sha256hex(f.Content)
-	c := Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, stage: stageHost, op: installFile{f}}
+	c := Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, stage: stageHost, task: InstallFile{f}}
 	var what string
 	switch {
 	case !actual.Exists:
@@ -49,7 +49,7 @@ func fileChanges(f desired.File, actual FileFact, secrets []string) []Change {
 			what += ", " + attrSummary(actual, f.Mode, f.UID, f.GID)
 		}
 	case actual.Mode != f.Mode || actual.UID != f.UID || actual.GID != f.GID:
-		c.op = chmodFile{f}
+		c.task = ChmodFile{f}
 		return shapedFile(c, attrSummary(actual, f.Mode, f.UID, f.GID))
 	default:
 		return nil

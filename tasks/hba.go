@@ -103,7 +103,7 @@ func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actua
 				"; the image writes the same rules itself at the container's next start"},
 			Diff:  maskedDiff(desired.HBAPath, actual.Content, nil, secrets),
 			stage: stageService,
-			op:    replaceHBA{container: container, content: []byte(imageHBA)},
+			task:  ReplaceHBA{Container: container, Content: []byte(imageHBA)},
 		}}
 	}
 	f := desired.File{Path: desired.HBAPath, Mode: 0o644, Content: want}
@@ -118,24 +118,16 @@ func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actua
 		} else {
 			cs[i].file.hba = hbaWhat(inv) + ": " + hbaCost
 		}
-		cs[i].op = replaceHBA{container: container, content: want, hostPath: desired.HBAPath}
+		cs[i].task = ReplaceHBA{Container: container, Content: want, HostPath: desired.HBAPath}
 	}
 	return cs
 }
 
-// replaceHBA installs content as the running database's pg_hba.conf and
-// reloads PostgreSQL, then writes it to hostPath (or removes the file
-// there, kept as .haup-bak, when hostPath is ""). The container comes
-// first: an apply interrupted in between leaves the host's file as it was,
-// so the next plan shows the change again and makes both.
-type replaceHBA struct {
-	container string
-	content   []byte
-	hostPath  string
-}
-
-func (o replaceHBA) run(ctx context.Context, h remote.Host) error {
-	container, content, hostPath := o.container, o.content, o.hostPath
+// replaceHBA installs t.Content as the running database's pg_hba.conf and
+// reloads PostgreSQL, then writes it to t.HostPath (or removes the file
+// there, kept as .haup-bak, when it is "").
+func replaceHBA(ctx context.Context, h remote.Host, t ReplaceHBA) error {
+	container, content, hostPath := t.Container, t.Content, t.HostPath
 	staged, err := h.Put(ctx, content)
 	if err != nil {
 		return fmt.Errorf("pg_hba.conf: upload: %w", err)

@@ -79,7 +79,7 @@ func TestReplaceHBAScript(t *testing.T) {
 		{"remove", "", []byte(imageHBA)},
 	} {
 		h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
-		if err := (replaceHBA{container: "pg0", content: c.content, hostPath: c.host}).run(context.Background(), h); err != nil {
+		if err := run(context.Background(), h, ReplaceHBA{Container: "pg0", Content: c.content, HostPath: c.host}); err != nil {
 			t.Fatal(err)
 		}
 		calls := h.Calls()

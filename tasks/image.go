@@ -9,6 +9,6 @@ func imageChanges(image string, f *Facts) []Change {
 	return []Change{{
 		Op: OpCreate, Kind: KindImage, Name: image, Summary: "pull",
 		stage: stageHost,
-		op:    pullImage{image},
+		task:  PullImage{image},
 	}}
 }

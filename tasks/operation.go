@@ -112,7 +112,7 @@ func interruptedOperations(plan *Plan) {
 	clear := func(blocked string) Change {
 		return Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
 			Summary: "remove the record of the " + what, Blocked: blocked,
-			stage: stageService, op: execStep{"remove the operation record", clearOpScript}}
+			stage: stageService, task: ExecStep{"remove the operation record", clearOpScript}}
 	}
 	agent := shq(nodeapi.BinaryPath)
 	v := plan.View()
@@ -139,7 +139,7 @@ func interruptedOperations(plan *Plan) {
 			Summary: "undo the " + what + ": start the old primary's database if it is stopped (inside its container, on its data) and let it take writes again; " +
 				"writes through the VIP resume when its check passes (within one check interval)",
 			stage: stageRejoin,
-			op:    execStep{"undo the switchover", agent + " start-database -timeout 120s && " + agent + " undemote\n"},
+			task:  ExecStep{"undo the switchover", agent + " start-database -timeout 120s && " + agent + " undemote\n"},
 		})
 	}
 	for _, np := range holders {
@@ -194,6 +194,6 @@ func interruptedApplies(plan *Plan) {
 		}
 		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
 			Summary: "the " + what + "; " + how + "; its record is cleared",
-			stage:   stageService, op: nothing{}})
+			stage:   stageService, task: Nothing{}})
 	}
 }

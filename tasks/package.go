@@ -21,6 +21,6 @@ func packageChanges(f *Facts) []Change {
 	return []Change{{
 		Op: OpCreate, Kind: KindPackage, Name: "keepalived", Summary: "install with apt (without recommended packages: haup uses no LVS)",
 		stage: stageHost,
-		op:    installKeepalivedPackage{},
+		task:  InstallKeepalived{},
 	}}
 }

@@ -86,8 +86,8 @@ type Change struct {
 	Blocked string
 
 	stage stage
-	// op is what apply does on the node to make the change.
-	op operation
+	// task is what apply does on the node to make the change.
+	task Task
 	// container and file are the change's shape, when the plan's rules
 	// decide something about it: compose writes Summary and Blocked from
 	// them.
@@ -103,6 +103,9 @@ func (c Change) String() string {
 	}
 	return s
 }
+
+// Task is what apply does on the node to make the change.
+func (c Change) Task() Task { return c.task }
 
 // NodePlan is the plan for one node.
 type NodePlan struct {

@@ -57,9 +57,9 @@ func TestRollingChangeShape(t *testing.T) {
 			if (primary.Blocked != "") != tc.blocked {
 				t.Errorf("primary's change blocked %q, want blocked %v", primary.Blocked, tc.blocked)
 			}
-			op, ok := primary.op.(runContainer)
-			if !ok || !op.replace || op.spec.Name != plan.Inventory.Database.ContainerName || op.spec.Image != plan.Inventory.Database.Image {
-				t.Errorf("primary's operation %#v, want the container recreated from the inventory's image", primary.op)
+			task, ok := primary.Task().(RunContainer)
+			if !ok || !task.Replace || task.Spec.Name != plan.Inventory.Database.ContainerName || task.Spec.Image != plan.Inventory.Database.Image {
+				t.Errorf("primary's task %#v, want the container recreated from the inventory's image", primary.Task())
 			}
 			if r := standby.container; r == nil || r.standbyFirst != tc.standbyFirst || r.rollingTo != "" {
 				t.Errorf("standby's shape %+v, want standby first %v", r, tc.standbyFirst)
@@ -79,38 +79,38 @@ func TestRollingChangeShape(t *testing.T) {
 	}
 }
 
-// TestRotationOperations reads a password rotation's operations: the new
+// TestRotationTasks reads a password rotation's tasks: the new
 // password staged beside the live file on every node, set inside the
 // database on the primary from the staged file, then moved into place;
 // with two primaries the file changes are refused and install the live
 // file as it would.
-func TestRotationOperations(t *testing.T) {
+func TestRotationTasks(t *testing.T) {
 	plan := rotationCluster(t, desired.PostgresSecretPath, "primary", "standby")
 	next := desired.PostgresSecretPath + nodeapi.NextSuffix
-	var set []setPassword
+	var set []SetPassword
 	for _, np := range plan.Nodes {
-		var swaps []swapPassword
+		var swaps []SwapPassword
 		for _, c := range np.Changes {
-			switch op := c.op.(type) {
-			case installFile:
-				if c.Name == desired.PostgresSecretPath && op.file.Path != next {
-					t.Errorf("%s: the password file installs %s, want %s", np.Node.Name, op.file.Path, next)
+			switch task := c.Task().(type) {
+			case InstallFile:
+				if c.Name == desired.PostgresSecretPath && task.File.Path != next {
+					t.Errorf("%s: the password file installs %s, want %s", np.Node.Name, task.File.Path, next)
 				}
-			case swapPassword:
-				swaps = append(swaps, op)
-			case setPassword:
+			case SwapPassword:
+				swaps = append(swaps, task)
+			case SetPassword:
 				if np != plan.Nodes[0] {
 					t.Errorf("%s sets the password, not the primary", np.Node.Name)
 				}
-				set = append(set, op)
+				set = append(set, task)
 			}
 		}
-		if len(swaps) != 1 || swaps[0] != (swapPassword{staged: next, live: desired.PostgresSecretPath}) {
+		if len(swaps) != 1 || swaps[0] != (SwapPassword{Staged: next, Live: desired.PostgresSecretPath}) {
 			t.Errorf("%s: swaps %+v", np.Node.Name, swaps)
 		}
 	}
-	if len(set) != 1 || set[0] != (setPassword{role: "postgres", file: next}) {
-		t.Errorf("set-password operations %+v", set)
+	if len(set) != 1 || set[0] != (SetPassword{Role: "postgres", File: next}) {
+		t.Errorf("set-password tasks %+v", set)
 	}
 
 	plan = rotationCluster(t, desired.PostgresSecretPath, "primary", "primary")
@@ -119,16 +119,16 @@ func TestRotationOperations(t *testing.T) {
 		if c == nil || c.file.password.refused == "" || c.file.password.rotation != nil || c.Blocked != c.file.password.refused {
 			t.Fatalf("%s: two primaries: %+v", np.Node.Name, c)
 		}
-		if op, ok := c.op.(installFile); !ok || op.file.Path != desired.PostgresSecretPath {
-			t.Errorf("%s: a refused change's operation %#v", np.Node.Name, c.op)
+		if task, ok := c.Task().(InstallFile); !ok || task.File.Path != desired.PostgresSecretPath {
+			t.Errorf("%s: a refused change's task %#v", np.Node.Name, c.Task())
 		}
 	}
 }
 
-// TestRejoinOperations: haup rejoin of a standby whose container runs
+// TestRejoinTasks: haup rejoin of a standby whose container runs
 // follows the primary on its own data, cloning only as a fallback; with
 // --clone it clones at once; both report the clone's progress.
-func TestRejoinOperations(t *testing.T) {
+func TestRejoinTasks(t *testing.T) {
 	plan := imageChangeCluster(t, true)
 	primary := plan.Nodes[0].Node
 	for _, clone := range []bool{false, true} {
@@ -137,53 +137,53 @@ func TestRejoinOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := rp.Nodes[1].Changes[0]
-		want := rejoin{addr: desired.DBAddress(rp.Nodes[1].Node), repmgr: rp.Inventory.Database.Repmgr}
-		switch op := c.op.(type) {
-		case follow:
-			if clone || op.clone != want || !strings.Contains(op.conninfo, "host="+desired.DBAddress(primary)+" ") ||
-				!strings.Contains(op.conninfo, "application_name=pg-1 ") {
-				t.Errorf("clone %v: follow %+v", clone, op)
+		want := Rejoin{Addr: desired.DBAddress(rp.Nodes[1].Node), Repmgr: rp.Inventory.Database.Repmgr}
+		switch task := c.Task().(type) {
+		case Follow:
+			if clone || task.Clone != want || !strings.Contains(task.Conninfo, "host="+desired.DBAddress(primary)+" ") ||
+				!strings.Contains(task.Conninfo, "application_name=pg-1 ") {
+				t.Errorf("clone %v: follow %+v", clone, task)
 			}
-		case rejoin:
-			if !clone || op != want {
-				t.Errorf("clone %v: rejoin %+v", clone, op)
+		case Rejoin:
+			if !clone || task != want {
+				t.Errorf("clone %v: rejoin %+v", clone, task)
 			}
 		default:
-			t.Errorf("clone %v: operation %#v", clone, c.op)
+			t.Errorf("clone %v: task %#v", clone, c.Task())
 		}
-		if watchOf(c.op) == nil {
+		if watchOf(c.Task()) == nil {
 			t.Errorf("clone %v: no watch of the clone", clone)
 		}
 	}
 }
 
-// TestOperationScripts runs each operation against a fake host: the script
-// it sends, and how a failure reads.
-func TestOperationScripts(t *testing.T) {
+// TestTaskScripts runs each task against a fake host: the script it sends,
+// and how a failure reads.
+func TestTaskScripts(t *testing.T) {
 	spec := desired.ContainerSpec{Name: "pg0", Image: "example/pg:16"}
 	for _, tc := range []struct {
 		name string
-		op   operation
+		task Task
 		want []string // in the script, in order
 		err  string   // in the error when the host fails
 	}{
-		{"step", execStep{"do it", "echo hi\n"}, []string{"echo hi"}, "do it"},
-		{"package", installKeepalivedPackage{}, []string{"apt-get install"}, "install keepalived"},
-		{"dir", makeDir{desired.Dir{Path: "/etc/haup", Mode: 0o750, UID: 1, GID: 2}}, []string{"mkdir -p /etc/haup && chown 1:2 /etc/haup && chmod 0750 /etc/haup"}, "dir /etc/haup"},
-		{"chmod", chmodFile{desired.File{Path: "/etc/x", Mode: 0o600}}, []string{"chown 0:0 /etc/x && chmod 0600 /etc/x"}, "file /etc/x"},
-		{"pull", pullImage{"example/pg:16"}, []string{"example/pg:16"}, "pull example/pg:16"},
-		{"run", runContainer{spec: spec}, []string{"docker"}, "run container pg0"},
-		{"recreate", runContainer{spec: spec, replace: true}, []string{"stop-database", "docker rm -f pg0"}, "run container pg0"},
-		{"start", startContainer{"pg0"}, []string{"docker start pg0"}, "start container pg0"},
-		{"reset witness", resetWitness{spec: spec, dataDir: "/srv/pg"}, []string{"docker rm -f pg0", "find /srv/pg -mindepth 1 -delete"}, "reset the witness"},
-		{"tls reload", reloadTLS{"pg0"}, []string{"c=pg0", "tls-key"}, "TLS certificate"},
-		{"swap", swapPassword{staged: "/a.next", live: "/a"}, []string{"mv -f /a.next /a"}, "fails"},
-		{"set password", setPassword{role: "repmgr", file: "/a"}, []string{"set-password -role repmgr -file /a"}, "fails"},
-		{"rejoin", rejoin{addr: "10.0.0.1"}, []string{"systemctl start " + nodeapi.RejoinUnit, "-status repmgr"}, "rejoin"},
+		{"step", ExecStep{"do it", "echo hi\n"}, []string{"echo hi"}, "do it"},
+		{"package", InstallKeepalived{}, []string{"apt-get install"}, "install keepalived"},
+		{"dir", MakeDir{desired.Dir{Path: "/etc/haup", Mode: 0o750, UID: 1, GID: 2}}, []string{"mkdir -p /etc/haup && chown 1:2 /etc/haup && chmod 0750 /etc/haup"}, "dir /etc/haup"},
+		{"chmod", ChmodFile{desired.File{Path: "/etc/x", Mode: 0o600}}, []string{"chown 0:0 /etc/x && chmod 0600 /etc/x"}, "file /etc/x"},
+		{"pull", PullImage{"example/pg:16"}, []string{"example/pg:16"}, "pull example/pg:16"},
+		{"run", RunContainer{Spec: spec}, []string{"docker"}, "run container pg0"},
+		{"recreate", RunContainer{Spec: spec, Replace: true}, []string{"stop-database", "docker rm -f pg0"}, "run container pg0"},
+		{"start", StartContainer{"pg0"}, []string{"docker start pg0"}, "start container pg0"},
+		{"reset witness", ResetWitness{Spec: spec, DataDir: "/srv/pg"}, []string{"docker rm -f pg0", "find /srv/pg -mindepth 1 -delete"}, "reset the witness"},
+		{"tls reload", ReloadTLS{"pg0"}, []string{"c=pg0", "tls-key"}, "TLS certificate"},
+		{"swap", SwapPassword{Staged: "/a.next", Live: "/a"}, []string{"mv -f /a.next /a"}, "fails"},
+		{"set password", SetPassword{Role: "repmgr", File: "/a"}, []string{"set-password -role repmgr -file /a"}, "fails"},
+		{"rejoin", Rejoin{Addr: "10.0.0.1"}, []string{"systemctl start " + nodeapi.RejoinUnit, "-status repmgr"}, "rejoin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := remote.NewFake("pg-0").OnStdout("-status repmgr", armedStandby(t)).On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
-			if err := tc.op.run(context.Background(), h); err != nil {
+			if err := run(context.Background(), h, tc.task); err != nil {
 				t.Fatal(err)
 			}
 			script := strings.Join(h.Calls(), "")
@@ -196,7 +196,7 @@ func TestOperationScripts(t *testing.T) {
 				at += i + len(w)
 			}
 			bad := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, errors.New("fails") })
-			if err := tc.op.run(context.Background(), bad); err == nil || !strings.Contains(err.Error(), tc.err) {
+			if err := run(context.Background(), bad, tc.task); err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("failure reads %v, want %q", err, tc.err)
 			}
 		})
@@ -210,13 +210,13 @@ func TestFollowFallsBackToClone(t *testing.T) {
 		Expect(" follow -timeout 60s ", func(string) (remote.Result, error) { return remote.Result{}, errors.New("no") }).
 		Expect("systemctl start "+nodeapi.RejoinUnit, func(string) (remote.Result, error) { return remote.Result{}, nil }).
 		Expect("-status repmgr", func(string) (remote.Result, error) { return remote.Result{Stdout: []byte(armedStandby(t))}, nil })
-	if err := (follow{conninfo: "host=10.0.0.1", clone: rejoin{}}).run(context.Background(), h); err != nil {
+	if err := run(context.Background(), h, Follow{Conninfo: "host=10.0.0.1", Clone: Rejoin{}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	if err := (nothing{}).run(context.Background(), h); err != nil || len(h.Calls()) != 3 {
+	if err := run(context.Background(), h, Nothing{}); err != nil || len(h.Calls()) != 3 {
 		t.Errorf("nothing ran something: %v %q", err, h.Calls())
 	}
 }

@@ -13,11 +13,26 @@ import (
 	"github.com/haup-project/haup/remote"
 )
 
-// A watch runs beside a change's operation while it waits for something long (a
+// A watch runs beside a change's task while it waits for something long (a
 // clone, an image pull), samples it every rep.Every() over the node's own
 // connection and reports it as `node: ...` updates. It ends when ctx does;
 // what it cannot read it skips: progress never fails a change.
 type watch func(ctx context.Context, h remote.Host, rep *progress.Writer)
+
+// watchOf is the watch of the task t, or nil when it has no long wait to
+// report: a clone (a rejoin, or a follow that may fall back to one) or an
+// image pull.
+func watchOf(t Task) watch {
+	switch t := t.(type) {
+	case Rejoin:
+		return watchClone(t.Addr)
+	case Follow:
+		return watchClone(t.Clone.Addr)
+	case PullImage:
+		return watchPull(t.Image)
+	}
+	return nil
+}
 
 // startWatch runs w beside the caller until the returned stop, which waits
 // for it to end. A nil w does nothing.

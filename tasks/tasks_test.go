@@ -244,7 +244,7 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 		return remote.Result{}, &remote.ExitError{Code: 3, Stderr: "(Line 12) unknown keyword 'bogus'"}
 	})
 	f := desired.File{Path: desired.KeepalivedConfPath, Mode: 0o600, Content: []byte("bogus\n"), Validate: "keepalived -t -f %s"}
-	err := installFile{f}.run(context.Background(), h)
+	err := run(context.Background(), h, InstallFile{f})
 	if err == nil || !strings.Contains(err.Error(), "live file is unchanged") || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("err = %v", err)
 	}

@@ -167,7 +167,7 @@ func verifyFullChange(container string) Change {
 		Summary: "sslmode=verify-full once every node serves TLS; the WAL receiver reconnects (replication pauses a few seconds, the primary keeps taking writes)",
 		Diff:    maskedDiff(desired.ServicePath, desired.ServiceFile(true), f.Content, nil),
 		stage:   stageService,
-		op:      finishVerifyFull{file: f, container: container},
+		task:    FinishVerifyFull{File: f, Container: container},
 	}
 }
 
@@ -180,6 +180,6 @@ func tlsReloadChange(container string) Change {
 		Op: OpUpdate, Kind: KindDatabase, Name: "TLS certificate",
 		Summary: "take the new certificate: " + desired.TLSReloadCost,
 		stage:   stageService,
-		op:      reloadTLS{container},
+		task:    ReloadTLS{container},
 	}
 }

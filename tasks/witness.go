@@ -63,7 +63,7 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
 			Summary: "recreate with a new database (its passwords are set when it is created; it holds no data, only repmgr's metadata, copied again from the primary)",
 			stage:   stageContainer,
-			op:      resetWitness{spec: spec, dataDir: inv.Database.DataDir},
+			task:    ResetWitness{Spec: spec, DataDir: inv.Database.DataDir},
 		}}
 	}
 	if tls && len(cs) == 0 && f.Container != nil {
