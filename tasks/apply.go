@@ -61,14 +61,14 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if opts.PollInterval == 0 {
 		opts.PollInterval = time.Second
 	}
-	recaps := make([]Recap, len(plan.all()))
-	for i, n := range plan.all() {
+	recaps := make([]Recap, len(plan.All()))
+	for i, n := range plan.All() {
 		recaps[i] = Recap{Node: n.Node.Name, OK: n.Resources - len(n.Changes)}
 	}
 	var mu sync.Mutex
 	progress := rep.Printf
 	// runStage runs the changes of stage s on the nodes at idx, in parallel.
-	runStage := func(s stage, idx []int) error {
+	runStage := func(s Stage, idx []int) error {
 		// Every node's error: a failure on one node does not stop the
 		// others' changes, and each node's recap tells what it did.
 		var wg sync.WaitGroup
@@ -124,7 +124,7 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		}
 	}()
 	var lockErrs []error
-	for _, np := range plan.all() {
+	for _, np := range plan.All() {
 		if len(np.Changes) == 0 {
 			continue
 		}
@@ -146,38 +146,38 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		kind = "apply"
 	}
 	rec := newApplyRecord(kind)
-	stepTo := func(step string, stages ...stage) error {
-		if len(locked) == 0 || !plan.hasAny(stages...) {
+	stepTo := func(step string, stages ...Stage) error {
+		if len(locked) == 0 || !plan.HasStage(stages...) {
 			return nil
 		}
 		return rec.step(ctx, step, locked)
 	}
-	if err := stepTo("packages, directories, files, images", stageHost, stagePassword, stageSwap, stageContainer, stageRejoin, stageService); err != nil {
+	if err := stepTo("packages, directories, files, images", StageHost, StagePassword, StageSwap, StageContainer, StageRejoin, StageService); err != nil {
 		return recaps, fmt.Errorf("nothing was changed:\n%w", err)
 	}
-	if err := runStage(stageHost, all); err != nil {
+	if err := runStage(StageHost, all); err != nil {
 		return recaps, err
 	}
-	if err := runStage(stagePassword, all); err != nil {
+	if err := runStage(StagePassword, all); err != nil {
 		return recaps, err
 	}
-	if err := runStage(stageSwap, all); err != nil {
+	if err := runStage(StageSwap, all); err != nil {
 		return recaps, err
 	}
-	if err := stepTo("containers", stageContainer); err != nil {
+	if err := stepTo("containers", StageContainer); err != nil {
 		return recaps, err
 	}
-	if from, _ := plan.rolling(); from != nil {
+	if from, _ := plan.Rolling(); from != nil {
 		if err := applyRolling(ctx, plan, hosts, opts, runStage, progress); err != nil {
 			return recaps, err
 		}
 	} else if err := applyContainers(ctx, plan, hosts, opts, runStage, progress, recaps); err != nil {
 		return recaps, err
 	}
-	if err := stepTo("rejoins", stageRejoin); err != nil {
+	if err := stepTo("rejoins", StageRejoin); err != nil {
 		return recaps, err
 	}
-	if err := runStage(stageRejoin, all); err != nil {
+	if err := runStage(StageRejoin, all); err != nil {
 		return recaps, err
 	}
 	// For the end-to-end tests of an interrupted apply: kill -9 of this
@@ -185,10 +185,10 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if os.Getenv("HAUP_TEST_KILL_BEFORE_SERVICES") == "1" {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
-	if err := stepTo("services (keepalived, units)", stageService); err != nil {
+	if err := stepTo("services (keepalived, units)", StageService); err != nil {
 		return recaps, err
 	}
-	if err := runStage(stageService, all); err != nil {
+	if err := runStage(StageService, all); err != nil {
 		return recaps, err
 	}
 	// The witness last: it registers with the primary, which runs by now.
@@ -219,11 +219,11 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 
 // applyContainers starts the containers: the primary's (or the initial
 // primary's) first, the others once its database answers.
-func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions, runStage func(stage, []int) error,
+func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions, runStage func(Stage, []int) error,
 	progress func(node, format string, args ...any), recaps []Recap) error {
-	first, rest := containerOrder(plan)
+	first, rest := plan.ContainerOrder()
 	if first >= 0 {
-		if err := runStage(stageContainer, []int{first}); err != nil {
+		if err := runStage(StageContainer, []int{first}); err != nil {
 			return err
 		}
 		np := plan.Nodes[first]
@@ -235,7 +235,7 @@ func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOpt
 			}
 		}
 	}
-	return runStage(stageContainer, rest)
+	return runStage(StageContainer, rest)
 }
 
 // awaitStatus asks the node's agent for its status (the database's role,
@@ -294,13 +294,6 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 	return err
 }
 
-// armTimeout bounds apply's wait for a standby's repmgrd to reach its
-// upstream after its database started: a pass of repmgrd takes
-// monitor_interval, then a ping bounded by connect_timeout, and the
-// standby's check resets stuck connections after desired.RepmgrdStaleS; a
-// minute is several of each.
-const armTimeout = time.Minute
-
 // waitArmed polls a standby until its repmgrd watches its upstream again,
 // judged as `haup status` judges it (status.RepmgrdNote): after its database
 // starts (a switchover, a rejoin, a restart) repmgrd needs a pass or two,
@@ -324,43 +317,6 @@ func waitArmed(ctx context.Context, h remote.Host, r inventory.Repmgr, opts Appl
 		return fmt.Errorf("repmgrd has not reached its upstream within %s (last: %s); the logs of the node's database container say why", opts.ReadyTimeout, last)
 	}
 	return err
-}
-
-// containerOrder picks the node whose container goes first: the node running
-// the primary, or, when no database answers as primary (a new cluster), the
-// inventory's initial primary. It returns -1 when that node has no container
-// change; rest holds the other nodes with container changes.
-func containerOrder(plan *Plan) (first int, rest []int) {
-	hasChange := func(np *NodePlan) bool {
-		for _, c := range np.Changes {
-			if c.stage == stageContainer {
-				return true
-			}
-		}
-		return false
-	}
-	leader := plan.Inventory.Database.Primary
-	if ps := plan.View().Primaries; len(ps) > 0 {
-		leader = ps[0].Name
-	}
-	lead := -1
-	for i, np := range plan.Nodes {
-		if np.Node.Name == leader {
-			lead = i
-		}
-	}
-	first = -1
-	for i, np := range plan.Nodes {
-		if !hasChange(np) {
-			continue
-		}
-		if i == lead {
-			first = i
-		} else {
-			rest = append(rest, i)
-		}
-	}
-	return first, rest
 }
 
 // waitReady polls the node's health check until its database answers as

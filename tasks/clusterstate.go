@@ -88,7 +88,7 @@ func forgetWitnesses(plan *Plan, current []string) {
 				Op: OpDelete, Kind: KindWitness, Name: r.Name,
 				Summary: "unregister: it is not in the inventory, and while registered repmgr counts it in every election " +
 					"(gone, it leaves the nodes without a majority: no automatic failover); stop its container on its host too, haup no longer manages it",
-				stage: stageService,
+				stage: StageService,
 				task:  ExecStep{"unregister witness " + r.Name, shq(nodeapi.BinaryPath) + " forget-witness " + shq(r.Name) + "\n"},
 			})
 		}
@@ -105,7 +105,7 @@ func resumeFailoverChange(rec *nodeapi.PauseRecord) Change {
 	}
 	return Change{Op: OpUpdate, Kind: KindRepmgrd, Name: "failover",
 		Summary: "resume automatic failover: " + since + "; while paused, repmgrd promotes no standby if the primary is lost",
-		stage:   stageService,
+		stage:   StageService,
 		task:    ExecStep{"resume repmgrd's failover", shq(nodeapi.BinaryPath) + " resume-failover -wait 30s\n"}}
 }
 
@@ -116,7 +116,7 @@ func leftoverChanges(f *Facts) []Change {
 		out = append(out, Change{Op: OpDelete, Kind: KindStaging, Name: s,
 			Summary: "left by an interrupted apply (may hold secrets): remove",
 			// rm -rf: staging directories; a .haup-new file is a file.
-			stage: stageHost, task: ExecStep{"remove staging", "rm -rf " + shq(s) + "\n"}})
+			stage: StageHost, task: ExecStep{"remove staging", "rm -rf " + shq(s) + "\n"}})
 	}
 	return out
 }
@@ -134,7 +134,7 @@ func rejoinChange(plan *Plan, np *NodePlan, lead, why, blocked string, current [
 		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: %s; stops this database, keeps its data directory in %s.diverged-<time>, clones from %s, and waits until its repmgrd watches it; the primary keeps taking writes",
 			target, why, np.Node.Name+":"+plan.Inventory.Database.DataDir, target)),
 		Blocked: blocked,
-		stage:   stageRejoin,
+		stage:   StageRejoin,
 		task:    Rejoin{Addr: desired.DBAddress(np.Node), Repmgr: plan.Inventory.Database.Repmgr},
 	}
 }
@@ -151,16 +151,22 @@ func followChange(plan *Plan, np *NodePlan, lead, primary string) Change {
 			target = n
 		}
 	}
-	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
-		desired.DBAddress(target), inv.Database.Port, np.Node.Name, inv.Database.Repmgr.ConnectTimeout)
+	conninfo := followConninfo(inv, target, np.Node.Name)
 	return Change{
 		Op: OpReplace, Kind: KindDatabase, Name: np.Node.Name,
 		Summary: leading(lead, fmt.Sprintf("rejoin as a standby of %s: first on the data it has (its database stopped cleanly and started again as a standby of %s inside the running container, without the image's entrypoint: no clone if its WAL is part of %s's history), "+
 			"and only if it does not stream within 45 s (or its container does not run: starting it would let the image re-sync the data alone), stop it, keep its data directory in %s.diverged-<time> and clone from %s; then it waits until its repmgrd watches %s; the primary keeps taking writes (--clone clones at once)",
 			primary, primary, primary, np.Node.Name+":"+inv.Database.DataDir, primary, primary)),
-		stage: stageRejoin,
+		stage: StageRejoin,
 		task:  Follow{Conninfo: conninfo, Clone: Rejoin{Addr: desired.DBAddress(np.Node), Repmgr: inv.Database.Repmgr}},
 	}
+}
+
+// followConninfo is the connection a standby named app starts with to
+// follow the primary's node.
+func followConninfo(inv *inventory.Inventory, primary inventory.Node, app string) string {
+	return fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
+		desired.DBAddress(primary), inv.Database.Port, app, inv.Database.Repmgr.ConnectTimeout)
 }
 
 // leading is summary after lead and a colon, or summary alone.
@@ -240,7 +246,7 @@ func planRolling(plan *Plan) {
 	var target *NodePlan
 	for _, name := range v.StreamingUnfenced() {
 		// Prefer a standby that gets the new container too.
-		if np := plan.nodePlan(name); target == nil || np.hasStage(stageContainer) && !target.hasStage(stageContainer) {
+		if np := plan.nodePlan(name); target == nil || np.hasStage(StageContainer) && !target.hasStage(StageContainer) {
 			target = np
 		}
 	}
@@ -326,7 +332,7 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 		c.file.password.rotation = &rotation{staged: next.Path, restart: restart}
 		c.task = InstallFile{next}
 		np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
-			Summary: "move the staged password over " + path, stage: stageSwap,
+			Summary: "move the staged password over " + path, stage: StageSwap,
 			task: SwapPassword{Staged: next.Path, Live: path}})
 		if np == primary {
 			setFrom = next.Path
@@ -334,19 +340,19 @@ func rotateSecret(plan *Plan, path, role, value string, restart bool) {
 	}
 	primary.Changes = append(primary.Changes, Change{Op: OpUpdate, Kind: KindPassword, Name: role,
 		Summary: "set inside the database: ALTER ROLE " + role + " with a SCRAM verifier computed on the node (the password is in no statement or log), replicated to the standbys",
-		stage:   stagePassword,
+		stage:   StagePassword,
 		task:    SetPassword{Role: role, File: setFrom}})
 	if restart {
 		container := plan.Inventory.Database.ContainerName
 		for _, np := range plan.Nodes {
-			if np.hasStage(stageContainer) {
+			if np.hasStage(StageContainer) {
 				continue // recreated anyway, which reads the file
 			}
 			// Recreated, not restarted: the image writes repmgr's .pgpass
 			// into the container's own layer only when it is absent, so a
 			// restarted container would keep the old password.
 			np.Changes = append(np.Changes, Change{Op: OpUpdate, Kind: KindContainer, Name: container,
-				stage: stageContainer, container: &containerRule{what: restartWhat, restart: true},
+				stage: StageContainer, container: &containerRule{what: restartWhat, restart: true},
 				task: RunContainer{Spec: desired.Container(plan.Inventory, np.Node), Replace: true}})
 		}
 	}
@@ -409,7 +415,7 @@ func downDatabaseChange(plan *Plan, np *NodePlan, current []string) (Change, boo
 		agent := shq(nodeapi.BinaryPath)
 		return Change{Op: OpUpdate, Kind: KindDatabase, Name: np.Node.Name,
 			Summary: why + ", and no node is primary: start it inside its container on its own data, in the role its data has (a primary's comes back as the primary, a standby's as a standby)",
-			stage:   stageRejoin,
+			stage:   StageRejoin,
 			task:    ExecStep{"start the database", agent + " start-database -timeout 120s\n"},
 		}, true
 	}

@@ -21,13 +21,13 @@ func containerChanges(spec desired.ContainerSpec, f *Facts, opts Options, witnes
 			Op: OpCreate, Kind: KindContainer, Name: spec.Name,
 			Summary: fmt.Sprintf("create from %s%s, host network, data in %s", spec.Image, imageIDNote(f.ImageID), spec.Mounts[0].Source),
 			Diff:    specDiff("", spec.Label(), spec.Name),
-			stage:   stageContainer, task: RunContainer{Spec: spec},
+			stage:   StageContainer, task: RunContainer{Spec: spec},
 		}}
 	case c.Spec != spec.Label() || (f.ImageID != "" && c.ImageID != f.ImageID):
 		r := &containerRule{allowPrimary: opts.AllowPrimaryRestart, witness: witness}
 		ch := Change{
 			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
-			stage: stageContainer, task: RunContainer{Spec: spec, Replace: true}, container: r,
+			stage: StageContainer, task: RunContainer{Spec: spec, Replace: true}, container: r,
 		}
 		if c.Spec != spec.Label() {
 			r.what = "recreate: its settings changed"
@@ -47,7 +47,7 @@ func containerChanges(spec desired.ContainerSpec, f *Facts, opts Options, witnes
 		return []Change{{
 			Op: OpUpdate, Kind: KindContainer, Name: spec.Name,
 			Summary: "start (it is " + c.Status + ")",
-			stage:   stageContainer,
+			stage:   StageContainer,
 			task:    StartContainer{spec.Name},
 		}}
 	}

@@ -20,7 +20,7 @@ func dirChanges(d desired.Dir, actual FileFact) []Change {
 	default:
 		return nil
 	}
-	c.stage = stageHost
+	c.stage = StageHost
 	c.task = MakeDir{d}
 	return []Change{c}
 }
@@ -37,7 +37,7 @@ func sha256hex(b []byte) string {
 // fileChanges compares a file by content hash, mode and owner.
 func fileChanges(f desired.File, actual FileFact, secrets []string) []Change {
 	sum := sha256hex(f.Content)
-	c := Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, stage: stageHost, task: InstallFile{f}}
+	c := Change{Op: OpUpdate, Kind: KindFile, Name: f.Path, stage: StageHost, task: InstallFile{f}}
 	var what string
 	switch {
 	case !actual.Exists:

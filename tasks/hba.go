@@ -21,7 +21,7 @@ import (
 // container and reloads PostgreSQL: a change costs a reload, never a
 // restart.
 //
-// The file is written after the containers (stageService), never before a
+// The file is written after the containers (StageService), never before a
 // container's first start: at a first start on an empty data directory the
 // image sets the postgres password over 127.0.0.1 without one
 // (libpostgresql.sh:484), which haup's rules, md5 for everyone, refuse.
@@ -82,7 +82,7 @@ func hbaChanges(inv *inventory.Inventory, want []byte, container string, actual 
 	cs := hbaChangesAt(inv, want, container, actual, secrets)
 	for i := range cs {
 		if first {
-			cs[i].stage = stageHost
+			cs[i].stage = StageHost
 			cs[i].file.tls = tlsRelaxFirst
 		}
 		cs[i].compose()
@@ -102,14 +102,14 @@ func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actua
 				strings.Replace(hbaCost, "installed in", "the image's rules installed in", 1) +
 				"; the image writes the same rules itself at the container's next start"},
 			Diff:  maskedDiff(desired.HBAPath, actual.Content, nil, secrets),
-			stage: stageService,
+			stage: StageService,
 			task:  ReplaceHBA{Container: container, Content: []byte(imageHBA)},
 		}}
 	}
 	f := desired.File{Path: desired.HBAPath, Mode: 0o644, Content: want}
 	cs := fileChanges(f, actual, secrets)
 	for i := range cs {
-		cs[i].stage = stageService
+		cs[i].stage = StageService
 		if actual.Exists && actual.SHA256 == sha256hex(want) {
 			continue // owner or mode only: chmodFile, nothing reloads
 		}

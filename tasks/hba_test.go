@@ -41,7 +41,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 		text.WriteString("## " + title + "\n")
 		text.WriteString(planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
 		for _, c := range np.Changes {
-			if c.Kind != "file" || c.Name != desired.HBAPath || c.stage != stageService {
+			if c.Kind != "file" || c.Name != desired.HBAPath || c.stage != StageService {
 				t.Errorf("%s: %s (stage %d): only pg_hba.conf should change, after the containers", title, c, c.stage)
 			}
 		}

@@ -8,7 +8,7 @@ func imageChanges(image string, f *Facts) []Change {
 	}
 	return []Change{{
 		Op: OpCreate, Kind: KindImage, Name: image, Summary: "pull",
-		stage: stageHost,
+		stage: StageHost,
 		task:  PullImage{image},
 	}}
 }

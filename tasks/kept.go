@@ -33,7 +33,7 @@ func keptChanges(plan *Plan, opts Options) {
 			}
 			what += "; writes in it that the current primary lacks are gone for good"
 			np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: KindKeptData, Name: p, Summary: what,
-				stage: stageService, task: ExecStep{"remove kept data " + p, "rm -rf -- " + shq(p) + "\n"}})
+				stage: StageService, task: ExecStep{"remove kept data " + p, "rm -rf -- " + shq(p) + "\n"}})
 		}
 	}
 }

@@ -220,6 +220,16 @@ func (op *PauseOp) Print(w io.Writer) {
 	fmt.Fprintln(w, "haup status says degraded and names the pause; apply keeps it; switchover and drill refuse; a rejoined node is paused again.")
 }
 
+// Order is the nodes in the order a pause takes them: the standbys first,
+// since they are the ones that would promote, then the primary.
+func (op *PauseOp) Order() []string {
+	order := append([]string(nil), op.Nodes...)
+	sort.SliceStable(order, func(i, j int) bool {
+		return op.roles[order[i]] != nodeapi.RolePrimary && op.roles[order[j]] == nodeapi.RolePrimary
+	})
+	return order
+}
+
 // RunPause pauses every node, standbys first, under the nodes' locks. A
 // node that fails undoes the pauses already made: all or nothing.
 func RunPause(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer) error {
@@ -232,13 +242,8 @@ func RunPause(ctx context.Context, op *PauseOp, hosts Hosts, progress io.Writer)
 	}
 	defer release()
 	agent := shq(nodeapi.BinaryPath)
-	// Standbys first: they are the ones that would promote.
-	order := append([]string(nil), op.Nodes...)
-	sort.SliceStable(order, func(i, j int) bool {
-		return op.roles[order[i]] != nodeapi.RolePrimary && op.roles[order[j]] == nodeapi.RolePrimary
-	})
 	var done []string
-	for _, n := range order {
+	for _, n := range op.Order() {
 		say(n, "pausing repmgrd's automatic failover for %s", op.For)
 		script := fmt.Sprintf("%s pause-failover -for %s -kind %s -why %s -by %s\n", agent, op.For, nodeapi.PauseMaintenance, shq(op.Reason), shq(op.By))
 		if _, err := hosts[n].Exec(ctx, script); err != nil {

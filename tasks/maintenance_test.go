@@ -289,14 +289,14 @@ func TestMaintenancePlan(t *testing.T) {
 		return plan
 	}
 	plan = rolling(false)
-	if from, _ := plan.rolling(); from != nil {
+	if from, _ := plan.Rolling(); from != nil {
 		t.Error("a rolling change planned in maintenance")
 	}
 	if err := plan.Blocked(); err == nil || !strings.Contains(err.Error(), "no rolling change while automatic failover is paused for maintenance") {
 		t.Errorf("blocked: %v", err)
 	}
 	plan = rolling(true)
-	if from, _ := plan.rolling(); from != nil || plan.Blocked() != nil {
+	if from, _ := plan.Rolling(); from != nil || plan.Blocked() != nil {
 		t.Errorf("--allow-primary-restart in maintenance: rolling %v, blocked %v", from, plan.Blocked())
 	}
 }

@@ -112,7 +112,7 @@ func interruptedOperations(plan *Plan) {
 	clear := func(blocked string) Change {
 		return Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
 			Summary: "remove the record of the " + what, Blocked: blocked,
-			stage: stageService, task: ExecStep{"remove the operation record", clearOpScript}}
+			stage: StageService, task: ExecStep{"remove the operation record", clearOpScript}}
 	}
 	agent := shq(nodeapi.BinaryPath)
 	v := plan.View()
@@ -138,7 +138,7 @@ func interruptedOperations(plan *Plan) {
 		from.Changes = append(from.Changes, Change{Op: OpUpdate, Kind: KindDatabase, Name: from.Node.Name,
 			Summary: "undo the " + what + ": start the old primary's database if it is stopped (inside its container, on its data) and let it take writes again; " +
 				"writes through the VIP resume when its check passes (within one check interval)",
-			stage: stageRejoin,
+			stage: StageRejoin,
 			task:  ExecStep{"undo the switchover", agent + " start-database -timeout 120s && " + agent + " undemote\n"},
 		})
 	}
@@ -179,10 +179,10 @@ func (r *opRecord) step(ctx context.Context, step string, hosts []remote.Host) e
 // so diff does not say "No changes" about a cluster an apply left half-way.
 func interruptedApplies(plan *Plan) {
 	pending := 0
-	for _, np := range plan.all() {
+	for _, np := range plan.All() {
 		pending += len(np.Changes)
 	}
-	for _, np := range plan.all() {
+	for _, np := range plan.All() {
 		rec := np.Facts.Apply
 		if rec == nil || (np.Facts.Lock != nil && !np.Facts.Lock.Stale()) {
 			continue
@@ -194,6 +194,6 @@ func interruptedApplies(plan *Plan) {
 		}
 		np.Changes = append(np.Changes, Change{Op: OpDelete, Kind: KindOperation, Name: rec.Kind,
 			Summary: "the " + what + "; " + how + "; its record is cleared",
-			stage:   stageService, task: Nothing{}})
+			stage:   StageService, task: Nothing{}})
 	}
 }

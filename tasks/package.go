@@ -20,7 +20,7 @@ func packageChanges(f *Facts) []Change {
 	}
 	return []Change{{
 		Op: OpCreate, Kind: KindPackage, Name: "keepalived", Summary: "install with apt (without recommended packages: haup uses no LVS)",
-		stage: stageHost,
+		stage: StageHost,
 		task:  InstallKeepalived{},
 	}}
 }

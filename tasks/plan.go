@@ -48,28 +48,40 @@ const (
 	KindOperation Kind = "operation"
 )
 
-// stage orders changes across nodes: every node finishes stageHost before
+// Stage orders changes across nodes: every node finishes StageHost before
 // any container changes, containers before a node rejoins, and all of that
-// before keepalived is (re)started or reloaded.
-type stage int
+// before keepalived is (re)started or reloaded. Apply takes the stages in
+// this order, each on every node before the next.
+type Stage int
 
+// The stages, in the order apply takes them.
 const (
-	stageHost stage = iota
-	stagePassword
-	stageSwap
-	stageContainer
-	stageRejoin
-	stageService
+	// StageHost: staging leftovers, the package, directories, files,
+	// daemon-reload, the image.
+	StageHost Stage = iota
+	// StagePassword: a rotation's password set inside the database, on
+	// the primary.
+	StagePassword
+	// StageSwap: the staged password moved into place.
+	StageSwap
+	// StageContainer: the containers, the primary's first (or a rolling
+	// change, Plan.RollingSteps).
+	StageContainer
+	// StageRejoin: nodes that must follow the current primary.
+	StageRejoin
+	// StageService: systemd, keepalived, who may connect, records and
+	// leftovers of interrupted runs.
+	StageService
 )
 
 // stageNames are the stages as the plan's order of work prints them.
-var stageNames = map[stage]string{
-	stageHost:      "host: staging, packages, directories, files, images (nodes in parallel)",
-	stagePassword:  "password: set inside the database on the primary",
-	stageSwap:      "password: the staged password moved into place (nodes in parallel)",
-	stageContainer: "containers",
-	stageRejoin:    "rejoin: nodes that must follow the current primary (nodes in parallel)",
-	stageService:   "services: systemd, keepalived, who may connect to PostgreSQL (nodes in parallel)",
+var stageNames = map[Stage]string{
+	StageHost:      "host: staging, packages, directories, files, images (nodes in parallel)",
+	StagePassword:  "password: set inside the database on the primary",
+	StageSwap:      "password: the staged password moved into place (nodes in parallel)",
+	StageContainer: "containers",
+	StageRejoin:    "rejoin: nodes that must follow the current primary (nodes in parallel)",
+	StageService:   "services: systemd, keepalived, who may connect to PostgreSQL (nodes in parallel)",
 }
 
 // Change is one planned change on one node.
@@ -85,7 +97,7 @@ type Change struct {
 	// blocked change cannot be applied.
 	Blocked string
 
-	stage stage
+	stage Stage
 	// task is what apply does on the node to make the change.
 	task Task
 	// container and file are the change's shape, when the plan's rules
@@ -103,6 +115,9 @@ func (c Change) String() string {
 	}
 	return s
 }
+
+// Stage is the stage of work the change belongs to.
+func (c Change) Stage() Stage { return c.stage }
 
 // Task is what apply does on the node to make the change.
 func (c Change) Task() Task { return c.task }
@@ -126,16 +141,17 @@ type Plan struct {
 	Witness *NodePlan
 }
 
-// all is every host's plan: the nodes, then the witness.
-func (p *Plan) all() []*NodePlan {
+// All is every host's plan: the nodes, then the witness.
+func (p *Plan) All() []*NodePlan {
 	if p.Witness == nil {
 		return p.Nodes
 	}
 	return append(append([]*NodePlan(nil), p.Nodes...), p.Witness)
 }
 
-// hasAny tells whether a node has a change of one of the stages.
-func (p *Plan) hasAny(stages ...stage) bool {
+// HasStage tells whether a data node (not the witness) has a change of one
+// of the stages.
+func (p *Plan) HasStage(stages ...Stage) bool {
 	for _, np := range p.Nodes {
 		for _, c := range np.Changes {
 			for _, s := range stages {
@@ -152,7 +168,7 @@ func (p *Plan) hasAny(stages ...stage) bool {
 // changes, as diff prints it.
 func (p *Plan) Order() []string {
 	var out []string
-	has := func(s stage) []string {
+	has := func(s Stage) []string {
 		var names []string
 		for _, n := range p.Nodes {
 			for _, c := range n.Changes {
@@ -164,18 +180,18 @@ func (p *Plan) Order() []string {
 		}
 		return names
 	}
-	for _, s := range []stage{stageHost, stagePassword, stageSwap, stageContainer, stageRejoin, stageService} {
+	for _, s := range []Stage{StageHost, StagePassword, StageSwap, StageContainer, StageRejoin, StageService} {
 		names := has(s)
 		if len(names) == 0 {
 			continue
 		}
 		line := stageNames[s] + ": " + strings.Join(names, ", ")
-		if s == stageContainer && p.rollingSteps() != nil {
+		if s == StageContainer && p.RollingSteps() != nil {
 			out = append(out, stageNames[s]+" (rolling): "+p.rollingOrder())
 			continue
 		}
-		if s == stageContainer {
-			first, rest := containerOrder(p)
+		if s == StageContainer {
+			first, rest := p.ContainerOrder()
 			var parts []string
 			if first >= 0 {
 				parts = append(parts, p.Nodes[first].Node.Name+" first (the primary, or the node that creates the cluster)")
@@ -200,9 +216,9 @@ func (p *Plan) Order() []string {
 	return out
 }
 
-// rolling returns the primary's node plan and the switchover target when the
-// plan changes the primary's container as a rolling change.
-func (p *Plan) rolling() (*NodePlan, string) {
+// Rolling returns the primary's node plan and the switchover target when the
+// plan changes the primary's container as a rolling change, else nil and "".
+func (p *Plan) Rolling() (*NodePlan, string) {
 	for _, n := range p.Nodes {
 		for _, c := range n.Changes {
 			if r := c.container; r != nil && r.rollingTo != "" {
@@ -213,7 +229,32 @@ func (p *Plan) rolling() (*NodePlan, string) {
 	return nil, ""
 }
 
-func (n *NodePlan) hasStage(s stage) bool {
+// ContainerOrder picks the node whose container goes first: the node running
+// the primary, or, when no database answers as primary (a new cluster), the
+// inventory's initial primary. It returns -1 when that node has no container
+// change; rest holds the other nodes with container changes. Indexes are
+// into p.Nodes.
+func (p *Plan) ContainerOrder() (first int, rest []int) {
+	leader := p.Inventory.Database.Primary
+	if ps := p.View().Primaries; len(ps) > 0 {
+		leader = ps[0].Name
+	}
+	first = -1
+	for i, np := range p.Nodes {
+		if !np.hasStage(StageContainer) {
+			continue
+		}
+		if np.Node.Name == leader {
+			first = i
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return first, rest
+}
+
+// hasStage tells whether the node has a change of stage s.
+func (n *NodePlan) hasStage(s Stage) bool {
 	for _, c := range n.Changes {
 		if c.stage == s {
 			return true
@@ -240,7 +281,7 @@ type Options struct {
 
 // Empty reports whether nothing would change.
 func (p *Plan) Empty() bool {
-	for _, n := range p.all() {
+	for _, n := range p.All() {
 		if len(n.Changes) > 0 {
 			return false
 		}
@@ -251,7 +292,7 @@ func (p *Plan) Empty() bool {
 // Blocked returns the changes that need a flag, as errors naming the node.
 func (p *Plan) Blocked() error {
 	var errs []error
-	for _, n := range p.all() {
+	for _, n := range p.All() {
 		for _, c := range n.Changes {
 			if c.Blocked != "" {
 				errs = append(errs, fmt.Errorf("%s: %s %s: %s", n.Node.Name, c.Kind, c.Name, c.Blocked))
@@ -307,7 +348,7 @@ func Build(inv *inventory.Inventory, d *desired.Desired, f *Facts, opts Options)
 			// The agent's connections use TLS once the containers serve it.
 			shaped(cs, func(r *fileRule) { r.tls = tlsAgentLast })
 			for i := range cs {
-				cs[i].stage = stageService
+				cs[i].stage = StageService
 			}
 		}
 		if file.Password && f.Container != nil && f.Files[file.Path].Exists &&

@@ -64,15 +64,15 @@ func TestRollingChangeShape(t *testing.T) {
 			if r := standby.container; r == nil || r.standbyFirst != tc.standbyFirst || r.rollingTo != "" {
 				t.Errorf("standby's shape %+v, want standby first %v", r, tc.standbyFirst)
 			}
-			from, to := plan.rolling()
+			from, to := plan.Rolling()
 			if to != tc.rollingTo || (from != nil) != (tc.rollingTo != "") {
-				t.Errorf("plan.rolling() = %v, %q", from, to)
+				t.Errorf("plan.Rolling() = %v, %q", from, to)
 			}
-			var want []rollingStep
+			var want []RollingStep
 			if tc.rollingTo != "" {
-				want = []rollingStep{{rollStandby, "pg-1"}, {rollSwitchover, "pg-1"}, {rollOldPrimary, "pg-0"}, {rollExtensions, "pg-1"}}
+				want = []RollingStep{{RollStandby, "pg-1"}, {RollSwitchover, "pg-1"}, {RollOldPrimary, "pg-0"}, {RollExtensions, "pg-1"}}
 			}
-			if got := plan.rollingSteps(); !slices.Equal(got, want) {
+			if got := plan.RollingSteps(); !slices.Equal(got, want) {
 				t.Errorf("steps %v, want %v", got, want)
 			}
 		})
@@ -235,11 +235,11 @@ func TestRollingStepsRun(t *testing.T) {
 	var said []string
 	r := rollingRun{plan: plan, hosts: hosts, from: "pg-0", to: "pg-1",
 		opts:     ApplyOptions{ReadyTimeout: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond},
-		runStage: func(s stage, idx []int) error { ran = append(ran, idx...); return nil },
+		runStage: func(s Stage, idx []int) error { ran = append(ran, idx...); return nil },
 		progress: func(node, format string, args ...any) { said = append(said, node+": "+fmt.Sprintf(format, args...)) },
 	}
 	say := func(node, format string, args ...any) { r.progress(node, format, args...) }
-	for _, s := range []rollingStep{{rollStandby, "pg-1"}, {rollExtensions, "pg-1"}} {
+	for _, s := range []RollingStep{{RollStandby, "pg-1"}, {RollExtensions, "pg-1"}} {
 		if err := r.take(context.Background(), s, say); err != nil {
 			t.Fatalf("%v: %v", s, err)
 		}
@@ -253,14 +253,14 @@ func TestRollingStepsRun(t *testing.T) {
 	if !slices.Equal(said, want) || !slices.Equal(ran, []int{1}) {
 		t.Errorf("said %q, ran %v", said, ran)
 	}
-	err := r.take(context.Background(), rollingStep{rollOldPrimary, "pg-0"}, say)
+	err := r.take(context.Background(), RollingStep{RollOldPrimary, "pg-0"}, say)
 	if err == nil || !strings.Contains(err.Error(), "pg-0: not streaming within") || !strings.HasSuffix(err.Error(), "; pg-1 is the primary") {
 		t.Errorf("old primary not streaming: %v", err)
 	} // Streaming, but repmgrd never reaches its upstream: the step fails
 	// and says so.
 	r.hosts["pg-0"] = remote.NewFake("pg-0").OnStdout("-status repmgr", standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1}))
 	r.arm = 200 * time.Millisecond
-	err = r.take(context.Background(), rollingStep{rollOldPrimary, "pg-0"}, say)
+	err = r.take(context.Background(), RollingStep{RollOldPrimary, "pg-0"}, say)
 	if err == nil || !strings.Contains(err.Error(), "pg-0: streams, but repmgrd has not reached its upstream within 200ms") || !strings.HasSuffix(err.Error(), "; pg-1 is the primary") {
 		t.Errorf("old primary's repmgrd not armed: %v", err)
 	}

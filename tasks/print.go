@@ -37,7 +37,7 @@ type Counts struct{ Create, Update, Replace, Delete, Blocked int }
 // Count tallies the plan's changes.
 func (p *Plan) Count() Counts {
 	var c Counts
-	for _, n := range p.all() {
+	for _, n := range p.All() {
 		for _, ch := range n.Changes {
 			switch ch.Op {
 			case OpCreate:
@@ -60,7 +60,7 @@ func (p *Plan) Count() Counts {
 // Print writes the plan the way terraform plan does: a block per node, one
 // line per change, diffs indented beneath, and a summary line.
 func (p *Plan) Print(w io.Writer, st Style) {
-	for _, n := range p.all() {
+	for _, n := range p.All() {
 		role := ""
 		if n == p.Witness {
 			role = ", witness"

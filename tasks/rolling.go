@@ -10,65 +10,66 @@ import (
 	"github.com/haup-project/haup/nodeapi"
 )
 
-// rollingStep is one step of a rolling change: what it does and the node
-// it acts on. The plan holds the steps (Plan.rollingSteps); apply takes
+// RollingStep is one step of a rolling change: what it does and the node
+// it acts on. The plan holds the steps (Plan.RollingSteps); apply takes
 // them in order (applyRolling), and a test reads them.
-type rollingStep struct {
-	kind rollingKind
-	node string
+type RollingStep struct {
+	Kind RollingKind
+	Node string
 }
 
-// rollingKind is what a step of a rolling change does.
-type rollingKind int
+// RollingKind is what a step of a rolling change does.
+type RollingKind int
 
+// The kinds of step.
 const (
-	// rollStandby: a standby's container, then a wait until it streams
+	// RollStandby: a standby's container, then a wait until it streams
 	// from the primary again.
-	rollStandby rollingKind = iota
-	// rollSwitchover: a switchover to the node, from the primary.
-	rollSwitchover
-	// rollOldPrimary: the old primary's container, then a wait until it
+	RollStandby RollingKind = iota
+	// RollSwitchover: a switchover to the node, from the primary.
+	RollSwitchover
+	// RollOldPrimary: the old primary's container, then a wait until it
 	// streams from the new primary.
-	rollOldPrimary
-	// rollExtensions: the extension updates the new image brings, on the
+	RollOldPrimary
+	// RollExtensions: the extension updates the new image brings, on the
 	// new primary.
-	rollExtensions
+	RollExtensions
 )
 
-// rollingSteps is the plan's rolling change step by step, or nil when the
+// RollingSteps is the plan's rolling change step by step, or nil when the
 // plan has none: each standby with a container change, the switchover,
 // the old primary, the extensions.
-func (p *Plan) rollingSteps() []rollingStep {
-	from, to := p.rolling()
+func (p *Plan) RollingSteps() []RollingStep {
+	from, to := p.Rolling()
 	if from == nil {
 		return nil
 	}
-	var steps []rollingStep
+	var steps []RollingStep
 	for _, np := range p.Nodes {
-		if np != from && np.hasStage(stageContainer) {
-			steps = append(steps, rollingStep{rollStandby, np.Node.Name})
+		if np != from && np.hasStage(StageContainer) {
+			steps = append(steps, RollingStep{RollStandby, np.Node.Name})
 		}
 	}
-	return append(steps, rollingStep{rollSwitchover, to}, rollingStep{rollOldPrimary, from.Node.Name}, rollingStep{rollExtensions, to})
+	return append(steps, RollingStep{RollSwitchover, to}, RollingStep{RollOldPrimary, from.Node.Name}, RollingStep{RollExtensions, to})
 }
 
 // rollingOrder is the plan's rolling change as diff's order of work says it.
 func (p *Plan) rollingOrder() string {
-	from, to := p.rolling()
+	from, to := p.Rolling()
 	var standbys, parts []string
-	for _, s := range p.rollingSteps() {
-		switch s.kind {
-		case rollStandby:
-			standbys = append(standbys, s.node)
-		case rollSwitchover:
+	for _, s := range p.RollingSteps() {
+		switch s.Kind {
+		case RollStandby:
+			standbys = append(standbys, s.Node)
+		case RollSwitchover:
 			if len(standbys) > 0 {
 				parts = append(parts, strings.Join(standbys, ", ")+" first (standbys: each waits until it streams again)")
 			}
 			parts = append(parts, fmt.Sprintf("then a switchover %s -> %s (writes refused about 1-4 s; no acknowledged write lost)", from.Node.Name, to))
-		case rollOldPrimary:
-			parts = append(parts, "then "+s.node+" as a standby of "+to+" (waits until it streams)")
-		case rollExtensions:
-			parts = append(parts, "then extension updates on "+s.node+" when the image brings newer ones")
+		case RollOldPrimary:
+			parts = append(parts, "then "+s.Node+" as a standby of "+to+" (waits until it streams)")
+		case RollExtensions:
+			parts = append(parts, "then extension updates on "+s.Node+" when the image brings newer ones")
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -80,11 +81,11 @@ type rollingRun struct {
 	plan  *Plan
 	hosts Hosts
 	opts  ApplyOptions
-	// arm bounds the wait for a node's repmgrd after it streams (armTimeout
+	// arm bounds the wait for a node's repmgrd after it streams (ArmTimeout
 	// when zero).
 	arm      time.Duration
 	from, to string
-	runStage func(stage, []int) error
+	runStage func(Stage, []int) error
 	progress func(node, format string, args ...any)
 }
 
@@ -94,10 +95,10 @@ type rollingRun struct {
 // as the target's standby; then the extension updates the new image brings,
 // once, on the new primary.
 func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions,
-	runStage func(stage, []int) error, progress func(node, format string, args ...any)) error {
-	from, to := plan.rolling()
+	runStage func(Stage, []int) error, progress func(node, format string, args ...any)) error {
+	from, to := plan.Rolling()
 	r := rollingRun{plan: plan, hosts: hosts, opts: opts, from: from.Node.Name, to: to, runStage: runStage, progress: progress}
-	steps := plan.rollingSteps()
+	steps := plan.RollingSteps()
 	for i, s := range steps {
 		say := func(node, format string, args ...any) {
 			progress(node, "rolling change, step %d of %d: %s", i+1, len(steps), fmt.Sprintf(format, args...))
@@ -110,28 +111,28 @@ func applyRolling(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOption
 }
 
 // take carries out one step; say announces it.
-func (r rollingRun) take(ctx context.Context, s rollingStep, say func(node, format string, args ...any)) error {
-	switch s.kind {
-	case rollStandby:
-		say(s.node, "its container, then a wait until it streams from %s again", r.from)
-		return r.container(ctx, s.node, "waiting until it streams again", "the primary "+r.from+" is untouched")
-	case rollSwitchover:
-		say(s.node, "switchover from %s: %s refuses writes, %s catches up and is promoted", r.from, r.from, s.node)
-		return r.switchover(ctx, s.node)
-	case rollOldPrimary:
-		say(s.node, "its container, then a wait until it streams from %s", r.to)
-		return r.container(ctx, s.node, "waiting until it streams from "+r.to, r.to+" is the primary")
-	case rollExtensions:
-		say(s.node, "updating the extensions the new image brings")
-		return r.extensions(ctx, s.node)
+func (r rollingRun) take(ctx context.Context, s RollingStep, say func(node, format string, args ...any)) error {
+	switch s.Kind {
+	case RollStandby:
+		say(s.Node, "its container, then a wait until it streams from %s again", r.from)
+		return r.container(ctx, s.Node, "waiting until it streams again", "the primary "+r.from+" is untouched")
+	case RollSwitchover:
+		say(s.Node, "switchover from %s: %s refuses writes, %s catches up and is promoted", r.from, r.from, s.Node)
+		return r.switchover(ctx, s.Node)
+	case RollOldPrimary:
+		say(s.Node, "its container, then a wait until it streams from %s", r.to)
+		return r.container(ctx, s.Node, "waiting until it streams from "+r.to, r.to+" is the primary")
+	case RollExtensions:
+		say(s.Node, "updating the extensions the new image brings")
+		return r.extensions(ctx, s.Node)
 	}
-	return fmt.Errorf("rolling change: unknown step %d", s.kind)
+	return fmt.Errorf("rolling change: unknown step %d", s.Kind)
 }
 
 // container runs the node's container change, then waits until it streams;
 // waiting is said while it waits, state in the error of that wait.
 func (r rollingRun) container(ctx context.Context, node, waiting, state string) error {
-	if err := r.runStage(stageContainer, []int{r.plan.index(node)}); err != nil {
+	if err := r.runStage(StageContainer, []int{r.plan.Index(node)}); err != nil {
 		return err
 	}
 	r.progress(node, "%s", waiting)
@@ -140,7 +141,7 @@ func (r rollingRun) container(ctx context.Context, node, waiting, state string) 
 	}
 	// A node is done once its automatic failover works again.
 	opts := r.opts
-	opts.ReadyTimeout = cmp.Or(r.arm, armTimeout)
+	opts.ReadyTimeout = cmp.Or(r.arm, ArmTimeout)
 	if err := waitArmed(ctx, r.hosts[node], r.plan.Inventory.Database.Repmgr, opts); err != nil {
 		return fmt.Errorf("%s: streams, but %w; %s", node, err, state)
 	}
@@ -175,8 +176,8 @@ func (r rollingRun) extensions(ctx context.Context, node string) error {
 	return nil
 }
 
-// index is the position of the named node in the plan's nodes, or -1.
-func (p *Plan) index(name string) int {
+// Index is the position of the named data node in p.Nodes, or -1.
+func (p *Plan) Index(name string) int {
 	for i, np := range p.Nodes {
 		if np.Node.Name == name {
 			return i

@@ -169,7 +169,7 @@ func rejoin(ctx context.Context, h remote.Host, r inventory.Repmgr) error {
 // watches its upstream: the node is not done before its automatic failover
 // works again.
 func armed(ctx context.Context, h remote.Host, r inventory.Repmgr) error {
-	if err := waitArmed(ctx, h, r, ApplyOptions{ReadyTimeout: armTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
+	if err := waitArmed(ctx, h, r, ApplyOptions{ReadyTimeout: ArmTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
 		return &remote.StepError{Host: h.Name(), Step: "wait for repmgrd to reach its upstream", Err: err}
 	}
 	return nil

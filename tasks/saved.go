@@ -80,7 +80,7 @@ func Fingerprint(f *Facts) string {
 // Lines are the plan's change lines, node by node, as printed.
 func (p *Plan) Lines() []string {
 	var out []string
-	for _, n := range p.all() {
+	for _, n := range p.All() {
 		for _, c := range n.Changes {
 			out = append(out, n.Node.Name+": "+c.String())
 		}
@@ -96,7 +96,7 @@ func (p *Plan) Save(path, inventorySHA string) error {
 	}
 	sp := SavedPlan{Version: savedPlanVersion, Created: time.Now().UTC(), Inventory: inv,
 		InventorySHA256: inventorySHA, Nodes: map[string]string{}, Lines: p.Lines()}
-	for _, n := range p.all() {
+	for _, n := range p.All() {
 		sp.Nodes[n.Node.Name] = Fingerprint(n.Facts)
 	}
 	b, err := json.MarshalIndent(sp, "", "  ")
@@ -126,7 +126,7 @@ func (sp *SavedPlan) Check(p *Plan, inventorySHA string) error {
 	if inventorySHA != sp.InventorySHA256 {
 		errs = append(errs, fmt.Errorf("the inventory (or a secret it references) changed since the plan was saved"))
 	}
-	for _, n := range p.all() {
+	for _, n := range p.All() {
 		want, ok := sp.Nodes[n.Node.Name]
 		switch {
 		case !ok:

@@ -19,14 +19,14 @@ func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vi
 		out = append(out, Change{
 			Op: OpDelete, Kind: KindVIP, Name: vip,
 			Summary: fmt.Sprintf("remove it from %s: keepalived is not running (%s) and left it behind, so this node may answer for the VIP beside its rightful holder", iface, f.Keepalived.Active),
-			stage:   stageHost,
+			stage:   StageHost,
 			task:    ExecStep{"remove the stale VIP", fmt.Sprintf("ip -4 addr del %s dev %s\n", shq(vip), shq(iface))},
 		})
 	}
 	if unitsChanged {
 		out = append(out, Change{
 			Op: OpUpdate, Kind: KindService, Name: "systemd", Summary: "daemon-reload (haup's unit files changed)",
-			stage: stageHost, task: ExecStep{"systemd daemon-reload", "systemctl daemon-reload\n"},
+			stage: StageHost, task: ExecStep{"systemd daemon-reload", "systemctl daemon-reload\n"},
 		})
 	}
 	k := f.Keepalived
@@ -57,6 +57,6 @@ func serviceChanges(f *Facts, confSHA, changedConf string, unitsChanged bool, vi
 	}
 	return append(out, Change{
 		Op: op, Kind: KindService, Name: "keepalived", Summary: summary,
-		stage: stageService, task: ExecStep{"keepalived", script + "\n"},
+		stage: StageService, task: ExecStep{"keepalived", script + "\n"},
 	})
 }

@@ -21,7 +21,7 @@ func (c *Change) compose() {
 
 // compose composes every change of every host's plan.
 func (p *Plan) compose() {
-	for _, np := range p.all() {
+	for _, np := range p.All() {
 		for i := range np.Changes {
 			np.Changes[i].compose()
 		}

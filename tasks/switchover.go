@@ -23,8 +23,10 @@ type Switchover struct {
 	From, To     *NodePlan
 	LagBytes     int64
 	CheckSeconds int
-	vip          string
-	inv          *inventory.Inventory
+	// VIP is the virtual address the new primary takes over.
+	VIP string
+	// Inventory is the inventory the switchover was planned from.
+	Inventory *inventory.Inventory
 }
 
 // PlanSwitchover checks that a switchover to node to (or, when empty, to the
@@ -63,7 +65,7 @@ func PlanSwitchover(plan *Plan, to string) (*Switchover, error) {
 		return nil, fmt.Errorf("refusing: the VIP is not on the primary %s alone", primary.Name)
 	}
 	from := plan.nodePlan(primary.Name)
-	sw := &Switchover{From: from, CheckSeconds: plan.Inventory.Keepalived.Check.Interval, vip: desired.VIPAddr(plan.Inventory), inv: plan.Inventory}
+	sw := &Switchover{From: from, CheckSeconds: plan.Inventory.Keepalived.Check.Interval, VIP: desired.VIPAddr(plan.Inventory), Inventory: plan.Inventory}
 	if to == "" {
 		// The target by default: the only other node (whatever its state,
 		// which is checked below), else the only standby.
@@ -107,15 +109,15 @@ func (sw *Switchover) Print(w io.Writer) {
 	from, to := sw.From.Node.Name, sw.To.Node.Name
 	fmt.Fprintf(w, "Switchover %s -> %s (%s replays %d bytes behind now)\n", from, to, to, sw.LagBytes)
 	steps := []string{
-		fmt.Sprintf("%s: pause repmgrd's automatic failover (it would race the promotion below; it resumes by itself after %s if haup is interrupted)", strings.Join(sw.pauseNodes(), ", "), pauseFor),
+		fmt.Sprintf("%s: pause repmgrd's automatic failover (it would race the promotion below; it resumes by itself after %s if haup is interrupted)", strings.Join(sw.PauseNodes(), ", "), PauseFor),
 		fmt.Sprintf("%s: refuse writes (client sessions ended, new transactions read-only); writes through the VIP fail from here. %s keeps the VIP at the lowest priority until step 6 (at most %d s), so new connections are refused at once rather than sent to an address nobody holds", from, from, int(nodeapi.HandoverFor.Seconds())),
 		fmt.Sprintf("%s: stop its database cleanly inside the running container (a shutdown checkpoint, its last WAL sent to %s)", from, to),
 		fmt.Sprintf("%s: wait until it has received and replayed all of %s's WAL (at most 30 s, else %s starts again and takes writes, and nothing else changes)", to, from, from),
 		fmt.Sprintf("%s: promote (a new timeline), recorded in repmgr's metadata", to),
 		fmt.Sprintf("the VIP moves to %s: its check passes (within one check interval, %d s) and it takes the VIP over from %s; writes succeed again", to, sw.CheckSeconds, from),
-		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.pauseNodes(), ", ")),
+		fmt.Sprintf("%s: resume repmgrd's automatic failover", strings.Join(sw.PauseNodes(), ", ")),
 		fmt.Sprintf("%s: start its database as a standby of %s inside the running container, without the image's entrypoint and without a clone (its WAL ends where %s's timeline begins); a full clone, its data kept aside, only if it does not stream within 60 s", from, to, to),
-		fmt.Sprintf("%s: wait until its repmgrd watches %s (automatic failover armed again; at most %.0f s, else haup says so, and `haup status` shows it)", from, to, armTimeout.Seconds()),
+		fmt.Sprintf("%s: wait until its repmgrd watches %s (automatic failover armed again; at most %.0f s, else haup says so, and `haup status` shows it)", from, to, ArmTimeout.Seconds()),
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
@@ -123,16 +125,29 @@ func (sw *Switchover) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nWrite outage: from step 2 to step 6, about 1-%d s. No acknowledged write is lost.\n", sw.CheckSeconds+2)
 }
 
-// pauseFor bounds a switchover's pause of repmgrd: longer than its steps
+// PauseFor bounds a switchover's pause of repmgrd: longer than its steps
 // up to the VIP move may take (stop 60 s, catch-up 30 s, promote and VIP 60 s
 // each at most), and than an undo after them (2 min), with room to spare.
-const pauseFor = 10 * time.Minute
+const PauseFor = 10 * time.Minute
 
-// pauseNodes are the nodes whose repmgrd could promote a standby while the
+// ArmTimeout bounds apply's wait for a standby's repmgrd to reach its
+// upstream after its database started: a pass of repmgrd takes
+// monitor_interval, then a ping bounded by connect_timeout, and the
+// standby's check resets stuck connections after desired.RepmgrdStaleS; a
+// minute is several of each.
+const ArmTimeout = time.Minute
+
+// FollowConninfo is the connection the old primary starts with as the new
+// primary's standby.
+func (sw *Switchover) FollowConninfo() string {
+	return followConninfo(sw.Inventory, sw.To.Node, sw.From.Node.Name)
+}
+
+// PauseNodes are the nodes whose repmgrd could promote a standby while the
 // old primary is stopped: every node but the old primary.
-func (sw *Switchover) pauseNodes() []string {
+func (sw *Switchover) PauseNodes() []string {
 	var out []string
-	for _, n := range sw.inv.Nodes {
+	for _, n := range sw.Inventory.Nodes {
 		if n.Name != sw.From.Node.Name {
 			out = append(out, n.Name)
 		}
@@ -148,7 +163,7 @@ func pauseFailover(ctx context.Context, nodes []string, hosts Hosts, say func(no
 	resume := func() {
 		for _, n := range paused {
 			if _, err := hosts[n].Exec(context.WithoutCancel(ctx), agent+" resume-failover -wait 30s\n"); err != nil {
-				say(n, "repmgrd's failover could not be resumed (%v): it resumes by itself within %s; `haup status` shows it", err, pauseFor)
+				say(n, "repmgrd's failover could not be resumed (%v): it resumes by itself within %s; `haup status` shows it", err, PauseFor)
 			} else {
 				say(n, "repmgrd's automatic failover resumed")
 			}
@@ -161,9 +176,9 @@ func pauseFailover(ctx context.Context, nodes []string, hosts Hosts, say func(no
 			resume()
 			return nil, fmt.Errorf("%s is not reachable: its repmgrd's failover cannot be paused, and it could race the promotion (nothing was changed)", n)
 		}
-		say(n, "pausing repmgrd's automatic failover (resumes by itself in %s)", pauseFor)
+		say(n, "pausing repmgrd's automatic failover (resumes by itself in %s)", PauseFor)
 		paused = append(paused, n)
-		if _, err := h.Exec(ctx, fmt.Sprintf("%s pause-failover -for %s -why %s\n", agent, pauseFor, shq("switchover"))); err != nil {
+		if _, err := h.Exec(ctx, fmt.Sprintf("%s pause-failover -for %s -why %s\n", agent, PauseFor, shq("switchover"))); err != nil {
 			resume()
 			return nil, fmt.Errorf("%s: pause repmgrd's failover: %w (nothing else was changed)", n, err)
 		}
@@ -220,7 +235,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 			say(from, "the switchover ended, but its record stays (%v): the next `haup apply` removes it", err)
 		}
 	}
-	resume, err := pauseFailover(ctx, sw.pauseNodes(), hosts, say)
+	resume, err := pauseFailover(ctx, sw.PauseNodes(), hosts, say)
 	if err != nil {
 		ended()
 		return res, err
@@ -273,7 +288,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 		}
 		return res, undo(fmt.Errorf("%s: promote: %w", to, err))
 	}
-	vipCheck := fmt.Sprintf("ip -o -4 addr show dev %s | grep -qF ' %s/'\n", shq(sw.To.Node.Interface), sw.vip)
+	vipCheck := fmt.Sprintf("ip -o -4 addr show dev %s | grep -qF ' %s/'\n", shq(sw.To.Node.Interface), sw.VIP)
 	switch err := poll.Until(ctx, 60*time.Second, 100*time.Millisecond, func() (bool, error) {
 		_, err := ht.Exec(ctx, vipCheck)
 		return err == nil, nil
@@ -287,10 +302,8 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 	say(to, "holds the VIP %.1f s after writes were refused on %s", res.Outage.Seconds(), from)
 	resume()
 	rj := time.Now()
-	conninfo := fmt.Sprintf("host=%s port=%d user=repmgr application_name=%s connect_timeout=%d",
-		desired.DBAddress(sw.To.Node), sw.inv.Database.Port, from, sw.inv.Database.Repmgr.ConnectTimeout)
 	say(from, "starting as a standby of %s, without a clone", to)
-	_, ferr := hf.Exec(ctx, rec.script(probe.StepFollow)+agent+" follow -timeout 60s "+shq(conninfo)+"\n")
+	_, ferr := hf.Exec(ctx, rec.script(probe.StepFollow)+agent+" follow -timeout 60s "+shq(sw.FollowConninfo())+"\n")
 	if ferr == nil {
 		ferr = waitStreaming(ctx, hf, ApplyOptions{Progress: rep, ReadyTimeout: 60 * time.Second, PollInterval: 500 * time.Millisecond})
 	}
@@ -311,7 +324,7 @@ func runSwitchover(ctx context.Context, sw *Switchover, hosts Hosts, w io.Writer
 	// is promoted if the new primary is lost: the switchover is not done
 	// before. A repmgrd that does not get there is said, not undone: the
 	// switchover itself is over, and `haup diff` shows the wait.
-	if err := waitArmed(ctx, hf, sw.inv.Database.Repmgr, ApplyOptions{Progress: rep, ReadyTimeout: armTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
+	if err := waitArmed(ctx, hf, sw.Inventory.Database.Repmgr, ApplyOptions{Progress: rep, ReadyTimeout: ArmTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
 		say(from, "%v: no automatic failover if %s is lost until it does; `haup status` shows it", err, to)
 		return res, nil
 	}

@@ -505,7 +505,7 @@ func TestImageChangeIsRolling(t *testing.T) {
 		t.Fatalf("rolling change blocked: %v", err)
 	}
 	golden(t, "rolling-plan.txt", []byte(planText(plan)))
-	if from, to := plan.rolling(); from == nil || from.Node.Name != "pg-0" || to != "pg-1" {
+	if from, to := plan.Rolling(); from == nil || from.Node.Name != "pg-0" || to != "pg-1" {
 		t.Fatalf("rolling: %v -> %q", from, to)
 	}
 	if err := build(false).Blocked(); err == nil {
@@ -557,7 +557,7 @@ func TestPasswordRotationPlan(t *testing.T) {
 			stages = append(stages, fmt.Sprint(c.stage))
 		}
 	}
-	if got := strings.Join(stages, ","); got != fmt.Sprintf("%d,%d,%d", stageHost, stagePassword, stageSwap) {
+	if got := strings.Join(stages, ","); got != fmt.Sprintf("%d,%d,%d", StageHost, StagePassword, StageSwap) {
 		t.Errorf("primary's rotation stages %s", got)
 	}
 	if err := cluster("primary", "primary").Blocked(); err == nil || !strings.Contains(err.Error(), "2 primaries") {
@@ -590,7 +590,7 @@ func TestRepmgrPasswordRotationIsRolling(t *testing.T) {
 		t.Fatal("the plan shows the password")
 	}
 	golden(t, "repmgr-rotation-plan.txt", []byte(planText(plan)))
-	if from, to := plan.rolling(); from == nil || from.Node.Name != "pg-0" || to != "pg-1" {
+	if from, to := plan.Rolling(); from == nil || from.Node.Name != "pg-0" || to != "pg-1" {
 		t.Fatalf("rolling: %v -> %q", from, to)
 	}
 	// Without a streaming standby the restarts would fail the primary over.

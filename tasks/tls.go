@@ -166,7 +166,7 @@ func verifyFullChange(container string) Change {
 		Op: OpUpdate, Kind: KindFile, Name: desired.ServicePath,
 		Summary: "sslmode=verify-full once every node serves TLS; the WAL receiver reconnects (replication pauses a few seconds, the primary keeps taking writes)",
 		Diff:    maskedDiff(desired.ServicePath, desired.ServiceFile(true), f.Content, nil),
-		stage:   stageService,
+		stage:   StageService,
 		task:    FinishVerifyFull{File: f, Container: container},
 	}
 }
@@ -179,7 +179,7 @@ func tlsReloadChange(container string) Change {
 	return Change{
 		Op: OpUpdate, Kind: KindDatabase, Name: "TLS certificate",
 		Summary: "take the new certificate: " + desired.TLSReloadCost,
-		stage:   stageService,
+		stage:   StageService,
 		task:    ReloadTLS{container},
 	}
 }

@@ -108,8 +108,8 @@ func TestTLSPlan(t *testing.T) {
 			order = append(order, fmt.Sprintf("%d %s", c.stage, c.Name))
 		}
 	}
-	want := fmt.Sprintf("%d %s,%d %s,%d %s,%d %s,%d %s", stageHost, desired.ServicePath, stageContainer, d.Container.Name, stageService, nodeapi.ConfigPath,
-		stageService, desired.ServicePath, stageService, desired.HBAPath)
+	want := fmt.Sprintf("%d %s,%d %s,%d %s,%d %s,%d %s", StageHost, desired.ServicePath, StageContainer, d.Container.Name, StageService, nodeapi.ConfigPath,
+		StageService, desired.ServicePath, StageService, desired.HBAPath)
 	if strings.Join(order, ",") != want {
 		t.Errorf("order:\n%s\nwant\n%s", strings.Join(order, ","), want)
 	}
@@ -134,7 +134,7 @@ func TestTLSPlan(t *testing.T) {
 	killed.Files[desired.HBAPath] = applied.Files[desired.HBAPath]
 	killed.Files[desired.ServicePath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(desired.ServiceFile(true)), Content: desired.ServiceFile(true)}
 	np = Build(inv, d, killed, Options{})
-	if len(np.Changes) != 1 || np.Changes[0].Name != desired.ServicePath || np.Changes[0].stage != stageService ||
+	if len(np.Changes) != 1 || np.Changes[0].Name != desired.ServicePath || np.Changes[0].stage != StageService ||
 		!strings.Contains(np.Changes[0].Summary, "the WAL receiver reconnects") {
 		t.Errorf("after an apply killed mid-change:\n%s", planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))
 	}
@@ -176,7 +176,7 @@ func TestTLSOffRelaxesFirst(t *testing.T) {
 		t.Fatal("a container serving TLS, TLS off: no transition")
 	}
 	np := Build(inv, off, f, Options{AllowPrimaryRestart: true, tlsOff: true})
-	if len(np.Changes) < 3 || np.Changes[0].Name != desired.HBAPath || np.Changes[0].stage != stageHost ||
+	if len(np.Changes) < 3 || np.Changes[0].Name != desired.HBAPath || np.Changes[0].stage != StageHost ||
 		!strings.Contains(np.Changes[0].Summary, "database.tls is turned off") ||
 		np.Changes[1].Name != desired.ServicePath || !strings.Contains(np.Changes[1].Diff, "+sslmode=prefer") {
 		t.Fatalf("turning TLS off:\n%s", planText(&Plan{Inventory: inv, Nodes: []*NodePlan{np}}))

@@ -62,7 +62,7 @@ func BuildWitness(inv *inventory.Inventory, f *Facts, check []byte) *NodePlan {
 		cs = []Change{{
 			Op: OpReplace, Kind: KindContainer, Name: spec.Name,
 			Summary: "recreate with a new database (its passwords are set when it is created; it holds no data, only repmgr's metadata, copied again from the primary)",
-			stage:   stageContainer,
+			stage:   StageContainer,
 			task:    ResetWitness{Spec: spec, DataDir: inv.Database.DataDir},
 		}}
 	}
