@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
@@ -110,19 +110,8 @@ func convergedCluster(t *testing.T, mutate func(int, *Facts)) *Plan {
 	t.Helper()
 	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
-	for i, n := range inv.Nodes {
-		d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-		if err != nil {
-			t.Fatal(err)
-		}
-		role := nodeapi.RoleStandby
-		if i == 0 {
-			role = nodeapi.RolePrimary
-		}
-		f := convergedFacts(t, d, role)
-		f.Iface.HoldsVIP = i == 0
-		mutate(i, f)
-		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
+	for _, n := range nodefacts.Pair(t, inv, mutate) {
+		plan.Nodes = append(plan.Nodes, Build(inv, n.Desired, n.Facts, Options{}))
 	}
 	return plan
 }

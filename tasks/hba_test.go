@@ -7,6 +7,7 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/remote"
 )
 
@@ -25,7 +26,7 @@ func TestAllowedClientsPlan(t *testing.T) {
 	if before.HBA != nil {
 		t.Fatal("allowed_clients absent, yet a pg_hba.conf")
 	}
-	f := convergedFacts(t, before, "primary")
+	f := nodefacts.Converged(t, before, "primary")
 	f.Files[desired.HBAPath] = FileFact{}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, before, f, Options{})}}); !p.Empty() {
 		t.Fatalf("allowed_clients absent, a plan:\n%s", planText(p))

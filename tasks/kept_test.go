@@ -6,6 +6,7 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/probe"
 )
 
@@ -21,7 +22,7 @@ func TestKeptCopies(t *testing.T) {
 			if i == 0 {
 				role = "primary"
 			}
-			f := convergedFacts(t, d, role)
+			f := nodefacts.Converged(t, d, role)
 			if i == 1 {
 				dir := inv.Database.DataDir
 				f.Kept = []probe.KeptCopy{

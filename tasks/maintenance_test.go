@@ -9,6 +9,7 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
@@ -20,35 +21,14 @@ func pauseCluster(t *testing.T, mut func(p, s *Facts)) *Plan {
 	t.Helper()
 	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
-	var fs []*Facts
-	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-		role := "standby"
-		if i == 0 {
-			role = "primary"
-		}
-		f := convergedFacts(t, d, role)
-		f.Iface.HoldsVIP = i == 0
-		fs = append(fs, f)
-		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: f})
+	nodes := nodefacts.Pair(t, inv, nil)
+	for _, n := range nodes {
+		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n.Desired.Node, Facts: n.Facts})
 	}
 	if mut != nil {
-		mut(fs[0], fs[1])
+		mut(nodes[0].Facts, nodes[1].Facts)
 	}
 	return plan
-}
-
-// maintenancePause is a maintenance pause recorded at at for an hour.
-func maintenancePause(at time.Time) *nodeapi.PauseRecord {
-	return &nodeapi.PauseRecord{At: at, Until: at.Add(time.Hour), Why: "disk swap", By: "ops@laptop", Kind: nodeapi.PauseMaintenance}
-}
-
-// inMaintenanceNow pauses both nodes for maintenance, from a minute ago.
-func inMaintenanceNow(p, s *Facts) {
-	at := time.Now().Add(-time.Minute)
-	for _, f := range []*Facts{p, s} {
-		f.Database.FailoverPaused, f.Database.Pause = true, maintenancePause(at)
-	}
 }
 
 // TestPauseInput: every bad --for or --reason is refused before anything
@@ -121,7 +101,7 @@ func TestPausePlans(t *testing.T) {
 	b.WriteString("---- again, while paused ----\n")
 	paused := pauseCluster(t, func(p, s *Facts) {
 		for _, f := range []*Facts{p, s} {
-			f.Database.FailoverPaused, f.Database.Pause = true, maintenancePause(now.Add(-10*time.Minute))
+			f.Database.FailoverPaused, f.Database.Pause = true, nodefacts.MaintenancePause(now.Add(-10*time.Minute))
 		}
 	})
 	op, err = PlanPause(paused, 30*time.Minute, "", "ops@laptop", now)
@@ -192,7 +172,7 @@ func TestRunPause(t *testing.T) {
 // TestRunResume: every paused node is tried, whatever the others did; a
 // failure names its node and its own timer.
 func TestRunResume(t *testing.T) {
-	op, err := PlanResume(pauseCluster(t, inMaintenanceNow), time.Now())
+	op, err := PlanResume(pauseCluster(t, nodefacts.InMaintenanceNow), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +209,7 @@ func TestMaintenanceStatus(t *testing.T) {
 		}
 		return plan.Status(status.Options{})
 	}
-	cs := judged(pauseCluster(t, inMaintenanceNow))
+	cs := judged(pauseCluster(t, nodefacts.InMaintenanceNow))
 	reasons := strings.Join(cs.Reasons, "\n")
 	if cs.Verdict != status.VerdictDegraded || cs.Maintenance == nil || len(cs.Reasons) != 1 ||
 		!strings.HasPrefix(reasons, "maintenance: automatic failover paused until ") ||
@@ -238,7 +218,7 @@ func TestMaintenanceStatus(t *testing.T) {
 	}
 
 	cs = judged(pauseCluster(t, func(p, s *Facts) {
-		inMaintenanceNow(p, s)
+		nodefacts.InMaintenanceNow(p, s)
 		s.Database.FailoverPaused = false
 	}))
 	if reasons := strings.Join(cs.Reasons, "\n"); !strings.Contains(reasons, ") on pg-0: ") || !strings.Contains(reasons, "NOT paused on pg-1 (its repmgrd may promote)") {
@@ -246,7 +226,7 @@ func TestMaintenanceStatus(t *testing.T) {
 	}
 
 	cs = judged(pauseCluster(t, func(p, s *Facts) {
-		s.Database.FailoverPaused, s.Database.Pause = true, maintenancePause(time.Now().Add(-2*time.Hour))
+		s.Database.FailoverPaused, s.Database.Pause = true, nodefacts.MaintenancePause(time.Now().Add(-2*time.Hour))
 	}))
 	if reasons := strings.Join(cs.Reasons, "\n"); cs.Maintenance != nil || !strings.Contains(reasons, "pg-1: repmgrd's automatic failover is paused (by haup pause (disk swap; ops@laptop) at") {
 		t.Errorf("an overdue maintenance: %+v\n%s", cs.Maintenance, reasons)
@@ -257,7 +237,7 @@ func TestMaintenanceStatus(t *testing.T) {
 // instead), resumes an overdue one, plans no rolling change while it lasts
 // and says why; switchover refuses.
 func TestMaintenancePlan(t *testing.T) {
-	plan := pauseCluster(t, inMaintenanceNow)
+	plan := pauseCluster(t, nodefacts.InMaintenanceNow)
 	clusterChanges(plan)
 	text := planText(plan)
 	if !plan.Empty() || strings.Contains(text, "resume automatic failover") ||
@@ -269,7 +249,7 @@ func TestMaintenancePlan(t *testing.T) {
 	}
 
 	overdue := pauseCluster(t, func(p, s *Facts) {
-		s.Database.FailoverPaused, s.Database.Pause = true, maintenancePause(time.Now().Add(-2*time.Hour))
+		s.Database.FailoverPaused, s.Database.Pause = true, nodefacts.MaintenancePause(time.Now().Add(-2*time.Hour))
 	})
 	clusterChanges(overdue)
 	if text := planText(overdue); !strings.Contains(text, "~ repmgrd failover: resume automatic failover: paused at") {
@@ -278,7 +258,7 @@ func TestMaintenancePlan(t *testing.T) {
 
 	// A new image: no rolling change while paused.
 	rolling := func(allow bool) *Plan {
-		plan := pauseCluster(t, inMaintenanceNow)
+		plan := pauseCluster(t, nodefacts.InMaintenanceNow)
 		inv := plan.Inventory
 		inv.Database.Image = "wjy2020/timescaledb-repmgr:pg14.16-ts2.17.2"
 		for i, n := range inv.Nodes {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/inventory"
 )
 
@@ -18,7 +19,7 @@ func TestMetricsPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := convergedFacts(t, before, "primary")
+	f := nodefacts.Converged(t, before, "primary")
 	inv.Metrics = inventory.Metrics{TextfileDir: "/var/lib/prometheus/node-exporter", Enabled: true}
 	d, err := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 	if err != nil {
@@ -26,7 +27,7 @@ func TestMetricsPlan(t *testing.T) {
 	}
 	golden(t, "metrics-plan.txt", []byte(planText(&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}})))
 
-	on := convergedFacts(t, d, "primary")
+	on := nodefacts.Converged(t, d, "primary")
 	on.Dirs["/var/lib/prometheus/node-exporter"] = FileFact{Exists: true, Mode: 0o750, UID: 112, GID: 118}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, on, Options{})}}); !p.Empty() {
 		t.Errorf("metrics applied, still a plan:\n%s", planText(p))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/remote"
 
 	"github.com/haup-project/haup/nodeapi"
@@ -30,7 +31,7 @@ func interruptedPlan(t *testing.T, step, fromRole, toRole string, toTL int) *Pla
 		if i == 1 {
 			role, tl = toRole, toTL
 		}
-		f := convergedFacts(t, d, "standby")
+		f := nodefacts.Converged(t, d, "standby")
 		if role == "" {
 			f.Database, f.DatabaseError = nil, "connection refused"
 		} else {
@@ -109,7 +110,7 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 		plan := &Plan{Inventory: inv}
 		for i, n := range inv.Nodes {
 			d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-			f := convergedFacts(t, d, "standby")
+			f := nodefacts.Converged(t, d, "standby")
 			f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
 			if i == 0 {
 				f.Database.Role, f.Database.Replication = nodeapi.RoleDown, nil
@@ -173,7 +174,7 @@ func TestSettlingStandbyIsNotRejoined(t *testing.T) {
 		if i == 1 {
 			role = nodeapi.RoleStandby
 		}
-		f := convergedFacts(t, d, role)
+		f := nodefacts.Converged(t, d, role)
 		f.Container.ImageFacts = &probe.ImageFacts{TmpInMemory: true, Init: "repmgrd"}
 		if i == 1 {
 			f.Database.Replication = nil
@@ -228,7 +229,7 @@ func TestInterruptedApply(t *testing.T) {
 			if i == 0 {
 				role = "primary"
 			}
-			f := convergedFacts(t, d, role)
+			f := nodefacts.Converged(t, d, role)
 			if i == 1 {
 				f.Apply = &probe.Operation{Kind: "rejoin", Step: "containers", StartedAt: at, StepAt: at, By: "op@host pid 1"}
 				f.Lock = lock

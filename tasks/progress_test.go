@@ -11,6 +11,7 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
@@ -87,7 +88,7 @@ func TestApplyRejoinReportsClone(t *testing.T) {
 		if i == 0 {
 			role = "primary"
 		}
-		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: convergedFacts(t, d, role)})
+		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: nodefacts.Converged(t, d, role)})
 	}
 	rp, err := RejoinPlanWith(plan, "pg-1", true)
 	if err != nil {

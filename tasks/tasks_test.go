@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/agent"
 	"github.com/haup-project/haup/desired"
-	"github.com/haup-project/haup/gather"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -27,54 +26,6 @@ func golden(t *testing.T, name string, got []byte) {
 	testenv.Golden(t, filepath.Join("testdata", name), got)
 }
 
-// bareFacts is a freshly installed Ubuntu server with Docker and nothing else.
-func bareFacts(n inventory.Node) *Facts {
-	inv, _ := inventory.Load("../examples/two-node.yaml")
-	f := &Facts{Version: probe.Version, UID: 0, OSID: "ubuntu", OSVersion: "22.04", Arch: "amd64", HasApt: true, HasSystemd: true,
-		Docker: "24.0.7", Iface: probe.Iface{Found: true, Addrs: []string{n.UnicastSrcIP + "/24"}},
-		Keepalived: probe.Keepalived{Active: "inactive"},
-		Files:      map[string]FileFact{}, Dirs: map[string]FileFact{},
-		DatabaseError: "config: open /etc/haup/check.json: no such file or directory"}
-	req := gather.Request(inv, n)
-	for _, fr := range req.Files {
-		f.Files[fr.Path] = FileFact{}
-	}
-	for _, d := range req.Dirs {
-		f.Dirs[d] = FileFact{}
-	}
-	return f
-}
-
-// convergedFacts is what a node reports once apply made it match d.
-func convergedFacts(t *testing.T, d *desired.Desired, role string) *Facts {
-	t.Helper()
-	f := bareFacts(d.Node)
-	conf := ""
-	for _, file := range d.Files {
-		if file.Path == desired.KeepalivedConfPath {
-			conf = sha256hex(file.Content)
-		}
-	}
-	f.Keepalived = probe.Keepalived{Package: "1:2.2.4-0.2build1", Active: "active", Enabled: true, PID: 4242, LoadedSHA256: conf}
-	for _, dir := range d.Dirs {
-		f.Dirs[dir.Path] = FileFact{Exists: true, Mode: dir.Mode, UID: dir.UID, GID: dir.GID}
-	}
-	for _, file := range d.Files {
-		f.Files[file.Path] = FileFact{Exists: true, Mode: file.Mode, UID: file.UID, GID: file.GID,
-			SHA256: sha256hex(file.Content), Content: file.Content}
-	}
-	f.ImageID = "sha256:1111"
-	f.Container = &probe.Container{ImageID: "sha256:1111", Status: "running", StartedAt: "2026-11-23T10:00:00Z", Spec: d.Container.Label()}
-	f.DatabaseError = ""
-	f.Database = &nodeapi.StatusReport{Report: nodeapi.Report{Role: role, Timeline: 1}}
-	if role == "standby" {
-		f.Database.Replication = []nodeapi.Replication{{Peer: "pg-0", State: "streaming"}}
-		f.Gate = &agent.Gate{Version: agent.GateVersion, Node: d.Node.Name, At: time.Now(), Eligible: true, Code: agent.GateEligible,
-			Reason: "promotion allowed: within max_lag_on_failover: 0 bytes behind, 0 s of writes at most"}
-	}
-	return f
-}
-
 func planText(p *Plan) string {
 	var b strings.Builder
 	p.Print(&b, Style{})
@@ -85,7 +36,7 @@ func TestGreenfieldPlanGolden(t *testing.T) {
 	inv := fixture.Example(t)
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
-		f := bareFacts(n)
+		f := nodefacts.Bare(t, n)
 		d, err := desired.DesiredState(inv, n, f.Arch, fixture.FakeCheck)
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +60,7 @@ func TestConvergedPlanIsEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plan.Nodes = append(plan.Nodes, Build(inv, d, convergedFacts(t, d, "standby"), Options{}))
+		plan.Nodes = append(plan.Nodes, Build(inv, d, nodefacts.Converged(t, d, "standby"), Options{}))
 	}
 	if !plan.Empty() {
 		t.Fatalf("converged cluster has a plan:\n%s", planText(plan))
@@ -126,7 +77,7 @@ func TestDriftPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	// keepalived.conf edited by hand, keepalived stopped, a secret file
 	// readable by everyone.
 	conf := f.Files[desired.KeepalivedConfPath]
@@ -157,7 +108,7 @@ func TestPrimaryRecreateIsBlocked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := convergedFacts(t, d, tc.role)
+		f := nodefacts.Converged(t, d, tc.role)
 		f.Container.Spec = strings.Replace(f.Container.Spec, "REPMGR_CONNECT_TIMEOUT", "REPMGR_OLD", 1)
 		plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{AllowPrimaryRestart: tc.allow})}}
 		if got := plan.Blocked() != nil; got != tc.blocked {
@@ -208,7 +159,7 @@ func TestApplyGreenfieldOrder(t *testing.T) {
 	}
 	plan := &Plan{Inventory: inv}
 	for _, n := range inv.Nodes {
-		f := bareFacts(n)
+		f := nodefacts.Bare(t, n)
 		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
 		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
 	}
@@ -255,7 +206,7 @@ func TestKeepalivedValidationFailureKeepsLiveFile(t *testing.T) {
 func TestReloadWhenKeepalivedRunsAnotherConfiguration(t *testing.T) {
 	inv := fixture.Example(t)
 	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
 		t.Fatalf("converged node has changes: %v", np.Changes)
 	}
@@ -277,7 +228,7 @@ func TestStalePrimaryRejoins(t *testing.T) {
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
 		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-		f := convergedFacts(t, d, "primary")
+		f := nodefacts.Converged(t, d, "primary")
 		f.Database.Timeline = i + 1
 		plan.Nodes = append(plan.Nodes, Build(inv, d, f, Options{}))
 	}
@@ -306,7 +257,7 @@ func TestStalePrimaryRejoins(t *testing.T) {
 func TestPasswordChangeOnLiveDatabaseIsBlocked(t *testing.T) {
 	inv := fixture.Example(t)
 	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	ff := f.Files[desired.PostgresSecretPath]
 	ff.SHA256 = strings.Repeat("0", 64)
 	f.Files[desired.PostgresSecretPath] = ff
@@ -320,7 +271,7 @@ func TestPasswordChangeOnLiveDatabaseIsBlocked(t *testing.T) {
 func TestLeftoverStagingIsRemoved(t *testing.T) {
 	inv := fixture.Example(t)
 	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	f.Staging = []string{remote.StagingRoot + "/0123456789abcdef"}
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
 	clusterChanges(plan)
@@ -335,7 +286,7 @@ func TestLeftoverStagingIsRemoved(t *testing.T) {
 func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
 	inv := fixture.Example(t)
 	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	conf := f.Files[desired.KeepalivedConfPath]
 	conf.SHA256 = strings.Repeat("0", 64)
 	f.Files[desired.KeepalivedConfPath] = conf
@@ -361,7 +312,7 @@ func TestApplyLocksChangesAndReleasesInOrder(t *testing.T) {
 func TestApplyRefusesALiveLock(t *testing.T) {
 	inv := fixture.Example(t)
 	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	f.Keepalived.LoadedSHA256 = ""
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
 	held := `{"holder":"ops@elsewhere pid 1","host":"elsewhere","pid":1,"command":"apply","since":"2026-11-24T10:00:00Z","expires":"2999-01-01T00:00:00Z","nonce":"x"}`
@@ -378,26 +329,7 @@ func TestApplyRefusesALiveLock(t *testing.T) {
 }
 
 func TestPlanSwitchoverRefusals(t *testing.T) {
-	inv := fixture.Example(t)
-	cluster := func(mut func(p, s *Facts)) *Plan {
-		plan := &Plan{Inventory: inv}
-		var fs []*Facts
-		for i, n := range inv.Nodes {
-			d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-			role := "standby"
-			if i == 0 {
-				role = "primary"
-			}
-			f := convergedFacts(t, d, role)
-			f.Iface.HoldsVIP = i == 0
-			fs = append(fs, f)
-			plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: f})
-		}
-		if mut != nil {
-			mut(fs[0], fs[1])
-		}
-		return plan
-	}
+	cluster := func(mut func(p, s *Facts)) *Plan { return pauseCluster(t, mut) }
 	sw, err := PlanSwitchover(cluster(nil), "")
 	if err != nil || sw.To.Node.Name != "pg-1" || sw.From.Node.Name != "pg-0" {
 		t.Fatalf("healthy cluster: %v", err)
@@ -440,7 +372,7 @@ func TestRejoinPlanRefusesThePrimary(t *testing.T) {
 		if i == 0 {
 			role = "primary"
 		}
-		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: convergedFacts(t, d, role)})
+		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: nodefacts.Converged(t, d, role)})
 	}
 	if _, err := RejoinPlan(plan, "pg-0"); err == nil || !strings.Contains(err.Error(), "is the current primary") {
 		t.Fatalf("rejoin of the primary: %v", err)
@@ -456,7 +388,7 @@ func TestRejoinPlanRefusesThePrimary(t *testing.T) {
 func TestSavedPlanRefusesChangedState(t *testing.T) {
 	inv := fixture.Example(t)
 	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	f.Keepalived.LoadedSHA256 = ""
 	plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
 	path := filepath.Join(t.TempDir(), "plan.json")
@@ -570,7 +502,7 @@ func rotationCluster(t *testing.T, path string, roles ...string) *Plan {
 	plan := &Plan{Inventory: inv}
 	for i, n := range inv.Nodes {
 		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-		f := convergedFacts(t, d, roles[i])
+		f := nodefacts.Converged(t, d, roles[i])
 		f.Iface.HoldsVIP = i == 0
 		ff := f.Files[path]
 		ff.SHA256 = strings.Repeat("0", 64)
@@ -637,7 +569,7 @@ func TestWitnessPlan(t *testing.T) {
 		if i == 0 {
 			role = "primary"
 		}
-		plan.Nodes = append(plan.Nodes, Build(inv, d, convergedFacts(t, was, role), Options{}))
+		plan.Nodes = append(plan.Nodes, Build(inv, d, nodefacts.Converged(t, was, role), Options{}))
 	}
 	check, _ := fixture.FakeCheck("linux", "amd64")
 	bare := &Facts{Version: probe.Version, Arch: "amd64", Docker: "24.0.7", Files: map[string]FileFact{}, Dirs: map[string]FileFact{}}
@@ -691,7 +623,7 @@ func TestStaleWitnessIsUnregistered(t *testing.T) {
 				if i == 0 {
 					role = "primary"
 				}
-				f := convergedFacts(t, d, role)
+				f := nodefacts.Converged(t, d, role)
 				f.Database.Repmgr = []nodeapi.RepmgrNode{{ID: 1000, Name: "pg-0", Type: "primary"}, {ID: 1001, Name: "pg-1", Type: "standby"},
 					{ID: 1002, Name: "witness-2", Type: "witness"}}
 				plan.Nodes = append(plan.Nodes, Build(c.inv, d, f, Options{}))
@@ -714,7 +646,7 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 	at := time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
 	for _, rec := range []*nodeapi.PauseRecord{nil, {At: at, Until: at.Add(5 * time.Minute), Why: "switchover"}} {
 		d, _ := desired.DesiredState(inv, inv.Nodes[1], "amd64", fixture.FakeCheck)
-		f := convergedFacts(t, d, "standby")
+		f := nodefacts.Converged(t, d, "standby")
 		f.Database.FailoverPaused, f.Database.Pause = true, rec
 		plan := &Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}
 		clusterChanges(plan)
@@ -738,7 +670,7 @@ func TestPausedFailoverIsResumed(t *testing.T) {
 func TestStaleVIPOfADeadKeepalivedIsRemoved(t *testing.T) {
 	inv := fixture.Example(t)
 	d, _ := desired.DesiredState(inv, inv.Nodes[0], "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, d, "primary")
+	f := nodefacts.Converged(t, d, "primary")
 	f.Iface.HoldsVIP = true
 	if np := Build(inv, d, f, Options{}); len(np.Changes) != 0 {
 		t.Fatalf("a VIP held by a running keepalived is a change: %v", np.Changes)

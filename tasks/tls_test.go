@@ -10,6 +10,7 @@ import (
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
+	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/internal/tlsca"
 	"github.com/haup-project/haup/nodeapi"
 )
@@ -73,7 +74,7 @@ func TestTLSPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := convergedFacts(t, before, "primary")
+	f := nodefacts.Converged(t, before, "primary")
 	f.Files[desired.HBAPath] = FileFact{}
 	inv.Database.TLS.Enabled, inv.Database.TLS.Require, inv.Database.TLS.MinValidDays = true, true, 30
 	now := time.Now()
@@ -118,7 +119,7 @@ func TestTLSPlan(t *testing.T) {
 	}
 
 	// Applied: the facts say so.
-	applied := convergedFacts(t, d, "primary")
+	applied := nodefacts.Converged(t, d, "primary")
 	applied.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, applied, Options{})}}); !p.Empty() {
 		t.Fatalf("TLS applied, still a plan:\n%s", planText(p))
@@ -130,7 +131,7 @@ func TestTLSPlan(t *testing.T) {
 	// An apply killed after the containers left the transitional service
 	// file: the next plan finishes with verify-full and the WAL receiver's
 	// restart, nothing else.
-	killed := convergedFacts(t, d, "primary")
+	killed := nodefacts.Converged(t, d, "primary")
 	killed.Files[desired.HBAPath] = applied.Files[desired.HBAPath]
 	killed.Files[desired.ServicePath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(desired.ServiceFile(true)), Content: desired.ServiceFile(true)}
 	np = Build(inv, d, killed, Options{})
@@ -168,7 +169,7 @@ func TestTLSOffRelaxesFirst(t *testing.T) {
 	}
 	n := inv.Nodes[0]
 	on, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-	f := convergedFacts(t, on, "primary")
+	f := nodefacts.Converged(t, on, "primary")
 	f.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(on.HBA), Content: on.HBA}
 	inv.Database.TLS.Enabled = false
 	off, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
