@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/haup-project/haup/apply"
 	"github.com/haup-project/haup/checkbin"
 	"github.com/haup-project/haup/tasks"
 )
@@ -171,9 +172,9 @@ Exit status: 0 success (including nothing to do), 1 error.`,
 			if plan.Empty() {
 				return nil
 			}
-			recaps, err := tasks.Apply(cmd.Context(), plan, hosts, tasks.ApplyOptions{Progress: progressOut(cmd)})
+			recaps, err := apply.Apply(cmd.Context(), plan, hosts, apply.Options{Progress: progressOut(cmd)})
 			fmt.Fprintln(out)
-			tasks.PrintRecap(out, recaps)
+			apply.PrintRecap(out, recaps)
 			if err != nil {
 				return fmt.Errorf("apply failed: %w", err)
 			}

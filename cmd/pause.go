@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/haup-project/haup/apply"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -56,7 +57,7 @@ Exit status: 0 paused, 1 error, refusal or bad input.`, tasks.DefaultPause, task
 			if dryRun {
 				return nil
 			}
-			if err := tasks.RunPause(cmd.Context(), op, hosts, cmd.ErrOrStderr()); err != nil {
+			if err := apply.RunPause(cmd.Context(), op, hosts, cmd.ErrOrStderr()); err != nil {
 				return fmt.Errorf("pause failed: %w", err)
 			}
 			fmt.Fprintf(out, "\nPaused: automatic failover is off on every node for %s; `haup resume` ends it sooner.\n", d)
@@ -103,7 +104,7 @@ Exit status: 0 resumed, 1 error or refusal.`,
 			if dryRun {
 				return nil
 			}
-			if err := tasks.RunResume(cmd.Context(), op, hosts, cmd.ErrOrStderr()); err != nil {
+			if err := apply.RunResume(cmd.Context(), op, hosts, cmd.ErrOrStderr()); err != nil {
 				return fmt.Errorf("resume failed: %w", err)
 			}
 			fmt.Fprintln(out, "\nResumed: repmgrd fails over again on every node.")

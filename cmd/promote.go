@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/haup-project/haup/apply"
 	"github.com/haup-project/haup/checkbin"
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
@@ -53,7 +54,7 @@ Exit status: 0 promoted, 1 error or refusal.`,
 			if dryRun {
 				return nil
 			}
-			if err := tasks.Promote(ctx, hosts[node], d, "haup promote"); err != nil {
+			if err := apply.Promote(ctx, hosts[node], d, "haup promote"); err != nil {
 				return fmt.Errorf("promote failed: %w", err)
 			}
 			// The VIP follows at keepalived's next check.

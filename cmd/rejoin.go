@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/haup-project/haup/apply"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -47,9 +48,9 @@ Exit status: 0 success, 1 error or refusal.`,
 			if dryRun {
 				return nil
 			}
-			recaps, err := tasks.Apply(cmd.Context(), plan, hosts, tasks.ApplyOptions{Progress: progressOut(cmd), Operation: "rejoin"})
+			recaps, err := apply.Apply(cmd.Context(), plan, hosts, apply.Options{Progress: progressOut(cmd), Operation: "rejoin"})
 			fmt.Fprintln(out)
-			tasks.PrintRecap(out, recaps)
+			apply.PrintRecap(out, recaps)
 			if err != nil {
 				return fmt.Errorf("rejoin failed: %w", err)
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/haup-project/haup/apply"
 	"github.com/haup-project/haup/tasks"
 )
 
@@ -45,7 +46,7 @@ Exit status: 0 success, 1 error or refusal.`,
 			if dryRun {
 				return nil
 			}
-			res, err := tasks.RunSwitchover(cmd.Context(), sw, hosts, progressOut(cmd))
+			res, err := apply.RunSwitchover(cmd.Context(), sw, hosts, progressOut(cmd))
 			if err != nil {
 				return fmt.Errorf("switchover failed: %w", err)
 			}

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/apply"
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/inventory"
-	"github.com/haup-project/haup/tasks"
 )
 
 // The package the lab's mirror serves by default.
@@ -133,7 +133,7 @@ func TestKeepalivedPackage(t *testing.T) {
 rm -f "$1"/etc/apt/sources.list.d/* "$1"/var/lib/apt/lists/*_* 2>/dev/null || true
 echo 'deb [trusted=yes] file:/srv/mirror ./' > "$1/etc/apt/sources.list"
 unshare --mount --propagation private sh -ec 'mount -t proc proc "$1/proc"; chroot "$1" /bin/sh -c "$2"' sh "$1" "$2"`,
-		root, tasks.InstallKeepalivedScript)
+		root, apply.InstallKeepalivedScript)
 
 	inRoot := func(script string) string {
 		return mustSh(t, `unshare --mount --propagation private sh -ec 'mount -t proc proc "$1/proc"; chroot "$1" /bin/sh -c "$2"' sh "$1" "$2"`, root, script)

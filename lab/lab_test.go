@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haup-project/haup/apply"
 	"github.com/haup-project/haup/internal/benchout"
 	"github.com/haup-project/haup/internal/testenv"
 	"github.com/haup-project/haup/remote"
-	"github.com/haup-project/haup/tasks"
 )
 
 var repo, _ = filepath.Abs("..")
@@ -213,7 +213,7 @@ func TestLabUpTimes(t *testing.T) {
 // installed keepalived reports.
 func nodeKeepalived(t *testing.T, bin, node string) string {
 	t.Helper()
-	out := mustLab(t, bin, "exec", node, "--", "sh", "-c", tasks.InstallKeepalivedScript+"keepalived --version 2>&1")
+	out := mustLab(t, bin, "exec", node, "--", "sh", "-c", apply.InstallKeepalivedScript+"keepalived --version 2>&1")
 	m := keepalivedVersion.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("%s: keepalived --version:\n%s", node, out)

@@ -1,35 +1,15 @@
 package tasks
 
 import (
-	"context"
-	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
 )
-
-// armedStandby is a streaming standby's -status answer whose repmgrd
-// reached its upstream a second ago.
-func armedStandby(t *testing.T) string {
-	return standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 1})
-}
-
-func standbyAnswer(t *testing.T, st *nodeapi.RepmgrdState) string {
-	t.Helper()
-	b, err := json.Marshal(nodeapi.StatusReport{Report: nodeapi.Report{Role: nodeapi.RoleStandby},
-		Replication: []nodeapi.Replication{{Peer: "pg-0", State: "streaming"}}, Repmgrd: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 // TestRepmgrdNotWatchingPlan: a streaming standby whose repmgrd does not
 // watch its upstream (not yet since its database started, or not for
@@ -114,50 +94,6 @@ func convergedCluster(t *testing.T, mutate func(int, *Facts)) *Plan {
 		plan.Nodes = append(plan.Nodes, Build(inv, n.Desired, n.Facts, Options{}))
 	}
 	return plan
-}
-
-// TestWaitArmed: the wait ends once repmgrd has reached its upstream
-// within a pass, or once the node is no standby; it times out with the
-// last state and where to look, and a node that cannot be asked fails at
-// once.
-func TestWaitArmed(t *testing.T) {
-	inv := fixture.Example(t)
-	r := inv.Database.Repmgr
-	opts := ApplyOptions{ReadyTimeout: 300 * time.Millisecond, PollInterval: 10 * time.Millisecond}
-	sequence := func(answers ...string) *remote.Fake {
-		var mu sync.Mutex
-		i := 0
-		return remote.NewFake("pg-1").On("-status repmgr", func(string) (remote.Result, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			a := answers[min(i, len(answers)-1)]
-			i++
-			return remote.Result{Stdout: []byte(a)}, nil
-		})
-	}
-	notYet := standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: -1})
-	stale := standbyAnswer(t, &nodeapi.RepmgrdState{Running: true, UpstreamLastSeenS: 40})
-	if err := waitArmed(context.Background(), sequence(`{"role":"down"`, standbyAnswer(t, nil), notYet, stale, armedStandby(t)), r, opts); err != nil {
-		t.Errorf("armed after four answers: %v", err)
-	}
-	if err := waitArmed(context.Background(), sequence(notYet, `{"role":"primary"}`), r, opts); err != nil {
-		t.Errorf("promoted meanwhile: %v", err)
-	}
-	err := waitArmed(context.Background(), sequence(notYet), r, opts)
-	if err == nil || !strings.Contains(err.Error(), "within 300ms (last: repmgrd has not reached its upstream since the database started") ||
-		!strings.Contains(err.Error(), "logs of the node's database container") {
-		t.Errorf("never armed: %v", err)
-	}
-	err = waitArmed(context.Background(), sequence(standbyAnswer(t, nil)), r, opts)
-	if err == nil || !strings.Contains(err.Error(), "last: repmgr's metadata cannot be read") {
-		t.Errorf("metadata unreadable: %v", err)
-	}
-	down := remote.NewFake("pg-1").On("", func(string) (remote.Result, error) {
-		return remote.Result{}, &remote.ExitError{Code: 255, Stderr: "gone"}
-	})
-	if err := waitArmed(context.Background(), down, r, opts); err == nil || !strings.Contains(err.Error(), "wait for repmgrd") {
-		t.Errorf("host fails: %v", err)
-	}
 }
 
 // TestEmptyPlanSaysUnhealthy: a plan with nothing to change says "No

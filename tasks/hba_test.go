@@ -1,14 +1,12 @@
 package tasks
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/fixture/nodefacts"
-	"github.com/haup-project/haup/remote"
 )
 
 // TestAllowedClientsPlan: on a running pair, allowing clients writes haup's
@@ -51,10 +49,23 @@ func TestAllowedClientsPlan(t *testing.T) {
 		}
 		return np
 	}
+	// task is the task of the node's one change.
+	task := func(np *NodePlan) Task {
+		if len(np.Changes) == 0 {
+			return nil
+		}
+		return np.Changes[0].Task()
+	}
 	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = []string{"10.2.0.0/16"}, true
-	plan("allowed_clients: [10.2.0.0/16] on a running pair")
+	added := plan("allowed_clients: [10.2.0.0/16] on a running pair")
 
 	d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
+	// Apply puts the rules into the running container, then on the host
+	// (apply's TestReplaceHBAScript).
+	if r, ok := task(added).(ReplaceHBA); !ok || r.Container != inv.Database.ContainerName ||
+		string(r.Content) != string(d.HBA) || r.HostPath != desired.HBAPath {
+		t.Errorf("allowed_clients added: task %#v", task(added))
+	}
 	f.Files[desired.HBAPath] = FileFact{Exists: true, Mode: 0o644, SHA256: sha256hex(d.HBA), Content: d.HBA}
 	if p := (&Plan{Inventory: inv, Nodes: []*NodePlan{Build(inv, d, f, Options{})}}); !p.Empty() {
 		t.Fatalf("allowed clients applied, still a plan:\n%s", planText(p))
@@ -64,34 +75,12 @@ func TestAllowedClientsPlan(t *testing.T) {
 	plan("a client added")
 
 	inv.Database.AllowedClients, inv.Database.AllowedClientsGiven = nil, false
-	plan("allowed_clients removed")
-	golden(t, "hba-plan.txt", []byte(text.String()))
-}
-
-// TestReplaceHBAScript: the rules go into the running container and
-// PostgreSQL reloads before the host's file is written, from an upload
-// (never through the script); removing them reloads the image's own.
-func TestReplaceHBAScript(t *testing.T) {
-	for _, c := range []struct {
-		name, host string
-		content    []byte
-	}{
-		{"install", desired.HBAPath, []byte("host all all 10.2.0.0/16 md5\n")},
-		{"remove", "", []byte(imageHBA)},
-	} {
-		h := remote.NewFake("pg-0").On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
-		if err := run(context.Background(), h, ReplaceHBA{Container: "pg0", Content: c.content, HostPath: c.host}); err != nil {
-			t.Fatal(err)
-		}
-		calls := h.Calls()
-		if len(calls) != 1 {
-			t.Fatalf("%s: %d scripts, want 1", c.name, len(calls))
-		}
-		for _, up := range h.Uploaded() {
-			if string(up) != string(c.content) {
-				t.Errorf("%s: uploaded %q", c.name, up)
-			}
-		}
-		golden(t, "hba-"+c.name+"-script.sh", []byte(calls[0]))
+	removed := plan("allowed_clients removed")
+	// The image's own rules into the running container, the host's file
+	// removed.
+	if r, ok := task(removed).(ReplaceHBA); !ok || r.Container != inv.Database.ContainerName ||
+		string(r.Content) != imageHBA || r.HostPath != "" {
+		t.Errorf("allowed_clients removed: task %#v", task(removed))
 	}
+	golden(t, "hba-plan.txt", []byte(text.String()))
 }

@@ -1,14 +1,11 @@
 package tasks
 
 import (
-	"errors"
 	"regexp"
 	"sort"
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
-
-	"github.com/haup-project/haup/remote"
 )
 
 const masked = "(sensitive)"
@@ -40,5 +37,3 @@ func maskedDiff(path string, old, new []byte, secrets []string) string {
 	}
 	return udiff.Unified(path+" (on node)", path+" (haup)", o, n)
 }
-
-func asExit(err error, target **remote.ExitError) bool { return errors.As(err, target) }

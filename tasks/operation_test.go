@@ -1,9 +1,6 @@
 package tasks
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +8,6 @@ import (
 	"github.com/haup-project/haup/desired"
 	"github.com/haup-project/haup/internal/fixture"
 	"github.com/haup-project/haup/internal/fixture/nodefacts"
-	"github.com/haup-project/haup/remote"
 
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/probe"
@@ -143,25 +139,6 @@ func TestDownDatabaseInARunningContainer(t *testing.T) {
 	}
 }
 
-// TestWaitStreamingWaitsForTheImagesSetup: a standby that streams while the
-// image's setup still runs (it restarts PostgreSQL on its own, several
-// times) is not yet a standby to go on with.
-func TestWaitStreamingWaitsForTheImagesSetup(t *testing.T) {
-	h := remote.NewFake("pg-1")
-	calls := 0
-	h.On(nodeapi.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
-		calls++
-		settling := calls < 3
-		return remote.Result{Stdout: []byte(fmt.Sprintf(`{"role":"standby","replication":[{"peer":"pg-0","state":"streaming"}],"settling":%t}`, settling))}, nil
-	})
-	if err := waitStreaming(context.Background(), h, ApplyOptions{ReadyTimeout: 5 * time.Second, PollInterval: time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
-	if calls != 3 {
-		t.Errorf("went on after %d looks, want 3 (the first two while the image's setup ran)", calls)
-	}
-}
-
 // TestSettlingStandbyIsNotRejoined: a standby that does not stream while the
 // image's setup still runs in its container (it restarts PostgreSQL on its
 // own) is left to the setup, not cloned again.
@@ -191,28 +168,6 @@ func TestSettlingStandbyIsNotRejoined(t *testing.T) {
 	clusterChanges(plan)
 	if len(plan.Nodes[1].Changes) != 1 {
 		t.Fatalf("a settled standby that does not stream is not rejoined:\n%s", planText(plan))
-	}
-}
-
-// TestWaitReadyTimesOutWithTheLastLook: out of time, the waits say what
-// the node last answered; an ended context ends them with its error.
-func TestWaitReadyTimesOutWithTheLastLook(t *testing.T) {
-	h := remote.NewFake("pg-1")
-	h.On(nodeapi.BinaryPath+" -status repmgr || true", func(string) (remote.Result, error) {
-		return remote.Result{Stdout: []byte(`{"role":"down","reason":"connection refused","settling":true}`)}, nil
-	})
-	err := waitReady(context.Background(), h, ApplyOptions{ReadyTimeout: 0, PollInterval: time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "did not answer within 0s (last check: connection refused (the image's setup still runs))") {
-		t.Errorf("waitReady: %v", err)
-	}
-	err = waitStreaming(context.Background(), h, ApplyOptions{ReadyTimeout: 0, PollInterval: time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "not streaming within 0s (last: down connection refused (the image's setup still runs))") {
-		t.Errorf("waitStreaming: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := waitReady(ctx, h, ApplyOptions{ReadyTimeout: time.Hour, PollInterval: time.Hour}); !errors.Is(err, context.Canceled) {
-		t.Errorf("waitReady with its context ended: %v", err)
 	}
 }
 

@@ -1,6 +1,10 @@
 // Package tasks turns an inventory and the gathered state of each node into a
-// plan, prints it, and carries it out. diff and apply share this one path:
-// apply performs exactly the changes the plan lists.
+// plan, and prints and saves it: every change, its consequence, its stage
+// and its task (what is done on the node, as data). It also decides the
+// operations that are not plans of changes: a switchover, a maintenance
+// pause and its resume, a promotion. Package apply carries a plan or an
+// operation out on the nodes; tasks never imports it. diff and apply share
+// this one path: apply performs exactly the changes the plan lists.
 package tasks
 
 import (

@@ -137,13 +137,6 @@ func (p *Plan) Summary() string {
 	return s
 }
 
-// PrintRecap writes apply's per-node recap.
-func PrintRecap(w io.Writer, recaps []Recap) {
-	for _, r := range recaps {
-		fmt.Fprintf(w, "%-16s ok=%d changed=%d failed=%d\n", r.Node, r.OK, r.Changed, r.Failed)
-	}
-}
-
 // Status judges the cluster from the answers the plan was built on, as
 // `haup status` judges the same answers (status.FromFacts): a plan with
 // nothing to change says whether the cluster it leaves alone is healthy.

@@ -1,12 +1,10 @@
 package tasks
 
 import (
-	"context"
 	"fmt"
 	"io"
 
 	"github.com/haup-project/haup/nodeapi"
-	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
 )
 
@@ -87,17 +85,4 @@ func (d PromoteDecision) Print(w io.Writer) {
 		fmt.Fprintf(w, "Data loss accepted: %s may lack acknowledged writes: %s. Gate: %s.\n", d.Node, d.Estimate, d.Gate)
 	}
 	fmt.Fprintf(w, "When %s returns, its start gate keeps its data aside (DATA_DIR/diverged-<time>, listed by haup status) and it rejoins as a standby.\n", d.Old)
-}
-
-// Promote carries the promotion out on the node's host: an operator's
-// acceptance recorded for the gate (so repmgrd's own election does not
-// refuse meanwhile), the promotion, the acceptance removed.
-func Promote(ctx context.Context, h remote.Host, d PromoteDecision, by string) error {
-	agent := shq(nodeapi.BinaryPath)
-	script := agent + " accept-data-loss -for 120s -by " + shq(by) + " && " +
-		agent + " promote " + shq(d.Old) + "; rc=$?; " + agent + " accept-data-loss -end; exit $rc\n"
-	if _, err := h.Exec(ctx, script); err != nil {
-		return &remote.StepError{Host: h.Name(), Step: "promote", Err: err}
-	}
-	return nil
 }

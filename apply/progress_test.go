@@ -1,4 +1,4 @@
-package tasks
+package apply
 
 import (
 	"bytes"
@@ -9,12 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haup-project/haup/desired"
-	"github.com/haup-project/haup/internal/fixture"
-	"github.com/haup-project/haup/internal/fixture/nodefacts"
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/tasks"
 )
 
 // TestCloneReport: samples of the primary's base backups become one node's
@@ -80,17 +78,7 @@ func TestPullScriptKeepsOutputAside(t *testing.T) {
 // over the node's connection, at least three updates with bytes and a
 // rate, and the watch ends with the change.
 func TestApplyRejoinReportsClone(t *testing.T) {
-	inv := fixture.Example(t)
-	plan := &Plan{Inventory: inv}
-	for i, n := range inv.Nodes {
-		d, _ := desired.DesiredState(inv, n, "amd64", fixture.FakeCheck)
-		role := "standby"
-		if i == 0 {
-			role = "primary"
-		}
-		plan.Nodes = append(plan.Nodes, &NodePlan{Node: n, Facts: nodefacts.Converged(t, d, role)})
-	}
-	rp, err := RejoinPlanWith(plan, "pg-1", true)
+	rp, err := tasks.RejoinPlanWith(pairPlan(t), "pg-1", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +110,7 @@ func TestApplyRejoinReportsClone(t *testing.T) {
 		On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
 	var buf syncBuffer
 	rep := progress.New(&buf, progress.Options{Every: 20 * time.Millisecond})
-	if _, err := Apply(context.Background(), rp, Hosts{"pg-0": remote.NewFake("pg-0"), "pg-1": h}, ApplyOptions{Progress: rep}); err != nil {
+	if _, err := Apply(context.Background(), rp, tasks.Hosts{"pg-0": remote.NewFake("pg-0"), "pg-1": h}, Options{Progress: rep}); err != nil {
 		t.Fatal(err)
 	}
 	updates := 0

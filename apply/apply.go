@@ -1,4 +1,12 @@
-package tasks
+// Package apply carries a plan out on the nodes: the plan (package tasks)
+// says what changes and in which stage, apply makes each change over the
+// node's connection (run: one task, as scripts and uploads), stage by stage,
+// each node under its lock and with its record of the run, and reports
+// long waits as they go. The operations that are not plans of changes (a
+// switchover, a maintenance pause and its resume, a promotion) are carried
+// out here too, from what tasks decided. The imports go one way: apply
+// imports tasks, never the other way round.
+package apply
 
 import (
 	"context"
@@ -19,6 +27,7 @@ import (
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
 	"github.com/haup-project/haup/status"
+	"github.com/haup-project/haup/tasks"
 )
 
 // Recap counts, per node, what apply did.
@@ -30,8 +39,15 @@ type Recap struct {
 	Err     error
 }
 
-// ApplyOptions tunes apply.
-type ApplyOptions struct {
+// PrintRecap writes apply's per-node recap.
+func PrintRecap(w io.Writer, recaps []Recap) {
+	for _, r := range recaps {
+		fmt.Fprintf(w, "%-16s ok=%d changed=%d failed=%d\n", r.Node, r.OK, r.Changed, r.Failed)
+	}
+}
+
+// Options tunes Apply and its waits.
+type Options struct {
 	// Progress receives "node: ..." lines.
 	Progress io.Writer
 	// ReadyTimeout bounds the wait for the first database to answer before
@@ -49,7 +65,7 @@ type ApplyOptions struct {
 // a failure stops the stages that follow. Containers start on the node that
 // is (or will be) the primary first, and the others only once its database
 // answers, so standbys find a primary to clone from.
-func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]Recap, error) {
+func Apply(ctx context.Context, plan *tasks.Plan, hosts tasks.Hosts, opts Options) ([]Recap, error) {
 	if err := plan.Blocked(); err != nil {
 		return nil, fmt.Errorf("the plan has changes that need a flag, nothing was changed:\n%w", err)
 	}
@@ -68,7 +84,7 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	var mu sync.Mutex
 	progress := rep.Printf
 	// runStage runs the changes of stage s on the nodes at idx, in parallel.
-	runStage := func(s Stage, idx []int) error {
+	runStage := func(s tasks.Stage, idx []int) error {
 		// Every node's error: a failure on one node does not stop the
 		// others' changes, and each node's recap tells what it did.
 		var wg sync.WaitGroup
@@ -76,12 +92,12 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 			np := plan.Nodes[i]
 			wg.Go(func() {
 				for _, c := range np.Changes {
-					if c.stage != s {
+					if c.Stage() != s {
 						continue
 					}
 					progress(np.Node.Name, "%s", c)
-					stop := startWatch(ctx, watchOf(c.task), hosts[np.Node.Name], rep)
-					err := run(ctx, hosts[np.Node.Name], c.task)
+					stop := startWatch(ctx, watchOf(c.Task()), hosts[np.Node.Name], rep)
+					err := run(ctx, hosts[np.Node.Name], c.Task())
 					stop()
 					if err != nil {
 						mu.Lock()
@@ -146,25 +162,25 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		kind = "apply"
 	}
 	rec := newApplyRecord(kind)
-	stepTo := func(step string, stages ...Stage) error {
+	stepTo := func(step string, stages ...tasks.Stage) error {
 		if len(locked) == 0 || !plan.HasStage(stages...) {
 			return nil
 		}
 		return rec.step(ctx, step, locked)
 	}
-	if err := stepTo("packages, directories, files, images", StageHost, StagePassword, StageSwap, StageContainer, StageRejoin, StageService); err != nil {
+	if err := stepTo("packages, directories, files, images", tasks.StageHost, tasks.StagePassword, tasks.StageSwap, tasks.StageContainer, tasks.StageRejoin, tasks.StageService); err != nil {
 		return recaps, fmt.Errorf("nothing was changed:\n%w", err)
 	}
-	if err := runStage(StageHost, all); err != nil {
+	if err := runStage(tasks.StageHost, all); err != nil {
 		return recaps, err
 	}
-	if err := runStage(StagePassword, all); err != nil {
+	if err := runStage(tasks.StagePassword, all); err != nil {
 		return recaps, err
 	}
-	if err := runStage(StageSwap, all); err != nil {
+	if err := runStage(tasks.StageSwap, all); err != nil {
 		return recaps, err
 	}
-	if err := stepTo("containers", StageContainer); err != nil {
+	if err := stepTo("containers", tasks.StageContainer); err != nil {
 		return recaps, err
 	}
 	if from, _ := plan.Rolling(); from != nil {
@@ -174,10 +190,10 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	} else if err := applyContainers(ctx, plan, hosts, opts, runStage, progress, recaps); err != nil {
 		return recaps, err
 	}
-	if err := stepTo("rejoins", StageRejoin); err != nil {
+	if err := stepTo("rejoins", tasks.StageRejoin); err != nil {
 		return recaps, err
 	}
-	if err := runStage(StageRejoin, all); err != nil {
+	if err := runStage(tasks.StageRejoin, all); err != nil {
 		return recaps, err
 	}
 	// For the end-to-end tests of an interrupted apply: kill -9 of this
@@ -185,10 +201,10 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 	if os.Getenv("HAUP_TEST_KILL_BEFORE_SERVICES") == "1" {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
-	if err := stepTo("services (keepalived, units)", StageService); err != nil {
+	if err := stepTo("services (keepalived, units)", tasks.StageService); err != nil {
 		return recaps, err
 	}
-	if err := runStage(StageService, all); err != nil {
+	if err := runStage(tasks.StageService, all); err != nil {
 		return recaps, err
 	}
 	// The witness last: it registers with the primary, which runs by now.
@@ -196,8 +212,8 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 		i := len(plan.Nodes)
 		for _, c := range w.Changes {
 			progress(w.Node.Name, "%s", c)
-			stop := startWatch(ctx, watchOf(c.task), hosts[w.Node.Name], rep)
-			err := run(ctx, hosts[w.Node.Name], c.task)
+			stop := startWatch(ctx, watchOf(c.Task()), hosts[w.Node.Name], rep)
+			err := run(ctx, hosts[w.Node.Name], c.Task())
 			stop()
 			if err != nil {
 				recaps[i].Failed++
@@ -219,11 +235,11 @@ func Apply(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions) ([]R
 
 // applyContainers starts the containers: the primary's (or the initial
 // primary's) first, the others once its database answers.
-func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOptions, runStage func(Stage, []int) error,
+func applyContainers(ctx context.Context, plan *tasks.Plan, hosts tasks.Hosts, opts Options, runStage func(tasks.Stage, []int) error,
 	progress func(node, format string, args ...any), recaps []Recap) error {
 	first, rest := plan.ContainerOrder()
 	if first >= 0 {
-		if err := runStage(StageContainer, []int{first}); err != nil {
+		if err := runStage(tasks.StageContainer, []int{first}); err != nil {
 			return err
 		}
 		np := plan.Nodes[first]
@@ -235,7 +251,7 @@ func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOpt
 			}
 		}
 	}
-	return runStage(StageContainer, rest)
+	return runStage(tasks.StageContainer, rest)
 }
 
 // awaitStatus asks the node's agent for its status (the database's role,
@@ -245,7 +261,7 @@ func applyContainers(ctx context.Context, plan *Plan, hosts Hosts, opts ApplyOpt
 // wait ("" shows nothing); last is the state last seen, for the caller's
 // error. An answer that is not the agent's JSON is a state too. A node that
 // cannot be asked fails at once: "wait for WHAT: error".
-func awaitStatus(ctx context.Context, h remote.Host, opts ApplyOptions, what, shown string, judge func(nodeapi.StatusReport) (done bool, state string)) (last string, err error) {
+func awaitStatus(ctx context.Context, h remote.Host, opts Options, what, shown string, judge func(nodeapi.StatusReport) (done bool, state string)) (last string, err error) {
 	script := shq(nodeapi.BinaryPath) + " -status repmgr || true\n"
 	var task *progress.Task
 	if shown != "" {
@@ -284,7 +300,7 @@ func settlingNote(st nodeapi.StatusReport) string {
 
 // waitStreaming polls the node until its database streams from a primary;
 // a long wait is reported on opts.Progress with the state last seen.
-func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error {
+func waitStreaming(ctx context.Context, h remote.Host, opts Options) error {
 	last, err := awaitStatus(ctx, h, opts, "streaming", "not streaming yet", func(st nodeapi.StatusReport) (bool, string) {
 		return cluster.Streams(st.Role, st.Replication) && !st.Settling, st.Role + " " + st.Reason + settlingNote(st)
 	})
@@ -300,7 +316,7 @@ func waitStreaming(ctx context.Context, h remote.Host, opts ApplyOptions) error 
 // and until then no standby is promoted if the primary is lost. A node that
 // answers as anything but a standby ends the wait: repmgrd's upstream is a
 // standby's.
-func waitArmed(ctx context.Context, h remote.Host, r inventory.Repmgr, opts ApplyOptions) error {
+func waitArmed(ctx context.Context, h remote.Host, r inventory.Repmgr, opts Options) error {
 	last, err := awaitStatus(ctx, h, opts, "repmgrd", "waiting for repmgrd to reach its upstream", func(st nodeapi.StatusReport) (bool, string) {
 		switch {
 		case st.Role != nodeapi.RoleStandby:
@@ -321,7 +337,7 @@ func waitArmed(ctx context.Context, h remote.Host, r inventory.Repmgr, opts Appl
 
 // waitReady polls the node's health check until its database answers as
 // primary or standby.
-func waitReady(ctx context.Context, h remote.Host, opts ApplyOptions) error {
+func waitReady(ctx context.Context, h remote.Host, opts Options) error {
 	last, err := awaitStatus(ctx, h, opts, "database", "", func(st nodeapi.StatusReport) (bool, string) {
 		return (st.Role == nodeapi.RolePrimary || st.Role == nodeapi.RoleStandby) && !st.Settling, st.Reason + settlingNote(st)
 	})

@@ -1,7 +1,8 @@
-package tasks
+package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,59 +11,60 @@ import (
 	"github.com/haup-project/haup/inventory"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/tasks"
 )
 
 // run carries the task t out on the node h: the one place where each kind
 // of work the plan holds becomes scripts and uploads. A type it does not
 // know is an error naming it.
-func run(ctx context.Context, h remote.Host, t Task) error {
+func run(ctx context.Context, h remote.Host, t tasks.Task) error {
 	switch t := t.(type) {
-	case ExecStep:
+	case tasks.ExecStep:
 		if _, err := h.Exec(ctx, t.Script); err != nil {
 			return &remote.StepError{Host: h.Name(), Step: t.Step, Err: err}
 		}
 		return nil
-	case Nothing:
+	case tasks.Nothing:
 		return nil
-	case InstallKeepalived:
+	case tasks.InstallKeepalived:
 		return execFor(ctx, h, "install keepalived", installKeepalived)
-	case MakeDir:
+	case tasks.MakeDir:
 		d := t.Dir
 		p := shq(d.Path)
 		return execFor(ctx, h, "dir "+d.Path, fmt.Sprintf("mkdir -p %s && chown %d:%d %s && chmod %04o %s\n", p, d.UID, d.GID, p, d.Mode, p))
-	case ChmodFile:
+	case tasks.ChmodFile:
 		f := t.File
 		p := shq(f.Path)
 		return execFor(ctx, h, "file "+f.Path, fmt.Sprintf("chown %d:%d %s && chmod %04o %s\n", f.UID, f.GID, p, f.Mode, p))
-	case InstallFile:
+	case tasks.InstallFile:
 		return installFile(ctx, h, t.File)
-	case PullImage:
+	case tasks.PullImage:
 		return execFor(ctx, h, "pull "+t.Image, pullScript(t.Image))
-	case RunContainer:
+	case tasks.RunContainer:
 		return runContainer(ctx, h, t.Spec, t.Replace)
-	case StartContainer:
+	case tasks.StartContainer:
 		return execFor(ctx, h, "start container "+t.Name, "docker start "+shq(t.Name)+" >/dev/null\n")
-	case ResetWitness:
+	case tasks.ResetWitness:
 		script := "docker rm -f " + shq(t.Spec.Name) + " >/dev/null 2>&1; find " + shq(t.DataDir) + " -mindepth 1 -delete\n"
 		if err := execFor(ctx, h, "reset the witness", script); err != nil {
 			return err
 		}
 		return runContainer(ctx, h, t.Spec, false)
-	case FinishVerifyFull:
+	case tasks.FinishVerifyFull:
 		return finishVerifyFull(ctx, h, t)
-	case ReloadTLS:
+	case tasks.ReloadTLS:
 		return reloadTLS(ctx, h, t.Container)
-	case SwapPassword:
+	case tasks.SwapPassword:
 		_, err := h.Exec(ctx, "mv -f "+shq(t.Staged)+" "+shq(t.Live)+"\n")
 		return err
-	case SetPassword:
+	case tasks.SetPassword:
 		_, err := h.Exec(ctx, shq(nodeapi.BinaryPath)+" set-password -role "+shq(t.Role)+" -file "+shq(t.File)+"\n")
 		return err
-	case Rejoin:
+	case tasks.Rejoin:
 		return rejoin(ctx, h, t.Repmgr)
-	case Follow:
+	case tasks.Follow:
 		return follow(ctx, h, t)
-	case ReplaceHBA:
+	case tasks.ReplaceHBA:
 		return replaceHBA(ctx, h, t)
 	}
 	return fmt.Errorf("no way to carry out a task of type %T", t)
@@ -94,7 +96,7 @@ func installFile(ctx context.Context, h remote.Host, f desired.File) error {
 	fmt.Fprintf(&b, "{ [ ! -f \"$p\" ] || cp -p \"$p\" \"$p.haup-bak\"; } && install -m %04o -o %d -g %d \"$t\" \"$p.haup-new\" && mv -f \"$p.haup-new\" \"$p\" && rm -f \"$t\"\n", f.Mode, f.UID, f.GID)
 	if _, err := h.Exec(ctx, b.String()); err != nil {
 		var ee *remote.ExitError
-		if f.Validate != "" && asExit(err, &ee) && ee.Code == 3 {
+		if f.Validate != "" && errors.As(err, &ee) && ee.Code == 3 {
 			return fmt.Errorf("file %s: rejected by `%s`, the live file is unchanged: %s",
 				f.Path, fmt.Sprintf(f.Validate, "FILE"), strings.TrimSpace(ee.Stderr))
 		}
@@ -126,7 +128,7 @@ func runContainer(ctx context.Context, h remote.Host, spec desired.ContainerSpec
 
 // finishVerifyFull installs the final service file, then restarts the
 // container's WAL receiver so that replication reconnects with it.
-func finishVerifyFull(ctx context.Context, h remote.Host, t FinishVerifyFull) error {
+func finishVerifyFull(ctx context.Context, h remote.Host, t tasks.FinishVerifyFull) error {
 	if err := installFile(ctx, h, t.File); err != nil {
 		return err
 	}
@@ -169,7 +171,7 @@ func rejoin(ctx context.Context, h remote.Host, r inventory.Repmgr) error {
 // watches its upstream: the node is not done before its automatic failover
 // works again.
 func armed(ctx context.Context, h remote.Host, r inventory.Repmgr) error {
-	if err := waitArmed(ctx, h, r, ApplyOptions{ReadyTimeout: ArmTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
+	if err := waitArmed(ctx, h, r, Options{ReadyTimeout: tasks.ArmTimeout, PollInterval: 500 * time.Millisecond}); err != nil {
 		return &remote.StepError{Host: h.Name(), Step: "wait for repmgrd to reach its upstream", Err: err}
 	}
 	return nil
@@ -178,11 +180,11 @@ func armed(ctx context.Context, h remote.Host, r inventory.Repmgr) error {
 // follow starts the node's stopped database as a standby of the primary
 // t.Conninfo names, on the data it has, and waits until it streams; when it
 // does not within 45 s, it falls back to t.Clone.
-func follow(ctx context.Context, h remote.Host, t Follow) error {
+func follow(ctx context.Context, h remote.Host, t tasks.Follow) error {
 	agent := shq(nodeapi.BinaryPath)
 	_, err := h.Exec(ctx, agent+" stop-database -timeout 60s && "+agent+" follow -timeout 60s "+shq(t.Conninfo)+"\n")
 	if err == nil {
-		err = waitStreaming(ctx, h, ApplyOptions{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
+		err = waitStreaming(ctx, h, Options{ReadyTimeout: 45 * time.Second, PollInterval: 500 * time.Millisecond})
 	}
 	if err == nil {
 		return armed(ctx, h, t.Clone.Repmgr)

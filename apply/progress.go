@@ -1,8 +1,10 @@
-package tasks
+package apply
 
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/haup-project/haup/internal/progress"
 	"github.com/haup-project/haup/nodeapi"
 	"github.com/haup-project/haup/remote"
+	"github.com/haup-project/haup/tasks"
 )
 
 // A watch runs beside a change's task while it waits for something long (a
@@ -22,13 +25,13 @@ type watch func(ctx context.Context, h remote.Host, rep *progress.Writer)
 // watchOf is the watch of the task t, or nil when it has no long wait to
 // report: a clone (a rejoin, or a follow that may fall back to one) or an
 // image pull.
-func watchOf(t Task) watch {
+func watchOf(t tasks.Task) watch {
 	switch t := t.(type) {
-	case Rejoin:
+	case tasks.Rejoin:
 		return watchClone(t.Addr)
-	case Follow:
+	case tasks.Follow:
 		return watchClone(t.Clone.Addr)
-	case PullImage:
+	case tasks.PullImage:
 		return watchPull(t.Image)
 	}
 	return nil
@@ -162,7 +165,8 @@ func pickBackup(bs []nodeapi.BaseBackup, addr string, pid int, sole bool) (nodea
 // pullLog is where an image pull's output goes on the node, for
 // watchPull to read while the pull runs.
 func pullLog(image string) string {
-	return "/run/haup/pull-" + sha256hex([]byte(image))[:12] + ".log"
+	sum := sha256.Sum256([]byte(image))
+	return "/run/haup/pull-" + hex.EncodeToString(sum[:6]) + ".log"
 }
 
 // pullScript pulls image with its output in pullLog (the last lines on
