@@ -3,6 +3,12 @@ package apply
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,4 +96,86 @@ func TestRejoinTasksAreWatched(t *testing.T) {
 			t.Errorf("clone %v: no watch of the clone in %s", clone, c)
 		}
 	}
+}
+
+// TestRunKnowsEveryTask: every type of task a plan can hold (each type of
+// package tasks with the Task marker, read from its source) has a sample
+// here, and run carries each sample out on a node that answers; a value
+// that is no task it knows is an error naming its type.
+func TestRunKnowsEveryTask(t *testing.T) {
+	spec := desired.ContainerSpec{Name: "pg0", Image: "example/pg:16"}
+	file := desired.File{Path: "/etc/haup/x", Mode: 0o644, Content: []byte("x\n")}
+	rejoin := tasks.Rejoin{Addr: "10.0.0.12"}
+	samples := []tasks.Task{
+		tasks.ExecStep{Step: "a step", Script: "true\n"},
+		tasks.Nothing{},
+		tasks.InstallKeepalived{},
+		tasks.MakeDir{Dir: desired.Dir{Path: "/etc/haup", Mode: 0o750}},
+		tasks.ChmodFile{File: file},
+		tasks.InstallFile{File: file},
+		tasks.PullImage{Image: spec.Image},
+		tasks.RunContainer{Spec: spec, Replace: true},
+		tasks.StartContainer{Name: spec.Name},
+		tasks.ResetWitness{Spec: spec, DataDir: "/srv/pg"},
+		tasks.FinishVerifyFull{File: file, Container: spec.Name},
+		tasks.ReloadTLS{Container: spec.Name},
+		tasks.SwapPassword{Staged: "/a.next", Live: "/a"},
+		tasks.SetPassword{Role: "postgres", File: "/a"},
+		rejoin,
+		tasks.Follow{Conninfo: "host=10.0.0.11", Clone: rejoin},
+		tasks.ReplaceHBA{Container: spec.Name, Content: []byte("local all all md5\n")},
+	}
+	var sampled []string
+	for _, task := range samples {
+		name := reflect.TypeOf(task).Name()
+		sampled = append(sampled, name)
+		h := remote.NewFake("pg-0").OnStdout("-status repmgr", armedStandby(t)).On("", func(string) (remote.Result, error) { return remote.Result{}, nil })
+		if err := run(context.Background(), h, task); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	slices.Sort(sampled)
+	if declared := taskTypes(t); !slices.Equal(sampled, declared) {
+		t.Errorf("the task types sampled here:\n  %s\nthe task types of package tasks:\n  %s", strings.Join(sampled, " "), strings.Join(declared, " "))
+	}
+	if err := run(context.Background(), remote.NewFake("pg-0"), nil); err == nil || !strings.Contains(err.Error(), "task of type <nil>") {
+		t.Errorf("no task: %v", err)
+	}
+}
+
+// taskTypes are the names of package tasks' types that are tasks (those
+// with the isTask marker method), from its non-test source files, sorted.
+func taskTypes(t *testing.T) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob(filepath.Join("..", "tasks", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil || fn.Name.Name != "isTask" {
+				continue
+			}
+			if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok {
+				names = append(names, id.Name)
+			} else {
+				t.Errorf("%s: isTask on %s, not on a plain type", fset.Position(fn.Pos()), fn.Recv.List[0].Type)
+			}
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("no task types found in package tasks")
+	}
+	slices.Sort(names)
+	return names
 }
