@@ -16,7 +16,7 @@ import (
 // operatorSide are the packages of haup, the operator's program: main and
 // everything it is built from. They share the wire contract with the agent
 // through nodeapi and probe, and must not link the agent's implementation.
-var operatorSide = []string{"", "cmd", "tasks", "status", "cluster", "gather", "desired", "drill", "metrics", "probe", "nodeapi"}
+var operatorSide = []string{"", "cmd", "tasks", "apply", "status", "cluster", "gather", "desired", "drill", "metrics", "probe", "nodeapi"}
 
 // agentSide are the node agent's implementation: what runs on the node only.
 var agentSide = []string{"healthcheck", "probe/nodeprobe"}
@@ -47,6 +47,15 @@ func TestDesiredImportsNoHostSide(t *testing.T) {
 func TestStatusImportsNoPlan(t *testing.T) {
 	for _, c := range forbiddenImports(t, []string{"status", "gather"}, []string{"tasks"}) {
 		t.Errorf("status or gather imports the plan: %s", c)
+	}
+}
+
+// TestPlanImportsNoApply: the plan (tasks) says what changes and holds
+// each change's task as data; apply carries it out and imports the plan,
+// which never imports apply: planning reaches a host only to gather facts.
+func TestPlanImportsNoApply(t *testing.T) {
+	for _, c := range forbiddenImports(t, []string{"tasks"}, []string{"apply"}) {
+		t.Errorf("the plan imports what carries it out: %s", c)
 	}
 }
 
