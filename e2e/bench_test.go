@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,17 +256,36 @@ func setZeroLoss(t testing.TB, on bool) {
 }
 
 // benchCluster brings up the two-node lab and a healthy cluster on it for a
-// benchmark. A running lab and a converged cluster are reused: both commands
-// are idempotent and cheap when nothing is to do.
+// benchmark. The benchmarks of one run share it: the first brings the lab up
+// and applies, the next ones find it up and converged (both commands are
+// idempotent and cheap when nothing is to do), and TestMain takes it down
+// once they have all run. Bringing it down after each benchmark cost each
+// one a lab up, a greenfield apply and a clone again.
 func benchCluster(b *testing.B) {
+	benchLab.Store(true)
 	mustHaup(b, 0, "lab", "up", "--nodes", "2")
-	b.Cleanup(func() {
-		if os.Getenv("HAUP_E2E_KEEP_LAB") == "" {
-			haup(b, "lab", "down")
-		}
-	})
 	mustHaup(b, 0, "apply", labInventory)
 	waitHealthy(b, 3*time.Minute)
+}
+
+// benchLab tells TestMain that a benchmark brought the lab up.
+var benchLab atomic.Bool
+
+// TestMain takes down the lab the benchmarks shared, unless
+// HAUP_E2E_KEEP_LAB asks to keep it (the tests take theirs down
+// themselves).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if haupBin != "" {
+		if benchLab.Load() && os.Getenv("HAUP_E2E_KEEP_LAB") == "" {
+			cmd := exec.Command(haupBin, "lab", "down")
+			cmd.Dir = repoRoot
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "haup lab down after the benchmarks: %v\n%s", err, out)
+			}
+		}
+	}
+	os.Exit(code)
 }
 
 // never turns "never happened" (-1) into a figure that cannot pass for a
