@@ -273,7 +273,7 @@ var benchLab atomic.Bool
 
 // TestMain takes down the lab the benchmarks shared, unless
 // HAUP_E2E_KEEP_LAB asks to keep it (the tests take theirs down
-// themselves).
+// themselves), then removes the haup binary built for the run.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if haupBin != "" {
@@ -284,6 +284,7 @@ func TestMain(m *testing.M) {
 				fmt.Fprintf(os.Stderr, "haup lab down after the benchmarks: %v\n%s", err, out)
 			}
 		}
+		os.RemoveAll(filepath.Dir(haupBin))
 	}
 	os.Exit(code)
 }
