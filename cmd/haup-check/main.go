@@ -102,6 +102,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return check(args, stdout, stderr)
 }
 
+// command is one of the agent's subcommands that reads the node's
+// configuration: its flags, -config among them, and the configuration
+// loaded once they are parsed.
+type command struct {
+	name   string
+	flags  *flag.FlagSet
+	config *string
+	stderr io.Writer
+}
+
+func newCommand(name string, stderr io.Writer) *command {
+	fs := flag.NewFlagSet("haup-check "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &command{name: name, flags: fs, config: fs.String("config", nodeapi.ConfigPath, "configuration file"), stderr: stderr}
+}
+
+// load reads the configuration file and the postgres password it names;
+// ok is false once it has said why it could not, as
+// "haup-check: NAME: error" (the subcommand then exits 1).
+func (c *command) load() (cfg nodeapi.Config, password string, ok bool) {
+	cfg, password, err := healthcheck.LoadConfig(*c.config)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "haup-check: %s: %v\n", c.name, err)
+		return cfg, "", false
+	}
+	return cfg, password, true
+}
+
 func facts(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintln(stderr, "usage: haup-check facts REQUEST_JSON")
@@ -122,17 +150,15 @@ func facts(args []string, stdout, stderr io.Writer) int {
 }
 
 func rejoin(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check rejoin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("rejoin", stderr)
+	fs := c.flags
 	reason := fs.String("reason", "", "why, recorded when no fencing is in force")
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the database to stream")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, password, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: rejoin: %v\n", err)
+	cfg, password, ok := c.load()
+	if !ok {
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -158,9 +184,8 @@ func rejoin(args []string, stdout, stderr io.Writer) int {
 //	pause-failover -for D -why W [-kind K -by WHO]  pause repmgrd's failover here, its resume scheduled after D (a systemd timer); K switchover (default) or maintenance
 //	resume-failover [-wait D]     resume it, retrying while the database does not answer
 func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check "+step, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand(step, stderr)
+	fs := c.flags
 	timeout := fs.Duration("timeout", 30*time.Second, "how long the step may take")
 	pauseFor := fs.Duration("for", 0, "pause-failover: when the resume runs by itself")
 	why := fs.String("why", "", "pause-failover: why, for haup status")
@@ -173,14 +198,14 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 	if *wait > *timeout {
 		*timeout = *wait
 	}
-	cfg, password, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: %s: %v\n", step, err)
+	cfg, password, ok := c.load()
+	if !ok {
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+5*time.Second)
 	defer cancel()
 	rest := fs.Args()
+	var err error
 	switch {
 	case step == "demote":
 		var lsn string
@@ -223,9 +248,8 @@ func switchoverStep(step string, args []string, stdout, stderr io.Writer) int {
 // exits 0 with JSON once the request is understood: what could not be read
 // is in the answer's error.
 func progress(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check progress", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("progress", stderr)
+	fs := c.flags
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -234,9 +258,8 @@ func progress(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: haup-check progress clone | replay LSN")
 		return 2
 	}
-	cfg, password, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: progress: %v\n", err)
+	cfg, password, ok := c.load()
+	if !ok {
 		return 1
 	}
 	// Asking every peer, then the primary: two of the check's deadlines.
@@ -258,9 +281,8 @@ func progress(args []string, stdout, stderr io.Writer) int {
 // watch streams samples for haup drill until its reader goes away, a signal
 // arrives or -for has passed (a bound for a reader that vanished silently).
 func watch(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("watch", stderr)
+	fs := c.flags
 	interval := fs.Duration("interval", 100*time.Millisecond, "time between samples")
 	limit := fs.Duration("for", time.Hour, "stop after this long")
 	if err := fs.Parse(args); err != nil {
@@ -270,9 +292,8 @@ func watch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "haup-check: watch: -interval must be at least 10ms and -for positive")
 		return 2
 	}
-	cfg, password, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: watch: %v\n", err)
+	cfg, password, ok := c.load()
+	if !ok {
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
@@ -287,23 +308,21 @@ func watch(args []string, stdout, stderr io.Writer) int {
 }
 
 func setPassword(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check set-password", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("set-password", stderr)
+	fs := c.flags
 	role := fs.String("role", "", "the database role")
 	file := fs.String("file", "", "the file holding the new password")
 	if err := fs.Parse(args); err != nil || *role == "" || *file == "" {
 		fmt.Fprintln(stderr, "usage: haup-check set-password -role ROLE -file FILE")
 		return 2
 	}
-	cfg, password, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: set-password: %v\n", err)
+	cfg, password, ok := c.load()
+	if !ok {
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = healthcheck.SetPassword(ctx, cfg, password, *role, *file)
+	err := healthcheck.SetPassword(ctx, cfg, password, *role, *file)
 	if healthcheck.FaultOf(err) == agent.FaultAuth {
 		// A rotation interrupted after the database took the new password.
 		if next, ok := healthcheck.NextPassword(cfg); ok {
@@ -319,15 +338,13 @@ func setPassword(args []string, stdout, stderr io.Writer) int {
 }
 
 func updateExtensions(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check update-extensions", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("update-extensions", stderr)
+	fs := c.flags
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, password, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: update-extensions: %v\n", err)
+	cfg, password, ok := c.load()
+	if !ok {
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -348,15 +365,13 @@ func updateExtensions(args []string, stdout, stderr io.Writer) int {
 
 // fenceVIP is the detached half of the check; one runs at a time.
 func fenceVIP(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check fence-vip", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("fence-vip", stderr)
+	fs := c.flags
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, password, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: fence-vip: %v\n", err)
+	cfg, password, ok := c.load()
+	if !ok {
 		return 1
 	}
 	lock, err := os.OpenFile("/run/haup/fence-vip.lock", os.O_CREATE|os.O_RDWR, 0o600)
@@ -499,18 +514,16 @@ func startGate(args []string, stdout, stderr io.Writer) int {
 // acceptDataLoss records (or, with -end, removes) an operator's acceptance
 // of a promotion's loss, for at most -for: the gate then allows it.
 func acceptDataLoss(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check accept-data-loss", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("accept-data-loss", stderr)
+	fs := c.flags
 	d := fs.Duration("for", 0, "how long the acceptance holds (at most 10m)")
 	by := fs.String("by", "", "who accepts, for the record")
 	end := fs.Bool("end", false, "remove the acceptance")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return 2
 	}
-	cfg, _, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: accept-data-loss: %v\n", err)
+	cfg, _, ok := c.load()
+	if !ok {
 		return 1
 	}
 	if *end {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,20 +60,18 @@ func (c *cycle) startMetrics() {
 // as `haup status` reads them (the local database alone), keepalived's last
 // run of the check, the VIP, the agent's version.
 func writeMetrics(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("haup-check metrics", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", nodeapi.ConfigPath, "configuration file")
+	c := newCommand("metrics", stderr)
+	fs := c.flags
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "usage: haup-check metrics [-config FILE]")
 		return 2
 	}
-	cfg, _, err := healthcheck.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintf(stderr, "haup-check: metrics: %v\n", err)
+	cfg, _, ok := c.load()
+	if !ok {
 		return 1
 	}
 	if cfg.MetricsDir == "" {
-		fmt.Fprintf(stderr, "haup-check: metrics: off (%s has no metrics_dir: the inventory's metrics.textfile_dir)\n", *config)
+		fmt.Fprintf(stderr, "haup-check: metrics: off (%s has no metrics_dir: the inventory's metrics.textfile_dir)\n", *c.config)
 		return 1
 	}
 	lockPath := metricsLock(cfg)
@@ -97,7 +94,7 @@ func writeMetrics(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	v := metrics.View{
 		Node:     cfg.Node,
-		Facts:    nodeprobe.DatabaseFacts(ctx, *config),
+		Facts:    nodeprobe.DatabaseFacts(ctx, *c.config),
 		HoldsVIP: cfg.VIP != "" && healthcheck.HasLocalAddr(cfg.VIP),
 		Agent:    healthcheck.AgentVersion(),
 		At:       time.Now(),
