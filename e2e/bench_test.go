@@ -78,7 +78,7 @@ func waitHealthy(t testing.TB, timeout time.Duration) {
 			}
 			t.Fatalf("the cluster is not healthy after %s:\n%s", timeout, r.stdout)
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -67,7 +67,7 @@ func waitWitnessHealthy(t testing.TB, timeout time.Duration) {
 		if time.Now().After(deadline) {
 			t.Fatalf("with the witness, status is not healthy after %s (exit %d):\n%s", timeout, r.code, r.stdout)
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
