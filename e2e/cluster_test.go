@@ -53,6 +53,7 @@ func build(t testing.TB) string {
 		cmd := exec.Command("make", "-s", "build", "BIN="+dir)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
+			os.RemoveAll(dir)
 			buildErr = fmt.Errorf("make build: %v\n%s", err, out)
 			return
 		}

@@ -83,7 +83,7 @@ func hbaChangesAt(inv *inventory.Inventory, want []byte, container string, actua
 	for i := range cs {
 		cs[i].stage = StageService
 		if actual.Exists && actual.SHA256 == sha256hex(want) {
-			continue // owner or mode only: chmodFile, nothing reloads
+			continue // owner or mode only: a ChmodFile task, nothing reloads
 		}
 		if actual.Exists {
 			cs[i].file.hba = "who may connect changes: " + hbaCost
